@@ -1,0 +1,189 @@
+# tokencache - host-level OAuth token broker.
+#
+#   make                 build everything
+#   make check           install missing build dependencies, run every test
+#   make check SANITIZE=address   (or =thread, or =1 for address) the same,
+#                        built with sanitizers
+#   make demo            build, start a local OAuth server and the daemon in a
+#                        private runtime directory, show a live token
+#   make bench           benchmark
+#   make install         honours PREFIX (default /usr/local), DESTDIR
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+endif
+DESTDIR    ?=
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS     ?= -O2 -g
+SANITIZE   ?=
+
+SONAME_MAJOR = 0
+LIBVERSION   = 0.1.0
+LIBNAME      = libtokencache.so
+B            = build
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wformat=2 -Wpointer-arith -Wcast-align -Wwrite-strings -Wundef \
+       -Wvla -Wnull-dereference
+HARDEN_CFLAGS  = -fstack-protector-strong -fno-strict-aliasing
+HARDEN_LDFLAGS = -Wl,-z,relro,-z,now -Wl,--as-needed
+
+ifeq ($(SANITIZE),1)
+override SANITIZE = address
+endif
+ifeq ($(SANITIZE),address)
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),thread)
+SAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
+else ifneq ($(SANITIZE),)
+$(error SANITIZE must be address, thread or 1)
+else
+# _FORTIFY_SOURCE needs optimisation and fights the sanitizers.
+HARDEN_CFLAGS += -D_FORTIFY_SOURCE=2
+endif
+
+PKGS_LIB    = libsodium
+PKGS_DAEMON = libcurl json-c libsodium
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilibclient -Iprovider $(WARN) \
+             $(HARDEN_CFLAGS) $(SAN_FLAGS) \
+             -DTC_SYSCONFDIR='"$(SYSCONFDIR)"' $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(SAN_FLAGS) $(LDFLAGS)
+
+LIB_SRCS    = libclient/seg.c libclient/client.c
+LIB_OBJS    = $(LIB_SRCS:%.c=$(B)/pic/%.o)
+DAEMON_SRCS = $(filter-out provider/main.c,$(wildcard provider/*.c))
+DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
+CTL_SRCS    = $(wildcard tools/*.c)
+CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
+UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
+UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRCS  = $(wildcard tests/bench/*.c)
+
+SHLIB       = $(B)/$(LIBNAME).$(LIBVERSION)
+STATICLIB   = $(B)/libtcclient.a
+DAEMON      = $(B)/tokencached
+CTL         = $(B)/tokencachectl
+BENCH       = $(B)/tc-bench
+
+.PHONY: all deps check check-unit check-integration demo bench install \
+        uninstall clean distclean deb
+.DELETE_ON_ERROR:
+
+all: $(SHLIB) $(B)/$(LIBNAME) $(STATICLIB) $(DAEMON) $(CTL) \
+     $(B)/tokencache.pc
+
+$(B)/pic/%.o: %.c libclient/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DTC_BUILDING_LIBRARY \
+	    $(call pc_cflags,$(PKGS_LIB)) -c -o $@ $<
+
+$(B)/%.o: %.c libclient/*.h provider/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(call pc_cflags,$(PKGS_DAEMON) check) -c -o $@ $<
+
+$(SHLIB): $(LIB_OBJS) libclient/libtokencache.sym
+	$(CC) -shared -Wl,-soname,$(LIBNAME).$(SONAME_MAJOR) \
+	    -Wl,--version-script=libclient/libtokencache.sym -Wl,-z,defs \
+	    $(ALL_LDFLAGS) -o $@ $(LIB_OBJS) $(call pc_libs,$(PKGS_LIB)) -pthread
+
+$(B)/$(LIBNAME): $(SHLIB)
+	ln -sf $(LIBNAME).$(LIBVERSION) $(B)/$(LIBNAME).$(SONAME_MAJOR)
+	ln -sf $(LIBNAME).$(LIBVERSION) $@
+
+$(STATICLIB): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(DAEMON): $(B)/provider/main.o $(DAEMON_OBJS) $(STATICLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_DAEMON)) -pthread
+
+# tokencachectl links the library statically: it reads the segment's
+# metadata through the internal reader, which the shared object hides.
+$(CTL): $(CTL_OBJS) $(STATICLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_LIB) json-c) -pthread
+
+$(B)/tokencache.pc: libclient/tokencache.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g' \
+	    $< > $@
+
+$(B)/tests/%: tests/unit/%.c $(DAEMON_OBJS) $(STATICLIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(call pc_cflags,$(PKGS_DAEMON) check) \
+	    $(ALL_LDFLAGS) -o $@ $< $(DAEMON_OBJS) $(STATICLIB) \
+	    $(call pc_libs,$(PKGS_DAEMON) check) -pthread
+
+$(BENCH): $(BENCH_SRCS) $(DAEMON_OBJS) $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(BENCH_SRCS) $(DAEMON_OBJS) \
+	    $(STATICLIB) $(call pc_libs,$(PKGS_DAEMON)) -pthread
+
+deps:
+	@sh tests/deps.sh
+
+check: deps
+	$(MAKE) all $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+	@sh tests/integration/run.sh
+
+check-unit: all $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+check-integration: all
+	@sh tests/integration/run.sh
+
+demo: deps
+	$(MAKE) all
+	@sh tests/integration/demo.sh
+
+bench: deps
+	$(MAKE) all $(BENCH)
+	@sh tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/tokencache/credentials.d
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/tokencached
+	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/tokencachectl
+	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(LIBNAME).$(LIBVERSION) $(DESTDIR)$(LIBDIR)/$(LIBNAME).$(SONAME_MAJOR)
+	ln -sf $(LIBNAME).$(SONAME_MAJOR) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
+	install -m 0644 libclient/tokencache.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(B)/tokencache.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0644 tools/tokencachectl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 libclient/tokencache.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 provider/tokencached.8 $(DESTDIR)$(MANDIR)/man8/
+	test -e $(DESTDIR)$(SYSCONFDIR)/tokencache/tokencache.conf || \
+	    install -m 0644 packaging/tokencache.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/tokencache/tokencache.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tokencached $(DESTDIR)$(BINDIR)/tokencachectl \
+	    $(DESTDIR)$(LIBDIR)/$(LIBNAME)* $(DESTDIR)$(INCLUDEDIR)/tokencache.h \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/tokencache.pc \
+	    $(DESTDIR)$(MANDIR)/man1/tokencachectl.1 \
+	    $(DESTDIR)$(MANDIR)/man3/tokencache.3 \
+	    $(DESTDIR)$(MANDIR)/man8/tokencached.8
+
+clean:
+	rm -rf $(B)
+
+distclean: clean
+	rm -rf tests/oauth-server/node_modules

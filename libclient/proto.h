@@ -1,0 +1,68 @@
+/*
+ * proto.h - the control socket protocol (internal).
+ *
+ * runtime_dir/socket is an AF_UNIX SOCK_SEQPACKET socket, so every message
+ * arrives whole or not at all.  A client sends one struct tc_req per
+ * message and gets one struct tc_resp back for each.  Both have a fixed
+ * size; the daemon disconnects a peer whose message has any other length,
+ * a wrong magic or version, an unknown op, or a name that is not valid.
+ * The daemon judges every request by the peer's SO_PEERCRED / SO_PEERGROUPS
+ * credentials, never by anything in the message.
+ */
+#ifndef TC_PROTO_H
+#define TC_PROTO_H
+
+#include <stdint.h>
+#include "seg.h"
+
+#define TC_PROTO_MAGIC   UINT32_C(0x31504354)  /* "TCP1" */
+#define TC_PROTO_VERSION 1
+
+enum tc_op {
+	TC_OP_PING = 1,     /* is the daemon there?  no name */
+	TC_OP_KEY = 2,      /* key for name at the current epoch */
+	TC_OP_WAIT = 3,     /* fetch now if no valid token; reply when done */
+	TC_OP_REFRESH = 4,  /* fetch now even if valid; reply when done */
+	TC_OP_RELOAD = 5,   /* re-read the configuration (admin) */
+};
+
+struct tc_req {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t op;
+	uint32_t timeout_ms;      /* WAIT / REFRESH: how long to wait */
+	uint32_t name_len;
+	char name[SEG_NAME_FIELD];
+};
+
+struct tc_resp {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t op;              /* echoes the request */
+	int32_t status;           /* 0 or a TC_E* code */
+	uint32_t reserved;
+	uint64_t key_epoch;       /* KEY: epoch of key */
+	uint64_t generation;      /* WAIT / REFRESH: generation published */
+	uint8_t key[SEG_KEY_BYTES];
+	char message[SEG_ERROR_FIELD];  /* human-readable detail, NUL-ended */
+};
+
+#define TC_WAIT_MAX_MS   (10 * 60 * 1000)
+#define TC_CALL_SLACK_MS 2000   /* a reply may take this much past timeout */
+
+/* The runtime directory clients use: $TOKENCACHE_RUNTIME_DIR (read with
+ * secure_getenv) or /run/tokencache. */
+const char *tc_default_runtime_dir(void);
+
+/* One request/response exchange with the daemon in runtime_dir, waiting
+ * at most timeout_ms for the reply.  Returns 0 with *resp checked (magic,
+ * version, op), or TC_ENODAEMON / TC_ETIMEDOUT / TC_EPROTO / TC_ESYSTEM.
+ * resp->status is the daemon's verdict. */
+int tc_call(const char *runtime_dir, const struct tc_req *req,
+    struct tc_resp *resp, int timeout_ms);
+
+/* Fill a request for op on name (NULL for none). */
+int tc_req_init(struct tc_req *req, int op, const char *name,
+    uint32_t timeout_ms);
+
+#endif /* TC_PROTO_H */

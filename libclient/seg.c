@@ -1,0 +1,349 @@
+/*
+ * seg.c - the reader half of the segment, and what both halves share.
+ *
+ * Nothing here trusts the mapping: it may be written by the daemon while we
+ * read, or be corrupt.  Every read of live memory goes through
+ * seg_copy_live() or an atomic load, every length is checked before it is
+ * used, and all decisions are made on private copies.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "seg.h"
+#include "tokencache.h"
+
+size_t
+seg_slot_size(uint32_t token_max)
+{
+	size_t n = SEG_SLOT_META + (size_t)token_max + SEG_MAC_BYTES;
+
+	return (n + 63) & ~(size_t)63;
+}
+
+uint64_t
+seg_hash(const char *name, size_t len)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)name[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+int
+seg_name_valid(const char *name, size_t len)
+{
+	size_t i;
+
+	if (name == NULL || len == 0 || len > TC_NAME_MAX || name[0] == '.')
+		return TC_EINVAL;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("._~@+-", ch) != NULL) {
+			if (ch == '\0')
+				return TC_EINVAL;
+			continue;
+		}
+		return TC_EINVAL;
+	}
+	return 0;
+}
+
+int
+seg_header_check(const struct seg_header *h, uint64_t file_size)
+{
+	uint64_t need;
+
+	if (h->magic != SEG_MAGIC)
+		return TC_ECORRUPT;
+	if (h->major != SEG_MAJOR)
+		return TC_EVERSION;
+	if (h->header_size != sizeof(struct seg_header) ||
+	    h->slots_offset != sizeof(struct seg_header))
+		return TC_ECORRUPT;
+	if (h->token_max < SEG_TOKEN_MIN || h->token_max > SEG_TOKEN_MAX)
+		return TC_ECORRUPT;
+	if (h->nslots == 0 || h->nslots > SEG_SLOTS_MAX)
+		return TC_ECORRUPT;
+	if (h->slot_size != seg_slot_size(h->token_max))
+		return TC_ECORRUPT;
+	/* Cannot overflow: both factors are bounded above. */
+	need = h->slots_offset + (uint64_t)h->nslots * h->slot_size;
+	if (h->file_size != need || file_size < need)
+		return TC_ECORRUPT;
+	return 0;
+}
+
+void
+seg_copy_live(void *dst, const void *src, size_t n)
+{
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+	size_t i;
+
+	/*
+	 * Word by word with relaxed atomic loads: the memory may change under
+	 * us, and an optimised memcpy on racing memory is undefined behaviour
+	 * that has crashed readers before (glibc nscd).
+	 */
+	for (i = 0; i < n / 8; i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+int
+seg_map_open(struct seg_map *m, const char *runtime_dir)
+{
+	char path[PATH_MAX];
+	struct seg_header h;
+	struct stat st;
+	void *base = MAP_FAILED;
+	int fd = -1, r;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	if (snprintf(path, sizeof(path), "%s/%s", runtime_dir,
+	    SEG_FILE_NAME) >= (int)sizeof(path))
+		return TC_EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1) {
+		r = (errno == ENOENT || errno == ENOTDIR) ? TC_ENOCACHE :
+		    (errno == EACCES ? TC_EACCES : TC_ESYSTEM);
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		r = TC_ESYSTEM;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h)) {
+		r = TC_ECORRUPT;
+		goto out;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		r = TC_ESYSTEM;
+		goto out;
+	}
+	seg_copy_live(&h, base, sizeof(h));
+	if ((r = seg_header_check(&h, (uint64_t)st.st_size)) != 0)
+		goto out;
+	/* success */
+	m->fd = fd;
+	m->base = base;
+	m->size = (size_t)st.st_size;
+	m->hdr = h;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	fd = -1;
+	base = MAP_FAILED;
+	r = 0;
+ out:
+	if (base != MAP_FAILED)
+		munmap(base, (size_t)st.st_size);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+void
+seg_map_close(struct seg_map *m)
+{
+	if (m == NULL)
+		return;
+	if (m->base != NULL)
+		munmap((void *)m->base, m->size);
+	if (m->fd != -1)
+		close(m->fd);
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+}
+
+const struct seg_slot *
+seg_slot_at(const struct seg_map *m, uint32_t idx)
+{
+	return (const struct seg_slot *)(const void *)(m->base +
+	    m->hdr.slots_offset + (size_t)idx * m->hdr.slot_size);
+}
+
+uint64_t
+seg_live_status(const struct seg_map *m)
+{
+	const struct seg_header *h = (const void *)m->base;
+
+	return __atomic_load_n(&h->status, __ATOMIC_ACQUIRE);
+}
+
+uint64_t
+seg_live_key_epoch(const struct seg_map *m)
+{
+	const struct seg_header *h = (const void *)m->base;
+
+	return __atomic_load_n(&h->key_epoch, __ATOMIC_ACQUIRE);
+}
+
+int
+seg_read_slot(const struct seg_map *m, uint32_t idx, struct seg_slot *out,
+    unsigned char *ct)
+{
+	const struct seg_slot *live;
+	struct seg_slot copy;
+	uint64_t s1, s2;
+	size_t ct_cap = (size_t)m->hdr.token_max + SEG_MAC_BYTES;
+	size_t ct_len;
+	int tries;
+
+	if (idx >= m->hdr.nslots)
+		return TC_EINVAL;
+	live = seg_slot_at(m, idx);
+	for (tries = 0; tries < SEG_READ_TRIES; tries++) {
+		s1 = __atomic_load_n(&live->seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1) {
+			sched_yield();
+			continue;
+		}
+		seg_copy_live(&copy, live, sizeof(copy));
+		ct_len = copy.ct_len;
+		if (ct != NULL && ct_len <= ct_cap)
+			seg_copy_live(ct, (const unsigned char *)live +
+			    SEG_SLOT_META, (ct_len + 7) & ~(size_t)7);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&live->seq, __ATOMIC_RELAXED);
+		if (s1 != s2)
+			continue;
+		/* A consistent copy; now judge it. */
+		if (copy.name_len > TC_NAME_MAX || ct_len > ct_cap ||
+		    (ct_len != 0 && ct_len <= SEG_MAC_BYTES))
+			return TC_ECORRUPT;
+		copy.name[SEG_NAME_FIELD - 1] = '\0';
+		copy.token_type[SEG_TYPE_FIELD - 1] = '\0';
+		copy.error[SEG_ERROR_FIELD - 1] = '\0';
+		copy.seq = s1;
+		*out = copy;
+		return 0;
+	}
+	return TC_EBUSY;
+}
+
+int
+seg_lookup(const struct seg_map *m, const char *name, size_t len,
+    uint32_t *idx, struct seg_slot *out)
+{
+	struct seg_slot s;
+	uint32_t i, n = m->hdr.nslots, at;
+	int r;
+
+	if (seg_name_valid(name, len) != 0)
+		return TC_EINVAL;
+	at = (uint32_t)(seg_hash(name, len) % n);
+	for (i = 0; i < n; i++, at = (at + 1 == n) ? 0 : at + 1) {
+		if ((r = seg_read_slot(m, at, &s, NULL)) != 0)
+			return r;
+		if (s.use == SLOT_EMPTY)
+			break;
+		if (s.use == SLOT_USED && s.name_len == len &&
+		    memcmp(s.name, name, len) == 0) {
+			*idx = at;
+			*out = s;
+			return 0;
+		}
+	}
+	return TC_ENOTFOUND;
+}
+
+static void
+put_le64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+size_t
+seg_build_ad(const struct seg_slot *s, unsigned char *buf)
+{
+	size_t n = 0, tlen;
+
+	put_le64(buf + n, s->name_len);
+	n += 8;
+	memcpy(buf + n, s->name, s->name_len);
+	n += s->name_len;
+	put_le64(buf + n, s->generation);
+	n += 8;
+	put_le64(buf + n, (uint64_t)s->expires_at);
+	n += 8;
+	put_le64(buf + n, (uint64_t)s->expires_boot_ns);
+	n += 8;
+	put_le64(buf + n, s->key_epoch);
+	n += 8;
+	tlen = strnlen(s->token_type, SEG_TYPE_FIELD - 1);
+	memcpy(buf + n, s->token_type, tlen);
+	n += tlen;
+	return n;
+}
+
+int
+seg_open_token(const struct seg_slot *s, const unsigned char *ct,
+    const unsigned char key[SEG_KEY_BYTES], char *out, size_t cap,
+    size_t *len)
+{
+	unsigned char ad[SEG_AD_MAX];
+	unsigned long long plen;
+	size_t adlen;
+
+	if (s->ct_len <= SEG_MAC_BYTES)
+		return TC_ENOTOKEN;
+	if (cap < s->ct_len - SEG_MAC_BYTES + 1)
+		return TC_ERANGE;
+	adlen = seg_build_ad(s, ad);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)out,
+	    &plen, NULL, ct, s->ct_len, ad, adlen, s->nonce, key) != 0)
+		return TC_EDECRYPT;
+	out[plen] = '\0';
+	*len = (size_t)plen;
+	return 0;
+}
+
+void
+seg_derive_key(unsigned char out[SEG_KEY_BYTES],
+    const unsigned char master[SEG_KEY_BYTES], uint64_t epoch,
+    const char *name, size_t len)
+{
+	crypto_generichash_state st;
+	unsigned char ep[8];
+
+	/*
+	 * crypto_kdf wants a 64-bit subkey id; our subkeys are named by
+	 * strings, so use the same primitive (keyed BLAKE2b) over a context
+	 * label, the epoch and the name.  A subkey reveals nothing about the
+	 * master key or its siblings.
+	 */
+	put_le64(ep, epoch);
+	crypto_generichash_init(&st, master, SEG_KEY_BYTES, SEG_KEY_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)"tokencache-slot-key-v1", 22);
+	crypto_generichash_update(&st, ep, sizeof(ep));
+	crypto_generichash_update(&st, (const unsigned char *)name, len);
+	crypto_generichash_final(&st, out, SEG_KEY_BYTES);
+	sodium_memzero(&st, sizeof(st));
+}
+
+int64_t
+seg_boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

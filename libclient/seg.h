@@ -1,0 +1,189 @@
+/*
+ * seg.h - the shared-memory segment format (internal).
+ *
+ * One writer (tokencached), many readers (libtokencache).  The file lives in
+ * the daemon's runtime directory as SEG_FILE_NAME:
+ *
+ *   [struct seg_header][slot 0][slot 1] ... [slot nslots-1]
+ *
+ * All fields are fixed width, little-endian as the host (the segment never
+ * leaves the host), and 8-byte aligned so that readers can copy them with
+ * plain 64-bit atomic loads.  There are no pointers, only offsets, and a
+ * reader checks every offset and length against the size it mapped.
+ *
+ * Slots are found by name through open addressing: a credential lives in
+ * the first slot at or after seg_hash(name) % nslots (wrapping) that holds
+ * its name; a never-used slot ends the search, a released one does not.
+ *
+ * Each slot is a seqlock (Boehm 2012, "Can seqlocks get along with
+ * programming language memory models?"): the writer makes `seq` odd, issues
+ * a release fence, writes the fields, then stores the next even value with
+ * release.  A reader loads `seq` with acquire, copies the slot with relaxed
+ * loads, issues an acquire fence, reloads `seq`; a copy is good only if both
+ * loads saw the same even value.  Readers use only their copy, never the
+ * live mapping, and never run libc string routines on it.
+ *
+ * The token is sealed with XChaCha20-Poly1305 under a key derived for the
+ * credential; the name, generation, expiry, key epoch and token type are
+ * bound as associated data, so a torn, moved or replayed slot fails to
+ * decrypt rather than yielding a wrong token.
+ */
+#ifndef TC_SEG_H
+#define TC_SEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sodium.h>
+
+#define SEG_FILE_NAME    "cache"
+#define SEG_SOCKET_NAME  "socket"
+#define SEG_LOCK_NAME    "lock"
+#define SEG_KEY_NAME     "master.key"
+
+#define SEG_MAGIC        UINT64_C(0x314548434143544b)  /* "KTCACHE1" */
+#define SEG_MAJOR        1     /* readers refuse any other major */
+#define SEG_MINOR        0     /* readers accept any minor */
+
+#define SEG_ALIVE        1     /* header status */
+#define SEG_RETIRED      2     /* the daemon replaced or removed it */
+
+/* seg_slot.use */
+#define SLOT_EMPTY       0     /* never used: ends a lookup probe */
+#define SLOT_USED        1
+#define SLOT_RELEASED    2     /* used once, now free: probing goes on */
+
+/* seg_slot.state, what tokencachectl shows */
+#define TS_PENDING       1     /* configured, no token yet */
+#define TS_VALID         2     /* token valid (it may be being refreshed) */
+#define TS_FAILED        3     /* fetching failed and no valid token */
+#define TS_EXPIRED       4     /* the token expired before a refresh */
+
+#define SEG_NAME_FIELD   128   /* TC_NAME_MAX + 1, multiple of 8 */
+#define SEG_TYPE_FIELD   32
+#define SEG_ERROR_FIELD  256
+#define SEG_KEY_BYTES    crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define SEG_NONCE_BYTES  crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define SEG_MAC_BYTES    crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+#define SEG_TOKEN_MIN    1024
+#define SEG_TOKEN_MAX    (1024 * 1024)
+#define SEG_SLOTS_MAX    (1u << 20)
+#define SEG_READ_TRIES   64    /* seqlock retries before TC_EBUSY */
+
+struct seg_header {
+	uint64_t magic;
+	uint32_t major;
+	uint32_t minor;
+	uint32_t header_size;     /* sizeof(struct seg_header) */
+	uint32_t slot_size;       /* bytes per slot, multiple of 64 */
+	uint32_t nslots;
+	uint32_t token_max;       /* longest token a slot holds, bytes */
+	uint64_t file_size;
+	uint64_t slots_offset;
+	uint8_t instance_id[16];  /* random, new for every segment */
+	uint64_t status;          /* SEG_ALIVE / SEG_RETIRED, atomic */
+	uint64_t key_epoch;       /* current key epoch, atomic */
+	uint64_t key_id;          /* identifies the master key, not secret */
+	int64_t created_at;       /* Unix time */
+	uint64_t daemon_pid;      /* informational */
+	uint64_t reserved[19];
+};
+
+struct seg_slot {
+	uint64_t seq;             /* seqlock word: odd while being written */
+	uint64_t generation;      /* bumped each time the token changes */
+	uint32_t use;             /* SLOT_* */
+	uint32_t state;           /* TS_* */
+	uint32_t name_len;
+	uint32_t ct_len;          /* ciphertext bytes, 0 when no token */
+	uint64_t key_epoch;       /* epoch of the key that sealed ct */
+	int64_t expires_at;       /* Unix time, for display */
+	int64_t expires_boot_ns;  /* CLOCK_BOOTTIME deadline, for validity */
+	int64_t fetched_at;       /* Unix time the token arrived */
+	int64_t next_refresh_at;  /* Unix time of the next planned fetch */
+	int64_t last_attempt_at;  /* Unix time of the last fetch attempt */
+	uint32_t failures;        /* consecutive failed fetches */
+	uint32_t http_status;     /* of the last attempt, 0 if none */
+	uint8_t nonce[SEG_NONCE_BYTES];
+	char name[SEG_NAME_FIELD];
+	char token_type[SEG_TYPE_FIELD];
+	char error[SEG_ERROR_FIELD];
+	/* followed by ct[token_max + SEG_MAC_BYTES], padded to slot_size */
+};
+
+#define SEG_SLOT_META    sizeof(struct seg_slot)
+
+_Static_assert(sizeof(struct seg_header) % 64 == 0, "header alignment");
+_Static_assert(sizeof(struct seg_slot) % 8 == 0, "slot alignment");
+
+/* A reader's view of a mapped segment. */
+struct seg_map {
+	int fd;
+	const unsigned char *base;
+	size_t size;
+	struct seg_header hdr;    /* validated copy */
+	uint64_t dev, ino;
+};
+
+/* Bytes a slot needs for a given token_max, rounded up to 64. */
+size_t seg_slot_size(uint32_t token_max);
+
+/* FNV-1a over the name: the home slot is seg_hash() % nslots. */
+uint64_t seg_hash(const char *name, size_t len);
+
+/* 0 if name is a valid credential name ([A-Za-z0-9._~@+-], 1..127 bytes,
+ * not starting with '.'), else TC_EINVAL. */
+int seg_name_valid(const char *name, size_t len);
+
+/* Validate a copied header against the size of the file it came from. */
+int seg_header_check(const struct seg_header *h, uint64_t file_size);
+
+/* Copy n bytes (a multiple of 8) out of the live mapping with relaxed
+ * 64-bit atomic loads; both pointers 8-byte aligned. */
+void seg_copy_live(void *dst, const void *src, size_t n);
+
+/* Map runtime_dir/cache read-only and validate its header.  TC_ENOCACHE if
+ * there is no segment, TC_ECORRUPT / TC_EVERSION if it is not one we read. */
+int seg_map_open(struct seg_map *m, const char *runtime_dir);
+void seg_map_close(struct seg_map *m);
+
+/* Pointer to slot idx in the live mapping (idx < hdr.nslots). */
+const struct seg_slot *seg_slot_at(const struct seg_map *m, uint32_t idx);
+
+/* Header status and key epoch, read live with acquire. */
+uint64_t seg_live_status(const struct seg_map *m);
+uint64_t seg_live_key_epoch(const struct seg_map *m);
+
+/* Seqlock-consistent copy of slot idx into *out (metadata only) and, if
+ * ct is not NULL, its ciphertext into ct (capacity hdr.token_max +
+ * SEG_MAC_BYTES).  Checks name_len and ct_len.  TC_EBUSY after
+ * SEG_READ_TRIES torn reads. */
+int seg_read_slot(const struct seg_map *m, uint32_t idx, struct seg_slot *out,
+    unsigned char *ct);
+
+/* Find the slot holding `name`; 0 and *idx, or TC_ENOTFOUND.  *out gets the
+ * consistent metadata copy that matched. */
+int seg_lookup(const struct seg_map *m, const char *name, size_t len,
+    uint32_t *idx, struct seg_slot *out);
+
+/* Associated data bound to a slot's ciphertext.  buf must hold
+ * SEG_AD_MAX bytes; returns the length used. */
+#define SEG_AD_MAX (SEG_NAME_FIELD + SEG_TYPE_FIELD + 5 * 8)
+size_t seg_build_ad(const struct seg_slot *s, unsigned char *buf);
+
+/* Decrypt a copied slot's token into out (capacity cap, NUL added).
+ * TC_EDECRYPT if it does not authenticate under key. */
+int seg_open_token(const struct seg_slot *s, const unsigned char *ct,
+    const unsigned char key[SEG_KEY_BYTES], char *out, size_t cap,
+    size_t *len);
+
+/* Per-credential key: keyed BLAKE2b of (epoch, name) under the master key.
+ * Only the daemon calls this; readers receive keys over the socket. */
+void seg_derive_key(unsigned char out[SEG_KEY_BYTES],
+    const unsigned char master[SEG_KEY_BYTES], uint64_t epoch,
+    const char *name, size_t len);
+
+/* CLOCK_BOOTTIME now, in nanoseconds. */
+int64_t seg_boottime_ns(void);
+
+#endif /* TC_SEG_H */

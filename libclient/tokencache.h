@@ -1,0 +1,124 @@
+/*
+ * tokencache.h - read OAuth access tokens published by tokencached.
+ *
+ * A process opens the cache once with tc_open() and then calls tc_get() as
+ * often as it likes: while a token is unchanged, tc_get() makes no system
+ * call and does no decryption.  The handle is safe to share between threads
+ * and survives fork() (the child may keep using it).
+ *
+ * Every function that can fail returns 0 or a negative TC_E* code;
+ * tc_strerror() turns a code into a message.  Output parameters are written
+ * only on success.
+ */
+#ifndef TOKENCACHE_H
+#define TOKENCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TC_VERSION_MAJOR 0
+#define TC_VERSION_MINOR 1
+#define TC_VERSION_PATCH 0
+/* 0xMMmmpp, comparable with <, like LIBCURL_VERSION_NUM. */
+#define TC_VERSION_NUM \
+	((TC_VERSION_MAJOR << 16) | (TC_VERSION_MINOR << 8) | TC_VERSION_PATCH)
+#define TC_VERSION_STRING "0.1.0"
+
+#if defined(TC_BUILDING_LIBRARY) && defined(__GNUC__)
+#define TC_EXPORT __attribute__((visibility("default")))
+#else
+#define TC_EXPORT
+#endif
+
+/*
+ * Error codes.  Always add new codes last and never remove or renumber one:
+ * programs compiled against an older header depend on these numbers.
+ */
+#define TC_OK             0
+#define TC_EINVAL        -1  /* bad argument (NULL, name not valid, ...) */
+#define TC_ENOMEM        -2  /* out of memory */
+#define TC_ENOCACHE      -3  /* no cache segment: is tokencached running? */
+#define TC_ECORRUPT      -4  /* the segment failed a consistency check */
+#define TC_EVERSION      -5  /* the segment has an unsupported format */
+#define TC_ENOTFOUND     -6  /* no credential of that name is configured */
+#define TC_ENOTOKEN      -7  /* configured, but no token fetched yet */
+#define TC_EEXPIRED      -8  /* the last token has expired, no new one yet */
+#define TC_EFAILED       -9  /* fetching failed; see tc_token_info.error */
+#define TC_EACCES       -10  /* this user may not read that credential */
+#define TC_ERANGE       -11  /* the buffer is too small for the token */
+#define TC_EBUSY        -12  /* the slot kept changing; try again */
+#define TC_ENODAEMON    -13  /* cannot reach tokencached's control socket */
+#define TC_ETIMEDOUT    -14  /* no token within the timeout */
+#define TC_EPROTO       -15  /* the daemon sent a malformed reply */
+#define TC_ESYSTEM      -16  /* a system call failed; errno has details */
+#define TC_EDECRYPT     -17  /* a token failed authentication */
+
+#define TC_NAME_MAX 127      /* longest credential name, in bytes */
+#define TC_ERROR_MAX 256     /* size of tc_token_info.error, with the NUL */
+#define TC_TYPE_MAX 32       /* size of tc_token_info.token_type */
+
+/* What tc_get() tells about the token beside the token itself. */
+typedef struct tc_token_info {
+	int64_t expires_at;      /* Unix time (seconds) the token expires */
+	int64_t expires_in_ms;   /* milliseconds left, on CLOCK_BOOTTIME */
+	int64_t fetched_at;      /* Unix time the daemon received it */
+	uint64_t generation;     /* increases each time the token changes */
+	size_t length;           /* strlen() of the token */
+	char token_type[TC_TYPE_MAX];  /* as sent by the server, e.g. "Bearer" */
+	char error[TC_ERROR_MAX];      /* last fetch error, "" if none */
+} tc_token_info;
+
+typedef struct tc_client tc_client;
+
+/*
+ * Open the cache in runtime_dir (NULL: $TOKENCACHE_RUNTIME_DIR, else
+ * /run/tokencache).  On success *ret holds a handle to free with tc_close().
+ * Returns TC_ENOCACHE if the daemon has not created the cache there.
+ */
+TC_EXPORT int tc_open(tc_client **ret, const char *runtime_dir);
+
+/*
+ * Copy the current token of credential `name` into buf (NUL-terminated) and,
+ * if info is not NULL, describe it in *info.  Never blocks: a credential with
+ * no valid token yet gives TC_ENOTOKEN, TC_EEXPIRED or TC_EFAILED at once.
+ * The first read of a credential asks the daemon for its key (TC_EACCES if
+ * this process's user is not allowed).  buf too small gives TC_ERANGE and
+ * info->length (when info is given) says how many bytes are needed, less
+ * the NUL.
+ */
+TC_EXPORT int tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
+    tc_token_info *info);
+
+/*
+ * Like tc_get(), but when there is no valid token, ask the daemon to fetch
+ * one now and wait up to timeout_ms milliseconds for it (timeout_ms < 0:
+ * wait as long as the daemon's own fetch timeout).  Many waiters cause a
+ * single request to the OAuth server.
+ */
+TC_EXPORT int tc_get_wait(tc_client *c, const char *name, char *buf,
+    size_t buflen, tc_token_info *info, int timeout_ms);
+
+/*
+ * Ask the daemon to fetch a new token for `name` now, even if the current
+ * one is still valid, and wait up to timeout_ms for the outcome.  Returns 0
+ * once a new token is published, or the error the fetch met.
+ */
+TC_EXPORT int tc_refresh(tc_client *c, const char *name, int timeout_ms);
+
+/* Free a handle and wipe the keys and tokens it cached.  NULL is a no-op. */
+TC_EXPORT void tc_close(tc_client *c);
+
+/* A static message for a TC_E* code; never NULL. */
+TC_EXPORT const char *tc_strerror(int code);
+
+/* The library's version at run time, e.g. "0.1.0". */
+TC_EXPORT const char *tc_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TOKENCACHE_H */

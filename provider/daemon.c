@@ -1,0 +1,953 @@
+/*
+ * daemon.c - tokencached's event loop.
+ *
+ * One thread.  curl_multi_poll() waits on libcurl's sockets and, as extra
+ * descriptors, on a signalfd, the control socket and its connections, with
+ * a timeout that ends at the next scheduled fetch or waiter deadline.  All
+ * times that decide anything are CLOCK_BOOTTIME nanoseconds, so wall-clock
+ * jumps cause no refresh storm and suspend is honest; wall-clock time is
+ * only written to the segment for people to read.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "module.h"
+#include "proto.h"
+#include "seg_write.h"
+#include "tokencache.h"
+
+#define MAX_CONNS        128
+#define CONN_IDLE_NS     (10 * NS_PER_S)
+#define NS_PER_S         INT64_C(1000000000)
+#define NS_PER_MS        INT64_C(1000000)
+#define RETRY_BASE_MS    INT64_C(1000)
+#define RETRY_CAP_MS     INT64_C(300000)      /* transient: up to 5 min */
+#define SLOW_BASE_MS     INT64_C(300000)      /* permanent: 5 min ... */
+#define SLOW_CAP_MS      INT64_C(3600000)     /* ... to 1 h */
+#define RETRY_AFTER_MAX  3600                 /* seconds we honour at most */
+
+struct cred {
+	char name[SEG_NAME_FIELD];
+	const struct cred_conf *conf;   /* into daemon->conf */
+	const struct prov_module *mod;
+	uid_t *uids;
+	size_t nuids;
+	gid_t *gids;
+	size_t ngids;
+	uint32_t slot;
+	int in_flight;
+	CURL *easy;
+	void *ctx;
+	int64_t due_ns;          /* next fetch; INT64_MAX: none planned */
+	int64_t hold_until_ns;   /* Retry-After: no request before this */
+	int64_t expires_ns;      /* deadline of the published token, 0: none */
+	uint32_t failures;
+	int permanent;           /* the last failure was permanent */
+	char last_error[SEG_ERROR_FIELD];
+};
+
+struct conn {
+	int fd;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	int ngroups;
+	int waiting;             /* holds a WAIT or REFRESH for `name` */
+	uint16_t op;
+	char name[SEG_NAME_FIELD];
+	int64_t deadline_ns;     /* reply or idle deadline */
+};
+
+struct daemon {
+	struct daemon_conf *conf;
+	struct cred **creds;
+	size_t ncreds;
+	struct segw seg;
+	CURLM *multi;
+	int sfd;
+	int lfd;
+	char sock_path[PATH_MAX];
+	struct conn conns[MAX_CONNS];
+	int nconns;
+	int stop;
+	char *tokbuf;            /* sodium_malloc'd scratch, token_max + 1 */
+};
+
+static int64_t
+now_ns(void)
+{
+	return seg_boottime_ns();
+}
+
+int64_t
+sched_refresh_after_ms(int64_t lifetime_ms, uint32_t rnd)
+{
+	/* 70 % + up to 10 % jitter, so that a fleet of credentials issued
+	 * together does not refresh together. */
+	int64_t base = lifetime_ms * 7 / 10;
+	int64_t jitter = (lifetime_ms / 10) * (int64_t)(rnd % 1000) / 1000;
+
+	return base + jitter < 1000 ? 1000 : base + jitter;
+}
+
+int64_t
+sched_backoff_ms(uint32_t n, int64_t base_ms, int64_t cap_ms, uint32_t rnd)
+{
+	int64_t ceiling = base_ms;
+	uint32_t i;
+
+	for (i = 1; i < n && ceiling < cap_ms; i++)
+		ceiling *= 2;
+	if (ceiling > cap_ms)
+		ceiling = cap_ms;
+	/* Full jitter (uniform over [0, ceiling]), but never under base. */
+	ceiling = (int64_t)((uint64_t)ceiling * (rnd % 10001) / 10000);
+	return ceiling < base_ms ? base_ms : ceiling;
+}
+
+/* ------------------------------------------------------------------ */
+/* Credentials                                                         */
+
+static struct cred *
+cred_find(struct daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->ncreds; i++)
+		if (strcmp(d->creds[i]->name, name) == 0)
+			return d->creds[i];
+	return NULL;
+}
+
+static int
+parse_id(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return (errno != 0 || *end != '\0' || *out > UINT32_MAX - 1) ? -1 : 0;
+}
+
+/* Turn allow_users / allow_groups into ids.  Names that do not resolve
+ * are reported and admit nobody. */
+static int
+cred_resolve_acl(struct cred *c)
+{
+	const struct cred_conf *cc = c->conf;
+	unsigned long id;
+	struct passwd *pw;
+	struct group *gr;
+	size_t i;
+
+	free(c->uids);
+	free(c->gids);
+	c->uids = calloc(cc->nallow_users + 1, sizeof(uid_t));
+	c->gids = calloc(cc->nallow_groups + 1, sizeof(gid_t));
+	c->nuids = c->ngids = 0;
+	if (c->uids == NULL || c->gids == NULL)
+		return -1;
+	for (i = 0; i < cc->nallow_users; i++) {
+		if ((pw = getpwnam(cc->allow_users[i])) != NULL)
+			c->uids[c->nuids++] = pw->pw_uid;
+		else if (parse_id(cc->allow_users[i], &id) == 0)
+			c->uids[c->nuids++] = (uid_t)id;
+		else
+			log_warnx("%s: allow_users: no such user '%s' "
+			    "(ignored)", cc->path, cc->allow_users[i]);
+	}
+	for (i = 0; i < cc->nallow_groups; i++) {
+		if ((gr = getgrnam(cc->allow_groups[i])) != NULL)
+			c->gids[c->ngids++] = gr->gr_gid;
+		else if (parse_id(cc->allow_groups[i], &id) == 0)
+			c->gids[c->ngids++] = (gid_t)id;
+		else
+			log_warnx("%s: allow_groups: no such group '%s' "
+			    "(ignored)", cc->path, cc->allow_groups[i]);
+	}
+	return 0;
+}
+
+static int
+conn_allowed(const struct cred *c, const struct conn *k)
+{
+	size_t i;
+	int j;
+
+	if (k->uid == 0 || k->uid == geteuid())
+		return 1;
+	for (i = 0; i < c->nuids; i++)
+		if (c->uids[i] == k->uid)
+			return 1;
+	for (i = 0; i < c->ngids; i++) {
+		if (c->gids[i] == k->gid)
+			return 1;
+		for (j = 0; j < k->ngroups; j++)
+			if (c->gids[i] == k->groups[j])
+				return 1;
+	}
+	return 0;
+}
+
+static void
+cred_abort_fetch(struct daemon *d, struct cred *c)
+{
+	if (!c->in_flight)
+		return;
+	curl_multi_remove_handle(d->multi, c->easy);
+	c->mod->cleanup(c->ctx);
+	c->easy = NULL;
+	c->ctx = NULL;
+	c->in_flight = 0;
+}
+
+static void
+cred_free(struct cred *c)
+{
+	if (c == NULL)
+		return;
+	free(c->uids);
+	free(c->gids);
+	free(c);
+}
+
+/*
+ * Bind a credential to its slot.  If the slot already holds a token that
+ * decrypts and has time left (a previous daemon's), keep it and plan the
+ * refresh the previous daemon planned; otherwise fetch at once.
+ */
+static int
+cred_attach(struct daemon *d, struct cred *c, int64_t now)
+{
+	struct seg_slot meta;
+	size_t len;
+	int64_t wall = (int64_t)time(NULL), left;
+
+	c->due_ns = now;
+	if (segw_find(&d->seg, c->name, &c->slot) == 0 &&
+	    segw_read_token(&d->seg, c->slot, d->tokbuf,
+	    (size_t)d->conf->max_token_size + 1, &len, &meta) == 0) {
+		sodium_memzero(d->tokbuf, len);
+		left = meta.expires_boot_ns - now;
+		if (left > NS_PER_S) {
+			c->expires_ns = meta.expires_boot_ns;
+			if (meta.next_refresh_at > wall)
+				c->due_ns = now + (meta.next_refresh_at - wall) *
+				    NS_PER_S;
+			if (c->due_ns > c->expires_ns)
+				c->due_ns = c->expires_ns - NS_PER_S;
+			log_info("%s: kept the cached token, valid %lld s more",
+			    c->name, (long long)(left / NS_PER_S));
+			return 0;
+		}
+	}
+	if (segw_assign(&d->seg, c->name, &c->slot) != 0)
+		return -1;
+	segw_set_status(&d->seg, c->slot, TS_PENDING, "", 0, 0, 0, wall);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control connections                                                 */
+
+/*
+ * Closing only marks the slot; conn_reap() compacts the array at the top
+ * of the loop, so that indexes held by callers stay valid.
+ */
+static void
+conn_close(struct daemon *d, int i)
+{
+	struct conn *k = &d->conns[i];
+
+	if (k->fd == -1)
+		return;
+	close(k->fd);
+	k->fd = -1;
+	k->waiting = 0;
+	free(k->groups);
+	k->groups = NULL;
+}
+
+static void
+conn_reap(struct daemon *d)
+{
+	int i;
+
+	for (i = d->nconns - 1; i >= 0; i--) {
+		if (d->conns[i].fd != -1)
+			continue;
+		d->conns[i] = d->conns[d->nconns - 1];
+		memset(&d->conns[d->nconns - 1], 0, sizeof(struct conn));
+		d->conns[d->nconns - 1].fd = -1;
+		d->nconns--;
+	}
+}
+
+static int
+conn_reply(struct conn *k, struct tc_resp *r)
+{
+	ssize_t n;
+
+	r->magic = TC_PROTO_MAGIC;
+	r->version = TC_PROTO_VERSION;
+	r->op = k->op;
+	r->message[sizeof(r->message) - 1] = '\0';
+	n = send(k->fd, r, sizeof(*r), MSG_NOSIGNAL | MSG_DONTWAIT);
+	sodium_memzero(r, sizeof(*r));
+	k->waiting = 0;
+	k->deadline_ns = now_ns() + CONN_IDLE_NS;
+	return n == (ssize_t)sizeof(*r) ? 0 : -1;
+}
+
+static int
+conn_reply_status(struct conn *k, int status, const char *msg,
+    uint64_t generation)
+{
+	struct tc_resp r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.generation = generation;
+	if (msg != NULL)
+		snprintf(r.message, sizeof(r.message), "%s", msg);
+	return conn_reply(k, &r);
+}
+
+/* Answer everyone waiting on c; status 0 means a token was published. */
+static void
+wake_waiters(struct daemon *d, struct cred *c, int status, const char *msg)
+{
+	struct seg_slot s;
+	uint64_t gen = 0;
+	int i;
+
+	if (status == 0 && segw_read(&d->seg, c->slot, &s) == 0)
+		gen = s.generation;
+	for (i = d->nconns - 1; i >= 0; i--) {
+		struct conn *k = &d->conns[i];
+
+		if (k->waiting && strcmp(k->name, c->name) == 0 &&
+		    conn_reply_status(k, status, msg, gen) != 0)
+			conn_close(d, i);
+	}
+}
+
+static void
+accept_conn(struct daemon *d)
+{
+	struct conn *k;
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	gid_t groups[NGROUPS_MAX];
+	socklen_t glen = sizeof(groups);
+	int fd;
+
+	fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("accept");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
+	    len != sizeof(uc)) {
+		log_warn("SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	k = &d->conns[d->nconns];
+	memset(k, 0, sizeof(*k));
+	k->fd = fd;
+	k->uid = uc.uid;
+	k->gid = uc.gid;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0 &&
+	    glen > 0 && (k->groups = malloc(glen)) != NULL) {
+		memcpy(k->groups, groups, glen);
+		k->ngroups = (int)(glen / sizeof(gid_t));
+	}
+	k->deadline_ns = now_ns() + CONN_IDLE_NS;
+	d->nconns++;
+}
+
+static void reload(struct daemon *d);
+
+static void
+begin_wait(struct cred *c, struct conn *k,
+    uint32_t timeout_ms, int64_t now)
+{
+	int64_t t;
+
+	if (timeout_ms == 0)
+		t = (int64_t)c->conf->timeout_ms + 1000;
+	else
+		t = timeout_ms > TC_WAIT_MAX_MS ? TC_WAIT_MAX_MS : timeout_ms;
+	k->waiting = 1;
+	memcpy(k->name, c->name, sizeof(k->name));
+	k->deadline_ns = now + t * NS_PER_MS;
+	/* Single flight: join the fetch in progress, or start one now
+	 * (after any Retry-After hold the server asked for). */
+	if (!c->in_flight)
+		c->due_ns = c->hold_until_ns > now ? c->hold_until_ns : now;
+}
+
+/* Handle one request; -1 means drop the connection. */
+static int
+handle_request(struct daemon *d, struct conn *k, const struct tc_req *q)
+{
+	struct tc_resp r;
+	struct cred *c = NULL;
+	char name[SEG_NAME_FIELD];
+	int64_t now = now_ns();
+
+	if (q->magic != TC_PROTO_MAGIC || q->version != TC_PROTO_VERSION ||
+	    q->name_len > TC_NAME_MAX || q->op < TC_OP_PING ||
+	    q->op > TC_OP_RELOAD)
+		return -1;
+	k->op = q->op;
+	memset(name, 0, sizeof(name));
+	memcpy(name, q->name, q->name_len);
+	if (q->op == TC_OP_PING) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "tokencached %s pid %ld",
+		    TC_VERSION_STRING, (long)getpid());
+		return conn_reply_status(k, 0, msg, 0);
+	}
+	if (q->op == TC_OP_RELOAD) {
+		if (k->uid != 0 && k->uid != geteuid())
+			return conn_reply_status(k, TC_EACCES,
+			    "reload needs root", 0);
+		reload(d);
+		return conn_reply_status(k, 0, "reloaded", 0);
+	}
+	if (seg_name_valid(name, q->name_len) != 0)
+		return -1;
+	if ((c = cred_find(d, name)) == NULL)
+		return conn_reply_status(k, TC_ENOTFOUND,
+		    "no such credential", 0);
+	if (!conn_allowed(c, k)) {
+		log_info("%s: denied %s to uid %u", c->name,
+		    q->op == TC_OP_KEY ? "key" : "fetch", (unsigned)k->uid);
+		return conn_reply_status(k, TC_EACCES, "permission denied", 0);
+	}
+	switch (q->op) {
+	case TC_OP_KEY:
+		memset(&r, 0, sizeof(r));
+		segw_key_for(&d->seg, c->name, r.key, &r.key_epoch);
+		return conn_reply(k, &r);	/* wipes r */
+	case TC_OP_WAIT:
+		if (c->expires_ns > now && c->expires_ns != 0)
+			return conn_reply_status(k, 0, NULL, 0);
+		begin_wait(c, k, q->timeout_ms, now);
+		return 0;
+	case TC_OP_REFRESH:
+		log_info("%s: refresh requested by uid %u", c->name,
+		    (unsigned)k->uid);
+		begin_wait(c, k, q->timeout_ms, now);
+		/* An explicit request clears a permanent failure's slow
+		 * retry; it does not override a Retry-After hold. */
+		c->permanent = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+read_conn(struct daemon *d, int i)
+{
+	struct conn *k = &d->conns[i];
+	struct tc_req q;
+	ssize_t n;
+
+	n = recv(k->fd, &q, sizeof(q), MSG_TRUNC | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* A peer that sends a wrongly sized message, or anything at all
+	 * while it waits for an answer, is cut off. */
+	if (n != (ssize_t)sizeof(q) || k->waiting ||
+	    handle_request(d, k, &q) != 0)
+		conn_close(d, i);
+}
+
+static int
+listen_socket(struct daemon *d, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    d->conf->runtime_dir, SEG_SOCKET_NAME) >= (int)sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "runtime_dir %s: path too long for a "
+		    "socket", d->conf->runtime_dir);
+		return -1;
+	}
+	snprintf(d->sock_path, sizeof(d->sock_path), "%s", sun.sun_path);
+	/* We hold the runtime directory's lock: a socket there is stale. */
+	(void)unlink(d->sock_path);
+	d->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (d->lfd == -1 ||
+	    bind(d->lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(d->sock_path, 0666) == -1 || listen(d->lfd, 64) == -1) {
+		snprintf(err, errlen, "%s: %s", d->sock_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fetching                                                            */
+
+static void
+start_fetch(struct daemon *d, struct cred *c, int64_t now)
+{
+	char err[256];
+
+	if (c->mod->start(c->conf, &c->easy, &c->ctx, err, sizeof(err)) != 0) {
+		log_warnx("%s: %s", c->name, err);
+		c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
+		return;
+	}
+	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+	if (curl_multi_add_handle(d->multi, c->easy) != CURLM_OK) {
+		log_warnx("%s: cannot start the request", c->name);
+		c->mod->cleanup(c->ctx);
+		c->easy = NULL;
+		c->ctx = NULL;
+		c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
+		return;
+	}
+	c->in_flight = 1;
+	c->due_ns = INT64_MAX;
+	log_debug("%s: requesting a token from %s", c->name,
+	    c->conf->token_url);
+}
+
+static void
+fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
+    int64_t now)
+{
+	struct segw_meta m;
+	int64_t wall = (int64_t)time(NULL);
+	int64_t life_ms = (int64_t)t->lifetime * 1000;
+	int64_t refresh_ms = sched_refresh_after_ms(life_ms,
+	    randombytes_random());
+
+	memset(&m, 0, sizeof(m));
+	m.token_type = t->token_type;
+	m.expires_at = wall + t->lifetime;
+	m.expires_boot_ns = now + life_ms * NS_PER_MS;
+	m.fetched_at = wall;
+	m.next_refresh_at = wall + refresh_ms / 1000;
+	if (segw_publish(&d->seg, c->slot, t->token, t->token_len, &m) != 0) {
+		/* The parser enforces max_token_size; this cannot happen
+		 * short of a corrupted slot. */
+		log_warnx("%s: could not publish the token", c->name);
+		c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
+		wake_waiters(d, c, TC_EFAILED, "could not publish the token");
+		return;
+	}
+	c->expires_ns = m.expires_boot_ns;
+	c->due_ns = now + refresh_ms * NS_PER_MS;
+	c->failures = 0;
+	c->permanent = 0;
+	c->last_error[0] = '\0';
+	log_info("%s: new %s token, valid %ld s, refresh in %lld s", c->name,
+	    t->token_type, t->lifetime, (long long)(refresh_ms / 1000));
+	wake_waiters(d, c, 0, NULL);
+}
+
+static void
+fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
+    long http_status, long retry_after, int64_t now)
+{
+	int64_t delay_ms, wall = (int64_t)time(NULL);
+	int have_token = c->expires_ns > now;
+
+	c->failures++;
+	c->permanent = t->outcome == TOK_PERMANENT;
+	if (c->permanent)
+		delay_ms = sched_backoff_ms(c->failures, SLOW_BASE_MS,
+		    SLOW_CAP_MS, randombytes_random());
+	else
+		delay_ms = sched_backoff_ms(c->failures, RETRY_BASE_MS,
+		    RETRY_CAP_MS, randombytes_random());
+	if (retry_after > 0) {
+		if (retry_after > RETRY_AFTER_MAX)
+			retry_after = RETRY_AFTER_MAX;
+		c->hold_until_ns = now + retry_after * NS_PER_S;
+		if (delay_ms < retry_after * 1000)
+			delay_ms = retry_after * 1000;
+	}
+	c->due_ns = now + delay_ms * NS_PER_MS;
+	snprintf(c->last_error, sizeof(c->last_error), "%s", t->error);
+	segw_set_status(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
+	    c->last_error, c->failures, (uint32_t)http_status, wall,
+	    wall + delay_ms / 1000);
+	log_warnx("%s: fetch failed (%s%s): %s; %s, retry in %lld s", c->name,
+	    c->permanent ? "permanent" : "transient",
+	    http_status ? "" : ", no HTTP reply", t->error,
+	    have_token ? "still serving the current token" : "no valid token",
+	    (long long)(delay_ms / 1000));
+	wake_waiters(d, c, TC_EFAILED, c->last_error);
+}
+
+static void
+fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
+{
+	struct tok_result t;
+	struct tok_limits lim;
+	struct cred *c = NULL;
+	long status = 0, retry_after = 0;
+	int64_t now = now_ns();
+	void *ctx;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
+	if (c == NULL || c->easy != easy)
+		return;
+	lim.token_max = d->conf->max_token_size;
+	lim.default_lifetime = c->conf->default_lifetime;
+	lim.max_lifetime = c->conf->max_lifetime;
+	c->mod->finish(c->ctx, cc, (int64_t)time(NULL), &lim, &t, &status,
+	    &retry_after);
+	curl_multi_remove_handle(d->multi, easy);
+	ctx = c->ctx;
+	c->easy = NULL;
+	c->ctx = NULL;
+	c->in_flight = 0;
+	c->mod->cleanup(ctx);
+	if (t.outcome == TOK_OK)
+		fetch_succeeded(d, c, &t, now);
+	else
+		fetch_failed(d, c, &t, status, retry_after, now);
+	tok_result_clear(&t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                       */
+
+static struct cred *
+cred_new(struct daemon *d, const struct cred_conf *cc, int64_t now)
+{
+	struct cred *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	snprintf(c->name, sizeof(c->name), "%s", cc->name);
+	c->conf = cc;
+	c->mod = prov_module_find(cc->provider);
+	if (c->mod == NULL || cred_resolve_acl(c) != 0 ||
+	    cred_attach(d, c, now) != 0) {
+		cred_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int
+keep_configured(const char *name, void *arg)
+{
+	return conf_find(arg, name) != NULL;
+}
+
+/*
+ * Re-read the configuration.  A credential whose request changed is
+ * fetched again at once but keeps serving its token meanwhile; one that
+ * disappeared is dropped from the segment.  A configuration that does not
+ * load changes nothing.
+ */
+static void
+reload(struct daemon *d)
+{
+	struct daemon_conf *nc;
+	struct cred **list, *c;
+	char err[CONF_ERR_MAX];
+	size_t i, added = 0, changed = 0, removed = 0;
+	int64_t now = now_ns();
+
+	if (conf_load(d->conf->path, &nc, err) != 0) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		return;
+	}
+	if (strcmp(nc->runtime_dir, d->conf->runtime_dir) != 0 ||
+	    nc->max_credentials != d->conf->max_credentials ||
+	    nc->max_token_size != d->conf->max_token_size) {
+		log_warnx("reload: runtime_dir, max_credentials and "
+		    "max_token_size take effect at the next start only; "
+		    "keeping the running configuration");
+		conf_free(nc);
+		return;
+	}
+	if ((list = calloc(nc->ncreds + 1, sizeof(*list))) == NULL) {
+		log_warnx("reload: out of memory");
+		conf_free(nc);
+		return;
+	}
+	for (i = 0; i < nc->ncreds; i++) {
+		const struct cred_conf *cc = &nc->creds[i];
+
+		if ((c = cred_find(d, cc->name)) != NULL) {
+			if (conf_cred_request_differs(c->conf, cc)) {
+				cred_abort_fetch(d, c);
+				c->due_ns = now;
+				c->failures = 0;
+				c->permanent = 0;
+				c->mod = prov_module_find(cc->provider);
+				changed++;
+			}
+			c->conf = cc;
+			if (cred_resolve_acl(c) != 0)
+				log_warnx("%s: out of memory", c->name);
+		} else if ((c = cred_new(d, cc, now)) != NULL) {
+			added++;
+		} else {
+			log_warnx("%s: cannot add: the segment is full",
+			    cc->name);
+			continue;
+		}
+		list[i] = c;
+	}
+	/* Drop what is gone. */
+	for (i = 0; i < d->ncreds; i++) {
+		c = d->creds[i];
+		if (conf_find(nc, c->name) != NULL)
+			continue;
+		cred_abort_fetch(d, c);
+		wake_waiters(d, c, TC_ENOTFOUND, "credential removed");
+		segw_release(&d->seg, c->slot);
+		cred_free(c);
+		removed++;
+	}
+	free(d->creds);
+	conf_free(d->conf);
+	d->conf = nc;
+	/* compact: cred_new may have failed for some */
+	d->ncreds = 0;
+	for (i = 0; i < nc->ncreds; i++)
+		if (list[i] != NULL)
+			list[d->ncreds++] = list[i];
+	d->creds = list;
+	log_info("configuration reloaded: %zu credentials (%zu added, "
+	    "%zu changed, %zu removed)", d->ncreds, added, changed, removed);
+}
+
+/* ------------------------------------------------------------------ */
+/* The loop                                                            */
+
+struct daemon *
+daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
+{
+	struct daemon *d;
+	sigset_t mask;
+	size_t i;
+	int64_t now = now_ns();
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		conf_free(conf);
+		return NULL;
+	}
+	d->conf = conf;
+	d->sfd = d->lfd = -1;
+	d->seg.fd = d->seg.lock_fd = -1;
+	if ((d->tokbuf = sodium_malloc((size_t)conf->max_token_size + 1)) ==
+	    NULL || (d->multi = curl_multi_init()) == NULL ||
+	    (d->creds = calloc(conf->ncreds + 1, sizeof(*d->creds))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (segw_open(&d->seg, conf->runtime_dir, conf->max_credentials * 2,
+	    conf->max_token_size, err, errlen) != 0)
+		goto fail;
+	segw_release_unless(&d->seg, keep_configured, conf);
+	for (i = 0; i < conf->ncreds; i++) {
+		if ((d->creds[i] = cred_new(d, &conf->creds[i], now)) == NULL) {
+			snprintf(err, errlen, "%s: cannot set up the credential",
+			    conf->creds[i].path);
+			goto fail;
+		}
+		d->ncreds++;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if ((d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (listen_socket(d, err, errlen) != 0)
+		goto fail;
+	log_info("tokencached %s: %zu credentials, runtime directory %s%s",
+	    TC_VERSION_STRING, d->ncreds, conf->runtime_dir,
+	    d->seg.adopted ? " (adopted the existing cache)" : "");
+	return d;
+ fail:
+	daemon_free(d);
+	return NULL;
+}
+
+void
+daemon_free(struct daemon *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->ncreds; i++) {
+		cred_abort_fetch(d, d->creds[i]);
+		cred_free(d->creds[i]);
+	}
+	free(d->creds);
+	for (i = 0; i < (size_t)d->nconns; i++)
+		conn_close(d, (int)i);
+	if (d->lfd != -1) {
+		close(d->lfd);
+		(void)unlink(d->sock_path);
+	}
+	if (d->sfd != -1)
+		close(d->sfd);
+	if (d->multi != NULL)
+		curl_multi_cleanup(d->multi);
+	if (d->seg.base != NULL || d->seg.lock_fd != -1)
+		segw_close(&d->seg, 0);
+	sodium_free(d->tokbuf);
+	conf_free(d->conf);
+	free(d);
+}
+
+static void
+read_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			log_info("SIGHUP: reloading %s", d->conf->path);
+			reload(d);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %u: exiting", si.ssi_signo);
+			d->stop = 1;
+			break;
+		}
+	}
+}
+
+/* Start due fetches, mark expired tokens, time out waiters; return the
+ * time until the next thing to do, in ms. */
+static int
+run_timers(struct daemon *d, int64_t now)
+{
+	int64_t next = now + 60 * NS_PER_S;
+	size_t i;
+	int j;
+
+	for (i = 0; i < d->ncreds; i++) {
+		struct cred *c = d->creds[i];
+
+		if (c->expires_ns != 0 && c->expires_ns <= now) {
+			c->expires_ns = 0;
+			segw_set_status(&d->seg, c->slot, TS_EXPIRED,
+			    c->last_error, c->failures, 0, 0, 0);
+			log_warnx("%s: token expired without a replacement",
+			    c->name);
+		}
+		if (!c->in_flight && c->due_ns <= now)
+			start_fetch(d, c, now);
+		if (!c->in_flight && c->due_ns < next)
+			next = c->due_ns;
+		if (c->expires_ns != 0 && c->expires_ns < next)
+			next = c->expires_ns;
+	}
+	for (j = d->nconns - 1; j >= 0; j--) {
+		struct conn *k = &d->conns[j];
+
+		if (k->fd == -1)
+			continue;
+		if (k->deadline_ns <= now) {
+			if (k->waiting && conn_reply_status(k, TC_ETIMEDOUT,
+			    "timed out", 0) == 0)
+				continue;	/* deadline reset by reply */
+			conn_close(d, j);
+			continue;
+		}
+		if (k->deadline_ns < next)
+			next = k->deadline_ns;
+	}
+	next -= now;
+	return next <= 0 ? 0 : (int)((next + NS_PER_MS - 1) / NS_PER_MS);
+}
+
+int
+daemon_run(struct daemon *d)
+{
+	struct curl_waitfd fds[2 + MAX_CONNS];
+	struct CURLMsg *msg;
+	int timeout, nfds, first, running, left, i;
+
+	/* After daemon(3), we are a new process. */
+	((struct seg_header *)(void *)d->seg.base)->daemon_pid =
+	    (uint64_t)getpid();
+	while (!d->stop) {
+		conn_reap(d);
+		timeout = run_timers(d, now_ns());
+		nfds = 0;
+		fds[nfds].fd = d->sfd;
+		fds[nfds].events = CURL_WAIT_POLLIN;
+		fds[nfds++].revents = 0;
+		if (d->nconns < MAX_CONNS) {
+			fds[nfds].fd = d->lfd;
+			fds[nfds].events = CURL_WAIT_POLLIN;
+			fds[nfds++].revents = 0;
+		}
+		for (i = 0; i < d->nconns; i++) {
+			fds[nfds].fd = d->conns[i].fd;
+			fds[nfds].events = CURL_WAIT_POLLIN;
+			fds[nfds++].revents = 0;
+		}
+		if (curl_multi_poll(d->multi, fds, (unsigned)nfds, timeout,
+		    NULL) != CURLM_OK) {
+			log_warnx("curl_multi_poll failed");
+			sleep(1);
+			continue;
+		}
+		if (fds[0].revents)
+			read_signals(d);
+		/* fds[first + i] is d->conns[i]: closing only marks. */
+		first = nfds - d->nconns;
+		for (i = 0; i < d->nconns; i++)
+			if (fds[first + i].revents && d->conns[i].fd != -1)
+				read_conn(d, i);
+		if (first == 2 && fds[1].revents)
+			accept_conn(d);
+		curl_multi_perform(d->multi, &running);
+		while ((msg = curl_multi_info_read(d->multi, &left)) != NULL)
+			if (msg->msg == CURLMSG_DONE)
+				fetch_done(d, msg->easy_handle,
+				    msg->data.result);
+	}
+	return 0;
+}

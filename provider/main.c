@@ -1,0 +1,116 @@
+/*
+ * tokencached - fetch OAuth tokens once per host, publish them encrypted in
+ * shared memory for libtokencache readers.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "tokencache.h"
+
+#ifndef TC_SYSCONFDIR
+#define TC_SYSCONFDIR "/usr/local/etc"
+#endif
+#define DEFAULT_CONF TC_SYSCONFDIR "/tokencache/tokencache.conf"
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: tokencached [-dfhV] [-c FILE]\n"
+	    "  -c FILE  main configuration file (default %s)\n"
+	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -d       log debug messages\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       this help\n", DEFAULT_CONF);
+	exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon_conf *conf;
+	struct daemon *d;
+	struct rlimit rl = { 0, 0 };
+	char err[CONF_ERR_MAX], abspath[PATH_MAX];
+	const char *path = DEFAULT_CONF;
+	sigset_t mask;
+	int ch, foreground = 0, level = LOG_LEVEL_INFO, status;
+
+	while ((ch = getopt(argc, argv, "c:dfhV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			level = LOG_LEVEL_DEBUG;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			printf("tokencached %s\n", TC_VERSION_STRING);
+			return 0;
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+
+	/* No core dumps and no ptrace by other users: we hold secrets. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
+	    setrlimit(RLIMIT_CORE, &rl) == -1) {
+		fprintf(stderr, "tokencached: cannot disable core dumps: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	umask(022);
+	log_init(1, level);
+	if (sodium_init() < 0)
+		fatalx("libsodium failed to initialise");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("libcurl failed to initialise");
+	/* Signals are read through a signalfd in the loop. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Reloads happen after daemon(3) moved us to "/". */
+	if (realpath(path, abspath) == NULL)
+		fatal("%s", path);
+	if (conf_load(abspath, &conf, err) != 0)
+		fatalx("%s", err);
+	if ((d = daemon_new(conf, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (!foreground) {
+		/* The lock and the sockets are shared with the child. */
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_init(0, level);
+	}
+	status = daemon_run(d);
+	daemon_free(d);
+	curl_global_cleanup();
+	log_info("stopped");
+	return status;
+}

@@ -1,0 +1,597 @@
+/*
+ * seg_write.c - the writer half of the segment.
+ *
+ * The daemon is the only writer.  Every change to a slot goes through
+ * slot_store(), which is the writer side of the seqlock described in seg.h:
+ * make seq odd, release fence, store the words with relaxed atomics, store
+ * the next even seq with release.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "seg_write.h"
+#include "tokencache.h"
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static struct seg_header *
+live_header(struct segw *w)
+{
+	return (struct seg_header *)(void *)w->base;
+}
+
+static struct seg_slot *
+live_slot(struct segw *w, uint32_t idx)
+{
+	return (struct seg_slot *)(void *)(w->base + w->view.hdr.slots_offset +
+	    (size_t)idx * w->view.hdr.slot_size);
+}
+
+static void
+store_live(void *dst, const void *src, size_t n)
+{
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+	size_t i;
+
+	for (i = 0; i < n / 8; i++)
+		__atomic_store_n(&d[i], s[i], __ATOMIC_RELAXED);
+}
+
+/*
+ * Write meta (all but seq) and, if ct is not NULL, ctbytes (a multiple of
+ * 8) of ciphertext area.  A reader that overlaps sees seq odd or changed
+ * and retries.
+ */
+static void
+slot_store(struct segw *w, uint32_t idx, const struct seg_slot *meta,
+    const unsigned char *ct, size_t ctbytes)
+{
+	struct seg_slot *live = live_slot(w, idx);
+	uint64_t seq = __atomic_load_n(&live->seq, __ATOMIC_RELAXED);
+	size_t off = offsetof(struct seg_slot, generation);
+
+	if (seq & 1)		/* left odd by a daemon that died mid-write */
+		seq++;
+	__atomic_store_n(&live->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	store_live((unsigned char *)live + off, (const unsigned char *)meta + off,
+	    sizeof(*meta) - off);
+	if (ct != NULL)
+		store_live((unsigned char *)live + SEG_SLOT_META, ct, ctbytes);
+	__atomic_store_n(&live->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+static uint64_t
+key_id_of(const unsigned char *master)
+{
+	unsigned char h[8];
+	uint64_t id = 0;
+	int i;
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)"key-id", 6,
+	    master, SEG_KEY_BYTES);
+	for (i = 0; i < 8; i++)
+		id |= (uint64_t)h[i] << (8 * i);
+	return id;
+}
+
+static int
+check_private_file(int fd, const char *path, size_t want, char *err,
+    size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0 || (size_t)st.st_size != want) {
+		seterr(err, errlen, "%s: not a %zu-byte file of mode 0600 "
+		    "owned by uid %u", path, want, (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+/* Load runtime_dir/master.key, or create it.  It lives only on the runtime
+ * tmpfs, beside the segment it protects: a restarted daemon needs it to
+ * adopt the segment, and a reboot loses both together. */
+static int
+load_master_key(struct segw *w, char *err, size_t errlen)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	ssize_t n;
+	int fd = -1, r = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_KEY_NAME);
+	snprintf(tmp, sizeof(tmp), "%s/%s.new", w->dir, SEG_KEY_NAME);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd != -1) {
+		if (check_private_file(fd, path, SEG_KEY_BYTES, err,
+		    errlen) != 0)
+			goto out;
+		n = read(fd, w->master, SEG_KEY_BYTES);
+		if (n != SEG_KEY_BYTES) {
+			seterr(err, errlen, "%s: short read", path);
+			goto out;
+		}
+		r = 0;
+		goto out;
+	}
+	if (errno != ENOENT) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	randombytes_buf(w->master, SEG_KEY_BYTES);
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1 || fchmod(fd, 0600) == -1 ||
+	    write(fd, w->master, SEG_KEY_BYTES) != SEG_KEY_BYTES ||
+	    fsync(fd) == -1 || rename(tmp, path) == -1) {
+		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		(void)unlink(tmp);
+		goto out;
+	}
+	r = 0;
+ out:
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+static int
+map_rw(struct segw *w, int fd, size_t size)
+{
+	void *p;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	w->fd = fd;
+	w->base = p;
+	w->size = size;
+	w->view.fd = -1;
+	w->view.base = p;
+	w->view.size = size;
+	return 0;
+}
+
+static void
+unmap(struct segw *w)
+{
+	if (w->base != NULL)
+		munmap(w->base, w->size);
+	if (w->fd != -1)
+		close(w->fd);
+	w->base = NULL;
+	w->fd = -1;
+	memset(&w->view, 0, sizeof(w->view));
+	w->view.fd = -1;
+}
+
+/*
+ * Try to take over the segment a previous daemon left.  Returns 1 if
+ * adopted, 0 if there is none or it does not fit (it is then retired and
+ * moved aside), -1 on error.
+ */
+static int
+adopt(struct segw *w, uint32_t nslots, uint32_t token_max, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX], aside[PATH_MAX];
+	struct seg_header h;
+	struct stat st;
+	int fd, r;
+	uint32_t i;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_FILE_NAME);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size < (off_t)sizeof(h) || map_rw(w, fd, (size_t)st.st_size)) {
+		close(fd);
+		goto retire;
+	}
+	seg_copy_live(&h, w->base, sizeof(h));
+	r = seg_header_check(&h, (uint64_t)st.st_size);
+	if (r != 0 || h.nslots != nslots || h.token_max != token_max ||
+	    h.key_id != key_id_of(w->master) || st.st_uid != geteuid())
+		goto retire;
+	w->view.hdr = h;
+	w->view.dev = st.st_dev;
+	w->view.ino = st.st_ino;
+	w->epoch = h.key_epoch;
+	/* Slots a dead daemon left mid-write hold nothing we can trust. */
+	for (i = 0; i < nslots; i++) {
+		struct seg_slot *ls = live_slot(w, i);
+
+		if (__atomic_load_n(&ls->seq, __ATOMIC_RELAXED) & 1) {
+			struct seg_slot blank;
+
+			memset(&blank, 0, sizeof(blank));
+			blank.use = SLOT_RELEASED;
+			slot_store(w, i, &blank, NULL, 0);
+		}
+	}
+	live_header(w)->daemon_pid = (uint64_t)getpid();
+	__atomic_store_n(&live_header(w)->status, SEG_ALIVE, __ATOMIC_RELEASE);
+	return 1;
+ retire:
+	/* Keep the old file for analysis; readers see it retired. */
+	if (w->base != NULL && w->size >= sizeof(h))
+		__atomic_store_n(&live_header(w)->status, SEG_RETIRED,
+		    __ATOMIC_RELEASE);
+	unmap(w);
+	snprintf(aside, sizeof(aside), "%s/%s.old", w->dir, SEG_FILE_NAME);
+	if (rename(path, aside) == -1) {
+		seterr(err, errlen, "cannot move aside %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+create_segment(struct segw *w, uint32_t nslots, uint32_t token_max,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	struct seg_header *h;
+	size_t size;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_FILE_NAME);
+	snprintf(tmp, sizeof(tmp), "%s/%s.new", w->dir, SEG_FILE_NAME);
+	size = sizeof(struct seg_header) + (size_t)nslots *
+	    seg_slot_size(token_max);
+	(void)unlink(tmp);
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	if (fd == -1) {
+		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	/* Allocate now: a full tmpfs fails here, not as SIGBUS in a reader. */
+	if ((r = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+		seterr(err, errlen, "%s: cannot allocate %zu bytes: %s", tmp,
+		    size, strerror(r));
+		goto fail;
+	}
+	if (fchmod(fd, 0644) == -1 || map_rw(w, fd, size) == -1) {
+		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	h = live_header(w);
+	h->major = SEG_MAJOR;
+	h->minor = SEG_MINOR;
+	h->header_size = sizeof(*h);
+	h->slot_size = (uint32_t)seg_slot_size(token_max);
+	h->nslots = nslots;
+	h->token_max = token_max;
+	h->file_size = size;
+	h->slots_offset = sizeof(*h);
+	randombytes_buf(h->instance_id, sizeof(h->instance_id));
+	h->status = SEG_ALIVE;
+	h->key_epoch = 1;
+	h->key_id = key_id_of(w->master);
+	h->created_at = (int64_t)time(NULL);
+	h->daemon_pid = (uint64_t)getpid();
+	__atomic_store_n(&h->magic, SEG_MAGIC, __ATOMIC_RELEASE);
+	/* Readers only ever open a complete file. */
+	if (rename(tmp, path) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		unmap(w);
+		fd = -1;
+		goto fail;
+	}
+	seg_copy_live(&w->view.hdr, w->base, sizeof(w->view.hdr));
+	w->epoch = 1;
+	return 0;
+ fail:
+	if (fd != -1 && w->fd != fd)
+		close(fd);
+	unmap(w);
+	(void)unlink(tmp);
+	return -1;
+}
+
+int
+segw_open(struct segw *w, const char *dir, uint32_t nslots,
+    uint32_t token_max, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = w->lock_fd = w->view.fd = -1;
+	if (nslots == 0 || nslots > SEG_SLOTS_MAX ||
+	    token_max < SEG_TOKEN_MIN || token_max > SEG_TOKEN_MAX) {
+		seterr(err, errlen, "segment size out of range");
+		return -1;
+	}
+	if ((w->dir = strdup(dir)) == NULL ||
+	    (w->master = sodium_malloc(SEG_KEY_BYTES)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		seterr(err, errlen, "cannot create runtime directory %s: %s",
+		    dir, strerror(errno));
+		goto fail;
+	}
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		seterr(err, errlen, "runtime directory %s is not a directory",
+		    dir);
+		goto fail;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		seterr(err, errlen, "runtime directory %s must be owned by "
+		    "uid %u and writable by nobody else", dir,
+		    (unsigned)geteuid());
+		goto fail;
+	}
+	/* Whatever the umask, readers need to search the directory. */
+	(void)chmod(dir, 0755);
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_LOCK_NAME);
+	w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (w->lock_fd == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (flock(w->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			seterr(err, errlen, "another tokencached is running "
+			    "on %s", dir);
+		else
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (load_master_key(w, err, errlen) != 0)
+		goto fail;
+	if ((r = adopt(w, nslots, token_max, err, errlen)) < 0)
+		goto fail;
+	w->adopted = r;
+	if (!r && create_segment(w, nslots, token_max, err, errlen) != 0)
+		goto fail;
+	return 0;
+ fail:
+	if (w->lock_fd != -1)
+		close(w->lock_fd);
+	sodium_free(w->master);
+	free(w->dir);
+	memset(w, 0, sizeof(*w));
+	w->fd = w->lock_fd = w->view.fd = -1;
+	return -1;
+}
+
+void
+segw_close(struct segw *w, int retire)
+{
+	char path[PATH_MAX];
+
+	if (w->base != NULL && retire) {
+		__atomic_store_n(&live_header(w)->status, SEG_RETIRED,
+		    __ATOMIC_RELEASE);
+		snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_FILE_NAME);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_KEY_NAME);
+		(void)unlink(path);
+	}
+	unmap(w);
+	if (w->lock_fd != -1)
+		close(w->lock_fd);
+	sodium_free(w->master);
+	free(w->dir);
+	memset(w, 0, sizeof(*w));
+	w->fd = w->lock_fd = w->view.fd = -1;
+}
+
+int
+segw_find(struct segw *w, const char *name, uint32_t *idx)
+{
+	struct seg_slot s;
+
+	return seg_lookup(&w->view, name, strlen(name), idx, &s) == 0 ? 0 : -1;
+}
+
+int
+segw_assign(struct segw *w, const char *name, uint32_t *idx)
+{
+	struct seg_slot s;
+	size_t len = strlen(name);
+	uint32_t i, n = w->view.hdr.nslots, at;
+	uint64_t gen;
+
+	if (segw_find(w, name, idx) == 0)
+		return 0;
+	at = (uint32_t)(seg_hash(name, len) % n);
+	for (i = 0; i < n; i++, at = (at + 1 == n) ? 0 : at + 1) {
+		if (seg_read_slot(&w->view, at, &s, NULL) != 0)
+			return -1;
+		if (s.use == SLOT_USED)
+			continue;
+		gen = s.generation + 1;
+		memset(&s, 0, sizeof(s));
+		s.use = SLOT_USED;
+		s.state = TS_PENDING;
+		s.name_len = (uint32_t)len;
+		memcpy(s.name, name, len);
+		s.generation = gen;
+		slot_store(w, at, &s, NULL, 0);
+		*idx = at;
+		return 0;
+	}
+	return -1;
+}
+
+void
+segw_release(struct segw *w, uint32_t idx)
+{
+	unsigned char *zero;
+	struct seg_slot s;
+	size_t area = w->view.hdr.slot_size - SEG_SLOT_META;
+	uint64_t gen = 0;
+
+	if (segw_read(w, idx, &s) == 0)
+		gen = s.generation;
+	memset(&s, 0, sizeof(s));
+	s.use = SLOT_RELEASED;
+	s.generation = gen + 1;
+	/* Wipe the old ciphertext too; without memory, metadata is enough. */
+	zero = calloc(1, area);
+	slot_store(w, idx, &s, zero, zero != NULL ? area : 0);
+	free(zero);
+}
+
+int
+segw_read(struct segw *w, uint32_t idx, struct seg_slot *out)
+{
+	return seg_read_slot(&w->view, idx, out, NULL);
+}
+
+static void
+copy_field(char *dst, size_t cap, const char *src)
+{
+	size_t n = src != NULL ? strnlen(src, cap - 1) : 0;
+
+	memset(dst, 0, cap);
+	if (n > 0)
+		memcpy(dst, src, n);
+}
+
+int
+segw_publish(struct segw *w, uint32_t idx, const char *token, size_t len,
+    const struct segw_meta *meta)
+{
+	unsigned char key[SEG_KEY_BYTES], ad[SEG_AD_MAX], *ct;
+	unsigned long long ctlen;
+	struct seg_slot s;
+	size_t adlen;
+	int r = -1;
+
+	if (len == 0 || len > w->view.hdr.token_max ||
+	    segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
+		return -1;
+	if ((ct = malloc(len + SEG_MAC_BYTES + 8)) == NULL)
+		return -1;
+	s.generation++;
+	s.state = TS_VALID;
+	s.key_epoch = w->epoch;
+	s.expires_at = meta->expires_at;
+	s.expires_boot_ns = meta->expires_boot_ns;
+	s.fetched_at = meta->fetched_at;
+	s.last_attempt_at = meta->fetched_at;
+	s.next_refresh_at = meta->next_refresh_at;
+	s.failures = 0;
+	s.http_status = 200;
+	copy_field(s.token_type, sizeof(s.token_type), meta->token_type);
+	memset(s.error, 0, sizeof(s.error));
+	randombytes_buf(s.nonce, sizeof(s.nonce));
+	seg_derive_key(key, w->master, w->epoch, s.name, s.name_len);
+	adlen = seg_build_ad(&s, ad);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ctlen,
+	    (const unsigned char *)token, len, ad, adlen, NULL, s.nonce, key);
+	s.ct_len = (uint32_t)ctlen;
+	memset(ct + ctlen, 0, 8);	/* the padding store_live copies */
+	slot_store(w, idx, &s, ct, (ctlen + 7) & ~(size_t)7);
+	r = 0;
+	sodium_memzero(key, sizeof(key));
+	free(ct);
+	return r;
+}
+
+void
+segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
+    const char *error, uint32_t failures, uint32_t http_status,
+    int64_t last_attempt_at, int64_t next_refresh_at)
+{
+	struct seg_slot s;
+
+	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
+		return;
+	s.state = state;
+	copy_field(s.error, sizeof(s.error), error);
+	s.failures = failures;
+	s.http_status = http_status;
+	s.last_attempt_at = last_attempt_at;
+	s.next_refresh_at = next_refresh_at;
+	slot_store(w, idx, &s, NULL, 0);
+}
+
+int
+segw_read_token(struct segw *w, uint32_t idx, char *out, size_t cap,
+    size_t *len, struct seg_slot *meta)
+{
+	unsigned char key[SEG_KEY_BYTES], *ct;
+	struct seg_slot s;
+	size_t ctcap = ((size_t)w->view.hdr.token_max + SEG_MAC_BYTES + 7) &
+	    ~(size_t)7;
+	int r;
+
+	if ((ct = malloc(ctcap)) == NULL)
+		return TC_ENOMEM;
+	if ((r = seg_read_slot(&w->view, idx, &s, ct)) != 0)
+		goto out;
+	seg_derive_key(key, w->master, s.key_epoch, s.name, s.name_len);
+	r = seg_open_token(&s, ct, key, out, cap, len);
+	sodium_memzero(key, sizeof(key));
+	if (r == 0)
+		*meta = s;
+ out:
+	free(ct);
+	return r;
+}
+
+void
+segw_key_for(struct segw *w, const char *name,
+    unsigned char key[SEG_KEY_BYTES], uint64_t *epoch)
+{
+	seg_derive_key(key, w->master, w->epoch, name, strlen(name));
+	*epoch = w->epoch;
+}
+
+void
+segw_release_unless(struct segw *w, int (*keep)(const char *, void *),
+    void *arg)
+{
+	struct seg_slot s;
+	uint32_t i;
+
+	for (i = 0; i < w->view.hdr.nslots; i++) {
+		if (segw_read(w, i, &s) != 0 || s.use != SLOT_USED)
+			continue;
+		if (!keep(s.name, arg))
+			segw_release(w, i);
+	}
+}

@@ -1,0 +1,86 @@
+/*
+ * seg_write.h - the writer half of the segment (daemon only).
+ */
+#ifndef TC_SEG_WRITE_H
+#define TC_SEG_WRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seg.h"
+
+struct segw {
+	char *dir;
+	int lock_fd;
+	int fd;
+	unsigned char *base;       /* writable mapping */
+	size_t size;
+	struct seg_map view;       /* the same mapping, for the reader code */
+	unsigned char *master;     /* sodium_malloc'd master key */
+	uint64_t epoch;
+	int adopted;               /* 1 if an existing segment was taken over */
+};
+
+/* What one publish writes beside the token. */
+struct segw_meta {
+	const char *token_type;
+	int64_t expires_at;        /* Unix time */
+	int64_t expires_boot_ns;   /* CLOCK_BOOTTIME deadline */
+	int64_t fetched_at;
+	int64_t next_refresh_at;
+};
+
+/*
+ * Take the runtime directory: create it (mode 0755) if missing, lock it
+ * against a second daemon, load or create the master key, then adopt the
+ * existing segment if it matches nslots and token_max and was made with the
+ * same master key, else retire it and create a new one.  On failure returns
+ * -1 with a message in err (size errlen) and changes nothing a running
+ * daemon depends on.
+ */
+int segw_open(struct segw *w, const char *dir, uint32_t nslots,
+    uint32_t token_max, char *err, size_t errlen);
+
+/*
+ * Leave the runtime directory.  retire != 0 marks the segment retired and
+ * removes it (readers notice and fail over); otherwise it stays alive for
+ * the next daemon to adopt and readers keep reading valid tokens.
+ */
+void segw_close(struct segw *w, int retire);
+
+/* Slot holding name, taking a free one if needed.  -1 if the table is full. */
+int segw_assign(struct segw *w, const char *name, uint32_t *idx);
+
+/* Slot holding name, or -1 if none. */
+int segw_find(struct segw *w, const char *name, uint32_t *idx);
+
+/* Free a slot: its token is wiped and lookups no longer find it. */
+void segw_release(struct segw *w, uint32_t idx);
+
+/* Seal token under the slot's key and publish it with meta.  State becomes
+ * TS_VALID, failures and error are reset.  -1 if the token does not fit. */
+int segw_publish(struct segw *w, uint32_t idx, const char *token,
+    size_t len, const struct segw_meta *meta);
+
+/* Record the outcome of a fetch that published nothing.  The token, if
+ * any, stays as it is. */
+void segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
+    const char *error, uint32_t failures, uint32_t http_status,
+    int64_t last_attempt_at, int64_t next_refresh_at);
+
+/* Consistent copy of a slot's metadata. */
+int segw_read(struct segw *w, uint32_t idx, struct seg_slot *out);
+
+/* The token currently in slot idx, decrypted into out (capacity cap). */
+int segw_read_token(struct segw *w, uint32_t idx, char *out, size_t cap,
+    size_t *len, struct seg_slot *meta);
+
+/* The key a reader needs for name at the current epoch. */
+void segw_key_for(struct segw *w, const char *name,
+    unsigned char key[SEG_KEY_BYTES], uint64_t *epoch);
+
+/* Slots in use whose names are not in keep(name) == 1 are released. */
+void segw_release_unless(struct segw *w, int (*keep)(const char *, void *),
+    void *arg);
+
+#endif /* TC_SEG_WRITE_H */

@@ -1,0 +1,102 @@
+#!/bin/sh
+# Check every build and test dependency of tokencache; on Debian, as root,
+# install the missing ones with apt-get.  Otherwise print what to install and
+# exit 1.  Quiet and fast when everything is present.
+#
+#   sh tests/deps.sh
+#
+# build: gcc make pkg-config libc6-dev libcurl4-openssl-dev libjson-c-dev
+#        libsodium-dev check
+# tests: nodejs + npm (kept as they are when node >= 18), procps, util-linux,
+#        ca-certificates  (the npm packages of tests/oauth-server are
+#        installed by tests/oauth-server/start.sh with npm ci)
+# bench: gnuplot-nox (optional: only a warning)
+set -eu
+
+NODE_MIN_MAJOR=18
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+deb_installed() {
+	case $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) in
+	*" ok installed") return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# A library: pkg-config module $1, else (no pkg-config yet) Debian package $2.
+lib_present() {
+	if have pkg-config; then
+		pkg-config --exists "$1" 2>/dev/null
+	else
+		deb_installed "$2"
+	fi
+}
+
+node_major() {
+	v=$(node --version 2>/dev/null) || v=
+	v=${v#v}
+	v=${v%%.*}
+	case $v in '' | *[!0-9]*) echo 0 ;; *) echo "$v" ;; esac
+}
+
+collect() {
+	missing=
+	add() { missing="$missing $1"; }
+
+	have gcc || add gcc
+	have make || add make
+	have pkg-config || add pkg-config
+	deb_installed libc6-dev || add libc6-dev
+	lib_present libcurl libcurl4-openssl-dev || add libcurl4-openssl-dev
+	lib_present json-c libjson-c-dev || add libjson-c-dev
+	lib_present libsodium libsodium-dev || add libsodium-dev
+	lib_present check check || add check
+
+	if ! have node || [ "$(node_major)" -lt "$NODE_MIN_MAJOR" ]; then
+		add nodejs
+		add npm
+	elif ! have npm; then
+		add npm
+	fi
+	{ have ps && have pgrep && have pkill; } || add procps
+	{ have setsid && have flock; } || add util-linux
+	deb_installed ca-certificates || add ca-certificates
+
+	missing=${missing# }
+}
+
+collect
+
+have gnuplot ||
+	echo "deps: warning: gnuplot not found; 'make bench' will not draw plots (apt-get install gnuplot-nox)" >&2
+
+if [ -z "$missing" ]; then
+	echo "deps: all build and test dependencies present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ] || ! have apt-get; then
+	echo "deps: missing packages: $missing" >&2
+	echo "deps: install them with: apt-get install -y --no-install-recommends $missing" >&2
+	exit 1
+fi
+
+echo "deps: installing: $missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get -q update || echo "deps: warning: apt-get update failed; trying the existing package lists" >&2
+# $missing is a list of package names, split on purpose.
+# shellcheck disable=SC2086
+apt-get -q install -y --no-install-recommends $missing
+
+hash -r 2>/dev/null || :
+wanted=$missing
+collect
+if [ -n "$missing" ]; then
+	echo "deps: still missing after installing ($wanted): $missing" >&2
+	if [ "$(node_major)" -gt 0 ] && [ "$(node_major)" -lt "$NODE_MIN_MAJOR" ]; then
+		echo "deps: node $(node --version) is older than $NODE_MIN_MAJOR" >&2
+	fi
+	exit 1
+fi
+echo "deps: all build and test dependencies present"
