@@ -128,6 +128,12 @@ $(B)/tests/%: tests/unit/%.c $(DAEMON_OBJS) $(STATICLIB) $(wildcard tests/unit/*
 	    $(ALL_LDFLAGS) -o $@ $< $(DAEMON_OBJS) $(STATICLIB) \
 	    $(call pc_libs,$(PKGS_DAEMON) check) -pthread
 
+# A client that sees only the public header and the shared object.
+$(B)/tests/tc-reader: tests/integration/reader.c $(B)/$(LIBNAME)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -L$(B) -ltokencache \
+	    -Wl,-rpath,'$$ORIGIN/..'
+
 $(BENCH): $(BENCH_SRCS) $(DAEMON_OBJS) $(STATICLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(BENCH_SRCS) $(DAEMON_OBJS) \
@@ -136,15 +142,17 @@ $(BENCH): $(BENCH_SRCS) $(DAEMON_OBJS) $(STATICLIB)
 deps:
 	@sh tests/deps.sh
 
+TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader
+
 check: deps
-	$(MAKE) all $(UNIT_BINS)
+	$(MAKE) all $(TEST_PROGS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/integration/run.sh
 
-check-unit: all $(UNIT_BINS)
+check-unit: all $(TEST_PROGS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
-check-integration: all
+check-integration: all $(TEST_PROGS)
 	@sh tests/integration/run.sh
 
 demo: deps

@@ -233,7 +233,9 @@ cred_free(struct cred *c)
 /*
  * Bind a credential to its slot.  If the slot already holds a token that
  * decrypts and has time left (a previous daemon's), keep it and plan the
- * refresh the previous daemon planned; otherwise fetch at once.
+ * refresh the previous daemon planned.  A slot whose fetches were failing
+ * keeps its planned retry, so that a restart does not hammer a server that
+ * asked us to back off.  Otherwise fetch at once.
  */
 static int
 cred_attach(struct daemon *d, struct cred *c, int64_t now)
@@ -243,8 +245,14 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 	int64_t wall = (int64_t)time(NULL), left;
 
 	c->due_ns = now;
-	if (segw_find(&d->seg, c->name, &c->slot) == 0 &&
-	    segw_read_token(&d->seg, c->slot, d->tokbuf,
+	if (segw_find(&d->seg, c->name, &c->slot) != 0) {
+		if (segw_assign(&d->seg, c->name, &c->slot) != 0)
+			return -1;
+		segw_set_status(&d->seg, c->slot, TS_PENDING, "", 0, 0, 0,
+		    wall);
+		return 0;
+	}
+	if (segw_read_token(&d->seg, c->slot, d->tokbuf,
 	    (size_t)d->conf->max_token_size + 1, &len, &meta) == 0) {
 		sodium_memzero(d->tokbuf, len);
 		left = meta.expires_boot_ns - now;
@@ -259,10 +267,19 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 			    c->name, (long long)(left / NS_PER_S));
 			return 0;
 		}
+	} else if (segw_read(&d->seg, c->slot, &meta) != 0)
+		return 0;
+	if (meta.failures > 0 && meta.next_refresh_at > wall) {
+		c->failures = meta.failures;
+		c->permanent = meta.http_status >= 400 &&
+		    meta.http_status < 500 && meta.http_status != 408 &&
+		    meta.http_status != 429;
+		snprintf(c->last_error, sizeof(c->last_error), "%s", meta.error);
+		c->due_ns = now + (meta.next_refresh_at - wall) * NS_PER_S;
+		log_info("%s: last fetch failed (%s); next attempt in %lld s, "
+		    "as planned", c->name, c->last_error,
+		    (long long)(meta.next_refresh_at - wall));
 	}
-	if (segw_assign(&d->seg, c->name, &c->slot) != 0)
-		return -1;
-	segw_set_status(&d->seg, c->slot, TS_PENDING, "", 0, 0, 0, wall);
 	return 0;
 }
 

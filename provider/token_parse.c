@@ -126,7 +126,11 @@ json_parse_object(const char *buf, size_t len, const char **why)
 		*why = "out of memory";
 		goto out;
 	}
+	/* Trailing bytes are checked below, to say so in the error. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT
+#ifdef JSON_TOKENER_ALLOW_TRAILING_CHARS
+	    | JSON_TOKENER_ALLOW_TRAILING_CHARS
+#endif
 #ifdef JSON_TOKENER_VALIDATE_UTF8
 	    | JSON_TOKENER_VALIDATE_UTF8
 #endif
@@ -134,7 +138,11 @@ json_parse_object(const char *buf, size_t len, const char **why)
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (obj == NULL || jerr != json_tokener_success) {
-		if (jerr == json_tokener_continue)
+		/* json-c cannot tell a complete top-level scalar from a
+		 * truncated one; an object at least ends with '}'. */
+		if (jerr == json_tokener_continue && buf[i] != '{')
+			*why = "body is not a JSON object";
+		else if (jerr == json_tokener_continue)
 			*why = "body is truncated JSON";
 		else if (jerr == json_tokener_error_depth)
 			*why = "body is JSON nested too deeply";
@@ -244,55 +252,62 @@ code_in(const char *code, size_t len, const char *const *list)
 }
 
 /*
- * Describe an error reply (an object with an `error` member) as
- * "CODE: DESCRIPTION" into buf and classify it: TOK_PERMANENT for codes
- * that will fail again, TOK_TRANSIENT for codes that say "later", and
- * `unknown` for anything else.
+ * Describe an error reply (an object with an `error` member) into buf and
+ * classify it: TOK_PERMANENT for codes that will fail again, TOK_TRANSIENT
+ * for codes that say "later", and `unknown` for anything else.  *coded is
+ * 1 when the text is "CODE" or "CODE: DESCRIPTION", 0 when it only says
+ * what was wrong with the reply.
  */
 static enum tok_outcome
 describe_oauth_error(struct json_object *obj, char *buf, size_t bufsz,
-    enum tok_outcome unknown)
+    enum tok_outcome unknown, int *coded)
 {
 	char code[ECHO_CODE_MAX + 1], desc[ECHO_DESC_MAX + 1];
 	const char *s, *d;
 	size_t len, dlen;
 	struct json_object *v;
+	enum tok_outcome o = unknown;
 
-	if ((s = member_string(obj, "error", &len)) == NULL) {
-		snprintf(buf, bufsz, "error member is not a string");
-		return unknown;
-	}
-	if (len == 0) {
-		snprintf(buf, bufsz, "empty error code");
-		return unknown;
-	}
-	echo_sanitized(code, sizeof(code), s, len, ECHO_CODE_MAX);
+	*coded = 0;
+	s = member_string(obj, "error", &len);
+	if (s != NULL && code_in(s, len, permanent_codes))
+		o = TOK_PERMANENT;
+	else if (s != NULL && code_in(s, len, transient_codes))
+		o = TOK_TRANSIENT;
+
 	/*
 	 * A reply that carries both an error and an access_token is broken;
-	 * its free text could quote the token, so echo none of it.
+	 * its text could quote the token, so echo none of it.
 	 */
-	if (json_object_object_get_ex(obj, "access_token", &v)) {
+	if (json_object_object_get_ex(obj, "access_token", &v))
 		snprintf(buf, bufsz, "error reply that also carries an "
 		    "access_token (server text withheld)");
-	} else if ((d = member_string(obj, "error_description", &dlen)) !=
-	    NULL && dlen > 0) {
-		echo_sanitized(desc, sizeof(desc), d, dlen, ECHO_DESC_MAX);
-		snprintf(buf, bufsz, "%s: %s", code, desc);
-	} else
-		snprintf(buf, bufsz, "%s", code);
-	if (code_in(s, len, permanent_codes))
-		return TOK_PERMANENT;
-	if (code_in(s, len, transient_codes))
-		return TOK_TRANSIENT;
-	return unknown;
+	else if (s == NULL)
+		snprintf(buf, bufsz, "error member is not a string");
+	else if (len == 0)
+		snprintf(buf, bufsz, "empty error code");
+	else {
+		*coded = 1;
+		echo_sanitized(code, sizeof(code), s, len, ECHO_CODE_MAX);
+		d = member_string(obj, "error_description", &dlen);
+		if (d != NULL && dlen > 0) {
+			echo_sanitized(desc, sizeof(desc), d, dlen,
+			    ECHO_DESC_MAX);
+			snprintf(buf, bufsz, "%s: %s", code, desc);
+		} else
+			snprintf(buf, bufsz, "%s", code);
+	}
+	return o;
 }
 
+/* "error": null is what some serializers write into a success reply. */
 static int
 has_error_member(struct json_object *obj)
 {
 	struct json_object *v;
 
-	return obj != NULL && json_object_object_get_ex(obj, "error", &v);
+	return obj != NULL && json_object_object_get_ex(obj, "error", &v) &&
+	    v != NULL;
 }
 
 /* Wipe a json-c string in place: json-c frees without wiping, and this
@@ -334,7 +349,8 @@ parse_success(struct json_object *obj, int64_t now,
 	}
 	/* Tokens go into HTTP headers: printable ASCII without spaces. */
 	for (i = 0; i < toklen; i++) {
-		if (tok[i] < 0x21 || tok[i] > 0x7e) {
+		if ((unsigned char)tok[i] < 0x21 ||
+		    (unsigned char)tok[i] > 0x7e) {
 			tok_seterr(r, TOK_TRANSIENT, "access_token contains a "
 			    "byte outside 0x21..0x7e");
 			goto out;
@@ -351,7 +367,8 @@ parse_success(struct json_object *obj, int64_t now,
 		goto out;
 	}
 	for (i = 0; i < typelen; i++) {
-		if (type[i] < 0x21 || type[i] > 0x7e) {
+		if ((unsigned char)type[i] < 0x21 ||
+		    (unsigned char)type[i] > 0x7e) {
 			tok_seterr(r, TOK_TRANSIENT, "token_type contains a "
 			    "byte outside 0x21..0x7e");
 			goto out;
@@ -417,6 +434,7 @@ tok_parse(const char *body, size_t len, long http_status, int64_t now,
 	const char *why = NULL;
 	char text[sizeof(out->error)];
 	enum tok_outcome o;
+	int coded;
 
 	memset(out, 0, sizeof(*out));
 	if (lim == NULL || lim->token_max == 0 || lim->default_lifetime <= 0 ||
@@ -443,7 +461,7 @@ tok_parse(const char *body, size_t len, long http_status, int64_t now,
 		/* Overload or timeout: whatever the body says, try later. */
 		if (has_error_member(obj)) {
 			(void)describe_oauth_error(obj, text, sizeof(text),
-			    TOK_TRANSIENT);
+			    TOK_TRANSIENT, &coded);
 			tok_seterr(out, TOK_TRANSIENT, "HTTP %ld: %s",
 			    http_status, text);
 		} else if (obj == NULL)
@@ -455,8 +473,12 @@ tok_parse(const char *body, size_t len, long http_status, int64_t now,
 		/* RFC 6749 §5.2: 400, or 401 for invalid_client. */
 		if (has_error_member(obj)) {
 			o = describe_oauth_error(obj, text, sizeof(text),
-			    TOK_PERMANENT);
-			tok_seterr(out, o, "%s", text);
+			    TOK_PERMANENT, &coded);
+			if (coded)
+				tok_seterr(out, o, "%s", text);
+			else
+				tok_seterr(out, o, "HTTP %ld: %s", http_status,
+				    text);
 		} else if (obj == NULL)
 			tok_seterr(out, TOK_PERMANENT, "HTTP %ld (%s)",
 			    http_status, why);
@@ -471,7 +493,7 @@ tok_parse(const char *body, size_t len, long http_status, int64_t now,
 			    http_status, why);
 		else if (has_error_member(obj)) {
 			o = describe_oauth_error(obj, text, sizeof(text),
-			    TOK_TRANSIENT);
+			    TOK_TRANSIENT, &coded);
 			tok_seterr(out, o, "HTTP %ld: %s", http_status, text);
 		} else
 			parse_success(obj, now, lim, out);

@@ -88,7 +88,10 @@ try {
   die(`cannot read clients file ${opts.clients}: ${err.message}`);
 }
 if (!Array.isArray(clients) || clients.length === 0) die('clients file must hold a non-empty JSON array');
+const seenIds = new Set();
 for (const c of clients) {
+  if (c && seenIds.has(c.client_id)) die(`duplicate client_id ${c.client_id}`);
+  if (c) seenIds.add(c.client_id);
   if (!c || typeof c.client_id !== 'string' || typeof c.client_secret !== 'string') {
     die('every client needs string client_id and client_secret');
   }
@@ -96,6 +99,9 @@ for (const c of clients) {
   c.response_types ??= [];
   c.redirect_uris ??= [];
   c.token_endpoint_auth_method ??= 'client_secret_basic';
+  if (!['client_secret_basic', 'client_secret_post'].includes(c.token_endpoint_auth_method)) {
+    die(`client ${c.client_id}: token_endpoint_auth_method must be client_secret_basic or client_secret_post`);
+  }
 }
 
 // Every scope any client may ask for is a "static" scope, so that opaque
@@ -241,9 +247,21 @@ let provider;
 try {
   provider = new Provider(issuer, configuration);
 } catch (err) {
-  die(`oidc-provider configuration rejected: ${err.message}`);
+  die(`oidc-provider configuration rejected: ${err.error_description || err.message}`);
 }
 provider.proxy = false;
+
+// oidc-provider validates static clients lazily: do it now, so a bad clients
+// file fails at startup rather than as invalid_client later.
+for (const c of clients) {
+  let found;
+  try {
+    found = await provider.Client.find(c.client_id);
+  } catch (err) {
+    die(`client ${c.client_id} rejected: ${err.error_description || err.message}`);
+  }
+  if (!found) die(`client ${c.client_id} rejected`);
+}
 
 const tokenPath = new URL(provider.urlFor('token')).pathname;
 

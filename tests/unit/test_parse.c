@@ -364,25 +364,26 @@ START_TEST(jwt_malformed)
 	char *p = b64url("{\"exp\":1700000000}", 18);
 	char buf[512];
 	size_t i;
-	const char *fmt_zero[] = {
-		"%s",              /* one part */
-		"a.%s",            /* two parts */
-		"a.%s.c.d",        /* four parts */
-		"a.%s.c.d.e",      /* JWE-like */
-		".%s.c",
-		"a.%s.",
-		"a.%s..",
-		"a!.%s.c",
-		"a.%s.c d",
-		"a.%s.c\n",
-		"a.%s%%.c",
-		NULL,
+	/* prefix and suffix around the valid payload */
+	static const char *const zero[][2] = {
+		{ "", "" },              /* one part */
+		{ "a.", "" },            /* two parts */
+		{ "a.", ".c.d" },        /* four parts */
+		{ "a.", ".c.d.e" },      /* JWE-like */
+		{ ".", ".c" },
+		{ "a.", "." },
+		{ "a.", ".." },
+		{ "a!.", ".c" },
+		{ "a.", ".c d" },
+		{ "a.", ".c\n" },
+		{ "a.", "%.c" },
+		{ NULL, NULL },
 	};
 
 	snprintf(buf, sizeof(buf), "a.%s.c", p);
 	ck_assert_int_eq(tok_jwt_exp(buf, strlen(buf)), 1700000000);
-	for (i = 0; fmt_zero[i] != NULL; i++) {
-		snprintf(buf, sizeof(buf), fmt_zero[i], p);
+	for (i = 0; zero[i][0] != NULL; i++) {
+		snprintf(buf, sizeof(buf), "%s%s%s", zero[i][0], p, zero[i][1]);
 		ck_assert_msg(tok_jwt_exp(buf, strlen(buf)) == 0, "%s", buf);
 	}
 	ck_assert_int_eq(tok_jwt_exp("a..c", 4), 0);
@@ -408,7 +409,8 @@ START_TEST(jwt_padded_payload)
 	char enc[64], buf[128];
 
 	ck_assert_uint_eq(strlen(payload), 17);
-	sodium_bin2base64(enc, sizeof(enc), payload, strlen(payload),
+	sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)payload,
+	    strlen(payload),
 	    sodium_base64_VARIANT_URLSAFE);
 	ck_assert_ptr_nonnull(strchr(enc, '='));
 	snprintf(buf, sizeof(buf), "eyJ.%s.sig", enc);
@@ -422,8 +424,8 @@ START_TEST(jwt_payload_nul_and_depth)
 	size_t i, n = 0;
 
 	/* {"exp":1,"x":"<NUL>"}: JSON with a raw NUL inside */
-	memcpy(raw, "{\"exp\":1700000000,\"x\":\"a\0b\"}", 29);
-	p = b64url(raw, 29);
+	memcpy(raw, "{\"exp\":1700000000,\"x\":\"a\0b\"}", 28);
+	p = b64url(raw, 28);
 	snprintf(buf, sizeof(buf), "a.%s.c", p);
 	ck_assert_int_eq(tok_jwt_exp(buf, strlen(buf)), 0);
 	free(p);
@@ -544,6 +546,17 @@ START_TEST(malformed_success)
 	ck_assert_msg(strstr(r.error, bad_success[_i].want) != NULL,
 	    "%s: error '%s' lacks '%s'", bad_success[_i].body, r.error,
 	    bad_success[_i].want);
+	tok_result_clear(&r);
+}
+END_TEST
+
+START_TEST(success_error_null)
+{
+	struct tok_result r;
+
+	ck_assert_int_eq(parse("{\"error\":null,\"access_token\":\"abc\","
+	    "\"token_type\":\"Bearer\"}", 200, &r), TOK_OK);
+	ck_assert_str_eq(r.token, "abc");
 	tok_result_clear(&r);
 }
 END_TEST
@@ -695,7 +708,9 @@ static const struct {
 	{ 400, "{\"error\":\"temporarily_unavailable\"}", TOK_TRANSIENT,
 	  "temporarily_unavailable" },
 	{ 400, "{\"error\":42}", TOK_PERMANENT,
-	  "error member is not a string" },
+	  "HTTP 400: error member is not a string" },
+	{ 400, "{\"error\":\"\"}", TOK_PERMANENT,
+	  "HTTP 400: empty error code" },
 	{ 400, "{\"message\":\"nope\"}", TOK_PERMANENT,
 	  "HTTP 400 (no error code in body)" },
 	{ 400, "", TOK_PERMANENT, "HTTP 400 (body is empty)" },
@@ -722,8 +737,12 @@ static const struct {
 	{ 200, "{\"error\":\"server_error\"}", TOK_TRANSIENT,
 	  "HTTP 200: server_error" },
 	{ 200, "{\"error\":\"weird\"}", TOK_TRANSIENT, "HTTP 200: weird" },
-	{ 200, "{\"error\":null,\"access_token\":\"abc\",\"token_type\":\"B\"}",
-	  TOK_TRANSIENT, "HTTP 200: error member is not a string" },
+	{ 200, "{\"error\":{\"code\":1},\"access_token\":\"abc\","
+	  "\"token_type\":\"B\"}", TOK_TRANSIENT,
+	  "HTTP 200: error reply that also carries an access_token "
+	  "(server text withheld)" },
+	{ 200, "{\"error\":{\"code\":1}}", TOK_TRANSIENT,
+	  "HTTP 200: error member is not a string" },
 	{ 0, "{\"access_token\":\"abc\",\"token_type\":\"Bearer\"}",
 	  TOK_TRANSIENT, "no HTTP status" },
 	{ 100, "{\"access_token\":\"abc\",\"token_type\":\"Bearer\"}",
@@ -1011,6 +1030,7 @@ parse_suite(void)
 	    sizeof(expires_cases) / sizeof(expires_cases[0]));
 	tcase_add_test(tc, max_lifetime_caps_default);
 	tcase_add_test(tc, token_type_31);
+	tcase_add_test(tc, success_error_null);
 	tcase_add_test(tc, result_clear);
 	suite_add_tcase(s, tc);
 

@@ -1,0 +1,133 @@
+# lib.sh - shared by the integration tests, the demo and the benchmark:
+# start a real OAuth server (oidc-provider) and tokencached in a private
+# directory, talk to them, stop them.  Everything listens on 127.0.0.1.
+#
+# Source it from bash with TOP set to the repository root.
+
+B=${B:-$TOP/build}
+CTL=$B/tokencachectl
+DAEMON=$B/tokencached
+SERVER_DIR=$TOP/tests/oauth-server
+
+# A fresh work directory; WORK is set.
+tc_workdir() {
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/tokencache.XXXXXX")
+	chmod 0755 "$WORK"
+	mkdir -p "$WORK/creds" "$WORK/secrets"
+	chmod 0700 "$WORK/secrets"
+}
+
+# tc_server NAME CLIENTS_JSON TTL: start an OAuth server; sets
+# PORT_<NAME> and writes its files under $WORK/server-NAME.
+tc_server() {
+	local name=$1 clients=$2 ttl=$3 d port
+	d=$WORK/server-$name
+	mkdir -p "$d"
+	port=$(sh "$SERVER_DIR/start.sh" "$d" "$clients" "$ttl") || return 1
+	eval "PORT_$name=$port"
+}
+
+# tc_secret NAME VALUE: a secret file of mode 0600, path on stdout.
+tc_secret() {
+	local f=$WORK/secrets/$1
+	(umask 077 && printf '%s\n' "$2" >"$f")
+	printf '%s\n' "$f"
+}
+
+# tc_config: the main configuration file.
+tc_config() {
+	cat >"$WORK/tokencache.conf" <<-EOF
+	# written by tests/integration/lib.sh
+	[daemon]
+	runtime_dir = $WORK/run
+	credentials_dir = $WORK/creds
+	max_credentials = ${MAX_CREDENTIALS:-64}
+	EOF
+}
+
+# tc_cred NAME PORT CLIENT_ID SECRET_FILE [key = value ...]
+tc_cred() {
+	local name=$1 port=$2 id=$3 secret=$4
+	shift 4
+	{
+		printf '[credential]\nprovider = oauth2\n'
+		printf 'token_url = http://127.0.0.1:%s/token\n' "$port"
+		printf 'client_id = %s\nclient_secret_file = %s\n' "$id" "$secret"
+		for kv in "$@"; do printf '%s\n' "$kv"; done
+	} >"$WORK/creds/$name.conf"
+}
+
+# tc_daemon_start: start tokencached in the foreground (logging to
+# $WORK/daemon.log); sets DAEMON_PID.  Waits for its socket.
+tc_daemon_start() {
+	local i
+	"$DAEMON" -f -d -c "$WORK/tokencache.conf" >>"$WORK/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	for i in $(seq 1 100); do
+		[ -S "$WORK/run/socket" ] && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# tc_daemon_stop [SIGNAL]: stop it and wait; returns its exit status.
+tc_daemon_stop() {
+	local sig=${1:-TERM} st=0
+	[ -n "${DAEMON_PID:-}" ] || return 0
+	kill "-$sig" "$DAEMON_PID" 2>/dev/null
+	wait "$DAEMON_PID" || st=$?
+	DAEMON_PID=
+	return $st
+}
+
+ctl() {
+	"$CTL" --runtime-dir "$WORK/run" "$@"
+}
+
+# tc_stats PORT [CLIENT]: token requests the server received (for CLIENT).
+tc_stats() {
+	node -e '
+		const [port, client] = process.argv.slice(1);
+		fetch(`http://127.0.0.1:${port}/_stats`).then((r) => r.json())
+		.then((s) => console.log(client ? (s.by_client[client] || 0)
+		                                : s.token_requests))
+		.catch((e) => { console.error(e.message); process.exit(1); });
+	' "$@"
+}
+
+# tc_server_ctl PORT PATH: POST to a test control endpoint (/_reset ...).
+tc_server_ctl() {
+	node -e '
+		const [port, path] = process.argv.slice(1);
+		fetch(`http://127.0.0.1:${port}${path}`, { method: "POST" })
+		.then((r) => process.exit(r.ok ? 0 : 1))
+		.catch((e) => { console.error(e.message); process.exit(1); });
+	' "$@"
+}
+
+# tc_verify PORT CLIENT_ID SECRET TOKEN_FILE: does the server accept it?
+tc_verify() {
+	node "$SERVER_DIR/verify.js" --port "$1" --client-id "$2" \
+	    --client-secret "$3" --token-file "$4"
+}
+
+# tc_json FILE EXPR: evaluate a JavaScript expression over the JSON in FILE
+# (bound to `j`) and print the result.
+tc_json() {
+	node -e '
+		const fs = require("fs");
+		const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+		const v = eval(process.argv[2]);
+		console.log(typeof v === "object" ? JSON.stringify(v) : String(v));
+	' "$@"
+}
+
+tc_stop_all() {
+	local f
+	tc_daemon_stop TERM >/dev/null 2>&1 || true
+	for f in "$WORK"/server-*/oauth.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	return 0
+}

@@ -1,0 +1,88 @@
+/*
+ * reader.c - a client of the installed-style shared library, for the
+ * integration tests: links -ltokencache only through its public header.
+ *
+ *   tc-reader RUNTIME_DIR NAME   prints the token, then checks that 1000
+ *                                hot reads and a read in a forked child
+ *                                return the same token
+ *   tc-reader RUNTIME_DIR NAME SECONDS
+ *                                also keeps reading every 10 ms for
+ *                                SECONDS (while the test restarts the
+ *                                daemon) and fails on any error; prints
+ *                                each new token
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tokencache.h"
+
+int
+main(int argc, char *argv[])
+{
+	static char buf[65536], again[65536];
+	tc_token_info info;
+	tc_client *c;
+	pid_t pid;
+	int r, i, st;
+
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: tc-reader RUNTIME_DIR NAME [SECONDS]\n");
+		return 2;
+	}
+	if (strcmp(tc_version(), TC_VERSION_STRING) != 0) {
+		fprintf(stderr, "header %s, library %s\n", TC_VERSION_STRING,
+		    tc_version());
+		return 1;
+	}
+	if ((r = tc_open(&c, argv[1])) != 0 ||
+	    (r = tc_get_wait(c, argv[2], buf, sizeof(buf), &info, 15000)) != 0) {
+		fprintf(stderr, "tc-reader: %s: %s\n", argv[2], tc_strerror(r));
+		return 1;
+	}
+	printf("%s\n", buf);
+	if (info.length != strlen(buf) || info.expires_in_ms <= 0 ||
+	    info.expires_at <= 0) {
+		fprintf(stderr, "tc-reader: implausible info\n");
+		return 1;
+	}
+	for (i = 0; i < 1000; i++) {
+		if (tc_get(c, argv[2], again, sizeof(again), NULL) != 0 ||
+		    strcmp(again, buf) != 0) {
+			fprintf(stderr, "tc-reader: hot read %d differs\n", i);
+			return 1;
+		}
+	}
+	if ((pid = fork()) == 0) {
+		r = tc_get(c, argv[2], again, sizeof(again), NULL);
+		_exit(r == 0 && strcmp(again, buf) == 0 ? 0 : 1);
+	}
+	if (pid == -1 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "tc-reader: read in a forked child failed\n");
+		return 1;
+	}
+	if (argc == 4) {
+		int n = atoi(argv[3]) * 100;
+
+		for (i = 0; i < n; i++) {
+			if ((r = tc_get(c, argv[2], again, sizeof(again),
+			    NULL)) != 0) {
+				fprintf(stderr, "tc-reader: read %d: %s\n", i,
+				    tc_strerror(r));
+				return 1;
+			}
+			if (strcmp(again, buf) != 0) {
+				printf("%s\n", again);
+				fflush(stdout);
+				memcpy(buf, again, sizeof(buf));
+			}
+			usleep(10000);
+		}
+	}
+	tc_close(c);
+	tc_close(NULL);
+	return 0;
+}

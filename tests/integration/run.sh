@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# Integration tests: a real OAuth 2.0 server (oidc-provider, pinned in
+# tests/oauth-server), the real tokencached, the real client library and
+# tokencachectl, in a private directory.  Only 127.0.0.1 is ever contacted.
+#
+#   bash tests/integration/run.sh          (make check-integration)
+#   KEEP=1 bash tests/integration/run.sh   keep the work directory
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+. "$TOP/tests/integration/lib.sh"
+
+pass=0
+fail=0
+failed_names=
+DAEMON_PID=
+
+finish() {
+	tc_stop_all
+	if [ "${KEEP:-0}" = 1 ] || [ $fail -gt 0 ]; then
+		echo "work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+# Tests run in this shell (not a subshell), so that a test may restart
+# the daemon and the next one still knows its pid.
+run_test() {
+	local name=$1
+	shift
+	if "$@" >"$WORK/test.out" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok   - $name"
+	else
+		fail=$((fail + 1))
+		failed_names="$failed_names $name"
+		echo "FAIL - $name"
+		sed 's/^/       /' "$WORK/test.out"
+	fi
+}
+
+# Assertions: print what went wrong and fail the test function.
+expect_eq() {
+	[ "$1" = "$2" ] && return 0
+	echo "$3: expected '$2', got '$1'"
+	return 1
+}
+expect_ne() {
+	[ "$1" != "$2" ] && return 0
+	echo "$3: expected something other than '$2'"
+	return 1
+}
+expect_grep() {
+	grep -q -- "$1" "$2" && return 0
+	echo "$3: '$1' not found in $2"
+	return 1
+}
+
+# ---------------------------------------------------------------- setup
+
+tc_workdir
+POST_SECRET='post-secret-0123456789'
+# RFC 6749 §2.3.1: a secret with a space and characters that must be
+# form-encoded before base64 for client_secret_basic.
+BASIC_SECRET='basic sec:ret+%&=/?'
+BAD_SECRET='not-the-right-secret'
+cat >"$WORK/clients.json" <<EOF
+[
+ {"client_id": "it-post", "client_secret": "$POST_SECRET",
+  "token_endpoint_auth_method": "client_secret_post",
+  "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []},
+ {"client_id": "it-basic", "client_secret": "$BASIC_SECRET",
+  "token_endpoint_auth_method": "client_secret_basic",
+  "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []},
+ {"client_id": "it-fanout", "client_secret": "$POST_SECRET",
+  "token_endpoint_auth_method": "client_secret_post",
+  "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []},
+ {"client_id": "it-refresh", "client_secret": "$POST_SECRET",
+  "token_endpoint_auth_method": "client_secret_post",
+  "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []}
+]
+EOF
+
+echo "starting OAuth servers (npm ci on first use)..."
+tc_server main "$WORK/clients.json" 3600 || { echo "Bail out: no OAuth server"; exit 1; }
+tc_server short "$WORK/clients.json" 8 || { echo "Bail out: no OAuth server"; exit 1; }
+P=$PORT_main
+PS=$PORT_short
+post_sf=$(tc_secret post "$POST_SECRET")
+basic_sf=$(tc_secret basic "$BASIC_SECRET")
+bad_sf=$(tc_secret bad "$BAD_SECRET")
+
+tc_config
+tc_cred opaque-post "$P" it-post "$post_sf"
+tc_cred jwt-basic "$P" it-basic "$basic_sf" "auth_method = client_secret_basic" \
+    "resource = urn:tokencache:test-api"
+tc_cred jwt-audience "$P" it-post "$post_sf" "audience = urn:tokencache:zeebe"
+tc_cred short-lived "$PS" it-refresh "$post_sf"
+tc_cred wrong-secret "$P" it-post "$bad_sf"
+tc_daemon_start || { cat "$WORK/daemon.log"; echo "Bail out: daemon did not start"; exit 1; }
+
+# ---------------------------------------------------------------- tests
+
+token_of() {	# NAME FILE: fetch (waiting up to 15 s) into FILE
+	ctl token "$1" --wait 15 >"$2"
+}
+
+t_post_opaque() {
+	token_of opaque-post "$WORK/t1" || return 1
+	tc_verify "$P" it-post "$POST_SECRET" "$WORK/t1" | grep -q 'valid opaque' ||
+	    { echo "server rejected the opaque token"; return 1; }
+}
+
+t_basic_jwt() {
+	token_of jwt-basic "$WORK/t2" || return 1
+	tc_verify "$P" it-basic "$BASIC_SECRET" "$WORK/t2" | grep -q 'valid jwt' ||
+	    { echo "server rejected the JWT"; return 1; }
+}
+
+t_audience_jwt() {
+	token_of jwt-audience "$WORK/t3" || return 1
+	tc_verify "$P" it-post "$POST_SECRET" "$WORK/t3" | grep -q 'valid jwt' ||
+	    { echo "server rejected the JWT"; return 1; }
+}
+
+t_list_json() {
+	ctl list --json >"$WORK/list.json" || return 1
+	expect_eq "$(tc_json "$WORK/list.json" 'j.length')" 5 "credentials" || return 1
+	expect_eq "$(tc_json "$WORK/list.json" \
+	    'j.find(c => c.name == "opaque-post").state')" valid "state" || return 1
+	expect_eq "$(tc_json "$WORK/list.json" \
+	    'Number.isInteger(j.find(c => c.name == "opaque-post").expires_at)')" \
+	    true "expires_at is Unix seconds" || return 1
+	local exp now
+	exp=$(tc_json "$WORK/list.json" 'j.find(c => c.name == "opaque-post").expires_at')
+	now=$(date +%s)
+	[ $((exp - now)) -gt 3500 ] && [ $((exp - now)) -le 3601 ] ||
+	    { echo "expires_at $exp is not about now+3600 ($now)"; return 1; }
+	expect_eq "$(tc_json "$WORK/list.json" \
+	    'j.find(c => c.name == "opaque-post").last_error')" "" "last_error" || return 1
+	ctl list | grep -q '^opaque-post ' || { echo "table lacks opaque-post"; return 1; }
+}
+
+t_permanent_failure_reported() {
+	local out st=0
+	# The daemon retries a permanent error slowly: one attempt, no loop.
+	sleep 1
+	out=$(ctl token wrong-secret 2>&1) && st=0 || st=$?
+	[ $st -ne 0 ] || { echo "token for a wrong secret succeeded"; return 1; }
+	printf '%s' "$out" | grep -q 'invalid_client' ||
+	    { echo "error does not name invalid_client: $out"; return 1; }
+	ctl show wrong-secret --json >"$WORK/ws.json" || return 1
+	expect_eq "$(tc_json "$WORK/ws.json" 'j.state')" failed "state" || return 1
+	expect_eq "$(tc_stats "$P" it-post)" 3 "requests by it-post (2 creds + 1 failure)" || return 1
+	sleep 2
+	expect_eq "$(tc_stats "$P" it-post)" 3 "no retry loop on invalid_client" || return 1
+	ctl check >/dev/null 2>&1 && { echo "check passed with a failed credential"; return 1; }
+	return 0
+}
+
+t_no_plaintext_anywhere() {
+	local f t
+	for t in "$WORK/t1" "$WORK/t2" "$WORK/t3"; do
+		for f in "$WORK"/run/* "$WORK/daemon.log"; do
+			[ -f "$f" ] || continue
+			if grep -qF -- "$(cat "$t")" "$f"; then
+				echo "token from $t found in $f"
+				return 1
+			fi
+		done
+	done
+	for s in "$POST_SECRET" "$BASIC_SECRET" "$BAD_SECRET"; do
+		for f in "$WORK"/run/* "$WORK/daemon.log"; do
+			[ -f "$f" ] || continue
+			grep -qF -- "$s" "$f" && { echo "secret found in $f"; return 1; }
+		done
+	done
+	return 0
+}
+
+t_modes() {
+	expect_eq "$(stat -c %a "$WORK/run")" 755 "runtime dir" || return 1
+	expect_eq "$(stat -c %a "$WORK/run/cache")" 644 "segment" || return 1
+	expect_eq "$(stat -c %a "$WORK/run/socket")" 666 "socket" || return 1
+	expect_eq "$(stat -c %a "$WORK/run/master.key")" 600 "master key" || return 1
+}
+
+# Many reader processes at once, asking for a credential the daemon has
+# not fetched yet: exactly one request reaches the server.
+t_fanout_single_request() {
+	local i n=64 pids= ok=0
+	tc_server_ctl "$P" /_delay?ms=1500 || return 1
+	tc_cred fanout "$P" it-fanout "$post_sf"
+	kill -HUP "$DAEMON_PID"
+	for i in $(seq 1 $n); do
+		ctl token fanout --wait 20 >"$WORK/fan.$i" 2>&1 &
+		pids="$pids $!"
+	done
+	for i in $pids; do wait "$i" && ok=$((ok + 1)); done
+	tc_server_ctl "$P" /_delay?ms=0
+	expect_eq "$ok" "$n" "readers that got a token" || return 1
+	expect_eq "$(sort -u "$WORK"/fan.* | wc -l)" 1 "distinct tokens" || return 1
+	expect_eq "$(tc_stats "$P" it-fanout)" 1 "token requests for $n readers" || return 1
+}
+
+t_hot_reads_no_requests() {
+	local before i
+	before=$(tc_stats "$P")
+	for i in $(seq 1 50); do ctl token opaque-post >/dev/null || return 1; done
+	expect_eq "$(tc_stats "$P")" "$before" "requests after 50 reads" || return 1
+}
+
+# ttl 8 s: refreshed at 70-80 % of the lifetime, so a new token arrives
+# before the old one expires and readers never see a gap.
+t_refresh_before_expiry() {
+	local first gen0 gen1 i t0
+	token_of short-lived "$WORK/s0" || return 1
+	ctl show short-lived --json >"$WORK/s0.json" || return 1
+	gen0=$(tc_json "$WORK/s0.json" 'j.generation')
+	t0=$(date +%s)
+	first=$(cat "$WORK/s0")
+	for i in $(seq 1 40); do	# 10 s
+		ctl token short-lived >"$WORK/s1" ||
+		    { echo "read failed at $i"; return 1; }
+		if [ "$(cat "$WORK/s1")" != "$first" ]; then break; fi
+		sleep 0.25
+	done
+	[ "$(cat "$WORK/s1")" != "$first" ] || { echo "token never refreshed"; return 1; }
+	[ $(( $(date +%s) - t0 )) -lt 8 ] || { echo "refresh came too late"; return 1; }
+	ctl show short-lived --json >"$WORK/s1.json" || return 1
+	gen1=$(tc_json "$WORK/s1.json" 'j.generation')
+	[ "$gen1" -gt "$gen0" ] || { echo "generation did not grow"; return 1; }
+	tc_verify "$PS" it-refresh "$POST_SECRET" "$WORK/s1" | grep -q valid ||
+	    { echo "refreshed token rejected"; return 1; }
+}
+
+t_explicit_refresh() {
+	local before
+	before=$(tc_stats "$P" it-basic)
+	ctl refresh jwt-basic || return 1
+	token_of jwt-basic "$WORK/t2b" || return 1
+	expect_ne "$(cat "$WORK/t2b")" "$(cat "$WORK/t2")" "token after refresh" || return 1
+	expect_eq "$(tc_stats "$P" it-basic)" $((before + 1)) "requests" || return 1
+}
+
+t_reload_keeps_tokens() {
+	local before tok
+	tok=$(ctl token opaque-post) || return 1
+	before=$(tc_stats "$P")
+	tc_cred added-later "$P" it-fanout "$post_sf"
+	rm -f "$WORK/creds/short-lived.conf"
+	kill -HUP "$DAEMON_PID"
+	ctl token added-later --wait 15 >/dev/null || return 1
+	expect_eq "$(ctl token opaque-post)" "$tok" "token after reload" || return 1
+	expect_eq "$(tc_stats "$P")" $((before + 1)) "requests (only the new one)" || return 1
+	ctl token short-lived >/dev/null 2>&1 && { echo "removed credential still served"; return 1; }
+	expect_grep "configuration reloaded" "$WORK/daemon.log" "log" || return 1
+}
+
+t_broken_reload_rejected() {
+	local tok
+	tok=$(ctl token opaque-post) || return 1
+	printf '[credential]\nprovider = oauth2\ntoken_ur = x\n' >"$WORK/creds/broken.conf"
+	kill -HUP "$DAEMON_PID"
+	sleep 0.5
+	rm -f "$WORK/creds/broken.conf"
+	expect_grep "broken.conf:3" "$WORK/daemon.log" "error names file and line" || return 1
+	expect_eq "$(ctl token opaque-post)" "$tok" "token after failed reload" || return 1
+}
+
+t_second_daemon_refused() {
+	local st=0
+	"$DAEMON" -f -c "$WORK/tokencache.conf" >"$WORK/second.log" 2>&1 || st=$?
+	[ $st -ne 0 ] || { echo "second daemon started"; return 1; }
+	expect_grep "another tokencached" "$WORK/second.log" "message" || return 1
+	ctl check >/dev/null 2>&1 || ctl list >/dev/null || return 1
+}
+
+# A running reader keeps its key and keeps reading while the daemon is
+# gone; a new process needs the daemon for its key (see README).
+t_restart_adopts() {
+	local tok before st=0 rpid
+	tok=$(ctl token opaque-post) || return 1
+	before=$(tc_stats "$P")
+	"$B/tests/tc-reader" "$WORK/run" opaque-post 4 >"$WORK/follow.out" &
+	rpid=$!
+	sleep 0.5
+	tc_daemon_stop TERM || st=$?
+	expect_eq "$st" 0 "exit status on SIGTERM" || return 1
+	[ ! -e "$WORK/run/socket" ] || { echo "socket left behind"; return 1; }
+	[ -e "$WORK/run/cache" ] || { echo "cache removed"; return 1; }
+	sleep 1
+	tc_daemon_start || return 1
+	wait "$rpid" || { echo "the running reader saw an error"; return 1; }
+	expect_eq "$(sort -u "$WORK/follow.out" | wc -l)" 1 "distinct tokens seen" || return 1
+	expect_eq "$(head -n1 "$WORK/follow.out")" "$tok" "the reader's token" || return 1
+	expect_eq "$(ctl token opaque-post)" "$tok" "token after restart" || return 1
+	expect_eq "$(tc_stats "$P")" "$before" "requests after restart" || return 1
+	expect_grep "adopted the existing cache" "$WORK/daemon.log" "log" || return 1
+}
+
+t_sigkill_then_restart() {
+	local tok rpid
+	tok=$(ctl token jwt-audience) || return 1
+	"$B/tests/tc-reader" "$WORK/run" jwt-audience 3 >"$WORK/follow2.out" &
+	rpid=$!
+	sleep 0.5
+	tc_daemon_stop KILL || true
+	sleep 1
+	tc_daemon_start || return 1
+	wait "$rpid" || { echo "the running reader saw an error"; return 1; }
+	expect_eq "$(sort -u "$WORK/follow2.out")" "$tok" "tokens seen" || return 1
+	expect_eq "$(ctl token jwt-audience)" "$tok" "token after restart" || return 1
+}
+
+t_c_api_reader() {
+	"$B/tests/tc-reader" "$WORK/run" opaque-post >"$WORK/c.out" || return 1
+	expect_eq "$(head -n1 "$WORK/c.out")" "$(ctl token opaque-post)" "token via C" || return 1
+}
+
+run_test "client_secret_post: opaque token accepted by the server" t_post_opaque
+run_test "client_secret_basic (RFC 6749 2.3.1 encoding): JWT verified against JWKS" t_basic_jwt
+run_test "audience parameter: JWT verified" t_audience_jwt
+run_test "list --json fields" t_list_json
+run_test "invalid_client: reported, not looped" t_permanent_failure_reported
+run_test "runtime directory modes" t_modes
+run_test "64 concurrent readers cause exactly one token request" t_fanout_single_request
+run_test "reads do not reach the OAuth server" t_hot_reads_no_requests
+run_test "token refreshed before it expires, no gap for readers" t_refresh_before_expiry
+run_test "tokencachectl refresh fetches a new token" t_explicit_refresh
+run_test "SIGHUP adds and removes credentials, keeps tokens" t_reload_keeps_tokens
+run_test "broken configuration on SIGHUP is rejected with file:line" t_broken_reload_rejected
+run_test "a second daemon on the same runtime directory is refused" t_second_daemon_refused
+run_test "SIGTERM exits cleanly; restart adopts tokens without requests" t_restart_adopts
+run_test "SIGKILL: readers keep the token, restart adopts" t_sigkill_then_restart
+run_test "a C program using the shared library reads the token, also after fork" t_c_api_reader
+run_test "no token or secret in plaintext in runtime files or logs" t_no_plaintext_anywhere
+
+echo
+echo "integration: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,416 @@
+/*
+ * test_client.c - the public API against a real segment written by the
+ * daemon's writer half.  Keys come from a minimal key service in a thread
+ * that speaks the real protocol (proto.h) and derives keys with the
+ * writer's own segw_key_for(); the integration tests cover the same path
+ * against the real daemon.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "proto.h"
+#include "seg.h"
+#include "seg_write.h"
+#include "testutil.h"
+#include "tokencache.h"
+
+#define TMAX 4096
+
+static char *dir;
+static struct segw w;
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t keysrv;
+static int lfd = -1;
+static atomic_int keysrv_stop;
+static atomic_int key_requests;
+static const char *denied_name = "forbidden";
+
+static void *
+keysrv_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&keysrv_stop)) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		struct tc_req q;
+		struct tc_resp r;
+		int fd;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if ((fd = accept(lfd, NULL, NULL)) == -1)
+			continue;
+		if (recv(fd, &q, sizeof(q), 0) == (ssize_t)sizeof(q) &&
+		    q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
+			memset(&r, 0, sizeof(r));
+			r.magic = TC_PROTO_MAGIC;
+			r.version = TC_PROTO_VERSION;
+			r.op = q.op;
+			q.name[q.name_len < SEG_NAME_FIELD ? q.name_len : 0] = 0;
+			if (strcmp(q.name, denied_name) == 0)
+				r.status = TC_EACCES;
+			else {
+				pthread_mutex_lock(&wlock);
+				segw_key_for(&w, q.name, r.key, &r.key_epoch);
+				pthread_mutex_unlock(&wlock);
+			}
+			atomic_fetch_add(&key_requests, 1);
+			(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void
+keysrv_start(void)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir,
+	    SEG_SOCKET_NAME);
+	unlink(sun.sun_path);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	atomic_store(&keysrv_stop, 0);
+	ck_assert_int_eq(pthread_create(&keysrv, NULL, keysrv_main, NULL), 0);
+}
+
+static void
+keysrv_end(void)
+{
+	char path[512];
+
+	if (lfd == -1)
+		return;
+	atomic_store(&keysrv_stop, 1);
+	pthread_join(keysrv, NULL);
+	close(lfd);
+	lfd = -1;
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_SOCKET_NAME);
+	unlink(path);
+}
+
+static void
+setup(void)
+{
+	char err[256];
+
+	ck_assert_int_ge(sodium_init(), 0);
+	dir = tu_tmpdir();
+	ck_assert_msg(segw_open(&w, dir, 64, TMAX, err, sizeof(err)) == 0,
+	    "%s", err);
+	atomic_store(&key_requests, 0);
+	keysrv_start();
+}
+
+static void
+teardown(void)
+{
+	keysrv_end();
+	segw_close(&w, 0);
+	tu_rmtree(dir);
+	dir = NULL;
+}
+
+static uint32_t
+publish(const char *name, const char *token, int64_t valid_secs)
+{
+	struct segw_meta m;
+	uint32_t idx;
+
+	memset(&m, 0, sizeof(m));
+	m.token_type = "Bearer";
+	m.expires_at = (int64_t)time(NULL) + valid_secs;
+	m.expires_boot_ns = seg_boottime_ns() + valid_secs * INT64_C(1000000000);
+	m.fetched_at = (int64_t)time(NULL);
+	pthread_mutex_lock(&wlock);
+	ck_assert_int_eq(segw_assign(&w, name, &idx), 0);
+	ck_assert_int_eq(segw_publish(&w, idx, token, strlen(token), &m), 0);
+	pthread_mutex_unlock(&wlock);
+	return idx;
+}
+
+START_TEST(test_arguments_and_strings)
+{
+	tc_client *c;
+	char buf[64];
+	int code;
+
+	ck_assert_int_eq(tc_open(NULL, dir), TC_EINVAL);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(NULL, "x", buf, sizeof(buf), NULL), TC_EINVAL);
+	ck_assert_int_eq(tc_get(c, NULL, buf, sizeof(buf), NULL), TC_EINVAL);
+	ck_assert_int_eq(tc_get(c, "x", NULL, 0, NULL), TC_EINVAL);
+	ck_assert_int_eq(tc_get(c, "", buf, sizeof(buf), NULL), TC_EINVAL);
+	ck_assert_int_eq(tc_get(c, "../etc", buf, sizeof(buf), NULL), TC_EINVAL);
+	ck_assert_int_eq(tc_get(c, "a b", buf, sizeof(buf), NULL), TC_EINVAL);
+	ck_assert_int_eq(tc_refresh(c, NULL, 10), TC_EINVAL);
+	tc_close(c);
+	tc_close(NULL);
+	for (code = TC_EINVAL; code >= TC_EDECRYPT; code--) {
+		ck_assert_ptr_nonnull(tc_strerror(code));
+		ck_assert_str_ne(tc_strerror(code), "unknown error");
+		ck_assert_str_ne(tc_strerror(code), tc_strerror(code + 1));
+	}
+	ck_assert_str_eq(tc_strerror(-9999), "unknown error");
+	ck_assert_str_eq(tc_version(), TC_VERSION_STRING);
+	ck_assert_int_ge(TC_VERSION_NUM, 0x000100);
+}
+END_TEST
+
+START_TEST(test_no_cache)
+{
+	char *empty = tu_tmpdir(), buf[64];
+	tc_client *c;
+
+	ck_assert_int_eq(tc_open(&c, empty), 0);
+	ck_assert_int_eq(tc_get(c, "x", buf, sizeof(buf), NULL), TC_ENOCACHE);
+	ck_assert_int_eq(tc_get_wait(c, "x", buf, sizeof(buf), NULL, 100),
+	    TC_ENODAEMON);
+	tc_close(c);
+	tu_rmtree(empty);
+}
+END_TEST
+
+START_TEST(test_roundtrip_and_hot_path)
+{
+	tc_token_info info;
+	tc_client *c;
+	char buf[TMAX + 1];
+	int i;
+
+	publish("zeebe", "token-one", 3600);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(c, "zeebe", buf, sizeof(buf), &info), 0);
+	ck_assert_str_eq(buf, "token-one");
+	ck_assert_uint_eq(info.length, 9);
+	ck_assert_str_eq(info.token_type, "Bearer");
+	ck_assert_int_ge(info.expires_at, (int64_t)time(NULL) + 3590);
+	ck_assert_int_gt(info.expires_in_ms, 3590000);
+	ck_assert_str_eq(info.error, "");
+	ck_assert_int_eq(atomic_load(&key_requests), 1);
+	for (i = 0; i < 10000; i++) {
+		ck_assert_int_eq(tc_get(c, "zeebe", buf, sizeof(buf), NULL), 0);
+		ck_assert_str_eq(buf, "token-one");
+	}
+	/* A new token: one decrypt, no new key. */
+	publish("zeebe", "token-two", 3600);
+	ck_assert_int_eq(tc_get(c, "zeebe", buf, sizeof(buf), &info), 0);
+	ck_assert_str_eq(buf, "token-two");
+	ck_assert_int_eq(atomic_load(&key_requests), 1);
+	/* A status-only change (a failed refresh) keeps the token. */
+	pthread_mutex_lock(&wlock);
+	{
+		uint32_t idx;
+
+		ck_assert_int_eq(segw_find(&w, "zeebe", &idx), 0);
+		segw_set_status(&w, idx, TS_VALID, "HTTP 503", 1, 503, 0, 0);
+	}
+	pthread_mutex_unlock(&wlock);
+	ck_assert_int_eq(tc_get(c, "zeebe", buf, sizeof(buf), &info), 0);
+	ck_assert_str_eq(buf, "token-two");
+	ck_assert_str_eq(info.error, "HTTP 503");
+	tc_close(c);
+}
+END_TEST
+
+START_TEST(test_states)
+{
+	tc_token_info info;
+	tc_client *c;
+	char buf[TMAX + 1];
+	uint32_t idx;
+
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(c, "absent", buf, sizeof(buf), &info),
+	    TC_ENOTFOUND);
+	pthread_mutex_lock(&wlock);
+	ck_assert_int_eq(segw_assign(&w, "pending", &idx), 0);
+	ck_assert_int_eq(segw_assign(&w, "failing", &idx), 0);
+	segw_set_status(&w, idx, TS_FAILED, "invalid_client: bad secret", 1,
+	    401, 0, 0);
+	pthread_mutex_unlock(&wlock);
+	ck_assert_int_eq(tc_get(c, "pending", buf, sizeof(buf), &info),
+	    TC_ENOTOKEN);
+	ck_assert_int_eq(tc_get(c, "failing", buf, sizeof(buf), &info),
+	    TC_EFAILED);
+	ck_assert_str_eq(info.error, "invalid_client: bad secret");
+	publish("stale", "old-token", -1);
+	ck_assert_int_eq(tc_get(c, "stale", buf, sizeof(buf), &info),
+	    TC_EEXPIRED);
+	ck_assert_int_eq(info.expires_in_ms, 0);
+	/* Too small a buffer says how much is needed. */
+	publish("sized", "0123456789", 60);
+	ck_assert_int_eq(tc_get(c, "sized", buf, 10, &info), TC_ERANGE);
+	ck_assert_uint_eq(info.length, 10);
+	ck_assert_int_eq(tc_get(c, "sized", buf, 11, &info), 0);
+	ck_assert_str_eq(buf, "0123456789");
+	tc_close(c);
+}
+END_TEST
+
+START_TEST(test_access_denied_and_no_daemon)
+{
+	tc_client *c;
+	char buf[TMAX + 1];
+
+	publish(denied_name, "private-token", 60);
+	publish("late", "late-token", 60);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(c, denied_name, buf, sizeof(buf), NULL),
+	    TC_EACCES);
+	keysrv_end();
+	ck_assert_int_eq(tc_get(c, "late", buf, sizeof(buf), NULL),
+	    TC_ENODAEMON);
+	tc_close(c);
+}
+END_TEST
+
+START_TEST(test_segment_replaced)
+{
+	tc_client *c;
+	char buf[TMAX + 1], err[256];
+
+	publish("svc", "first-daemon-token", 60);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
+	ck_assert_str_eq(buf, "first-daemon-token");
+	/* The daemon retires the segment and its key; a new one starts. */
+	pthread_mutex_lock(&wlock);
+	segw_close(&w, 1);
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+	pthread_mutex_unlock(&wlock);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), TC_ENOTFOUND);
+	publish("svc", "second-daemon-token", 60);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
+	ck_assert_str_eq(buf, "second-daemon-token");
+	tc_close(c);
+}
+END_TEST
+
+START_TEST(test_fork)
+{
+	tc_client *c;
+	char buf[TMAX + 1];
+	pid_t pid;
+	int st;
+
+	publish("forked", "fork-token", 60);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(c, "forked", buf, sizeof(buf), NULL), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		int ok = tc_get(c, "forked", buf, sizeof(buf), NULL) == 0 &&
+		    strcmp(buf, "fork-token") == 0;
+
+		_exit(ok ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	tc_close(c);
+}
+END_TEST
+
+/* Reader threads share one handle while the writer republishes. */
+#define THREADS 8
+static atomic_int race_stop;
+static tc_client *shared;
+
+static void
+token_for(uint64_t gen, char *buf)
+{
+	snprintf(buf, 64, "tok-%llu-%llx", (unsigned long long)gen,
+	    (unsigned long long)(gen * 0x9e3779b97f4a7c15ULL));
+}
+
+static void *
+reader(void *arg)
+{
+	long *wrong = arg;
+	tc_token_info info;
+	char buf[TMAX + 1], want[64];
+
+	while (!atomic_load(&race_stop)) {
+		if (tc_get(shared, "race", buf, sizeof(buf), &info) != 0) {
+			(*wrong)++;
+			continue;
+		}
+		token_for(info.generation, want);
+		if (strcmp(buf, want) != 0)
+			(*wrong)++;
+	}
+	return NULL;
+}
+
+START_TEST(test_threads_while_writing)
+{
+	pthread_t th[THREADS];
+	long wrong[THREADS];
+	struct seg_slot s;
+	char tok[64];
+	uint32_t idx;
+	long total = 0;
+	int i, n;
+
+	pthread_mutex_lock(&wlock);
+	ck_assert_int_eq(segw_assign(&w, "race", &idx), 0);
+	pthread_mutex_unlock(&wlock);
+	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
+	token_for(s.generation + 1, tok);
+	publish("race", tok, 600);
+	ck_assert_int_eq(tc_open(&shared, dir), 0);
+	atomic_store(&race_stop, 0);
+	for (i = 0; i < THREADS; i++) {
+		wrong[i] = 0;
+		pthread_create(&th[i], NULL, reader, &wrong[i]);
+	}
+	for (n = 0; n < 3000; n++) {
+		ck_assert_int_eq(segw_read(&w, idx, &s), 0);
+		token_for(s.generation + 1, tok);
+		publish("race", tok, 600);
+	}
+	atomic_store(&race_stop, 1);
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		total += wrong[i];
+	}
+	ck_assert_int_eq(total, 0);
+	tc_close(shared);
+}
+END_TEST
+
+static Suite *
+client_suite(void)
+{
+	Suite *s = suite_create("client");
+	TCase *tc = tcase_create("api");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_arguments_and_strings);
+	tcase_add_test(tc, test_no_cache);
+	tcase_add_test(tc, test_roundtrip_and_hot_path);
+	tcase_add_test(tc, test_states);
+	tcase_add_test(tc, test_access_denied_and_no_daemon);
+	tcase_add_test(tc, test_segment_replaced);
+	tcase_add_test(tc, test_fork);
+	tcase_add_test(tc, test_threads_while_writing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(client_suite());
+}

@@ -1,0 +1,1400 @@
+/*
+ * test_config.c - the main file and credential files (provider/config.c).
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config.h"
+
+#define SECRET	"s3cr3t-VALUE-xyz"
+
+/* Lines 1-5 of a valid credential file; tests append from line 6. */
+#define BASE \
+	"[credential]\n" \
+	"provider = oauth2\n" \
+	"token_url = https://login.example.com/oauth/token\n" \
+	"client_id = my-client\n" \
+	"client_secret_file = secret\n"
+
+/* 256 bytes: one more than a user or group name may have */
+#define LONG_NAME16 "nnnnnnnnnnnnnnnn"
+#define LONG_NAME \
+	LONG_NAME16 LONG_NAME16 LONG_NAME16 LONG_NAME16 \
+	LONG_NAME16 LONG_NAME16 LONG_NAME16 LONG_NAME16 \
+	LONG_NAME16 LONG_NAME16 LONG_NAME16 LONG_NAME16 \
+	LONG_NAME16 LONG_NAME16 LONG_NAME16 LONG_NAME16
+
+static char tmpdir[64];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tc-config-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static int
+rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void
+teardown(void)
+{
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* tmpdir/rel; four rotating buffers so a call can use several. */
+static const char *
+tpath(const char *rel)
+{
+	static char buf[4][PATH_MAX];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmpdir, rel);
+	return buf[i];
+}
+
+static void
+putn(const char *rel, mode_t mode, const void *data, size_t len)
+{
+	const char *p = tpath(rel);
+	int fd;
+
+	/* a fresh file: the old one may be read-only or owned by another */
+	ck_assert(unlink(p) == 0 || errno == ENOENT);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+
+	ck_assert_msg(fd != -1, "%s: %s", p, strerror(errno));
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void
+put(const char *rel, mode_t mode, const char *content)
+{
+	putn(rel, mode, content, strlen(content));
+}
+
+static void
+mkd(const char *rel)
+{
+	ck_assert_int_eq(mkdir(tpath(rel), 0755), 0);
+}
+
+static void
+assert_no_ctl(const char *err)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)err; *p != '\0'; p++)
+		ck_assert_msg(*p >= 0x20 && *p != 0x7f,
+		    "control byte 0x%02x in '%s'", *p, err);
+}
+
+/* err names path, and line (or no line when 0), and says what. */
+static void
+assert_err(const char *err, const char *path, unsigned int line,
+    const char *what)
+{
+	char want[PATH_MAX + 32];
+
+	if (line != 0)
+		snprintf(want, sizeof(want), "%s:%u: ", path, line);
+	else
+		snprintf(want, sizeof(want), "%s: ", path);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
+	    "error '%s' does not start with '%s'", err, want);
+	ck_assert_msg(strstr(err, what) != NULL,
+	    "error '%s' lacks '%s'", err, what);
+	ck_assert_ptr_null(strstr(err, SECRET));
+	ck_assert_uint_lt(strlen(err), CONF_ERR_MAX);
+	assert_no_ctl(err);
+}
+
+static void
+put_secret(void)
+{
+	put("secret", 0600, SECRET "\n");
+}
+
+/* Load tmpdir/cred.conf as credential "cred"; expect failure. */
+static void
+cred_fails(const char *content, unsigned int line, const char *what)
+{
+	struct cred_conf c;
+	char err[CONF_ERR_MAX];
+
+	put("cred.conf", 0600, content);
+	memset(&c, 0x5a, sizeof(c));
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), line, what);
+	/* untouched on failure */
+	{
+		unsigned char *p = (unsigned char *)&c;
+		size_t i;
+
+		for (i = 0; i < sizeof(c); i++)
+			ck_assert_uint_eq(p[i], 0x5a);
+	}
+}
+
+static void
+cred_ok(const char *content, struct cred_conf *c)
+{
+	char err[CONF_ERR_MAX] = "";
+
+	put("cred.conf", 0600, content);
+	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", c,
+	    err) == 0, "%s", err);
+}
+
+/* ---- the main file ----------------------------------------------------- */
+
+START_TEST(main_defaults)
+{
+	struct daemon_conf *c = NULL;
+	char err[CONF_ERR_MAX];
+	static const char *const bodies[] = { "", "[daemon]\n",
+	    "# only a comment\n\n[daemon]\n; another\n" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		put("tokencache.conf", 0644, bodies[i]);
+		ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0,
+		    "%s", err);
+		ck_assert_str_eq(c->path, tpath("tokencache.conf"));
+		ck_assert_str_eq(c->runtime_dir, "/run/tokencache");
+		ck_assert_str_eq(c->credentials_dir, tpath("credentials.d"));
+		ck_assert_uint_eq(c->max_credentials, 128);
+		ck_assert_uint_eq(c->max_token_size, 16384);
+		ck_assert_uint_eq(c->ncreds, 0);
+		conf_free(c);
+	}
+}
+END_TEST
+
+START_TEST(main_keys)
+{
+	struct daemon_conf *c = NULL;
+	char err[CONF_ERR_MAX];
+
+	put("tokencache.conf", 0644,
+	    "[daemon]\n"
+	    "runtime_dir = /run/tc-test\n"
+	    "  credentials_dir\t=   /nonexistent/creds  \n"
+	    "max_credentials=5\n"
+	    "max_token_size = 2048\r\n");
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	    err);
+	ck_assert_str_eq(c->runtime_dir, "/run/tc-test");
+	ck_assert_str_eq(c->credentials_dir, "/nonexistent/creds");
+	ck_assert_uint_eq(c->max_credentials, 5);
+	ck_assert_uint_eq(c->max_token_size, 2048);
+	ck_assert_uint_eq(c->ncreds, 0);
+	conf_free(c);
+
+	put("tokencache.conf", 0644, "[daemon]\nmax_credentials = 65536\n"
+	    "max_token_size = 1048576\n");
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(c->max_credentials, 65536);
+	ck_assert_uint_eq(c->max_token_size, 1048576);
+	conf_free(c);
+
+	put("tokencache.conf", 0644, "[daemon]\nmax_credentials = 1\n"
+	    "max_token_size = 1024\n");
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(c->max_credentials, 1);
+	ck_assert_uint_eq(c->max_token_size, 1024);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(main_relative_credentials_dir)
+{
+	struct daemon_conf *c = NULL;
+	char err[CONF_ERR_MAX];
+
+	mkd("etc");
+	mkd("etc/creds");
+	put("etc/tokencache.conf", 0644, "[daemon]\ncredentials_dir = creds\n");
+	put("etc/creds/secret", 0600, SECRET);
+	put("etc/creds/zeebe.conf", 0600, BASE);
+	/* resolution must not depend on the working directory */
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_msg(conf_load(tpath("etc/tokencache.conf"), &c, err) == 0,
+	    "%s", err);
+	ck_assert_str_eq(c->credentials_dir, tpath("etc/creds"));
+	ck_assert_uint_eq(c->ncreds, 1);
+	ck_assert_str_eq(c->creds[0].name, "zeebe");
+	ck_assert_str_eq(c->creds[0].path, tpath("etc/creds/zeebe.conf"));
+	ck_assert_str_eq(c->creds[0].client_secret, SECRET);
+	conf_free(c);
+
+	put("etc/tokencache.conf", 0644,
+	    "[daemon]\ncredentials_dir = ../etc/./creds\n");
+	ck_assert_msg(conf_load(tpath("etc/tokencache.conf"), &c, err) == 0,
+	    "%s", err);
+	ck_assert_uint_eq(c->ncreds, 1);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(main_missing)
+{
+	struct daemon_conf *c = (struct daemon_conf *)&c;   /* sentinel */
+	char err[CONF_ERR_MAX];
+
+	ck_assert_int_eq(conf_load(tpath("nope.conf"), &c, err), -1);
+	ck_assert_ptr_eq(c, (struct daemon_conf *)&c);
+	assert_err(err, tpath("nope.conf"), 0, "No such file");
+
+	/* a directory is not a configuration file */
+	ck_assert_int_eq(conf_load(tmpdir, &c, err), -1);
+	assert_err(err, tmpdir, 0, "not a regular file");
+}
+END_TEST
+
+static const struct {
+	const char *content;
+	unsigned int line;
+	const char *what;
+} main_errors[] = {
+	{ "[daemon]\nruntime_dir = /run/x\nfoo = 1\n", 3,
+	  "unknown key 'foo' in [daemon]" },
+	{ "[daemon]\nuser = tokencache\n", 2, "unknown key 'user'" },
+	{ "[daemon]\nadmin_group = wheel\n", 2, "unknown key 'admin_group'" },
+	{ "[daemon]\nmax_credentials = 1\nmax_credentials = 2\n", 3,
+	  "key 'max_credentials' given twice" },
+	{ "[server]\n", 1, "unknown section [server]" },
+	{ "[daemon]\n[daemon]\n", 2, "given twice" },
+	{ "runtime_dir = /x\n", 1, "key outside any section" },
+	{ "\n\n# c\nruntime_dir = /x\n", 4, "key outside any section" },
+	{ "[daemon]\nmax_credentials = 0\n", 2, "max_credentials must be" },
+	{ "[daemon]\nmax_credentials = 65537\n", 2, "max_credentials" },
+	{ "[daemon]\nmax_credentials = abc\n", 2, "max_credentials" },
+	{ "[daemon]\nmax_credentials = -1\n", 2, "max_credentials" },
+	{ "[daemon]\nmax_credentials = +1\n", 2, "max_credentials" },
+	{ "[daemon]\nmax_credentials = 1 2\n", 2, "max_credentials" },
+	{ "[daemon]\nmax_credentials = 99999999999999999999999999\n", 2,
+	  "max_credentials" },
+	{ "[daemon]\nmax_token_size = 1023\n", 2, "max_token_size must be" },
+	{ "[daemon]\nmax_token_size = 1048577\n", 2, "max_token_size" },
+	{ "[daemon]\nruntime_dir = run/x\n", 2, "absolute" },
+	{ "[daemon]\nruntime_dir =\n", 2, "key 'runtime_dir' has no value" },
+	{ "[daemon]\nruntime_dir = /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaa\n", 2, "longer than" },
+	{ "[daemon]\nnonsense\n", 2, "expected 'key = value'" },
+	{ "[daemon]\n# c\n; c\n\n \t \nbad line\n", 6,
+	  "expected 'key = value'" },
+	{ "[daemon]\n\"runtime_dir\" = /x\n", 2, "expected 'key = value'" },
+	{ "[daemon\n", 1, "expected '[section]'" },
+	{ "[]\n", 1, "expected '[section]'" },
+	{ "[dae mon]\n", 1, "invalid section name" },
+	{ "[daemon]\nruntime_dir = /x\x1b[0m\n", 2, "control character" },
+};
+
+START_TEST(main_error_lines)
+{
+	struct daemon_conf *c = (struct daemon_conf *)&c;
+	char err[CONF_ERR_MAX];
+
+	put("tokencache.conf", 0644, main_errors[_i].content);
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	ck_assert_ptr_eq(c, (struct daemon_conf *)&c);
+	assert_err(err, tpath("tokencache.conf"), main_errors[_i].line,
+	    main_errors[_i].what);
+}
+END_TEST
+
+/* ---- credential files -------------------------------------------------- */
+
+START_TEST(cred_defaults)
+{
+	struct cred_conf c;
+
+	put_secret();
+	cred_ok(BASE, &c);
+	ck_assert_str_eq(c.name, "cred");
+	ck_assert_str_eq(c.path, tpath("cred.conf"));
+	ck_assert_str_eq(c.provider, "oauth2");
+	ck_assert_str_eq(c.token_url, "https://login.example.com/oauth/token");
+	ck_assert_str_eq(c.client_id, "my-client");
+	ck_assert_str_eq(c.client_secret, SECRET);
+	ck_assert_uint_eq(c.client_secret_len, strlen(SECRET));
+	ck_assert_int_eq(c.auth_method, AUTH_CLIENT_SECRET_POST);
+	ck_assert_ptr_null(c.audience);
+	ck_assert_ptr_null(c.scope);
+	ck_assert_ptr_nonnull(c.resources);
+	ck_assert_ptr_null(c.resources[0]);
+	ck_assert_uint_eq(c.nresources, 0);
+	ck_assert_ptr_nonnull(c.allow_users);
+	ck_assert_ptr_null(c.allow_users[0]);
+	ck_assert_uint_eq(c.nallow_users, 0);
+	ck_assert_ptr_nonnull(c.allow_groups);
+	ck_assert_ptr_null(c.allow_groups[0]);
+	ck_assert_uint_eq(c.nallow_groups, 0);
+	ck_assert_int_eq(c.timeout_ms, 30000);
+	ck_assert_int_eq(c.default_lifetime, 3600);
+	ck_assert_int_eq(c.max_lifetime, 2678400);
+	ck_assert_ptr_null(c.ca_file);
+	conf_cred_clear(&c);
+	ck_assert_ptr_null(c.client_secret);
+	ck_assert_ptr_null(c.name);
+	conf_cred_clear(&c);
+	conf_cred_clear(NULL);
+}
+END_TEST
+
+START_TEST(cred_every_key)
+{
+	struct cred_conf c;
+
+	put_secret();
+	cred_ok("# Camunda SaaS\r\n"
+	    "[credential]\r\n"
+	    "provider=oauth2\r\n"
+	    "  token_url   =   https://login.cloud.camunda.io/oauth/token\r\n"
+	    "client_id = id with spaces ~!\r\n"
+	    "client_secret_file = ./secret\r\n"
+	    "auth_method = client_secret_basic\r\n"
+	    "audience = zeebe.camunda.io # not a comment\r\n"
+	    "scope = read write=x\r\n"
+	    "resource = https://api.example.com/\r\n"
+	    "; comment between\r\n"
+	    "resource = urn+x.y-z://thing\r\n"
+	    "resource = urn:tokencache:api\r\n"
+	    "resource = https://api.example.com/\r\n"
+	    "allow_users = alice  bob\tcarol\r\n"
+	    "allow_groups = svc\r\n"
+	    "timeout = 5\r\n"
+	    "default_lifetime = 600\r\n"
+	    "max_lifetime = 7200\r\n"
+	    "ca_file = ca/roots.pem\r\n", &c);
+	ck_assert_str_eq(c.token_url,
+	    "https://login.cloud.camunda.io/oauth/token");
+	ck_assert_str_eq(c.client_id, "id with spaces ~!");
+	ck_assert_str_eq(c.client_secret, SECRET);
+	ck_assert_int_eq(c.auth_method, AUTH_CLIENT_SECRET_BASIC);
+	ck_assert_str_eq(c.audience, "zeebe.camunda.io # not a comment");
+	ck_assert_str_eq(c.scope, "read write=x");
+	ck_assert_uint_eq(c.nresources, 4);
+	ck_assert_str_eq(c.resources[0], "https://api.example.com/");
+	ck_assert_str_eq(c.resources[1], "urn+x.y-z://thing");
+	ck_assert_str_eq(c.resources[2], "urn:tokencache:api");
+	ck_assert_str_eq(c.resources[3], "https://api.example.com/");
+	ck_assert_ptr_null(c.resources[4]);
+	ck_assert_uint_eq(c.nallow_users, 3);
+	ck_assert_str_eq(c.allow_users[0], "alice");
+	ck_assert_str_eq(c.allow_users[1], "bob");
+	ck_assert_str_eq(c.allow_users[2], "carol");
+	ck_assert_ptr_null(c.allow_users[3]);
+	ck_assert_uint_eq(c.nallow_groups, 1);
+	ck_assert_str_eq(c.allow_groups[0], "svc");
+	ck_assert_ptr_null(c.allow_groups[1]);
+	ck_assert_int_eq(c.timeout_ms, 5000);
+	ck_assert_int_eq(c.default_lifetime, 600);
+	ck_assert_int_eq(c.max_lifetime, 7200);
+	ck_assert_str_eq(c.ca_file, tpath("ca/roots.pem"));
+	conf_cred_clear(&c);
+
+	cred_ok(BASE "ca_file = /etc/ssl/certs/ca.pem\n"
+	    "auth_method = client_secret_post\n"
+	    "timeout = 600\n", &c);
+	ck_assert_str_eq(c.ca_file, "/etc/ssl/certs/ca.pem");
+	ck_assert_int_eq(c.auth_method, AUTH_CLIENT_SECRET_POST);
+	ck_assert_int_eq(c.timeout_ms, 600000);
+	conf_cred_clear(&c);
+
+	/* a short max_lifetime pulls the built-in default down with it */
+	cred_ok(BASE "max_lifetime = 60\n", &c);
+	ck_assert_int_eq(c.max_lifetime, 60);
+	ck_assert_int_eq(c.default_lifetime, 60);
+	conf_cred_clear(&c);
+}
+END_TEST
+
+static const struct {
+	const char *content;
+	unsigned int line;
+	const char *what;
+} cred_errors[] = {
+	{ BASE "tokn_url = https://x/\n", 6,
+	  "unknown key 'tokn_url' in [credential]" },
+	{ BASE "client_id = again\n", 6, "key 'client_id' given twice" },
+	{ BASE "\n\nclient_secret_file = other\n", 8,
+	  "key 'client_secret_file' given twice" },
+	{ BASE "allow_users = a\nallow_users = b\n", 7,
+	  "key 'allow_users' given twice" },
+	{ "[credential]\nprovider = oauth2\nclient_id = a\n"
+	  "client_secret_file = secret\n", 0,
+	  "missing required key 'token_url'" },
+	{ "[credential]\ntoken_url = https://a/\nclient_id = a\n"
+	  "client_secret_file = secret\n", 0,
+	  "missing required key 'provider'" },
+	{ "[credential]\nprovider = oauth2\ntoken_url = https://a/\n"
+	  "client_secret_file = secret\n", 0,
+	  "missing required key 'client_id'" },
+	{ "", 0, "missing required key 'provider'" },
+	{ "[credential]\n", 0, "missing required key 'provider'" },
+	{ "[credential]\nprovider = oauth2\ntoken_url = https://a/\n"
+	  "client_id = a\n", 0,
+	  "missing required key 'client_secret_file' (or 'client_secret')" },
+	{ BASE "client_secret = " SECRET "\n", 6,
+	  "give client_secret_file or client_secret, not both" },
+	{ "[credential]\nprovider = oidc\n", 2,
+	  "unknown provider 'oidc' (known: oauth2)" },
+	{ "[credential]\nprovider = \xe2\x80\x8b\n", 2,
+	  "unknown provider '?\?\?' (known: oauth2)" },
+	{ "[credential]\ntoken_url = http://login.example.com/token\n", 2,
+	  "token_url must use https:// (http:// is allowed only for "
+	  "127.0.0.0/8, [::1] and localhost)" },
+	{ "[credential]\ntoken_url = ftp://login.example.com/\n", 2,
+	  "must start with https://" },
+	{ "[credential]\ntoken_url = login.example.com\n", 2,
+	  "must start with https://" },
+	{ "[credential]\ntoken_url = https://\n", 2, "must start with https" },
+	{ "[credential]\ntoken_url = https:///token\n", 2, "no host" },
+	{ "[credential]\ntoken_url = https://:443/token\n", 2, "no host" },
+	{ "[credential]\ntoken_url = https://[]/token\n", 2, "no host" },
+	{ "[credential]\ntoken_url = https://[::1/token\n", 2,
+	  "unterminated" },
+	{ "[credential]\ntoken_url = https://[::1]x/token\n", 2, "junk" },
+	{ "[credential]\ntoken_url = https://u:p@host/token\n", 2,
+	  "user information" },
+	{ "[credential]\ntoken_url = https://host:0/\n", 2, "invalid port" },
+	{ "[credential]\ntoken_url = https://host:65536/\n", 2,
+	  "invalid port" },
+	{ "[credential]\ntoken_url = https://host:/\n", 2, "invalid port" },
+	{ "[credential]\ntoken_url = https://host:44a/\n", 2,
+	  "invalid port" },
+	{ "[credential]\ntoken_url = https://host/#frag\n", 2, "fragment" },
+	{ "[credential]\ntoken_url = https://host/a b\n", 2, "space" },
+	{ "[credential]\ntoken_url = https://h\xc3\xb6st/\n", 2, "space" },
+	{ "[credential]\nclient_id = caf\xc3\xa9\n", 2,
+	  "client_id contains a byte outside printable ASCII" },
+	{ "[credential]\nclient_id = a\tb\n", 2, "client_id contains" },
+	{ "[credential]\nclient_secret = caf\xc3\xa9" SECRET "\n", 2,
+	  "client_secret contains a byte outside printable ASCII" },
+	{ BASE "auth_method = basic\n", 6,
+	  "unknown auth_method 'basic' (known: client_secret_post, "
+	  "client_secret_basic)" },
+	{ BASE "resource = api.example.com\n", 6, "absolute URI" },
+	{ BASE "resource = ://x\n", 6, "absolute URI" },
+	{ BASE "resource = urn:\n", 6, "absolute URI" },
+	{ BASE "resource = 1http://x\n", 6, "absolute URI" },
+	{ BASE "resource = ht_tp://x\n", 6, "absolute URI" },
+	{ BASE "resource = https://x/\nresource = https://x/#f\n", 7,
+	  "absolute URI" },
+	{ BASE "resource = https://x/ y\n", 6, "absolute URI" },
+	{ BASE "audience = a\xff\n", 6, "audience contains" },
+	{ BASE "scope = a\tb\n", 6, "scope contains" },
+	{ BASE "timeout = 0\n", 6, "timeout must be an integer in 1..600" },
+	{ BASE "timeout = 601\n", 6, "timeout must be" },
+	{ BASE "timeout = 30s\n", 6, "timeout must be" },
+	{ BASE "timeout = -1\n", 6, "timeout must be" },
+	{ BASE "timeout =\n", 6, "key 'timeout' has no value" },
+	{ BASE "timeout = \t \n", 6, "key 'timeout' has no value" },
+	{ BASE "default_lifetime = 0\n", 6, "default_lifetime must be" },
+	{ BASE "max_lifetime = 0\n", 6, "max_lifetime must be" },
+	{ BASE "max_lifetime = 315360001\n", 6, "max_lifetime must be" },
+	{ BASE "default_lifetime = 7200\nmax_lifetime = 3600\n", 6,
+	  "default_lifetime 7200 exceeds max_lifetime 3600" },
+	{ BASE "allow_users = ok " LONG_NAME "\n", 6, "longer than 255" },
+	{ "[cred]\n", 1, "unknown section [cred] (expected [credential])" },
+	{ "[daemon]\n", 1, "unknown section [daemon]" },
+	{ "provider = oauth2\n", 1, "key outside any section" },
+	{ BASE "just words\n", 6, "expected 'key = value'" },
+	{ BASE "= value\n", 6, "expected 'key = value'" },
+	{ BASE "key with space = 1\n", 6, "expected 'key = value'" },
+	{ BASE "[credential]\n", 6, "section [credential] given twice" },
+	{ BASE "[credential\n", 6, "expected '[section]'" },
+	{ BASE "[credential] # x\n", 6, "expected '[section]'" },
+	{ BASE "audience = a\x01z\n", 6,
+	  "value of 'audience' contains a control character" },
+	{ BASE "audience = a\rz\n", 6, "control character" },
+	{ BASE "ca_file =\n", 6, "key 'ca_file' has no value" },
+	{ BASE "client_secret\n", 6, "expected 'key = value'" },
+	{ BASE SECRET "\n", 6, "expected 'key = value'" },
+};
+
+START_TEST(cred_error_lines)
+{
+	put_secret();
+	cred_fails(cred_errors[_i].content, cred_errors[_i].line,
+	    cred_errors[_i].what);
+}
+END_TEST
+
+static const char *const loopback_ok[] = {
+	"http://127.0.0.1/token",
+	"http://127.0.0.1:8080/token",
+	"http://127.1.2.3/t",
+	"http://127.255.255.255/",
+	"http://[::1]/token",
+	"http://[::1]:9000/token",
+	"http://localhost/token",
+	"http://LOCALHOST:1/",
+	"HTTP://localhost/x?y=1",
+	"http://127.0.0.1",
+	"http://localhost?q",
+	"https://[2001:db8::1]:8443/token",
+	"HTTPS://Login.Example.COM/token",
+	"https://example.com:443",
+	NULL,
+};
+
+static const char *const loopback_bad[] = {
+	"http://127.0.0.1.nip.io/",
+	"http://10.0.0.1/",
+	"http://128.0.0.1/",
+	"http://127.0.0.01/",
+	"http://0127.0.0.1/",
+	"http://127.0.0/",
+	"http://127.0.0.1.1/",
+	"http://127.0.0.256/",
+	"http://1270.0.0.1/",
+	"http://0x7f000001/",
+	"http://2130706433/",
+	"http://localhost.evil.example/",
+	"http://localhostx/",
+	"http://[::2]/",
+	"http://[0:0:0:0:0:0:0:1]/",
+	"http://[::1/",
+	"http://user@127.0.0.1/",
+	"http://evil@localhost/",
+	"http://127.0.0.1@evil.example/",
+	"http://",
+	NULL,
+};
+
+START_TEST(token_url_loopback)
+{
+	struct cred_conf c;
+	char body[512];
+	size_t i;
+
+	put_secret();
+	for (i = 0; loopback_ok[i] != NULL; i++) {
+		snprintf(body, sizeof(body), "[credential]\nprovider = oauth2\n"
+		    "token_url = %s\nclient_id = a\nclient_secret_file = "
+		    "secret\n", loopback_ok[i]);
+		cred_ok(body, &c);
+		ck_assert_str_eq(c.token_url, loopback_ok[i]);
+		conf_cred_clear(&c);
+	}
+	for (i = 0; loopback_bad[i] != NULL; i++) {
+		snprintf(body, sizeof(body), "[credential]\nprovider = oauth2\n"
+		    "token_url = %s\nclient_id = a\nclient_secret_file = "
+		    "secret\n", loopback_bad[i]);
+		cred_fails(body, 3, "token_url");
+	}
+}
+END_TEST
+
+/* ---- secrets ----------------------------------------------------------- */
+
+START_TEST(secret_file_modes)
+{
+	struct cred_conf c;
+	static const mode_t bad[] = { 0644, 0640, 0604, 0660, 0610, 0601,
+	    0666, 0700 | 0070 };
+	static const mode_t good[] = { 0600, 0400, 0700, 04600 };
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		put("secret", 0600, SECRET "\n");
+		ck_assert_int_eq(chmod(tpath("secret"), good[i]), 0);
+		cred_ok(BASE, &c);
+		ck_assert_str_eq(c.client_secret, SECRET);
+		conf_cred_clear(&c);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put("secret", 0600, SECRET "\n");
+		ck_assert_int_eq(chmod(tpath("secret"), bad[i]), 0);
+		cred_fails(BASE, 5, "group- or world-accessible");
+		{
+			char err[CONF_ERR_MAX];
+
+			ck_assert_int_eq(conf_load_credential(
+			    tpath("cred.conf"), "cred", &c, err), -1);
+			ck_assert_ptr_nonnull(strstr(err, tpath("secret")));
+		}
+	}
+}
+END_TEST
+
+START_TEST(secret_file_owner)
+{
+	struct cred_conf c;
+	char err[CONF_ERR_MAX];
+
+	if (geteuid() != 0)
+		return;   /* cannot give a file away without root */
+	put_secret();
+	put("cred.conf", 0600, BASE);
+	ck_assert_int_eq(chown(tpath("secret"), 12345, 12345), 0);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), 5, "owned by uid 12345");
+	ck_assert_ptr_nonnull(strstr(err, tpath("secret")));
+
+	/* the same for a credential file with the secret inline */
+	put("inline.conf", 0600, "[credential]\nprovider = oauth2\n"
+	    "token_url = https://a/\nclient_id = a\nclient_secret = "
+	    SECRET "\n");
+	ck_assert_int_eq(chown(tpath("inline.conf"), 12345, 12345), 0);
+	ck_assert_int_eq(conf_load_credential(tpath("inline.conf"), "inline",
+	    &c, err), -1);
+	assert_err(err, tpath("inline.conf"), 5, "owned by uid 12345");
+}
+END_TEST
+
+START_TEST(secret_file_kinds)
+{
+	struct cred_conf c;
+	char err[CONF_ERR_MAX];
+
+	/* missing */
+	cred_fails(BASE, 5, "No such file");
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	ck_assert_ptr_nonnull(strstr(err, tpath("secret")));
+
+	/* a symbolic link, even to a good file */
+	put("real-secret", 0600, SECRET);
+	ck_assert_int_eq(symlink(tpath("real-secret"), tpath("secret")), 0);
+	cred_fails(BASE, 5, "symbolic link");
+	ck_assert_int_eq(unlink(tpath("secret")), 0);
+
+	/* a directory */
+	mkd("secret");
+	ck_assert_int_eq(chmod(tpath("secret"), 0700), 0);
+	cred_fails(BASE, 5, "not a regular file");
+	ck_assert_int_eq(rmdir(tpath("secret")), 0);
+
+	/* a FIFO must not hang the daemon */
+	ck_assert_int_eq(mkfifo(tpath("secret"), 0600), 0);
+	cred_fails(BASE, 5, "not a regular file");
+	ck_assert_int_eq(unlink(tpath("secret")), 0);
+
+	/* relative to the credential file, not the working directory */
+	mkd("sub");
+	put("sub/secret", 0600, "sub-" SECRET "\n");
+	put("sub/cred.conf", 0600, BASE);
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_msg(conf_load_credential(tpath("sub/cred.conf"), "cred", &c,
+	    err) == 0, "%s", err);
+	ck_assert_str_eq(c.client_secret, "sub-" SECRET);
+	conf_cred_clear(&c);
+
+	/* absolute */
+	put("cred.conf", 0600, "[credential]\nprovider = oauth2\n"
+	    "token_url = https://a/\nclient_id = a\n");
+	{
+		char body[PATH_MAX + 128];
+
+		snprintf(body, sizeof(body), "[credential]\nprovider = oauth2\n"
+		    "token_url = https://a/\nclient_id = a\n"
+		    "client_secret_file = %s\n", tpath("sub/secret"));
+		cred_ok(body, &c);
+		ck_assert_str_eq(c.client_secret, "sub-" SECRET);
+		conf_cred_clear(&c);
+	}
+}
+END_TEST
+
+static const struct {
+	const char *data;
+	size_t len;
+	const char *want;   /* NULL: refused */
+} secret_contents[] = {
+	{ SECRET, sizeof(SECRET) - 1, SECRET },
+	{ SECRET "\n", sizeof(SECRET), SECRET },
+	{ SECRET "\r\n", sizeof(SECRET) + 1, SECRET },
+	{ "  spaced out  \n", 15, "  spaced out  " },
+	{ "x", 1, "x" },
+	{ SECRET "\n\n", sizeof(SECRET) + 1, NULL },
+	{ SECRET "\r", sizeof(SECRET), NULL },
+	{ "", 0, NULL },
+	{ "\n", 1, NULL },
+	{ "\r\n", 2, NULL },
+	{ "a\tb", 3, NULL },
+	{ "a\0b", 3, NULL },
+	{ "caf\xc3\xa9", 5, NULL },
+	{ "a\x7f", 2, NULL },
+	{ "line1\nline2", 11, NULL },
+};
+
+START_TEST(secret_file_contents)
+{
+	struct cred_conf c;
+	char err[CONF_ERR_MAX];
+
+	putn("secret", 0600, secret_contents[_i].data, secret_contents[_i].len);
+	put("cred.conf", 0600, BASE);
+	if (secret_contents[_i].want != NULL) {
+		ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred",
+		    &c, err) == 0, "%s", err);
+		ck_assert_str_eq(c.client_secret, secret_contents[_i].want);
+		ck_assert_uint_eq(c.client_secret_len,
+		    strlen(secret_contents[_i].want));
+		conf_cred_clear(&c);
+	} else {
+		ck_assert_int_eq(conf_load_credential(tpath("cred.conf"),
+		    "cred", &c, err), -1);
+		assert_err(err, tpath("cred.conf"), 5, tpath("secret"));
+	}
+}
+END_TEST
+
+START_TEST(secret_file_size)
+{
+	struct cred_conf c;
+	char err[CONF_ERR_MAX], *buf = malloc(8192);
+
+	memset(buf, 'k', 8192);
+	buf[4096] = '\n';
+	putn("secret", 0600, buf, 4097);
+	put("cred.conf", 0600, BASE);
+	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err) == 0, "%s", err);
+	ck_assert_uint_eq(c.client_secret_len, 4096);
+	ck_assert_uint_eq(strlen(c.client_secret), 4096);
+	conf_cred_clear(&c);
+
+	buf[4096] = '\r';
+	buf[4097] = '\n';
+	putn("secret", 0600, buf, 4098);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), 0);
+	ck_assert_uint_eq(c.client_secret_len, 4096);
+	conf_cred_clear(&c);
+
+	buf[4096] = 'k';
+	putn("secret", 0600, buf, 4097);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), 5, "longer than 4096");
+
+	putn("secret", 0600, buf, 8192);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), 5, "longer than 4096");
+	free(buf);
+}
+END_TEST
+
+START_TEST(inline_secret)
+{
+	struct cred_conf c;
+	char err[CONF_ERR_MAX];
+	const char *body = "[credential]\nprovider = oauth2\n"
+	    "token_url = https://a/\nclient_id = a\n"
+	    "client_secret =   " SECRET "  \n";
+
+	put("cred.conf", 0600, body);
+	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err) == 0, "%s", err);
+	ck_assert_str_eq(c.client_secret, SECRET);
+	ck_assert_uint_eq(c.client_secret_len, strlen(SECRET));
+	conf_cred_clear(&c);
+
+	put("cred.conf", 0644, body);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), 5, "client_secret inline");
+	ck_assert_ptr_nonnull(strstr(err, "group- or world-accessible"));
+
+	put("cred.conf", 0640, body);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+
+	/* a file holding only client_secret_file may be world-readable */
+	put_secret();
+	put("cred.conf", 0644, BASE);
+	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err) == 0, "%s", err);
+	conf_cred_clear(&c);
+}
+END_TEST
+
+/* Every failure involving the secret: the message never quotes it. */
+START_TEST(secret_never_in_errors)
+{
+	static const char *const bodies[] = {
+		"[credential]\nclient_secret = " SECRET "\nclient_secret = "
+		    SECRET "\n",
+		"[credential]\nclient_secret = " SECRET "\x01\n",
+		"[credential]\nclient_secret = " SECRET "\xc3\xa9\n",
+		"[credential]\nclient_secret = " SECRET "\n",
+		"[credential]\nprovider = oauth2\ntoken_url = https://a/\n"
+		    "client_id = a\nclient_secret = " SECRET "\nbogus\n",
+		"[credential]\nclient_secret = " SECRET "\nclient_secret_file "
+		    "= secret\nprovider = oauth2\ntoken_url = https://a/\n"
+		    "client_id = a\n",
+		"[credential]\nfoo = " SECRET "\n",
+		"[credential]\n" SECRET "\n",
+		"client_secret = " SECRET "\n",
+		"[credential]\nclient_secret = " SECRET "\0\n",
+		NULL,
+	};
+	struct cred_conf c;
+	char err[CONF_ERR_MAX];
+	size_t i;
+
+	put_secret();
+	for (i = 0; bodies[i] != NULL; i++) {
+		put("cred.conf", 0644, bodies[i]);
+		ck_assert_int_eq(conf_load_credential(tpath("cred.conf"),
+		    "cred", &c, err), -1);
+		ck_assert_msg(strstr(err, SECRET) == NULL, "%s", err);
+		/* the same in a safe file */
+		put("cred.conf", 0600, bodies[i]);
+		if (conf_load_credential(tpath("cred.conf"), "cred", &c,
+		    err) == 0)
+			conf_cred_clear(&c);
+		else
+			ck_assert_msg(strstr(err, SECRET) == NULL, "%s", err);
+	}
+
+	/* secret files that are refused */
+	put("cred.conf", 0600, BASE);
+	put("secret", 0644, SECRET);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	ck_assert_ptr_null(strstr(err, SECRET));
+	put("secret", 0600, SECRET "\x01");
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	ck_assert_ptr_null(strstr(err, SECRET));
+	put("secret", 0600, SECRET "\n\n");
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	ck_assert_ptr_null(strstr(err, SECRET));
+
+	/* an overlong line holding the secret */
+	{
+		char *big = malloc(6000);
+
+		memset(big, 'a', 6000);
+		memcpy(big, "[credential]\nclient_secret = " SECRET, 29 +
+		    strlen(SECRET));
+		big[5999] = '\n';
+		putn("cred.conf", 0600, big, 6000);
+		ck_assert_int_eq(conf_load_credential(tpath("cred.conf"),
+		    "cred", &c, err), -1);
+		assert_err(err, tpath("cred.conf"), 2, "longer than 4096");
+		free(big);
+	}
+}
+END_TEST
+
+/* ---- the reader's limits ----------------------------------------------- */
+
+START_TEST(nul_and_long_lines)
+{
+	struct cred_conf c;
+	char err[CONF_ERR_MAX], *big;
+	static const char nul[] = "[credential]\nprovider = oauth2\n"
+	    "token_url = https://a/\0evil\nclient_id = a\n";
+	size_t n;
+
+	put_secret();
+	putn("cred.conf", 0600, nul, sizeof(nul) - 1);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), 3, "NUL byte");
+
+	/* a comment of exactly 4096 bytes is fine, 4097 is not */
+	big = malloc(2 * 1024 * 1024);
+	n = 0;
+	memcpy(big, BASE, strlen(BASE));
+	n = strlen(BASE);
+	big[n] = '#';
+	memset(big + n + 1, 'x', 4095);
+	n += 4096;
+	big[n++] = '\n';
+	putn("cred.conf", 0600, big, n);
+	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err) == 0, "%s", err);
+	conf_cred_clear(&c);
+	/* ... also with CRLF */
+	big[n - 1] = '\r';
+	big[n++] = '\n';
+	putn("cred.conf", 0600, big, n);
+	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err) == 0, "%s", err);
+	conf_cred_clear(&c);
+	/* 4097 bytes, with and without a newline */
+	big[n - 2] = 'x';
+	putn("cred.conf", 0600, big, n - 1);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), 6, "line longer than 4096 bytes");
+	big[n - 1] = '\n';
+	putn("cred.conf", 0600, big, n);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), 6, "line longer than 4096 bytes");
+
+	/* a file over 1 MiB, even of blank lines */
+	memset(big, '\n', 2 * 1024 * 1024);
+	putn("cred.conf", 0600, big, 1024 * 1024 + 1);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), 0, "larger than");
+	memcpy(big, BASE, strlen(BASE));
+	putn("cred.conf", 0600, big, 1024 * 1024);
+	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err) == 0, "%s", err);
+	conf_cred_clear(&c);
+	free(big);
+
+	/* no trailing newline at all */
+	putn("cred.conf", 0600, BASE, strlen(BASE) - 1);
+	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err) == 0, "%s", err);
+	conf_cred_clear(&c);
+}
+END_TEST
+
+static unsigned int rng_state;
+
+static unsigned int
+rng(void)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return rng_state >> 8;
+}
+
+/* Random files: a parse or a clean error, never a crash or a leak. */
+START_TEST(random_garbage)
+{
+	static const char *const pieces[] = {
+		"[credential]\n", "[daemon]\n", "[", "]", "=", " = ", "\n",
+		"\r\n", "\r", "#", ";", " ", "\t", "\xff", "\x01", "\0",
+		"provider = oauth2\n", "token_url = https://a/\n",
+		"token_url = http://127.0.0.1:1/\n", "client_id = x\n",
+		"client_secret = y\n", "client_secret_file = secret\n",
+		"resource = https://r/\n", "allow_users = a  b\n",
+		"timeout = 5\n", "max_lifetime = 9\n", "default_lifetime = 10\n",
+		"runtime_dir = /run/x\n", "credentials_dir = c\n",
+		"max_credentials = 3\n", "max_token_size = 2048\n",
+		"provider", "token_url", "https://", "http://", "[::1]", "@",
+		":", "%", "\"", "'", "\\", "0", "99999999999999999999",
+		SECRET,
+	};
+	struct daemon_conf *dc;
+	struct cred_conf c;
+	char err[CONF_ERR_MAX], buf[3000];
+	size_t len, k, plen;
+	int i, r;
+
+	rng_state = 20240601;
+	put_secret();
+	for (i = 0; i < 400; i++) {
+		len = 0;
+		if (i % 3 == 0) {
+			len = rng() % sizeof(buf);
+			for (k = 0; k < len; k++)
+				buf[k] = (char)rng();
+		} else {
+			while (len < sizeof(buf) - 64 && rng() % 40 != 0) {
+				const char *p = pieces[rng() %
+				    (sizeof(pieces) / sizeof(pieces[0]))];
+
+				/* "\0" is one NUL byte */
+				plen = p[0] == '\0' ? 1 : strlen(p);
+				memcpy(buf + len, p, plen);
+				len += plen;
+			}
+		}
+		putn("cred.conf", 0600, buf, len);
+		err[0] = '\0';
+		r = conf_load_credential(tpath("cred.conf"), "cred", &c, err);
+		if (r == 0)
+			conf_cred_clear(&c);
+		else {
+			ck_assert_int_eq(r, -1);
+			ck_assert_ptr_nonnull(strstr(err, tpath("cred.conf")));
+			ck_assert_ptr_null(strstr(err, SECRET));
+			assert_no_ctl(err);
+		}
+		r = conf_load(tpath("cred.conf"), &dc, err);
+		if (r == 0)
+			conf_free(dc);
+		else {
+			ck_assert_int_eq(r, -1);
+			ck_assert_uint_gt(strlen(err), 0);
+			assert_no_ctl(err);
+		}
+	}
+}
+END_TEST
+
+/* ---- the credentials directory ----------------------------------------- */
+
+START_TEST(creds_dir_sorted_and_find)
+{
+	struct daemon_conf *c;
+	char err[CONF_ERR_MAX];
+	size_t i;
+
+	put("tokencache.conf", 0644, "[daemon]\n");
+	mkd("credentials.d");
+	put("credentials.d/secret", 0600, SECRET);
+	put("credentials.d/b.conf", 0600, BASE);
+	put("credentials.d/a.conf", 0600, BASE "audience = A\n");
+	/* "a-b.conf" sorts before "a.conf", but "a-b" after "a" */
+	put("credentials.d/a-b.conf", 0600, BASE "audience = AB\n");
+	put("credentials.d/C~x@y+z-1.conf", 0600, BASE);
+	put("credentials.d/z.conf.conf", 0600, BASE);
+	/* skipped: hidden, other suffixes, not regular */
+	put("credentials.d/.hidden.conf", 0600, "garbage");
+	put("credentials.d/.conf", 0600, "garbage");
+	put("credentials.d/x.conf~", 0600, "garbage");
+	put("credentials.d/x.conf.dpkg-old", 0600, "garbage");
+	put("credentials.d/README", 0600, "garbage");
+	put("credentials.d/conf", 0600, "garbage");
+	mkd("credentials.d/dir.conf");
+	ck_assert_int_eq(mkfifo(tpath("credentials.d/fifo.conf"), 0600), 0);
+	/* a symlink to a regular file counts */
+	put("elsewhere.conf", 0600, BASE "audience = L\n");
+	ck_assert_int_eq(symlink("../elsewhere.conf",
+	    tpath("credentials.d/link.conf")), 0);
+
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(c->ncreds, 6);
+	ck_assert_str_eq(c->creds[0].name, "C~x@y+z-1");
+	ck_assert_str_eq(c->creds[1].name, "a");
+	ck_assert_str_eq(c->creds[2].name, "a-b");
+	ck_assert_str_eq(c->creds[3].name, "b");
+	ck_assert_str_eq(c->creds[4].name, "link");
+	ck_assert_str_eq(c->creds[5].name, "z.conf");
+	for (i = 1; i < c->ncreds; i++)
+		ck_assert_int_lt(strcmp(c->creds[i - 1].name,
+		    c->creds[i].name), 0);
+	ck_assert_str_eq(c->creds[1].path, tpath("credentials.d/a.conf"));
+	ck_assert_str_eq(conf_find(c, "a")->audience, "A");
+	ck_assert_str_eq(conf_find(c, "a-b")->audience, "AB");
+	ck_assert_ptr_null(conf_find(c, "b")->audience);
+	ck_assert_str_eq(conf_find(c, "link")->audience, "L");
+	ck_assert_ptr_nonnull(conf_find(c, "C~x@y+z-1"));
+	ck_assert_ptr_nonnull(conf_find(c, "z.conf"));
+	ck_assert_ptr_null(conf_find(c, "A"));
+	ck_assert_ptr_null(conf_find(c, "zz"));
+	ck_assert_ptr_null(conf_find(c, ""));
+	ck_assert_ptr_null(conf_find(c, NULL));
+	ck_assert_ptr_null(conf_find(NULL, "a"));
+	conf_free(c);
+	conf_free(NULL);
+}
+END_TEST
+
+START_TEST(creds_dir_bad_names)
+{
+	static const char *const bad[] = {
+		"has space.conf", "x#y.conf", "t\xc3\xa9.conf", "a/b",
+		"new\nline.conf", "tab\t.conf", NULL,
+	};
+	struct daemon_conf *c = (struct daemon_conf *)&c;
+	char err[CONF_ERR_MAX], rel[256], name[200];
+	size_t i;
+
+	put("tokencache.conf", 0644, "[daemon]\n");
+	mkd("credentials.d");
+	put("credentials.d/secret", 0600, SECRET);
+	put("credentials.d/good.conf", 0600, BASE);
+	for (i = 0; bad[i] != NULL; i++) {
+		if (strchr(bad[i], '/') != NULL)
+			continue;
+		snprintf(rel, sizeof(rel), "credentials.d/%s", bad[i]);
+		put(rel, 0600, BASE);
+		ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err),
+		    -1);
+		ck_assert_ptr_eq(c, (struct daemon_conf *)&c);
+		ck_assert_msg(strstr(err, "invalid credential name") != NULL,
+		    "%s", err);
+		ck_assert_msg(strstr(err, tpath("credentials.d/")) != NULL,
+		    "%s", err);
+		assert_no_ctl(err);
+		ck_assert_int_eq(unlink(tpath(rel)), 0);
+	}
+
+	/* 127 bytes is the longest name */
+	memset(name, 'n', 127);
+	memcpy(name + 127, ".conf", 6);
+	snprintf(rel, sizeof(rel), "credentials.d/%s", name);
+	put(rel, 0600, BASE);
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(c->ncreds, 2);
+	conf_free(c);
+	ck_assert_int_eq(unlink(tpath(rel)), 0);
+	memset(name, 'n', 128);
+	memcpy(name + 128, ".conf", 6);
+	snprintf(rel, sizeof(rel), "credentials.d/%s", name);
+	put(rel, 0600, BASE);
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "invalid credential name"));
+
+	/* conf_load_credential checks the name it is given, too */
+	{
+		struct cred_conf cc;
+
+		ck_assert_int_eq(conf_load_credential(
+		    tpath("credentials.d/good.conf"), ".hidden", &cc, err), -1);
+		ck_assert_ptr_nonnull(strstr(err, "invalid credential name"));
+		ck_assert_int_eq(conf_load_credential(
+		    tpath("credentials.d/good.conf"), "", &cc, err), -1);
+	}
+}
+END_TEST
+
+START_TEST(creds_dir_limits)
+{
+	struct daemon_conf *c;
+	char err[CONF_ERR_MAX];
+
+	put("tokencache.conf", 0644, "[daemon]\nmax_credentials = 2\n");
+	mkd("credentials.d");
+	put("credentials.d/secret", 0600, SECRET);
+	put("credentials.d/a.conf", 0600, BASE);
+	put("credentials.d/b.conf", 0600, BASE);
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(c->ncreds, 2);
+	conf_free(c);
+	put("credentials.d/c.conf", 0600, BASE);
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	assert_err(err, tpath("credentials.d"), 0, "max_credentials (2)");
+}
+END_TEST
+
+START_TEST(creds_dir_errors)
+{
+	struct daemon_conf *c = (struct daemon_conf *)&c;
+	char err[CONF_ERR_MAX];
+
+	/* not a directory */
+	put("tokencache.conf", 0644, "[daemon]\ncredentials_dir = notadir\n");
+	put("notadir", 0644, "x");
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	assert_err(err, tpath("notadir"), 0, "cannot open directory");
+
+	/* a bad credential file fails the whole load, naming file and line */
+	put("tokencache.conf", 0644, "[daemon]\n");
+	mkd("credentials.d");
+	put("credentials.d/secret", 0600, SECRET);
+	put("credentials.d/a.conf", 0600, BASE);
+	put("credentials.d/b.conf", 0600, BASE "tokn_url = x\n");
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	ck_assert_ptr_eq(c, (struct daemon_conf *)&c);
+	assert_err(err, tpath("credentials.d/b.conf"), 6,
+	    "unknown key 'tokn_url' in [credential]");
+
+	/* a dangling symlink is an error, not silently skipped */
+	put("credentials.d/b.conf", 0600, BASE);
+	ck_assert_int_eq(symlink("nowhere", tpath("credentials.d/d.conf")), 0);
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "d.conf"));
+
+	/* unreadable: only meaningful when not root */
+	ck_assert_int_eq(unlink(tpath("credentials.d/d.conf")), 0);
+	if (geteuid() != 0) {
+		ck_assert_int_eq(chmod(tpath("credentials.d"), 0), 0);
+		ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err),
+		    -1);
+		assert_err(err, tpath("credentials.d"), 0, "cannot open");
+		ck_assert_int_eq(chmod(tpath("credentials.d"), 0755), 0);
+	}
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(c->ncreds, 2);
+	conf_free(c);
+}
+END_TEST
+
+/* ---- conf_cred_request_differs ----------------------------------------- */
+
+static const struct {
+	const char *extra;
+	int differs;
+} differs_cases[] = {
+	{ "", 0 },
+	{ "allow_users = alice\n", 0 },
+	{ "allow_groups = svc\n", 0 },
+	{ "auth_method = client_secret_post\n", 0 },
+	{ "timeout = 30\n", 0 },
+	{ "auth_method = client_secret_basic\n", 1 },
+	{ "audience = x\n", 1 },
+	{ "scope = x\n", 1 },
+	{ "resource = https://r/\n", 1 },
+	{ "timeout = 31\n", 1 },
+	{ "default_lifetime = 60\n", 1 },
+	{ "max_lifetime = 60\n", 1 },
+	{ "ca_file = /ca.pem\n", 1 },
+};
+
+START_TEST(request_differs)
+{
+	struct cred_conf a, b;
+	char body[1024];
+
+	put_secret();
+	cred_ok(BASE, &a);
+	snprintf(body, sizeof(body), "%s%s", BASE, differs_cases[_i].extra);
+	cred_ok(body, &b);
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b),
+	    differs_cases[_i].differs);
+	ck_assert_int_eq(conf_cred_request_differs(&b, &a),
+	    differs_cases[_i].differs);
+	ck_assert_int_eq(conf_cred_request_differs(&a, &a), 0);
+	conf_cred_clear(&b);
+	conf_cred_clear(&a);
+}
+END_TEST
+
+START_TEST(request_differs_fields)
+{
+	struct cred_conf a, b;
+
+	put_secret();
+	cred_ok(BASE "resource = https://r/\n", &a);
+	cred_ok(BASE "resource = https://r/\nresource = https://s/\n", &b);
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
+	conf_cred_clear(&b);
+	cred_ok(BASE "resource = https://s/\n", &b);
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
+	conf_cred_clear(&b);
+	conf_cred_clear(&a);
+
+	cred_ok(BASE, &a);
+	put("secret", 0600, SECRET "2");
+	cred_ok(BASE, &b);
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
+	conf_cred_clear(&b);
+	put("secret", 0600, "X" SECRET);   /* same length, other bytes */
+	cred_ok(BASE, &b);
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
+	conf_cred_clear(&b);
+	put_secret();
+	cred_ok("[credential]\nprovider = oauth2\n"
+	    "token_url = https://login.example.com/oauth/token2\n"
+	    "client_id = my-client\nclient_secret_file = secret\n", &b);
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
+	conf_cred_clear(&b);
+	cred_ok("[credential]\nprovider = oauth2\n"
+	    "token_url = https://login.example.com/oauth/token\n"
+	    "client_id = my-client2\nclient_secret_file = secret\n", &b);
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
+	conf_cred_clear(&b);
+	/* inline or from a file: the same request */
+	cred_ok("[credential]\nprovider = oauth2\n"
+	    "token_url = https://login.example.com/oauth/token\n"
+	    "client_id = my-client\nclient_secret = " SECRET "\n", &b);
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 0);
+	conf_cred_clear(&b);
+	ck_assert_int_eq(conf_cred_request_differs(&a, NULL), 1);
+	ck_assert_int_eq(conf_cred_request_differs(NULL, NULL), 0);
+	conf_cred_clear(&a);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("main");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, main_defaults);
+	tcase_add_test(tc, main_keys);
+	tcase_add_test(tc, main_relative_credentials_dir);
+	tcase_add_test(tc, main_missing);
+	tcase_add_loop_test(tc, main_error_lines, 0,
+	    sizeof(main_errors) / sizeof(main_errors[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("credential");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, cred_defaults);
+	tcase_add_test(tc, cred_every_key);
+	tcase_add_loop_test(tc, cred_error_lines, 0,
+	    sizeof(cred_errors) / sizeof(cred_errors[0]));
+	tcase_add_test(tc, token_url_loopback);
+	tcase_add_loop_test(tc, request_differs, 0,
+	    sizeof(differs_cases) / sizeof(differs_cases[0]));
+	tcase_add_test(tc, request_differs_fields);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("secret");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, secret_file_modes);
+	tcase_add_test(tc, secret_file_owner);
+	tcase_add_test(tc, secret_file_kinds);
+	tcase_add_loop_test(tc, secret_file_contents, 0,
+	    sizeof(secret_contents) / sizeof(secret_contents[0]));
+	tcase_add_test(tc, secret_file_size);
+	tcase_add_test(tc, inline_secret);
+	tcase_add_test(tc, secret_never_in_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reader");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, nul_and_long_lines);
+	tcase_add_test(tc, random_garbage);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("directory");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, creds_dir_sorted_and_find);
+	tcase_add_test(tc, creds_dir_bad_names);
+	tcase_add_test(tc, creds_dir_limits);
+	tcase_add_test(tc, creds_dir_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "sodium_init failed\n");
+		return 1;
+	}
+	sr = srunner_create(config_suite());
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

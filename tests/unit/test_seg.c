@@ -1,0 +1,564 @@
+/*
+ * test_seg.c - the segment: layout, writer, reader, bounds checks on a
+ * corrupted segment, adoption, and the seqlock under a concurrent writer.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "seg.h"
+#include "seg_write.h"
+#include "testutil.h"
+#include "tokencache.h"
+
+#define TMAX 4096
+
+static char *dir;
+static struct segw w;
+
+static void
+setup(void)
+{
+	char err[256];
+
+	ck_assert_int_ge(sodium_init(), 0);
+	dir = tu_tmpdir();
+	ck_assert_msg(segw_open(&w, dir, 64, TMAX, err, sizeof(err)) == 0,
+	    "%s", err);
+}
+
+static void
+teardown(void)
+{
+	segw_close(&w, 0);
+	tu_rmtree(dir);
+	dir = NULL;
+}
+
+static struct segw_meta
+meta_valid_for(int64_t secs)
+{
+	struct segw_meta m;
+
+	memset(&m, 0, sizeof(m));
+	m.token_type = "Bearer";
+	m.expires_at = (int64_t)time(NULL) + secs;
+	m.expires_boot_ns = seg_boottime_ns() + secs * INT64_C(1000000000);
+	m.fetched_at = (int64_t)time(NULL);
+	m.next_refresh_at = m.fetched_at + secs / 2;
+	return m;
+}
+
+/* Decrypt slot idx of a read-only mapping with the daemon's key. */
+static int
+read_token(struct seg_map *m, uint32_t idx, char *out, size_t cap,
+    size_t *len, struct seg_slot *s)
+{
+	unsigned char key[SEG_KEY_BYTES], ct[TMAX + 64];
+	uint64_t epoch;
+	int r;
+
+	if ((r = seg_read_slot(m, idx, s, ct)) != 0)
+		return r;
+	segw_key_for(&w, s->name, key, &epoch);
+	return seg_open_token(s, ct, key, out, cap, len);
+}
+
+START_TEST(test_layout)
+{
+	struct seg_map m;
+
+	ck_assert_uint_eq(sizeof(struct seg_header), 256);
+	ck_assert_uint_eq(seg_slot_size(TMAX) % 64, 0);
+	ck_assert_uint_ge(seg_slot_size(TMAX),
+	    sizeof(struct seg_slot) + TMAX + SEG_MAC_BYTES);
+	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_uint_eq(m.hdr.magic, SEG_MAGIC);
+	ck_assert_uint_eq(m.hdr.major, SEG_MAJOR);
+	ck_assert_uint_eq(m.hdr.nslots, 64);
+	ck_assert_uint_eq(m.hdr.token_max, TMAX);
+	ck_assert_uint_eq(m.hdr.file_size, m.size);
+	ck_assert_uint_eq(seg_live_status(&m), SEG_ALIVE);
+	seg_map_close(&m);
+}
+END_TEST
+
+START_TEST(test_file_modes)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_KEY_NAME);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0755);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	char longname[200];
+
+	ck_assert_int_eq(seg_name_valid("zeebe", 5), 0);
+	ck_assert_int_eq(seg_name_valid("a.b_c-d~e@f+g", 13), 0);
+	ck_assert_int_eq(seg_name_valid("", 0), TC_EINVAL);
+	ck_assert_int_eq(seg_name_valid(".hidden", 7), TC_EINVAL);
+	ck_assert_int_eq(seg_name_valid("a/b", 3), TC_EINVAL);
+	ck_assert_int_eq(seg_name_valid("a b", 3), TC_EINVAL);
+	ck_assert_int_eq(seg_name_valid("a\0b", 3), TC_EINVAL);
+	ck_assert_int_eq(seg_name_valid("caf\xc3\xa9", 5), TC_EINVAL);
+	memset(longname, 'x', sizeof(longname));
+	ck_assert_int_eq(seg_name_valid(longname, TC_NAME_MAX), 0);
+	ck_assert_int_eq(seg_name_valid(longname, TC_NAME_MAX + 1), TC_EINVAL);
+}
+END_TEST
+
+START_TEST(test_assign_lookup_release)
+{
+	struct seg_map m;
+	struct seg_slot s;
+	char name[32];
+	uint32_t idx[40], got;
+	int i;
+
+	/* 40 names in 64 slots: plenty of probe collisions. */
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "cred-%d", i);
+		ck_assert_int_eq(segw_assign(&w, name, &idx[i]), 0);
+	}
+	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "cred-%d", i);
+		ck_assert_int_eq(seg_lookup(&m, name, strlen(name), &got, &s), 0);
+		ck_assert_uint_eq(got, idx[i]);
+		ck_assert_str_eq(s.name, name);
+		ck_assert_uint_eq(s.state, TS_PENDING);
+	}
+	/* Release every other one: the rest must still be found past the
+	 * released slots. */
+	for (i = 0; i < 40; i += 2)
+		segw_release(&w, idx[i]);
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "cred-%d", i);
+		ck_assert_int_eq(seg_lookup(&m, name, strlen(name), &got, &s),
+		    i % 2 == 0 ? TC_ENOTFOUND : 0);
+	}
+	ck_assert_int_eq(seg_lookup(&m, "nope", 4, &got, &s), TC_ENOTFOUND);
+	/* Assigning again is idempotent. */
+	ck_assert_int_eq(segw_assign(&w, "cred-1", &got), 0);
+	ck_assert_uint_eq(got, idx[1]);
+	seg_map_close(&m);
+}
+END_TEST
+
+START_TEST(test_full_table)
+{
+	char name[32];
+	uint32_t idx;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		ck_assert_int_eq(segw_assign(&w, name, &idx), 0);
+	}
+	ck_assert_int_eq(segw_assign(&w, "one-too-many", &idx), -1);
+}
+END_TEST
+
+START_TEST(test_publish_roundtrip_and_ciphertext_only)
+{
+	static const char token[] = "eyJhbGciOiJSUzI1NiJ9.secret-token-bytes-"
+	    "0123456789abcdef.signature";
+	struct segw_meta mt = meta_valid_for(3600);
+	struct seg_map m;
+	struct seg_slot s;
+	char out[TMAX + 1], path[512];
+	unsigned char *file;
+	size_t len, flen;
+	uint32_t idx;
+
+	ck_assert_int_eq(segw_assign(&w, "zeebe", &idx), 0);
+	ck_assert_int_eq(segw_publish(&w, idx, token, strlen(token), &mt), 0);
+	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_int_eq(read_token(&m, idx, out, sizeof(out), &len, &s), 0);
+	ck_assert_str_eq(out, token);
+	ck_assert_uint_eq(len, strlen(token));
+	ck_assert_uint_eq(s.state, TS_VALID);
+	ck_assert_str_eq(s.token_type, "Bearer");
+	ck_assert_int_eq(s.expires_at, mt.expires_at);
+	ck_assert_int_eq(s.expires_boot_ns, mt.expires_boot_ns);
+	/* The token's bytes never appear in the file. */
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
+	file = tu_slurp(path, &flen);
+	ck_assert_ptr_nonnull(file);
+	ck_assert_ptr_null(memmem(file, flen, "secret-token-bytes", 18));
+	ck_assert_ptr_null(memmem(file, flen, token, strlen(token)));
+	free(file);
+	/* Too long for a slot: refused, old token intact. */
+	{
+		char *big = malloc(TMAX + 2);
+
+		memset(big, 'a', TMAX + 1);
+		big[TMAX + 1] = '\0';
+		ck_assert_int_eq(segw_publish(&w, idx, big, TMAX + 1, &mt), -1);
+		free(big);
+	}
+	ck_assert_int_eq(read_token(&m, idx, out, sizeof(out), &len, &s), 0);
+	ck_assert_str_eq(out, token);
+	/* Status updates keep the token. */
+	segw_set_status(&w, idx, TS_VALID, "HTTP 503", 1, 503, 1, 2);
+	ck_assert_int_eq(read_token(&m, idx, out, sizeof(out), &len, &s), 0);
+	ck_assert_str_eq(out, token);
+	ck_assert_str_eq(s.error, "HTTP 503");
+	ck_assert_uint_eq(s.failures, 1);
+	seg_map_close(&m);
+}
+END_TEST
+
+START_TEST(test_associated_data_binds)
+{
+	struct segw_meta mt = meta_valid_for(60);
+	unsigned char key[SEG_KEY_BYTES], ct[TMAX + 64];
+	struct seg_map m;
+	struct seg_slot s, t;
+	char out[TMAX + 1];
+	uint64_t epoch;
+	size_t len;
+	uint32_t idx;
+
+	ck_assert_int_eq(segw_assign(&w, "cred", &idx), 0);
+	ck_assert_int_eq(segw_publish(&w, idx, "tok", 3, &mt), 0);
+	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_int_eq(seg_read_slot(&m, idx, &s, ct), 0);
+	segw_key_for(&w, "cred", key, &epoch);
+	ck_assert_int_eq(seg_open_token(&s, ct, key, out, sizeof(out), &len), 0);
+	/* Any change to bound data, or another name's key, fails. */
+	t = s; t.generation++;
+	ck_assert_int_eq(seg_open_token(&t, ct, key, out, sizeof(out), &len),
+	    TC_EDECRYPT);
+	t = s; t.expires_boot_ns += 1;
+	ck_assert_int_eq(seg_open_token(&t, ct, key, out, sizeof(out), &len),
+	    TC_EDECRYPT);
+	t = s; t.expires_at += 3600;
+	ck_assert_int_eq(seg_open_token(&t, ct, key, out, sizeof(out), &len),
+	    TC_EDECRYPT);
+	t = s; t.name[0] = 'C';
+	ck_assert_int_eq(seg_open_token(&t, ct, key, out, sizeof(out), &len),
+	    TC_EDECRYPT);
+	t = s; memcpy(t.token_type, "DPoP", 5);
+	ck_assert_int_eq(seg_open_token(&t, ct, key, out, sizeof(out), &len),
+	    TC_EDECRYPT);
+	ct[0] ^= 1;
+	ck_assert_int_eq(seg_open_token(&s, ct, key, out, sizeof(out), &len),
+	    TC_EDECRYPT);
+	ct[0] ^= 1;
+	segw_key_for(&w, "other", key, &epoch);
+	ck_assert_int_eq(seg_open_token(&s, ct, key, out, sizeof(out), &len),
+	    TC_EDECRYPT);
+	/* Output buffer too small. */
+	segw_key_for(&w, "cred", key, &epoch);
+	ck_assert_int_eq(seg_open_token(&s, ct, key, out, 3, &len), TC_ERANGE);
+	seg_map_close(&m);
+}
+END_TEST
+
+/* Corrupt the live file through a writable mapping of our own. */
+static unsigned char *
+map_file_rw(size_t *size)
+{
+	char path[512];
+	struct stat st;
+	void *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	close(fd);
+	*size = (size_t)st.st_size;
+	return p;
+}
+
+START_TEST(test_corrupt_header)
+{
+	struct seg_header *h, saved;
+	struct seg_map m;
+	size_t size;
+	unsigned char *p = map_file_rw(&size);
+
+	h = (struct seg_header *)(void *)p;
+	saved = *h;
+	h->magic ^= 1;
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	*h = saved;
+	h->major = SEG_MAJOR + 1;
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_EVERSION);
+	*h = saved;
+	h->minor = SEG_MINOR + 7;	/* minor bumps stay readable */
+	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	seg_map_close(&m);
+	*h = saved;
+	h->nslots = 0xffffffffu;
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	*h = saved;
+	h->nslots = saved.nslots + 1;	/* would read past the end */
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	*h = saved;
+	h->slot_size = 64;
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	*h = saved;
+	h->token_max = 0xfffffff0u;
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	*h = saved;
+	h->slots_offset = 8;
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	*h = saved;
+	h->file_size = (uint64_t)1 << 40;
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	*h = saved;
+	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	seg_map_close(&m);
+	munmap(p, size);
+}
+END_TEST
+
+START_TEST(test_truncated_and_missing)
+{
+	char path[512];
+	struct seg_map m;
+	char *empty = tu_tmpdir();
+
+	ck_assert_int_eq(seg_map_open(&m, empty), TC_ENOCACHE);
+	snprintf(path, sizeof(path), "%s/%s", empty, SEG_FILE_NAME);
+	ck_assert_int_eq(close(open(path, O_CREAT | O_WRONLY, 0644)), 0);
+	ck_assert_int_eq(seg_map_open(&m, empty), TC_ECORRUPT);	/* empty */
+	ck_assert_int_eq(truncate(path, 4096), 0);	/* zeros */
+	ck_assert_int_eq(seg_map_open(&m, empty), TC_ECORRUPT);
+	/* A truncated real segment. */
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
+	ck_assert_int_eq(truncate(path, 1000), 0);
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	tu_rmtree(empty);
+}
+END_TEST
+
+START_TEST(test_corrupt_slot)
+{
+	struct segw_meta mt = meta_valid_for(60);
+	struct seg_map m;
+	struct seg_slot s, *ls;
+	unsigned char ct[TMAX + 64];
+	size_t size;
+	uint32_t idx, got;
+	unsigned char *p;
+
+	ck_assert_int_eq(segw_assign(&w, "cred", &idx), 0);
+	ck_assert_int_eq(segw_publish(&w, idx, "tok", 3, &mt), 0);
+	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	p = map_file_rw(&size);
+	ls = (struct seg_slot *)(void *)(p + m.hdr.slots_offset +
+	    (size_t)idx * m.hdr.slot_size);
+	ls->ct_len = TMAX + SEG_MAC_BYTES + 1;
+	ck_assert_int_eq(seg_read_slot(&m, idx, &s, ct), TC_ECORRUPT);
+	ls->ct_len = 5;		/* shorter than a MAC */
+	ck_assert_int_eq(seg_read_slot(&m, idx, &s, ct), TC_ECORRUPT);
+	ls->ct_len = 3 + SEG_MAC_BYTES;
+	ls->name_len = 500;
+	ck_assert_int_eq(seg_read_slot(&m, idx, &s, ct), TC_ECORRUPT);
+	ck_assert_int_eq(seg_lookup(&m, "cred", 4, &got, &s), TC_ECORRUPT);
+	ls->name_len = 4;
+	/* A writer that died mid-write: the reader gives up, bounded. */
+	ls->seq |= 1;
+	ck_assert_int_eq(seg_read_slot(&m, idx, &s, ct), TC_EBUSY);
+	ls->seq++;
+	ck_assert_int_eq(seg_read_slot(&m, idx, &s, ct), 0);
+	ck_assert_int_eq(seg_read_slot(&m, 64, &s, ct), TC_EINVAL);
+	munmap(p, size);
+	seg_map_close(&m);
+}
+END_TEST
+
+START_TEST(test_adopt_and_second_writer)
+{
+	struct segw_meta mt = meta_valid_for(600);
+	struct segw w2;
+	struct seg_slot s;
+	char err[256], out[TMAX + 1], path[512];
+	size_t len;
+	uint32_t idx, idx2;
+	struct stat st;
+
+	ck_assert_int_eq(segw_assign(&w, "keep", &idx), 0);
+	ck_assert_int_eq(segw_publish(&w, idx, "kept-token", 10, &mt), 0);
+	/* A second daemon on the same directory is refused. */
+	ck_assert_int_eq(segw_open(&w2, dir, 64, TMAX, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "another tokencached"));
+	/* Leave without retiring; a new writer adopts the tokens. */
+	segw_close(&w, 0);
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(w.adopted, 1);
+	ck_assert_int_eq(segw_find(&w, "keep", &idx2), 0);
+	ck_assert_uint_eq(idx2, idx);
+	ck_assert_int_eq(segw_read_token(&w, idx2, out, sizeof(out), &len,
+	    &s), 0);
+	ck_assert_str_eq(out, "kept-token");
+	/* Another geometry cannot adopt: the old file is moved aside. */
+	segw_close(&w, 0);
+	ck_assert_int_eq(segw_open(&w, dir, 32, TMAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(w.adopted, 0);
+	ck_assert_int_eq(segw_find(&w, "keep", &idx2), -1);
+	snprintf(path, sizeof(path), "%s/%s.old", dir, SEG_FILE_NAME);
+	ck_assert_int_eq(stat(path, &st), 0);
+}
+END_TEST
+
+START_TEST(test_retire)
+{
+	struct seg_map m;
+	char err[256];
+
+	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	segw_close(&w, 1);
+	ck_assert_uint_eq(seg_live_status(&m), SEG_RETIRED);
+	seg_map_close(&m);
+	ck_assert_int_eq(seg_map_open(&m, dir), TC_ENOCACHE);
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+}
+END_TEST
+
+/*
+ * The seqlock under load: one writer republishes as fast as it can, each
+ * token derived from its generation; readers on their own mappings must
+ * never accept a token that does not match the generation it came with.
+ */
+#define READERS 6
+static atomic_int stop_flag;
+static uint32_t race_idx;
+
+static void
+token_for(uint64_t gen, char *buf, size_t *len)
+{
+	size_t n = 100 + (gen * 37) % 3000, i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = (char)('A' + (gen + i) % 26);
+	buf[n] = '\0';
+	*len = n;
+}
+
+struct reader_stats {
+	long good;
+	long wrong;
+	long busy;
+};
+
+static void *
+reader(void *arg)
+{
+	struct reader_stats *st = arg;
+	struct seg_map m;
+	struct seg_slot s;
+	char out[TMAX + 1], want[TMAX + 1];
+	size_t len, wlen;
+	int r;
+
+	if (seg_map_open(&m, dir) != 0) {
+		st->wrong++;
+		return NULL;
+	}
+	while (!atomic_load(&stop_flag)) {
+		r = read_token(&m, race_idx, out, sizeof(out), &len, &s);
+		if (r == TC_EBUSY) {
+			st->busy++;
+			continue;
+		}
+		if (r != 0) {
+			st->wrong++;
+			continue;
+		}
+		/* generation g was published with token_for(g). */
+		token_for(s.generation, want, &wlen);
+		if (len == wlen && memcmp(out, want, len) == 0)
+			st->good++;
+		else
+			st->wrong++;
+	}
+	seg_map_close(&m);
+	return NULL;
+}
+
+START_TEST(test_seqlock_concurrent)
+{
+	struct segw_meta mt = meta_valid_for(600);
+	struct reader_stats st[READERS];
+	pthread_t th[READERS];
+	struct seg_slot s;
+	char tok[TMAX + 1];
+	size_t len;
+	long good = 0, wrong = 0;
+	int i, n;
+
+	ck_assert_int_eq(segw_assign(&w, "race", &race_idx), 0);
+	ck_assert_int_eq(segw_read(&w, race_idx, &s), 0);
+	token_for(s.generation + 1, tok, &len);
+	ck_assert_int_eq(segw_publish(&w, race_idx, tok, len, &mt), 0);
+	memset(st, 0, sizeof(st));
+	atomic_store(&stop_flag, 0);
+	for (i = 0; i < READERS; i++)
+		pthread_create(&th[i], NULL, reader, &st[i]);
+	for (n = 0; n < 20000; n++) {
+		ck_assert_int_eq(segw_read(&w, race_idx, &s), 0);
+		token_for(s.generation + 1, tok, &len);
+		ck_assert_int_eq(segw_publish(&w, race_idx, tok, len, &mt), 0);
+	}
+	atomic_store(&stop_flag, 1);
+	for (i = 0; i < READERS; i++) {
+		pthread_join(th[i], NULL);
+		good += st[i].good;
+		wrong += st[i].wrong;
+	}
+	ck_assert_int_eq(wrong, 0);
+	ck_assert_int_gt(good, 0);
+}
+END_TEST
+
+static Suite *
+seg_suite(void)
+{
+	Suite *s = suite_create("segment");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_layout);
+	tcase_add_test(tc, test_file_modes);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_assign_lookup_release);
+	tcase_add_test(tc, test_full_table);
+	tcase_add_test(tc, test_publish_roundtrip_and_ciphertext_only);
+	tcase_add_test(tc, test_associated_data_binds);
+	tcase_add_test(tc, test_corrupt_header);
+	tcase_add_test(tc, test_truncated_and_missing);
+	tcase_add_test(tc, test_corrupt_slot);
+	tcase_add_test(tc, test_adopt_and_second_writer);
+	tcase_add_test(tc, test_retire);
+	tcase_add_test(tc, test_seqlock_concurrent);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(seg_suite());
+}
