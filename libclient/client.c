@@ -478,7 +478,8 @@ tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
 	    __atomic_load_n(&seg_slot_at(&c->map, e->idx)->seq,
 	    __ATOMIC_ACQUIRE) == e->seq)) {
 		if ((r = refresh_entry(c, e)) != 0) {
-			if (info != NULL && e->meta.use == SLOT_USED)
+			if (info != NULL && (r == TC_ENOTOKEN ||
+			    r == TC_EFAILED || r == TC_EEXPIRED))
 				fill_info(info, &e->meta, 0, seg_boottime_ns());
 			goto out;
 		}
@@ -498,7 +499,7 @@ wait_op(tc_client *c, int op, const char *name, int timeout_ms)
 	uint32_t t;
 	int r;
 
-	if (timeout_ms < 0)
+	if (timeout_ms <= 0)
 		t = 0;		/* the daemon picks: its fetch timeout */
 	else if (timeout_ms > TC_WAIT_MAX_MS)
 		t = TC_WAIT_MAX_MS;
@@ -520,11 +521,15 @@ tc_get_wait(tc_client *c, const char *name, char *buf, size_t buflen,
 	int r;
 
 	r = tc_get(c, name, buf, buflen, info);
-	if (r != TC_ENOTOKEN && r != TC_EEXPIRED && r != TC_EFAILED &&
-	    r != TC_ENOCACHE)
+	if (timeout_ms == 0 || (r != TC_ENOTOKEN && r != TC_EEXPIRED &&
+	    r != TC_EFAILED && r != TC_ENOCACHE))
 		return r;
-	if ((r = wait_op(c, TC_OP_WAIT, name, timeout_ms)) != 0)
+	if ((r = wait_op(c, TC_OP_WAIT, name, timeout_ms)) != 0) {
+		/* Let info carry the daemon's reason for the failure. */
+		if (r == TC_EFAILED && info != NULL)
+			(void)tc_get(c, name, buf, buflen, info);
 		return r;
+	}
 	return tc_get(c, name, buf, buflen, info);
 }
 

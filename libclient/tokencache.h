@@ -8,7 +8,7 @@
  *
  * Every function that can fail returns 0 or a negative TC_E* code;
  * tc_strerror() turns a code into a message.  Output parameters are written
- * only on success.
+ * only on success, except where a function says otherwise.
  */
 #ifndef TOKENCACHE_H
 #define TOKENCACHE_H
@@ -75,9 +75,11 @@ typedef struct tc_token_info {
 typedef struct tc_client tc_client;
 
 /*
- * Open the cache in runtime_dir (NULL: $TOKENCACHE_RUNTIME_DIR, else
- * /run/tokencache).  On success *ret holds a handle to free with tc_close().
- * Returns TC_ENOCACHE if the daemon has not created the cache there.
+ * Make a handle for the cache in runtime_dir (NULL: $TOKENCACHE_RUNTIME_DIR,
+ * else /run/tokencache).  On success *ret holds a handle to free with
+ * tc_close().  The cache is mapped on first use, so a missing cache shows
+ * up as TC_ENOCACHE from tc_get(), and a handle made before the daemon
+ * starts works once it has.
  */
 TC_EXPORT int tc_open(tc_client **ret, const char *runtime_dir);
 
@@ -88,7 +90,9 @@ TC_EXPORT int tc_open(tc_client **ret, const char *runtime_dir);
  * The first read of a credential asks the daemon for its key (TC_EACCES if
  * this process's user is not allowed).  buf too small gives TC_ERANGE and
  * info->length (when info is given) says how many bytes are needed, less
- * the NUL.
+ * the NUL.  On TC_ERANGE, TC_EEXPIRED, TC_EFAILED and TC_ENOTOKEN, info
+ * (when given) describes the credential's state, error included; on other
+ * errors it is left untouched.
  */
 TC_EXPORT int tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
     tc_token_info *info);
@@ -96,16 +100,19 @@ TC_EXPORT int tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
 /*
  * Like tc_get(), but when there is no valid token, ask the daemon to fetch
  * one now and wait up to timeout_ms milliseconds for it (timeout_ms < 0:
- * wait as long as the daemon's own fetch timeout).  Many waiters cause a
- * single request to the OAuth server.
+ * as long as the credential's own fetch timeout; 0: do not wait, the same
+ * as tc_get()).  Many waiters cause a single request to the OAuth server.
+ * A failed fetch gives TC_EFAILED with the reason in info->error.
  */
 TC_EXPORT int tc_get_wait(tc_client *c, const char *name, char *buf,
     size_t buflen, tc_token_info *info, int timeout_ms);
 
 /*
  * Ask the daemon to fetch a new token for `name` now, even if the current
- * one is still valid, and wait up to timeout_ms for the outcome.  Returns 0
- * once a new token is published, or the error the fetch met.
+ * one is still valid, and wait up to timeout_ms for the outcome (<= 0: the
+ * credential's own fetch timeout).  Returns 0 once a new token is
+ * published, TC_EFAILED if the fetch failed (tc_get() then tells why), or
+ * another error.
  */
 TC_EXPORT int tc_refresh(tc_client *c, const char *name, int timeout_ms);
 

@@ -404,7 +404,7 @@ accept_conn(struct daemon *d)
 	d->nconns++;
 }
 
-static void reload(struct daemon *d);
+static int reload(struct daemon *d, char *msg, size_t msglen);
 
 static void
 begin_wait(struct cred *c, struct conn *k,
@@ -449,11 +449,14 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q)
 		return conn_reply_status(k, 0, msg, 0);
 	}
 	if (q->op == TC_OP_RELOAD) {
+		char msg[SEG_ERROR_FIELD];
+
 		if (k->uid != 0 && k->uid != geteuid())
 			return conn_reply_status(k, TC_EACCES,
 			    "reload needs root", 0);
-		reload(d);
-		return conn_reply_status(k, 0, "reloaded", 0);
+		if (reload(d, msg, sizeof(msg)) != 0)
+			return conn_reply_status(k, TC_EFAILED, msg, 0);
+		return conn_reply_status(k, 0, msg, 0);
 	}
 	if (seg_name_valid(name, q->name_len) != 0)
 		return -1;
@@ -535,11 +538,22 @@ listen_socket(struct daemon *d, char *err, size_t errlen)
 /* Fetching                                                            */
 
 static void
+limits_of(const struct daemon *d, const struct cred *c, struct tok_limits *lim)
+{
+	lim->token_max = d->conf->max_token_size;
+	lim->default_lifetime = c->conf->default_lifetime;
+	lim->max_lifetime = c->conf->max_lifetime;
+}
+
+static void
 start_fetch(struct daemon *d, struct cred *c, int64_t now)
 {
+	struct tok_limits lim;
 	char err[256];
 
-	if (c->mod->start(c->conf, &c->easy, &c->ctx, err, sizeof(err)) != 0) {
+	limits_of(d, c, &lim);
+	if (c->mod->start(c->conf, &lim, &c->easy, &c->ctx, err,
+	    sizeof(err)) != 0) {
 		log_warnx("%s: %s", c->name, err);
 		c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
 		return;
@@ -641,9 +655,7 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
 	if (c == NULL || c->easy != easy)
 		return;
-	lim.token_max = d->conf->max_token_size;
-	lim.default_lifetime = c->conf->default_lifetime;
-	lim.max_lifetime = c->conf->max_lifetime;
+	limits_of(d, c, &lim);
 	c->mod->finish(c->ctx, cc, (int64_t)time(NULL), &lim, &t, &status,
 	    &retry_after);
 	curl_multi_remove_handle(d->multi, easy);
@@ -690,10 +702,10 @@ keep_configured(const char *name, void *arg)
  * Re-read the configuration.  A credential whose request changed is
  * fetched again at once but keeps serving its token meanwhile; one that
  * disappeared is dropped from the segment.  A configuration that does not
- * load changes nothing.
+ * load changes nothing.  Returns 0 or -1, with what happened in msg.
  */
-static void
-reload(struct daemon *d)
+static int
+reload(struct daemon *d, char *msg, size_t msglen)
 {
 	struct daemon_conf *nc;
 	struct cred **list, *c;
@@ -704,21 +716,24 @@ reload(struct daemon *d)
 	if (conf_load(d->conf->path, &nc, err) != 0) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
-		return;
+		snprintf(msg, msglen, "%.*s", (int)msglen - 1, err);
+		return -1;
 	}
 	if (strcmp(nc->runtime_dir, d->conf->runtime_dir) != 0 ||
 	    nc->max_credentials != d->conf->max_credentials ||
 	    nc->max_token_size != d->conf->max_token_size) {
-		log_warnx("reload: runtime_dir, max_credentials and "
+		snprintf(msg, msglen, "runtime_dir, max_credentials and "
 		    "max_token_size take effect at the next start only; "
 		    "keeping the running configuration");
+		log_warnx("reload: %s", msg);
 		conf_free(nc);
-		return;
+		return -1;
 	}
 	if ((list = calloc(nc->ncreds + 1, sizeof(*list))) == NULL) {
-		log_warnx("reload: out of memory");
+		snprintf(msg, msglen, "out of memory");
+		log_warnx("reload: %s", msg);
 		conf_free(nc);
-		return;
+		return -1;
 	}
 	for (i = 0; i < nc->ncreds; i++) {
 		const struct cred_conf *cc = &nc->creds[i];
@@ -764,8 +779,11 @@ reload(struct daemon *d)
 		if (list[i] != NULL)
 			list[d->ncreds++] = list[i];
 	d->creds = list;
-	log_info("configuration reloaded: %zu credentials (%zu added, "
-	    "%zu changed, %zu removed)", d->ncreds, added, changed, removed);
+	snprintf(msg, msglen, "configuration reloaded: %zu credentials "
+	    "(%zu added, %zu changed, %zu removed)", d->ncreds, added, changed,
+	    removed);
+	log_info("%s", msg);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -857,12 +875,13 @@ static void
 read_signals(struct daemon *d)
 {
 	struct signalfd_siginfo si;
+	char msg[SEG_ERROR_FIELD];
 
 	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			log_info("SIGHUP: reloading %s", d->conf->path);
-			reload(d);
+			(void)reload(d, msg, sizeof(msg));
 			break;
 		case SIGTERM:
 		case SIGINT:

@@ -21,11 +21,13 @@ struct prov_module {
 	int abi;                 /* PROV_MODULE_ABI */
 	const char *name;        /* the `provider =` value */
 	/*
-	 * Prepare one request for cred.  On success *easy is a configured
-	 * handle not yet added to any multi handle and *ctx the module's
-	 * state for it.  Returns 0, or -1 with a message in err.
+	 * Prepare one request for cred, whose reply finish() will judge by
+	 * lim.  On success *easy is a configured handle not yet added to any
+	 * multi handle and *ctx the module's state for it.  Returns 0, or -1
+	 * with a message in err.
 	 */
-	int (*start)(const struct cred_conf *cred, CURL **easy, void **ctx,
+	int (*start)(const struct cred_conf *cred,
+	    const struct tok_limits *lim, CURL **easy, void **ctx,
 	    char *err, size_t errlen);
 	/*
 	 * The transfer ended with cc.  Fill *out (see tok_parse()) and, when

@@ -10,8 +10,12 @@
 #include "module.h"
 #include "tokencache.h"
 
-/* Replies above this are cut off: no token endpoint needs more. */
-#define RESPONSE_MAX (1024 * 1024)
+/*
+ * Replies are cut off at twice the longest token we accept plus room for
+ * the other members: no token endpoint needs more, and a longer reply
+ * cannot carry a token we would publish.
+ */
+#define RESPONSE_SLACK (64 * 1024)
 
 struct oauth2_req {
 	CURL *easy;
@@ -20,25 +24,41 @@ struct oauth2_req {
 	struct curl_slist *headers;
 	char *resp;
 	size_t resp_len;
+	size_t resp_cap;
 	size_t resp_max;
 	int too_big;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/*
+ * Collect the reply.  It holds the token, so the buffer grows by copying
+ * and wiping rather than realloc(), which would leave copies behind.
+ */
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct oauth2_req *q = arg;
-	size_t n = size * nmemb;
+	size_t n = size * nmemb, ncap;
 	char *p;
 
 	if (n > q->resp_max - q->resp_len) {
 		q->too_big = 1;
 		return 0;	/* aborts the transfer */
 	}
-	if ((p = realloc(q->resp, q->resp_len + n + 1)) == NULL)
-		return 0;
-	q->resp = p;
+	if (q->resp_len + n + 1 > q->resp_cap) {
+		ncap = q->resp_cap ? q->resp_cap : 4096;
+		while (ncap < q->resp_len + n + 1)
+			ncap *= 2;
+		if ((p = malloc(ncap)) == NULL)
+			return 0;
+		if (q->resp != NULL) {
+			memcpy(p, q->resp, q->resp_len);
+			sodium_memzero(q->resp, q->resp_cap);
+			free(q->resp);
+		}
+		q->resp = p;
+		q->resp_cap = ncap;
+	}
 	memcpy(q->resp + q->resp_len, data, n);
 	q->resp_len += n;
 	q->resp[q->resp_len] = '\0';
@@ -115,15 +135,15 @@ oauth2_cleanup(void *ctx)
 	sodium_free(q->body);
 	sodium_free(q->auth);
 	if (q->resp != NULL) {
-		sodium_memzero(q->resp, q->resp_len);
+		sodium_memzero(q->resp, q->resp_cap);
 		free(q->resp);
 	}
 	free(q);
 }
 
 static int
-oauth2_start(const struct cred_conf *cred, CURL **easy, void **ctx,
-    char *err, size_t errlen)
+oauth2_start(const struct cred_conf *cred, const struct tok_limits *lim,
+    CURL **easy, void **ctx, char *err, size_t errlen)
 {
 	struct oauth2_req *q;
 	struct curl_slist *h;
@@ -132,7 +152,7 @@ oauth2_start(const struct cred_conf *cred, CURL **easy, void **ctx,
 
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		goto nomem;
-	q->resp_max = RESPONSE_MAX;
+	q->resp_max = 2 * lim->token_max + RESPONSE_SLACK;
 	if ((q->body = sodium_malloc(1)) == NULL)
 		goto nomem;
 	q->body[0] = '\0';

@@ -86,8 +86,10 @@ EOF
 echo "starting OAuth servers (npm ci on first use)..."
 tc_server main "$WORK/clients.json" 3600 || { echo "Bail out: no OAuth server"; exit 1; }
 tc_server short "$WORK/clients.json" 8 || { echo "Bail out: no OAuth server"; exit 1; }
+tc_server mid "$WORK/clients.json" 20 || { echo "Bail out: no OAuth server"; exit 1; }
 P=$PORT_main
 PS=$PORT_short
+PM=$PORT_mid
 post_sf=$(tc_secret post "$POST_SECRET")
 basic_sf=$(tc_secret basic "$BASIC_SECRET")
 bad_sf=$(tc_secret bad "$BAD_SECRET")
@@ -98,6 +100,7 @@ tc_cred jwt-basic "$P" it-basic "$basic_sf" "auth_method = client_secret_basic" 
     "resource = urn:tokencache:test-api"
 tc_cred jwt-audience "$P" it-post "$post_sf" "audience = urn:tokencache:zeebe"
 tc_cred short-lived "$PS" it-refresh "$post_sf"
+tc_cred flaky "$PM" it-refresh "$post_sf"
 tc_cred wrong-secret "$P" it-post "$bad_sf"
 tc_daemon_start || { cat "$WORK/daemon.log"; echo "Bail out: daemon did not start"; exit 1; }
 
@@ -127,7 +130,7 @@ t_audience_jwt() {
 
 t_list_json() {
 	ctl list --json >"$WORK/list.json" || return 1
-	expect_eq "$(tc_json "$WORK/list.json" 'j.length')" 5 "credentials" || return 1
+	expect_eq "$(tc_json "$WORK/list.json" 'j.length')" 6 "credentials" || return 1
 	expect_eq "$(tc_json "$WORK/list.json" \
 	    'j.find(c => c.name == "opaque-post").state')" valid "state" || return 1
 	expect_eq "$(tc_json "$WORK/list.json" \
@@ -236,6 +239,28 @@ t_refresh_before_expiry() {
 	    { echo "refreshed token rejected"; return 1; }
 }
 
+# A refresh that fails keeps the old token in service; the daemon backs
+# off (the fault server sends Retry-After: 1) and succeeds before expiry
+# (20 s tokens, refreshed after 14-16 s).
+t_failed_refresh_keeps_token() {
+	local tok i cur seen_error=0
+	token_of flaky "$WORK/f0" || return 1
+	tc_server_ctl "$PM" "/_fail?count=1&status=503" || return 1
+	tok=$(cat "$WORK/f0")
+	for i in $(seq 1 80); do	# up to 20 s
+		cur=$(ctl token flaky) || { echo "read failed at $i"; return 1; }
+		ctl show flaky --json >"$WORK/f.json" || return 1
+		case $(tc_json "$WORK/f.json" 'j.last_error') in
+		*503*|*temporarily_unavailable*) seen_error=1 ;;
+		esac
+		[ "$cur" != "$tok" ] && break
+		sleep 0.25
+	done
+	[ $seen_error = 1 ] || { echo "the failed refresh was not reported"; return 1; }
+	[ "$cur" != "$tok" ] || { echo "no new token after the failures"; return 1; }
+	expect_grep "still serving the current token" "$WORK/daemon.log" "log" || return 1
+}
+
 t_explicit_refresh() {
 	local before
 	before=$(tc_stats "$P" it-basic)
@@ -329,6 +354,7 @@ run_test "runtime directory modes" t_modes
 run_test "64 concurrent readers cause exactly one token request" t_fanout_single_request
 run_test "reads do not reach the OAuth server" t_hot_reads_no_requests
 run_test "token refreshed before it expires, no gap for readers" t_refresh_before_expiry
+run_test "a failing refresh keeps the old token; backoff, then a new one" t_failed_refresh_keeps_token
 run_test "tokencachectl refresh fetches a new token" t_explicit_refresh
 run_test "SIGHUP adds and removes credentials, keeps tokens" t_reload_keeps_tokens
 run_test "broken configuration on SIGHUP is rejected with file:line" t_broken_reload_rejected
