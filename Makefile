@@ -30,7 +30,6 @@ SANITIZE   ?=
 SONAME_MAJOR = 0
 LIBVERSION   = 0.1.0
 LIBNAME      = libtokencache.so
-B            = build
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wformat=2 -Wpointer-arith -Wcast-align -Wwrite-strings -Wundef \
@@ -41,6 +40,8 @@ HARDEN_LDFLAGS = -Wl,-z,relro,-z,now -Wl,--as-needed
 ifeq ($(SANITIZE),1)
 override SANITIZE = address
 endif
+# Sanitizer builds live beside the normal one, not over it.
+B = build$(if $(SANITIZE),-$(SANITIZE))
 ifeq ($(SANITIZE),address)
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
@@ -146,22 +147,22 @@ TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader
 
 check: deps
 	$(MAKE) all $(TEST_PROGS)
-	@sh tests/run-unit.sh $(UNIT_BINS)
-	@sh tests/integration/run.sh
+	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
+	@B=$(abspath $(B)) bash tests/integration/run.sh
 
 check-unit: all $(TEST_PROGS)
-	@sh tests/run-unit.sh $(UNIT_BINS)
+	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 
 check-integration: all $(TEST_PROGS)
-	@sh tests/integration/run.sh
+	@B=$(abspath $(B)) bash tests/integration/run.sh
 
 demo: deps
 	$(MAKE) all
-	@sh tests/integration/demo.sh
+	@B=$(abspath $(B)) bash tests/integration/demo.sh
 
 bench: deps
 	$(MAKE) all $(BENCH)
-	@sh tests/bench/run.sh
+	@B=$(abspath $(B)) bash tests/bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
@@ -191,7 +192,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/tokencached.8
 
 clean:
-	rm -rf $(B)
+	rm -rf build build-address build-thread
 
 distclean: clean
 	rm -rf tests/oauth-server/node_modules

@@ -833,7 +833,7 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	}
 	if (listen_socket(d, err, errlen) != 0)
 		goto fail;
-	log_info("tokencached %s: %zu credentials, runtime directory %s%s",
+	log_info("tokencached %s: %zu credential(s), runtime directory %s%s",
 	    TC_VERSION_STRING, d->ncreds, conf->runtime_dir,
 	    d->seg.adopted ? " (adopted the existing cache)" : "");
 	return d;

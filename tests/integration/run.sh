@@ -361,8 +361,16 @@ run_test "broken configuration on SIGHUP is rejected with file:line" t_broken_re
 run_test "a second daemon on the same runtime directory is refused" t_second_daemon_refused
 run_test "SIGTERM exits cleanly; restart adopts tokens without requests" t_restart_adopts
 run_test "SIGKILL: readers keep the token, restart adopts" t_sigkill_then_restart
+t_no_sanitizer_reports() {
+	if grep -E "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" \
+	    "$WORK/daemon.log"; then
+		return 1
+	fi
+}
+
 run_test "a C program using the shared library reads the token, also after fork" t_c_api_reader
 run_test "no token or secret in plaintext in runtime files or logs" t_no_plaintext_anywhere
+run_test "the daemon's log has no sanitizer report" t_no_sanitizer_reports
 
 echo
 echo "integration: $pass passed, $fail failed"
