@@ -65,6 +65,16 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilibclient -Iprovider $(WARN) \
              -DTC_SYSCONFDIR='"$(SYSCONFDIR)"' $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
+# Objects depend on the flags and paths they were built with, so that
+# `make install PREFIX=/usr` after a plain `make` rebuilds what changed.
+BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PREFIX) $(LIBDIR) \
+              $(INCLUDEDIR) $(SYSCONFDIR)
+FLAGS_FILE  = $(B)/.build-flags
+ifneq ($(file <$(FLAGS_FILE)),$(BUILD_FLAGS))
+$(shell mkdir -p $(B))
+$(file >$(FLAGS_FILE),$(BUILD_FLAGS))
+endif
+
 LIB_SRCS    = libclient/seg.c libclient/client.c
 LIB_OBJS    = $(LIB_SRCS:%.c=$(B)/pic/%.o)
 DAEMON_SRCS = $(filter-out provider/main.c,$(wildcard provider/*.c))
@@ -88,12 +98,12 @@ BENCH       = $(B)/tc-bench
 all: $(SHLIB) $(B)/$(LIBNAME) $(STATICLIB) $(DAEMON) $(CTL) \
      $(B)/tokencache.pc
 
-$(B)/pic/%.o: %.c libclient/*.h
+$(B)/pic/%.o: %.c libclient/*.h $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DTC_BUILDING_LIBRARY \
 	    $(call pc_cflags,$(PKGS_LIB)) -c -o $@ $<
 
-$(B)/%.o: %.c libclient/*.h provider/*.h
+$(B)/%.o: %.c libclient/*.h provider/*.h $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(call pc_cflags,$(PKGS_DAEMON) check) -c -o $@ $<
 
@@ -118,7 +128,7 @@ $(DAEMON): $(B)/provider/main.o $(DAEMON_OBJS) $(STATICLIB)
 $(CTL): $(CTL_OBJS) $(STATICLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_LIB) json-c) -pthread
 
-$(B)/tokencache.pc: libclient/tokencache.pc.in Makefile
+$(B)/tokencache.pc: libclient/tokencache.pc.in Makefile $(FLAGS_FILE)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g' \
 	    $< > $@

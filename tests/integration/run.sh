@@ -361,6 +361,44 @@ run_test "broken configuration on SIGHUP is rejected with file:line" t_broken_re
 run_test "a second daemon on the same runtime directory is refused" t_second_daemon_refused
 run_test "SIGTERM exits cleanly; restart adopts tokens without requests" t_restart_adopts
 run_test "SIGKILL: readers keep the token, restart adopts" t_sigkill_then_restart
+# The hot path makes no system call: under strace, nothing stands between
+# the two getppid() calls that bracket 1000 reads in tc-reader.
+t_hot_path_no_syscalls() {
+	command -v strace >/dev/null || { echo "strace not installed (tests/deps.sh installs it)"; return 1; }
+	strace -o "$WORK/strace.out" "$B/tests/tc-reader" "$WORK/run" opaque-post \
+	    >/dev/null || return 1
+	awk '/getppid/ { n++; next } n == 1 { print; bad++ } END { exit (n >= 2 && !bad) ? 0 : 1 }' \
+	    "$WORK/strace.out" || { echo "system calls inside the hot loop (or no markers)"; return 1; }
+}
+
+# make install honours PREFIX and DESTDIR; a program builds against the
+# installed header, library and pkg-config file.
+t_install() {
+	local d=$WORK/destdir f
+	# A plain build of its own, whatever this run was built with: a
+	# program without sanitizers cannot load a sanitized library.
+	env -u MAKEFLAGS -u MAKELEVEL make -s -j2 -C "$TOP" install SANITIZE= \
+	    B="$WORK/build-install" DESTDIR="$d" PREFIX=/usr \
+	    >"$WORK/install.log" 2>&1 ||
+	    { cat "$WORK/install.log"; return 1; }
+	for f in usr/sbin/tokencached usr/bin/tokencachectl usr/lib/libtokencache.so \
+	    usr/lib/libtokencache.so.0 usr/include/tokencache.h \
+	    usr/lib/pkgconfig/tokencache.pc usr/share/man/man1/tokencachectl.1 \
+	    usr/share/man/man3/tokencache.3 usr/share/man/man8/tokencached.8 \
+	    etc/tokencache/tokencache.conf; do
+		[ -e "$d/$f" ] || { echo "missing $f"; return 1; }
+	done
+	expect_grep "^prefix=/usr$" "$d/usr/lib/pkgconfig/tokencache.pc" "pc prefix" || return 1
+	PKG_CONFIG_SYSROOT_DIR=$d PKG_CONFIG_LIBDIR=$d/usr/lib/pkgconfig \
+	    cc -o "$WORK/installed-reader" "$TOP/tests/integration/reader.c" \
+	    $(PKG_CONFIG_SYSROOT_DIR=$d PKG_CONFIG_LIBDIR=$d/usr/lib/pkgconfig \
+	      pkg-config --cflags --libs tokencache) || return 1
+	LD_LIBRARY_PATH=$d/usr/lib "$WORK/installed-reader" "$WORK/run" opaque-post \
+	    >/dev/null || { echo "installed library does not work"; return 1; }
+	"$d/usr/sbin/tokencached" -h | grep -q "/etc/tokencache/tokencache.conf" ||
+	    { echo "PREFIX=/usr daemon does not default to /etc"; return 1; }
+}
+
 t_no_sanitizer_reports() {
 	if grep -E "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" \
 	    "$WORK/daemon.log"; then
@@ -369,6 +407,8 @@ t_no_sanitizer_reports() {
 }
 
 run_test "a C program using the shared library reads the token, also after fork" t_c_api_reader
+run_test "the hot read path makes no system call (strace)" t_hot_path_no_syscalls
+run_test "make install with PREFIX and DESTDIR; build against it" t_install
 run_test "no token or secret in plaintext in runtime files or logs" t_no_plaintext_anywhere
 run_test "the daemon's log has no sanitizer report" t_no_sanitizer_reports
 
