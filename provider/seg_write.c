@@ -386,12 +386,7 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 		goto fail;
 	return 0;
  fail:
-	if (w->lock_fd != -1)
-		close(w->lock_fd);
-	sodium_free(w->master);
-	free(w->dir);
-	memset(w, 0, sizeof(*w));
-	w->fd = w->lock_fd = w->view.fd = -1;
+	segw_close(w, 0);
 	return -1;
 }
 

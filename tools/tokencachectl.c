@@ -702,6 +702,25 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* A library handle for a->dir; reports its own errors. */
+static int
+open_client(const struct ctl_args *a, tc_client **c)
+{
+	int r, err;
+
+	if (sodium_init() < 0) {
+		ctl_warnx("libsodium failed to initialise");
+		return -1;
+	}
+	errno = 0;
+	if ((r = tc_open(c, a->dir)) != 0) {
+		err = errno;
+		report_credential_error(a, r, err, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cmd_token(const struct ctl_args *a)
 {
@@ -712,16 +731,8 @@ cmd_token(const struct ctl_args *a)
 	int r, err, tries, ret = CTL_EXIT_FAIL;
 
 	memset(&info, 0, sizeof(info));
-	if (sodium_init() < 0) {
-		ctl_warnx("libsodium failed to initialise");
+	if (open_client(a, &c) != 0)
 		goto out;
-	}
-	errno = 0;
-	if ((r = tc_open(&c, a->dir)) != 0) {
-		err = errno;
-		report_credential_error(a, r, err, NULL);
-		goto out;
-	}
 	/* Guarded memory: no swap, no core dump, wiped by sodium_free(). */
 	if ((buf = sodium_malloc(cap)) == NULL) {
 		ctl_warnx("out of memory");
@@ -783,16 +794,8 @@ cmd_refresh(const struct ctl_args *a)
 	tc_client *c = NULL;
 	int r, err, ret = CTL_EXIT_FAIL;
 
-	if (sodium_init() < 0) {
-		ctl_warnx("libsodium failed to initialise");
+	if (open_client(a, &c) != 0)
 		goto out;
-	}
-	errno = 0;
-	if ((r = tc_open(&c, a->dir)) != 0) {
-		err = errno;
-		report_credential_error(a, r, err, NULL);
-		goto out;
-	}
 	errno = 0;
 	if ((r = tc_refresh(c, a->name, (int)(a->timeout_s * 1000))) != 0) {
 		err = errno;

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "testutil.h"
 
 #define SECRET	"s3cr3t-VALUE-xyz"
 
@@ -1385,16 +1386,9 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if (sodium_init() < 0) {
 		fprintf(stderr, "sodium_init failed\n");
 		return 1;
 	}
-	sr = srunner_create(config_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return tu_run(config_suite());
 }

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "token_parse.h"
+#include "testutil.h"
 
 #define NOW	INT64_C(1700000000)
 
@@ -1076,16 +1077,9 @@ parse_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if (sodium_init() < 0) {
 		fprintf(stderr, "sodium_init failed\n");
 		return 1;
 	}
-	sr = srunner_create(parse_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return tu_run(parse_suite());
 }
