@@ -145,6 +145,11 @@ $(B)/tests/tc-reader: tests/integration/reader.c $(B)/$(LIBNAME)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -L$(B) -ltokencache \
 	    -Wl,-rpath,'$$ORIGIN/..'
 
+$(B)/tests/tc-sockfuzz: tests/integration/sockfuzz.c $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
+	    $(call pc_libs,$(PKGS_LIB)) -pthread
+
 $(BENCH): $(BENCH_SRCS) $(DAEMON_OBJS) $(STATICLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(BENCH_SRCS) $(DAEMON_OBJS) \
@@ -153,7 +158,7 @@ $(BENCH): $(BENCH_SRCS) $(DAEMON_OBJS) $(STATICLIB)
 deps:
 	@sh tests/deps.sh
 
-TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader
+TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-sockfuzz
 
 check: deps
 	$(MAKE) all $(TEST_PROGS)

@@ -24,7 +24,10 @@ enum tc_op {
 	TC_OP_WAIT = 3,     /* fetch now if no valid token; reply when done */
 	TC_OP_REFRESH = 4,  /* fetch now even if valid; reply when done */
 	TC_OP_RELOAD = 5,   /* re-read the configuration (admin) */
+	TC_OP_ROTATE = 6,   /* new key epoch, every slot re-sealed (admin) */
+	TC_OP_INVALIDATE = 7, /* drop name's token, fetch anew (admin) */
 };
+#define TC_OP_LAST TC_OP_INVALIDATE
 
 struct tc_req {
 	uint32_t magic;

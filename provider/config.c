@@ -44,6 +44,8 @@
 #define DEFAULT_CREDS_DIR	"credentials.d"
 #define DEFAULT_MAX_CREDS	128
 #define DEFAULT_MAX_TOKEN	16384
+#define DEFAULT_USER		"tokencache"
+#define DEFAULT_KEY_ROTATION	86400		/* seconds */
 #define DEFAULT_TIMEOUT		30		/* seconds */
 #define DEFAULT_LIFETIME	3600		/* seconds */
 #define DEFAULT_MAX_LIFETIME	2678400		/* 31 days */
@@ -437,11 +439,15 @@ enum daemon_key {
 	DK_CREDENTIALS_DIR,
 	DK_MAX_CREDENTIALS,
 	DK_MAX_TOKEN_SIZE,
+	DK_USER,
+	DK_ADMIN_GROUP,
+	DK_KEY_ROTATION_INTERVAL,
 	DK_COUNT
 };
 
 static const char *const daemon_keys[DK_COUNT] = {
 	"runtime_dir", "credentials_dir", "max_credentials", "max_token_size",
+	"user", "admin_group", "key_rotation_interval",
 };
 
 struct daemon_parse {
@@ -538,6 +544,33 @@ daemon_handler(void *arg, const char *section, const char *key,
 			return -1;
 		}
 		c->max_token_size = (uint32_t)n;
+		break;
+	case DK_USER:
+	case DK_ADMIN_GROUP:
+		/* Names as useradd(8) allows them; resolved by the daemon. */
+		for (max = 0; max < vlen; max++) {
+			if (!is_name_char(value[max]) || value[max] == '~' ||
+			    value[max] == '+' || value[max] == '@') {
+				conf_err(err, dp->path, line, "%s: not a valid "
+				    "user or group name", key);
+				return -1;
+			}
+		}
+		if (k == DK_USER) {
+			free(c->user);
+			if ((c->user = strndup(value, vlen)) == NULL)
+				goto nomem;
+		} else if ((c->admin_group = strndup(value, vlen)) == NULL)
+			goto nomem;
+		break;
+	case DK_KEY_ROTATION_INTERVAL:
+		if (parse_ulong(value, vlen, 0, 31536000, &n) != 0 ||
+		    (n != 0 && n < 60)) {
+			conf_err(err, dp->path, line, "key_rotation_interval "
+			    "must be 0 (never) or 60..31536000 (seconds)");
+			return -1;
+		}
+		c->key_rotation_interval = (long)n;
 		break;
 	case DK_COUNT:
 		break;
@@ -1345,6 +1378,9 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 		goto nomem;
 	c->max_credentials = DEFAULT_MAX_CREDS;
 	c->max_token_size = DEFAULT_MAX_TOKEN;
+	c->key_rotation_interval = DEFAULT_KEY_ROTATION;
+	if ((c->user = strdup(DEFAULT_USER)) == NULL)
+		goto nomem;
 	dp.path = path;
 	dp.dir = dir;
 	dp.c = c;
@@ -1395,6 +1431,8 @@ conf_free(struct daemon_conf *c)
 	free(c->path);
 	free(c->runtime_dir);
 	free(c->credentials_dir);
+	free(c->user);
+	free(c->admin_group);
 	free(c);
 }
 

@@ -45,6 +45,11 @@ struct daemon_conf {
 	char *credentials_dir;   /* default: credentials.d beside path */
 	uint32_t max_credentials;  /* default 128 */
 	uint32_t max_token_size;   /* bytes, default 16384 */
+	char *user;                /* drop to this user when started as root;
+	                            * default "tokencache" */
+	char *admin_group;         /* may reload, invalidate, rotate-keys;
+	                            * NULL: root and the daemon's user only */
+	long key_rotation_interval;  /* seconds, 0: never; default 86400 */
 	struct cred_conf *creds;   /* sorted by name */
 	size_t ncreds;
 };

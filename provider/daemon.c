@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "module.h"
+#include "privsep.h"
 #include "proto.h"
 #include "seg_write.h"
 #include "tokencache.h"
@@ -42,6 +43,10 @@
 #define SLOW_BASE_MS     INT64_C(300000)      /* permanent: 5 min ... */
 #define SLOW_CAP_MS      INT64_C(3600000)     /* ... to 1 h */
 #define RETRY_AFTER_MAX  3600                 /* seconds we honour at most */
+#define CONNS_PER_UID    16     /* a user cannot take every connection */
+#define RATE_PER_S       100    /* requests per second per user ... */
+#define RATE_BURST       200    /* ... after a burst of this many */
+#define RATE_SLOTS       64
 
 struct cred {
 	char name[SEG_NAME_FIELD];
@@ -88,6 +93,15 @@ struct daemon {
 	int nconns;
 	int stop;
 	char *tokbuf;            /* sodium_malloc'd scratch, token_max + 1 */
+	int have_admin_gid;
+	gid_t admin_gid;
+	int64_t next_rotation_ns;  /* INT64_MAX: rotation off */
+	struct peer_rate {
+		uid_t uid;
+		int used;
+		int64_t last_ns;
+		int64_t tokens_milli;  /* requests left, in thousandths */
+	} rates[RATE_SLOTS];
 };
 
 static int64_t
@@ -206,6 +220,85 @@ conn_allowed(const struct cred *c, const struct conn *k)
 				return 1;
 	}
 	return 0;
+}
+
+/* Root, the daemon's own user, and members of admin_group. */
+static int
+conn_is_admin(const struct daemon *d, const struct conn *k)
+{
+	int j;
+
+	if (k->uid == 0 || k->uid == geteuid())
+		return 1;
+	if (!d->have_admin_gid)
+		return 0;
+	if (k->gid == d->admin_gid)
+		return 1;
+	for (j = 0; j < k->ngroups; j++)
+		if (k->groups[j] == d->admin_gid)
+			return 1;
+	return 0;
+}
+
+static void
+resolve_admin_group(struct daemon *d)
+{
+	struct group *gr;
+
+	d->have_admin_gid = 0;
+	if (d->conf->admin_group == NULL)
+		return;
+	if ((gr = getgrnam(d->conf->admin_group)) == NULL) {
+		log_warnx("%s: admin_group: no such group '%s' (ignored)",
+		    d->conf->path, d->conf->admin_group);
+		return;
+	}
+	d->admin_gid = gr->gr_gid;
+	d->have_admin_gid = 1;
+}
+
+/*
+ * A token bucket per user: RATE_PER_S requests a second after a burst of
+ * RATE_BURST, so that one local user cannot keep the daemon busy.  Root
+ * and the daemon's user are not limited.  The table keeps the users seen
+ * most recently.
+ */
+static int
+rate_allow(struct daemon *d, uid_t uid, int64_t now)
+{
+	struct peer_rate *p = NULL, *oldest = &d->rates[0];
+	int64_t add;
+	int i;
+
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	for (i = 0; i < RATE_SLOTS; i++) {
+		if (d->rates[i].used && d->rates[i].uid == uid) {
+			p = &d->rates[i];
+			break;
+		}
+		if (!d->rates[i].used || d->rates[i].last_ns < oldest->last_ns)
+			oldest = &d->rates[i];
+	}
+	if (p == NULL) {
+		p = oldest;
+		p->used = 1;
+		p->uid = uid;
+		p->last_ns = now;
+		p->tokens_milli = RATE_BURST * 1000;
+	}
+	/* thousandths of a request per elapsed millisecond = RATE_PER_S */
+	add = (now - p->last_ns) / (NS_PER_S / 1000) * RATE_PER_S;
+	if (add > 0) {
+		p->tokens_milli += add;
+		if (p->tokens_milli > RATE_BURST * 1000)
+			p->tokens_milli = RATE_BURST * 1000;
+		p->last_ns = now;
+	}
+	if (p->tokens_milli < 1000)
+		return 0;
+	p->tokens_milli -= 1000;
+	return 1;
 }
 
 static void
@@ -390,6 +483,19 @@ accept_conn(struct daemon *d)
 		close(fd);
 		return;
 	}
+	if (uc.uid != 0 && uc.uid != geteuid()) {
+		int j, n = 0;
+
+		for (j = 0; j < d->nconns; j++)
+			if (d->conns[j].fd != -1 && d->conns[j].uid == uc.uid)
+				n++;
+		if (n >= CONNS_PER_UID) {
+			log_debug("uid %u has %d connections: refused",
+			    (unsigned)uc.uid, n);
+			close(fd);
+			return;
+		}
+	}
 	k = &d->conns[d->nconns];
 	memset(k, 0, sizeof(*k));
 	k->fd = fd;
@@ -405,6 +511,7 @@ accept_conn(struct daemon *d)
 }
 
 static int reload(struct daemon *d, char *msg, size_t msglen);
+static void rotate_keys(struct daemon *d, const char *why);
 
 static void
 begin_wait(struct cred *c, struct conn *k,
@@ -431,29 +538,42 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q)
 {
 	struct tc_resp r;
 	struct cred *c = NULL;
-	char name[SEG_NAME_FIELD];
+	char name[SEG_NAME_FIELD], msg[SEG_ERROR_FIELD];
 	int64_t now = now_ns();
 
 	if (q->magic != TC_PROTO_MAGIC || q->version != TC_PROTO_VERSION ||
 	    q->name_len > TC_NAME_MAX || q->op < TC_OP_PING ||
-	    q->op > TC_OP_RELOAD)
+	    q->op > TC_OP_LAST)
 		return -1;
 	k->op = q->op;
+	if (!rate_allow(d, k->uid, now)) {
+		log_debug("uid %u: rate limited", (unsigned)k->uid);
+		(void)conn_reply_status(k, TC_EBUSY, "rate limited", 0);
+		return -1;
+	}
 	memset(name, 0, sizeof(name));
 	memcpy(name, q->name, q->name_len);
-	if (q->op == TC_OP_PING) {
-		char msg[64];
-
+	switch (q->op) {
+	case TC_OP_PING:
 		snprintf(msg, sizeof(msg), "tokencached %s pid %ld",
 		    TC_VERSION_STRING, (long)getpid());
 		return conn_reply_status(k, 0, msg, 0);
-	}
-	if (q->op == TC_OP_RELOAD) {
-		char msg[SEG_ERROR_FIELD];
-
-		if (k->uid != 0 && k->uid != geteuid())
-			return conn_reply_status(k, TC_EACCES,
-			    "reload needs root", 0);
+	case TC_OP_RELOAD:
+	case TC_OP_ROTATE:
+		if (!conn_is_admin(d, k)) {
+			log_info("denied %s to uid %u", q->op == TC_OP_RELOAD ?
+			    "reload" : "rotate-keys", (unsigned)k->uid);
+			return conn_reply_status(k, TC_EACCES, "permission "
+			    "denied: needs root or admin_group", 0);
+		}
+		if (q->op == TC_OP_ROTATE) {
+			snprintf(msg, sizeof(msg), "requested by uid %u",
+			    (unsigned)k->uid);
+			rotate_keys(d, msg);
+			snprintf(msg, sizeof(msg), "keys rotated, epoch %llu",
+			    (unsigned long long)d->seg.epoch);
+			return conn_reply_status(k, 0, msg, 0);
+		}
 		if (reload(d, msg, sizeof(msg)) != 0)
 			return conn_reply_status(k, TC_EFAILED, msg, 0);
 		return conn_reply_status(k, 0, msg, 0);
@@ -463,6 +583,21 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q)
 	if ((c = cred_find(d, name)) == NULL)
 		return conn_reply_status(k, TC_ENOTFOUND,
 		    "no such credential", 0);
+	if (q->op == TC_OP_INVALIDATE) {
+		if (!conn_is_admin(d, k))
+			return conn_reply_status(k, TC_EACCES, "permission "
+			    "denied: needs root or admin_group", 0);
+		snprintf(msg, sizeof(msg), "invalidated by uid %u",
+		    (unsigned)k->uid);
+		log_info("%s: token %s", c->name, msg);
+		segw_drop_token(&d->seg, c->slot, msg);
+		c->expires_ns = 0;
+		if (!c->in_flight)
+			c->due_ns = c->hold_until_ns > now ? c->hold_until_ns :
+			    now;
+		return conn_reply_status(k, 0, "invalidated; fetching a new "
+		    "token", 0);
+	}
 	if (!conn_allowed(c, k)) {
 		log_info("%s: denied %s to uid %u", c->name,
 		    q->op == TC_OP_KEY ? "key" : "fetch", (unsigned)k->uid);
@@ -672,7 +807,67 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 }
 
 /* ------------------------------------------------------------------ */
+/* Keys                                                                */
+
+/*
+ * A new key epoch: every token is re-sealed, and every reader must ask for
+ * the new key, which re-checks its access.  This is how access removed
+ * from a credential takes effect for processes that hold the old key.
+ */
+static void
+rotate_keys(struct daemon *d, const char *why)
+{
+	struct seg_slot s;
+	int64_t now = now_ns();
+	size_t i;
+	int dropped;
+
+	dropped = segw_rotate(&d->seg);
+	if (dropped < 0) {
+		log_warnx("key rotation failed: out of memory");
+		return;
+	}
+	log_info("keys rotated to epoch %llu (%s)%s",
+	    (unsigned long long)d->seg.epoch, why,
+	    dropped ? "; some tokens could not be re-sealed" : "");
+	/* A token that could not be re-sealed is fetched again. */
+	for (i = 0; dropped > 0 && i < d->ncreds; i++) {
+		struct cred *c = d->creds[i];
+
+		if (segw_read(&d->seg, c->slot, &s) == 0 && s.ct_len == 0 &&
+		    c->expires_ns != 0) {
+			c->expires_ns = 0;
+			if (!c->in_flight)
+				c->due_ns = now;
+		}
+	}
+	d->next_rotation_ns = d->conf->key_rotation_interval > 0 ?
+	    now + d->conf->key_rotation_interval * NS_PER_S : INT64_MAX;
+}
+
+/* ------------------------------------------------------------------ */
 /* Configuration                                                       */
+
+static int
+list_differs(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 1;
+	return 0;
+}
+
+static int
+acl_differs(const struct cred_conf *a, const struct cred_conf *b)
+{
+	return list_differs(a->allow_users, a->nallow_users, b->allow_users,
+	    b->nallow_users) || list_differs(a->allow_groups,
+	    a->nallow_groups, b->allow_groups, b->nallow_groups);
+}
 
 static struct cred *
 cred_new(struct daemon *d, const struct cred_conf *cc, int64_t now)
@@ -710,19 +905,20 @@ reload(struct daemon *d, char *msg, size_t msglen)
 	struct daemon_conf *nc;
 	struct cred **list, *c;
 	char err[CONF_ERR_MAX];
-	size_t i, added = 0, changed = 0, removed = 0;
+	size_t i, added = 0, changed = 0, removed = 0, acl_changed = 0;
 	int64_t now = now_ns();
 
-	if (conf_load(d->conf->path, &nc, err) != 0) {
+	if (privsep_load(d->conf->path, &nc, err) != 0) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
 		snprintf(msg, msglen, "%.*s", (int)msglen - 1, err);
 		return -1;
 	}
 	if (strcmp(nc->runtime_dir, d->conf->runtime_dir) != 0 ||
+	    strcmp(nc->user, d->conf->user) != 0 ||
 	    nc->max_credentials != d->conf->max_credentials ||
 	    nc->max_token_size != d->conf->max_token_size) {
-		snprintf(msg, msglen, "runtime_dir, max_credentials and "
+		snprintf(msg, msglen, "runtime_dir, user, max_credentials and "
 		    "max_token_size take effect at the next start only; "
 		    "keeping the running configuration");
 		log_warnx("reload: %s", msg);
@@ -739,6 +935,8 @@ reload(struct daemon *d, char *msg, size_t msglen)
 		const struct cred_conf *cc = &nc->creds[i];
 
 		if ((c = cred_find(d, cc->name)) != NULL) {
+			if (acl_differs(c->conf, cc))
+				acl_changed++;
 			if (conf_cred_request_differs(c->conf, cc)) {
 				cred_abort_fetch(d, c);
 				c->due_ns = now;
@@ -779,9 +977,23 @@ reload(struct daemon *d, char *msg, size_t msglen)
 		if (list[i] != NULL)
 			list[d->ncreds++] = list[i];
 	d->creds = list;
+	resolve_admin_group(d);
+	if (d->conf->key_rotation_interval == 0)
+		d->next_rotation_ns = INT64_MAX;
+	else if (d->next_rotation_ns == INT64_MAX)
+		d->next_rotation_ns = now + d->conf->key_rotation_interval *
+		    NS_PER_S;
+	/*
+	 * Access may have been taken away from someone holding a key: a list
+	 * changed, or a credential went (keys are derived from the name, so
+	 * one added again later under the same name would share the key).
+	 */
+	if (acl_changed > 0 || removed > 0)
+		rotate_keys(d, acl_changed ? "access lists changed" :
+		    "credentials removed");
 	snprintf(msg, msglen, "configuration reloaded: %zu credentials "
-	    "(%zu added, %zu changed, %zu removed)", d->ncreds, added, changed,
-	    removed);
+	    "(%zu added, %zu changed, %zu removed)%s", d->ncreds, added,
+	    changed, removed, acl_changed || removed ? "; keys rotated" : "");
 	log_info("%s", msg);
 	return 0;
 }
@@ -833,6 +1045,9 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	}
 	if (listen_socket(d, err, errlen) != 0)
 		goto fail;
+	resolve_admin_group(d);
+	d->next_rotation_ns = conf->key_rotation_interval > 0 ?
+	    now + conf->key_rotation_interval * NS_PER_S : INT64_MAX;
 	log_info("tokencached %s: %zu credential(s), runtime directory %s%s",
 	    TC_VERSION_STRING, d->ncreds, conf->runtime_dir,
 	    d->seg.adopted ? " (adopted the existing cache)" : "");
@@ -918,6 +1133,10 @@ run_timers(struct daemon *d, int64_t now)
 		if (c->expires_ns != 0 && c->expires_ns < next)
 			next = c->expires_ns;
 	}
+	if (d->next_rotation_ns <= now)
+		rotate_keys(d, "key_rotation_interval");
+	if (d->next_rotation_ns < next)
+		next = d->next_rotation_ns;
 	for (j = d->nconns - 1; j >= 0; j--) {
 		struct conn *k = &d->conns[j];
 

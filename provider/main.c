@@ -19,6 +19,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "privsep.h"
 #include "tokencache.h"
 
 #ifndef TC_SYSCONFDIR
@@ -100,14 +101,16 @@ main(int argc, char *argv[])
 		fatal("%s", path);
 	if (conf_load(abspath, &conf, err) != 0)
 		fatalx("%s", err);
-	if ((d = daemon_new(conf, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
 	if (!foreground) {
-		/* The lock and the sockets are shared with the child. */
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		log_init(0, level);
 	}
+	/* As root: fork the monitor, drop to the daemon's user. */
+	if (privsep_start(conf, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	if ((d = daemon_new(conf, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 	status = daemon_run(d);
 	daemon_free(d);
 	curl_global_cleanup();

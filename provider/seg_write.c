@@ -117,6 +117,21 @@ check_private_file(int fd, const char *path, size_t want, char *err,
 	return 0;
 }
 
+/*
+ * A file in the runtime directory that another user owns was left by a
+ * daemon that ran as someone else (root before privileges were dropped, or
+ * another `user`).  The directory is ours, so we may remove it; a segment
+ * made under that file's key cannot be adopted and is replaced.
+ */
+static void
+unlink_foreign(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && st.st_uid != geteuid())
+		(void)unlink(path);
+}
+
 /* Load runtime_dir/master.key, or create it.  It lives only on the runtime
  * tmpfs, beside the segment it protects: a restarted daemon needs it to
  * adopt the segment, and a reboot loses both together. */
@@ -129,6 +144,7 @@ load_master_key(struct segw *w, char *err, size_t errlen)
 
 	snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_KEY_NAME);
 	snprintf(tmp, sizeof(tmp), "%s/%s.new", w->dir, SEG_KEY_NAME);
+	unlink_foreign(path);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd != -1) {
 		if (check_private_file(fd, path, SEG_KEY_BYTES, err,
@@ -364,6 +380,7 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 	/* Whatever the umask, readers need to search the directory. */
 	(void)chmod(dir, 0755);
 	snprintf(path, sizeof(path), "%s/%s", dir, SEG_LOCK_NAME);
+	unlink_foreign(path);
 	w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (w->lock_fd == -1) {
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
@@ -485,24 +502,46 @@ copy_field(char *dst, size_t cap, const char *src)
 		memcpy(dst, src, n);
 }
 
+/*
+ * Seal token under the slot's key at the current epoch into the copy s and
+ * store it.  s carries the metadata to publish with it.
+ */
+static int
+seal_store(struct segw *w, uint32_t idx, struct seg_slot *s,
+    const char *token, size_t len)
+{
+	unsigned char key[SEG_KEY_BYTES], ad[SEG_AD_MAX], *ct;
+	unsigned long long ctlen;
+	size_t adlen;
+
+	if (len == 0 || len > w->view.hdr.token_max)
+		return -1;
+	if ((ct = malloc(len + SEG_MAC_BYTES + 8)) == NULL)
+		return -1;
+	s->key_epoch = w->epoch;
+	randombytes_buf(s->nonce, sizeof(s->nonce));
+	seg_derive_key(key, w->master, w->epoch, s->name, s->name_len);
+	adlen = seg_build_ad(s, ad);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ctlen,
+	    (const unsigned char *)token, len, ad, adlen, NULL, s->nonce, key);
+	sodium_memzero(key, sizeof(key));
+	s->ct_len = (uint32_t)ctlen;
+	memset(ct + ctlen, 0, 8);	/* the padding store_live copies */
+	slot_store(w, idx, s, ct, (ctlen + 7) & ~(size_t)7);
+	free(ct);
+	return 0;
+}
+
 int
 segw_publish(struct segw *w, uint32_t idx, const char *token, size_t len,
     const struct segw_meta *meta)
 {
-	unsigned char key[SEG_KEY_BYTES], ad[SEG_AD_MAX], *ct;
-	unsigned long long ctlen;
 	struct seg_slot s;
-	size_t adlen;
-	int r = -1;
 
-	if (len == 0 || len > w->view.hdr.token_max ||
-	    segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
-		return -1;
-	if ((ct = malloc(len + SEG_MAC_BYTES + 8)) == NULL)
+	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
 		return -1;
 	s.generation++;
 	s.state = TS_VALID;
-	s.key_epoch = w->epoch;
 	s.expires_at = meta->expires_at;
 	s.expires_boot_ns = meta->expires_boot_ns;
 	s.fetched_at = meta->fetched_at;
@@ -512,18 +551,56 @@ segw_publish(struct segw *w, uint32_t idx, const char *token, size_t len,
 	s.http_status = 200;
 	copy_field(s.token_type, sizeof(s.token_type), meta->token_type);
 	memset(s.error, 0, sizeof(s.error));
-	randombytes_buf(s.nonce, sizeof(s.nonce));
-	seg_derive_key(key, w->master, w->epoch, s.name, s.name_len);
-	adlen = seg_build_ad(&s, ad);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ctlen,
-	    (const unsigned char *)token, len, ad, adlen, NULL, s.nonce, key);
-	s.ct_len = (uint32_t)ctlen;
-	memset(ct + ctlen, 0, 8);	/* the padding store_live copies */
-	slot_store(w, idx, &s, ct, (ctlen + 7) & ~(size_t)7);
-	r = 0;
-	sodium_memzero(key, sizeof(key));
-	free(ct);
-	return r;
+	return seal_store(w, idx, &s, token, len);
+}
+
+void
+segw_drop_token(struct segw *w, uint32_t idx, const char *why)
+{
+	unsigned char *zero;
+	struct seg_slot s;
+	size_t area = w->view.hdr.slot_size - SEG_SLOT_META;
+
+	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
+		return;
+	s.generation++;
+	s.state = TS_PENDING;
+	s.ct_len = 0;
+	s.expires_at = 0;
+	s.expires_boot_ns = 0;
+	copy_field(s.error, sizeof(s.error), why);
+	zero = calloc(1, area);
+	slot_store(w, idx, &s, zero, zero != NULL ? area : 0);
+	free(zero);
+}
+
+int
+segw_rotate(struct segw *w)
+{
+	struct seg_slot s;
+	char *tok;
+	size_t len;
+	uint32_t i;
+	int dropped = 0;
+
+	if ((tok = sodium_malloc((size_t)w->view.hdr.token_max + 1)) == NULL)
+		return -1;
+	w->epoch++;
+	__atomic_store_n(&live_header(w)->key_epoch, w->epoch,
+	    __ATOMIC_RELEASE);
+	for (i = 0; i < w->view.hdr.nslots; i++) {
+		if (segw_read(w, i, &s) != 0 || s.use != SLOT_USED ||
+		    s.ct_len == 0)
+			continue;
+		if (segw_read_token(w, i, tok, (size_t)w->view.hdr.token_max + 1,
+		    &len, &s) != 0 || seal_store(w, i, &s, tok, len) != 0) {
+			segw_drop_token(w, i, "token lost in key rotation");
+			dropped++;
+		}
+		sodium_memzero(tok, (size_t)w->view.hdr.token_max + 1);
+	}
+	sodium_free(tok);
+	return dropped;
 }
 
 void

@@ -62,6 +62,17 @@ void segw_release(struct segw *w, uint32_t idx);
 int segw_publish(struct segw *w, uint32_t idx, const char *token,
     size_t len, const struct segw_meta *meta);
 
+/*
+ * Start a new key epoch and re-seal every token under it.  Readers holding
+ * an older key must ask the daemon for the new one, which re-checks their
+ * access.  Returns the number of slots whose token could not be re-sealed
+ * (it was dropped: the slot is TS_PENDING again), or -1 on failure.
+ */
+int segw_rotate(struct segw *w);
+
+/* Drop the token in slot idx: state TS_PENDING, error set to why. */
+void segw_drop_token(struct segw *w, uint32_t idx, const char *why);
+
 /* Record the outcome of a fetch that published nothing.  The token, if
  * any, stays as it is. */
 void segw_set_status(struct segw *w, uint32_t idx, uint32_t state,

@@ -8,7 +8,7 @@
 # build: gcc make pkg-config libc6-dev libcurl4-openssl-dev libjson-c-dev
 #        libsodium-dev check
 # tests: nodejs + npm (kept as they are when node >= 18), procps, util-linux,
-#        strace,
+#        strace, gdb (gcore),
 #        ca-certificates  (the npm packages of tests/oauth-server are
 #        installed by tests/oauth-server/start.sh with npm ci)
 # bench: gnuplot-nox (optional: only a warning)
@@ -64,6 +64,7 @@ collect() {
 	{ have setsid && have flock; } || add util-linux
 	deb_installed ca-certificates || add ca-certificates
 	have strace || add strace
+	have gcore || add gdb
 
 	missing=${missing# }
 }

@@ -811,13 +811,13 @@ cmd_refresh(const struct ctl_args *a)
 
 /* One exchange with the daemon; resp->message is printable afterwards. */
 static int
-ctl_daemon_call(const char *dir, int op, int timeout_ms, struct tc_resp *resp,
-    int *err)
+ctl_daemon_call(const char *dir, int op, const char *name, int timeout_ms,
+    struct tc_resp *resp, int *err)
 {
 	struct tc_req req;
 	int r;
 
-	if ((r = tc_req_init(&req, op, NULL, 0)) != 0)
+	if ((r = tc_req_init(&req, op, name, 0)) != 0)
 		return r;
 	errno = 0;
 	if ((r = tc_call(dir, &req, resp, timeout_ms)) != 0) {
@@ -906,7 +906,7 @@ cmd_check(const struct ctl_args *a)
 	int r, err = 0, reachable, cache_ok, ok;
 
 	memset(&c, 0, sizeof(c));
-	if ((r = ctl_daemon_call(a->dir, TC_OP_PING, CTL_PING_MS, &resp,
+	if ((r = ctl_daemon_call(a->dir, TC_OP_PING, NULL, CTL_PING_MS, &resp,
 	    &err)) == 0 && (r = resp.status) == 0)
 		snprintf(dmsg, sizeof(dmsg), "%s", resp.message);
 	else
@@ -951,29 +951,54 @@ cmd_check(const struct ctl_args *a)
 	return ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 }
 
+/*
+ * reload, rotate-keys and invalidate: one request, the daemon's message
+ * printed.  They need root or the daemon's admin_group.
+ */
 static int
-cmd_reload(const struct ctl_args *a)
+admin_call(const struct ctl_args *a, const char *what, int op,
+    const char *name, const char *done)
 {
 	struct tc_resp resp;
 	char msg[SEG_ERROR_FIELD + 64];
 	int r, err = 0;
 
-	if ((r = ctl_daemon_call(a->dir, TC_OP_RELOAD, CTL_RELOAD_MS, &resp,
+	if ((r = ctl_daemon_call(a->dir, op, name, CTL_RELOAD_MS, &resp,
 	    &err)) != 0) {
 		ctl_daemon_strerror(msg, sizeof(msg), a->dir, r, err);
-		ctl_warnx("reload: %s", msg);
+		ctl_warnx("%s: %s", what, msg);
 		return CTL_EXIT_FAIL;
 	}
 	if (resp.status != 0) {
 		if (resp.message[0] != '\0')
-			ctl_warnx("reload: %s: %s", tc_strerror(resp.status),
+			ctl_warnx("%s: %s: %s", what, tc_strerror(resp.status),
 			    resp.message);
 		else
-			ctl_warnx("reload: %s", tc_strerror(resp.status));
+			ctl_warnx("%s: %s", what, tc_strerror(resp.status));
 		return CTL_EXIT_FAIL;
 	}
-	printf("%s\n", resp.message[0] != '\0' ? resp.message : "reloaded");
+	printf("%s\n", resp.message[0] != '\0' ? resp.message : done);
 	return CTL_EXIT_OK;
+}
+
+static int
+cmd_reload(const struct ctl_args *a)
+{
+	return admin_call(a, "reload", TC_OP_RELOAD, NULL, "reloaded");
+}
+
+static int
+cmd_rotate_keys(const struct ctl_args *a)
+{
+	return admin_call(a, "rotate-keys", TC_OP_ROTATE, NULL,
+	    "keys rotated");
+}
+
+static int
+cmd_invalidate(const struct ctl_args *a)
+{
+	return admin_call(a, a->name, TC_OP_INVALIDATE, a->name,
+	    "invalidated");
 }
 
 static void
@@ -1012,6 +1037,10 @@ static const struct ctl_cmd commands[] = {
 	    CTL_OPT_JSON, 0, cmd_check },
 	{ "reload", "", "make tokencached re-read its configuration",
 	    0, 0, cmd_reload },
+	{ "rotate-keys", "", "re-key every token; readers must ask again",
+	    0, 0, cmd_rotate_keys },
+	{ "invalidate", "NAME", "drop NAME's token now and fetch a new one",
+	    0, 1, cmd_invalidate },
 	{ "version", "", "print the versions of the tool and the library",
 	    0, 0, cmd_version },
 	{ "help", "", "print this help", 0, 0, cmd_help },

@@ -14,6 +14,7 @@ cat >"$WORK/clients.json" <<JSON
   "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []}]
 JSON
 tc_server main "$WORK/clients.json" 3600
+tc_system_user tokencache
 tc_config
 # A JWT access token, about the size real ones are.
 tc_cred bench "$PORT_main" bench "$(tc_secret bench "$SECRET")" \

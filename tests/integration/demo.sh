@@ -20,6 +20,10 @@ say "starting a local OAuth 2.0 server (oidc-provider, 127.0.0.1 only)"
 tc_server demo "$WORK/clients.json" 3600
 echo "token endpoint: http://127.0.0.1:$PORT_demo/token"
 
+if [ "$(id -u)" = 0 ]; then
+	say "root: tokencached will drop to the system user 'tokencache'"
+	tc_system_user tokencache
+fi
 say "configuring tokencached in $WORK"
 tc_config
 tc_cred zeebe-demo "$PORT_demo" zeebe-demo "$(tc_secret zeebe-demo "$SECRET")" \

@@ -34,15 +34,36 @@ tc_secret() {
 	printf '%s\n' "$f"
 }
 
-# tc_config: the main configuration file.
+# tc_config [key = value ...]: the main configuration file.  As root the
+# daemon drops to $DAEMON_USER (default tokencache).
 tc_config() {
-	cat >"$WORK/tokencache.conf" <<-EOF
-	# written by tests/integration/lib.sh
-	[daemon]
-	runtime_dir = $WORK/run
-	credentials_dir = $WORK/creds
-	max_credentials = ${MAX_CREDENTIALS:-64}
-	EOF
+	local kv
+	{
+		echo "# written by tests/integration/lib.sh"
+		echo "[daemon]"
+		echo "runtime_dir = $WORK/run"
+		echo "credentials_dir = $WORK/creds"
+		echo "max_credentials = ${MAX_CREDENTIALS:-64}"
+		[ -n "${DAEMON_USER:-}" ] && echo "user = $DAEMON_USER"
+		for kv in "$@"; do printf '%s\n' "$kv"; done
+	} >"$WORK/tokencache.conf"
+}
+
+# tc_system_user NAME: as root, make sure a system user exists, as the
+# Debian package's postinst does for tokencache.
+tc_system_user() {
+	[ "$(id -u)" = 0 ] || return 0
+	getent passwd "$1" >/dev/null && return 0
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin "$1"
+}
+
+# tc_worker_pid: the process that does the work (the monitor's child when
+# the daemon runs as root, else the daemon itself).
+tc_worker_pid() {
+	local w
+	w=$(pgrep -P "$DAEMON_PID" -x tokencached | head -n1)
+	echo "${w:-$DAEMON_PID}"
 }
 
 # tc_cred NAME PORT CLIENT_ID SECRET_FILE [key = value ...]
@@ -72,9 +93,11 @@ tc_daemon_start() {
 }
 
 # tc_daemon_stop [SIGNAL]: stop it and wait; returns its exit status.
+# SIGKILL goes to the worker first, so that it dies without cleaning up.
 tc_daemon_stop() {
 	local sig=${1:-TERM} st=0
 	[ -n "${DAEMON_PID:-}" ] || return 0
+	[ "$sig" = KILL ] && kill -KILL "$(tc_worker_pid)" 2>/dev/null
 	kill "-$sig" "$DAEMON_PID" 2>/dev/null
 	wait "$DAEMON_PID" || st=$?
 	DAEMON_PID=

@@ -10,6 +10,10 @@
  *                                SECONDS (while the test restarts the
  *                                daemon) and fails on any error; prints
  *                                each new token
+ *   tc-reader RUNTIME_DIR NAME SECONDS watch
+ *                                the same, but errors do not stop it: each
+ *                                change of outcome is printed as
+ *                                "ok GENERATION" or "error MESSAGE"
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,39 @@
 #include <unistd.h>
 
 #include "tokencache.h"
+
+static int
+watch(const char *dir, const char *name, int seconds)
+{
+	static char buf[65536];
+	char line[512], last[512] = "";
+	tc_token_info info;
+	tc_client *c;
+	int i, r;
+
+	if ((r = tc_open(&c, dir)) != 0 ||
+	    (r = tc_get_wait(c, name, buf, sizeof(buf), &info, 15000)) != 0) {
+		fprintf(stderr, "tc-reader: %s: %s\n", name, tc_strerror(r));
+		return 1;
+	}
+	for (i = 0; i < seconds * 100; i++) {
+		r = tc_get(c, name, buf, sizeof(buf), &info);
+		if (r == 0)
+			snprintf(line, sizeof(line), "ok %llu",
+			    (unsigned long long)info.generation);
+		else
+			snprintf(line, sizeof(line), "error %s",
+			    tc_strerror(r));
+		if (strcmp(line, last) != 0) {
+			printf("%s\n", line);
+			fflush(stdout);
+			memcpy(last, line, sizeof(last));
+		}
+		usleep(10000);
+	}
+	tc_close(c);
+	return 0;
+}
 
 int
 main(int argc, char *argv[])
@@ -28,8 +65,11 @@ main(int argc, char *argv[])
 	pid_t pid;
 	int r, i, st;
 
+	if (argc == 5 && strcmp(argv[4], "watch") == 0)
+		return watch(argv[1], argv[2], atoi(argv[3]));
 	if (argc != 3 && argc != 4) {
-		fprintf(stderr, "usage: tc-reader RUNTIME_DIR NAME [SECONDS]\n");
+		fprintf(stderr, "usage: tc-reader RUNTIME_DIR NAME "
+		    "[SECONDS [watch]]\n");
 		return 2;
 	}
 	if (strcmp(tc_version(), TC_VERSION_STRING) != 0) {

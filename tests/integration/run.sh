@@ -11,11 +11,19 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 
 pass=0
 fail=0
+skip=0
 failed_names=
 DAEMON_PID=
+IT_USERS="tc-it-daemon tc-it-alice tc-it-bob tc-it-carol tc-it-dave tc-it-admin"
+IT_GROUPS="tc-it-readers tc-it-extra tc-it-admins"
 
 finish() {
+	local u
 	tc_stop_all
+	if [ "${AS_ROOT:-0}" = 1 ]; then
+		for u in $IT_USERS; do userdel "$u" 2>/dev/null; done
+		for u in $IT_GROUPS; do groupdel "$u" 2>/dev/null; done
+	fi
 	if [ "${KEEP:-0}" = 1 ] || [ $fail -gt 0 ]; then
 		echo "work directory kept: $WORK"
 	else
@@ -38,6 +46,17 @@ run_test() {
 		failed_names="$failed_names $name"
 		echo "FAIL - $name"
 		sed 's/^/       /' "$WORK/test.out"
+	fi
+}
+
+# Tests that need real users run only as root (as CI does); elsewhere
+# they are reported as skipped, with the reason.
+root_test() {
+	if [ "${AS_ROOT:-0}" = 1 ]; then
+		run_test "$@"
+	else
+		skip=$((skip + 1))
+		echo "skip - $1 (needs root to create users and groups)"
 	fi
 }
 
@@ -94,7 +113,31 @@ post_sf=$(tc_secret post "$POST_SECRET")
 basic_sf=$(tc_secret basic "$BASIC_SECRET")
 bad_sf=$(tc_secret bad "$BAD_SECRET")
 
-tc_config
+# As root: real users and groups for the access-control matrix, and a
+# daemon user to drop to.
+AS_ROOT=0
+if [ "$(id -u)" = 0 ]; then
+	AS_ROOT=1
+	for g in $IT_GROUPS; do groupadd -f "$g"; done
+	for u in $IT_USERS; do userdel "$u" 2>/dev/null; done
+	useradd --system --no-create-home --shell /usr/sbin/nologin tc-it-daemon
+	useradd --no-create-home --shell /bin/sh tc-it-alice
+	useradd --no-create-home --shell /bin/sh -g tc-it-readers tc-it-bob
+	useradd --no-create-home --shell /bin/sh -G tc-it-extra tc-it-carol
+	useradd --no-create-home --shell /bin/sh tc-it-dave
+	useradd --no-create-home --shell /bin/sh -G tc-it-admins tc-it-admin
+	DAEMON_USER=tc-it-daemon
+fi
+# Run a command as one of the users above, with their groups.
+as_user() {
+	local u=$1
+	shift
+	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"
+}
+
+tc_config "admin_group = tc-it-admins"
+tc_cred acl "$P" it-post "$post_sf" "allow_users = tc-it-alice" \
+    "allow_groups = tc-it-readers tc-it-extra"
 tc_cred opaque-post "$P" it-post "$post_sf"
 tc_cred jwt-basic "$P" it-basic "$basic_sf" "auth_method = client_secret_basic" \
     "resource = urn:tokencache:test-api"
@@ -130,7 +173,7 @@ t_audience_jwt() {
 
 t_list_json() {
 	ctl list --json >"$WORK/list.json" || return 1
-	expect_eq "$(tc_json "$WORK/list.json" 'j.length')" 6 "credentials" || return 1
+	expect_eq "$(tc_json "$WORK/list.json" 'j.length')" 7 "credentials" || return 1
 	expect_eq "$(tc_json "$WORK/list.json" \
 	    'j.find(c => c.name == "opaque-post").state')" valid "state" || return 1
 	expect_eq "$(tc_json "$WORK/list.json" \
@@ -156,9 +199,9 @@ t_permanent_failure_reported() {
 	    { echo "error does not name invalid_client: $out"; return 1; }
 	ctl show wrong-secret --json >"$WORK/ws.json" || return 1
 	expect_eq "$(tc_json "$WORK/ws.json" 'j.state')" failed "state" || return 1
-	expect_eq "$(tc_stats "$P" it-post)" 3 "requests by it-post (2 creds + 1 failure)" || return 1
+	expect_eq "$(tc_stats "$P" it-post)" 4 "requests by it-post (3 creds + 1 failure)" || return 1
 	sleep 2
-	expect_eq "$(tc_stats "$P" it-post)" 3 "no retry loop on invalid_client" || return 1
+	expect_eq "$(tc_stats "$P" it-post)" 4 "no retry loop on invalid_client" || return 1
 	ctl check >/dev/null 2>&1 && { echo "check passed with a failed credential"; return 1; }
 	return 0
 }
@@ -340,6 +383,193 @@ t_sigkill_then_restart() {
 	expect_eq "$(ctl token jwt-audience)" "$tok" "token after restart" || return 1
 }
 
+
+# ---------------------------------------------------------------- access
+
+t_privileges_dropped() {
+	local w uid
+	w=$(tc_worker_pid)
+	uid=$(id -u tc-it-daemon)
+	[ "$w" != "$DAEMON_PID" ] || { echo "no separate worker process"; return 1; }
+	expect_eq "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/$w/status)" \
+	    "$uid $uid $uid $uid" "worker uids" || return 1
+	expect_eq "$(awk '/^Gid:/ { print $2, $3, $4, $5 }' /proc/$w/status)" \
+	    "$(id -g tc-it-daemon) $(id -g tc-it-daemon) $(id -g tc-it-daemon) $(id -g tc-it-daemon)" \
+	    "worker gids" || return 1
+	expect_eq "$(awk '/^Groups:/ { print $2 }' /proc/$w/status)" "" "supplementary groups" || return 1
+	expect_eq "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/$w/status)" 1 "no_new_privs" || return 1
+	expect_eq "$(awk '/^Uid:/ { print $2 }' /proc/$DAEMON_PID/status)" 0 "monitor uid" || return 1
+	expect_eq "$(stat -c %U "$WORK/run")" tc-it-daemon "runtime dir owner" || return 1
+	expect_eq "$(stat -c %U "$WORK/run/cache")" tc-it-daemon "cache owner" || return 1
+	expect_eq "$(stat -c %U "$WORK/run/master.key")" tc-it-daemon "master key owner" || return 1
+	grep -q "running as tc-it-daemon" "$WORK/daemon.log" || { echo "log"; return 1; }
+}
+
+t_proc_not_readable() {
+	local p
+	for p in "$(tc_worker_pid)" "$DAEMON_PID"; do
+		as_user tc-it-dave cat "/proc/$p/environ" >/dev/null 2>&1 &&
+		    { echo "/proc/$p/environ readable by another user"; return 1; }
+		as_user tc-it-dave head -c 16 "/proc/$p/mem" >/dev/null 2>&1 &&
+		    { echo "/proc/$p/mem readable by another user"; return 1; }
+		grep -qF -- "$POST_SECRET" "/proc/$p/cmdline" && { echo "secret in cmdline"; return 1; }
+		grep -qF -- "$POST_SECRET" "/proc/$p/environ" && { echo "secret in environ"; return 1; }
+	done
+	return 0
+}
+
+# who reads `acl`: alice by name, bob by primary group, carol by a
+# supplementary group, root; not dave.
+t_access_matrix() {
+	local want u out
+	want=$(ctl token acl --wait 15) || return 1
+	for u in tc-it-alice tc-it-bob tc-it-carol; do
+		out=$(as_user "$u" "$CTL" --runtime-dir "$WORK/run" token acl) ||
+		    { echo "$u was denied"; return 1; }
+		expect_eq "$out" "$want" "token read by $u" || return 1
+	done
+	out=$(as_user tc-it-dave "$CTL" --runtime-dir "$WORK/run" token acl 2>&1) &&
+	    { echo "tc-it-dave read the token"; return 1; }
+	printf '%s' "$out" | grep -q "permission denied" ||
+	    { echo "dave's error does not say permission denied: $out"; return 1; }
+	printf '%s' "$out" | grep -qF -- "$want" && { echo "token in the error"; return 1; }
+	out=$(as_user tc-it-dave "$CTL" --runtime-dir "$WORK/run" token opaque-post 2>&1) &&
+	    { echo "dave read a credential with no allow lists"; return 1; }
+	# Everyone may list names and states, never tokens.
+	as_user tc-it-dave "$CTL" --runtime-dir "$WORK/run" list >"$WORK/dave-list" || return 1
+	grep -qF -- "$want" "$WORK/dave-list" && { echo "token in list"; return 1; }
+	return 0
+}
+
+# Remove alice (SIGHUP): her running process, which holds the key, can no
+# longer read the token; bob and carol still can; then give it back.
+t_revoke_on_reload() {
+	local rpid conf=$WORK/creds/acl.conf out
+	as_user tc-it-alice "$B/tests/tc-reader" "$WORK/run" acl 4 watch \
+	    >"$WORK/alice-watch" 2>&1 &
+	rpid=$!
+	sleep 1
+	cp "$conf" "$WORK/acl.conf.saved"
+	sed -i 's/^allow_users = .*/allow_users = nobody/' "$conf"
+	kill -HUP "$DAEMON_PID"
+	wait "$rpid"
+	grep -q '^ok ' "$WORK/alice-watch" || { cat "$WORK/alice-watch"; echo "alice never read it"; return 1; }
+	tail -n1 "$WORK/alice-watch" | grep -q "error permission denied" ||
+	    { cat "$WORK/alice-watch"; echo "alice's process still reads after revocation"; return 1; }
+	as_user tc-it-alice "$CTL" --runtime-dir "$WORK/run" token acl >/dev/null 2>&1 &&
+	    { echo "a new process of alice reads"; return 1; }
+	out=$(as_user tc-it-bob "$CTL" --runtime-dir "$WORK/run" token acl) ||
+	    { echo "bob lost access"; return 1; }
+	expect_grep "keys rotated" "$WORK/daemon.log" "log" || return 1
+	cp "$WORK/acl.conf.saved" "$conf"
+	kill -HUP "$DAEMON_PID"
+	sleep 0.5
+	as_user tc-it-alice "$CTL" --runtime-dir "$WORK/run" token acl >/dev/null ||
+	    { echo "alice not readmitted"; return 1; }
+}
+
+t_rotate_keys() {
+	local tok before after epoch0 epoch1 out
+	tok=$(ctl token acl) || return 1
+	before=$(md5sum <"$WORK/run/cache")
+	out=$(as_user tc-it-dave "$CTL" --runtime-dir "$WORK/run" rotate-keys 2>&1) &&
+	    { echo "dave rotated keys"; return 1; }
+	printf '%s' "$out" | grep -q "permission denied" || { echo "$out"; return 1; }
+	as_user tc-it-admin "$CTL" --runtime-dir "$WORK/run" rotate-keys >"$WORK/rot" ||
+	    { echo "admin_group member could not rotate"; return 1; }
+	grep -q "keys rotated, epoch" "$WORK/rot" || return 1
+	after=$(md5sum <"$WORK/run/cache")
+	expect_ne "$after" "$before" "segment after rotation" || return 1
+	# Same tokens, new keys: readers ask again and get them.
+	expect_eq "$(as_user tc-it-carol "$CTL" --runtime-dir "$WORK/run" token acl)" "$tok" \
+	    "token after rotation" || return 1
+	expect_eq "$(ctl token opaque-post)" "$(cat "$WORK/t1")" "other token after rotation" || return 1
+}
+
+t_admin_commands() {
+	local tok out
+	out=$(as_user tc-it-dave "$CTL" --runtime-dir "$WORK/run" reload 2>&1) &&
+	    { echo "dave reloaded"; return 1; }
+	printf '%s' "$out" | grep -q "permission denied" || { echo "$out"; return 1; }
+	as_user tc-it-admin "$CTL" --runtime-dir "$WORK/run" reload | grep -q "configuration reloaded" ||
+	    { echo "admin could not reload"; return 1; }
+	out=$(as_user tc-it-dave "$CTL" --runtime-dir "$WORK/run" invalidate acl 2>&1) &&
+	    { echo "dave invalidated"; return 1; }
+	tok=$(ctl token acl) || return 1
+	ctl invalidate acl | grep -q "invalidated" || return 1
+	out=$(ctl token acl --wait 15) || return 1
+	expect_ne "$out" "$tok" "token after invalidate" || return 1
+}
+
+t_secret_file_owner_refused() {
+	local f=$WORK/secrets/alice-owned
+	(umask 077 && printf '%s\n' "$POST_SECRET" >"$f")
+	chown tc-it-alice "$f"
+	tc_cred alice-owned "$P" it-post "$f"
+	ctl reload >"$WORK/reload.out" 2>&1 && { echo "reload accepted it"; return 1; }
+	grep -q "alice-owned" "$WORK/reload.out" || { cat "$WORK/reload.out"; return 1; }
+	rm -f "$WORK/creds/alice-owned.conf"
+	chmod 0644 "$f"; chown root "$f"
+	tc_cred world-readable "$P" it-post "$f"
+	ctl reload >"$WORK/reload.out" 2>&1 && { echo "reload accepted a 0644 secret"; return 1; }
+	grep -q "world-readable\|group- or world\|mode" "$WORK/reload.out" ||
+	    { cat "$WORK/reload.out"; return 1; }
+	rm -f "$WORK/creds/world-readable.conf"
+	ctl reload >/dev/null || return 1
+}
+
+t_socket_fuzz() {
+	local tok
+	as_user tc-it-dave "$B/tests/tc-sockfuzz" fuzz "$WORK/run" acl 600 >"$WORK/fuzz.out" ||
+	    { cat "$WORK/fuzz.out"; return 1; }
+	cat "$WORK/fuzz.out"
+	kill -0 "$(tc_worker_pid)" || { echo "daemon died"; return 1; }
+	ctl check >/dev/null 2>&1 || ctl list >/dev/null || return 1
+	tok=$(ctl token opaque-post) || { echo "no token after fuzzing"; return 1; }
+}
+
+t_rate_limit_and_conn_cap() {
+	local n
+	as_user tc-it-dave "$B/tests/tc-sockfuzz" flood "$WORK/run" 1000 >"$WORK/flood.out" || return 1
+	cat "$WORK/flood.out"
+	n=$(sed -n 's/.* \([0-9]*\) rate limited/\1/p' "$WORK/flood.out")
+	[ "${n:-0}" -gt 0 ] || { echo "1000 pings were never rate limited"; return 1; }
+	"$B/tests/tc-sockfuzz" flood "$WORK/run" 1000 >"$WORK/flood-root.out" || return 1
+	grep -q " 0 rate limited" "$WORK/flood-root.out" || { echo "root was rate limited"; return 1; }
+	sleep 2	# let dave's bucket fill again
+	as_user tc-it-dave "$B/tests/tc-sockfuzz" conns "$WORK/run" 40 >"$WORK/conns.out" || return 1
+	cat "$WORK/conns.out"
+	n=$(sed -n 's/conns: \([0-9]*\) of.*/\1/p' "$WORK/conns.out")
+	[ "${n:-0}" -ge 1 ] && [ "${n:-0}" -le 16 ] || { echo "served $n of 40 connections"; return 1; }
+}
+
+# The worker and the monitor, dumped with gcore: no token, no secret.
+t_no_secrets_in_core() {
+	local p t s c n=0
+	command -v gcore >/dev/null || { echo "gcore not installed (tests/deps.sh installs gdb)"; return 1; }
+	ctl refresh jwt-basic >/dev/null || return 1
+	ctl token jwt-basic >"$WORK/tcore" || return 1
+	for p in "$(tc_worker_pid)" "$DAEMON_PID"; do
+		gcore -o "$WORK/core" "$p" >/dev/null 2>&1 || { echo "gcore $p failed"; return 1; }
+		c=$WORK/core.$p
+		[ -s "$c" ] || { echo "no core for $p"; return 1; }
+		n=$((n + 1))
+		for t in "$WORK/t1" "$WORK/t2b" "$WORK/t3" "$WORK/tcore"; do
+			[ -f "$t" ] || continue
+			if grep -qF -- "$(cat "$t")" "$c"; then echo "token $t in core of $p"; return 1; fi
+		done
+		for s in "$POST_SECRET" "$BASIC_SECRET" "$BAD_SECRET"; do
+			if grep -qF -- "$s" "$c"; then echo "a secret in the core of $p"; return 1; fi
+		done
+		# The Basic header form of the secret, too.
+		if grep -qF -- "$(printf 'it-basic:basic+sec%%3Aret%%2B%%25%%26%%3D%%2F%%3F' | base64 -w0)" "$c"; then
+			echo "Basic credentials in the core of $p"; return 1
+		fi
+		rm -f "$c"
+	done
+	expect_eq "$n" 2 "cores examined" || return 1
+}
+
 t_c_api_reader() {
 	"$B/tests/tc-reader" "$WORK/run" opaque-post >"$WORK/c.out" || return 1
 	expect_eq "$(head -n1 "$WORK/c.out")" "$(ctl token opaque-post)" "token via C" || return 1
@@ -406,6 +636,16 @@ t_no_sanitizer_reports() {
 	fi
 }
 
+root_test "the worker runs as the daemon user, no groups, no_new_privs" t_privileges_dropped
+root_test "/proc/<daemon>/{environ,mem} unreadable by others; no secret in cmdline" t_proc_not_readable
+root_test "access matrix: user, primary group, supplementary group, root; others denied" t_access_matrix
+root_test "access removed on SIGHUP: a running reader loses it, others keep it" t_revoke_on_reload
+root_test "rotate-keys: admin_group only; readers pick up new keys" t_rotate_keys
+root_test "reload and invalidate need root or admin_group" t_admin_commands
+root_test "secret files owned by another user or world-readable are refused" t_secret_file_owner_refused
+root_test "socket fuzzing by an unprivileged peer: no crash, no key" t_socket_fuzz
+root_test "per-user rate limit and connection cap; root not limited" t_rate_limit_and_conn_cap
+root_test "no token or secret in a core of the worker or the monitor" t_no_secrets_in_core
 run_test "a C program using the shared library reads the token, also after fork" t_c_api_reader
 run_test "the hot read path makes no system call (strace)" t_hot_path_no_syscalls
 run_test "make install with PREFIX and DESTDIR; build against it" t_install
@@ -413,5 +653,5 @@ run_test "no token or secret in plaintext in runtime files or logs" t_no_plainte
 run_test "the daemon's log has no sanitizer report" t_no_sanitizer_reports
 
 echo
-echo "integration: $pass passed, $fail failed"
+echo "integration: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

@@ -188,6 +188,9 @@ START_TEST(main_defaults)
 		ck_assert_str_eq(c->credentials_dir, tpath("credentials.d"));
 		ck_assert_uint_eq(c->max_credentials, 128);
 		ck_assert_uint_eq(c->max_token_size, 16384);
+		ck_assert_str_eq(c->user, "tokencache");
+		ck_assert_ptr_null(c->admin_group);
+		ck_assert_int_eq(c->key_rotation_interval, 86400);
 		ck_assert_uint_eq(c->ncreds, 0);
 		conf_free(c);
 	}
@@ -204,9 +207,15 @@ START_TEST(main_keys)
 	    "runtime_dir = /run/tc-test\n"
 	    "  credentials_dir\t=   /nonexistent/creds  \n"
 	    "max_credentials=5\n"
+	    "user = tc-daemon_1\n"
+	    "admin_group = tc.admins\n"
+	    "key_rotation_interval = 0\n"
 	    "max_token_size = 2048\r\n");
 	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
+	ck_assert_str_eq(c->user, "tc-daemon_1");
+	ck_assert_str_eq(c->admin_group, "tc.admins");
+	ck_assert_int_eq(c->key_rotation_interval, 0);
 	ck_assert_str_eq(c->runtime_dir, "/run/tc-test");
 	ck_assert_str_eq(c->credentials_dir, "/nonexistent/creds");
 	ck_assert_uint_eq(c->max_credentials, 5);
@@ -284,8 +293,12 @@ static const struct {
 } main_errors[] = {
 	{ "[daemon]\nruntime_dir = /run/x\nfoo = 1\n", 3,
 	  "unknown key 'foo' in [daemon]" },
-	{ "[daemon]\nuser = tokencache\n", 2, "unknown key 'user'" },
-	{ "[daemon]\nadmin_group = wheel\n", 2, "unknown key 'admin_group'" },
+	{ "[daemon]\nuser = bad/name\n", 2, "user: not a valid user" },
+	{ "[daemon]\nadmin_group = a b\n", 2, "admin_group: not a valid" },
+	{ "[daemon]\nkey_rotation_interval = 59\n", 2,
+	  "key_rotation_interval must be" },
+	{ "[daemon]\nkey_rotation_interval = x\n", 2,
+	  "key_rotation_interval must be" },
 	{ "[daemon]\nmax_credentials = 1\nmax_credentials = 2\n", 3,
 	  "key 'max_credentials' given twice" },
 	{ "[server]\n", 1, "unknown section [server]" },

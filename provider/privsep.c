@@ -1,0 +1,579 @@
+/*
+ * privsep.c - the monitor (root) and the worker (the daemon's user).
+ *
+ * The two talk over a socketpair.  The worker sends a 4-byte LOAD request;
+ * the monitor answers with a status word and either a packed configuration
+ * or an error message, each preceded by its length.  The monitor trusts
+ * nothing the worker sends beyond "load now": it reads only the
+ * configuration file it was started with.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "privsep.h"
+#include "seg.h"
+
+#define PS_LOAD        UINT32_C(0x4c4f4144)   /* "LOAD" */
+#define PS_MAX_REPLY   (64u * 1024 * 1024)
+#define PS_TIMEOUT_MS  30000
+
+static int monitor_fd = -1;
+
+/* ---- packing ------------------------------------------------------------ */
+
+struct pk {
+	unsigned char *buf;      /* sodium_malloc'd: holds secrets */
+	size_t len, cap;
+	int failed;
+};
+
+static void
+pk_put(struct pk *p, const void *data, size_t n)
+{
+	unsigned char *nb;
+	size_t ncap;
+
+	if (p->failed)
+		return;
+	if (p->len + n > p->cap) {
+		for (ncap = p->cap ? p->cap : 1024; ncap < p->len + n; ncap *= 2)
+			;
+		if ((nb = sodium_malloc(ncap)) == NULL) {
+			p->failed = 1;
+			return;
+		}
+		if (p->buf != NULL) {
+			memcpy(nb, p->buf, p->len);
+			sodium_free(p->buf);
+		}
+		p->buf = nb;
+		p->cap = ncap;
+	}
+	memcpy(p->buf + p->len, data, n);
+	p->len += n;
+}
+
+static void
+pk_u64(struct pk *p, uint64_t v)
+{
+	pk_put(p, &v, sizeof(v));
+}
+
+/* A string, or NULL, as a length (UINT64_MAX for NULL) and its bytes. */
+static void
+pk_bytes(struct pk *p, const char *s, size_t n)
+{
+	pk_u64(p, s == NULL ? UINT64_MAX : n);
+	if (s != NULL)
+		pk_put(p, s, n);
+}
+
+static void
+pk_str(struct pk *p, const char *s)
+{
+	pk_bytes(p, s, s != NULL ? strlen(s) : 0);
+}
+
+static void
+pk_list(struct pk *p, char *const *list, size_t n)
+{
+	size_t i;
+
+	pk_u64(p, n);
+	for (i = 0; i < n; i++)
+		pk_str(p, list[i]);
+}
+
+unsigned char *
+conf_pack(const struct daemon_conf *c, size_t *len)
+{
+	struct pk p;
+	size_t i;
+
+	memset(&p, 0, sizeof(p));
+	pk_str(&p, c->path);
+	pk_str(&p, c->runtime_dir);
+	pk_str(&p, c->credentials_dir);
+	pk_u64(&p, c->max_credentials);
+	pk_u64(&p, c->max_token_size);
+	pk_str(&p, c->user);
+	pk_str(&p, c->admin_group);
+	pk_u64(&p, (uint64_t)c->key_rotation_interval);
+	pk_u64(&p, c->ncreds);
+	for (i = 0; i < c->ncreds; i++) {
+		const struct cred_conf *cc = &c->creds[i];
+
+		pk_str(&p, cc->name);
+		pk_str(&p, cc->path);
+		pk_str(&p, cc->provider);
+		pk_str(&p, cc->token_url);
+		pk_str(&p, cc->client_id);
+		pk_bytes(&p, cc->client_secret, cc->client_secret_len);
+		pk_u64(&p, (uint64_t)cc->auth_method);
+		pk_str(&p, cc->audience);
+		pk_str(&p, cc->scope);
+		pk_list(&p, cc->resources, cc->nresources);
+		pk_list(&p, cc->allow_users, cc->nallow_users);
+		pk_list(&p, cc->allow_groups, cc->nallow_groups);
+		pk_u64(&p, (uint64_t)cc->timeout_ms);
+		pk_u64(&p, (uint64_t)cc->default_lifetime);
+		pk_u64(&p, (uint64_t)cc->max_lifetime);
+		pk_str(&p, cc->ca_file);
+	}
+	if (p.failed) {
+		sodium_free(p.buf);
+		return NULL;
+	}
+	*len = p.len;
+	return p.buf;
+}
+
+struct up {
+	const unsigned char *buf;
+	size_t len, off;
+	int failed;
+};
+
+static uint64_t
+up_u64(struct up *u)
+{
+	uint64_t v = 0;
+
+	if (u->failed || u->len - u->off < sizeof(v)) {
+		u->failed = 1;
+		return 0;
+	}
+	memcpy(&v, u->buf + u->off, sizeof(v));
+	u->off += sizeof(v);
+	return v;
+}
+
+/* A string packed by pk_bytes: malloc'd, or sodium_malloc'd if secret. */
+static char *
+up_str(struct up *u, int secret, size_t *lenp)
+{
+	uint64_t n = up_u64(u);
+	char *s;
+
+	if (u->failed || n == UINT64_MAX)
+		return NULL;
+	if (n > u->len - u->off || memchr(u->buf + u->off, '\0', n) != NULL) {
+		u->failed = 1;
+		return NULL;
+	}
+	s = secret ? sodium_malloc(n + 1) : malloc(n + 1);
+	if (s == NULL) {
+		u->failed = 1;
+		return NULL;
+	}
+	memcpy(s, u->buf + u->off, n);
+	s[n] = '\0';
+	u->off += n;
+	if (lenp != NULL)
+		*lenp = n;
+	return s;
+}
+
+static char **
+up_list(struct up *u, size_t *np)
+{
+	uint64_t n = up_u64(u), i;
+	char **list;
+
+	/* Every item takes at least 8 bytes: bounds n before calloc. */
+	if (u->failed || n > (u->len - u->off) / 8) {
+		u->failed = 1;
+		return NULL;
+	}
+	if ((list = calloc(n + 1, sizeof(*list))) == NULL) {
+		u->failed = 1;
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if ((list[i] = up_str(u, 0, NULL)) == NULL)
+			u->failed = 1;
+	*np = n;
+	return list;
+}
+
+int
+conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
+{
+	struct daemon_conf *c;
+	struct up u = { buf, len, 0, 0 };
+	uint64_t n, i;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->path = up_str(&u, 0, NULL);
+	c->runtime_dir = up_str(&u, 0, NULL);
+	c->credentials_dir = up_str(&u, 0, NULL);
+	c->max_credentials = (uint32_t)up_u64(&u);
+	c->max_token_size = (uint32_t)up_u64(&u);
+	c->user = up_str(&u, 0, NULL);
+	c->admin_group = up_str(&u, 0, NULL);
+	c->key_rotation_interval = (long)up_u64(&u);
+	n = up_u64(&u);
+	if (u.failed || n > 65536 ||
+	    (c->creds = calloc(n + 1, sizeof(*c->creds))) == NULL)
+		goto fail;
+	for (i = 0; i < n && !u.failed; i++, c->ncreds++) {
+		struct cred_conf *cc = &c->creds[i];
+
+		cc->name = up_str(&u, 0, NULL);
+		cc->path = up_str(&u, 0, NULL);
+		cc->provider = up_str(&u, 0, NULL);
+		cc->token_url = up_str(&u, 0, NULL);
+		cc->client_id = up_str(&u, 0, NULL);
+		cc->client_secret = up_str(&u, 1, &cc->client_secret_len);
+		cc->auth_method = (enum auth_method)up_u64(&u);
+		cc->audience = up_str(&u, 0, NULL);
+		cc->scope = up_str(&u, 0, NULL);
+		cc->resources = up_list(&u, &cc->nresources);
+		cc->allow_users = up_list(&u, &cc->nallow_users);
+		cc->allow_groups = up_list(&u, &cc->nallow_groups);
+		cc->timeout_ms = (long)up_u64(&u);
+		cc->default_lifetime = (long)up_u64(&u);
+		cc->max_lifetime = (long)up_u64(&u);
+		cc->ca_file = up_str(&u, 0, NULL);
+		if (cc->name == NULL || cc->provider == NULL ||
+		    cc->token_url == NULL || cc->client_id == NULL ||
+		    cc->client_secret == NULL)
+			u.failed = 1;
+	}
+	if (u.failed || u.off != u.len || c->path == NULL ||
+	    c->runtime_dir == NULL || c->user == NULL)
+		goto fail;
+	*out = c;
+	return 0;
+ fail:
+	conf_free(c);
+	return -1;
+}
+
+/* ---- the wire ----------------------------------------------------------- */
+
+static int
+write_all(int fd, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, void *buf, size_t n, int timeout_ms)
+{
+	unsigned char *p = buf;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t r;
+
+	while (n > 0) {
+		if (timeout_ms >= 0 && poll(&pfd, 1, timeout_ms) <= 0)
+			return -1;
+		r = read(fd, p, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* The monitor's answer to LOAD. */
+static void
+monitor_load(int fd, const char *path)
+{
+	struct daemon_conf *c = NULL;
+	unsigned char *blob = NULL;
+	char err[CONF_ERR_MAX];
+	uint64_t hdr[2];
+	size_t len = 0;
+
+	if (conf_load(path, &c, err) == 0 &&
+	    (blob = conf_pack(c, &len)) == NULL)
+		snprintf(err, sizeof(err), "%s: out of memory", path);
+	hdr[0] = blob != NULL ? 0 : 1;
+	hdr[1] = blob != NULL ? len : strlen(err);
+	if (write_all(fd, hdr, sizeof(hdr)) != 0 ||
+	    write_all(fd, blob != NULL ? (const void *)blob : (const void *)err,
+	    (size_t)hdr[1]) != 0)
+		log_warn("monitor: cannot answer the worker");
+	sodium_free(blob);
+	conf_free(c);
+}
+
+/*
+ * The monitor: forward signals, answer LOAD, and leave with the worker's
+ * exit status.
+ */
+static void __attribute__((noreturn))
+monitor_main(int fd, pid_t worker, const char *path)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	sigset_t mask;
+	uint32_t req;
+	int sfd, st;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1)
+		fatal("monitor: signalfd");
+	pfd[0].fd = sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = fd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, fd != -1 ? 2 : 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("monitor: poll");
+		}
+		if (pfd[0].revents &&
+		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD &&
+			    waitpid(worker, &st, WNOHANG) == worker) {
+				if (WIFEXITED(st))
+					exit(WEXITSTATUS(st));
+				log_warnx("worker killed by signal %d",
+				    WTERMSIG(st));
+				exit(128 + WTERMSIG(st));
+			}
+			if (si.ssi_signo != SIGCHLD)
+				(void)kill(worker, si.ssi_signo == SIGHUP ?
+				    SIGHUP : SIGTERM);
+		}
+		if (fd != -1 && pfd[1].revents) {
+			if (read_all(fd, &req, sizeof(req), 1000) != 0 ||
+			    req != PS_LOAD) {
+				/* The worker is gone or confused: stop
+				 * serving it and wait for it to exit. */
+				close(fd);
+				fd = -1;
+				continue;
+			}
+			monitor_load(fd, path);
+		}
+	}
+}
+
+/* ---- the worker --------------------------------------------------------- */
+
+int
+privsep_load(const char *path, struct daemon_conf **out, char *err)
+{
+	uint32_t req = PS_LOAD;
+	uint64_t hdr[2];
+	unsigned char *blob = NULL;
+	int ret = -1;
+
+	if (monitor_fd == -1)
+		return conf_load(path, out, err);
+	if (write_all(monitor_fd, &req, sizeof(req)) != 0 ||
+	    read_all(monitor_fd, hdr, sizeof(hdr), PS_TIMEOUT_MS) != 0 ||
+	    hdr[1] > PS_MAX_REPLY) {
+		snprintf(err, CONF_ERR_MAX, "no answer from the privileged "
+		    "monitor process");
+		return -1;
+	}
+	if (hdr[0] != 0) {
+		size_t n = hdr[1] < CONF_ERR_MAX - 1 ? (size_t)hdr[1] :
+		    CONF_ERR_MAX - 1;
+
+		if (read_all(monitor_fd, err, n, PS_TIMEOUT_MS) != 0)
+			n = 0;
+		err[n] = '\0';
+		/* A longer message than we keep would desynchronise us. */
+		if (n != hdr[1])
+			snprintf(err, CONF_ERR_MAX, "malformed monitor reply");
+		return -1;
+	}
+	if ((blob = sodium_malloc(hdr[1] ? (size_t)hdr[1] : 1)) == NULL) {
+		snprintf(err, CONF_ERR_MAX, "out of memory");
+		return -1;
+	}
+	if (read_all(monitor_fd, blob, (size_t)hdr[1], PS_TIMEOUT_MS) != 0 ||
+	    conf_unpack(blob, (size_t)hdr[1], out) != 0)
+		snprintf(err, CONF_ERR_MAX, "malformed configuration from the "
+		    "monitor process");
+	else
+		ret = 0;
+	sodium_free(blob);
+	return ret;
+}
+
+int
+privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	/* In this order: groups while we may, then the gid, then the uid. */
+	if (setgroups(0, NULL) == -1) {
+		snprintf(err, errlen, "setgroups: %s", strerror(errno));
+		return -1;
+	}
+	if (setresgid(gid, gid, gid) == -1) {
+		snprintf(err, errlen, "setresgid: %s", strerror(errno));
+		return -1;
+	}
+	if (setresuid(uid, uid, uid) == -1) {
+		snprintf(err, errlen, "setresuid: %s", strerror(errno));
+		return -1;
+	}
+	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
+	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
+	    sg != gid || getgroups(0, NULL) != 0) {
+		snprintf(err, errlen, "privileges not dropped as asked");
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
+		snprintf(err, errlen, "could regain root after dropping it");
+		return -1;
+	}
+	/* Credential changes reset these; set them again. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "prctl: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Make the runtime directory the daemon user's, as root.  A daemon already
+ * holding its lock means we must not touch it.
+ */
+static int
+prepare_runtime_dir(const char *dir, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create runtime directory %s: %s",
+		    dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "runtime directory %s is not a directory",
+		    dir);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != uid) {
+		snprintf(err, errlen, "runtime directory %s belongs to uid %u, "
+		    "neither root nor the daemon's user", dir,
+		    (unsigned)st.st_uid);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_LOCK_NAME);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK) {
+			close(fd);
+			snprintf(err, errlen, "another tokencached is running "
+			    "on %s", dir);
+			return -1;
+		}
+		close(fd);
+	}
+	if (chown(dir, uid, gid) == -1 || chmod(dir, 0755) == -1) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+privsep_start(struct daemon_conf *conf, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	char *path;
+	int sv[2];
+	pid_t pid, monitor = getpid();
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		snprintf(err, errlen, "%s: user '%s' does not exist (create it, "
+		    "e.g. useradd --system --no-create-home tokencache, or set "
+		    "user in [daemon])", conf->path, conf->user);
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (uid == 0) {
+		log_warnx("running as root: user = %s in %s", conf->user,
+		    conf->path);
+		return 0;
+	}
+	if (prepare_runtime_dir(conf->runtime_dir, uid, gid, err, errlen) != 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid != 0) {
+		/* The monitor keeps no secrets between reloads. */
+		close(sv[1]);
+		if ((path = strdup(conf->path)) == NULL)
+			fatalx("monitor: out of memory");
+		conf_free(conf);
+		monitor_main(sv[0], pid, path);
+	}
+	close(sv[0]);
+	monitor_fd = sv[1];
+	if (privsep_drop(uid, gid, err, errlen) != 0)
+		return -1;
+	/* Set after the drop, which clears it: leave with the monitor. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) == -1 ||
+	    getppid() != monitor) {
+		snprintf(err, errlen, "the monitor process went away");
+		return -1;
+	}
+	log_info("running as %s (uid %u), monitor pid %ld", conf->user,
+	    (unsigned)uid, (long)getppid());
+	return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * privsep.h - privilege separation.
+ *
+ * Started as root, tokencached splits in two, as OpenSSH does.  The monitor
+ * keeps root and does one thing: load the configuration, secrets included,
+ * when the worker asks for it (at a reload).  The worker drops to the
+ * daemon's user with no supplementary groups and no way back, and does
+ * everything else: the network, the segment, the control socket.
+ * Started as any other user, tokencached runs as one process as that user.
+ */
+#ifndef TC_PRIVSEP_H
+#define TC_PRIVSEP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/*
+ * If running as root and conf->user is not root: resolve the user, make
+ * the runtime directory theirs, fork the monitor, and drop privileges.
+ * Returns 0 in the worker (or in the only process when not root); the
+ * monitor frees conf and never returns.  -1 with a message in err on
+ * failure.
+ */
+int privsep_start(struct daemon_conf *conf, char *err, size_t errlen);
+
+/* Load the configuration at path: through the monitor when there is one,
+ * else directly.  Same contract as conf_load(). */
+int privsep_load(const char *path, struct daemon_conf **out, char *err);
+
+/* Serialise a configuration, secrets included, into a sodium_malloc'd
+ * buffer (free with sodium_free), and back.  Exposed for the tests. */
+unsigned char *conf_pack(const struct daemon_conf *c, size_t *len);
+int conf_unpack(const unsigned char *buf, size_t len,
+    struct daemon_conf **out);
+
+/* Drop to uid/gid for good: no supplementary groups, all three ids set,
+ * checked, and no way back.  -1 with a message in err. */
+int privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+#endif /* TC_PRIVSEP_H */

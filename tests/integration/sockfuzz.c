@@ -1,0 +1,199 @@
+/*
+ * sockfuzz.c - abuse tokencached's control socket, for the integration
+ * tests (run as an unprivileged user who may read nothing).
+ *
+ *   tc-sockfuzz fuzz  RUNTIME_DIR NAME N   N connections each sending random
+ *                                          or truncated or mutated messages;
+ *                                          fails if any reply hands out a key
+ *   tc-sockfuzz flood RUNTIME_DIR N        N PINGs on one connection as fast
+ *                                          as possible; prints how many were
+ *                                          answered "rate limited"
+ *   tc-sockfuzz conns RUNTIME_DIR N        opens N connections at once;
+ *                                          prints how many the daemon kept
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "tokencache.h"
+
+static int
+connect_to(const char *dir)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir,
+	    SEG_SOCKET_NAME);
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait up to ms for a reply; 1 and *r filled if one came. */
+static int
+get_reply(int fd, struct tc_resp *r, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) <= 0)
+		return 0;
+	n = recv(fd, r, sizeof(*r), MSG_TRUNC);
+	return n == (ssize_t)sizeof(*r);
+}
+
+static int
+all_zero(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+static int
+fuzz(const char *dir, const char *name, int n)
+{
+	unsigned char buf[sizeof(struct tc_req) * 2];
+	struct tc_req q;
+	struct tc_resp r;
+	int i, fd, leaked = 0, answered = 0, ops[] = { TC_OP_KEY, TC_OP_WAIT,
+	    TC_OP_REFRESH, TC_OP_RELOAD, TC_OP_ROTATE, TC_OP_INVALIDATE };
+	size_t len;
+
+	srandom(12345);
+	for (i = 0; i < n; i++) {
+		if ((fd = connect_to(dir)) == -1) {
+			/* Rate limits or the connection cap: wait a bit. */
+			usleep(20000);
+			continue;
+		}
+		tc_req_init(&q, TC_OP_KEY, name, 0);
+		switch (i % 6) {
+		case 0:		/* random bytes, random length */
+			len = (size_t)random() % sizeof(buf);
+			for (size_t j = 0; j < len; j++)
+				buf[j] = (unsigned char)random();
+			break;
+		case 1:		/* a valid request, truncated */
+			len = (size_t)random() % sizeof(q);
+			memcpy(buf, &q, sizeof(q));
+			break;
+		case 2:		/* a valid request with one byte flipped */
+			memcpy(buf, &q, sizeof(q));
+			buf[(size_t)random() % sizeof(q)] ^=
+			    (unsigned char)(1 + random() % 255);
+			len = sizeof(q);
+			break;
+		case 3:		/* every op on the name, as this user */
+			q.op = (uint16_t)ops[random() % 6];
+			memcpy(buf, &q, sizeof(q));
+			len = sizeof(q);
+			break;
+		case 4:		/* a name length past the field */
+			q.name_len = (uint32_t)random();
+			memcpy(buf, &q, sizeof(q));
+			len = sizeof(q);
+			break;
+		default:	/* too long */
+			memcpy(buf, &q, sizeof(q));
+			len = sizeof(q) + 1 + (size_t)random() % sizeof(q);
+			break;
+		}
+		(void)send(fd, buf, len, MSG_NOSIGNAL);
+		if (get_reply(fd, &r, 200)) {
+			answered++;
+			if (r.status == 0 && !all_zero(r.key, sizeof(r.key))) {
+				fprintf(stderr, "sockfuzz: case %d: a key was "
+				    "handed out\n", i % 6);
+				leaked++;
+			}
+		}
+		close(fd);
+	}
+	printf("fuzz: %d messages, %d answered, %d keys leaked\n", n, answered,
+	    leaked);
+	return leaked == 0 ? 0 : 1;
+}
+
+static int
+flood(const char *dir, int n)
+{
+	struct tc_req q;
+	struct tc_resp r;
+	int i, fd, limited = 0, ok = 0;
+
+	tc_req_init(&q, TC_OP_PING, NULL, 0);
+	for (i = 0; i < n; i++) {
+		/* A limited peer is cut off: connect again. */
+		if ((fd = connect_to(dir)) == -1)
+			return 1;
+		while (i < n && send(fd, &q, sizeof(q), MSG_NOSIGNAL) ==
+		    (ssize_t)sizeof(q) && get_reply(fd, &r, 1000)) {
+			if (r.status == TC_EBUSY) {
+				limited++;
+				break;
+			}
+			ok++;
+			i++;
+		}
+		close(fd);
+	}
+	printf("flood: %d answered, %d rate limited\n", ok, limited);
+	return 0;
+}
+
+static int
+conns(const char *dir, int n)
+{
+	struct tc_req q;
+	struct tc_resp r;
+	int *fds = calloc((size_t)n, sizeof(int)), i, kept = 0;
+
+	if (fds == NULL)
+		return 1;
+	for (i = 0; i < n; i++)
+		fds[i] = connect_to(dir);
+	tc_req_init(&q, TC_OP_PING, NULL, 0);
+	for (i = 0; i < n; i++) {
+		if (fds[i] != -1 && send(fds[i], &q, sizeof(q), MSG_NOSIGNAL) ==
+		    (ssize_t)sizeof(q) && get_reply(fds[i], &r, 2000) &&
+		    r.status == 0)
+			kept++;
+	}
+	for (i = 0; i < n; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+	free(fds);
+	printf("conns: %d of %d served\n", kept, n);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc == 5 && strcmp(argv[1], "fuzz") == 0)
+		return fuzz(argv[2], argv[3], atoi(argv[4]));
+	if (argc == 4 && strcmp(argv[1], "flood") == 0)
+		return flood(argv[2], atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "conns") == 0)
+		return conns(argv[2], atoi(argv[3]));
+	fprintf(stderr, "usage: tc-sockfuzz fuzz DIR NAME N | flood DIR N | "
+	    "conns DIR N\n");
+	return 2;
+}
