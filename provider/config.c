@@ -1484,6 +1484,14 @@ conf_cred_request_differs(const struct cred_conf *a,
 	    str_differs(a->ca_file, b->ca_file);
 }
 
+int
+conf_cred_acl_differs(const struct cred_conf *a, const struct cred_conf *b)
+{
+	return list_differs(a->allow_users, a->nallow_users, b->allow_users,
+	    b->nallow_users) || list_differs(a->allow_groups,
+	    a->nallow_groups, b->allow_groups, b->nallow_groups);
+}
+
 const struct cred_conf *
 conf_find(const struct daemon_conf *c, const char *name)
 {

@@ -76,6 +76,10 @@ void conf_cred_clear(struct cred_conf *c);
 int conf_cred_request_differs(const struct cred_conf *a,
     const struct cred_conf *b);
 
+/* 1 if allow_users or allow_groups differ (as written). */
+int conf_cred_acl_differs(const struct cred_conf *a,
+    const struct cred_conf *b);
+
 /* Find a credential by name; NULL if absent. */
 const struct cred_conf *conf_find(const struct daemon_conf *c,
     const char *name);

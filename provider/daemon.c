@@ -848,27 +848,6 @@ rotate_keys(struct daemon *d, const char *why)
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
 
-static int
-list_differs(char *const *a, size_t na, char *const *b, size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return 1;
-	for (i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]) != 0)
-			return 1;
-	return 0;
-}
-
-static int
-acl_differs(const struct cred_conf *a, const struct cred_conf *b)
-{
-	return list_differs(a->allow_users, a->nallow_users, b->allow_users,
-	    b->nallow_users) || list_differs(a->allow_groups,
-	    a->nallow_groups, b->allow_groups, b->nallow_groups);
-}
-
 static struct cred *
 cred_new(struct daemon *d, const struct cred_conf *cc, int64_t now)
 {
@@ -935,7 +914,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 		const struct cred_conf *cc = &nc->creds[i];
 
 		if ((c = cred_find(d, cc->name)) != NULL) {
-			if (acl_differs(c->conf, cc))
+			if (conf_cred_acl_differs(c->conf, cc))
 				acl_changed++;
 			if (conf_cred_request_differs(c->conf, cc)) {
 				cred_abort_fetch(d, c);

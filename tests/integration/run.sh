@@ -8,6 +8,8 @@
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
+# A strict umask: the modes of the runtime files must not depend on it.
+umask 077
 
 pass=0
 fail=0
