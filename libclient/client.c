@@ -10,13 +10,16 @@
  * of the slot, a key from the daemon if we lack the right one, a decrypt.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -113,6 +116,15 @@ tc_req_init(struct tc_req *req, int op, const char *name, uint32_t timeout_ms)
 	return 0;
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 tc_call(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms)
@@ -120,20 +132,34 @@ tc_call(const char *runtime_dir, const struct tc_req *req,
 	struct sockaddr_un sun;
 	struct tc_resp r;
 	struct pollfd pfd;
+	int64_t deadline;
 	ssize_t n;
-	int fd, rc, ret;
+	int fd, rc, ret, left;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", runtime_dir,
 	    SEG_SOCKET_NAME) >= (int)sizeof(sun.sun_path))
 		return TC_EINVAL;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1)
 		return TC_ESYSTEM;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	/*
+	 * Non-blocking, so that a daemon that does not accept (busy, or
+	 * stopped with SIGSTOP) costs us at most timeout_ms: a Unix socket
+	 * whose backlog is full says EAGAIN, and we try again until then.
+	 */
+	deadline = mono_ms() + timeout_ms;
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN && mono_ms() < deadline) {
+			(void)poll(NULL, 0, 10);
+			continue;
+		}
 		ret = (errno == ENOENT || errno == ECONNREFUSED ||
 		    errno == ENOTDIR) ? TC_ENODAEMON :
+		    errno == EAGAIN ? TC_ETIMEDOUT :
 		    (errno == EACCES ? TC_EACCES : TC_ESYSTEM);
 		goto out;
 	}
@@ -144,7 +170,8 @@ tc_call(const char *runtime_dir, const struct tc_req *req,
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	do {
-		rc = poll(&pfd, 1, timeout_ms);
+		left = (int)(deadline - mono_ms());
+		rc = poll(&pfd, 1, left > 0 ? left : 0);
 	} while (rc == -1 && errno == EINTR);
 	if (rc == 0) {
 		ret = TC_ETIMEDOUT;
@@ -252,6 +279,27 @@ tc_close(tc_client *c)
 	pthread_mutex_destroy(&c->lock);
 	free(c->dir);
 	free(c);
+}
+
+/*
+ * Was the segment we map replaced or removed without being marked retired
+ * (a daemon started on a fresh runtime directory)?  A system call, so only
+ * asked on the slow paths, when the answer we have is not a token.
+ */
+static int
+segment_replaced(tc_client *c)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!c->mapped)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/%s", c->dir, SEG_FILE_NAME) >=
+	    (int)sizeof(path))
+		return 0;
+	if (stat(path, &st) == -1)
+		return errno == ENOENT;
+	return st.st_dev != c->map.dev || st.st_ino != c->map.ino;
 }
 
 /* Map the segment, or re-map it if the daemon retired the one we have. */
@@ -451,13 +499,14 @@ copy_out(const struct centry *e, char *buf, size_t buflen,
 	return 0;
 }
 
+static int get_locked(tc_client *c, const char *name, size_t len,
+    char *buf, size_t buflen, tc_token_info *info);
+
 int
 tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
     tc_token_info *info)
 {
-	struct centry *e;
 	size_t len;
-	int64_t now;
 	int r;
 
 	if (c == NULL || name == NULL || buf == NULL)
@@ -466,13 +515,30 @@ tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
 	if (seg_name_valid(name, len) != 0)
 		return TC_EINVAL;
 	pthread_mutex_lock(&c->lock);
-	if ((r = ensure_mapped(c)) != 0)
-		goto out;
-	if ((e = find_entry(c, name, len)) == NULL &&
-	    (e = add_entry(c, name, len)) == NULL) {
-		r = TC_ENOMEM;
-		goto out;
+	r = get_locked(c, name, len, buf, buflen, info);
+	/* No token here: maybe a new daemon made a new segment elsewhere. */
+	if ((r == TC_ENOTFOUND || r == TC_ENOTOKEN || r == TC_EEXPIRED ||
+	    r == TC_EFAILED) && segment_replaced(c)) {
+		unmap_segment(c);
+		r = get_locked(c, name, len, buf, buflen, info);
 	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int
+get_locked(tc_client *c, const char *name, size_t len, char *buf,
+    size_t buflen, tc_token_info *info)
+{
+	struct centry *e;
+	int64_t now;
+	int r;
+
+	if ((r = ensure_mapped(c)) != 0)
+		return r;
+	if ((e = find_entry(c, name, len)) == NULL &&
+	    (e = add_entry(c, name, len)) == NULL)
+		return TC_ENOMEM;
 	/* The hot path: the slot has not changed since we last copied it. */
 	if (!(e->have_token && e->seq != 0 &&
 	    __atomic_load_n(&seg_slot_at(&c->map, e->idx)->seq,
@@ -481,14 +547,11 @@ tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
 			if (info != NULL && (r == TC_ENOTOKEN ||
 			    r == TC_EFAILED || r == TC_EEXPIRED))
 				fill_info(info, &e->meta, 0, seg_boottime_ns());
-			goto out;
+			return r;
 		}
 	}
 	now = seg_boottime_ns();
-	r = copy_out(e, buf, buflen, info, now);
- out:
-	pthread_mutex_unlock(&c->lock);
-	return r;
+	return copy_out(e, buf, buflen, info, now);
 }
 
 static int
@@ -525,9 +588,16 @@ tc_get_wait(tc_client *c, const char *name, char *buf, size_t buflen,
 	    r != TC_EFAILED && r != TC_ENOCACHE))
 		return r;
 	if ((r = wait_op(c, TC_OP_WAIT, name, timeout_ms)) != 0) {
-		/* Let info carry the daemon's reason for the failure. */
-		if (r == TC_EFAILED && info != NULL)
-			(void)tc_get(c, name, buf, buflen, info);
+		char none[1];
+
+		/*
+		 * Let info carry the daemon's reason for the failure; a
+		 * one-byte buffer keeps buf untouched.  A token published
+		 * meanwhile (TC_ERANGE here) is worth returning after all.
+		 */
+		if (r == TC_EFAILED && info != NULL &&
+		    tc_get(c, name, none, sizeof(none), info) == TC_ERANGE)
+			return tc_get(c, name, buf, buflen, info);
 		return r;
 	}
 	return tc_get(c, name, buf, buflen, info);

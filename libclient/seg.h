@@ -104,6 +104,9 @@ struct seg_slot {
 	int64_t last_attempt_at;  /* Unix time of the last fetch attempt */
 	uint32_t failures;        /* consecutive failed fetches */
 	uint32_t http_status;     /* of the last attempt, 0 if none */
+	uint8_t request_id[16];   /* keyed hash of the request that got the
+	                           * token: a daemon whose configuration
+	                           * changed meanwhile does not adopt it */
 	uint8_t nonce[SEG_NONCE_BYTES];
 	char name[SEG_NAME_FIELD];
 	char token_type[SEG_TYPE_FIELD];

@@ -323,6 +323,47 @@ cred_free(struct cred *c)
 	free(c);
 }
 
+static void
+hash_field(crypto_generichash_state *st, const char *s, size_t n)
+{
+	uint64_t len = s != NULL ? n : UINT64_MAX;
+
+	crypto_generichash_update(st, (const unsigned char *)&len, sizeof(len));
+	if (s != NULL)
+		crypto_generichash_update(st, (const unsigned char *)s, n);
+}
+
+static void
+hash_str(crypto_generichash_state *st, const char *s)
+{
+	hash_field(st, s, s != NULL ? strlen(s) : 0);
+}
+
+/* What identifies the token a credential's request yields. */
+static void
+cred_request_id(struct daemon *d, const struct cred_conf *cc, uint8_t out[16])
+{
+	crypto_generichash_state st;
+	int64_t v;
+	size_t i;
+
+	segw_request_hash_init(&d->seg, &st);
+	hash_str(&st, cc->provider);
+	hash_str(&st, cc->token_url);
+	hash_str(&st, cc->client_id);
+	hash_field(&st, cc->client_secret, cc->client_secret_len);
+	v = cc->auth_method;
+	crypto_generichash_update(&st, (const unsigned char *)&v, sizeof(v));
+	hash_str(&st, cc->audience);
+	hash_str(&st, cc->scope);
+	v = (int64_t)cc->nresources;
+	crypto_generichash_update(&st, (const unsigned char *)&v, sizeof(v));
+	for (i = 0; i < cc->nresources; i++)
+		hash_str(&st, cc->resources[i]);
+	crypto_generichash_final(&st, out, 16);
+	sodium_memzero(&st, sizeof(st));
+}
+
 /*
  * Bind a credential to its slot.  If the slot already holds a token that
  * decrypts and has time left (a previous daemon's), keep it and plan the
@@ -334,6 +375,7 @@ static int
 cred_attach(struct daemon *d, struct cred *c, int64_t now)
 {
 	struct seg_slot meta;
+	uint8_t rid[16];
 	size_t len;
 	int64_t wall = (int64_t)time(NULL), left;
 
@@ -345,10 +387,20 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		    wall);
 		return 0;
 	}
+	cred_request_id(d, c->conf, rid);
 	if (segw_read_token(&d->seg, c->slot, d->tokbuf,
 	    (size_t)d->conf->max_token_size + 1, &len, &meta) == 0) {
 		sodium_memzero(d->tokbuf, len);
 		left = meta.expires_boot_ns - now;
+		if (sodium_memcmp(rid, meta.request_id, sizeof(rid)) != 0) {
+			/* Another client id, audience, scope ...: that token
+			 * is not this credential's any more. */
+			log_info("%s: the request changed since the cached "
+			    "token was fetched; fetching a new one", c->name);
+			segw_drop_token(&d->seg, c->slot, "configuration "
+			    "changed");
+			return 0;
+		}
 		if (left > NS_PER_S) {
 			c->expires_ns = meta.expires_boot_ns;
 			if (meta.next_refresh_at > wall)
@@ -368,10 +420,13 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		    meta.http_status < 500 && meta.http_status != 408 &&
 		    meta.http_status != 429;
 		snprintf(c->last_error, sizeof(c->last_error), "%s", meta.error);
-		c->due_ns = now + (meta.next_refresh_at - wall) * NS_PER_S;
+		/* Bounded, in case the wall clock went back meanwhile. */
+		left = meta.next_refresh_at - wall;
+		if (left > SLOW_CAP_MS / 1000)
+			left = SLOW_CAP_MS / 1000;
+		c->due_ns = now + left * NS_PER_S;
 		log_info("%s: last fetch failed (%s); next attempt in %lld s, "
-		    "as planned", c->name, c->last_error,
-		    (long long)(meta.next_refresh_at - wall));
+		    "as planned", c->name, c->last_error, (long long)left);
 	}
 	return 0;
 }
@@ -461,9 +516,35 @@ wake_waiters(struct daemon *d, struct cred *c, int status, const char *msg)
 	}
 }
 
+/*
+ * Where a new connection goes: a free place at the end, else a closed one,
+ * else that of the idle connection with the nearest deadline, which is
+ * closed for it.  Never a connection that waits for a fetch.  A full table
+ * must not stop accepting: clients would hang in connect().
+ */
+static int
+conn_slot(struct daemon *d)
+{
+	int j, idle = -1;
+
+	if (d->nconns < MAX_CONNS)
+		return d->nconns;
+	for (j = 0; j < d->nconns; j++) {
+		if (d->conns[j].fd == -1)
+			return j;
+		if (!d->conns[j].waiting && (idle == -1 ||
+		    d->conns[j].deadline_ns < d->conns[idle].deadline_ns))
+			idle = j;
+	}
+	if (idle != -1)
+		conn_close(d, idle);
+	return idle;
+}
+
 static void
 accept_conn(struct daemon *d)
 {
+	int slot;
 	struct conn *k;
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
@@ -496,7 +577,13 @@ accept_conn(struct daemon *d)
 			return;
 		}
 	}
-	k = &d->conns[d->nconns];
+	if ((slot = conn_slot(d)) == -1) {
+		log_debug("every connection is waiting: refused uid %u",
+		    (unsigned)uc.uid);
+		close(fd);
+		return;
+	}
+	k = &d->conns[slot];
 	memset(k, 0, sizeof(*k));
 	k->fd = fd;
 	k->uid = uc.uid;
@@ -507,17 +594,25 @@ accept_conn(struct daemon *d)
 		k->ngroups = (int)(glen / sizeof(gid_t));
 	}
 	k->deadline_ns = now_ns() + CONN_IDLE_NS;
-	d->nconns++;
+	if (slot == d->nconns)
+		d->nconns++;
 }
 
 static int reload(struct daemon *d, char *msg, size_t msglen);
 static void rotate_keys(struct daemon *d, const char *why);
 
+/*
+ * Park k until c's next fetch ends.  Single flight: a waiter joins the
+ * fetch in progress or the one planned.  `now_please` (an explicit
+ * refresh) moves the plan to now, but never before a Retry-After hold;
+ * a plain wait after failures keeps the backoff, so that many impatient
+ * readers cannot turn into a request storm.
+ */
 static void
-begin_wait(struct cred *c, struct conn *k,
-    uint32_t timeout_ms, int64_t now)
+begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
+    int now_please)
 {
-	int64_t t;
+	int64_t t, soonest;
 
 	if (timeout_ms == 0)
 		t = (int64_t)c->conf->timeout_ms + 1000;
@@ -526,10 +621,11 @@ begin_wait(struct cred *c, struct conn *k,
 	k->waiting = 1;
 	memcpy(k->name, c->name, sizeof(k->name));
 	k->deadline_ns = now + t * NS_PER_MS;
-	/* Single flight: join the fetch in progress, or start one now
-	 * (after any Retry-After hold the server asked for). */
-	if (!c->in_flight)
-		c->due_ns = c->hold_until_ns > now ? c->hold_until_ns : now;
+	if (c->in_flight || (c->failures > 0 && !now_please))
+		return;
+	soonest = c->hold_until_ns > now ? c->hold_until_ns : now;
+	if (c->due_ns > soonest)
+		c->due_ns = soonest;
 }
 
 /* Handle one request; -1 means drop the connection. */
@@ -611,15 +707,20 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q)
 	case TC_OP_WAIT:
 		if (c->expires_ns > now && c->expires_ns != 0)
 			return conn_reply_status(k, 0, NULL, 0);
-		begin_wait(c, k, q->timeout_ms, now);
+		/* A permanent error will not mend by itself: say so now,
+		 * rather than at the next slow retry. */
+		if (c->permanent && !c->in_flight)
+			return conn_reply_status(k, TC_EFAILED, c->last_error,
+			    0);
+		begin_wait(c, k, q->timeout_ms, now, 0);
 		return 0;
 	case TC_OP_REFRESH:
 		log_info("%s: refresh requested by uid %u", c->name,
 		    (unsigned)k->uid);
-		begin_wait(c, k, q->timeout_ms, now);
 		/* An explicit request clears a permanent failure's slow
 		 * retry; it does not override a Retry-After hold. */
 		c->permanent = 0;
+		begin_wait(c, k, q->timeout_ms, now, 1);
 		return 0;
 	}
 	return -1;
@@ -713,12 +814,15 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
     int64_t now)
 {
 	struct segw_meta m;
+	uint8_t rid[16];
 	int64_t wall = (int64_t)time(NULL);
 	int64_t life_ms = (int64_t)t->lifetime * 1000;
 	int64_t refresh_ms = sched_refresh_after_ms(life_ms,
 	    randombytes_random());
 
 	memset(&m, 0, sizeof(m));
+	cred_request_id(d, c->conf, rid);
+	m.request_id = rid;
 	m.token_type = t->token_type;
 	m.expires_at = wall + t->lifetime;
 	m.expires_boot_ns = now + life_ms * NS_PER_MS;
@@ -873,9 +977,9 @@ keep_configured(const char *name, void *arg)
 }
 
 /*
- * Re-read the configuration.  A credential whose request changed is
- * fetched again at once but keeps serving its token meanwhile; one that
- * disappeared is dropped from the segment.  A configuration that does not
+ * Re-read the configuration.  A credential whose request changed loses
+ * its token and is fetched again at once; one that disappeared is dropped
+ * from the segment.  A configuration that does not
  * load changes nothing.  Returns 0 or -1, with what happened in msg.
  */
 static int
@@ -917,7 +1021,13 @@ reload(struct daemon *d, char *msg, size_t msglen)
 			if (conf_cred_acl_differs(c->conf, cc))
 				acl_changed++;
 			if (conf_cred_request_differs(c->conf, cc)) {
+				/* The old token answers another request
+				 * (client, audience, scope ...): drop it,
+				 * as a restarted daemon would. */
 				cred_abort_fetch(d, c);
+				segw_drop_token(&d->seg, c->slot,
+				    "configuration changed");
+				c->expires_ns = 0;
 				c->due_ns = now;
 				c->failures = 0;
 				c->permanent = 0;
@@ -1100,8 +1210,7 @@ run_timers(struct daemon *d, int64_t now)
 
 		if (c->expires_ns != 0 && c->expires_ns <= now) {
 			c->expires_ns = 0;
-			segw_set_status(&d->seg, c->slot, TS_EXPIRED,
-			    c->last_error, c->failures, 0, 0, 0);
+			segw_set_state(&d->seg, c->slot, TS_EXPIRED);
 			log_warnx("%s: token expired without a replacement",
 			    c->name);
 		}
@@ -1152,11 +1261,9 @@ daemon_run(struct daemon *d)
 		fds[nfds].fd = d->sfd;
 		fds[nfds].events = CURL_WAIT_POLLIN;
 		fds[nfds++].revents = 0;
-		if (d->nconns < MAX_CONNS) {
-			fds[nfds].fd = d->lfd;
-			fds[nfds].events = CURL_WAIT_POLLIN;
-			fds[nfds++].revents = 0;
-		}
+		fds[nfds].fd = d->lfd;
+		fds[nfds].events = CURL_WAIT_POLLIN;
+		fds[nfds++].revents = 0;
 		for (i = 0; i < d->nconns; i++) {
 			fds[nfds].fd = d->conns[i].fd;
 			fds[nfds].events = CURL_WAIT_POLLIN;

@@ -22,6 +22,15 @@ log_init(int foreground, int level)
 		openlog("tokencached", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void
+log_detach(void)
+{
+	if (log_foreground) {
+		log_foreground = 0;
+		openlog("tokencached", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	}
+}
+
 static void
 vlog(int pri, const char *prefix, const char *fmt, va_list ap, int with_errno)
 {

@@ -11,6 +11,8 @@
 #define LOG_LEVEL_DEBUG 1
 
 void log_init(int foreground, int level);
+/* From now on, to syslog (the process left its terminal). */
+void log_detach(void);
 /* log_warn appends strerror(errno) and keeps errno. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -3,6 +3,7 @@
  * shared memory for libtokencache readers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,55 @@ usage(int status)
 	exit(status);
 }
 
+/*
+ * Go to the background, but let the parent wait until start-up is done,
+ * so that `tokencached` without -f still reports a bad configuration or a
+ * busy runtime directory on stderr and with exit status 1.  Returns the
+ * pipe the child writes "ready" to.
+ */
+static int
+background(void)
+{
+	char c;
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid != 0) {
+		close(p[1]);
+		/* One byte: ready.  End of file: start-up failed, and the
+		 * child has said why on our stderr. */
+		_exit(read(p[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	return p[1];
+}
+
+/* Start-up succeeded: leave the terminal and release the parent. */
+static void
+detach(int ready_fd)
+{
+	int fd;
+
+	if (chdir("/") == -1)
+		fatal("chdir");
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (write(ready_fd, "", 1) != 1)
+		fatal("cannot tell the parent we are ready");
+	close(ready_fd);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -47,6 +97,7 @@ main(int argc, char *argv[])
 	struct daemon *d;
 	struct rlimit rl = { 0, 0 };
 	char err[CONF_ERR_MAX], abspath[PATH_MAX];
+	int ready_fd = -1;
 	const char *path = DEFAULT_CONF;
 	sigset_t mask;
 	int ch, foreground = 0, level = LOG_LEVEL_INFO, status;
@@ -101,16 +152,17 @@ main(int argc, char *argv[])
 		fatal("%s", path);
 	if (conf_load(abspath, &conf, err) != 0)
 		fatalx("%s", err);
-	if (!foreground) {
-		if (daemon(0, 0) == -1)
-			fatal("daemon");
-		log_init(0, level);
-	}
+	if (!foreground)
+		ready_fd = background();
 	/* As root: fork the monitor, drop to the daemon's user. */
-	if (privsep_start(conf, err, sizeof(err)) != 0)
+	if (privsep_start(conf, ready_fd, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if ((d = daemon_new(conf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	if (!foreground) {
+		detach(ready_fd);
+		log_init(0, level);
+	}
 	status = daemon_run(d);
 	daemon_free(d);
 	curl_global_cleanup();

@@ -126,11 +126,15 @@ static void
 oauth2_cleanup(void *ctx)
 {
 	struct oauth2_req *q = ctx;
+	struct curl_slist *h;
 
 	if (q == NULL)
 		return;
 	if (q->easy != NULL)
 		curl_easy_cleanup(q->easy);
+	/* curl copied the Authorization header into the list: wipe it. */
+	for (h = q->headers; h != NULL; h = h->next)
+		sodium_memzero(h->data, strlen(h->data));
 	curl_slist_free_all(q->headers);
 	sodium_free(q->body);
 	sodium_free(q->auth);
@@ -181,10 +185,8 @@ oauth2_start(const struct cred_conf *cred, const struct tok_limits *lim,
 	if ((h = curl_slist_append(q->headers,
 	    "Content-Type: application/x-www-form-urlencoded")) == NULL)
 		goto nomem;
-	/*
-	 * curl copies header strings into memory we cannot wipe; the copy is
-	 * freed when the request ends.  The body, which we own, is wiped.
-	 */
+	/* curl copies header strings into its list; oauth2_cleanup()
+	 * wipes them before freeing. */
 	if (q->auth != NULL &&
 	    (h = curl_slist_append(q->headers, q->auth)) == NULL)
 		goto nomem;

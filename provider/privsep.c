@@ -521,7 +521,8 @@ prepare_runtime_dir(const char *dir, uid_t uid, gid_t gid, char *err,
 }
 
 int
-privsep_start(struct daemon_conf *conf, char *err, size_t errlen)
+privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
+    size_t errlen)
 {
 	struct passwd *pw;
 	char *path;
@@ -558,6 +559,23 @@ privsep_start(struct daemon_conf *conf, char *err, size_t errlen)
 	if (pid != 0) {
 		/* The monitor keeps no secrets between reloads. */
 		close(sv[1]);
+		if (worker_fd != -1) {
+			/* In the background: the worker releases the
+			 * parent; the monitor leaves the terminal too. */
+			int nfd;
+
+			close(worker_fd);
+			if ((nfd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+				(void)dup2(nfd, STDIN_FILENO);
+				(void)dup2(nfd, STDOUT_FILENO);
+				(void)dup2(nfd, STDERR_FILENO);
+				if (nfd > STDERR_FILENO)
+					close(nfd);
+			}
+			if (chdir("/") == -1)
+				log_warn("monitor: chdir /");
+			log_detach();
+		}
 		if ((path = strdup(conf->path)) == NULL)
 			fatalx("monitor: out of memory");
 		conf_free(conf);

@@ -20,10 +20,12 @@
  * If running as root and conf->user is not root: resolve the user, make
  * the runtime directory theirs, fork the monitor, and drop privileges.
  * Returns 0 in the worker (or in the only process when not root); the
- * monitor frees conf and never returns.  -1 with a message in err on
+ * monitor frees conf, closes worker_fd (if not -1: a descriptor only the
+ * worker may hold) and never returns.  -1 with a message in err on
  * failure.
  */
-int privsep_start(struct daemon_conf *conf, char *err, size_t errlen);
+int privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
+    size_t errlen);
 
 /* Load the configuration at path: through the monitor when there is one,
  * else directly.  Same contract as conf_load(). */

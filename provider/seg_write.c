@@ -551,6 +551,10 @@ segw_publish(struct segw *w, uint32_t idx, const char *token, size_t len,
 	s.http_status = 200;
 	copy_field(s.token_type, sizeof(s.token_type), meta->token_type);
 	memset(s.error, 0, sizeof(s.error));
+	if (meta->request_id != NULL)
+		memcpy(s.request_id, meta->request_id, sizeof(s.request_id));
+	else
+		memset(s.request_id, 0, sizeof(s.request_id));
 	return seal_store(w, idx, &s, token, len);
 }
 
@@ -621,6 +625,17 @@ segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
 	slot_store(w, idx, &s, NULL, 0);
 }
 
+void
+segw_set_state(struct segw *w, uint32_t idx, uint32_t state)
+{
+	struct seg_slot s;
+
+	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
+		return;
+	s.state = state;
+	slot_store(w, idx, &s, NULL, 0);
+}
+
 int
 segw_read_token(struct segw *w, uint32_t idx, char *out, size_t cap,
     size_t *len, struct seg_slot *meta)
@@ -643,6 +658,17 @@ segw_read_token(struct segw *w, uint32_t idx, char *out, size_t cap,
  out:
 	free(ct);
 	return r;
+}
+
+void
+segw_request_hash_init(struct segw *w, crypto_generichash_state *st)
+{
+	unsigned char sub[SEG_KEY_BYTES];
+
+	/* A subkey no reader ever receives: epoch 0 is never used. */
+	seg_derive_key(sub, w->master, 0, "\x01request", 8);
+	crypto_generichash_init(st, sub, sizeof(sub), 16);
+	sodium_memzero(sub, sizeof(sub));
 }
 
 void

@@ -28,6 +28,7 @@ struct segw_meta {
 	int64_t expires_boot_ns;   /* CLOCK_BOOTTIME deadline */
 	int64_t fetched_at;
 	int64_t next_refresh_at;
+	const uint8_t *request_id; /* 16 bytes, see segw_request_hash() */
 };
 
 /*
@@ -79,12 +80,23 @@ void segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
     const char *error, uint32_t failures, uint32_t http_status,
     int64_t last_attempt_at, int64_t next_refresh_at);
 
+/* Change only the state of slot idx. */
+void segw_set_state(struct segw *w, uint32_t idx, uint32_t state);
+
 /* Consistent copy of a slot's metadata. */
 int segw_read(struct segw *w, uint32_t idx, struct seg_slot *out);
 
 /* The token currently in slot idx, decrypted into out (capacity cap). */
 int segw_read_token(struct segw *w, uint32_t idx, char *out, size_t cap,
     size_t *len, struct seg_slot *meta);
+
+/*
+ * A hash of a token request, keyed with (a subkey of) the master key so
+ * that the segment's readers cannot test guesses of a secret against it.
+ * Start with segw_request_hash_init(), feed every field, finish with
+ * crypto_generichash_final(st, out, 16).
+ */
+void segw_request_hash_init(struct segw *w, crypto_generichash_state *st);
 
 /* The key a reader needs for name at the current epoch. */
 void segw_key_for(struct segw *w, const char *name,

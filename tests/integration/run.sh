@@ -192,7 +192,7 @@ t_list_json() {
 }
 
 t_permanent_failure_reported() {
-	local out st=0
+	local out st=0 i
 	# The daemon retries a permanent error slowly: one attempt, no loop.
 	sleep 1
 	out=$(ctl token wrong-secret 2>&1) && st=0 || st=$?
@@ -204,6 +204,12 @@ t_permanent_failure_reported() {
 	expect_eq "$(tc_stats "$P" it-post)" 4 "requests by it-post (3 creds + 1 failure)" || return 1
 	sleep 2
 	expect_eq "$(tc_stats "$P" it-post)" 4 "no retry loop on invalid_client" || return 1
+	# Impatient readers do not turn into requests: a wait on a
+	# permanently failing credential answers at once.
+	for i in $(seq 1 20); do
+		ctl token wrong-secret --wait 5 >/dev/null 2>&1 && { echo "wait succeeded"; return 1; }
+	done
+	expect_eq "$(tc_stats "$P" it-post)" 4 "requests after 20 waits" || return 1
 	ctl check >/dev/null 2>&1 && { echo "check passed with a failed credential"; return 1; }
 	return 0
 }
@@ -572,6 +578,55 @@ t_no_secrets_in_core() {
 	expect_eq "$n" 2 "cores examined" || return 1
 }
 
+# Without -f: errors still reach stderr with status 1; a good start
+# returns 0 once the daemon serves.
+t_background_start() {
+	local conf=$WORK/bg.conf st=0 w m
+	printf '[daemon]\nruntime_dir = %s/run-bg\ncredentials_dir = %s/creds-bg\nbogus = 1\n' \
+	    "$WORK" "$WORK" >"$conf"
+	[ -n "${DAEMON_USER:-}" ] && printf 'user = %s\n' "$DAEMON_USER" >>"$conf"
+	"$DAEMON" -c "$conf" 2>"$WORK/bg.err" || st=$?
+	expect_eq "$st" 1 "exit status with a broken configuration" || return 1
+	expect_grep "bg.conf:4: unknown key 'bogus'" "$WORK/bg.err" "message" || return 1
+	sed -i '/^bogus/d' "$conf"
+	mkdir -p "$WORK/creds-bg"
+	"$DAEMON" -c "$conf" 2>"$WORK/bg.err" || { cat "$WORK/bg.err"; echo "background start failed"; return 1; }
+	[ -S "$WORK/run-bg/socket" ] || { echo "no socket once started"; return 1; }
+	"$CTL" --runtime-dir "$WORK/run-bg" check >/dev/null || { echo "check failed"; return 1; }
+	w=$(pgrep -f "tokencached -c $conf" | head -n1)
+	[ -n "$w" ] || { echo "no daemon process"; return 1; }
+	# A second one in the background fails in the foreground's view.
+	st=0
+	"$DAEMON" -c "$conf" 2>"$WORK/bg2.err" || st=$?
+	expect_eq "$st" 1 "second background daemon" || return 1
+	expect_grep "another tokencached" "$WORK/bg2.err" "message" || return 1
+	pkill -TERM -f "tokencached -c $conf"
+	for m in $(seq 1 50); do
+		pgrep -f "tokencached -c $conf" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "background daemon did not stop"
+	return 1
+}
+
+# A daemon restarted on a cache made under another configuration does not
+# serve a token that answered the old request.
+t_restart_changed_request() {
+	local tok before
+	tok=$(ctl token jwt-audience) || return 1
+	before=$(tc_stats "$P" it-post)
+	tc_daemon_stop TERM || return 1
+	sed -i 's/^audience = .*/audience = urn:tokencache:operate/' "$WORK/creds/jwt-audience.conf"
+	tc_daemon_start || return 1
+	ctl token jwt-audience --wait 15 >"$WORK/t3c" || return 1
+	expect_ne "$(cat "$WORK/t3c")" "$tok" "token after the audience changed" || return 1
+	expect_eq "$(tc_stats "$P" it-post)" $((before + 1)) "requests" || return 1
+	tc_verify "$P" it-post "$POST_SECRET" "$WORK/t3c" | grep -q 'valid jwt' || return 1
+	expect_grep "the request changed since the cached token" "$WORK/daemon.log" "log" || return 1
+	# The other credentials were adopted as before.
+	expect_eq "$(ctl token opaque-post)" "$(cat "$WORK/t1")" "unchanged credential" || return 1
+}
+
 t_c_api_reader() {
 	"$B/tests/tc-reader" "$WORK/run" opaque-post >"$WORK/c.out" || return 1
 	expect_eq "$(head -n1 "$WORK/c.out")" "$(ctl token opaque-post)" "token via C" || return 1
@@ -638,6 +693,7 @@ t_no_sanitizer_reports() {
 	fi
 }
 
+run_test "restart after a configuration change: the old request's token is dropped" t_restart_changed_request
 root_test "the worker runs as the daemon user, no groups, no_new_privs" t_privileges_dropped
 root_test "/proc/<daemon>/{environ,mem} unreadable by others; no secret in cmdline" t_proc_not_readable
 root_test "access matrix: user, primary group, supplementary group, root; others denied" t_access_matrix
@@ -648,6 +704,7 @@ root_test "secret files owned by another user or world-readable are refused" t_s
 root_test "socket fuzzing by an unprivileged peer: no crash, no key" t_socket_fuzz
 root_test "per-user rate limit and connection cap; root not limited" t_rate_limit_and_conn_cap
 root_test "no token or secret in a core of the worker or the monitor" t_no_secrets_in_core
+run_test "without -f: start-up errors on stderr, status 1; success once serving" t_background_start
 run_test "a C program using the shared library reads the token, also after fork" t_c_api_reader
 run_test "the hot read path makes no system call (strace)" t_hot_path_no_syscalls
 run_test "make install with PREFIX and DESTDIR; build against it" t_install

@@ -293,7 +293,67 @@ START_TEST(test_segment_replaced)
 	publish("svc", "second-daemon-token", 60);
 	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
 	ck_assert_str_eq(buf, "second-daemon-token");
+	/*
+	 * Replaced without being retired (the runtime directory was wiped
+	 * under a stopped daemon): the reader notices once its answer is
+	 * not a token, and re-opens.
+	 */
+	publish("short", "short-lived", 1);
+	ck_assert_int_eq(tc_get(c, "short", buf, sizeof(buf), NULL), 0);
+	pthread_mutex_lock(&wlock);
+	segw_close(&w, 0);
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -f '%s/%s' '%s/%s'", dir,
+		    SEG_FILE_NAME, dir, SEG_KEY_NAME);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+	pthread_mutex_unlock(&wlock);
+	publish("short", "third-daemon-token", 60);
+	sleep(2);	/* the old mapping's token expires */
+	ck_assert_int_eq(tc_get(c, "short", buf, sizeof(buf), NULL), 0);
+	ck_assert_str_eq(buf, "third-daemon-token");
 	tc_close(c);
+}
+END_TEST
+
+/* A daemon that does not accept: tc_get gives up in bounded time. */
+START_TEST(test_daemon_not_accepting)
+{
+	struct sockaddr_un sun;
+	tc_client *c;
+	char buf[TMAX + 1];
+	int fds[8], i, n = 0, r;
+	time_t t0;
+
+	keysrv_end();
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir,
+	    SEG_SOCKET_NAME);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	/* Fill the backlog. */
+	for (i = 0; i < 8; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+		if (connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			n++;
+	}
+	publish("stuck", "never-read", 60);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	t0 = time(NULL);
+	r = tc_get(c, "stuck", buf, sizeof(buf), NULL);
+	ck_assert_int_eq(r, TC_ETIMEDOUT);
+	ck_assert_int_le(time(NULL) - t0, 10);
+	tc_close(c);
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	close(lfd);
+	lfd = -1;
+	(void)n;
 }
 END_TEST
 
@@ -403,6 +463,7 @@ client_suite(void)
 	tcase_add_test(tc, test_states);
 	tcase_add_test(tc, test_access_denied_and_no_daemon);
 	tcase_add_test(tc, test_segment_replaced);
+	tcase_add_test(tc, test_daemon_not_accepting);
 	tcase_add_test(tc, test_fork);
 	tcase_add_test(tc, test_threads_while_writing);
 	suite_add_tcase(s, tc);

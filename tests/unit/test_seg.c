@@ -211,6 +211,16 @@ START_TEST(test_publish_roundtrip_and_ciphertext_only)
 	}
 	ck_assert_int_eq(read_token(&m, idx, out, sizeof(out), &len, &s), 0);
 	ck_assert_str_eq(out, token);
+	/* A state change alone keeps everything else. */
+	segw_set_status(&w, idx, TS_VALID, "HTTP 500", 3, 500, 11, 22);
+	segw_set_state(&w, idx, TS_EXPIRED);
+	ck_assert_int_eq(read_token(&m, idx, out, sizeof(out), &len, &s), 0);
+	ck_assert_uint_eq(s.state, TS_EXPIRED);
+	ck_assert_str_eq(s.error, "HTTP 500");
+	ck_assert_uint_eq(s.failures, 3);
+	ck_assert_uint_eq(s.http_status, 500);
+	ck_assert_int_eq(s.last_attempt_at, 11);
+	ck_assert_int_eq(s.next_refresh_at, 22);
 	/* Status updates keep the token. */
 	segw_set_status(&w, idx, TS_VALID, "HTTP 503", 1, 503, 1, 2);
 	ck_assert_int_eq(read_token(&m, idx, out, sizeof(out), &len, &s), 0);
