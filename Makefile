@@ -45,10 +45,15 @@ B = build$(if $(SANITIZE),-$(SANITIZE))
 ifeq ($(SANITIZE),address)
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),fuzzer)
+# `make fuzz`: clang's libFuzzer, with ASan and UBSan.
+CC        = clang
+SAN_FLAGS = -fsanitize=address,undefined,fuzzer-no-link \
+            -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else ifeq ($(SANITIZE),thread)
 SAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 else ifneq ($(SANITIZE),)
-$(error SANITIZE must be address, thread or 1)
+$(error SANITIZE must be address, thread, fuzzer or 1)
 else
 # _FORTIFY_SOURCE needs optimisation and fights the sanitizers.
 HARDEN_CFLAGS += -D_FORTIFY_SOURCE=2
@@ -75,7 +80,7 @@ $(shell mkdir -p $(B))
 $(file >$(FLAGS_FILE),$(BUILD_FLAGS))
 endif
 
-LIB_SRCS    = libclient/seg.c libclient/client.c
+LIB_SRCS    = libclient/seg.c libclient/client.c libclient/proto.c
 LIB_OBJS    = $(LIB_SRCS:%.c=$(B)/pic/%.o)
 DAEMON_SRCS = $(filter-out provider/main.c,$(wildcard provider/*.c))
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
@@ -84,6 +89,13 @@ CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRCS  = $(wildcard tests/bench/*.c)
+FUZZ_NAMES  = token_parse config segment proto
+FUZZ_BINS   = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
+# Without libFuzzer, tests/fuzz/driver.c replays the corpus and a fixed
+# set of mutations of it.
+FUZZ_MAIN   = $(if $(filter fuzzer,$(SANITIZE)),-fsanitize=fuzzer,tests/fuzz/driver.c)
+FUZZ        ?= token_parse
+SECONDS     ?= 60
 
 SHLIB       = $(B)/$(LIBNAME).$(LIBVERSION)
 STATICLIB   = $(B)/libtcclient.a
@@ -91,7 +103,7 @@ DAEMON      = $(B)/tokencached
 CTL         = $(B)/tokencachectl
 BENCH       = $(B)/tc-bench
 
-.PHONY: all deps check check-unit check-integration demo bench install \
+.PHONY: all deps check check-unit check-integration demo bench install fuzz \
         uninstall clean distclean deb
 .DELETE_ON_ERROR:
 
@@ -145,6 +157,13 @@ $(B)/tests/tc-reader: tests/integration/reader.c $(B)/$(LIBNAME)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -L$(B) -ltokencache \
 	    -Wl,-rpath,'$$ORIGIN/..'
 
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(DAEMON_OBJS) \
+    $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(call pc_cflags,$(PKGS_DAEMON)) $(ALL_LDFLAGS) \
+	    -o $@ $< $(FUZZ_MAIN) $(DAEMON_OBJS) $(STATICLIB) \
+	    $(call pc_libs,$(PKGS_DAEMON)) -pthread
+
 $(B)/tests/tc-sockfuzz: tests/integration/sockfuzz.c $(STATICLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
@@ -158,15 +177,26 @@ $(BENCH): $(BENCH_SRCS) $(DAEMON_OBJS) $(STATICLIB)
 deps:
 	@sh tests/deps.sh
 
-TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-sockfuzz
+TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-sockfuzz \
+             $(FUZZ_BINS)
 
 check: deps
 	$(MAKE) all $(TEST_PROGS)
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
+	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 
 check-unit: all $(TEST_PROGS)
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
+	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
+
+# Fuzz one target with libFuzzer for SECONDS (needs clang):
+#   make fuzz FUZZ=token_parse SECONDS=600   (config, segment, proto)
+fuzz:
+	$(MAKE) SANITIZE=fuzzer build-fuzzer/fuzz/fuzz_$(FUZZ)
+	mkdir -p build-fuzzer/corpus/$(FUZZ)
+	build-fuzzer/fuzz/fuzz_$(FUZZ) -max_total_time=$(SECONDS) \
+	    build-fuzzer/corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
 check-integration: all $(TEST_PROGS)
 	@B=$(abspath $(B)) bash tests/integration/run.sh
@@ -207,7 +237,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/tokencached.8
 
 clean:
-	rm -rf build build-address build-thread
+	rm -rf build build-address build-thread build-fuzzer
 
 distclean: clean
 	rm -rf tests/oauth-server/node_modules

@@ -64,6 +64,18 @@ const char *tc_default_runtime_dir(void);
 int tc_call(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms);
 
+/*
+ * Check a received request of len bytes: size, magic, version, op, and a
+ * valid name for the ops that take one (none for the others).  0 with
+ * *out and the NUL-terminated name filled, or TC_EPROTO.
+ */
+int tc_req_parse(const void *buf, size_t len, struct tc_req *out,
+    char name[SEG_NAME_FIELD]);
+
+/* Check a received reply to op: 0 with *out filled (message
+ * NUL-terminated), or TC_EPROTO. */
+int tc_resp_check(const void *buf, size_t len, int op, struct tc_resp *out);
+
 /* Fill a request for op on name (NULL for none). */
 int tc_req_init(struct tc_req *req, int op, const char *name,
     uint32_t timeout_ms);

@@ -46,6 +46,9 @@
 #define DEFAULT_MAX_TOKEN	16384
 #define DEFAULT_USER		"tokencache"
 #define DEFAULT_KEY_ROTATION	86400		/* seconds */
+/* Camunda SaaS blocks an address past about one request a second. */
+#define DEFAULT_ENDPOINT_RATE	1		/* per second */
+#define DEFAULT_ENDPOINT_BURST	2
 #define DEFAULT_TIMEOUT		30		/* seconds */
 #define DEFAULT_LIFETIME	3600		/* seconds */
 #define DEFAULT_MAX_LIFETIME	2678400		/* 31 days */
@@ -442,12 +445,15 @@ enum daemon_key {
 	DK_USER,
 	DK_ADMIN_GROUP,
 	DK_KEY_ROTATION_INTERVAL,
+	DK_ENDPOINT_RATE,
+	DK_ENDPOINT_BURST,
 	DK_COUNT
 };
 
 static const char *const daemon_keys[DK_COUNT] = {
 	"runtime_dir", "credentials_dir", "max_credentials", "max_token_size",
-	"user", "admin_group", "key_rotation_interval",
+	"user", "admin_group", "key_rotation_interval", "endpoint_rate",
+	"endpoint_burst",
 };
 
 struct daemon_parse {
@@ -571,6 +577,18 @@ daemon_handler(void *arg, const char *section, const char *key,
 			return -1;
 		}
 		c->key_rotation_interval = (long)n;
+		break;
+	case DK_ENDPOINT_RATE:
+	case DK_ENDPOINT_BURST:
+		if (parse_ulong(value, vlen, 1, 1000, &n) != 0) {
+			conf_err(err, dp->path, line, "%s must be an integer "
+			    "in 1..1000", key);
+			return -1;
+		}
+		if (k == DK_ENDPOINT_RATE)
+			c->endpoint_rate = (uint32_t)n;
+		else
+			c->endpoint_burst = (uint32_t)n;
 		break;
 	case DK_COUNT:
 		break;
@@ -1379,6 +1397,8 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 	c->max_credentials = DEFAULT_MAX_CREDS;
 	c->max_token_size = DEFAULT_MAX_TOKEN;
 	c->key_rotation_interval = DEFAULT_KEY_ROTATION;
+	c->endpoint_rate = DEFAULT_ENDPOINT_RATE;
+	c->endpoint_burst = DEFAULT_ENDPOINT_BURST;
 	if ((c->user = strdup(DEFAULT_USER)) == NULL)
 		goto nomem;
 	dp.path = path;

@@ -50,6 +50,9 @@ struct daemon_conf {
 	char *admin_group;         /* may reload, invalidate, rotate-keys;
 	                            * NULL: root and the daemon's user only */
 	long key_rotation_interval;  /* seconds, 0: never; default 86400 */
+	uint32_t endpoint_rate;    /* token requests per second per token_url,
+	                            * default 1 */
+	uint32_t endpoint_burst;   /* ... after a burst of this many, default 2 */
 	struct cred_conf *creds;   /* sorted by name */
 	size_t ncreds;
 };

@@ -48,8 +48,23 @@
 #define RATE_BURST       200    /* ... after a burst of this many */
 #define RATE_SLOTS       64
 
+/*
+ * A token endpoint (token_url), shared by the credentials that use it.
+ * Its token bucket keeps the whole host under the service's rate limit
+ * (Camunda SaaS blocks an address past about one request a second, and
+ * counts failed requests too); its hold honours Retry-After for everyone.
+ */
+struct endpoint {
+	char *url;
+	int64_t tokens_milli;    /* requests available, in thousandths */
+	int64_t last_ns;
+	int64_t hold_until_ns;   /* Retry-After: no request before this */
+	int used;                /* by the configuration being applied */
+};
+
 struct cred {
 	char name[SEG_NAME_FIELD];
+	struct endpoint *ep;
 	const struct cred_conf *conf;   /* into daemon->conf */
 	const struct prov_module *mod;
 	uid_t *uids;
@@ -61,7 +76,6 @@ struct cred {
 	CURL *easy;
 	void *ctx;
 	int64_t due_ns;          /* next fetch; INT64_MAX: none planned */
-	int64_t hold_until_ns;   /* Retry-After: no request before this */
 	int64_t expires_ns;      /* deadline of the published token, 0: none */
 	uint32_t failures;
 	int permanent;           /* the last failure was permanent */
@@ -84,6 +98,8 @@ struct daemon {
 	struct daemon_conf *conf;
 	struct cred **creds;
 	size_t ncreds;
+	struct endpoint **eps;
+	size_t neps;
 	struct segw seg;
 	CURLM *multi;
 	int sfd;
@@ -148,6 +164,74 @@ cred_find(struct daemon *d, const char *name)
 		if (strcmp(d->creds[i]->name, name) == 0)
 			return d->creds[i];
 	return NULL;
+}
+
+static struct endpoint *
+endpoint_get(struct daemon *d, const char *url, int64_t now)
+{
+	struct endpoint *e, **n;
+	size_t i;
+
+	for (i = 0; i < d->neps; i++)
+		if (strcmp(d->eps[i]->url, url) == 0)
+			return d->eps[i];
+	if ((e = calloc(1, sizeof(*e))) == NULL ||
+	    (e->url = strdup(url)) == NULL ||
+	    (n = realloc(d->eps, (d->neps + 1) * sizeof(*n))) == NULL) {
+		if (e != NULL)
+			free(e->url);
+		free(e);
+		return NULL;
+	}
+	e->tokens_milli = (int64_t)d->conf->endpoint_burst * 1000;
+	e->last_ns = now;
+	d->eps = n;
+	d->eps[d->neps++] = e;
+	return e;
+}
+
+/* Drop endpoints no credential uses any more. */
+static void
+endpoint_gc(struct daemon *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->neps; i++)
+		d->eps[i]->used = 0;
+	for (i = 0; i < d->ncreds; i++)
+		d->creds[i]->ep->used = 1;
+	for (i = j = 0; i < d->neps; i++) {
+		if (d->eps[i]->used) {
+			d->eps[j++] = d->eps[i];
+			continue;
+		}
+		free(d->eps[i]->url);
+		free(d->eps[i]);
+	}
+	d->neps = j;
+}
+
+/*
+ * How long until e may take another request: 0 if now (and the request
+ * is counted).  A hold (Retry-After) comes first, then the bucket.
+ */
+static int64_t
+endpoint_take(struct daemon *d, struct endpoint *e, int64_t now)
+{
+	int64_t max = (int64_t)d->conf->endpoint_burst * 1000;
+	int64_t rate = d->conf->endpoint_rate;
+
+	if (e->hold_until_ns > now)
+		return e->hold_until_ns - now;
+	/* rate requests/s = rate thousandths per ms */
+	e->tokens_milli += (now - e->last_ns) / NS_PER_MS * rate;
+	e->last_ns = now - (now - e->last_ns) % NS_PER_MS;
+	if (e->tokens_milli > max)
+		e->tokens_milli = max;
+	if (e->tokens_milli < 1000)
+		return (1000 - e->tokens_milli) / rate * NS_PER_MS + NS_PER_MS;
+	e->tokens_milli -= 1000;
+	return 0;
 }
 
 static int
@@ -623,32 +707,27 @@ begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
 	k->deadline_ns = now + t * NS_PER_MS;
 	if (c->in_flight || (c->failures > 0 && !now_please))
 		return;
-	soonest = c->hold_until_ns > now ? c->hold_until_ns : now;
+	soonest = c->ep->hold_until_ns > now ? c->ep->hold_until_ns : now;
 	if (c->due_ns > soonest)
 		c->due_ns = soonest;
 }
 
-/* Handle one request; -1 means drop the connection. */
+/* Handle one request checked by tc_req_parse(); -1: drop the peer. */
 static int
-handle_request(struct daemon *d, struct conn *k, const struct tc_req *q)
+handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
+    const char *name)
 {
 	struct tc_resp r;
 	struct cred *c = NULL;
-	char name[SEG_NAME_FIELD], msg[SEG_ERROR_FIELD];
+	char msg[SEG_ERROR_FIELD];
 	int64_t now = now_ns();
 
-	if (q->magic != TC_PROTO_MAGIC || q->version != TC_PROTO_VERSION ||
-	    q->name_len > TC_NAME_MAX || q->op < TC_OP_PING ||
-	    q->op > TC_OP_LAST)
-		return -1;
 	k->op = q->op;
 	if (!rate_allow(d, k->uid, now)) {
 		log_debug("uid %u: rate limited", (unsigned)k->uid);
 		(void)conn_reply_status(k, TC_EBUSY, "rate limited", 0);
 		return -1;
 	}
-	memset(name, 0, sizeof(name));
-	memcpy(name, q->name, q->name_len);
 	switch (q->op) {
 	case TC_OP_PING:
 		snprintf(msg, sizeof(msg), "tokencached %s pid %ld",
@@ -674,8 +753,6 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q)
 			return conn_reply_status(k, TC_EFAILED, msg, 0);
 		return conn_reply_status(k, 0, msg, 0);
 	}
-	if (seg_name_valid(name, q->name_len) != 0)
-		return -1;
 	if ((c = cred_find(d, name)) == NULL)
 		return conn_reply_status(k, TC_ENOTFOUND,
 		    "no such credential", 0);
@@ -689,8 +766,8 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q)
 		segw_drop_token(&d->seg, c->slot, msg);
 		c->expires_ns = 0;
 		if (!c->in_flight)
-			c->due_ns = c->hold_until_ns > now ? c->hold_until_ns :
-			    now;
+			c->due_ns = c->ep->hold_until_ns > now ?
+			    c->ep->hold_until_ns : now;
 		return conn_reply_status(k, 0, "invalidated; fetching a new "
 		    "token", 0);
 	}
@@ -730,16 +807,18 @@ static void
 read_conn(struct daemon *d, int i)
 {
 	struct conn *k = &d->conns[i];
-	struct tc_req q;
+	struct tc_req buf, q;
+	char name[SEG_NAME_FIELD];
 	ssize_t n;
 
-	n = recv(k->fd, &q, sizeof(q), MSG_TRUNC | MSG_DONTWAIT);
+	n = recv(k->fd, &buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	/* A peer that sends a wrongly sized message, or anything at all
-	 * while it waits for an answer, is cut off. */
-	if (n != (ssize_t)sizeof(q) || k->waiting ||
-	    handle_request(d, k, &q) != 0)
+	/* A peer that sends a malformed message, or anything at all while
+	 * it waits for an answer, is cut off. */
+	if (n <= 0 || k->waiting ||
+	    tc_req_parse(&buf, (size_t)n, &q, name) != 0 ||
+	    handle_request(d, k, &q, name) != 0)
 		conn_close(d, i);
 }
 
@@ -864,7 +943,9 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	if (retry_after > 0) {
 		if (retry_after > RETRY_AFTER_MAX)
 			retry_after = RETRY_AFTER_MAX;
-		c->hold_until_ns = now + retry_after * NS_PER_S;
+		/* The server's word holds for every credential on it. */
+		if (c->ep->hold_until_ns < now + retry_after * NS_PER_S)
+			c->ep->hold_until_ns = now + retry_after * NS_PER_S;
 		if (delay_ms < retry_after * 1000)
 			delay_ms = retry_after * 1000;
 	}
@@ -962,7 +1043,8 @@ cred_new(struct daemon *d, const struct cred_conf *cc, int64_t now)
 	snprintf(c->name, sizeof(c->name), "%s", cc->name);
 	c->conf = cc;
 	c->mod = prov_module_find(cc->provider);
-	if (c->mod == NULL || cred_resolve_acl(c) != 0 ||
+	c->ep = endpoint_get(d, cc->token_url, now);
+	if (c->mod == NULL || c->ep == NULL || cred_resolve_acl(c) != 0 ||
 	    cred_attach(d, c, now) != 0) {
 		cred_free(c);
 		return NULL;
@@ -987,6 +1069,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 {
 	struct daemon_conf *nc;
 	struct cred **list, *c;
+	struct endpoint *ep;
 	char err[CONF_ERR_MAX];
 	size_t i, added = 0, changed = 0, removed = 0, acl_changed = 0;
 	int64_t now = now_ns();
@@ -1034,7 +1117,16 @@ reload(struct daemon *d, char *msg, size_t msglen)
 				c->mod = prov_module_find(cc->provider);
 				changed++;
 			}
+			/* An explicit reload retries a permanent failure
+			 * at once (the bucket and holds still apply). */
+			if (c->permanent) {
+				c->permanent = 0;
+				if (!c->in_flight)
+					c->due_ns = now;
+			}
 			c->conf = cc;
+			if ((ep = endpoint_get(d, cc->token_url, now)) != NULL)
+				c->ep = ep;
 			if (cred_resolve_acl(c) != 0)
 				log_warnx("%s: out of memory", c->name);
 		} else if ((c = cred_new(d, cc, now)) != NULL) {
@@ -1066,6 +1158,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 		if (list[i] != NULL)
 			list[d->ncreds++] = list[i];
 	d->creds = list;
+	endpoint_gc(d);
 	resolve_admin_group(d);
 	if (d->conf->key_rotation_interval == 0)
 		d->next_rotation_ns = INT64_MAX;
@@ -1158,6 +1251,11 @@ daemon_free(struct daemon *d)
 		cred_free(d->creds[i]);
 	}
 	free(d->creds);
+	for (i = 0; i < d->neps; i++) {
+		free(d->eps[i]->url);
+		free(d->eps[i]);
+	}
+	free(d->eps);
 	for (i = 0; i < (size_t)d->nconns; i++)
 		conn_close(d, (int)i);
 	if (d->lfd != -1) {
@@ -1214,8 +1312,14 @@ run_timers(struct daemon *d, int64_t now)
 			log_warnx("%s: token expired without a replacement",
 			    c->name);
 		}
-		if (!c->in_flight && c->due_ns <= now)
-			start_fetch(d, c, now);
+		if (!c->in_flight && c->due_ns <= now) {
+			int64_t wait = endpoint_take(d, c->ep, now);
+
+			if (wait > 0)
+				c->due_ns = now + wait;
+			else
+				start_fetch(d, c, now);
+		}
 		if (!c->in_flight && c->due_ns < next)
 			next = c->due_ns;
 		if (c->expires_ns != 0 && c->expires_ns < next)

@@ -11,6 +11,12 @@
  *
  * The sanitizers bring their own allocator; there this file is empty.
  */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define TC_NO_WIPE_MALLOC 1	/* clang's sanitizers */
+#endif
+#endif
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
     !defined(TC_NO_WIPE_MALLOC)
 

@@ -191,6 +191,8 @@ START_TEST(main_defaults)
 		ck_assert_str_eq(c->user, "tokencache");
 		ck_assert_ptr_null(c->admin_group);
 		ck_assert_int_eq(c->key_rotation_interval, 86400);
+		ck_assert_uint_eq(c->endpoint_rate, 1);
+		ck_assert_uint_eq(c->endpoint_burst, 2);
 		ck_assert_uint_eq(c->ncreds, 0);
 		conf_free(c);
 	}
@@ -299,6 +301,8 @@ static const struct {
 	  "key_rotation_interval must be" },
 	{ "[daemon]\nkey_rotation_interval = x\n", 2,
 	  "key_rotation_interval must be" },
+	{ "[daemon]\nendpoint_rate = 0\n", 2, "endpoint_rate must be" },
+	{ "[daemon]\nendpoint_burst = 1001\n", 2, "endpoint_burst must be" },
 	{ "[daemon]\nmax_credentials = 1\nmax_credentials = 2\n", 3,
 	  "key 'max_credentials' given twice" },
 	{ "[server]\n", 1, "unknown section [server]" },

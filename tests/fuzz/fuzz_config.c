@@ -1,0 +1,50 @@
+/*
+ * fuzz_config.c - a credential file and a main file (outside input,
+ * written by people).  The input is written to a private file and parsed.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char dir[] = "/tmp/tc-fuzz-config.XXXXXX";
+static char path[64];
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cred_conf c;
+	struct daemon_conf *dc = NULL;
+	char err[CONF_ERR_MAX];
+	int fd;
+
+	if (sodium_init() < 0)
+		abort();
+	if (path[0] == '\0') {
+		if (mkdtemp(dir) == NULL)
+			abort();
+		snprintf(path, sizeof(path), "%s/x.conf", dir);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1 || write(fd, data, size) != (ssize_t)size)
+		abort();
+	close(fd);
+	memset(&c, 0, sizeof(c));
+	if (conf_load_credential(path, "x", &c, err) == 0)
+		conf_cred_clear(&c);
+	else if (strlen(err) == 0)
+		abort();	/* every failure says why */
+	if (conf_load(path, &dc, err) == 0)
+		conf_free(dc);
+	else if (strlen(err) == 0)
+		abort();
+	return 0;
+}
