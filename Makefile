@@ -51,6 +51,9 @@ CC        = clang
 SAN_FLAGS = -fsanitize=address,undefined,fuzzer-no-link \
             -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else ifeq ($(SANITIZE),thread)
+# clang: gcc's ThreadSanitizer does not understand atomic fences, which the
+# seqlock relies on.
+CC        = clang
 SAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 else ifneq ($(SANITIZE),)
 $(error SANITIZE must be address, thread, fuzzer or 1)
@@ -58,6 +61,10 @@ else
 # _FORTIFY_SOURCE needs optimisation and fights the sanitizers.
 HARDEN_CFLAGS += -D_FORTIFY_SOURCE=2
 endif
+
+# Every symbol of the library resolved at link time, except in clang's
+# sanitizer builds, where the executable brings the sanitizer's runtime.
+ZDEFS = $(if $(filter thread fuzzer,$(SANITIZE)),,-Wl,-z,defs)
 
 PKGS_LIB    = libsodium
 PKGS_DAEMON = libcurl json-c libsodium
@@ -121,7 +128,7 @@ $(B)/%.o: %.c libclient/*.h provider/*.h $(FLAGS_FILE)
 
 $(SHLIB): $(LIB_OBJS) libclient/libtokencache.sym
 	$(CC) -shared -Wl,-soname,$(LIBNAME).$(SONAME_MAJOR) \
-	    -Wl,--version-script=libclient/libtokencache.sym -Wl,-z,defs \
+	    -Wl,--version-script=libclient/libtokencache.sym $(ZDEFS) \
 	    $(ALL_LDFLAGS) -o $@ $(LIB_OBJS) $(call pc_libs,$(PKGS_LIB)) -pthread
 
 $(B)/$(LIBNAME): $(SHLIB)

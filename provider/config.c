@@ -1348,7 +1348,7 @@ load_credentials(struct daemon_conf *c, char *err)
 	for (i = 0; i < n; i++) {
 		free(path);
 		if ((path = path_resolve(dir, names[i])) == NULL) {
-			conf_err(err, dir, 0, "path too long");
+			conf_err(err, dir, 0, "path too long or out of memory");
 			goto out;
 		}
 		/* names[i] ends in ".conf": cut it to get the name */
@@ -1415,7 +1415,7 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 	if (c->credentials_dir == NULL &&
 	    (c->credentials_dir = path_resolve(dir,
 	    DEFAULT_CREDS_DIR)) == NULL) {
-		conf_err(err, path, 0, "credentials_dir: path too long");
+		conf_err(err, path, 0, "credentials_dir: path too long or out of memory");
 		goto out;
 	}
 	if (load_credentials(c, err) != 0)

@@ -33,6 +33,10 @@ log_detach(void)
 
 static void
 vlog(int pri, const char *prefix, const char *fmt, va_list ap, int with_errno)
+    __attribute__((format(printf, 3, 0)));
+
+static void
+vlog(int pri, const char *prefix, const char *fmt, va_list ap, int with_errno)
 {
 	char msg[1024];
 	int saved = errno;

@@ -502,21 +502,28 @@ copy_field(char *dst, size_t cap, const char *src)
 		memcpy(dst, src, n);
 }
 
+/* Bytes of ciphertext scratch a seal or an open needs. */
+static size_t
+ct_scratch_size(const struct segw *w)
+{
+	return ((size_t)w->view.hdr.token_max + SEG_MAC_BYTES + 8 + 7) &
+	    ~(size_t)7;
+}
+
 /*
  * Seal token under the slot's key at the current epoch into the copy s and
- * store it.  s carries the metadata to publish with it.
+ * store it, using ct (ct_scratch_size() bytes) as scratch.  s carries the
+ * metadata to publish with it.
  */
 static int
 seal_store(struct segw *w, uint32_t idx, struct seg_slot *s,
-    const char *token, size_t len)
+    const char *token, size_t len, unsigned char *ct)
 {
-	unsigned char key[SEG_KEY_BYTES], ad[SEG_AD_MAX], *ct;
+	unsigned char key[SEG_KEY_BYTES], ad[SEG_AD_MAX];
 	unsigned long long ctlen;
 	size_t adlen;
 
 	if (len == 0 || len > w->view.hdr.token_max)
-		return -1;
-	if ((ct = malloc(len + SEG_MAC_BYTES + 8)) == NULL)
 		return -1;
 	s->key_epoch = w->epoch;
 	randombytes_buf(s->nonce, sizeof(s->nonce));
@@ -528,7 +535,6 @@ seal_store(struct segw *w, uint32_t idx, struct seg_slot *s,
 	s->ct_len = (uint32_t)ctlen;
 	memset(ct + ctlen, 0, 8);	/* the padding store_live copies */
 	slot_store(w, idx, s, ct, (ctlen + 7) & ~(size_t)7);
-	free(ct);
 	return 0;
 }
 
@@ -537,6 +543,8 @@ segw_publish(struct segw *w, uint32_t idx, const char *token, size_t len,
     const struct segw_meta *meta)
 {
 	struct seg_slot s;
+	unsigned char *ct;
+	int r;
 
 	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
 		return -1;
@@ -555,7 +563,12 @@ segw_publish(struct segw *w, uint32_t idx, const char *token, size_t len,
 		memcpy(s.request_id, meta->request_id, sizeof(s.request_id));
 	else
 		memset(s.request_id, 0, sizeof(s.request_id));
-	return seal_store(w, idx, &s, token, len);
+	/* Allocate before touching the slot: no half-done publish. */
+	if ((ct = malloc(ct_scratch_size(w))) == NULL)
+		return -1;
+	r = seal_store(w, idx, &s, token, len, ct);
+	free(ct);
+	return r;
 }
 
 void
@@ -582,28 +595,39 @@ int
 segw_rotate(struct segw *w)
 {
 	struct seg_slot s;
+	unsigned char *ct, key[SEG_KEY_BYTES];
 	char *tok;
-	size_t len;
+	size_t len, cap = (size_t)w->view.hdr.token_max + 1;
 	uint32_t i;
 	int dropped = 0;
 
-	if ((tok = sodium_malloc((size_t)w->view.hdr.token_max + 1)) == NULL)
+	/* Everything allocated first: out of memory changes nothing. */
+	tok = sodium_malloc(cap);
+	ct = malloc(ct_scratch_size(w));
+	if (tok == NULL || ct == NULL) {
+		sodium_free(tok);
+		free(ct);
 		return -1;
+	}
 	w->epoch++;
 	__atomic_store_n(&live_header(w)->key_epoch, w->epoch,
 	    __ATOMIC_RELEASE);
 	for (i = 0; i < w->view.hdr.nslots; i++) {
-		if (segw_read(w, i, &s) != 0 || s.use != SLOT_USED ||
-		    s.ct_len == 0)
+		if (seg_read_slot(&w->view, i, &s, ct) != 0 ||
+		    s.use != SLOT_USED || s.ct_len == 0)
 			continue;
-		if (segw_read_token(w, i, tok, (size_t)w->view.hdr.token_max + 1,
-		    &len, &s) != 0 || seal_store(w, i, &s, tok, len) != 0) {
+		seg_derive_key(key, w->master, s.key_epoch, s.name, s.name_len);
+		if (seg_open_token(&s, ct, key, tok, cap, &len) != 0 ||
+		    seal_store(w, i, &s, tok, len, ct) != 0) {
+			/* It did not decrypt: a damaged slot. */
 			segw_drop_token(w, i, "token lost in key rotation");
 			dropped++;
 		}
-		sodium_memzero(tok, (size_t)w->view.hdr.token_max + 1);
+		sodium_memzero(tok, cap);
 	}
+	sodium_memzero(key, sizeof(key));
 	sodium_free(tok);
+	free(ct);
 	return dropped;
 }
 

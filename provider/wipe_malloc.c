@@ -9,7 +9,8 @@
  * Our own secrets live in sodium_malloc() memory, which is also locked and
  * excluded from core dumps.
  *
- * The sanitizers bring their own allocator; there this file is empty.
+ * The sanitizers bring their own allocator; there only the test hooks'
+ * variables remain, inert.
  */
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
@@ -20,6 +21,7 @@
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
     !defined(TC_NO_WIPE_MALLOC)
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,16 +35,50 @@ void *calloc(size_t n, size_t size);
 void *realloc(void *p, size_t n);
 void free(void *p);
 
+#include "wipe_malloc.h"
+
+/*
+ * For the allocation-failure tests (as curl's test suite does): fail the
+ * n-th allocation from when wipe_malloc_fail_at was set, and count the
+ * blocks alive so that a test can see a leak.  Off unless set.
+ */
+const int wipe_malloc_active = 1;
+long wipe_malloc_fail_at;
+long wipe_malloc_live;
+
+static int
+injected_failure(void)
+{
+	if (__atomic_load_n(&wipe_malloc_fail_at, __ATOMIC_RELAXED) <= 0)
+		return 0;
+	if (__atomic_sub_fetch(&wipe_malloc_fail_at, 1, __ATOMIC_RELAXED) != 0)
+		return 0;
+	errno = ENOMEM;		/* as malloc(3) does */
+	return 1;
+}
+
+static void *
+counted(void *p)
+{
+	if (p != NULL)
+		__atomic_add_fetch(&wipe_malloc_live, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
 void *
 malloc(size_t n)
 {
-	return __libc_malloc(n);
+	if (injected_failure())
+		return NULL;
+	return counted(__libc_malloc(n));
 }
 
 void *
 calloc(size_t n, size_t size)
 {
-	return __libc_calloc(n, size);
+	if (injected_failure())
+		return NULL;
+	return counted(__libc_calloc(n, size));
 }
 
 void
@@ -50,6 +86,7 @@ free(void *p)
 {
 	if (p == NULL)
 		return;
+	__atomic_sub_fetch(&wipe_malloc_live, 1, __ATOMIC_RELAXED);
 	explicit_bzero(p, malloc_usable_size(p));
 	__libc_free(p);
 }
@@ -62,7 +99,7 @@ realloc(void *p, size_t n)
 	void *q;
 
 	if (p == NULL)
-		return __libc_malloc(n);
+		return malloc(n);
 	if (n == 0) {
 		free(p);
 		return NULL;
@@ -70,7 +107,7 @@ realloc(void *p, size_t n)
 	old = malloc_usable_size(p);
 	if (n <= old)
 		return p;
-	if ((q = __libc_malloc(n)) == NULL)
+	if ((q = malloc(n)) == NULL)
 		return NULL;
 	memcpy(q, p, old);
 	free(p);
@@ -78,6 +115,10 @@ realloc(void *p, size_t n)
 }
 
 #else
-/* ISO C wants a translation unit to declare something. */
-typedef int wipe_malloc_unused;
+#include "wipe_malloc.h"
+
+/* The sanitizers' allocator: no hooks. */
+const int wipe_malloc_active = 0;
+long wipe_malloc_fail_at;
+long wipe_malloc_live;
 #endif

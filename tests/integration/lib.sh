@@ -27,6 +27,35 @@ tc_server() {
 	eval "PORT_$name=$port"
 }
 
+# tc_fault_server: start tests/oauth-server/fault.cjs; sets PORT_fault and
+# PORT_fault_other.
+tc_fault_server() {
+	local d=$WORK/server-fault i
+	mkdir -p "$d"
+	node "$SERVER_DIR/fault.cjs" >"$d/out" 2>"$d/log" &
+	echo $! >"$d/oauth.pid"
+	for i in $(seq 1 100); do
+		if [ -s "$d/out" ]; then
+			PORT_fault=$(awk '{ print $2 }' "$d/out")
+			PORT_fault_other=$(awk '{ print $3 }' "$d/out")
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# tc_fault_hits PATH_AND_QUERY: the request times (ms) the fault server saw
+# for it, one a line.
+tc_fault_hits() {
+	node -e '
+		const [port, key] = process.argv.slice(1);
+		fetch(`http://127.0.0.1:${port}/_stats`).then((r) => r.json())
+		.then((s) => { for (const t of s[key] || []) console.log(t); })
+		.catch((e) => { console.error(e.message); process.exit(1); });
+	' "$PORT_fault" "$1"
+}
+
 # tc_secret NAME VALUE: a secret file of mode 0600, path on stdout.
 tc_secret() {
 	local f=$WORK/secrets/$1
@@ -67,12 +96,15 @@ tc_worker_pid() {
 }
 
 # tc_cred NAME PORT CLIENT_ID SECRET_FILE [key = value ...]
+# The endpoint is http://127.0.0.1:PORT/token, or PORT/PATH?QUERY when PORT
+# carries a path.
 tc_cred() {
-	local name=$1 port=$2 id=$3 secret=$4
+	local name=$1 port=$2 id=$3 secret=$4 kv
 	shift 4
+	case $port in */*) ;; *) port=$port/token ;; esac
 	{
 		printf '[credential]\nprovider = oauth2\n'
-		printf 'token_url = http://127.0.0.1:%s/token\n' "$port"
+		printf 'token_url = http://127.0.0.1:%s\n' "$port"
 		printf 'client_id = %s\nclient_secret_file = %s\n' "$id" "$secret"
 		for kv in "$@"; do printf '%s\n' "$kv"; done
 	} >"$WORK/creds/$name.conf"

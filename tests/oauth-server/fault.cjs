@@ -20,7 +20,7 @@
 //   /html /empty /bad-json /no-token /empty-token /no-type /not-object
 //                       malformed 200 replies
 //   /redirect           302 to OTHER_PORT
-//   GET  /_stats        {"PATH": [ms timestamps of requests], ...}
+//   GET  /_stats        {"PATH?QUERY": [ms timestamps of requests], ...}
 //   POST /_reset        forget them
 
 'use strict';
@@ -60,7 +60,7 @@ function handle(req, res, otherPort) {
   // Read the request body first, as a server would.
   req.on('data', () => {});
   req.on('end', () => {
-    record(path);
+    record(req.url);
     const json = (code, obj, headers = {}) => {
       res.writeHead(code, { 'Content-Type': 'application/json', ...headers });
       res.end(JSON.stringify(obj));

@@ -1,0 +1,14 @@
+/*
+ * wipe_malloc.h - test hooks of the daemon's allocator (wipe_malloc.c).
+ */
+#ifndef TC_WIPE_MALLOC_H
+#define TC_WIPE_MALLOC_H
+
+/* 0 in sanitizer builds, whose allocator replaces ours. */
+extern const int wipe_malloc_active;
+/* > 0: the allocation that brings it to 0 fails. */
+extern long wipe_malloc_fail_at;
+/* malloc'd blocks not yet freed (sodium_malloc is not counted). */
+extern long wipe_malloc_live;
+
+#endif /* TC_WIPE_MALLOC_H */

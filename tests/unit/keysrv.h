@@ -1,0 +1,99 @@
+/*
+ * keysrv.h - a minimal key service for the unit tests: a thread that
+ * speaks the real control protocol (proto.h) on dir/socket and answers
+ * KEY requests with the keys of the writer w (segw_key_for), refusing
+ * `denied_name`.  The integration tests use the real daemon instead.
+ */
+#ifndef TC_KEYSRV_H
+#define TC_KEYSRV_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "proto.h"
+#include "seg_write.h"
+#include "testutil.h"
+#include "tokencache.h"
+
+static char *dir;
+static struct segw w;
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t keysrv;
+static int lfd = -1;
+static atomic_int keysrv_stop;
+static atomic_int key_requests;
+static const char *denied_name = "forbidden";
+
+static void *
+keysrv_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&keysrv_stop)) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		struct tc_req q;
+		struct tc_resp r;
+		int fd;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if ((fd = accept(lfd, NULL, NULL)) == -1)
+			continue;
+		if (recv(fd, &q, sizeof(q), 0) == (ssize_t)sizeof(q) &&
+		    q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
+			memset(&r, 0, sizeof(r));
+			r.magic = TC_PROTO_MAGIC;
+			r.version = TC_PROTO_VERSION;
+			r.op = q.op;
+			q.name[q.name_len < SEG_NAME_FIELD ? q.name_len : 0] = 0;
+			if (strcmp(q.name, denied_name) == 0)
+				r.status = TC_EACCES;
+			else {
+				pthread_mutex_lock(&wlock);
+				segw_key_for(&w, q.name, r.key, &r.key_epoch);
+				pthread_mutex_unlock(&wlock);
+			}
+			atomic_fetch_add(&key_requests, 1);
+			(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void
+keysrv_start(void)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir,
+	    SEG_SOCKET_NAME);
+	unlink(sun.sun_path);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	atomic_store(&keysrv_stop, 0);
+	ck_assert_int_eq(pthread_create(&keysrv, NULL, keysrv_main, NULL), 0);
+}
+
+static void
+keysrv_end(void)
+{
+	char path[512];
+
+	if (lfd == -1)
+		return;
+	atomic_store(&keysrv_stop, 1);
+	pthread_join(keysrv, NULL);
+	close(lfd);
+	lfd = -1;
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_SOCKET_NAME);
+	unlink(path);
+}
+
+#endif /* TC_KEYSRV_H */
