@@ -708,7 +708,7 @@ t_faults_stall_and_size() {
 	n=$(tc_fault_hits /stall | wc -l)
 	[ "$n" -ge 2 ] || { echo "stall: $n attempts"; return 1; }
 	g=$(min_gap /stall)
-	[ "$g" -ge 2900 ] || { echo "stall: attempts $g ms apart"; return 1; }
+	[ "$g" -ge 2500 ] || { echo "stall: attempts $g ms apart"; return 1; }
 	for f in endless huge; do
 		ctl show "f-$f" --json >"$WORK/f.json" || return 1
 		tc_json "$WORK/f.json" 'j.last_error' | grep -q "response larger than" ||
