@@ -57,6 +57,8 @@
 #define TS_VALID         2     /* token valid (it may be being refreshed) */
 #define TS_FAILED        3     /* fetching failed and no valid token */
 #define TS_EXPIRED       4     /* the token expired before a refresh */
+#define TS_LOST          5     /* the daemon died writing it; a reader's
+                                * own copy stays good until it expires */
 
 #define SEG_NAME_FIELD   128   /* TC_NAME_MAX + 1, multiple of 8 */
 #define SEG_TYPE_FIELD   32

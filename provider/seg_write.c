@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
+
+static void copy_field(char *dst, size_t cap, const char *src);
 
 static struct seg_header *
 live_header(struct segw *w)
@@ -79,6 +82,12 @@ slot_store(struct segw *w, uint32_t idx, const struct seg_slot *meta,
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	store_live((unsigned char *)live + off, (const unsigned char *)meta + off,
 	    sizeof(*meta) - off);
+	if (ct != NULL && w->crash_mid_publish && ctbytes > 8) {
+		/* Test hook: die with half a token written. */
+		store_live((unsigned char *)live + SEG_SLOT_META, ct,
+		    (ctbytes / 2) & ~(size_t)7);
+		raise(SIGKILL);
+	}
 	if (ct != NULL)
 		store_live((unsigned char *)live + SEG_SLOT_META, ct, ctbytes);
 	__atomic_store_n(&live->seq, seq + 2, __ATOMIC_RELEASE);
@@ -247,17 +256,33 @@ adopt(struct segw *w, uint32_t nslots, uint32_t token_max, char *err,
 	w->view.dev = st.st_dev;
 	w->view.ino = st.st_ino;
 	w->epoch = h.key_epoch;
-	/* Slots a dead daemon left mid-write hold nothing we can trust. */
+	/*
+	 * A slot a dead daemon left mid-write has no token we can trust.
+	 * Its name is rewritten with the same bytes by every publish, so if
+	 * it still reads as a name, keep the slot as TS_LOST: readers that
+	 * decrypted the token before may keep using their copy until it
+	 * expires, and the credential is fetched again.  Else free it.
+	 */
 	for (i = 0; i < nslots; i++) {
 		struct seg_slot *ls = live_slot(w, i);
+		struct seg_slot torn, blank;
 
-		if (__atomic_load_n(&ls->seq, __ATOMIC_RELAXED) & 1) {
-			struct seg_slot blank;
-
-			memset(&blank, 0, sizeof(blank));
-			blank.use = SLOT_RELEASED;
-			slot_store(w, i, &blank, NULL, 0);
+		if (!(__atomic_load_n(&ls->seq, __ATOMIC_RELAXED) & 1))
+			continue;
+		seg_copy_live(&torn, ls, sizeof(torn));
+		memset(&blank, 0, sizeof(blank));
+		blank.generation = torn.generation + 1;
+		blank.use = SLOT_RELEASED;
+		if (torn.use == SLOT_USED && torn.name_len <= TC_NAME_MAX &&
+		    seg_name_valid(torn.name, torn.name_len) == 0) {
+			blank.use = SLOT_USED;
+			blank.state = TS_LOST;
+			blank.name_len = torn.name_len;
+			memcpy(blank.name, torn.name, torn.name_len);
+			copy_field(blank.error, sizeof(blank.error), "token lost: "
+			    "the daemon died while writing it");
 		}
+		slot_store(w, i, &blank, NULL, 0);
 	}
 	live_header(w)->daemon_pid = (uint64_t)getpid();
 	__atomic_store_n(&live_header(w)->status, SEG_ALIVE, __ATOMIC_RELEASE);
@@ -346,6 +371,7 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
     uint32_t token_max, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
+	const char *hook;
 	struct stat st;
 	int r;
 
@@ -396,6 +422,9 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 	}
 	if (load_master_key(w, err, errlen) != 0)
 		goto fail;
+	/* For the kill tests: TOKENCACHE_TEST_CRASH=publish. */
+	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
+	w->crash_mid_publish = hook != NULL && strcmp(hook, "publish") == 0;
 	if ((r = adopt(w, nslots, token_max, err, errlen)) < 0)
 		goto fail;
 	w->adopted = r;

@@ -19,6 +19,7 @@ struct segw {
 	unsigned char *master;     /* sodium_malloc'd master key */
 	uint64_t epoch;
 	int adopted;               /* 1 if an existing segment was taken over */
+	int crash_mid_publish;     /* test hook, see segw_open() */
 };
 
 /* What one publish writes beside the token. */
@@ -35,7 +36,9 @@ struct segw_meta {
  * Take the runtime directory: create it (mode 0755) if missing, lock it
  * against a second daemon, load or create the master key, then adopt the
  * existing segment if it matches nslots and token_max and was made with the
- * same master key, else retire it and create a new one.  On failure returns
+ * same master key, else retire it and create a new one.  With
+ * TOKENCACHE_TEST_CRASH=publish in the environment (for the kill tests),
+ * the process kills itself halfway through writing a token.  On failure returns
  * -1 with a message in err (size errlen) and changes nothing a running
  * daemon depends on.
  */

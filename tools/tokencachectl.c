@@ -281,6 +281,8 @@ ctl_slot_state_name(const struct seg_slot *s, int64_t now_boot)
 		return "failed";
 	case TS_EXPIRED:
 		return "expired";
+	case TS_LOST:
+		return "lost";
 	default:
 		return "unknown";
 	}

@@ -114,6 +114,7 @@ tc_cred() {
 # $WORK/daemon.log); sets DAEMON_PID.  Waits for its socket.
 tc_daemon_start() {
 	local i
+	rm -f "$WORK/run/socket"	# left by a daemon that was killed
 	"$DAEMON" -f -d -c "$WORK/tokencache.conf" >>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	for i in $(seq 1 100); do

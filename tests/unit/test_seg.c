@@ -422,6 +422,30 @@ START_TEST(test_adopt_and_second_writer)
 	ck_assert_int_eq(segw_read_token(&w, idx2, out, sizeof(out), &len,
 	    &s), 0);
 	ck_assert_str_eq(out, "kept-token");
+	/* A daemon that died mid-write: the torn slot keeps its name and
+	 * becomes TS_LOST; its neighbours are adopted as they were. */
+	{
+		struct seg_slot *ls = (struct seg_slot *)(void *)(w.base +
+		    w.view.hdr.slots_offset + (size_t)idx * w.view.hdr.slot_size);
+		uint32_t idx3;
+
+		ck_assert_int_eq(segw_assign(&w, "other", &idx3), 0);
+		ck_assert_int_eq(segw_publish(&w, idx3, "other-token", 11, &mt),
+		    0);
+		ls->seq |= 1;
+		segw_close(&w, 0);
+		ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)),
+		    0);
+		ck_assert_int_eq(segw_find(&w, "keep", &idx2), 0);
+		ck_assert_int_eq(segw_read(&w, idx2, &s), 0);
+		ck_assert_uint_eq(s.state, TS_LOST);
+		ck_assert_uint_eq(s.ct_len, 0);
+		ck_assert_ptr_nonnull(strstr(s.error, "died"));
+		ck_assert_int_eq(segw_find(&w, "other", &idx3), 0);
+		ck_assert_int_eq(segw_read_token(&w, idx3, out, sizeof(out),
+		    &len, &s), 0);
+		ck_assert_str_eq(out, "other-token");
+	}
 	/* Another geometry cannot adopt: the old file is moved aside. */
 	segw_close(&w, 0);
 	ck_assert_int_eq(segw_open(&w, dir, 32, TMAX, err, sizeof(err)), 0);
