@@ -11,8 +11,8 @@
  * tc_get() on an unchanged token touches only the calling thread's copy
  * and two words of the live segment: it finds the copy, checks that the
  * segment is alive and that the slot's sequence word is the one the copy
- * was made at, checks the expiry against coarse clocks (see copy_usable)
- * and copies the token out.  No lock, no system call, no decryption and no
+ * was made at, checks the expiry against coarse clocks (see
+ * copy_in_time) and copies the token out.  No lock, no system call, no decryption and no
  * store to memory another thread reads, so readers on different cores do
  * not slow each other down.  Anything else takes the slow path under the
  * mutex: a seqlock copy of the slot, a key from the daemon if we lack the
@@ -36,6 +36,14 @@
 #include "seg.h"
 #include "tokencache.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define TC_THREAD_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TC_THREAD_SANITIZER 1
+#endif
+#endif
+
 #define DEFAULT_RUNTIME_DIR "/run/tokencache"
 #define KEY_CALL_MS 5000
 #define NS_PER_S INT64_C(1000000000)
@@ -44,9 +52,12 @@
  * Keys and tokens live in cells carved out of sodium_malloc'd chunks:
  * locked in memory, left out of core dumps, fenced by guard pages, wiped
  * when freed.  A sodium_malloc of its own for every secret would cost four
- * memory mappings each, and a process that reads 10,000 credentials would
- * run out of them (vm.max_map_count is 65530 by default).  Cells come in
- * powers of two, from 32 bytes (a key) to 2 MiB (above SEG_TOKEN_MAX).
+ * memory mappings each, so that a process reading 10,000 credentials would
+ * run out of them (vm.max_map_count is 65530 by default), and a new process
+ * several system calls and page faults more before its first token.  Cells
+ * come in powers of two, from 32 bytes (a key) to 2 MiB (above
+ * SEG_TOKEN_MAX), cut from the newest chunk; a freed cell is kept for its
+ * size.
  */
 #define SCELL_MIN_SHIFT 5
 #define SCELL_CLASSES   17
@@ -59,6 +70,8 @@ struct schunk {
 
 struct sarena {
 	struct schunk *chunks;
+	unsigned char *tail;      /* the newest chunk's unused end */
+	size_t left;              /* its size */
 	void *free[SCELL_CLASSES]; /* a free cell holds the next one's address */
 };
 
@@ -97,6 +110,7 @@ struct tcopy {
 	int64_t expires_boot_ns;
 	int64_t fast_until;       /* CLOCK_MONOTONIC_COARSE bound, see below */
 	int64_t wall_offset;      /* time() - CLOCK_MONOTONIC_COARSE, in ns */
+	time_t checked_sec;       /* time() when the coarse check last passed */
 	char *token;              /* secret cell of token_cap bytes */
 	size_t token_len, token_cap;
 	tc_token_info info;       /* as of seq, but for expires_in_ms */
@@ -263,14 +277,19 @@ static void *
 scell_alloc(struct sarena *a, size_t n, size_t *cap)
 {
 	struct schunk *ch;
-	unsigned char *p;
-	size_t size, csize, i;
+	size_t size, csize;
 	void *cell;
 	int k;
 
 	if ((k = scell_class(n, &size)) < 0)
 		return NULL;
-	if (a->free[k] == NULL) {
+	if ((cell = a->free[k]) != NULL) {
+		memcpy(&a->free[k], cell, sizeof(void *));
+		*cap = size;
+		return cell;
+	}
+	if (a->left < size) {
+		/* A new chunk; what is left of the last one stays unused. */
 		csize = size > SCHUNK_MIN ? size : SCHUNK_MIN;
 		if ((ch = malloc(sizeof(*ch))) == NULL)
 			return NULL;
@@ -280,14 +299,13 @@ scell_alloc(struct sarena *a, size_t n, size_t *cap)
 		}
 		ch->next = a->chunks;
 		a->chunks = ch;
-		for (i = csize / size; i-- > 0; ) {
-			p = (unsigned char *)ch->mem + i * size;
-			memcpy(p, &a->free[k], sizeof(void *));
-			a->free[k] = p;
-		}
+		a->tail = ch->mem;
+		a->left = csize;
 	}
-	cell = a->free[k];
-	memcpy(&a->free[k], cell, sizeof(void *));
+	/* Cells are multiples of 32 bytes, so each is 32-byte aligned. */
+	cell = a->tail;
+	a->tail += size;
+	a->left -= size;
 	*cap = size;
 	return cell;
 }
@@ -317,6 +335,8 @@ sarena_destroy(struct sarena *a)
 		sodium_free(ch->mem);
 		free(ch);
 	}
+	a->tail = NULL;
+	a->left = 0;
 	memset(a->free, 0, sizeof(a->free));
 }
 
@@ -507,6 +527,14 @@ entry_forget_slot(tc_client *c, struct centry *e)
  * replaced in place, atomically, by zero pages: such a reader sees
  * sequence 0 and status 0, never a fault, and takes the slow path.  The
  * segment's own pages are released now; the address range at tc_close().
+ *
+ * ThreadSanitizer takes that mmap() for a plain write racing with the
+ * readers' atomic loads.  A load racing with the kernel replacing the page
+ * it reads gets the old word or the new zero, never a torn one; but to
+ * keep its reports meaningful, its builds leave the old pages mapped.
+ * Readers then see the segment marked retired (or, if it was replaced
+ * without being retired, unchanged until their copies expire, as they
+ * would in a single thread).
  */
 static void
 unmap_segment(tc_client *c)
@@ -525,9 +553,11 @@ unmap_segment(tc_client *c)
 	c->spare = NULL;
 	p->base = (void *)c->map.base;
 	p->size = c->map.size;
+#ifndef TC_THREAD_SANITIZER
 	/* Should this fail, the old segment stays mapped: still harmless. */
 	(void)mmap(p->base, p->size, PROT_READ,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+#endif
 	p->next = c->parked;
 	c->parked = p;
 	c->map.base = NULL;	/* so that seg_map_close() leaves it */
@@ -781,6 +811,13 @@ no_token_code(const struct seg_slot *m)
 	}
 }
 
+/* e holds a token this process decrypted, and it has not expired. */
+static int
+own_copy_valid(const struct centry *e)
+{
+	return e->have_token && e->meta.expires_boot_ns > seg_boottime_ns();
+}
+
 /*
  * Bring e up to date with its slot: find the slot, copy it, and decrypt
  * when the token changed.  Called with c->lock held.
@@ -799,13 +836,22 @@ refresh_entry(tc_client *c, struct centry *e)
 				return r;
 			e->have_slot = 1;
 		}
-		if ((r = seg_read_slot(&c->map, e->idx, &s, c->ct)) != 0)
+		if ((r = seg_read_slot(&c->map, e->idx, &s, c->ct)) != 0) {
+			/* Torn for good (the daemon died writing it): the
+			 * copy we decrypted before stays good until it
+			 * expires. */
+			if (r == TC_EBUSY && own_copy_valid(e))
+				return 0;
 			return r;
+		}
 		if (s.use != SLOT_USED || s.name_len != e->name_len ||
 		    memcmp(s.name, e->name, e->name_len) != 0) {
 			entry_forget_slot(c, e);	/* released or reused */
 			continue;
 		}
+		/* The same after the daemon came back and found it torn. */
+		if (s.ct_len == 0 && s.state == TS_LOST && own_copy_valid(e))
+			return 0;
 		if (s.ct_len == 0) {
 			e->have_token = 0;
 			e->meta = s;
@@ -881,7 +927,6 @@ get_locked(tc_client *c, const char *name, size_t len, char *buf,
 {
 	struct centry *e;
 	uint64_t h = name_hash(name, len);
-	int64_t now;
 	int r;
 
 	if ((r = ensure_mapped(c)) != 0)
@@ -901,8 +946,7 @@ get_locked(tc_client *c, const char *name, size_t len, char *buf,
 			return r;
 		}
 	}
-	now = seg_boottime_ns();
-	return copy_out(e, buf, buflen, info, now);
+	return copy_out(e, buf, buflen, info, seg_boottime_ns());
 }
 
 /* ---- thread copies ---- */
@@ -925,16 +969,27 @@ thread_view(const tc_client *c)
  * The calling thread's copy of name's token, or NULL.  On the hot path:
  * reads only this thread's memory.
  */
-static struct tcopy *
+static struct tcopy *view_find(struct tview *v, const char *name);
+
+static inline struct tcopy *
 view_lookup(struct tview *v, const char *name)
 {
 	struct tcopy *t = v->last;
-	uint64_t h;
-	size_t len, i;
 
 	/* strcmp reads name no further than the end of a valid name. */
 	if (t != NULL && strcmp(t->e->name, name) == 0)
 		return t;
+	return view_find(v, name);
+}
+
+/* view_lookup() when the name is not the last one read. */
+static __attribute__((noinline)) struct tcopy *
+view_find(struct tview *v, const char *name)
+{
+	struct tcopy *t;
+	uint64_t h;
+	size_t len, i;
+
 	if (v->copies.slot == NULL ||
 	    (len = strnlen(name, TC_NAME_MAX + 1)) > TC_NAME_MAX)
 		return NULL;
@@ -973,29 +1028,53 @@ coarse_mono_ns(void)
  * clock, read just before it, when the copy was made.  CLOCK_BOOTTIME is
  * CLOCK_MONOTONIC plus the time spent suspended, S; the coarse clock lags
  * the exact one by at most a tick, L.  So at a later read m,
- * boottime <= b0 + (m + L - m0) + S, which is below the deadline while
- * m < m0 + (deadline - b0) - FAST_MARGIN_NS, if L + S < FAST_MARGIN_NS.
- * A suspend moves the wall clock forward by S against the monotonic
- * clock, so S shows as a change in time() - CLOCK_MONOTONIC_COARSE;
- * one of FAST_SKEW_NS or more (a suspend, or the wall clock being set)
- * sends us to the slow path, which measures anew.  With time() counting
- * whole seconds, a suspend that goes unnoticed is under FAST_SKEW_NS +
- * 1 s = 3 s, and a tick is far under the remaining 2 s.  One case escapes:
- * a suspend and a wall clock set back by about as much, both since the
- * copy was made.
+ * boottime <= b0 + (m + L - m0) + S, which is below the deadline by
+ * FAST_MARGIN_NS - L - S or more while m < m0 + (deadline - b0) -
+ * FAST_MARGIN_NS.  A suspend moves the wall clock forward by S against
+ * the monotonic clock, so S shows as a change in time() -
+ * CLOCK_MONOTONIC_COARSE; one of FAST_SKEW_NS or more (a suspend, or the
+ * wall clock being set) sends us to the slow path, which measures anew.
+ * With time() counting whole seconds, a suspend that goes unnoticed is
+ * under FAST_SKEW_NS + 1 s = 3 s, and a tick is far under a second: the
+ * token has 3 s or more left.
+ *
+ * Within the wall-clock second in which that check last passed, time()
+ * alone will do.  The wall clock moves with CLOCK_BOOTTIME, suspend
+ * included (both are CLOCK_MONOTONIC plus an offset, and a resume adds the
+ * time asleep to both offsets), so less than a second has passed since,
+ * and the token has 2 s or more left.
+ *
+ * What escapes: the wall clock set back by about as much as a suspend,
+ * both since the check; or set back by 2 s or more and then read again,
+ * in the very second of the last check, by a thread that did not read in
+ * between.  Either way only while the daemon leaves the slot alone: every
+ * refresh, failed or not, changes its sequence word.
  */
-#define FAST_MARGIN_NS (5 * NS_PER_S)
+#define FAST_MARGIN_NS (7 * NS_PER_S)
 #define FAST_SKEW_NS   (2 * NS_PER_S)
 
-static int
-copy_in_time(const struct tcopy *t)
+/* The check against the coarse monotonic clock; out of line, as it runs
+ * about once a second. */
+static __attribute__((noinline)) int
+copy_recheck(struct tcopy *t, time_t now)
 {
 	int64_t m = coarse_mono_ns(), skew;
 
 	if (m >= t->fast_until)
 		return 0;
-	skew = (int64_t)time(NULL) * NS_PER_S - m - t->wall_offset;
-	return skew < FAST_SKEW_NS && skew > -FAST_SKEW_NS;
+	skew = (int64_t)now * NS_PER_S - m - t->wall_offset;
+	if (skew >= FAST_SKEW_NS || skew <= -FAST_SKEW_NS)
+		return 0;
+	t->checked_sec = now;
+	return 1;
+}
+
+static inline int
+copy_in_time(struct tcopy *t)
+{
+	time_t now = time(NULL);
+
+	return now == t->checked_sec || copy_recheck(t, now);
 }
 
 /*
@@ -1099,14 +1178,15 @@ thread_copy_update(tc_client *c, const struct centry *e, int r)
 	t->expires_boot_ns = e->meta.expires_boot_ns;
 	m0 = coarse_mono_ns();
 	t->wall_offset = (int64_t)time(NULL) * NS_PER_S - m0;
-	b0 = seg_boottime_ns();
-	if (t->expires_boot_ns - FAST_MARGIN_NS <= b0)
+	b0 = seg_boottime_ns();		/* since boot: far from overflow */
+	if (t->expires_boot_ns <= b0 + FAST_MARGIN_NS)
 		t->fast_until = INT64_MIN;
 	else if ((left = t->expires_boot_ns - b0 - FAST_MARGIN_NS) >
 	    INT64_MAX - m0)
 		t->fast_until = INT64_MAX;
 	else
 		t->fast_until = m0 + left;
+	t->checked_sec = (time_t)-1;
 	t->live_seq = &seg_slot_at(&c->map, e->idx)->seq;
 	t->live_status = &((const struct seg_header *)
 	    (const void *)c->map.base)->status;
@@ -1119,7 +1199,7 @@ thread_copy_update(tc_client *c, const struct centry *e, int r)
  * fit?  Then fill *info (if given) and say yes; on the hot path.
  */
 static int
-copy_usable(const struct tcopy *t, size_t buflen, tc_token_info *info)
+copy_usable(struct tcopy *t, size_t buflen, tc_token_info *info)
 {
 	int64_t now;
 
@@ -1163,7 +1243,8 @@ thread_make_room(const tc_client *c)
 	pthread_mutex_unlock(&clients_lock);
 }
 
-static int
+/* Out of line, so that tc_get() itself stays small and fast. */
+static __attribute__((noinline)) int
 get_slow(tc_client *c, const char *name, char *buf, size_t buflen,
     tc_token_info *info)
 {

@@ -791,6 +791,38 @@ t_endpoint_rate_guard() {
 	ctl reload >/dev/null || return 1
 }
 
+# SIGKILL halfway through writing a token (a test hook in the writer): a
+# running reader keeps its valid token, nobody gets a torn one, and the
+# restarted daemon repairs the slot and publishes a fresh token.
+t_kill_mid_publish() {
+	local tok rpid t
+	tok=$(ctl token opaque-post) || return 1
+	"$B/tests/tc-reader" "$WORK/run" opaque-post 10 >"$WORK/kill.out" 2>"$WORK/kill.err" &
+	rpid=$!
+	sleep 0.5
+	tc_daemon_stop TERM || return 1
+	TOKENCACHE_TEST_CRASH=publish tc_daemon_start || return 1
+	ctl refresh opaque-post >/dev/null 2>&1	# the worker dies in the write
+	sleep 0.5
+	kill -0 "$(tc_worker_pid)" 2>/dev/null && { echo "the hook did not fire"; return 1; }
+	tc_daemon_stop TERM || true
+	sleep 1
+	tc_daemon_start || return 1
+	ctl token opaque-post --wait 15 >"$WORK/kill.tok" || return 1
+	wait "$rpid" || { cat "$WORK/kill.err"; echo "the running reader saw an error"; return 1; }
+	# It saw the old token, then the new one: both whole, both real.
+	expect_eq "$(head -n1 "$WORK/kill.out")" "$tok" "first token read" || return 1
+	while read -r t; do
+		printf '%s' "$t" >"$WORK/kill.one"
+		tc_verify "$P" it-post "$POST_SECRET" "$WORK/kill.one" | grep -q valid ||
+		    { echo "a token the server does not know: $t"; return 1; }
+	done <"$WORK/kill.out"
+	# ... the new one too, fetched by the restarted daemon.
+	expect_eq "$(sort -u "$WORK/kill.out" | wc -l)" 2 "tokens the reader saw" || return 1
+	# Later tests compare with the credential's current token.
+	cp "$WORK/kill.tok" "$WORK/t1"
+}
+
 t_c_api_reader() {
 	"$B/tests/tc-reader" "$WORK/run" opaque-post >"$WORK/c.out" || return 1
 	expect_eq "$(head -n1 "$WORK/c.out")" "$(ctl token opaque-post)" "token via C" || return 1
@@ -857,6 +889,7 @@ t_no_sanitizer_reports() {
 	fi
 }
 
+run_test "SIGKILL mid-publish: readers keep a whole token; restart repairs the slot" t_kill_mid_publish
 run_test "restart after a configuration change: the old request's token is dropped" t_restart_changed_request
 root_test "the worker runs as the daemon user, no groups, no_new_privs" t_privileges_dropped
 root_test "/proc/<daemon>/{environ,mem} unreadable by others; no secret in cmdline" t_proc_not_readable

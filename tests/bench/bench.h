@@ -1,0 +1,97 @@
+/*
+ * bench.h - what the parts of tc-bench share.
+ */
+#ifndef TC_BENCH_H
+#define TC_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tokencache.h"
+
+#define BATCHES 400           /* samples per batched measurement */
+#define TOKEN_BUF (1 << 20)   /* the largest token a segment holds */
+
+/* Where everything is; filled from the command line (see bench.c). */
+struct bench_env {
+	const char *work;         /* private work directory */
+	const char *rundir;       /* tokencached's runtime directory */
+	const char *credsdir;     /* its credentials.d */
+	const char *secret_file;  /* the client secret of every test client */
+	const char *cred;         /* the credential the latency rows read */
+	int main_port;            /* OAuth server, long-lived tokens */
+	int short_port;           /* OAuth server, short-lived tokens */
+	int short_ttl;            /* its token lifetime, seconds */
+	pid_t monitor_pid, worker_pid;  /* tokencached's two processes */
+	const char *self;         /* this program, to run it afresh */
+	int quick;                /* shorter runs (TC_BENCH_QUICK=1) */
+};
+
+extern struct bench_env env;
+
+/* Per call: median and 99th percentile, in nanoseconds. */
+struct lat {
+	double median, p99;
+};
+
+typedef int (*bench_fn)(void *arg);
+
+double now_ns(void);
+/* fn timed in batches of `batch` calls, BATCHES batches. */
+struct lat measure(const char *what, bench_fn fn, void *arg, int batch);
+/* fa and fb timed in alternating batches, so that both see the same
+ * machine; for the ratios. */
+void measure_pair(bench_fn fa, void *a, bench_fn fb, void *b, int batch,
+    struct lat *la, struct lat *lb);
+/* Statistics of n single samples (sorted in place). */
+struct lat lat_of(double *samples, int n);
+/* What one now_ns() pair costs: subtracted from single-call samples. */
+double timer_cost(void);
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+    noreturn));
+void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The results: printed as tables at the end, and written as CSV. */
+void result(const char *section, const char *item, const char *param,
+    const char *stat, double value, const char *unit);
+/* One row of a printed table: cells already formatted. */
+void table_row(const char *section, int ncells, ...);
+
+/* The token the latency rows read, as tokencached serves it. */
+extern char token[TOKEN_BUF];
+extern size_t token_len;
+
+/* An in-process segment with its own key service: the daemon's writer
+ * half (seg_write.h) in this process, for what needs a writer under our
+ * control (token sizes, 10,000 credentials, republishing flat out). */
+struct inseg;
+struct inseg *inseg_open(const char *dir, uint32_t nslots,
+    uint32_t token_max);
+void inseg_publish(struct inseg *s, const char *name, const char *tok,
+    size_t len);
+const char *inseg_dir(const struct inseg *s);
+void inseg_close(struct inseg *s);
+
+/* The parts, in the order they run. */
+void bench_latency(void);
+void bench_sizes(void);
+void bench_many(void);
+void bench_readers(const char *plot_data);
+void bench_fleet(void);
+void bench_load(void);
+
+/* bench_latency's children: time a first read (and what it is made of)
+ * in a new process; argv[0] names which. */
+int first_child(int argc, char **argv);
+
+/* Helpers for the parts that steer tokencached. */
+int write_cred(const char *name, int port, const char *client_id);
+void remove_creds(const char *prefix);
+void daemon_reload(void);
+int http_post(int port, const char *path);
+long server_requests(int port, const char *client_id);
+int64_t proc_cpu_ns(pid_t pid);
+long proc_rss_kb(pid_t pid, const char *field);
+
+#endif /* TC_BENCH_H */
