@@ -21,8 +21,10 @@
  *               while the token is republished; tokencached with 1,000
  *               credentials; token requests per lifetime against readers
  *
- * Tables go to stdout (and FILE.md as Markdown), every number to the CSV,
- * the readers' curve to the plot data (drawn by readers.gp).
+ * Tables go to stdout and, as Markdown, to --md; every number to --csv;
+ * the readers' curve to --plot-data (readers.gp draws it).  For trying
+ * changes, TC_BENCH_QUICK=1 shortens every measurement and TC_BENCH_ONLY=
+ * latency,sizes,many,readers,fleet,load runs only the parts named.
  *
  *   tc-bench first-read RUNDIR NAME | first-ping RUNDIR |
  *            first-agent SOCKET NAME | first-sodium
