@@ -796,7 +796,7 @@ t_endpoint_rate_guard() {
 t_kill_mid_publish() {
 	local tok rpid t
 	tok=$(ctl token opaque-post) || return 1
-	"$B/tests/tc-reader" "$WORK/run" opaque-post 10 >"$WORK/kill.out" 2>"$WORK/kill.err" &
+	"$B/tests/tc-reader" "$WORK/run" opaque-post 20 >"$WORK/kill.out" 2>"$WORK/kill.err" &
 	rpid=$!
 	sleep 0.5
 	tc_daemon_stop TERM || return 1
