@@ -19,7 +19,7 @@ if ! command -v gnuplot >/dev/null 2>&1; then
 	exit 1
 fi
 
-SHORT_TTL=20        # seconds: the fleet and the load test refresh often
+SHORT_TTL=30        # seconds: the fleet and the load test refresh often
 DAEMON_PID=
 tc_workdir
 trap 'tc_stop_all; if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi' EXIT

@@ -268,6 +268,9 @@ t_fanout_single_request() {
 	tc_server_ctl "$P" /_delay?ms=1500 || return 1
 	tc_cred fanout "$P" it-fanout "$post_sf"
 	kill -HUP "$DAEMON_PID"
+	# The reload is asynchronous: let it register the name first (the
+	# server delays its answer, so the fetch is still in flight then).
+	for i in $(seq 1 50); do ctl show fanout >/dev/null 2>&1 && break; sleep 0.05; done
 	for i in $(seq 1 $n); do
 		ctl token fanout --wait 20 >"$WORK/fan.$i" 2>&1 &
 		pids="$pids $!"
