@@ -5,6 +5,10 @@
 #
 #   bash tests/integration/run.sh          (make check-integration)
 #   KEEP=1 bash tests/integration/run.sh   keep the work directory
+#   ONLY=REGEX bash tests/integration/run.sh
+#                                          only the tests whose function
+#                                          name matches (setup tests such
+#                                          as t_faults_setup are not implied)
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
@@ -40,6 +44,9 @@ trap 'exit 130' INT TERM
 run_test() {
 	local name=$1
 	shift
+	if [ -n "${ONLY:-}" ] && ! [[ $1 =~ $ONLY ]]; then
+		return 0
+	fi
 	if "$@" >"$WORK/test.out" 2>&1; then
 		pass=$((pass + 1))
 		echo "ok   - $name"
