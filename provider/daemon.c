@@ -35,6 +35,7 @@
 #include "tokencache.h"
 
 #define MAX_CONNS        128
+#define ACCEPT_BURST     32       /* connections taken in one turn */
 #define CONN_IDLE_NS     (10 * NS_PER_S)
 #define NS_PER_S         INT64_C(1000000000)
 #define NS_PER_MS        INT64_C(1000000)
@@ -603,8 +604,12 @@ wake_waiters(struct daemon *d, struct cred *c, int status, const char *msg)
 /*
  * Where a new connection goes: a free place at the end, else a closed one,
  * else that of the idle connection with the nearest deadline, which is
- * closed for it.  Never a connection that waits for a fetch.  A full table
- * must not stop accepting: clients would hang in connect().
+ * closed for it.  Never a connection that waits for a fetch: when every
+ * one does, conn_room() says so and the listening socket is not polled,
+ * so that new clients queue in its backlog (SOMAXCONN deep) until a fetch
+ * ends and frees places.  A thousand processes making their first read in
+ * the same instant are all answered that way, none refused; each bounds
+ * its wait with its own deadline.
  */
 static int
 conn_slot(struct daemon *d)
@@ -625,7 +630,22 @@ conn_slot(struct daemon *d)
 	return idle;
 }
 
-static void
+/* Would conn_slot() find a place? */
+static int
+conn_room(const struct daemon *d)
+{
+	int j;
+
+	if (d->nconns < MAX_CONNS)
+		return 1;
+	for (j = 0; j < d->nconns; j++)
+		if (d->conns[j].fd == -1 || !d->conns[j].waiting)
+			return 1;
+	return 0;
+}
+
+/* Accept one connection; 0 when there is none left to accept. */
+static int
 accept_conn(struct daemon *d)
 {
 	int slot;
@@ -640,13 +660,13 @@ accept_conn(struct daemon *d)
 	if (fd == -1) {
 		if (errno != EAGAIN && errno != EINTR)
 			log_warn("accept");
-		return;
+		return 0;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
 	    len != sizeof(uc)) {
 		log_warn("SO_PEERCRED");
 		close(fd);
-		return;
+		return 1;
 	}
 	if (uc.uid != 0 && uc.uid != geteuid()) {
 		int j, n = 0;
@@ -658,14 +678,15 @@ accept_conn(struct daemon *d)
 			log_debug("uid %u has %d connections: refused",
 			    (unsigned)uc.uid, n);
 			close(fd);
-			return;
+			return 1;
 		}
 	}
 	if ((slot = conn_slot(d)) == -1) {
+		/* Not reached: the caller asks conn_room() first. */
 		log_debug("every connection is waiting: refused uid %u",
 		    (unsigned)uc.uid);
 		close(fd);
-		return;
+		return 1;
 	}
 	k = &d->conns[slot];
 	memset(k, 0, sizeof(*k));
@@ -680,6 +701,7 @@ accept_conn(struct daemon *d)
 	k->deadline_ns = now_ns() + CONN_IDLE_NS;
 	if (slot == d->nconns)
 		d->nconns++;
+	return 1;
 }
 
 static int reload(struct daemon *d, char *msg, size_t msglen);
@@ -842,7 +864,7 @@ listen_socket(struct daemon *d, char *err, size_t errlen)
 	    0);
 	if (d->lfd == -1 ||
 	    bind(d->lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(d->sock_path, 0666) == -1 || listen(d->lfd, 64) == -1) {
+	    chmod(d->sock_path, 0666) == -1 || listen(d->lfd, SOMAXCONN) == -1) {
 		snprintf(err, errlen, "%s: %s", d->sock_path, strerror(errno));
 		return -1;
 	}
@@ -1353,7 +1375,7 @@ daemon_run(struct daemon *d)
 {
 	struct curl_waitfd fds[2 + MAX_CONNS];
 	struct CURLMsg *msg;
-	int timeout, nfds, first, running, left, i;
+	int timeout, nfds, first, running, left, listening, i;
 
 	/* After daemon(3), we are a new process. */
 	((struct seg_header *)(void *)d->seg.base)->daemon_pid =
@@ -1365,7 +1387,8 @@ daemon_run(struct daemon *d)
 		fds[nfds].fd = d->sfd;
 		fds[nfds].events = CURL_WAIT_POLLIN;
 		fds[nfds++].revents = 0;
-		fds[nfds].fd = d->lfd;
+		listening = conn_room(d);
+		fds[nfds].fd = listening ? d->lfd : -1;
 		fds[nfds].events = CURL_WAIT_POLLIN;
 		fds[nfds++].revents = 0;
 		for (i = 0; i < d->nconns; i++) {
@@ -1386,8 +1409,12 @@ daemon_run(struct daemon *d)
 		for (i = 0; i < d->nconns; i++)
 			if (fds[first + i].revents && d->conns[i].fd != -1)
 				read_conn(d, i);
-		if (first == 2 && fds[1].revents)
-			accept_conn(d);
+		/* A burst of clients is taken in one turn, as far as there
+		 * is room, rather than one a turn. */
+		if (first == 2 && listening && fds[1].revents)
+			for (i = 0; i < ACCEPT_BURST && conn_room(d); i++)
+				if (!accept_conn(d))
+					break;
 		curl_multi_perform(d->multi, &running);
 		while ((msg = curl_multi_info_read(d->multi, &left)) != NULL)
 			if (msg->msg == CURLMSG_DONE)

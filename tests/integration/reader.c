@@ -14,6 +14,12 @@
  *                                the same, but errors do not stop it: each
  *                                change of outcome is printed as
  *                                "ok GENERATION" or "error MESSAGE"
+ *   tc-reader RUNTIME_DIR NAME N herd
+ *                                N processes, held at a barrier, then let
+ *                                go at once, each makes its first read
+ *                                (tc_open, tc_get_wait); prints how many
+ *                                got a token and whether all saw the
+ *                                same generation, after each error
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +62,66 @@ watch(const char *dir, const char *name, int seconds)
 	return 0;
 }
 
+/*
+ * A herd of first reads.  Each child opens its handle after the barrier
+ * (a pipe the parent closes), so that the connections reach the daemon
+ * together; it reports its token's generation, or its error, on a pipe.
+ */
+static int
+herd(const char *dir, const char *name, int n)
+{
+	static char buf[65536];
+	struct { int r; unsigned long long gen; } rep;
+	unsigned long long first_gen = 0;
+	int gate[2], out[2], i, ok = 0, same = 1, st;
+	tc_token_info info;
+	tc_client *c;
+	pid_t pid;
+	char dummy;
+
+	if (n < 1 || n > 5000 || pipe(gate) == -1 || pipe(out) == -1)
+		return 2;
+	for (i = 0; i < n; i++) {
+		if ((pid = fork()) == -1) {
+			perror("tc-reader: fork");
+			return 1;
+		}
+		if (pid > 0)
+			continue;
+		close(gate[1]);
+		close(out[0]);
+		(void)read(gate[0], &dummy, 1);
+		memset(&rep, 0, sizeof(rep));
+		if ((rep.r = tc_open(&c, dir)) == 0) {
+			rep.r = tc_get_wait(c, name, buf, sizeof(buf), &info,
+			    60000);
+			rep.gen = info.generation;
+			tc_close(c);
+		}
+		(void)write(out[1], &rep, sizeof(rep));
+		_exit(0);
+	}
+	close(gate[0]);
+	close(out[1]);
+	close(gate[1]);             /* go */
+	for (i = 0; i < n && read(out[0], &rep, sizeof(rep)) ==
+	    (ssize_t)sizeof(rep); i++) {
+		if (rep.r != 0) {
+			printf("error %s\n", tc_strerror(rep.r));
+			continue;
+		}
+		if (ok++ == 0)
+			first_gen = rep.gen;
+		else if (rep.gen != first_gen)
+			same = 0;
+	}
+	while (wait(&st) > 0)
+		;
+	printf("%d of %d got a token, %s generation\n", ok, n,
+	    same ? "the same" : "not the same");
+	return ok == n && same ? 0 : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -67,9 +133,11 @@ main(int argc, char *argv[])
 
 	if (argc == 5 && strcmp(argv[4], "watch") == 0)
 		return watch(argv[1], argv[2], atoi(argv[3]));
+	if (argc == 5 && strcmp(argv[4], "herd") == 0)
+		return herd(argv[1], argv[2], atoi(argv[3]));
 	if (argc != 3 && argc != 4) {
 		fprintf(stderr, "usage: tc-reader RUNTIME_DIR NAME "
-		    "[SECONDS [watch]]\n");
+		    "[SECONDS [watch]] | N herd\n");
 		return 2;
 	}
 	if (strcmp(tc_version(), TC_VERSION_STRING) != 0) {

@@ -119,6 +119,9 @@ cat >"$WORK/clients.json" <<EOF
  {"client_id": "it-fanout", "client_secret": "$POST_SECRET",
   "token_endpoint_auth_method": "client_secret_post",
   "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []},
+ {"client_id": "it-herd", "client_secret": "$POST_SECRET",
+  "token_endpoint_auth_method": "client_secret_post",
+  "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []},
  {"client_id": "it-refresh", "client_secret": "$POST_SECRET",
   "token_endpoint_auth_method": "client_secret_post",
   "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []}
@@ -287,6 +290,24 @@ t_fanout_single_request() {
 	expect_eq "$ok" "$n" "readers that got a token" || return 1
 	expect_eq "$(sort -u "$WORK"/fan.* | wc -l)" 1 "distinct tokens" || return 1
 	expect_eq "$(tc_stats "$P" it-fanout)" 1 "token requests for $n readers" || return 1
+}
+
+# More first readers at once than the daemon has connections (128): the
+# rest wait in the listen backlog, none is refused, one request in all.
+t_herd_of_first_reads() {
+	local i n=600
+	tc_server_ctl "$P" /_delay?ms=1500 || return 1
+	tc_cred herd "$P" it-herd "$post_sf"
+	kill -HUP "$DAEMON_PID"
+	for i in $(seq 1 50); do ctl show herd >/dev/null 2>&1 && break; sleep 0.05; done
+	"$B/tests/tc-reader" "$WORK/run" herd $n herd >"$WORK/herd.out" 2>&1
+	i=$?
+	tc_server_ctl "$P" /_delay?ms=0
+	cat "$WORK/herd.out"
+	expect_eq "$i" 0 "the herd's status" || return 1
+	expect_eq "$(tail -n 1 "$WORK/herd.out")" \
+	    "$n of $n got a token, the same generation" "the herd" || return 1
+	expect_eq "$(tc_stats "$P" it-herd)" 1 "token requests for $n first reads" || return 1
 }
 
 t_hot_reads_no_requests() {
@@ -844,6 +865,7 @@ run_test "list --json fields" t_list_json
 run_test "invalid_client: reported, not looped" t_permanent_failure_reported
 run_test "runtime directory modes" t_modes
 run_test "64 concurrent readers cause exactly one token request" t_fanout_single_request
+run_test "600 first reads at once, beyond the connection table: all served, one request" t_herd_of_first_reads
 run_test "reads do not reach the OAuth server" t_hot_reads_no_requests
 run_test "token refreshed before it expires, no gap for readers" t_refresh_before_expiry
 run_test "a failing refresh keeps the old token; backoff, then a new one" t_failed_refresh_keeps_token
