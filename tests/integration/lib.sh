@@ -168,6 +168,13 @@ tc_verify() {
 	    --client-secret "$3" --token-file "$4"
 }
 
+# tc_verify_lines PORT CLIENT_ID SECRET FILE: every distinct line of FILE
+# a JWT the server signed?
+tc_verify_lines() {
+	node "$SERVER_DIR/verify.js" --port "$1" --client-id "$2" \
+	    --client-secret "$3" --token-lines "$4"
+}
+
 # tc_json FILE EXPR: evaluate a JavaScript expression over the JSON in FILE
 # (bound to `j`) and print the result.
 tc_json() {

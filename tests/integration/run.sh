@@ -824,6 +824,42 @@ t_endpoint_rate_guard() {
 # SIGKILL halfway through writing a token (a test hook in the writer): a
 # running reader keeps its valid token, nobody gets a torn one, and the
 # restarted daemon repairs the slot and publishes a fresh token.
+# SIGKILL at random moments while the daemon publishes token after token
+# (an explicit refresh in a loop), then a restart, several times over,
+# while readers run throughout: none of them may see an error, and every
+# token any of them read must be one the server signed (a torn token
+# would not verify).
+t_sigkill_random_moments() {
+	local i r rpids= lpid n=8 adopted
+	token_of jwt-basic "$WORK/rk.first" || return 1
+	adopted=$(grep -c 'adopted the existing cache' "$WORK/daemon.log")
+	for r in 1 2 3 4; do
+		"$B/tests/tc-reader" "$WORK/run" jwt-basic 12 >"$WORK/rk.$r" \
+		    2>"$WORK/rk.$r.err" &
+		rpids="$rpids $!"
+	done
+	for i in $(seq 1 $n); do
+		( while :; do ctl refresh jwt-basic >/dev/null 2>&1; done ) &
+		lpid=$!
+		sleep "0.$((RANDOM % 6 + 2))"
+		tc_daemon_stop KILL
+		kill "$lpid"
+		wait "$lpid" 2>/dev/null
+		tc_daemon_start || { echo "restart $i failed"; return 1; }
+	done
+	for r in $rpids; do
+		wait "$r" || { cat "$WORK"/rk.*.err; echo "a reader saw an error"; return 1; }
+	done
+	token_of jwt-basic "$WORK/rk.last" || return 1
+	cat "$WORK"/rk.[1-4] "$WORK/rk.first" "$WORK/rk.last" >"$WORK/rk.all"
+	echo "distinct tokens read: $(sort -u "$WORK/rk.all" | wc -l)"
+	tc_verify_lines "$P" it-basic "$BASIC_SECRET" "$WORK/rk.all" |
+	    grep -q '^valid jwt' || { echo "a token the server did not sign"; return 1; }
+	# Each restart found the segment and adopted it.
+	expect_eq "$(grep -c 'adopted the existing cache' "$WORK/daemon.log")" \
+	    "$((adopted + n))" "restarts that adopted the segment" || return 1
+}
+
 t_kill_mid_publish() {
 	local tok rpid t
 	tok=$(ctl token opaque-post) || return 1
@@ -875,6 +911,7 @@ run_test "broken configuration on SIGHUP is rejected with file:line" t_broken_re
 run_test "a second daemon on the same runtime directory is refused" t_second_daemon_refused
 run_test "SIGTERM exits cleanly; restart adopts tokens without requests" t_restart_adopts
 run_test "SIGKILL: readers keep the token, restart adopts" t_sigkill_then_restart
+run_test "SIGKILL at random moments of refreshing, 8 times: readers see no error, no torn token" t_sigkill_random_moments
 # The hot path makes no system call: under strace, nothing stands between
 # the two getppid() calls that bracket 1000 reads in tc-reader.
 t_hot_path_no_syscalls() {

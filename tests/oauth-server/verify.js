@@ -13,6 +13,9 @@
 // client_id = ID.  --token-file reads the token from a file ("-" = stdin),
 // trailing whitespace stripped, so it never appears on a command line.
 //
+// --token-lines FILE checks every distinct line of FILE, each of which must
+// be a JWT, with one fetch of the JWKS: "valid jwt N" when all N are.
+//
 // Exit 0 and print "valid jwt" or "valid opaque"; exit 1 with
 // "invalid: REASON" on stderr when the token is not valid; exit 2 on usage
 // or connection errors.  Only ever connects to 127.0.0.1 / ::1.
@@ -39,6 +42,7 @@ try {
       host: { type: 'string', default: '127.0.0.1' },
       token: { type: 'string' },
       'token-file': { type: 'string' },
+      'token-lines': { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
       'auth-method': { type: 'string' },
@@ -67,6 +71,17 @@ if (opts['token-file'] !== undefined) {
   } catch (err) {
     usage(`cannot read token file: ${err.message}`);
   }
+}
+let lines;
+if (opts['token-lines'] !== undefined) {
+  if (token !== undefined) usage('give only one of --token, --token-file and --token-lines');
+  try {
+    lines = [...new Set(fs.readFileSync(opts['token-lines'], 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== ''))];
+  } catch (err) {
+    usage(`cannot read token file: ${err.message}`);
+  }
+  if (lines.length === 0) fail('no token in the file');
+  token = lines[0];
 }
 if (token === undefined) usage('--token or --token-file is required');
 if (token === '') fail('empty token');
@@ -99,23 +114,27 @@ if (disc.issuer !== base) usage(`unexpected issuer ${disc.issuer}, expected ${ba
 
 const looksLikeJwt = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
 
+if (lines && !looksLikeJwt) fail('jwt: a line is not a JWT');
 if (looksLikeJwt) {
   const jwksRes = await get(disc.jwks_uri);
   if (!jwksRes.ok) usage(`jwks returned HTTP ${jwksRes.status}`);
   const jwks = createLocalJWKSet(await jwksRes.json());
-  let payload;
-  try {
-    ({ payload } = await jwtVerify(token, jwks, {
-      issuer: disc.issuer,
-      audience: opts.audience,
-      typ: 'at+jwt',
-    }));
-  } catch (err) {
-    fail(`jwt: ${err.code || err.name}: ${err.message}`);
+  for (const t of lines || [token]) {
+    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(t)) fail('jwt: a line is not a JWT');
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(t, jwks, {
+        issuer: disc.issuer,
+        audience: opts.audience,
+        typ: 'at+jwt',
+      }));
+    } catch (err) {
+      fail(`jwt: ${err.code || err.name}: ${err.message}`);
+    }
+    if (payload.client_id !== clientId) fail(`jwt: client_id is ${JSON.stringify(payload.client_id)}, expected ${JSON.stringify(clientId)}`);
+    if (typeof payload.exp !== 'number') fail('jwt: no exp claim');
   }
-  if (payload.client_id !== clientId) fail(`jwt: client_id is ${JSON.stringify(payload.client_id)}, expected ${JSON.stringify(clientId)}`);
-  if (typeof payload.exp !== 'number') fail('jwt: no exp claim');
-  process.stdout.write('valid jwt\n');
+  process.stdout.write(lines ? `valid jwt ${lines.length}\n` : 'valid jwt\n');
   process.exit(0);
 }
 
