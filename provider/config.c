@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -210,14 +211,64 @@ free_list(char **list)
 /*
  * Why a file that holds a secret may not be trusted, or NULL.  Like ssh
  * with private keys: nobody but its owner may read it, and the owner must
- * be root or whoever the daemon runs as.
+ * be root, whoever loads the configuration, or the user the worker runs
+ * as (du; NULL for none).
  */
+struct daemon_user {
+	const char *name;         /* NULL: none */
+	int looked_up;
+	uid_t uid;                /* (uid_t)-1 if there is no such user */
+};
+
+/* Looked up only when a file's owner makes it matter, so that loading a
+ * configuration of root's files never depends on NSS. */
+static uid_t
+daemon_user_uid(struct daemon_user *u)
+{
+	struct passwd *pw;
+
+	if (u == NULL || u->name == NULL)
+		return (uid_t)-1;
+	if (!u->looked_up) {
+		u->uid = (pw = getpwnam(u->name)) != NULL ? pw->pw_uid :
+		    (uid_t)-1;
+		u->looked_up = 1;
+	}
+	return u->uid;
+}
+
 static const char *
-secret_perm_problem(const struct stat *st, char *buf, size_t sz)
+secret_perm_problem(const struct stat *st, struct daemon_user *du, char *buf,
+    size_t sz)
 {
 	if ((st->st_mode & 077) != 0) {
 		snprintf(buf, sz, "is group- or world-accessible (mode %04o, "
 		    "must be 0600 or stricter)",
+		    (unsigned int)(st->st_mode & 07777));
+		return buf;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid() &&
+	    st->st_uid != daemon_user_uid(du)) {
+		snprintf(buf, sz, "is owned by uid %lu, not by root or uid %lu",
+		    (unsigned long)st->st_uid, (unsigned long)geteuid());
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * Why a configuration file or directory may not be trusted, or NULL.  It
+ * says where secrets go (token_url, ca_file) and which secret files the
+ * root monitor reads, so, as ssh's StrictModes asks of ~/.ssh, only root
+ * (or whoever loads the configuration) may own or change it.  Not the
+ * daemon's user: a compromised worker could otherwise point a credential
+ * at another one's secret file and its own endpoint.
+ */
+static const char *
+conf_perm_problem(const struct stat *st, char *buf, size_t sz)
+{
+	if ((st->st_mode & 022) != 0) {
+		snprintf(buf, sz, "is group- or world-writable (mode %04o)",
 		    (unsigned int)(st->st_mode & 07777));
 		return buf;
 	}
@@ -248,6 +299,7 @@ static int
 ini_read(const char *path, char **bufp, size_t *lenp, struct stat *stp,
     char *err)
 {
+	char why[128];
 	struct stat st;
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
@@ -265,6 +317,10 @@ ini_read(const char *path, char **bufp, size_t *lenp, struct stat *stp,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		conf_err(err, path, 0, "not a regular file");
+		goto out;
+	}
+	if (conf_perm_problem(&st, why, sizeof(why)) != NULL) {
+		conf_err(err, path, 0, "refused: the file %s", why);
 		goto out;
 	}
 	if (st.st_size < 0 || st.st_size > CONF_FILE_MAX) {
@@ -1005,7 +1061,7 @@ cred_handler(void *arg, const char *section, const char *key,
  */
 static int
 read_secret_file(const char *cpath, unsigned int line, const char *spath,
-    char **secretp, size_t *lenp, char *err)
+    struct daemon_user *du, char **secretp, size_t *lenp, char *err)
 {
 	struct stat st;
 	char *buf = NULL, why[128];
@@ -1030,7 +1086,7 @@ read_secret_file(const char *cpath, unsigned int line, const char *spath,
 		    "regular file", spath);
 		goto out;
 	}
-	if (secret_perm_problem(&st, why, sizeof(why)) != NULL) {
+	if (secret_perm_problem(&st, du, why, sizeof(why)) != NULL) {
 		conf_err(err, cpath, line, "client_secret_file %s %s", spath,
 		    why);
 		goto out;
@@ -1092,8 +1148,18 @@ read_secret_file(const char *cpath, unsigned int line, const char *spath,
 	return ret;
 }
 
+static int load_credential(const char *path, const char *name,
+    struct daemon_user *du, struct cred_conf *out, char *err);
+
 int
 conf_load_credential(const char *path, const char *name,
+    struct cred_conf *out, char *err)
+{
+	return load_credential(path, name, NULL, out, err);
+}
+
+static int
+load_credential(const char *path, const char *name, struct daemon_user *du,
     struct cred_conf *out, char *err)
 {
 	struct cred_parse cp;
@@ -1182,14 +1248,14 @@ conf_load_credential(const char *path, const char *name,
 		goto nomem;
 
 	if (cp.seen[CK_CLIENT_SECRET] != 0) {
-		if (secret_perm_problem(&st, why, sizeof(why)) != NULL) {
+		if (secret_perm_problem(&st, du, why, sizeof(why)) != NULL) {
 			conf_err(err, path, cp.seen[CK_CLIENT_SECRET],
 			    "file holds client_secret inline but %s", why);
 			goto out;
 		}
 	} else if (read_secret_file(path, cp.seen[CK_CLIENT_SECRET_FILE],
-	    cp.secret_file, &c.client_secret, &c.client_secret_len,
-	    err) != 0)
+	    cp.secret_file, du, &c.client_secret,
+	    &c.client_secret_len, err) != 0)
 		goto out;
 
 	/* success */
@@ -1268,6 +1334,9 @@ load_credentials(struct daemon_conf *c, char *err)
 {
 	const char *dir = c->credentials_dir;
 	char **names = NULL, **nn, *path = NULL, eb[ECHO_MAX + 4];
+	/* Secret files may also belong to the user the worker runs as. */
+	struct daemon_user du = { c->user, 0, (uid_t)-1 };
+	char why[128];
 	size_t n = 0, cap = 0, i, nlen;
 	struct dirent *de;
 	struct stat st;
@@ -1281,6 +1350,16 @@ load_credentials(struct daemon_conf *c, char *err)
 		}
 		conf_err(err, dir, 0, "cannot open directory: %s",
 		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		conf_err(err, dir, 0, "cannot stat: %s", strerror(errno));
+		close(fd);
+		goto out;
+	}
+	if (conf_perm_problem(&st, why, sizeof(why)) != NULL) {
+		conf_err(err, dir, 0, "refused: the directory %s", why);
+		close(fd);
 		goto out;
 	}
 	if ((d = fdopendir(fd)) == NULL) {
@@ -1353,7 +1432,7 @@ load_credentials(struct daemon_conf *c, char *err)
 		}
 		/* names[i] ends in ".conf": cut it to get the name */
 		names[i][strlen(names[i]) - 5] = '\0';
-		if (conf_load_credential(path, names[i], &c->creds[i],
+		if (load_credential(path, names[i], &du, &c->creds[i],
 		    err) != 0)
 			goto out;
 		c->ncreds++;
@@ -1497,11 +1576,7 @@ conf_cred_request_differs(const struct cred_conf *a,
 	    str_differs(a->audience, b->audience) ||
 	    str_differs(a->scope, b->scope) ||
 	    list_differs(a->resources, a->nresources, b->resources,
-	    b->nresources) ||
-	    a->timeout_ms != b->timeout_ms ||
-	    a->default_lifetime != b->default_lifetime ||
-	    a->max_lifetime != b->max_lifetime ||
-	    str_differs(a->ca_file, b->ca_file);
+	    b->nresources);
 }
 
 int

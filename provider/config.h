@@ -75,7 +75,12 @@ int conf_load_credential(const char *path, const char *name,
     struct cred_conf *out, char *err);
 void conf_cred_clear(struct cred_conf *c);
 
-/* 1 if the two differ in anything that changes the token request. */
+/*
+ * 1 if the two differ in anything that changes the token request, and so
+ * the token: what cred_request_id() in daemon.c hashes.  Not timeout,
+ * ca_file or the lifetime bounds, which change only how the next token is
+ * fetched and kept.
+ */
 int conf_cred_request_differs(const struct cred_conf *a,
     const struct cred_conf *b);
 

@@ -450,6 +450,25 @@ cred_request_id(struct daemon *d, const struct cred_conf *cc, uint8_t out[16])
 }
 
 /*
+ * Does the token in the slot outlive what cc's max_lifetime allows it
+ * since it was fetched?  A lowered max_lifetime takes effect at once, at a
+ * reload and a restart alike; timeout, ca_file and default_lifetime change
+ * only the next fetch.  The age comes from the wall clock, stored at the
+ * fetch: set back, it counts as zero; set forward, it costs one early
+ * fetch.
+ */
+static int
+outlives_max_lifetime(const struct cred_conf *cc, const struct seg_slot *m,
+    int64_t now, int64_t wall)
+{
+	int64_t age = wall - m->fetched_at;
+
+	if (age < 0)
+		age = 0;
+	return (m->expires_boot_ns - now) / NS_PER_S > cc->max_lifetime - age;
+}
+
+/*
  * Bind a credential to its slot.  If the slot already holds a token that
  * decrypts and has time left (a previous daemon's), keep it and plan the
  * refresh the previous daemon planned.  A slot whose fetches were failing
@@ -484,6 +503,27 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 			    "token was fetched; fetching a new one", c->name);
 			segw_drop_token(&d->seg, c->slot, "configuration "
 			    "changed");
+			return 0;
+		}
+		/*
+		 * CLOCK_BOOTTIME starts again at each boot.  /run is a tmpfs
+		 * that a reboot empties, but runtime_dir may be elsewhere:
+		 * a deadline that the wall clock contradicts by more than
+		 * a clock correction is from another boot.
+		 */
+		if (left > NS_PER_S && (meta.expires_at <= wall ||
+		    left / NS_PER_S > meta.expires_at - wall + 300)) {
+			log_info("%s: the cached token is from before a reboot "
+			    "or has expired by the wall clock; fetching a new "
+			    "one", c->name);
+			segw_drop_token(&d->seg, c->slot, "from another boot");
+			return 0;
+		}
+		if (left > NS_PER_S &&
+		    outlives_max_lifetime(c->conf, &meta, now, wall)) {
+			log_info("%s: the cached token outlives max_lifetime; "
+			    "fetching a new one", c->name);
+			segw_drop_token(&d->seg, c->slot, "max_lifetime lowered");
 			return 0;
 		}
 		if (left > NS_PER_S) {
@@ -705,7 +745,7 @@ accept_conn(struct daemon *d)
 }
 
 static int reload(struct daemon *d, char *msg, size_t msglen);
-static void rotate_keys(struct daemon *d, const char *why);
+static int rotate_keys(struct daemon *d, const char *why);
 
 /*
  * Park k until c's next fetch ends.  Single flight: a waiter joins the
@@ -766,7 +806,10 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		if (q->op == TC_OP_ROTATE) {
 			snprintf(msg, sizeof(msg), "requested by uid %u",
 			    (unsigned)k->uid);
-			rotate_keys(d, msg);
+			if (rotate_keys(d, msg) != 0)
+				return conn_reply_status(k, TC_EFAILED, "key "
+				    "rotation failed: out of memory; the old "
+				    "keys stay in use", 0);
 			snprintf(msg, sizeof(msg), "keys rotated, epoch %llu",
 			    (unsigned long long)d->seg.epoch);
 			return conn_reply_status(k, 0, msg, 0);
@@ -910,6 +953,10 @@ start_fetch(struct daemon *d, struct cred *c, int64_t now)
 	    c->conf->token_url);
 }
 
+static void fetch_failed(struct daemon *d, struct cred *c,
+    const struct tok_result *t, long http_status, long retry_after,
+    int64_t now);
+
 static void
 fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
     int64_t now)
@@ -930,11 +977,16 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	m.fetched_at = wall;
 	m.next_refresh_at = wall + refresh_ms / 1000;
 	if (segw_publish(&d->seg, c->slot, t->token, t->token_len, &m) != 0) {
-		/* The parser enforces max_token_size; this cannot happen
-		 * short of a corrupted slot. */
-		log_warnx("%s: could not publish the token", c->name);
-		c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
-		wake_waiters(d, c, TC_EFAILED, "could not publish the token");
+		/* Out of memory, or a slot not ours any more: a transient
+		 * failure like any other, so that backoff applies and
+		 * impatient readers cannot make it a request a second. */
+		struct tok_result f;
+
+		memset(&f, 0, sizeof(f));
+		f.outcome = TOK_TRANSIENT;
+		snprintf(f.error, sizeof(f.error), "could not publish the "
+		    "token (out of memory?)");
+		fetch_failed(d, c, &f, 0, 0, now);
 		return;
 	}
 	c->expires_ns = m.expires_boot_ns;
@@ -1021,7 +1073,12 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
  * the new key, which re-checks its access.  This is how access removed
  * from a credential takes effect for processes that hold the old key.
  */
-static void
+/*
+ * A new key epoch, every token re-sealed.  0, or -1 if nothing changed
+ * (out of memory): the old keys stay in use, and the timer tries again in
+ * a minute rather than at once, in a loop.
+ */
+static int
 rotate_keys(struct daemon *d, const char *why)
 {
 	struct seg_slot s;
@@ -1031,8 +1088,10 @@ rotate_keys(struct daemon *d, const char *why)
 
 	dropped = segw_rotate(&d->seg);
 	if (dropped < 0) {
-		log_warnx("key rotation failed: out of memory");
-		return;
+		log_warnx("key rotation (%s) failed: out of memory; the old "
+		    "keys stay in use, next attempt in 60 s", why);
+		d->next_rotation_ns = now + 60 * NS_PER_S;
+		return -1;
 	}
 	log_info("keys rotated to epoch %llu (%s)%s",
 	    (unsigned long long)d->seg.epoch, why,
@@ -1050,6 +1109,7 @@ rotate_keys(struct daemon *d, const char *why)
 	}
 	d->next_rotation_ns = d->conf->key_rotation_interval > 0 ?
 	    now + d->conf->key_rotation_interval * NS_PER_S : INT64_MAX;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1092,6 +1152,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 	struct daemon_conf *nc;
 	struct cred **list, *c;
 	struct endpoint *ep;
+	struct seg_slot meta;
 	char err[CONF_ERR_MAX];
 	size_t i, added = 0, changed = 0, removed = 0, acl_changed = 0;
 	int64_t now = now_ns();
@@ -1125,10 +1186,16 @@ reload(struct daemon *d, char *msg, size_t msglen)
 		if ((c = cred_find(d, cc->name)) != NULL) {
 			if (conf_cred_acl_differs(c->conf, cc))
 				acl_changed++;
-			if (conf_cred_request_differs(c->conf, cc)) {
+			if (conf_cred_request_differs(c->conf, cc) ||
+			    (cc->max_lifetime < c->conf->max_lifetime &&
+			    c->expires_ns > now &&
+			    segw_read(&d->seg, c->slot, &meta) == 0 &&
+			    outlives_max_lifetime(cc, &meta, now,
+			    (int64_t)time(NULL)))) {
 				/* The old token answers another request
-				 * (client, audience, scope ...): drop it,
-				 * as a restarted daemon would. */
+				 * (client, audience, scope ...) or lives
+				 * longer than now allowed: drop it, as a
+				 * restarted daemon would. */
 				cred_abort_fetch(d, c);
 				segw_drop_token(&d->seg, c->slot,
 				    "configuration changed");
@@ -1192,9 +1259,16 @@ reload(struct daemon *d, char *msg, size_t msglen)
 	 * changed, or a credential went (keys are derived from the name, so
 	 * one added again later under the same name would share the key).
 	 */
-	if (acl_changed > 0 || removed > 0)
-		rotate_keys(d, acl_changed ? "access lists changed" :
-		    "credentials removed");
+	if ((acl_changed > 0 || removed > 0) && rotate_keys(d, acl_changed ?
+	    "access lists changed" : "credentials removed") != 0) {
+		/* Applied, but who lost access may still hold a key: say so
+		 * as a failure, so that the admin does not rely on it. */
+		snprintf(msg, msglen, "configuration reloaded: %zu "
+		    "credentials, but the keys could not be rotated (out of "
+		    "memory): run tokencachectl rotate-keys", d->ncreds);
+		log_warnx("%s", msg);
+		return -1;
+	}
 	snprintf(msg, msglen, "configuration reloaded: %zu credentials "
 	    "(%zu added, %zu changed, %zu removed)%s", d->ncreds, added,
 	    changed, removed, acl_changed || removed ? "; keys rotated" : "");

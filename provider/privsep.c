@@ -36,6 +36,7 @@
 #define PS_TIMEOUT_MS  30000
 
 static int monitor_fd = -1;
+static int monitor_lost;     /* it stopped answering: see privsep_load() */
 
 /* ---- packing ------------------------------------------------------------ */
 
@@ -406,6 +407,11 @@ privsep_load(const char *path, struct daemon_conf **out, char *err)
 	unsigned char *blob = NULL;
 	int ret = -1;
 
+	if (monitor_lost) {
+		snprintf(err, CONF_ERR_MAX, "the privileged monitor process "
+		    "stopped answering earlier; restart tokencached to reload");
+		return -1;
+	}
 	if (monitor_fd == -1)
 		return conf_load(path, out, err);
 	if (write_all(monitor_fd, &req, sizeof(req)) != 0 ||
@@ -413,32 +419,56 @@ privsep_load(const char *path, struct daemon_conf **out, char *err)
 	    hdr[1] > PS_MAX_REPLY) {
 		snprintf(err, CONF_ERR_MAX, "no answer from the privileged "
 		    "monitor process");
-		return -1;
+		goto lost;
 	}
 	if (hdr[0] != 0) {
 		size_t n = hdr[1] < CONF_ERR_MAX - 1 ? (size_t)hdr[1] :
 		    CONF_ERR_MAX - 1;
 
-		if (read_all(monitor_fd, err, n, PS_TIMEOUT_MS) != 0)
-			n = 0;
+		if (read_all(monitor_fd, err, n, PS_TIMEOUT_MS) != 0) {
+			snprintf(err, CONF_ERR_MAX, "no answer from the "
+			    "privileged monitor process");
+			goto lost;
+		}
 		err[n] = '\0';
 		/* A longer message than we keep would desynchronise us. */
-		if (n != hdr[1])
+		if (n != hdr[1]) {
 			snprintf(err, CONF_ERR_MAX, "malformed monitor reply");
+			goto lost;
+		}
 		return -1;
 	}
 	if ((blob = sodium_malloc(hdr[1] ? (size_t)hdr[1] : 1)) == NULL) {
+		/* The reply is still in the socket: unread, it would
+		 * answer the next request. */
 		snprintf(err, CONF_ERR_MAX, "out of memory");
-		return -1;
+		goto lost;
 	}
-	if (read_all(monitor_fd, blob, (size_t)hdr[1], PS_TIMEOUT_MS) != 0 ||
-	    conf_unpack(blob, (size_t)hdr[1], out) != 0)
+	if (read_all(monitor_fd, blob, (size_t)hdr[1], PS_TIMEOUT_MS) != 0) {
+		snprintf(err, CONF_ERR_MAX, "no answer from the privileged "
+		    "monitor process");
+		sodium_free(blob);
+		goto lost;
+	}
+	if (conf_unpack(blob, (size_t)hdr[1], out) != 0)
 		snprintf(err, CONF_ERR_MAX, "malformed configuration from the "
 		    "monitor process");
 	else
 		ret = 0;
 	sodium_free(blob);
 	return ret;
+ lost:
+	/*
+	 * Part of a reply may still be on its way: the next request would
+	 * read it as its own answer, one configuration behind from then on.
+	 * Stop asking; the running configuration stays.
+	 */
+	close(monitor_fd);
+	monitor_fd = -1;
+	monitor_lost = 1;
+	log_warnx("reload: %s; no more reloads until tokencached is "
+	    "restarted", err);
+	return -1;
 }
 
 int
@@ -529,6 +559,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
     size_t errlen)
 {
 	struct passwd *pw;
+	sigset_t chld, oldmask;
 	char *path;
 	int sv[2];
 	pid_t pid, monitor = getpid();
@@ -556,10 +587,22 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
+	/*
+	 * SIGCHLD is blocked before the fork, so that a worker that dies at
+	 * once (a failed drop) is still seen by the monitor's signalfd: left
+	 * at its default, the signal would be discarded before
+	 * monitor_main() blocks it, and the monitor would wait forever.
+	 */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &oldmask);
 	if ((pid = fork()) == -1) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		return -1;
 	}
+	if (pid == 0)
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	if (pid != 0) {
 		/* The monitor keeps no secrets between reloads. */
 		close(sv[1]);

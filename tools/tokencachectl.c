@@ -466,6 +466,16 @@ ctl_json_put(struct json_object *o, const char *key, struct json_object *v)
 	return 0;
 }
 
+/* ctl_json_put(), then *v is no longer ours, added or freed. */
+static int
+ctl_json_give(struct json_object *o, const char *key, struct json_object **v)
+{
+	struct json_object *child = *v;
+
+	*v = NULL;
+	return ctl_json_put(o, key, child);
+}
+
 /* An integer, or null when have is 0. */
 static int
 ctl_json_put_int(struct json_object *o, const char *key, int have, int64_t v)
@@ -854,15 +864,13 @@ ctl_check_json(int reachable, const char *daemon_msg, int cache_ok,
 	if ((d = json_object_new_object()) == NULL ||
 	    ctl_json_put(d, "reachable", json_object_new_boolean(reachable)) ||
 	    ctl_json_put(d, "message", json_object_new_string(daemon_msg)) ||
-	    ctl_json_put(root, "daemon", d))
+	    ctl_json_give(root, "daemon", &d))
 		goto fail;
-	d = NULL;
 	if ((k = json_object_new_object()) == NULL ||
 	    ctl_json_put(k, "readable", json_object_new_boolean(cache_ok)) ||
 	    ctl_json_put(k, "message", json_object_new_string(cache_msg)) ||
-	    ctl_json_put(root, "cache", k))
+	    ctl_json_give(root, "cache", &k))
 		goto fail;
-	k = NULL;
 	if ((arr = json_object_new_array()) == NULL)
 		goto fail;
 	for (i = 0; i < c->ncreds; i++) {
@@ -882,9 +890,8 @@ ctl_check_json(int reachable, const char *daemon_msg, int cache_ok,
 			goto fail;
 		}
 	}
-	if (ctl_json_put(root, "credentials", arr))
+	if (ctl_json_give(root, "credentials", &arr))
 		goto fail;
-	arr = NULL;
 	if (ctl_json_put(root, "ok", json_object_new_boolean(ok)))
 		goto fail;
 	return root;

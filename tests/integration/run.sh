@@ -87,6 +87,17 @@ expect_ne() {
 	return 1
 }
 # wait_stats PORT N: up to 5 s for the server to have seen N requests.
+# wait_registered NAME: a SIGHUP reload is asynchronous; wait (up to 5 s)
+# until it has registered NAME.
+wait_registered() {
+	local i
+	for i in $(seq 1 100); do
+		ctl show "$1" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "$1 was not registered by the reload"
+	return 1
+}
 wait_stats() {
 	local i
 	for i in $(seq 1 50); do
@@ -280,7 +291,7 @@ t_fanout_single_request() {
 	kill -HUP "$DAEMON_PID"
 	# The reload is asynchronous: let it register the name first (the
 	# server delays its answer, so the fetch is still in flight then).
-	for i in $(seq 1 50); do ctl show fanout >/dev/null 2>&1 && break; sleep 0.05; done
+	wait_registered fanout || return 1
 	for i in $(seq 1 $n); do
 		ctl token fanout --wait 20 >"$WORK/fan.$i" 2>&1 &
 		pids="$pids $!"
@@ -299,7 +310,7 @@ t_herd_of_first_reads() {
 	tc_server_ctl "$P" /_delay?ms=1500 || return 1
 	tc_cred herd "$P" it-herd "$post_sf"
 	kill -HUP "$DAEMON_PID"
-	for i in $(seq 1 50); do ctl show herd >/dev/null 2>&1 && break; sleep 0.05; done
+	wait_registered herd || return 1
 	"$B/tests/tc-reader" "$WORK/run" herd $n herd >"$WORK/herd.out" 2>&1
 	i=$?
 	tc_server_ctl "$P" /_delay?ms=0
@@ -378,6 +389,7 @@ t_reload_keeps_tokens() {
 	tc_cred added-later "$P" it-fanout "$post_sf"
 	rm -f "$WORK/creds/short-lived.conf"
 	kill -HUP "$DAEMON_PID"
+	wait_registered added-later || return 1
 	ctl token added-later --wait 15 >/dev/null || return 1
 	expect_eq "$(ctl token opaque-post)" "$tok" "token after reload" || return 1
 	# The new credential, and wrong-secret: a reload retries a permanent
@@ -667,6 +679,44 @@ t_background_start() {
 
 # A daemon restarted on a cache made under another configuration does not
 # serve a token that answered the old request.
+# A reload that changes only how tokens are fetched (timeout,
+# default_lifetime, a higher max_lifetime) keeps the token; one that lowers
+# max_lifetime below what the token has left fetches a new one; so does a
+# restart.
+t_reload_fetch_settings() {
+	local tok before
+	tc_cred lifetimes "$P" it-fanout "$post_sf"
+	ctl reload >/dev/null || return 1
+	token_of lifetimes "$WORK/lt.1" || return 1
+	before=$(tc_stats "$P" it-fanout)
+	tc_cred lifetimes "$P" it-fanout "$post_sf" "timeout = 17" \
+	    "default_lifetime = 900" "max_lifetime = 7200"
+	ctl reload >/dev/null || return 1
+	expect_eq "$(ctl token lifetimes)" "$(cat "$WORK/lt.1")" \
+	    "token after a timeout/lifetime change" || return 1
+	expect_eq "$(tc_stats "$P" it-fanout)" "$before" "requests" || return 1
+	tc_cred lifetimes "$P" it-fanout "$post_sf" "max_lifetime = 60"
+	ctl reload >/dev/null || return 1
+	token_of lifetimes "$WORK/lt.2" || return 1
+	expect_ne "$(cat "$WORK/lt.2")" "$(cat "$WORK/lt.1")" \
+	    "token after max_lifetime went below what it had left" || return 1
+	expect_eq "$(tc_stats "$P" it-fanout)" $((before + 1)) "requests" || return 1
+	ctl list --json >"$WORK/lt.json" || return 1
+	tok=$(tc_json "$WORK/lt.json" \
+	    'j.find(c => c.name == "lifetimes").expires_at - Math.floor(Date.now() / 1000)')
+	[ "$tok" -le 61 ] || { echo "the new token lives $tok s, more than max_lifetime"; return 1; }
+	# A restart with a lower max_lifetime than the adopted token has left.
+	tc_cred lifetimes "$P" it-fanout "$post_sf" "max_lifetime = 30"
+	tc_daemon_stop TERM || return 1
+	tc_daemon_start || return 1
+	token_of lifetimes "$WORK/lt.3" || return 1
+	expect_ne "$(cat "$WORK/lt.3")" "$(cat "$WORK/lt.2")" \
+	    "token after a restart with a lower max_lifetime" || return 1
+	expect_grep "outlives max_lifetime" "$WORK/daemon.log" "log" || return 1
+	rm -f "$WORK/creds/lifetimes.conf"
+	ctl reload >/dev/null || return 1
+}
+
 t_restart_changed_request() {
 	local tok before
 	tok=$(ctl token jwt-audience) || return 1
@@ -959,6 +1009,7 @@ t_no_sanitizer_reports() {
 
 run_test "SIGKILL mid-publish: readers keep a whole token; restart repairs the slot" t_kill_mid_publish
 run_test "restart after a configuration change: the old request's token is dropped" t_restart_changed_request
+run_test "reload: timeout and lifetime changes keep the token; a lower max_lifetime does not" t_reload_fetch_settings
 root_test "the worker runs as the daemon user, no groups, no_new_privs" t_privileges_dropped
 root_test "/proc/<daemon>/{environ,mem} unreadable by others; no secret in cmdline" t_proc_not_readable
 root_test "access matrix: user, primary group, supplementary group, root; others denied" t_access_matrix

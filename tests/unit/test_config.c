@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,14 +680,88 @@ START_TEST(secret_file_owner)
 	assert_err(err, tpath("cred.conf"), 5, "owned by uid 12345");
 	ck_assert_ptr_nonnull(strstr(err, tpath("secret")));
 
-	/* the same for a credential file with the secret inline */
+	/* a credential file owned by someone else is refused before its
+	 * secret is looked at */
 	put("inline.conf", 0600, "[credential]\nprovider = oauth2\n"
 	    "token_url = https://a/\nclient_id = a\nclient_secret = "
 	    SECRET "\n");
 	ck_assert_int_eq(chown(tpath("inline.conf"), 12345, 12345), 0);
 	ck_assert_int_eq(conf_load_credential(tpath("inline.conf"), "inline",
 	    &c, err), -1);
-	assert_err(err, tpath("inline.conf"), 5, "owned by uid 12345");
+	assert_err(err, tpath("inline.conf"), 0,
+	    "refused: the file is owned by uid 12345");
+}
+END_TEST
+
+/*
+ * Who may write the configuration decides where secrets go: the main
+ * file, the credentials directory and every credential file must be
+ * root's (or the loader's) and writable by nobody else.
+ */
+START_TEST(conf_files_trusted)
+{
+	struct daemon_conf *dc = NULL;
+	struct cred_conf c;
+	char err[CONF_ERR_MAX];
+
+	put_secret();
+	put("cred.conf", 0600, BASE);
+	ck_assert_int_eq(chmod(tpath("cred.conf"), 0620), 0);
+	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err), -1);
+	assert_err(err, tpath("cred.conf"), 0,
+	    "refused: the file is group- or world-writable (mode 0620)");
+
+	put("tokencache.conf", 0644, "[daemon]\n");
+	ck_assert_int_eq(chmod(tpath("tokencache.conf"), 0646), 0);
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &dc, err), -1);
+	assert_err(err, tpath("tokencache.conf"), 0,
+	    "group- or world-writable (mode 0646)");
+
+	mkd("cd");
+	ck_assert_int_eq(chmod(tpath("cd"), 0775), 0);
+	put("tokencache.conf", 0644, "[daemon]\ncredentials_dir = cd\n");
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &dc, err), -1);
+	assert_err(err, tpath("cd"), 0,
+	    "refused: the directory is group- or world-writable (mode 0775)");
+	ck_assert_int_eq(chmod(tpath("cd"), 0755), 0);
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &dc, err) == 0, "%s",
+	    err);
+	conf_free(dc);
+
+	if (geteuid() != 0)
+		return;   /* cannot give a file away without root */
+	ck_assert_int_eq(chown(tpath("tokencache.conf"), 12345, 0), 0);
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &dc, err), -1);
+	assert_err(err, tpath("tokencache.conf"), 0, "owned by uid 12345");
+}
+END_TEST
+
+/* Under privilege separation root loads the configuration, and a secret
+ * file may belong to the user the worker runs as. */
+START_TEST(secret_owned_by_daemon_user)
+{
+	struct daemon_conf *dc = NULL;
+	struct passwd *pw;
+	char err[CONF_ERR_MAX];
+
+	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL)
+		return;   /* needs root and the user nobody */
+	mkd("cd");
+	put("cd/secret", 0600, SECRET);
+	put("cd/zeebe.conf", 0600, BASE);
+	ck_assert_int_eq(chown(tpath("cd/secret"), pw->pw_uid, 0), 0);
+	put("tokencache.conf", 0644,
+	    "[daemon]\ncredentials_dir = cd\nuser = nobody\n");
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &dc, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(dc->ncreds, 1);
+	conf_free(dc);
+	/* not so for another user */
+	put("tokencache.conf", 0644,
+	    "[daemon]\ncredentials_dir = cd\nuser = root\n");
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &dc, err), -1);
+	ck_assert_msg(strstr(err, "not by root") != NULL, "%s", err);
 }
 END_TEST
 
@@ -1272,10 +1347,11 @@ static const struct {
 	{ "audience = x\n", 1 },
 	{ "scope = x\n", 1 },
 	{ "resource = https://r/\n", 1 },
-	{ "timeout = 31\n", 1 },
-	{ "default_lifetime = 60\n", 1 },
-	{ "max_lifetime = 60\n", 1 },
-	{ "ca_file = /ca.pem\n", 1 },
+	/* These change how a token is fetched and kept, not which one. */
+	{ "timeout = 31\n", 0 },
+	{ "default_lifetime = 60\n", 0 },
+	{ "max_lifetime = 60\n", 0 },
+	{ "ca_file = /ca.pem\n", 0 },
 };
 
 START_TEST(request_differs)
@@ -1375,6 +1451,8 @@ config_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, secret_file_modes);
 	tcase_add_test(tc, secret_file_owner);
+	tcase_add_test(tc, conf_files_trusted);
+	tcase_add_test(tc, secret_owned_by_daemon_user);
 	tcase_add_test(tc, secret_file_kinds);
 	tcase_add_loop_test(tc, secret_file_contents, 0,
 	    sizeof(secret_contents) / sizeof(secret_contents[0]));
