@@ -131,7 +131,9 @@ slot_store(struct segw *w, uint32_t idx, const struct seg_slot *meta,
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	store_live((unsigned char *)live + off, (const unsigned char *)meta + off,
 	    sizeof(*meta) - off);
-	if (ct != NULL && w->crash_mid_publish && ctbytes > 8) {
+	if (ct != NULL && w->crash_mid_publish && ctbytes > 8 &&
+	    (w->crash_name[0] == '\0' ||
+	    strcmp(w->crash_name, meta->name) == 0)) {
 		/* Test hook: die with half a token written. */
 		store_live((unsigned char *)live + SEG_SLOT_META, ct,
 		    (ctbytes / 2) & ~(size_t)7);
@@ -585,7 +587,10 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 		goto fail;
 	/* For the kill tests: TOKENCACHE_TEST_CRASH=publish. */
 	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
-	w->crash_mid_publish = hook != NULL && strcmp(hook, "publish") == 0;
+	w->crash_mid_publish = hook != NULL && (strcmp(hook, "publish") == 0 ||
+	    strncmp(hook, "publish:", 8) == 0);
+	if (w->crash_mid_publish && hook[7] == ':')
+		copy_field(w->crash_name, sizeof(w->crash_name), hook + 8);
 	if (build_segment(w, nslots, token_max, err, errlen) != 0)
 		goto fail;
 	return 0;

@@ -25,6 +25,7 @@ struct segw {
 	uint64_t epoch;
 	int adopted;               /* 1 if an existing segment was taken over */
 	int crash_mid_publish;     /* test hook, see segw_open() */
+	char crash_name[SEG_NAME_FIELD]; /* only for this credential */
 };
 
 /* What one publish writes beside the token. */
@@ -46,7 +47,8 @@ struct segw_meta {
  * there but unusable is kept as cache.old), and write a new persistent
  * copy.  With
  * TOKENCACHE_TEST_CRASH=publish in the environment (for the kill tests),
- * the process kills itself halfway through writing a token.  On failure returns
+ * the process kills itself halfway through writing a token;
+ * with publish:NAME, only NAME's.  On failure returns
  * -1 with a message in err (size errlen) and changes nothing a running
  * daemon depends on.
  */
