@@ -27,7 +27,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +45,15 @@
 
 #define DEFAULT_RUNTIME_DIR "/run/tokencache"
 #define KEY_CALL_MS 5000
+/*
+ * How often, at most, the slow path asks whether the daemon has moved on
+ * to another segment while what we read still looks fine; and how long a
+ * thread's copy stays on the hot path without a visit to the slow path
+ * (see thread_copy_update), so that a reader of a dead daemon's segment
+ * moves to its successor's within about that time, not at expiry.
+ */
+#define SEG_CHECK_NS    NS_PER_S
+#define SEG_REVISIT_NS  (5 * NS_PER_S)
 #define NS_PER_S INT64_C(1000000000)
 
 /*
@@ -86,6 +94,9 @@ struct centry {
 	uint32_t idx;
 	uint64_t seq;             /* slot seq when token/meta were copied */
 	int have_token;
+	int stale;                /* token read from a segment we left */
+	int own_copy;             /* last answer was our copy of a token the
+	                           * segment lost (see refresh_entry) */
 	struct seg_slot meta;     /* metadata as of seq */
 	char *token;              /* secret cell of token_cap bytes */
 	size_t token_len, token_cap;
@@ -153,6 +164,7 @@ struct tc_client {
 	struct seg_map map;
 	struct parked *spare;     /* for the mapping we have, when it goes */
 	struct parked *parked;    /* mappings we had */
+	int64_t next_check_ns;    /* coarse monotonic; see segment_switch() */
 	unsigned char *ct;        /* scratch for ciphertext copies */
 	struct sarena secrets;
 	struct ptab entries;      /* of struct centry, by name hash */
@@ -406,12 +418,19 @@ int
 tc_call(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms)
 {
+	return tc_call_fd(runtime_dir, req, resp, timeout_ms, NULL);
+}
+
+int
+tc_call_fd(const char *runtime_dir, const struct tc_req *req,
+    struct tc_resp *resp, int timeout_ms, int *fdp)
+{
 	struct sockaddr_un sun;
 	struct tc_resp r;
 	struct pollfd pfd;
 	int64_t deadline;
 	ssize_t n;
-	int fd, rc, ret, left;
+	int fd, rc, ret, left, got = -1;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -458,7 +477,7 @@ tc_call(const char *runtime_dir, const struct tc_req *req,
 		ret = TC_ESYSTEM;
 		goto out;
 	}
-	n = recv(fd, &r, sizeof(r), MSG_TRUNC);
+	n = tc_recv_with_fd(fd, &r, sizeof(r), &got);
 	if (n == 0 || (n == -1 && errno == ECONNRESET)) {
 		ret = TC_ENODAEMON;
 		goto out;
@@ -469,12 +488,23 @@ tc_call(const char *runtime_dir, const struct tc_req *req,
 		ret = TC_EPROTO;
 		goto out;
 	}
+	/* A descriptor comes with a good answer to those who want one. */
+	if (fdp != NULL && r.status == 0 && got == -1) {
+		ret = TC_EPROTO;
+		goto out;
+	}
 	r.message[sizeof(r.message) - 1] = '\0';
 	/* success */
 	*resp = r;
+	if (fdp != NULL) {
+		*fdp = got;
+		got = -1;
+	}
 	ret = 0;
  out:
 	sodium_memzero(&r, sizeof(r));
+	if (got != -1)
+		close(got);
 	close(fd);
 	return ret;
 }
@@ -521,6 +551,20 @@ entry_forget_slot(tc_client *c, struct centry *e)
 }
 
 /*
+ * We leave the segment: e's slot index and sequence mean nothing in the
+ * next one.  The token stays, marked stale: refresh_entry() decrypts anew
+ * from the next segment before trusting its metadata, and until then it
+ * is what a slot the daemon lost falls back on (own_copy_valid).
+ */
+static void
+entry_leave_segment(struct centry *e)
+{
+	e->have_slot = 0;
+	e->seq = 0;
+	e->stale = 1;
+}
+
+/*
  * Stop reading the segment we map (retired, or replaced under us).  Other
  * threads may be reading its slot and header words without the lock, on
  * their hot path, through their copies.  So the range is not unmapped but
@@ -544,7 +588,7 @@ unmap_segment(tc_client *c)
 
 	for (i = 0; c->entries.slot != NULL && i <= c->entries.mask; i++)
 		if (c->entries.slot[i] != NULL)
-			entry_forget_slot(c, c->entries.slot[i]);
+			entry_leave_segment(c->entries.slot[i]);
 	free(c->ct);
 	c->ct = NULL;
 	if (!c->mapped)
@@ -622,32 +666,94 @@ tc_close(tc_client *c)
 	free(c);
 }
 
-/*
- * Was the segment we map replaced or removed without being marked retired
- * (a daemon started on a fresh runtime directory)?  A system call, so only
- * asked on the slow paths, when the answer we have is not a token.
- */
-static int
-segment_replaced(tc_client *c)
-{
-	char path[PATH_MAX];
-	struct stat st;
+static int64_t coarse_mono_ns(void);
 
-	if (!c->mapped)
-		return 0;
-	if (snprintf(path, sizeof(path), "%s/%s", c->dir, SEG_FILE_NAME) >=
-	    (int)sizeof(path))
-		return 0;
-	if (stat(path, &st) == -1)
-		return errno == ENOENT;
-	return st.st_dev != c->map.dev || st.st_ino != c->map.ino;
+/* Ask the daemon for the live segment and map it (seg_map_fd checks it). */
+static int
+map_from_daemon(const char *dir, struct seg_map *m)
+{
+	struct tc_req req;
+	struct tc_resp resp;
+	int r, fd = -1;
+
+	if ((r = tc_req_init(&req, TC_OP_SEGMENT, NULL, 0)) != 0)
+		return r;
+	if ((r = tc_call_fd(dir, &req, &resp, KEY_CALL_MS, &fd)) != 0)
+		return r;
+	if (resp.status != 0)
+		return resp.status;	/* no descriptor came */
+	return seg_map_fd(m, fd);
 }
 
-/* Map the segment, or re-map it if the daemon retired the one we have. */
+/* Read m from now on (closed on failure); the segment we map, if any, is
+ * left as unmap_segment() leaves it. */
+static int
+install_map(tc_client *c, struct seg_map *m)
+{
+	struct parked *p = NULL;
+	unsigned char *ct;
+	size_t ctcap = ((size_t)m->hdr.token_max + SEG_MAC_BYTES + 7) &
+	    ~(size_t)7;
+
+	/* Everything allocated first: out of memory changes nothing. */
+	if ((c->mapped || c->spare == NULL) &&
+	    (p = malloc(sizeof(*p))) == NULL) {
+		seg_map_close(m);
+		return TC_ENOMEM;
+	}
+	if ((ct = malloc(ctcap)) == NULL) {
+		free(p);
+		seg_map_close(m);
+		return TC_ENOMEM;
+	}
+	unmap_segment(c);	/* takes c->spare if mapped */
+	if (c->spare == NULL)
+		c->spare = p;
+	else
+		free(p);
+	c->ct = ct;
+	c->map = *m;
+	c->mapped = 1;
+	c->next_check_ns = coarse_mono_ns() + SEG_CHECK_NS;
+	return 0;
+}
+
+/*
+ * Has the daemon moved on to another live segment (it was restarted, so
+ * the memfd we map is a dead daemon's, or it retired ours)?  The
+ * persistent copy's header names the live segment; if it names another
+ * one, or cannot be read, the daemon has the last word: if it hands over a
+ * segment other than ours, read that one from now on.  A few system calls,
+ * so only asked on the slow path.  Returns 1 if we switched.  Without a
+ * daemon we keep what we map: its tokens stay good until they expire.
+ */
+static int
+segment_switch(tc_client *c)
+{
+	struct seg_map m;
+	uint8_t id[sizeof(c->map.hdr.instance_id)];
+
+	c->next_check_ns = coarse_mono_ns() + SEG_CHECK_NS;
+	if (!c->mapped)
+		return 0;
+	if (seg_file_instance(c->dir, id) == 0 &&
+	    memcmp(id, c->map.hdr.instance_id, sizeof(id)) == 0)
+		return 0;
+	if (map_from_daemon(c->dir, &m) != 0)
+		return 0;
+	if (memcmp(m.hdr.instance_id, c->map.hdr.instance_id,
+	    sizeof(id)) == 0) {
+		seg_map_close(&m);
+		return 0;
+	}
+	return install_map(c, &m) == 0;
+}
+
+/* Map the segment, or a new one if the daemon retired the one we have. */
 static int
 ensure_mapped(tc_client *c)
 {
-	size_t ctcap;
+	struct seg_map m;
 	int r;
 
 	if (c->mapped) {
@@ -655,19 +761,11 @@ ensure_mapped(tc_client *c)
 			return 0;
 		unmap_segment(c);
 	}
-	if (c->spare == NULL &&
-	    (c->spare = malloc(sizeof(*c->spare))) == NULL)
-		return TC_ENOMEM;
-	if ((r = seg_map_open(&c->map, c->dir)) != 0)
-		return r;
-	ctcap = ((size_t)c->map.hdr.token_max + SEG_MAC_BYTES + 7) &
-	    ~(size_t)7;
-	if ((c->ct = malloc(ctcap)) == NULL) {
-		seg_map_close(&c->map);
-		return TC_ENOMEM;
-	}
-	c->mapped = 1;
-	return 0;
+	/* The cache is the daemon's to hand out: without a daemon there
+	 * is none for us (tc_get_wait then says TC_ENODAEMON). */
+	if ((r = map_from_daemon(c->dir, &m)) != 0)
+		return r == TC_ENODAEMON ? TC_ENOCACHE : r;
+	return install_map(c, &m);
 }
 
 static struct centry *
@@ -829,6 +927,7 @@ refresh_entry(tc_client *c, struct centry *e)
 	size_t need;
 	int r, tries, fetched = 0;
 
+	e->own_copy = 0;
 	for (tries = 0; tries < 3; tries++) {
 		if (!e->have_slot) {
 			if ((r = seg_lookup(&c->map, e->name, e->name_len,
@@ -840,8 +939,10 @@ refresh_entry(tc_client *c, struct centry *e)
 			/* Torn for good (the daemon died writing it): the
 			 * copy we decrypted before stays good until it
 			 * expires. */
-			if (r == TC_EBUSY && own_copy_valid(e))
+			if (r == TC_EBUSY && own_copy_valid(e)) {
+				e->own_copy = 1;
 				return 0;
+			}
 			return r;
 		}
 		if (s.use != SLOT_USED || s.name_len != e->name_len ||
@@ -850,15 +951,18 @@ refresh_entry(tc_client *c, struct centry *e)
 			continue;
 		}
 		/* The same after the daemon came back and found it torn. */
-		if (s.ct_len == 0 && s.state == TS_LOST && own_copy_valid(e))
+		if (s.ct_len == 0 && s.state == TS_LOST && own_copy_valid(e)) {
+			e->own_copy = 1;
 			return 0;
+		}
 		if (s.ct_len == 0) {
 			e->have_token = 0;
 			e->meta = s;
 			e->seq = 0;
 			return no_token_code(&s);
 		}
-		if (e->have_token && s.generation == e->meta.generation &&
+		if (e->have_token && !e->stale &&
+		    s.generation == e->meta.generation &&
 		    s.key_epoch == e->meta.key_epoch) {
 			/* Only the metadata changed: no decrypt needed. */
 			e->meta = s;
@@ -892,6 +996,7 @@ refresh_entry(tc_client *c, struct centry *e)
 		if (r != 0)
 			return r;
 		e->have_token = 1;
+		e->stale = 0;
 		e->meta = s;
 		e->seq = s.seq;
 		return 0;
@@ -1186,6 +1291,9 @@ thread_copy_update(tc_client *c, const struct centry *e, int r)
 		t->fast_until = INT64_MAX;
 	else
 		t->fast_until = m0 + left;
+	/* Back to the slow path now and then: see SEG_REVISIT_NS. */
+	if (t->fast_until > m0 + SEG_REVISIT_NS)
+		t->fast_until = m0 + SEG_REVISIT_NS;
 	t->checked_sec = (time_t)-1;
 	t->live_seq = &seg_slot_at(&c->map, e->idx)->seq;
 	t->live_status = &((const struct seg_header *)
@@ -1258,12 +1366,16 @@ get_slow(tc_client *c, const char *name, char *buf, size_t buflen,
 	thread_make_room(c);
 	pthread_mutex_lock(&c->lock);
 	r = get_locked(c, name, len, buf, buflen, info, &e);
-	/* No token here: maybe a new daemon made a new segment elsewhere. */
-	if ((r == TC_ENOTFOUND || r == TC_ENOTOKEN || r == TC_EEXPIRED ||
-	    r == TC_EFAILED) && segment_replaced(c)) {
-		unmap_segment(c);
+	/*
+	 * No token here, or only our own copy of one the segment lost, or
+	 * simply time to look: maybe the daemon was restarted and writes
+	 * another segment now.  At once when there is no token; else at most
+	 * every SEG_CHECK_NS.
+	 */
+	if (((r == TC_ENOTFOUND || r == TC_ENOTOKEN || r == TC_EEXPIRED ||
+	    r == TC_EFAILED || r == TC_EDECRYPT) ||
+	    coarse_mono_ns() >= c->next_check_ns) && segment_switch(c))
 		r = get_locked(c, name, len, buf, buflen, info, &e);
-	}
 	if (e != NULL)
 		thread_copy_update(c, e, r);
 	pthread_mutex_unlock(&c->lock);

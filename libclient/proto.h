@@ -13,6 +13,7 @@
 #define TC_PROTO_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include "seg.h"
 
 #define TC_PROTO_MAGIC   UINT32_C(0x31504354)  /* "TCP1" */
@@ -26,8 +27,10 @@ enum tc_op {
 	TC_OP_RELOAD = 5,   /* re-read the configuration (admin) */
 	TC_OP_ROTATE = 6,   /* new key epoch, every slot re-sealed (admin) */
 	TC_OP_INVALIDATE = 7, /* drop name's token, fetch anew (admin) */
+	TC_OP_SEGMENT = 8,  /* the live segment: a read-only fd comes with
+	                     * the reply (SCM_RIGHTS); no name */
 };
-#define TC_OP_LAST TC_OP_INVALIDATE
+#define TC_OP_LAST TC_OP_SEGMENT
 
 struct tc_req {
 	uint32_t magic;
@@ -64,6 +67,11 @@ const char *tc_default_runtime_dir(void);
 int tc_call(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms);
 
+/* tc_call() for a reply that brings a file descriptor: with status 0,
+ * *fd gets it (close-on-exec), else TC_EPROTO.  fd NULL: tc_call(). */
+int tc_call_fd(const char *runtime_dir, const struct tc_req *req,
+    struct tc_resp *resp, int timeout_ms, int *fd);
+
 /*
  * Check a received request of len bytes: size, magic, version, op, and a
  * valid name for the ops that take one (none for the others).  0 with
@@ -75,6 +83,22 @@ int tc_req_parse(const void *buf, size_t len, struct tc_req *out,
 /* Check a received reply to op: 0 with *out filled (message
  * NUL-terminated), or TC_EPROTO. */
 int tc_resp_check(const void *buf, size_t len, int op, struct tc_resp *out);
+
+/*
+ * Send the len-byte message buf on the connected socket sock with one file
+ * descriptor attached (SCM_RIGHTS).  0, or -1 with errno set.
+ */
+int tc_send_with_fd(int sock, const void *buf, size_t len, int fd);
+
+/*
+ * Receive one message of at most cap bytes from sock (MSG_DONTWAIT) and
+ * the descriptors that came with it.  Exactly one descriptor, in one
+ * SCM_RIGHTS message, not cut short (MSG_CTRUNC), is accepted: *fd gets
+ * it (close-on-exec).  Anything else that arrived is closed and *fd is -1.
+ * Returns the message's length (MSG_TRUNC: its real length), or -1 with
+ * errno set.
+ */
+ssize_t tc_recv_with_fd(int sock, void *buf, size_t cap, int *fd);
 
 /* Fill a request for op on name (NULL for none). */
 int tc_req_init(struct tc_req *req, int op, const char *name,

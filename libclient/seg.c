@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -104,23 +105,24 @@ seg_copy_live(void *dst, const void *src, size_t n)
 }
 
 int
-seg_map_open(struct seg_map *m, const char *runtime_dir)
+seg_map_fd(struct seg_map *m, int fd)
 {
-	char path[PATH_MAX];
 	struct seg_header h;
 	struct stat st;
 	void *base = MAP_FAILED;
-	int fd = -1, r;
+	int seals, r;
 
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
-	if (snprintf(path, sizeof(path), "%s/%s", runtime_dir,
-	    SEG_FILE_NAME) >= (int)sizeof(path))
-		return TC_EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1) {
-		r = (errno == ENOENT || errno == ENOTDIR) ? TC_ENOCACHE :
-		    (errno == EACCES ? TC_EACCES : TC_ESYSTEM);
+	/*
+	 * The seals first: once they are there, the size cannot change, so
+	 * the size we then read is the one we map for good, and no access to
+	 * the mapping can fault.  A plain file, or a memfd without them, is
+	 * refused: someone could truncate it under us.
+	 */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals == -1 || (seals & SEG_SEALS_REQUIRED) != SEG_SEALS_REQUIRED) {
+		r = TC_ECORRUPT;
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
@@ -139,13 +141,15 @@ seg_map_open(struct seg_map *m, const char *runtime_dir)
 	seg_copy_live(&h, base, sizeof(h));
 	if ((r = seg_header_check(&h, (uint64_t)st.st_size)) != 0)
 		goto out;
+	if (h.file_size != (uint64_t)st.st_size) {
+		r = TC_ECORRUPT;
+		goto out;
+	}
 	/* success */
 	m->fd = fd;
 	m->base = base;
 	m->size = (size_t)st.st_size;
 	m->hdr = h;
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
 	fd = -1;
 	base = MAP_FAILED;
 	r = 0;
@@ -157,12 +161,116 @@ seg_map_open(struct seg_map *m, const char *runtime_dir)
 	return r;
 }
 
+/* Open runtime_dir/cache for reading: an fd, or a negative TC_E* code. */
+static int
+open_file_copy(const char *runtime_dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", runtime_dir,
+	    SEG_FILE_NAME) >= (int)sizeof(path))
+		return TC_EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return (errno == ENOENT || errno == ENOTDIR) ? TC_ENOCACHE :
+		    (errno == EACCES ? TC_EACCES : TC_ESYSTEM);
+	return fd;
+}
+
+/* Read exactly n bytes at off; a short file is corrupt. */
+static int
+pread_all(int fd, void *buf, size_t n, off_t off)
+{
+	size_t done = 0;
+	ssize_t k;
+
+	while (done < n) {
+		k = pread(fd, (unsigned char *)buf + done, n - done,
+		    off + (off_t)done);
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k == -1)
+			return TC_ESYSTEM;
+		if (k == 0)
+			return TC_ECORRUPT;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+int
+seg_file_load(struct seg_map *m, const char *runtime_dir)
+{
+	struct seg_header h;
+	struct stat st;
+	unsigned char *base = NULL;
+	int fd, r;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	if ((fd = open_file_copy(runtime_dir)) < 0)
+		return fd;
+	if (fstat(fd, &st) == -1) {
+		r = TC_ESYSTEM;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h)) {
+		r = TC_ECORRUPT;
+		goto out;
+	}
+	if ((r = pread_all(fd, &h, sizeof(h), 0)) != 0)
+		goto out;
+	/* Checked against the size the file had; read no more than that. */
+	if ((r = seg_header_check(&h, (uint64_t)st.st_size)) != 0)
+		goto out;
+	if ((base = aligned_alloc(64, (size_t)h.file_size)) == NULL) {
+		r = TC_ENOMEM;
+		goto out;
+	}
+	/* Shrunk meanwhile: TC_ECORRUPT from pread_all. */
+	if ((r = pread_all(fd, base, (size_t)h.file_size, 0)) != 0)
+		goto out;
+	seg_copy_live(&h, base, sizeof(h));
+	if ((r = seg_header_check(&h, h.file_size)) != 0)
+		goto out;
+	/* success */
+	m->base = base;
+	m->size = (size_t)h.file_size;
+	m->hdr = h;
+	m->copied = 1;
+	base = NULL;
+	r = 0;
+ out:
+	free(base);
+	close(fd);
+	return r;
+}
+
+int
+seg_file_instance(const char *runtime_dir, uint8_t id[16])
+{
+	struct seg_header h;
+	int fd, r;
+
+	if ((fd = open_file_copy(runtime_dir)) < 0)
+		return fd;
+	if ((r = pread_all(fd, &h, sizeof(h), 0)) == 0 && h.magic != SEG_MAGIC)
+		r = TC_ECORRUPT;
+	close(fd);
+	if (r == 0)
+		memcpy(id, h.instance_id, sizeof(h.instance_id));
+	return r;
+}
+
 void
 seg_map_close(struct seg_map *m)
 {
 	if (m == NULL)
 		return;
-	if (m->base != NULL)
+	if (m->base != NULL && m->copied)
+		free((void *)m->base);
+	else if (m->base != NULL)
 		munmap((void *)m->base, m->size);
 	if (m->fd != -1)
 		close(m->fd);

@@ -1,10 +1,26 @@
 /*
  * seg.h - the shared-memory segment format (internal).
  *
- * One writer (tokencached), many readers (libtokencache).  The file lives in
- * the daemon's runtime directory as SEG_FILE_NAME:
+ * One writer (tokencached), many readers (libtokencache).  The live
+ * segment is a sealed memfd that the daemon maps read-write and hands to
+ * readers, read-only, over the control socket (TC_OP_SEGMENT):
  *
  *   [struct seg_header][slot 0][slot 1] ... [slot nslots-1]
+ *
+ * Why a memfd and not a file: a reader that maps a file dies of SIGBUS when
+ * anyone truncates the file under it, and the library may not install a
+ * signal handler to survive that.  A memfd sealed with F_SEAL_SHRINK |
+ * F_SEAL_GROW | F_SEAL_SEAL cannot change size, by anybody, for as long as
+ * it exists, so a reader's mapping can never fault; readers check the seals
+ * before they map (seg_map_fd).  F_SEAL_FUTURE_WRITE (where the kernel has
+ * it) and a read-only descriptor keep readers from writing to it.
+ *
+ * The daemon also keeps a persistent copy in its runtime directory as
+ * SEG_FILE_NAME, the same bytes, written with pwrite() after every change
+ * and never mapped by anyone: it lets a restarted daemon adopt the tokens,
+ * lets tokencachectl read the metadata without the daemon, and its header's
+ * instance_id tells a reader, on its slow path, that the memfd it maps is
+ * no longer the daemon's (seg_file_instance).
  *
  * All fields are fixed width, little-endian as the host (the segment never
  * leaves the host), and 8-byte aligned so that readers can copy them with
@@ -33,6 +49,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <sodium.h>
 
 #define SEG_FILE_NAME    "cache"
@@ -121,13 +138,14 @@ struct seg_slot {
 _Static_assert(sizeof(struct seg_header) % 64 == 0, "header alignment");
 _Static_assert(sizeof(struct seg_slot) % 8 == 0, "slot alignment");
 
-/* A reader's view of a mapped segment. */
+/* A reader's view of a segment: the live memfd mapped read-only, or a
+ * private copy of the persistent file. */
 struct seg_map {
 	int fd;
 	const unsigned char *base;
 	size_t size;
 	struct seg_header hdr;    /* validated copy */
-	uint64_t dev, ino;
+	int copied;               /* base is malloc'd, not mapped */
 };
 
 /* Bytes a slot needs for a given token_max, rounded up to 64. */
@@ -147,10 +165,34 @@ int seg_header_check(const struct seg_header *h, uint64_t file_size);
  * 64-bit atomic loads; both pointers 8-byte aligned. */
 void seg_copy_live(void *dst, const void *src, size_t n);
 
-/* Map runtime_dir/cache read-only and validate its header.  TC_ENOCACHE if
- * there is no segment, TC_ECORRUPT / TC_EVERSION if it is not one we read. */
-int seg_map_open(struct seg_map *m, const char *runtime_dir);
+/*
+ * Map the live segment from fd, a descriptor the daemon sent, read-only.
+ * Takes fd over (closed on failure, and by seg_map_close).  The fd must be
+ * a memfd sealed against shrinking and growing, its size the header's:
+ * otherwise TC_ECORRUPT (TC_EVERSION for another major), and nothing is
+ * mapped.
+ */
+int seg_map_fd(struct seg_map *m, int fd);
+
+/*
+ * Read runtime_dir/cache, the daemon's persistent copy, into private
+ * memory (pread, never mmap: a truncated file gives an error, not SIGBUS)
+ * and validate its header.  TC_ENOCACHE if there is none, TC_ECORRUPT /
+ * TC_EVERSION if it is not one we read.  The copy is a snapshot: the
+ * seg_live_* and seg_read_slot calls work on it, and it never changes.
+ */
+int seg_file_load(struct seg_map *m, const char *runtime_dir);
 void seg_map_close(struct seg_map *m);
+
+/*
+ * The instance_id in the header of runtime_dir/cache: which live segment
+ * the daemon writes now.  Three system calls; for slow paths only.  0, or
+ * TC_ENOCACHE (no file), TC_ECORRUPT (no valid header), TC_ESYSTEM.
+ */
+int seg_file_instance(const char *runtime_dir, uint8_t id[16]);
+
+/* The seals a live segment must carry. */
+#define SEG_SEALS_REQUIRED (F_SEAL_SHRINK | F_SEAL_GROW)
 
 /* Pointer to slot idx in the live mapping (idx < hdr.nslots). */
 const struct seg_slot *seg_slot_at(const struct seg_map *m, uint32_t idx);

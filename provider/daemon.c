@@ -36,6 +36,7 @@
 
 #define MAX_CONNS        128
 #define ACCEPT_BURST     32       /* connections taken in one turn */
+#define FILE_CHECK_NS    NS_PER_S
 #define CONN_IDLE_NS     (10 * NS_PER_S)
 #define NS_PER_S         INT64_C(1000000000)
 #define NS_PER_MS        INT64_C(1000000)
@@ -113,6 +114,7 @@ struct daemon {
 	int have_admin_gid;
 	gid_t admin_gid;
 	int64_t next_rotation_ns;  /* INT64_MAX: rotation off */
+	int64_t next_file_check_ns; /* of the segment's persistent copy */
 	struct peer_rate {
 		uid_t uid;
 		int used;
@@ -608,6 +610,21 @@ conn_reply(struct conn *k, struct tc_resp *r)
 	return n == (ssize_t)sizeof(*r) ? 0 : -1;
 }
 
+/* The reply to TC_OP_SEGMENT: the read-only segment fd rides along. */
+static int
+conn_reply_segment(struct daemon *d, struct conn *k)
+{
+	struct tc_resp r;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = TC_PROTO_MAGIC;
+	r.version = TC_PROTO_VERSION;
+	r.op = k->op;
+	k->waiting = 0;
+	k->deadline_ns = now_ns() + CONN_IDLE_NS;
+	return tc_send_with_fd(k->fd, &r, sizeof(r), d->seg.ro_fd);
+}
+
 static int
 conn_reply_status(struct conn *k, int status, const char *msg,
     uint64_t generation)
@@ -795,6 +812,10 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		snprintf(msg, sizeof(msg), "tokencached %s pid %ld",
 		    TC_VERSION_STRING, (long)getpid());
 		return conn_reply_status(k, 0, msg, 0);
+	case TC_OP_SEGMENT:
+		/* Anyone may map it: it holds metadata and ciphertext only,
+		 * as the world-readable persistent copy does. */
+		return conn_reply_segment(d, k);
 	case TC_OP_RELOAD:
 	case TC_OP_ROTATE:
 		if (!conn_is_admin(d, k)) {
@@ -1425,6 +1446,14 @@ run_timers(struct daemon *d, int64_t now)
 		rotate_keys(d, "key_rotation_interval");
 	if (d->next_rotation_ns < next)
 		next = d->next_rotation_ns;
+	/* Someone may have truncated, replaced or deleted the persistent
+	 * copy: cheap to look, and no reader depends on it meanwhile. */
+	if (d->next_file_check_ns <= now) {
+		(void)segw_check_file(&d->seg);
+		d->next_file_check_ns = now + FILE_CHECK_NS;
+	}
+	if (d->next_file_check_ns < next)
+		next = d->next_file_check_ns;
 	for (j = d->nconns - 1; j >= 0; j--) {
 		struct conn *k = &d->conns[j];
 
@@ -1452,8 +1481,7 @@ daemon_run(struct daemon *d)
 	int timeout, nfds, first, running, left, listening, i;
 
 	/* After daemon(3), we are a new process. */
-	((struct seg_header *)(void *)d->seg.base)->daemon_pid =
-	    (uint64_t)getpid();
+	segw_set_pid(&d->seg);
 	while (!d->stop) {
 		conn_reap(d);
 		timeout = run_timers(d, now_ns());

@@ -5,6 +5,16 @@
  * slot_store(), which is the writer side of the seqlock described in seg.h:
  * make seq odd, release fence, store the words with relaxed atomics, store
  * the next even seq with release.
+ *
+ * The live segment is a sealed memfd (see seg.h for why).  Everything
+ * written to it is also written, with pwrite(), to the persistent copy
+ * runtime_dir/cache, in an order that leaves a slot's seq odd in the copy
+ * for as long as the copy may hold half of it: odd seq, then the slot, then
+ * the even seq.  A daemon that dies at any point leaves a copy whose slots
+ * are whole or visibly torn, and adoption turns a torn one into TS_LOST.
+ * Nobody maps the copy, so truncating or replacing it can hurt no reader;
+ * the daemon notices on its next tick (segw_check_file) and writes a new
+ * one from the memfd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "seg_write.h"
 #include "tokencache.h"
 
@@ -64,6 +75,40 @@ store_live(void *dst, const void *src, size_t n)
 }
 
 /*
+ * Write n bytes to the persistent copy at off.  A failure (tmpfs full, the
+ * file gone bad) is remembered: the next segw_check_file() writes a whole
+ * new copy.  Readers never depend on the copy, so nothing else waits.
+ */
+static void
+persist_write(struct segw *w, const void *buf, size_t n, size_t off)
+{
+	size_t done = 0;
+	ssize_t k;
+
+	if (w->file_fd == -1) {
+		w->file_bad = 1;
+		return;
+	}
+	while (done < n) {
+		k = pwrite(w->file_fd, (const unsigned char *)buf + done,
+		    n - done, (off_t)(off + done));
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			w->file_bad = 1;
+			return;
+		}
+		done += (size_t)k;
+	}
+}
+
+static void
+persist_header(struct segw *w)
+{
+	persist_write(w, w->base, sizeof(struct seg_header), 0);
+}
+
+/*
  * Write meta (all but seq) and, if ct is not NULL, ctbytes (a multiple of
  * 8) of ciphertext area.  A reader that overlaps sees seq odd or changed
  * and retries.
@@ -73,16 +118,22 @@ slot_store(struct segw *w, uint32_t idx, const struct seg_slot *meta,
     const unsigned char *ct, size_t ctbytes)
 {
 	struct seg_slot *live = live_slot(w, idx);
-	uint64_t seq = __atomic_load_n(&live->seq, __ATOMIC_RELAXED);
+	uint64_t seq = __atomic_load_n(&live->seq, __ATOMIC_RELAXED), odd;
 	size_t off = offsetof(struct seg_slot, generation);
+	size_t at = (size_t)((unsigned char *)live - w->base);
 
 	if (seq & 1)		/* left odd by a daemon that died mid-write */
 		seq++;
+	/* The persistent copy reads torn before the memfd changes at all. */
+	odd = seq + 1;
+	persist_write(w, &odd, sizeof(odd), at);
 	__atomic_store_n(&live->seq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	store_live((unsigned char *)live + off, (const unsigned char *)meta + off,
 	    sizeof(*meta) - off);
-	if (ct != NULL && w->crash_mid_publish && ctbytes > 8) {
+	if (ct != NULL && w->crash_mid_publish && ctbytes > 8 &&
+	    (w->crash_name[0] == '\0' ||
+	    strcmp(w->crash_name, meta->name) == 0)) {
 		/* Test hook: die with half a token written. */
 		store_live((unsigned char *)live + SEG_SLOT_META, ct,
 		    (ctbytes / 2) & ~(size_t)7);
@@ -91,6 +142,12 @@ slot_store(struct segw *w, uint32_t idx, const struct seg_slot *meta,
 	if (ct != NULL)
 		store_live((unsigned char *)live + SEG_SLOT_META, ct, ctbytes);
 	__atomic_store_n(&live->seq, seq + 2, __ATOMIC_RELEASE);
+	persist_write(w, (unsigned char *)live + off, sizeof(*meta) - off,
+	    at + off);
+	if (ct != NULL)
+		persist_write(w, (unsigned char *)live + SEG_SLOT_META, ctbytes,
+		    at + SEG_SLOT_META);
+	persist_write(w, &live->seq, sizeof(live->seq), at);
 }
 
 static uint64_t
@@ -213,57 +270,173 @@ unmap(struct segw *w)
 		munmap(w->base, w->size);
 	if (w->fd != -1)
 		close(w->fd);
+	if (w->ro_fd != -1)
+		close(w->ro_fd);
 	w->base = NULL;
-	w->fd = -1;
+	w->fd = w->ro_fd = -1;
 	memset(&w->view, 0, sizeof(w->view));
 	w->view.fd = -1;
 }
 
 /*
- * Try to take over the segment a previous daemon left.  Returns 1 if
- * adopted, 0 if there is none or it does not fit (it is then retired and
- * moved aside), -1 on error.
+ * Write a whole new persistent copy from the memfd: cache.new, renamed
+ * over cache, so that the name always holds a complete copy.  We are the
+ * only writer and single-threaded, so the memfd does not change meanwhile.
  */
 static int
-adopt(struct segw *w, uint32_t nslots, uint32_t token_max, char *err,
-    size_t errlen)
+persist_all(struct segw *w, char *err, size_t errlen)
 {
-	char path[PATH_MAX], aside[PATH_MAX];
-	struct seg_header h;
+	char path[PATH_MAX], tmp[PATH_MAX];
 	struct stat st;
 	int fd, r;
-	uint32_t i;
 
 	snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_FILE_NAME);
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	snprintf(tmp, sizeof(tmp), "%s/%s.new", w->dir, SEG_FILE_NAME);
+	(void)unlink(tmp);
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
 	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size < (off_t)sizeof(h) || map_rw(w, fd, (size_t)st.st_size)) {
-		close(fd);
-		goto retire;
+	if ((r = posix_fallocate(fd, 0, (off_t)w->size)) != 0) {
+		seterr(err, errlen, "%s: cannot allocate %zu bytes: %s", tmp,
+		    w->size, strerror(r));
+		goto fail;
 	}
-	seg_copy_live(&h, w->base, sizeof(h));
-	r = seg_header_check(&h, (uint64_t)st.st_size);
-	if (r != 0 || h.nslots != nslots || h.token_max != token_max ||
-	    h.key_id != key_id_of(w->master) || st.st_uid != geteuid())
-		goto retire;
-	w->view.hdr = h;
-	w->view.dev = st.st_dev;
-	w->view.ino = st.st_ino;
-	w->epoch = h.key_epoch;
-	/*
-	 * A slot a dead daemon left mid-write has no token we can trust.
-	 * Its name is rewritten with the same bytes by every publish, so if
-	 * it still reads as a name, keep the slot as TS_LOST: readers that
-	 * decrypted the token before may keep using their copy until it
-	 * expires, and the credential is fetched again.  Else free it.
-	 */
-	for (i = 0; i < nslots; i++) {
+	if (fchmod(fd, 0644) == -1 || fstat(fd, &st) == -1) {
+		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (w->file_fd != -1)
+		close(w->file_fd);
+	w->file_fd = fd;
+	w->file_bad = 0;
+	persist_write(w, w->base, w->size, 0);
+	if (w->file_bad) {
+		seterr(err, errlen, "%s: cannot write: %s", tmp,
+		    strerror(errno));
+		goto fail_keep;
+	}
+	if (rename(tmp, path) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail_keep;
+	}
+	w->file_dev = (uint64_t)st.st_dev;
+	w->file_ino = (uint64_t)st.st_ino;
+	return 0;
+ fail:
+	close(fd);
+	(void)unlink(tmp);
+	return -1;
+ fail_keep:
+	/* file_fd now names nothing useful; the next check starts over. */
+	close(w->file_fd);
+	w->file_fd = -1;
+	w->file_bad = 1;
+	(void)unlink(tmp);
+	return -1;
+}
+
+/* Move runtime_dir/cache aside as cache.old, for analysis. */
+static int
+move_aside(struct segw *w, char *err, size_t errlen)
+{
+	char path[PATH_MAX], aside[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_FILE_NAME);
+	snprintf(aside, sizeof(aside), "%s/%s.old", w->dir, SEG_FILE_NAME);
+	if (rename(path, aside) == -1 && errno != ENOENT) {
+		seterr(err, errlen, "cannot move aside %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The memfd readers map.  Sized with posix_fallocate, so that running out
+ * of memory fails here rather than as SIGBUS in a reader.  Mapped
+ * writable before it is sealed: F_SEAL_FUTURE_WRITE leaves the mapping
+ * that exists writable and forbids any new one.
+ */
+static int
+live_create(struct segw *w, size_t size, char *err, size_t errlen)
+{
+	int fd, r;
+
+	fd = memfd_create("tokencache", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd == -1) {
+		seterr(err, errlen, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	if ((r = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+		seterr(err, errlen, "cannot allocate the %zu-byte segment: %s",
+		    size, strerror(r));
+		close(fd);
+		return -1;
+	}
+	if (map_rw(w, fd, size) == -1) {
+		seterr(err, errlen, "mmap: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Seal the memfd and make the descriptor readers get.  Size seals are a
+ * must (they are what makes a reader's mapping safe), the write seal is
+ * taken where the kernel has it (Linux 5.1).  Mode 0444 keeps a reader
+ * from re-opening it read-write through /proc/<its pid>/fd; the
+ * descriptor it gets is a read-only open of the memfd, so it can neither
+ * map it writable nor mprotect() its mapping so.
+ */
+static int
+live_seal(struct segw *w, char *err, size_t errlen)
+{
+	char path[64];
+	int base = F_SEAL_SHRINK | F_SEAL_GROW;
+
+	if (fcntl(w->fd, F_ADD_SEALS, base | F_SEAL_FUTURE_WRITE) == 0)
+		w->write_sealed = 1;
+	else if (errno != EINVAL || fcntl(w->fd, F_ADD_SEALS, base) == -1) {
+		seterr(err, errlen, "cannot seal the segment: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (fcntl(w->fd, F_ADD_SEALS, F_SEAL_SEAL) == -1 ||
+	    fchmod(w->fd, 0444) == -1) {
+		seterr(err, errlen, "cannot seal the segment: %s",
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", w->fd);
+	w->ro_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (w->ro_fd == -1 && w->write_sealed)
+		/* No /proc: the write seal alone keeps readers out. */
+		w->ro_fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+	if (w->ro_fd == -1) {
+		seterr(err, errlen, "cannot re-open the segment read-only: "
+		    "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A slot a dead daemon left mid-write has no token we can trust.  Its name
+ * is rewritten with the same bytes by every publish, so if it still reads
+ * as a name, keep the slot as TS_LOST: readers that decrypted the token
+ * before may keep using their copy until it expires, and the credential is
+ * fetched again.  Else free it.
+ */
+static void
+repair_torn_slots(struct segw *w)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->view.hdr.nslots; i++) {
 		struct seg_slot *ls = live_slot(w, i);
 		struct seg_slot torn, blank;
 
@@ -284,86 +457,77 @@ adopt(struct segw *w, uint32_t nslots, uint32_t token_max, char *err,
 		}
 		slot_store(w, i, &blank, NULL, 0);
 	}
-	live_header(w)->daemon_pid = (uint64_t)getpid();
-	__atomic_store_n(&live_header(w)->status, SEG_ALIVE, __ATOMIC_RELEASE);
-	return 1;
- retire:
-	/* Keep the old file for analysis; readers see it retired. */
-	if (w->base != NULL && w->size >= sizeof(h))
-		__atomic_store_n(&live_header(w)->status, SEG_RETIRED,
-		    __ATOMIC_RELEASE);
-	unmap(w);
-	snprintf(aside, sizeof(aside), "%s/%s.old", w->dir, SEG_FILE_NAME);
-	if (rename(path, aside) == -1) {
-		seterr(err, errlen, "cannot move aside %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
+/*
+ * Build the live segment: from the persistent copy a previous daemon left,
+ * if it is sound and fits (nslots, token_max, master key), else empty.  A
+ * copy that does not fit or is corrupt is moved aside as cache.old for
+ * analysis.  Either way the memfd gets a new instance_id, which tells
+ * readers of the previous daemon's memfd to come and get this one.
+ */
 static int
-create_segment(struct segw *w, uint32_t nslots, uint32_t token_max,
+build_segment(struct segw *w, uint32_t nslots, uint32_t token_max,
     char *err, size_t errlen)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
+	struct seg_map img;
 	struct seg_header *h;
 	size_t size;
-	int fd, r;
+	int r;
 
-	snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_FILE_NAME);
-	snprintf(tmp, sizeof(tmp), "%s/%s.new", w->dir, SEG_FILE_NAME);
 	size = sizeof(struct seg_header) + (size_t)nslots *
 	    seg_slot_size(token_max);
-	(void)unlink(tmp);
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
-	if (fd == -1) {
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+	r = seg_file_load(&img, w->dir);
+	if (r == 0 && (img.hdr.nslots != nslots ||
+	    img.hdr.token_max != token_max ||
+	    img.hdr.key_id != key_id_of(w->master))) {
+		log_info("%s/%s: made for another size or master key; not "
+		    "adopted, kept as %s.old", w->dir, SEG_FILE_NAME,
+		    SEG_FILE_NAME);
+		seg_map_close(&img);
+		r = TC_ENOCACHE;
+		if (move_aside(w, err, errlen) != 0)
+			return -1;
+	} else if (r != 0 && r != TC_ENOCACHE) {
+		log_warnx("%s/%s: %s; not adopted, kept as %s.old", w->dir,
+		    SEG_FILE_NAME, tc_strerror(r), SEG_FILE_NAME);
+		if (move_aside(w, err, errlen) != 0)
+			return -1;
+	}
+	if (live_create(w, size, err, errlen) != 0) {
+		seg_map_close(&img);
 		return -1;
 	}
-	/* Allocate now: a full tmpfs fails here, not as SIGBUS in a reader. */
-	if ((r = posix_fallocate(fd, 0, (off_t)size)) != 0) {
-		seterr(err, errlen, "%s: cannot allocate %zu bytes: %s", tmp,
-		    size, strerror(r));
-		goto fail;
-	}
-	if (fchmod(fd, 0644) == -1 || map_rw(w, fd, size) == -1) {
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
 	h = live_header(w);
-	h->major = SEG_MAJOR;
-	h->minor = SEG_MINOR;
-	h->header_size = sizeof(*h);
-	h->slot_size = (uint32_t)seg_slot_size(token_max);
-	h->nslots = nslots;
-	h->token_max = token_max;
-	h->file_size = size;
-	h->slots_offset = sizeof(*h);
+	if (r == 0) {
+		memcpy(w->base, img.base, size);
+		seg_map_close(&img);
+		w->adopted = 1;
+	} else {
+		h->major = SEG_MAJOR;
+		h->minor = SEG_MINOR;
+		h->header_size = sizeof(*h);
+		h->slot_size = (uint32_t)seg_slot_size(token_max);
+		h->nslots = nslots;
+		h->token_max = token_max;
+		h->file_size = size;
+		h->slots_offset = sizeof(*h);
+		h->key_epoch = 1;
+		h->key_id = key_id_of(w->master);
+		h->created_at = (int64_t)time(NULL);
+		h->magic = SEG_MAGIC;
+	}
 	randombytes_buf(h->instance_id, sizeof(h->instance_id));
 	h->status = SEG_ALIVE;
-	h->key_epoch = 1;
-	h->key_id = key_id_of(w->master);
-	h->created_at = (int64_t)time(NULL);
 	h->daemon_pid = (uint64_t)getpid();
-	__atomic_store_n(&h->magic, SEG_MAGIC, __ATOMIC_RELEASE);
-	/* Readers only ever open a complete file. */
-	if (rename(tmp, path) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		unmap(w);
-		fd = -1;
-		goto fail;
-	}
 	seg_copy_live(&w->view.hdr, w->base, sizeof(w->view.hdr));
-	w->epoch = 1;
+	w->epoch = h->key_epoch;
+	if (live_seal(w, err, errlen) != 0 || persist_all(w, err, errlen) != 0)
+		return -1;
+	/* After persist_all: the repairs go to the copy too. */
+	if (w->adopted)
+		repair_torn_slots(w);
 	return 0;
- fail:
-	if (fd != -1 && w->fd != fd)
-		close(fd);
-	unmap(w);
-	(void)unlink(tmp);
-	return -1;
 }
 
 int
@@ -373,10 +537,9 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 	char path[PATH_MAX];
 	const char *hook;
 	struct stat st;
-	int r;
 
 	memset(w, 0, sizeof(*w));
-	w->fd = w->lock_fd = w->view.fd = -1;
+	w->fd = w->ro_fd = w->file_fd = w->lock_fd = w->view.fd = -1;
 	if (nslots == 0 || nslots > SEG_SLOTS_MAX ||
 	    token_max < SEG_TOKEN_MIN || token_max > SEG_TOKEN_MAX) {
 		seterr(err, errlen, "segment size out of range");
@@ -424,11 +587,11 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 		goto fail;
 	/* For the kill tests: TOKENCACHE_TEST_CRASH=publish. */
 	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
-	w->crash_mid_publish = hook != NULL && strcmp(hook, "publish") == 0;
-	if ((r = adopt(w, nslots, token_max, err, errlen)) < 0)
-		goto fail;
-	w->adopted = r;
-	if (!r && create_segment(w, nslots, token_max, err, errlen) != 0)
+	w->crash_mid_publish = hook != NULL && (strcmp(hook, "publish") == 0 ||
+	    strncmp(hook, "publish:", 8) == 0);
+	if (w->crash_mid_publish && hook[7] == ':')
+		copy_field(w->crash_name, sizeof(w->crash_name), hook + 8);
+	if (build_segment(w, nslots, token_max, err, errlen) != 0)
 		goto fail;
 	return 0;
  fail:
@@ -449,13 +612,68 @@ segw_close(struct segw *w, int retire)
 		snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_KEY_NAME);
 		(void)unlink(path);
 	}
+	/*
+	 * Not retired: the memfd lives on in the readers that map it, ALIVE,
+	 * so that they keep reading valid tokens while no daemon runs; the
+	 * next daemon adopts the persistent copy and gives the memfd it
+	 * builds a new instance_id, which moves them over.
+	 */
 	unmap(w);
+	if (w->file_fd != -1)
+		close(w->file_fd);
 	if (w->lock_fd != -1)
 		close(w->lock_fd);
 	sodium_free(w->master);
 	free(w->dir);
 	memset(w, 0, sizeof(*w));
-	w->fd = w->lock_fd = w->view.fd = -1;
+	w->fd = w->ro_fd = w->file_fd = w->lock_fd = w->view.fd = -1;
+}
+
+int
+segw_check_file(struct segw *w)
+{
+	char path[PATH_MAX], err[PATH_MAX + 128];
+	struct seg_header h;
+	struct stat st;
+	const char *why = NULL;
+	int aside = 1;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, SEG_FILE_NAME);
+	if (lstat(path, &st) == -1) {
+		why = errno == ENOENT ? "deleted" : "unreadable";
+		aside = 0;
+	} else if ((uint64_t)st.st_dev != w->file_dev ||
+	    (uint64_t)st.st_ino != w->file_ino)
+		why = "replaced";
+	else if ((uint64_t)st.st_size != w->size)
+		why = "truncated or extended";
+	else if (w->file_fd == -1 || pread(w->file_fd, &h, sizeof(h), 0) !=
+	    (ssize_t)sizeof(h) || memcmp(&h, w->base, sizeof(h)) != 0)
+		why = "corrupted";
+	else if (w->file_bad) {
+		why = "not up to date (a write to it failed)";
+		aside = 0;
+	} else
+		return 0;
+	if (aside && move_aside(w, err, sizeof(err)) != 0) {
+		log_warnx("%s: %s", path, err);
+		aside = 0;
+	}
+	if (persist_all(w, err, sizeof(err)) != 0) {
+		log_warnx("%s was %s; cannot write a new copy: %s", path, why,
+		    err);
+		return -1;
+	}
+	log_warnx("%s was %s; wrote a new copy from memory%s", path, why,
+	    aside ? " (the bad one is kept as " SEG_FILE_NAME ".old)" : "");
+	return 1;
+}
+
+void
+segw_set_pid(struct segw *w)
+{
+	live_header(w)->daemon_pid = (uint64_t)getpid();
+	persist_header(w);
 }
 
 int
@@ -641,6 +859,7 @@ segw_rotate(struct segw *w)
 	w->epoch++;
 	__atomic_store_n(&live_header(w)->key_epoch, w->epoch,
 	    __ATOMIC_RELEASE);
+	persist_header(w);
 	for (i = 0; i < w->view.hdr.nslots; i++) {
 		if (seg_read_slot(&w->view, i, &s, ct) != 0 ||
 		    s.use != SLOT_USED || s.ct_len == 0)

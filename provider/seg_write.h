@@ -12,14 +12,20 @@
 struct segw {
 	char *dir;
 	int lock_fd;
-	int fd;
-	unsigned char *base;       /* writable mapping */
+	int fd;                    /* the live segment, a sealed memfd */
+	int ro_fd;                 /* a read-only open of it, for readers */
+	int write_sealed;          /* F_SEAL_FUTURE_WRITE took */
+	int file_fd;               /* the persistent copy, runtime_dir/cache */
+	uint64_t file_dev, file_ino; /* what file_fd is */
+	int file_bad;              /* a write to the copy failed */
+	unsigned char *base;       /* writable mapping of fd */
 	size_t size;
 	struct seg_map view;       /* the same mapping, for the reader code */
 	unsigned char *master;     /* sodium_malloc'd master key */
 	uint64_t epoch;
 	int adopted;               /* 1 if an existing segment was taken over */
 	int crash_mid_publish;     /* test hook, see segw_open() */
+	char crash_name[SEG_NAME_FIELD]; /* only for this credential */
 };
 
 /* What one publish writes beside the token. */
@@ -34,11 +40,15 @@ struct segw_meta {
 
 /*
  * Take the runtime directory: create it (mode 0755) if missing, lock it
- * against a second daemon, load or create the master key, then adopt the
- * existing segment if it matches nslots and token_max and was made with the
- * same master key, else retire it and create a new one.  With
+ * against a second daemon, load or create the master key, then build the
+ * live segment (a new sealed memfd) from the persistent copy a previous
+ * daemon left if it is sound, matches nslots and token_max and was made
+ * with the same master key (it is adopted), else empty (a copy that is
+ * there but unusable is kept as cache.old), and write a new persistent
+ * copy.  With
  * TOKENCACHE_TEST_CRASH=publish in the environment (for the kill tests),
- * the process kills itself halfway through writing a token.  On failure returns
+ * the process kills itself halfway through writing a token;
+ * with publish:NAME, only NAME's.  On failure returns
  * -1 with a message in err (size errlen) and changes nothing a running
  * daemon depends on.
  */
@@ -47,10 +57,24 @@ int segw_open(struct segw *w, const char *dir, uint32_t nslots,
 
 /*
  * Leave the runtime directory.  retire != 0 marks the segment retired and
- * removes it (readers notice and fail over); otherwise it stays alive for
- * the next daemon to adopt and readers keep reading valid tokens.
+ * removes its persistent copy (readers notice and fail over); otherwise the
+ * copy stays for the next daemon to adopt and readers keep reading valid
+ * tokens from the memfd they map.
  */
 void segw_close(struct segw *w, int retire);
+
+/*
+ * Is the persistent copy still ours and whole?  Deleted, replaced,
+ * truncated or a header that differs from the memfd's: the bad file is
+ * kept as cache.old (not a deleted one) and a new copy written from the
+ * memfd; a failed write earlier: a new copy too.  Logged.  0 if it was
+ * fine, 1 if repaired, -1 if it could not be.  An lstat and a pread when
+ * all is well: meant for the daemon's periodic tick.
+ */
+int segw_check_file(struct segw *w);
+
+/* Record the calling process as the daemon in the header (after fork). */
+void segw_set_pid(struct segw *w);
 
 /* Slot holding name, taking a free one if needed.  -1 if the table is full. */
 int segw_assign(struct segw *w, const char *name, uint32_t *idx);

@@ -311,8 +311,10 @@ ctl_slot_clean(struct seg_slot *s)
 }
 
 /*
- * Map the segment.  A segment the daemon has retired is about to be
- * replaced by a new file under the same name, so look once more.
+ * Read the daemon's persistent copy of the segment (never mapped: a file
+ * truncated meanwhile is an error, not SIGBUS).  A segment the daemon has
+ * retired is about to be replaced by a new file under the same name, so
+ * look once more.
  */
 static int
 ctl_cache_open(struct seg_map *m, const char *dir, int *err)
@@ -321,7 +323,7 @@ ctl_cache_open(struct seg_map *m, const char *dir, int *err)
 
 	for (tries = 0; tries < 2; tries++) {
 		errno = 0;
-		if ((r = seg_map_open(m, dir)) != 0) {
+		if ((r = seg_file_load(m, dir)) != 0) {
 			*err = errno;
 			return r;
 		}

@@ -2,7 +2,9 @@
  * keysrv.h - a minimal key service for the unit tests: a thread that
  * speaks the real control protocol (proto.h) on dir/socket and answers
  * KEY requests with the keys of the writer w (segw_key_for), refusing
- * `denied_name`.  The integration tests use the real daemon instead.
+ * `denied_name`, and SEGMENT requests with w's read-only segment fd (or,
+ * to test the client's checks, keysrv_seg_nfds copies of keysrv_seg_fd).
+ * The integration tests use the real daemon instead.
  */
 #ifndef TC_KEYSRV_H
 #define TC_KEYSRV_H
@@ -26,6 +28,44 @@ static int lfd = -1;
 static atomic_int keysrv_stop;
 static atomic_int key_requests;
 static const char *denied_name = "forbidden";
+static int keysrv_seg_fd = -1;     /* -1: w.ro_fd */
+static int keysrv_seg_nfds = 1;    /* descriptors sent with SEGMENT */
+static atomic_int seg_requests;
+
+/* The SEGMENT reply, with keysrv_seg_nfds descriptors in one message. */
+static void
+keysrv_send_segment(int fd, struct tc_resp *r)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = r, .iov_len = sizeof(*r) };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	int sfd = keysrv_seg_fd != -1 ? keysrv_seg_fd : w.ro_fd, i;
+
+	if (keysrv_seg_nfds == 1) {
+		(void)tc_send_with_fd(fd, r, sizeof(*r), sfd);
+		return;
+	}
+	memset(&msg, 0, sizeof(msg));
+	memset(&u, 0, sizeof(u));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (keysrv_seg_nfds > 0) {
+		msg.msg_control = u.buf;
+		msg.msg_controllen = CMSG_SPACE(2 * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+		for (i = 0; i < 2; i++)
+			memcpy(CMSG_DATA(cm) + i * sizeof(int), &sfd,
+			    sizeof(int));
+	}
+	(void)sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
 
 static void *
 keysrv_main(void *arg)
@@ -42,7 +82,16 @@ keysrv_main(void *arg)
 		if ((fd = accept(lfd, NULL, NULL)) == -1)
 			continue;
 		if (recv(fd, &q, sizeof(q), 0) == (ssize_t)sizeof(q) &&
-		    q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
+		    q.op == TC_OP_SEGMENT) {
+			memset(&r, 0, sizeof(r));
+			r.magic = TC_PROTO_MAGIC;
+			r.version = TC_PROTO_VERSION;
+			r.op = q.op;
+			atomic_fetch_add(&seg_requests, 1);
+			pthread_mutex_lock(&wlock);
+			keysrv_send_segment(fd, &r);
+			pthread_mutex_unlock(&wlock);
+		} else if (q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
 			memset(&r, 0, sizeof(r));
 			r.magic = TC_PROTO_MAGIC;
 			r.version = TC_PROTO_VERSION;

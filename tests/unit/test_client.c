@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -372,6 +374,123 @@ START_TEST(test_threads_while_writing)
 }
 END_TEST
 
+
+/* How many descriptors this process has open. */
+static int
+open_fds(void)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return n;
+}
+
+/* A sealed or unsealed memfd with a copy of the live segment, n bytes. */
+static int
+copy_segment(size_t n, int seal)
+{
+	int fd = memfd_create("copy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)n), 0);
+	ck_assert_int_eq(pwrite(fd, w.base, n < w.size ? n : w.size, 0),
+	    (ssize_t)(n < w.size ? n : w.size));
+	if (seal)
+		ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK |
+		    F_SEAL_GROW), 0);
+	return fd;
+}
+
+/* What the daemon sends with TC_OP_SEGMENT is checked; anything wrong is
+ * an error, never a mapping, and no descriptor is left behind. */
+START_TEST(test_segment_fd_checked)
+{
+	struct {
+		size_t size;
+		int seal, nfds, want;
+	} cases[] = {
+		{ 0, 0, 0, TC_EPROTO },		/* no fd at all */
+		{ 0, 1, 2, TC_EPROTO },		/* two in one message */
+		{ 0, 0, 1, TC_ECORRUPT },	/* not sealed */
+		{ 4096, 1, 1, TC_ECORRUPT },	/* sealed, too small */
+		{ 1, 1, 1, TC_ECORRUPT },	/* sealed, too large */
+		{ 0, 1, 1, 0 },			/* a good one */
+	};
+	tc_client *c;
+	char buf[TMAX + 1];
+	size_t i;
+	int before, fd;
+
+	publish("svc", "checked-token", 60);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = cases[i].size == 1 ? w.size + 4096 :
+		    cases[i].size == 0 ? w.size : cases[i].size;
+
+		fd = copy_segment(n, cases[i].seal);
+		before = open_fds();
+		pthread_mutex_lock(&wlock);
+		keysrv_seg_fd = fd;
+		keysrv_seg_nfds = cases[i].nfds;
+		pthread_mutex_unlock(&wlock);
+		ck_assert_int_eq(tc_open(&c, dir), 0);
+		ck_assert_msg(tc_get(c, "svc", buf, sizeof(buf), NULL) ==
+		    cases[i].want, "case %zu", i);
+		if (cases[i].want == 0)
+			ck_assert_str_eq(buf, "checked-token");
+		tc_close(c);
+		ck_assert_int_eq(open_fds(), before);
+		close(fd);
+	}
+	keysrv_seg_fd = -1;
+	keysrv_seg_nfds = 1;
+}
+END_TEST
+
+/*
+ * A reader of a dead daemon's segment keeps its token while no daemon
+ * runs, and moves to the next daemon's segment without waiting for its
+ * token to expire: at once when the old segment shows no token, else on
+ * its periodic visit to the slow path.
+ */
+START_TEST(test_moves_to_new_segment)
+{
+	tc_client *c;
+	char buf[TMAX + 1], err[256];
+	int i, r;
+
+	publish("svc", "old-daemon-token", 600);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
+	/* The daemon stops (not retired); none runs for a while. */
+	keysrv_end();
+	pthread_mutex_lock(&wlock);
+	segw_close(&w, 0);
+	pthread_mutex_unlock(&wlock);
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
+		ck_assert_str_eq(buf, "old-daemon-token");
+	}
+	/* A new daemon adopts the copy and publishes a new token. */
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(w.adopted, 1);
+	keysrv_start();
+	publish("svc", "new-daemon-token", 600);
+	/* Within the revisit period (5 s) plus a check period, with room. */
+	for (i = 0; i < 200; i++) {
+		r = tc_get(c, "svc", buf, sizeof(buf), NULL);
+		ck_assert_int_eq(r, 0);
+		if (strcmp(buf, "new-daemon-token") == 0)
+			break;
+		ck_assert_str_eq(buf, "old-daemon-token");
+		usleep(50000);
+	}
+	ck_assert_str_eq(buf, "new-daemon-token");
+	tc_close(c);
+}
+END_TEST
+
 static Suite *
 client_suite(void)
 {
@@ -386,6 +505,8 @@ client_suite(void)
 	tcase_add_test(tc, test_states);
 	tcase_add_test(tc, test_access_denied_and_no_daemon);
 	tcase_add_test(tc, test_segment_replaced);
+	tcase_add_test(tc, test_segment_fd_checked);
+	tcase_add_test(tc, test_moves_to_new_segment);
 	tcase_add_test(tc, test_daemon_not_accepting);
 	tcase_add_test(tc, test_fork);
 	tcase_add_test(tc, test_threads_while_writing);

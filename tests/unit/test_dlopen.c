@@ -22,7 +22,7 @@ START_TEST(test_exports)
 		"tc_strerror", "tc_version",
 	};
 	static const char *const internal[] = {
-		"seg_map_open", "seg_read_slot", "seg_hash", "seg_derive_key",
+		"seg_map_fd", "seg_file_load", "seg_read_slot", "seg_hash", "seg_derive_key",
 		"tc_call", "tc_req_init", "tc_default_runtime_dir",
 	};
 	const char *(*version)(void);

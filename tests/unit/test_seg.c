@@ -66,6 +66,13 @@ read_token(struct seg_map *m, uint32_t idx, char *out, size_t cap,
 	return seg_open_token(s, ct, key, out, cap, len);
 }
 
+/* Map the live segment as a reader does, from the fd the daemon hands out. */
+static int
+map_live(struct seg_map *m)
+{
+	return seg_map_fd(m, fcntl(w.ro_fd, F_DUPFD_CLOEXEC, 0));
+}
+
 START_TEST(test_layout)
 {
 	struct seg_map m;
@@ -74,7 +81,7 @@ START_TEST(test_layout)
 	ck_assert_uint_eq(seg_slot_size(TMAX) % 64, 0);
 	ck_assert_uint_ge(seg_slot_size(TMAX),
 	    sizeof(struct seg_slot) + TMAX + SEG_MAC_BYTES);
-	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_int_eq(map_live(&m), 0);
 	ck_assert_uint_eq(m.hdr.magic, SEG_MAGIC);
 	ck_assert_uint_eq(m.hdr.major, SEG_MAJOR);
 	ck_assert_uint_eq(m.hdr.nslots, 64);
@@ -132,7 +139,7 @@ START_TEST(test_assign_lookup_release)
 		snprintf(name, sizeof(name), "cred-%d", i);
 		ck_assert_int_eq(segw_assign(&w, name, &idx[i]), 0);
 	}
-	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_int_eq(map_live(&m), 0);
 	for (i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "cred-%d", i);
 		ck_assert_int_eq(seg_lookup(&m, name, strlen(name), &got, &s), 0);
@@ -185,7 +192,7 @@ START_TEST(test_publish_roundtrip_and_ciphertext_only)
 
 	ck_assert_int_eq(segw_assign(&w, "zeebe", &idx), 0);
 	ck_assert_int_eq(segw_publish(&w, idx, token, strlen(token), &mt), 0);
-	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_int_eq(map_live(&m), 0);
 	ck_assert_int_eq(read_token(&m, idx, out, sizeof(out), &len, &s), 0);
 	ck_assert_str_eq(out, token);
 	ck_assert_uint_eq(len, strlen(token));
@@ -244,7 +251,7 @@ START_TEST(test_associated_data_binds)
 
 	ck_assert_int_eq(segw_assign(&w, "cred", &idx), 0);
 	ck_assert_int_eq(segw_publish(&w, idx, "tok", 3, &mt), 0);
-	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_int_eq(map_live(&m), 0);
 	ck_assert_int_eq(seg_read_slot(&m, idx, &s, ct), 0);
 	segw_key_for(&w, "cred", key, &epoch);
 	ck_assert_int_eq(seg_open_token(&s, ct, key, out, sizeof(out), &len), 0);
@@ -309,34 +316,34 @@ START_TEST(test_corrupt_header)
 	h = (struct seg_header *)(void *)p;
 	saved = *h;
 	h->magic ^= 1;
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_ECORRUPT);
 	*h = saved;
 	h->major = SEG_MAJOR + 1;
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_EVERSION);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_EVERSION);
 	*h = saved;
 	h->minor = SEG_MINOR + 7;	/* minor bumps stay readable */
-	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_int_eq(seg_file_load(&m, dir), 0);
 	seg_map_close(&m);
 	*h = saved;
 	h->nslots = 0xffffffffu;
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_ECORRUPT);
 	*h = saved;
 	h->nslots = saved.nslots + 1;	/* would read past the end */
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_ECORRUPT);
 	*h = saved;
 	h->slot_size = 64;
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_ECORRUPT);
 	*h = saved;
 	h->token_max = 0xfffffff0u;
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_ECORRUPT);
 	*h = saved;
 	h->slots_offset = 8;
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_ECORRUPT);
 	*h = saved;
 	h->file_size = (uint64_t)1 << 40;
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_ECORRUPT);
 	*h = saved;
-	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_int_eq(seg_file_load(&m, dir), 0);
 	seg_map_close(&m);
 	munmap(p, size);
 }
@@ -348,16 +355,16 @@ START_TEST(test_truncated_and_missing)
 	struct seg_map m;
 	char *empty = tu_tmpdir();
 
-	ck_assert_int_eq(seg_map_open(&m, empty), TC_ENOCACHE);
+	ck_assert_int_eq(seg_file_load(&m, empty), TC_ENOCACHE);
 	snprintf(path, sizeof(path), "%s/%s", empty, SEG_FILE_NAME);
 	ck_assert_int_eq(close(open(path, O_CREAT | O_WRONLY, 0644)), 0);
-	ck_assert_int_eq(seg_map_open(&m, empty), TC_ECORRUPT);	/* empty */
+	ck_assert_int_eq(seg_file_load(&m, empty), TC_ECORRUPT);	/* empty */
 	ck_assert_int_eq(truncate(path, 4096), 0);	/* zeros */
-	ck_assert_int_eq(seg_map_open(&m, empty), TC_ECORRUPT);
+	ck_assert_int_eq(seg_file_load(&m, empty), TC_ECORRUPT);
 	/* A truncated real segment. */
 	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
 	ck_assert_int_eq(truncate(path, 1000), 0);
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_ECORRUPT);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_ECORRUPT);
 	tu_rmtree(empty);
 }
 END_TEST
@@ -368,14 +375,13 @@ START_TEST(test_corrupt_slot)
 	struct seg_map m;
 	struct seg_slot s, *ls;
 	unsigned char ct[TMAX + 64];
-	size_t size;
 	uint32_t idx, got;
 	unsigned char *p;
 
 	ck_assert_int_eq(segw_assign(&w, "cred", &idx), 0);
 	ck_assert_int_eq(segw_publish(&w, idx, "tok", 3, &mt), 0);
-	ck_assert_int_eq(seg_map_open(&m, dir), 0);
-	p = map_file_rw(&size);
+	ck_assert_int_eq(map_live(&m), 0);
+	p = w.base;		/* the memfd is sealed against anyone else */
 	ls = (struct seg_slot *)(void *)(p + m.hdr.slots_offset +
 	    (size_t)idx * m.hdr.slot_size);
 	ls->ct_len = TMAX + SEG_MAC_BYTES + 1;
@@ -393,10 +399,28 @@ START_TEST(test_corrupt_slot)
 	ls->seq++;
 	ck_assert_int_eq(seg_read_slot(&m, idx, &s, ct), 0);
 	ck_assert_int_eq(seg_read_slot(&m, 64, &s, ct), TC_EINVAL);
-	munmap(p, size);
 	seg_map_close(&m);
 }
 END_TEST
+
+/* What a daemon that died between the odd and the even seq leaves in the
+ * persistent copy: slot idx with an odd seq. */
+static void
+tear_file_slot(uint32_t idx)
+{
+	char path[512];
+	uint64_t seq;
+	off_t at = (off_t)(w.view.hdr.slots_offset +
+	    (size_t)idx * w.view.hdr.slot_size);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
+	ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+	ck_assert_int_eq(pread(fd, &seq, sizeof(seq), at), sizeof(seq));
+	seq |= 1;
+	ck_assert_int_eq(pwrite(fd, &seq, sizeof(seq), at), sizeof(seq));
+	close(fd);
+}
 
 START_TEST(test_adopt_and_second_writer)
 {
@@ -432,7 +456,8 @@ START_TEST(test_adopt_and_second_writer)
 		ck_assert_int_eq(segw_assign(&w, "other", &idx3), 0);
 		ck_assert_int_eq(segw_publish(&w, idx3, "other-token", 11, &mt),
 		    0);
-		ls->seq |= 1;
+		(void)ls;
+		tear_file_slot(idx);
 		segw_close(&w, 0);
 		ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)),
 		    0);
@@ -456,16 +481,224 @@ START_TEST(test_adopt_and_second_writer)
 }
 END_TEST
 
+
+/* The live segment: sealed, read-only for readers, not a file anyone can
+ * truncate under them. */
+START_TEST(test_live_segment_sealed)
+{
+	struct stat st;
+	int seals = fcntl(w.fd, F_GET_SEALS);
+
+	ck_assert_int_eq(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	ck_assert_int_eq(fcntl(w.ro_fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	ck_assert_int_eq(fstat(w.ro_fd, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0444);
+	ck_assert_uint_eq((size_t)st.st_size, w.size);
+	/* Nobody, not even the daemon, can change its size. */
+	ck_assert_int_eq(ftruncate(w.fd, 0), -1);
+	ck_assert_int_eq(ftruncate(w.fd, (off_t)w.size * 2), -1);
+	ck_assert_int_eq(fcntl(w.fd, F_ADD_SEALS, F_SEAL_WRITE), -1);
+	/* A reader cannot map it writable. */
+	ck_assert_ptr_eq(mmap(NULL, w.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    w.ro_fd, 0), MAP_FAILED);
+}
+END_TEST
+
+/* A sealed memfd holding a copy of n bytes of the live segment, then
+ * edited by edit(). */
+static int
+fake_segment(size_t n, unsigned int seals, void (*edit)(unsigned char *))
+{
+	unsigned char *p;
+	int fd = memfd_create("fake", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)n), 0);
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	memcpy(p, w.base, n < w.size ? n : w.size);
+	if (edit != NULL)
+		edit(p);
+	munmap(p, n);
+	if (seals != 0)
+		ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, seals), 0);
+	return fd;
+}
+
+static void
+bad_magic(unsigned char *p)
+{
+	((struct seg_header *)(void *)p)->magic ^= 1;
+}
+
+static int
+fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) != -1;
+}
+
+START_TEST(test_map_fd_refuses)
+{
+	struct seg_map m;
+	char path[512];
+	int fd;
+
+	/* The real thing. */
+	fd = fake_segment(w.size, F_SEAL_SHRINK | F_SEAL_GROW, NULL);
+	ck_assert_int_eq(seg_map_fd(&m, fd), 0);
+	seg_map_close(&m);
+	/* No seals: someone could truncate it under us. */
+	fd = fake_segment(w.size, 0, NULL);
+	ck_assert_int_eq(seg_map_fd(&m, fd), TC_ECORRUPT);
+	ck_assert(!fd_is_open(fd));	/* taken over, closed */
+	/* Only one of the two. */
+	fd = fake_segment(w.size, F_SEAL_SHRINK, NULL);
+	ck_assert_int_eq(seg_map_fd(&m, fd), TC_ECORRUPT);
+	/* Larger or smaller than its header says. */
+	fd = fake_segment(w.size + 4096, F_SEAL_SHRINK | F_SEAL_GROW, NULL);
+	ck_assert_int_eq(seg_map_fd(&m, fd), TC_ECORRUPT);
+	fd = fake_segment(w.size - 64, F_SEAL_SHRINK | F_SEAL_GROW, NULL);
+	ck_assert_int_eq(seg_map_fd(&m, fd), TC_ECORRUPT);
+	/* A bad header. */
+	fd = fake_segment(w.size, F_SEAL_SHRINK | F_SEAL_GROW, bad_magic);
+	ck_assert_int_eq(seg_map_fd(&m, fd), TC_ECORRUPT);
+	/* A plain file, even a perfect copy: not sealable. */
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
+	ck_assert_int_ge(fd = open(path, O_RDONLY | O_CLOEXEC), 0);
+	ck_assert_int_eq(seg_map_fd(&m, fd), TC_ECORRUPT);
+	ck_assert(!fd_is_open(fd));
+}
+END_TEST
+
+/* The persistent copy follows every change, and a new daemon builds a new
+ * memfd (new instance_id) from it. */
+START_TEST(test_persistent_copy_roundtrip)
+{
+	struct segw_meta mt = meta_valid_for(600);
+	struct seg_map f;
+	struct seg_slot s;
+	uint8_t id[16], old_id[16];
+	char out[TMAX + 1], err[256];
+	size_t len;
+	uint32_t idx, got;
+
+	ck_assert_int_eq(segw_assign(&w, "kept", &idx), 0);
+	ck_assert_int_eq(segw_publish(&w, idx, "persisted-token", 15, &mt), 0);
+	ck_assert_int_eq(segw_rotate(&w), 0);
+	ck_assert_int_eq(seg_file_load(&f, dir), 0);
+	ck_assert_int_eq(memcmp(f.base, w.base, w.size), 0);
+	ck_assert_uint_eq(f.hdr.key_epoch, 2);
+	ck_assert_int_eq(seg_lookup(&f, "kept", 4, &got, &s), 0);
+	ck_assert_int_eq(read_token(&f, got, out, sizeof(out), &len, &s), 0);
+	ck_assert_str_eq(out, "persisted-token");
+	seg_map_close(&f);
+	ck_assert_int_eq(seg_file_instance(dir, id), 0);
+	ck_assert_int_eq(memcmp(id, w.view.hdr.instance_id, 16), 0);
+	memcpy(old_id, id, 16);
+	segw_close(&w, 0);
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(w.adopted, 1);
+	ck_assert_int_ne(memcmp(w.view.hdr.instance_id, old_id, 16), 0);
+	ck_assert_int_eq(seg_file_instance(dir, id), 0);
+	ck_assert_int_eq(memcmp(id, w.view.hdr.instance_id, 16), 0);
+	ck_assert_int_eq(segw_find(&w, "kept", &got), 0);
+	ck_assert_int_eq(segw_read_token(&w, got, out, sizeof(out), &len, &s),
+	    0);
+	ck_assert_str_eq(out, "persisted-token");
+	ck_assert_uint_eq(w.epoch, 2);
+}
+END_TEST
+
+static off_t
+file_size(const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* The daemon's tick repairs a persistent copy truncated, deleted or
+ * replaced under it, and keeps the bad one as cache.old. */
+START_TEST(test_check_file_repairs)
+{
+	struct segw_meta mt = meta_valid_for(600);
+	struct seg_map f;
+	char path[512], cmd[4096];
+	uint32_t idx;
+
+	ck_assert_int_eq(segw_assign(&w, "c", &idx), 0);
+	ck_assert_int_eq(segw_publish(&w, idx, "tok", 3, &mt), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
+	ck_assert_int_eq(segw_check_file(&w), 0);
+	/* Truncated. */
+	ck_assert_int_eq(truncate(path, 100), 0);
+	ck_assert_int_eq(seg_file_load(&f, dir), TC_ECORRUPT);
+	ck_assert_int_eq(segw_check_file(&w), 1);
+	ck_assert_int_eq(file_size(SEG_FILE_NAME), (off_t)w.size);
+	ck_assert_int_eq(file_size(SEG_FILE_NAME ".old"), 100);
+	ck_assert_int_eq(seg_file_load(&f, dir), 0);
+	ck_assert_int_eq(memcmp(f.base, w.base, w.size), 0);
+	seg_map_close(&f);
+	/* Deleted. */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(segw_check_file(&w), 1);
+	ck_assert_int_eq(file_size(SEG_FILE_NAME), (off_t)w.size);
+	/* Replaced with garbage of the right size. */
+	snprintf(cmd, sizeof(cmd), "head -c %zu /dev/urandom > '%s.x' && "
+	    "mv '%s.x' '%s'", w.size, path, path, path);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(segw_check_file(&w), 1);
+	ck_assert_int_eq(file_size(SEG_FILE_NAME ".old"), (off_t)w.size);
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s.old'", path, path);
+	ck_assert_int_ne(system(cmd), 0);
+	/* Garbage written into it in place (same inode). */
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/urandom of='%s' bs=64 count=1 "
+	    "conv=notrunc status=none", path);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(segw_check_file(&w), 1);
+	ck_assert_int_eq(seg_file_load(&f, dir), 0);
+	seg_map_close(&f);
+	/* Later writes go to the new copy. */
+	ck_assert_int_eq(segw_publish(&w, idx, "tok2", 4, &mt), 0);
+	ck_assert_int_eq(seg_file_load(&f, dir), 0);
+	ck_assert_int_eq(memcmp(f.base, w.base, w.size), 0);
+	seg_map_close(&f);
+	ck_assert_int_eq(segw_check_file(&w), 0);
+}
+END_TEST
+
+/* A corrupt persistent copy is not adopted: kept as cache.old, fresh
+ * segment. */
+START_TEST(test_corrupt_copy_not_adopted)
+{
+	char path[512], err[256];
+	uint32_t idx;
+
+	ck_assert_int_eq(segw_assign(&w, "c", &idx), 0);
+	segw_close(&w, 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
+	ck_assert_int_eq(truncate(path, 1000), 0);
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(w.adopted, 0);
+	ck_assert_int_eq(segw_find(&w, "c", &idx), -1);
+	ck_assert_int_eq(file_size(SEG_FILE_NAME ".old"), 1000);
+	ck_assert_int_eq(file_size(SEG_FILE_NAME), (off_t)w.size);
+}
+END_TEST
+
 START_TEST(test_retire)
 {
 	struct seg_map m;
 	char err[256];
 
-	ck_assert_int_eq(seg_map_open(&m, dir), 0);
+	ck_assert_int_eq(map_live(&m), 0);
 	segw_close(&w, 1);
 	ck_assert_uint_eq(seg_live_status(&m), SEG_RETIRED);
 	seg_map_close(&m);
-	ck_assert_int_eq(seg_map_open(&m, dir), TC_ENOCACHE);
+	ck_assert_int_eq(seg_file_load(&m, dir), TC_ENOCACHE);
 	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
 }
 END_TEST
@@ -506,7 +739,7 @@ reader(void *arg)
 	size_t len, wlen;
 	int r;
 
-	if (seg_map_open(&m, dir) != 0) {
+	if (map_live(&m) != 0) {
 		st->wrong++;
 		return NULL;
 	}
@@ -586,6 +819,11 @@ seg_suite(void)
 	tcase_add_test(tc, test_corrupt_slot);
 	tcase_add_test(tc, test_adopt_and_second_writer);
 	tcase_add_test(tc, test_retire);
+	tcase_add_test(tc, test_live_segment_sealed);
+	tcase_add_test(tc, test_map_fd_refuses);
+	tcase_add_test(tc, test_persistent_copy_roundtrip);
+	tcase_add_test(tc, test_check_file_repairs);
+	tcase_add_test(tc, test_corrupt_copy_not_adopted);
 	tcase_add_test(tc, test_seqlock_concurrent);
 	suite_add_tcase(s, tc);
 	return s;
