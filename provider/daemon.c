@@ -33,11 +33,13 @@
 #include "proto.h"
 #include "seg_write.h"
 #include "tokencache.h"
+#include "wipe_malloc.h"
 
 #define MAX_CONNS        128
 #define ACCEPT_BURST     32       /* connections taken in one turn */
 #define FILE_CHECK_NS    NS_PER_S
 #define CONN_IDLE_NS     (10 * NS_PER_S)
+#define CONN_FIRST_NS    (2 * NS_PER_S)   /* to send a first request */
 #define NS_PER_S         INT64_C(1000000000)
 #define NS_PER_MS        INT64_C(1000000)
 #define RETRY_BASE_MS    INT64_C(1000)
@@ -91,6 +93,7 @@ struct conn {
 	gid_t *groups;
 	int ngroups;
 	int waiting;             /* holds a WAIT or REFRESH for `name` */
+	int answered;            /* has had a reply: may be evicted */
 	uint16_t op;
 	char name[SEG_NAME_FIELD];
 	int64_t deadline_ns;     /* reply or idle deadline */
@@ -606,6 +609,7 @@ conn_reply(struct conn *k, struct tc_resp *r)
 	n = send(k->fd, r, sizeof(*r), MSG_NOSIGNAL | MSG_DONTWAIT);
 	sodium_memzero(r, sizeof(*r));
 	k->waiting = 0;
+	k->answered = 1;
 	k->deadline_ns = now_ns() + CONN_IDLE_NS;
 	return n == (ssize_t)sizeof(*r) ? 0 : -1;
 }
@@ -621,6 +625,7 @@ conn_reply_segment(struct daemon *d, struct conn *k)
 	r.version = TC_PROTO_VERSION;
 	r.op = k->op;
 	k->waiting = 0;
+	k->answered = 1;
 	k->deadline_ns = now_ns() + CONN_IDLE_NS;
 	return tc_send_with_fd(k->fd, &r, sizeof(r), d->seg.ro_fd);
 }
@@ -659,10 +664,21 @@ wake_waiters(struct daemon *d, struct cred *c, int status, const char *msg)
 }
 
 /*
+ * May k be closed to make room?  Only once it has had an answer and waits
+ * for nothing: closing one whose request we have not read yet would leave
+ * its client with no answer (a herd of first reads showed it).  One that
+ * never sends anything is closed at its first deadline, CONN_FIRST_NS.
+ */
+static int
+conn_evictable(const struct conn *k)
+{
+	return k->fd != -1 && k->answered && !k->waiting;
+}
+
+/*
  * Where a new connection goes: a free place at the end, else a closed one,
- * else that of the idle connection with the nearest deadline, which is
- * closed for it.  Never a connection that waits for a fetch: when every
- * one does, conn_room() says so and the listening socket is not polled,
+ * else that of the evictable connection with the nearest deadline, which
+ * is closed for it.  When there is none, conn_room() says so and the listening socket is not polled,
  * so that new clients queue in its backlog (SOMAXCONN deep) until a fetch
  * ends and frees places.  A thousand processes making their first read in
  * the same instant are all answered that way, none refused; each bounds
@@ -678,7 +694,7 @@ conn_slot(struct daemon *d)
 	for (j = 0; j < d->nconns; j++) {
 		if (d->conns[j].fd == -1)
 			return j;
-		if (!d->conns[j].waiting && (idle == -1 ||
+		if (conn_evictable(&d->conns[j]) && (idle == -1 ||
 		    d->conns[j].deadline_ns < d->conns[idle].deadline_ns))
 			idle = j;
 	}
@@ -696,7 +712,7 @@ conn_room(const struct daemon *d)
 	if (d->nconns < MAX_CONNS)
 		return 1;
 	for (j = 0; j < d->nconns; j++)
-		if (d->conns[j].fd == -1 || !d->conns[j].waiting)
+		if (d->conns[j].fd == -1 || conn_evictable(&d->conns[j]))
 			return 1;
 	return 0;
 }
@@ -755,7 +771,7 @@ accept_conn(struct daemon *d)
 		memcpy(k->groups, groups, glen);
 		k->ngroups = (int)(glen / sizeof(gid_t));
 	}
-	k->deadline_ns = now_ns() + CONN_IDLE_NS;
+	k->deadline_ns = now_ns() + CONN_FIRST_NS;
 	if (slot == d->nconns)
 		d->nconns++;
 	return 1;
@@ -1522,6 +1538,9 @@ daemon_run(struct daemon *d)
 			if (msg->msg == CURLMSG_DONE)
 				fetch_done(d, msg->easy_handle,
 				    msg->data.result);
+		/* Requests carry secrets and replies tokens, through libc's
+		 * vector copies: sleep with none of them in a register. */
+		wipe_vector_registers();
 	}
 	return 0;
 }

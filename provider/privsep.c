@@ -30,6 +30,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "seg.h"
+#include "wipe_malloc.h"
 
 #define PS_LOAD        UINT32_C(0x4c4f4144)   /* "LOAD" */
 #define PS_MAX_REPLY   (64u * 1024 * 1024)
@@ -393,6 +394,9 @@ monitor_main(int fd, pid_t worker, const char *path)
 				continue;
 			}
 			monitor_load(fd, path);
+			/* The monitor then sleeps with whatever the load
+			 * left in its registers: a core would show it. */
+			wipe_vector_registers();
 		}
 	}
 }
@@ -626,6 +630,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		if ((path = strdup(conf->path)) == NULL)
 			fatalx("monitor: out of memory");
 		conf_free(conf);
+		wipe_vector_registers();
 		monitor_main(sv[0], pid, path);
 	}
 	close(sv[0]);
