@@ -47,6 +47,8 @@
 #define RATE_PER_S       100    /* requests per second per user ... */
 #define RATE_BURST       200    /* ... after a burst of this many */
 #define RATE_SLOTS       64
+#define ACCEPT_PAUSE_NS  NS_PER_S   /* out of descriptors: listen again after */
+#define ACCEPT_LOG_NS    (60 * NS_PER_S)  /* ... and say so at most this often */
 
 /*
  * A token endpoint (token_url), shared by the credentials that use it.
@@ -112,6 +114,9 @@ struct daemon {
 	int have_admin_gid;
 	gid_t admin_gid;
 	int64_t next_rotation_ns;  /* INT64_MAX: rotation off */
+	int64_t accept_paused_until_ns;  /* out of descriptors: 0 if not */
+	int64_t accept_logged_ns;        /* when that was last logged */
+	uint64_t accept_refused;         /* accept() failures since then */
 	struct peer_rate {
 		uid_t uid;
 		int used;
@@ -449,6 +454,27 @@ cred_request_id(struct daemon *d, const struct cred_conf *cc, uint8_t out[16])
 }
 
 /*
+ * When to refresh an adopted token: the previous daemon planned it
+ * next_refresh_at, which is wall-clock time and so not to be compared
+ * with our wall clock (it may have jumped since).  But next_refresh_at and
+ * expires_at were written together from one reading of the clock, so
+ * their difference is how long before the CLOCK_BOOTTIME deadline the
+ * refresh was planned, whatever the wall clock did.
+ */
+int64_t
+sched_adopted_refresh_ns(int64_t expires_at, int64_t next_refresh_at,
+    int64_t expires_boot_ns, int64_t now)
+{
+	int64_t before = expires_at - next_refresh_at, due;
+
+	if (next_refresh_at <= 0 || before <= 0 ||
+	    before > (expires_boot_ns - now) / NS_PER_S)
+		return now;	/* no plan, or already due */
+	due = expires_boot_ns - before * NS_PER_S;
+	return due < now ? now : due;
+}
+
+/*
  * Bind a credential to its slot.  If the slot already holds a token that
  * decrypts and has time left (a previous daemon's), keep it and plan the
  * refresh the previous daemon planned.  A slot whose fetches were failing
@@ -487,11 +513,8 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		}
 		if (left > NS_PER_S) {
 			c->expires_ns = meta.expires_boot_ns;
-			if (meta.next_refresh_at > wall)
-				c->due_ns = now + (meta.next_refresh_at - wall) *
-				    NS_PER_S;
-			if (c->due_ns > c->expires_ns)
-				c->due_ns = c->expires_ns - NS_PER_S;
+			c->due_ns = sched_adopted_refresh_ns(meta.expires_at,
+			    meta.next_refresh_at, meta.expires_boot_ns, now);
 			log_info("%s: kept the cached token, valid %lld s more",
 			    c->name, (long long)(left / NS_PER_S));
 			return 0;
@@ -504,8 +527,17 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		    meta.http_status < 500 && meta.http_status != 408 &&
 		    meta.http_status != 429;
 		snprintf(c->last_error, sizeof(c->last_error), "%s", meta.error);
-		/* Bounded, in case the wall clock went back meanwhile. */
+		/*
+		 * The slot has the plan only in wall-clock time.  Never wait
+		 * longer than the delay that was planned (both ends were
+		 * written with one reading of the clock), nor than the cap,
+		 * whatever the wall clock did meanwhile; if it went forward,
+		 * we try early, once.
+		 */
 		left = meta.next_refresh_at - wall;
+		if (meta.last_attempt_at > 0 &&
+		    left > meta.next_refresh_at - meta.last_attempt_at)
+			left = meta.next_refresh_at - meta.last_attempt_at;
 		if (left > SLOW_CAP_MS / 1000)
 			left = SLOW_CAP_MS / 1000;
 		c->due_ns = now + left * NS_PER_S;
@@ -534,6 +566,8 @@ conn_close(struct daemon *d, int i)
 	k->waiting = 0;
 	free(k->groups);
 	k->groups = NULL;
+	/* A descriptor is free again: try the queued peers. */
+	d->accept_paused_until_ns = 0;
 }
 
 static void
@@ -625,6 +659,34 @@ conn_slot(struct daemon *d)
 	return idle;
 }
 
+/*
+ * accept() failed with the peer still queued (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM).  The listening socket stays readable, so polling it again at
+ * once would spin: stop listening until a connection of ours closes or
+ * ACCEPT_PAUSE_NS passes (a libcurl transfer may free a descriptor too).
+ * Queued peers wait, bounded by their own connect deadline.  Said once,
+ * then at most every ACCEPT_LOG_NS with a count, never per attempt.
+ */
+static void
+accept_failed(struct daemon *d)
+{
+	int saved = errno;
+	int64_t now = now_ns();
+
+	d->accept_paused_until_ns = now + ACCEPT_PAUSE_NS;
+	d->accept_refused++;
+	if (d->accept_logged_ns != 0 &&
+	    now - d->accept_logged_ns < ACCEPT_LOG_NS)
+		return;
+	errno = saved;
+	log_warn("accept (%llu time%s since the last report; new "
+	    "connections wait until a descriptor is free)",
+	    (unsigned long long)d->accept_refused,
+	    d->accept_refused == 1 ? "" : "s");
+	d->accept_logged_ns = now;
+	d->accept_refused = 0;
+}
+
 static void
 accept_conn(struct daemon *d)
 {
@@ -638,8 +700,9 @@ accept_conn(struct daemon *d)
 
 	fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("accept");
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			accept_failed(d);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
@@ -1329,6 +1392,12 @@ run_timers(struct daemon *d, int64_t now)
 		rotate_keys(d, "key_rotation_interval");
 	if (d->next_rotation_ns < next)
 		next = d->next_rotation_ns;
+	if (d->accept_paused_until_ns != 0) {
+		if (d->accept_paused_until_ns <= now)
+			d->accept_paused_until_ns = 0;
+		else if (d->accept_paused_until_ns < next)
+			next = d->accept_paused_until_ns;
+	}
 	for (j = d->nconns - 1; j >= 0; j--) {
 		struct conn *k = &d->conns[j];
 
@@ -1365,8 +1434,11 @@ daemon_run(struct daemon *d)
 		fds[nfds].fd = d->sfd;
 		fds[nfds].events = CURL_WAIT_POLLIN;
 		fds[nfds++].revents = 0;
+		/* Paused (out of descriptors): in the set, but not polled
+		 * for input, so that the indexes below stay put. */
 		fds[nfds].fd = d->lfd;
-		fds[nfds].events = CURL_WAIT_POLLIN;
+		fds[nfds].events = d->accept_paused_until_ns != 0 ? 0 :
+		    CURL_WAIT_POLLIN;
 		fds[nfds++].revents = 0;
 		for (i = 0; i < d->nconns; i++) {
 			fds[nfds].fd = d->conns[i].fd;
@@ -1386,7 +1458,8 @@ daemon_run(struct daemon *d)
 		for (i = 0; i < d->nconns; i++)
 			if (fds[first + i].revents && d->conns[i].fd != -1)
 				read_conn(d, i);
-		if (first == 2 && fds[1].revents)
+		if (first == 2 && fds[1].revents &&
+		    d->accept_paused_until_ns == 0)
 			accept_conn(d);
 		curl_multi_perform(d->multi, &running);
 		while ((msg = curl_multi_info_read(d->multi, &left)) != NULL)
