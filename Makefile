@@ -164,6 +164,13 @@ $(B)/tests/tc-reader: tests/integration/reader.c $(B)/$(LIBNAME)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -L$(B) -ltokencache \
 	    -Wl,-rpath,'$$ORIGIN/..'
 
+# The resource and clock tests' helper (tests/integration/t_resource.sh):
+# it also speaks the control protocol, so it links the static library.
+$(B)/tests/tc-resource: tests/integration/resource.c $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
+	    $(call pc_libs,$(PKGS_LIB)) -pthread
+
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(DAEMON_OBJS) \
     $(STATICLIB)
 	@mkdir -p $(@D)
@@ -189,7 +196,8 @@ $(BENCH): $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(STATICLIB) \
 deps:
 	@sh tests/deps.sh
 
-TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-sockfuzz \
+TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-resource \
+             $(B)/tests/tc-sockfuzz \
              $(FUZZ_BINS)
 
 check: deps

@@ -51,6 +51,8 @@
 #define RATE_PER_S       100    /* requests per second per user ... */
 #define RATE_BURST       200    /* ... after a burst of this many */
 #define RATE_SLOTS       64
+#define ACCEPT_PAUSE_NS  NS_PER_S   /* out of descriptors: listen again after */
+#define ACCEPT_LOG_NS    (60 * NS_PER_S)  /* ... and say so at most this often */
 
 /*
  * A token endpoint (token_url), shared by the credentials that use it.
@@ -118,6 +120,9 @@ struct daemon {
 	gid_t admin_gid;
 	int64_t next_rotation_ns;  /* INT64_MAX: rotation off */
 	int64_t next_file_check_ns; /* of the segment's persistent copy */
+	int64_t accept_paused_until_ns;  /* out of descriptors: 0 if not */
+	int64_t accept_logged_ns;        /* when that was last logged */
+	uint64_t accept_refused;         /* accept() failures since then */
 	struct peer_rate {
 		uid_t uid;
 		int used;
@@ -455,22 +460,38 @@ cred_request_id(struct daemon *d, const struct cred_conf *cc, uint8_t out[16])
 }
 
 /*
- * Does the token in the slot outlive what cc's max_lifetime allows it
- * since it was fetched?  A lowered max_lifetime takes effect at once, at a
- * reload and a restart alike; timeout, ca_file and default_lifetime change
- * only the next fetch.  The age comes from the wall clock, stored at the
- * fetch: set back, it counts as zero; set forward, it costs one early
- * fetch.
+ * Was the token in the slot granted a longer lifetime than cc's
+ * max_lifetime now allows?  Then a lowered max_lifetime takes effect at
+ * once, at a reload and a restart alike; timeout, ca_file and
+ * default_lifetime change only the next fetch.  expires_at and fetched_at
+ * were written from one reading of the wall clock, so their difference
+ * does not depend on what that clock did since.
  */
 static int
-outlives_max_lifetime(const struct cred_conf *cc, const struct seg_slot *m,
-    int64_t now, int64_t wall)
+outlives_max_lifetime(const struct cred_conf *cc, const struct seg_slot *m)
 {
-	int64_t age = wall - m->fetched_at;
+	return m->expires_at - m->fetched_at > cc->max_lifetime;
+}
 
-	if (age < 0)
-		age = 0;
-	return (m->expires_boot_ns - now) / NS_PER_S > cc->max_lifetime - age;
+/*
+ * When to refresh an adopted token: the previous daemon planned it
+ * next_refresh_at, which is wall-clock time and so not to be compared
+ * with our wall clock (it may have jumped since).  But next_refresh_at and
+ * expires_at were written together from one reading of the clock, so
+ * their difference is how long before the CLOCK_BOOTTIME deadline the
+ * refresh was planned, whatever the wall clock did.
+ */
+int64_t
+sched_adopted_refresh_ns(int64_t expires_at, int64_t next_refresh_at,
+    int64_t expires_boot_ns, int64_t now)
+{
+	int64_t before = expires_at - next_refresh_at, due;
+
+	if (next_refresh_at <= 0 || before <= 0 ||
+	    before > (expires_boot_ns - now) / NS_PER_S)
+		return now;	/* no plan, or already due */
+	due = expires_boot_ns - before * NS_PER_S;
+	return due < now ? now : due;
 }
 
 /*
@@ -510,22 +531,7 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 			    "changed");
 			return 0;
 		}
-		/*
-		 * CLOCK_BOOTTIME starts again at each boot.  /run is a tmpfs
-		 * that a reboot empties, but runtime_dir may be elsewhere:
-		 * a deadline that the wall clock contradicts by more than
-		 * a clock correction is from another boot.
-		 */
-		if (left > NS_PER_S && (meta.expires_at <= wall ||
-		    left / NS_PER_S > meta.expires_at - wall + 300)) {
-			log_info("%s: the cached token is from before a reboot "
-			    "or has expired by the wall clock; fetching a new "
-			    "one", c->name);
-			segw_drop_token(&d->seg, c->slot, "from another boot");
-			return 0;
-		}
-		if (left > NS_PER_S &&
-		    outlives_max_lifetime(c->conf, &meta, now, wall)) {
+		if (left > NS_PER_S && outlives_max_lifetime(c->conf, &meta)) {
 			log_info("%s: the cached token outlives max_lifetime; "
 			    "fetching a new one", c->name);
 			segw_drop_token(&d->seg, c->slot, "max_lifetime lowered");
@@ -533,11 +539,8 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		}
 		if (left > NS_PER_S) {
 			c->expires_ns = meta.expires_boot_ns;
-			if (meta.next_refresh_at > wall)
-				c->due_ns = now + (meta.next_refresh_at - wall) *
-				    NS_PER_S;
-			if (c->due_ns > c->expires_ns)
-				c->due_ns = c->expires_ns - NS_PER_S;
+			c->due_ns = sched_adopted_refresh_ns(meta.expires_at,
+			    meta.next_refresh_at, meta.expires_boot_ns, now);
 			log_info("%s: kept the cached token, valid %lld s more",
 			    c->name, (long long)(left / NS_PER_S));
 			return 0;
@@ -550,8 +553,17 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		    meta.http_status < 500 && meta.http_status != 408 &&
 		    meta.http_status != 429;
 		snprintf(c->last_error, sizeof(c->last_error), "%s", meta.error);
-		/* Bounded, in case the wall clock went back meanwhile. */
+		/*
+		 * The slot has the plan only in wall-clock time.  Never wait
+		 * longer than the delay that was planned (both ends were
+		 * written with one reading of the clock), nor than the cap,
+		 * whatever the wall clock did meanwhile; if it went forward,
+		 * we try early, once.
+		 */
 		left = meta.next_refresh_at - wall;
+		if (meta.last_attempt_at > 0 &&
+		    left > meta.next_refresh_at - meta.last_attempt_at)
+			left = meta.next_refresh_at - meta.last_attempt_at;
 		if (left > SLOW_CAP_MS / 1000)
 			left = SLOW_CAP_MS / 1000;
 		c->due_ns = now + left * NS_PER_S;
@@ -580,6 +592,8 @@ conn_close(struct daemon *d, int i)
 	k->waiting = 0;
 	free(k->groups);
 	k->groups = NULL;
+	/* A descriptor is free again: try the queued peers. */
+	d->accept_paused_until_ns = 0;
 }
 
 static void
@@ -717,6 +731,34 @@ conn_room(const struct daemon *d)
 	return 0;
 }
 
+/*
+ * accept() failed with the peer still queued (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM).  The listening socket stays readable, so polling it again at
+ * once would spin: stop listening until a connection of ours closes or
+ * ACCEPT_PAUSE_NS passes (a libcurl transfer may free a descriptor too).
+ * Queued peers wait, bounded by their own connect deadline.  Said once,
+ * then at most every ACCEPT_LOG_NS with a count, never per attempt.
+ */
+static void
+accept_failed(struct daemon *d)
+{
+	int saved = errno;
+	int64_t now = now_ns();
+
+	d->accept_paused_until_ns = now + ACCEPT_PAUSE_NS;
+	d->accept_refused++;
+	if (d->accept_logged_ns != 0 &&
+	    now - d->accept_logged_ns < ACCEPT_LOG_NS)
+		return;
+	errno = saved;
+	log_warn("accept (%llu time%s since the last report; new "
+	    "connections wait until a descriptor is free)",
+	    (unsigned long long)d->accept_refused,
+	    d->accept_refused == 1 ? "" : "s");
+	d->accept_logged_ns = now;
+	d->accept_refused = 0;
+}
+
 /* Accept one connection; 0 when there is none left to accept. */
 static int
 accept_conn(struct daemon *d)
@@ -731,8 +773,9 @@ accept_conn(struct daemon *d)
 
 	fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("accept");
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			accept_failed(d);
 		return 0;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
@@ -1227,8 +1270,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 			    (cc->max_lifetime < c->conf->max_lifetime &&
 			    c->expires_ns > now &&
 			    segw_read(&d->seg, c->slot, &meta) == 0 &&
-			    outlives_max_lifetime(cc, &meta, now,
-			    (int64_t)time(NULL)))) {
+			    outlives_max_lifetime(cc, &meta))) {
 				/* The old token answers another request
 				 * (client, audience, scope ...) or lives
 				 * longer than now allowed: drop it, as a
@@ -1470,6 +1512,12 @@ run_timers(struct daemon *d, int64_t now)
 	}
 	if (d->next_file_check_ns < next)
 		next = d->next_file_check_ns;
+	if (d->accept_paused_until_ns != 0) {
+		if (d->accept_paused_until_ns <= now)
+			d->accept_paused_until_ns = 0;
+		else if (d->accept_paused_until_ns < next)
+			next = d->accept_paused_until_ns;
+	}
 	for (j = d->nconns - 1; j >= 0; j--) {
 		struct conn *k = &d->conns[j];
 
@@ -1505,9 +1553,14 @@ daemon_run(struct daemon *d)
 		fds[nfds].fd = d->sfd;
 		fds[nfds].events = CURL_WAIT_POLLIN;
 		fds[nfds++].revents = 0;
-		listening = conn_room(d);
-		fds[nfds].fd = listening ? d->lfd : -1;
-		fds[nfds].events = CURL_WAIT_POLLIN;
+		/*
+		 * Not polled for input while out of descriptors, or while
+		 * every connection waits for a fetch (see conn_slot); still
+		 * in the set, so that the indexes below stay put.
+		 */
+		listening = d->accept_paused_until_ns == 0 && conn_room(d);
+		fds[nfds].fd = d->lfd;
+		fds[nfds].events = listening ? CURL_WAIT_POLLIN : 0;
 		fds[nfds++].revents = 0;
 		for (i = 0; i < d->nconns; i++) {
 			fds[nfds].fd = d->conns[i].fd;
@@ -1530,7 +1583,8 @@ daemon_run(struct daemon *d)
 		/* A burst of clients is taken in one turn, as far as there
 		 * is room, rather than one a turn. */
 		if (first == 2 && listening && fds[1].revents)
-			for (i = 0; i < ACCEPT_BURST && conn_room(d); i++)
+			for (i = 0; i < ACCEPT_BURST && conn_room(d) &&
+			    d->accept_paused_until_ns == 0; i++)
 				if (!accept_conn(d))
 					break;
 		curl_multi_perform(d->multi, &running);

@@ -33,5 +33,10 @@ int64_t sched_refresh_after_ms(int64_t lifetime_ms, uint32_t rnd);
  * full jitter over min(cap, base * 2^(n-1)), at least base. */
 int64_t sched_backoff_ms(uint32_t n, int64_t base_ms, int64_t cap_ms,
     uint32_t rnd);
+/* When to refresh a token adopted from a previous daemon (all on
+ * CLOCK_BOOTTIME but the slot's two wall-clock fields, of which only the
+ * difference is used): between now and the deadline, never later. */
+int64_t sched_adopted_refresh_ns(int64_t expires_at, int64_t next_refresh_at,
+    int64_t expires_boot_ns, int64_t now);
 
 #endif /* TC_DAEMON_H */

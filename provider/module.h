@@ -31,7 +31,10 @@ struct prov_module {
 	    char *err, size_t errlen);
 	/*
 	 * The transfer ended with cc.  Fill *out (see tok_parse()) and, when
-	 * the server asked for it, *retry_after in seconds (else 0).
+	 * the server asked for it, *retry_after in seconds (else 0).  now is
+	 * our wall clock (Unix time); the only use of wall-clock time is to
+	 * turn a JWT exp or an HTTP-date into seconds from now, and a module
+	 * that knows the server's clock (an HTTP Date header) uses that.
 	 */
 	enum tok_outcome (*finish)(void *ctx, CURLcode cc, int64_t now,
 	    const struct tok_limits *lim, struct tok_result *out,

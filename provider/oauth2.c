@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -227,6 +228,52 @@ oauth2_start(const struct cred_conf *cred, const struct tok_limits *lim,
 	return -1;
 }
 
+/*
+ * The server's clock, from the reply's Date header (RFC 9110 §6.6.1), or
+ * local_now without one.  A JWT's exp and an HTTP-date Retry-After are
+ * the server's clock too: measured against its Date, they give the time
+ * left whatever our own wall clock says (set wrong, or jumped), and are
+ * turned into CLOCK_BOOTTIME deadlines once, here, at fetch time.
+ */
+static int64_t
+server_now(CURL *easy, int64_t local_now)
+{
+	struct curl_header *h;
+	time_t t;
+
+	if (curl_easy_header(easy, "Date", 0, CURLH_HEADER, -1, &h) !=
+	    CURLHE_OK || (t = curl_getdate(h->value, NULL)) <= 0)
+		return local_now;
+	return (int64_t)t;
+}
+
+/*
+ * Retry-After in seconds (RFC 9110 §10.2.3), 0 if none or in the past.
+ * libcurl measures an HTTP-date against our wall clock; we measure it
+ * against the server's.  Delay-seconds are libcurl's reading.
+ */
+static curl_off_t
+retry_after_of(CURL *easy, int64_t server)
+{
+	struct curl_header *h;
+	curl_off_t ra = 0;
+	const char *v;
+	time_t date;
+
+	if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK)
+		ra = 0;
+	if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) ==
+	    CURLHE_OK) {
+		for (v = h->value; *v == ' ' || *v == '\t'; v++)
+			;
+		if ((*v < '0' || *v > '9') && *v != '-' &&
+		    (date = curl_getdate(v, NULL)) != -1)
+			ra = (curl_off_t)((int64_t)date - server);
+	}
+	/* Before curl 8.12 a date in the past could come back negative. */
+	return ra < 0 ? 0 : ra;
+}
+
 static enum tok_outcome
 oauth2_finish(void *ctx, CURLcode cc, int64_t now,
     const struct tok_limits *lim, struct tok_result *out,
@@ -239,10 +286,8 @@ oauth2_finish(void *ctx, CURLcode cc, int64_t now,
 	memset(out, 0, sizeof(*out));
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
 	*http_status = status;
-	/* Before curl 8.12 a date in the past could come back negative. */
-	if (curl_easy_getinfo(q->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK ||
-	    ra < 0)
-		ra = 0;
+	now = server_now(q->easy, now);
+	ra = retry_after_of(q->easy, now);
 	*retry_after = ra > 86400 ? 86400 : (long)ra;
 	if (q->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 		out->outcome = TOK_TRANSIENT;

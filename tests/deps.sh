@@ -9,6 +9,7 @@
 #        libsodium-dev check
 # tests: nodejs + npm (kept as they are when node >= 18), procps, util-linux,
 #        strace, gdb (gcore), clang (ThreadSanitizer, libFuzzer),
+#        faketime (libfaketime: the wall-clock jump tests),
 #        ca-certificates  (the npm packages of tests/oauth-server are
 #        installed by tests/oauth-server/start.sh with npm ci)
 # bench: gnuplot-nox (optional: only a warning)
@@ -65,6 +66,7 @@ collect() {
 	deb_installed ca-certificates || add ca-certificates
 	have strace || add strace
 	have gcore || add gdb
+	deb_installed libfaketime || add faketime
 	have clang || add clang
 	# The sanitizer and libFuzzer runtimes are only recommended by clang.
 	deb_installed libclang-rt-14-dev || add libclang-rt-14-dev

@@ -1130,6 +1130,8 @@ run_test "without -f: start-up errors on stderr, status 1; success once serving"
 run_test "a C program using the shared library reads the token, also after fork" t_c_api_reader
 run_test "the hot read path makes no system call (strace)" t_hot_path_no_syscalls
 run_test "make install with PREFIX and DESTDIR; build against it" t_install
+# Resource exhaustion and wall-clock jumps.
+. "$TOP/tests/integration/t_resource.sh"
 run_test "no token or secret in plaintext in runtime files or logs" t_no_plaintext_anywhere
 run_test "the daemon's log has no sanitizer report" t_no_sanitizer_reports
 

@@ -58,6 +58,47 @@ START_TEST(test_backoff)
 }
 END_TEST
 
+/*
+ * A restarted daemon adopting a token plans its refresh on CLOCK_BOOTTIME.
+ * The slot says, in wall-clock time, expires_at and next_refresh_at; our
+ * wall clock may have jumped since (the reader's and daemon's clocks are
+ * not consulted here at all), and the boot clock may have jumped ahead
+ * (a suspend): neither may move the refresh past the deadline, nor cause
+ * more than the one fetch a due refresh is.
+ */
+START_TEST(test_adopted_refresh)
+{
+	const int64_t s = INT64_C(1000000000);
+	const int64_t wall = INT64_C(1800000000);	/* any: only differences count */
+	const int64_t boot = 5000 * s;
+	int64_t due;
+
+	/* Fetched at wall/boot, 3600 s token, refresh planned at 2700 s. */
+	due = sched_adopted_refresh_ns(wall + 3600, wall + 2700,
+	    boot + 3600 * s, boot + 10 * s);
+	ck_assert_int_eq(due, boot + 2700 * s);
+	/* The same whatever our wall clock reads now: it is not an input.
+	 * A suspend of 3000 s (boot clock past the planned point): now. */
+	due = sched_adopted_refresh_ns(wall + 3600, wall + 2700,
+	    boot + 3600 * s, boot + 3000 * s);
+	ck_assert_int_eq(due, boot + 3000 * s);
+	/* Suspended past the deadline: now, never the stale plan. */
+	due = sched_adopted_refresh_ns(wall + 3600, wall + 2700,
+	    boot + 3600 * s, boot + 4000 * s);
+	ck_assert_int_eq(due, boot + 4000 * s);
+	/* A plan after expiry (the two fields written by different clock
+	 * readings across a jump), or none: now. */
+	ck_assert_int_eq(sched_adopted_refresh_ns(wall + 3600, wall + 90000,
+	    boot + 3600 * s, boot), boot);
+	ck_assert_int_eq(sched_adopted_refresh_ns(wall + 3600, 0,
+	    boot + 3600 * s, boot), boot);
+	/* A refresh planned a day before a far deadline: kept, not later. */
+	due = sched_adopted_refresh_ns(wall + 86400 * 365, wall + 86400 * 364,
+	    boot + 86400 * 365 * s, boot);
+	ck_assert_int_eq(due, boot + 86400 * 364 * s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -66,6 +107,7 @@ main(void)
 
 	tcase_add_test(tc, test_refresh_point);
 	tcase_add_test(tc, test_backoff);
+	tcase_add_test(tc, test_adopted_refresh);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

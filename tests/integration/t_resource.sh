@@ -1,0 +1,404 @@
+# t_resource.sh - sourced by run.sh: wall-clock jumps (libfaketime),
+# a full or too small tmpfs, RLIMIT_MEMLOCK 0, descriptors used up in a
+# client and in the daemon.  Each test but the client one runs a daemon
+# of its own in $WORK/<test>, with OAuth servers of its own, so that the
+# counts it asserts are its own.
+
+RES_SECRET='res-secret-0123456789'
+RES_PIDS=
+RES_MOUNTS=
+
+res_servers() {
+	[ -n "${PORT_reslong:-}" ] && return 0
+	cat >"$WORK/res-clients.json" <<EOF
+[
+ {"client_id": "it-res-a", "client_secret": "$RES_SECRET",
+  "token_endpoint_auth_method": "client_secret_post"},
+ {"client_id": "it-res-b", "client_secret": "$RES_SECRET",
+  "token_endpoint_auth_method": "client_secret_post"}
+]
+EOF
+	tc_server reslong "$WORK/res-clients.json" 3600 &&
+	    tc_server resshort "$WORK/res-clients.json" 10 &&
+	    tc_server resmid "$WORK/res-clients.json" 40
+}
+
+# in_private NAME FUNCTION: run FUNCTION with WORK=$WORK/NAME (its own
+# configuration, runtime directory and daemon log) and DAEMON_PID its own
+# daemon; afterwards stop that daemon, the helpers FUNCTION started (pids
+# in RES_PIDS) and unmount what it mounted (RES_MOUNTS), whatever it
+# returned.
+in_private() {
+	res_servers || { echo "no OAuth server"; return 1; }
+	local WORK=$WORK/$1 DAEMON_PID= st=0 p m
+	shift
+	rm -rf "$WORK"
+	mkdir -p "$WORK/creds" "$WORK/secrets" "$WORK/run"
+	chmod 0755 "$WORK" "$WORK/run"
+	chmod 0700 "$WORK/secrets"
+	RES_PIDS=
+	RES_MOUNTS=
+	"$@" || st=$?
+	for p in $RES_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	tc_daemon_stop TERM >/dev/null 2>&1 || true
+	for m in $RES_MOUNTS; do umount "$m" || { echo "cannot unmount $m"; st=1; }; done
+	[ $st = 0 ] || echo "daemon log: $WORK/daemon.log"
+	return $st
+}
+
+# wait_grep PATTERN FILE SECONDS: until PATTERN is in FILE.
+wait_grep() {
+	local i
+	for i in $(seq 1 $(($3 * 10))); do
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "'$1' not in $2 after $3 s"
+	return 1
+}
+
+# wait_json NAME EXPR SECONDS: until EXPR (over `ctl show NAME --json`)
+# is true.  $FT is prepended, so that it runs under the same clock.
+wait_json() {
+	local i
+	for i in $(seq 1 $(($3 * 10))); do
+		$FT "$CTL" --runtime-dir "$WORK/run" show "$1" --json \
+		    >"$WORK/wait.json" 2>/dev/null &&
+		    [ "$(tc_json "$WORK/wait.json" "$2")" = true ] && return 0
+		sleep 0.1
+	done
+	echo "not true after $3 s: $2"
+	cat "$WORK/wait.json"
+	return 1
+}
+
+# The reader's record (tc-resource deadline): tokens in order, never an
+# error unless allowed, never a token past its deadline.
+reader_clean() {
+	grep -q LATE "$1" && { cat "$1"; echo "a token was served past its deadline"; return 1; }
+	grep -q '^error' "$1" && { cat "$1"; echo "the reader saw an error"; return 1; }
+	return 0
+}
+
+res_reader() {	# NAME SECONDS OUT: start tc-resource deadline in the background
+	$FT "$B/tests/tc-resource" deadline "$WORK/run" "$1" "$2" >"$3" 2>&1 &
+	RES_PIDS="$RES_PIDS $!"
+	wait_grep '^ok 1' "$3" 20
+}
+
+# ---------------------------------------------------------------- clock
+
+FT_LIB=
+for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
+	[ -e "$f" ] && { FT_LIB=$f; break; }
+done
+# The fake offset lives in $WORK/faketime, re-read on every call
+# (FAKETIME_NO_CACHE); CLOCK_MONOTONIC and CLOCK_BOOTTIME are left alone
+# (FAKETIME_DONT_FAKE_MONOTONIC, checked by ft_check).  The worker is
+# forked, not exec'd, so the preload survives the privilege drop; the file
+# is world-readable for it.
+ft_env() {
+	FT="env LD_PRELOAD=$FT_LIB FAKETIME_TIMESTAMP_FILE=$WORK/faketime FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
+	# A sanitizer runtime must come first in the library list.
+	[ $SANITIZED = 1 ] && FT="$FT ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0"
+}
+ft_set() {
+	printf '%s\n' "$1" >"$WORK/faketime"
+	chmod 0644 "$WORK/faketime"
+}
+# Does it work here: wall clock a day on, boot clock not faked?
+ft_check() {
+	local out
+	ft_set +1d
+	out=$($FT "$B/tests/tc-resource" clocks 2>&1) || { echo "$out"; return 1; }
+	set -- $out
+	[ $(($1 - $(date +%s))) -ge 86000 ] || { echo "wall clock not moved: $out"; return 1; }
+	[ $(($2 - $(awk '{ print int($1) }' /proc/uptime))) -le 5 ] ||
+	    { echo "boot clock faked too: $out"; return 1; }
+	ft_set +0
+}
+# The daemon under the fake clock: tc_daemon_start with the same
+# environment as $FT (its other commands see the fake wall clock too).
+ft_daemon_start() {
+	LD_PRELOAD=$FT_LIB FAKETIME_TIMESTAMP_FILE=$WORK/faketime \
+	    FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	    ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0:detect_leaks=0} \
+	    tc_daemon_start
+}
+fctl() {
+	$FT "$CTL" --runtime-dir "$WORK/run" "$@"
+}
+
+# The wall clock jumps a day on, a day back, a year on, with the daemon and
+# a reader running under it: no extra request, the same token, sane expiry.
+# Then a fetch a year ahead (the JWT's exp is "in the past" by our clock,
+# not by the server's Date) and a restart another year on (the adopted
+# token's refresh is planned on CLOCK_BOOTTIME): one request in all.
+res_clock_jumps() {
+	local tok tok2 n0 exp off
+	ft_env
+	ft_check || return 1
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred jwt "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
+	    "resource = urn:tokencache:test-api"
+	ft_daemon_start || return 1
+	tok=$(fctl token jwt --wait 15) || return 1
+	n0=$(tc_stats "$PORT_reslong" it-res-a)
+	res_reader jwt 120 "$WORK/reader.out" || return 1
+	for off in +1d -1d +365d; do
+		ft_set "$off"
+		sleep 1.5
+		fctl show jwt --json >"$WORK/show.json" || return 1
+		expect_eq "$(tc_json "$WORK/show.json" j.state)" valid "state at $off" || return 1
+		exp=$(tc_json "$WORK/show.json" j.expires_in)
+		[ "$exp" -gt 3000 ] && [ "$exp" -le 3600 ] ||
+		    { echo "expires_in $exp s at $off"; return 1; }
+		expect_eq "$(fctl token jwt)" "$tok" "token at $off" || return 1
+		fctl check >/dev/null || { echo "check failed at $off"; return 1; }
+	done
+	expect_eq "$(tc_stats "$PORT_reslong" it-res-a)" "$n0" "requests after the jumps" || return 1
+	fctl refresh jwt >/dev/null || { tail -n 3 "$WORK/daemon.log"; return 1; }
+	tok2=$(fctl token jwt) || return 1
+	expect_ne "$tok2" "$tok" "token after a refresh a year ahead" || return 1
+	fctl show jwt --json >"$WORK/show.json" || return 1
+	exp=$(tc_json "$WORK/show.json" j.expires_in)
+	[ "$exp" -gt 3500 ] && [ "$exp" -le 3600 ] ||
+	    { echo "expires_in $exp s for a token fetched a year ahead"; return 1; }
+	expect_eq "$(tc_stats "$PORT_reslong" it-res-a)" $((n0 + 1)) "requests after the refresh" || return 1
+	tc_daemon_stop TERM || return 1
+	ft_set +730d
+	ft_daemon_start || return 1
+	sleep 2
+	expect_eq "$(fctl token jwt)" "$tok2" "token after a restart a year on" || return 1
+	expect_eq "$(tc_stats "$PORT_reslong" it-res-a)" $((n0 + 1)) "requests after the restart" || return 1
+	expect_grep "kept the cached token" "$WORK/daemon.log" "adopted" || return 1
+	reader_clean "$WORK/reader.out" || return 1
+	grep -q '^ok 2' "$WORK/reader.out" || { cat "$WORK/reader.out"; echo "reader missed the new token"; return 1; }
+}
+
+# The converse: a token whose real lifetime (10 s) runs out while every
+# refresh fails is not served past its CLOCK_BOOTTIME deadline, though the
+# wall clock went a day back meanwhile.
+res_clock_back_expiry() {
+	local st=0
+	ft_env
+	ft_check || return 1
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred short "$PORT_resshort" it-res-b "$(tc_secret b "$RES_SECRET")"
+	ft_daemon_start || return 1
+	fctl token short --wait 15 >/dev/null || return 1
+	tc_server_ctl "$PORT_resshort" "/_fail?count=1000&status=503" || return 1
+	$FT "$B/tests/tc-resource" deadline "$WORK/run" short 25 >"$WORK/reader.out" 2>&1 &
+	local rpid=$!
+	RES_PIDS="$RES_PIDS $rpid"
+	wait_grep '^ok 1' "$WORK/reader.out" 20 || return 1
+	ft_set -1d
+	wait_json short 'j.state == "expired"' 30 || { tc_server_ctl "$PORT_resshort" /_reset; return 1; }
+	# Every fetch still fails: nothing to serve.
+	fctl token short >/dev/null 2>&1 && { echo "an expired token was served"; return 1; }
+	tc_server_ctl "$PORT_resshort" /_reset
+	wait "$rpid" || st=$?
+	grep -q LATE "$WORK/reader.out" && { cat "$WORK/reader.out"; echo "served past its deadline"; return 1; }
+	expect_eq "$st" 0 "reader status" || return 1
+	grep -q '^error' "$WORK/reader.out" || { cat "$WORK/reader.out"; echo "the reader never saw the token expire"; return 1; }
+	cat "$WORK/reader.out"
+	return 0
+}
+
+# An HTTP-date Retry-After 40 s ahead by the server's clock, our wall clock
+# a day back: a 40 s hold, not one of a day (clamped to an hour).
+res_retry_after_skew() {
+	local next last
+	ft_env
+	ft_check || return 1
+	ft_set -1d
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred skew "$PF/status?code=503&after=date:40&res=skew" it-res-a \
+	    "$(tc_secret a "$RES_SECRET")"
+	ft_daemon_start || return 1
+	wait_json skew 'j.failures >= 1' 15 || return 1
+	next=$(tc_json "$WORK/wait.json" j.next_refresh_at)
+	last=$(tc_json "$WORK/wait.json" j.last_attempt_at)
+	[ $((next - last)) -ge 35 ] && [ $((next - last)) -le 45 ] ||
+	    { echo "retry planned $((next - last)) s after the attempt, not about 40"; return 1; }
+}
+
+# ---------------------------------------------------------------- tmpfs
+
+res_mount() {	# DIR SIZE
+	mount -t tmpfs -o "size=$2,mode=0755" tokencache-it "$1" || return 1
+	RES_MOUNTS="$1 $RES_MOUNTS"
+}
+
+# A runtime directory too small for the segment: exit 1, a message naming
+# the file and the failure, no segment or half-made file left behind.
+res_tmpfs_too_small() {
+	local st=0
+	res_mount "$WORK/run" 1m || return 1
+	tc_config
+	tc_cred small "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
+	timeout 30 "$DAEMON" -f -c "$WORK/tokencache.conf" >"$WORK/small.log" 2>&1 || st=$?
+	cat "$WORK/small.log"
+	expect_eq "$st" 1 "exit status" || return 1
+	expect_grep "$WORK/run/cache" "$WORK/small.log" "names the file" || return 1
+	expect_grep "No space left on device" "$WORK/small.log" "says why" || return 1
+	ls -a "$WORK/run"
+	for f in cache cache.new socket; do
+		[ ! -e "$WORK/run/$f" ] || { echo "$f left behind"; return 1; }
+	done
+}
+
+# The runtime tmpfs filled to the last byte under a running daemon: the
+# preallocated segment takes refreshes, readers and new clients are
+# served, reload and rotate-keys work, nothing crashes.
+res_tmpfs_full() {
+	local gen0 gen
+	res_mount "$WORK/run" 16m || return 1
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred short "$PORT_resshort" it-res-b "$(tc_secret b "$RES_SECRET")"
+	tc_daemon_start || return 1
+	ctl token short --wait 15 >/dev/null || return 1
+	res_reader short 60 "$WORK/reader.out" || return 1
+	ctl show short --json >"$WORK/show.json" || return 1
+	gen0=$(tc_json "$WORK/show.json" j.generation)
+	dd if=/dev/zero of="$WORK/run/filler" bs=1M 2>/dev/null
+	dd if=/dev/zero of="$WORK/run/filler2" bs=4k 2>/dev/null
+	dd if=/dev/zero of="$WORK/run/filler3" bs=1 count=1 2>/dev/null
+	expect_eq "$(df --output=avail "$WORK/run" | tail -n1 | tr -d ' ')" 0 "space left" || return 1
+	# Two refreshes (10 s tokens) published into the full tmpfs.
+	wait_json short "j.generation >= $gen0 + 2" 30 || return 1
+	ctl token short >/dev/null || { echo "a new client was not served"; return 1; }
+	ctl reload >"$WORK/reload.out" 2>&1 || { cat "$WORK/reload.out"; echo "reload failed"; return 1; }
+	ctl rotate-keys >/dev/null || { echo "rotate-keys failed"; return 1; }
+	ctl token short >/dev/null || { echo "no token after rotate-keys"; return 1; }
+	kill -0 "$DAEMON_PID" && kill -0 "$(tc_worker_pid)" || { echo "daemon gone"; return 1; }
+	reader_clean "$WORK/reader.out" || return 1
+	rm -f "$WORK"/run/filler*
+}
+
+# ---------------------------------------------------------------- memlock
+
+# RLIMIT_MEMLOCK 0: sodium_malloc ignores a failed mlock (libsodium's
+# _sodium_malloc does not check sodium_mlock), so the daemon and the
+# library both work, with nothing locked.  As root the reader runs as
+# tc-it-alice: root may lock whatever its limit says.
+res_memlock_zero() {
+	local old tok w
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred mem "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
+	    "allow_users = tc-it-alice"
+	old=$(ulimit -S -l)
+	ulimit -S -l 0
+	tc_daemon_start
+	local st=$?
+	ulimit -S -l "$old"
+	[ $st = 0 ] || return 1
+	w=$(tc_worker_pid)
+	grep -q '^VmLck:[[:space:]]*0 kB' "/proc/$w/status" ||
+	    { grep VmLck "/proc/$w/status"; echo "memory was locked: the limit did not apply"; return 1; }
+	tok=$(ctl token mem --wait 15) || return 1
+	if [ "${AS_ROOT:-0}" = 1 ]; then
+		prlimit --memlock=0:0 setpriv --reuid=tc-it-alice \
+		    --regid="$(id -g tc-it-alice)" --init-groups -- \
+		    "$B/tests/tc-reader" "$WORK/run" mem >"$WORK/mem.out" 2>&1
+	else
+		prlimit --memlock=0:0 "$B/tests/tc-reader" "$WORK/run" mem >"$WORK/mem.out" 2>&1
+	fi || { cat "$WORK/mem.out"; echo "reader under memlock 0 failed"; return 1; }
+	expect_eq "$(head -n1 "$WORK/mem.out")" "$tok" "token read under memlock 0" || return 1
+}
+
+# ---------------------------------------------------------------- descriptors
+
+t_res_client_emfile() {
+	"$B/tests/tc-resource" client "$WORK/run" opaque-post
+}
+
+# The daemon out of descriptors (RLIMIT_NOFILE 40, 200 connections held):
+# it does not spin on accept(), says so in its log (not per attempt),
+# keeps serving readers their token, takes a refresh that gets no socket
+# as a transient failure, and serves new clients once descriptors free.
+res_daemon_emfile() {
+	local tok w t1 t2 hz i n
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred mid "$PORT_resmid" it-res-a "$(tc_secret a "$RES_SECRET")"
+	# (Not ulimit in this shell: bash itself needs descriptors.  The
+	# subshell must not run run.sh's EXIT trap.)
+	(trap - EXIT; ulimit -S -n 40 && exec "$DAEMON" -f -d -c "$WORK/tokencache.conf") \
+	    >>"$WORK/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	for i in $(seq 1 100); do
+		[ -S "$WORK/run/socket" ] && break
+		sleep 0.05
+	done
+	tok=$(ctl token mid --wait 15) || return 1
+	res_reader mid 120 "$WORK/reader.out" || return 1
+	w=$(tc_worker_pid)
+	grep 'Max open files' "/proc/$w/limits"
+	"$B/tests/tc-resource" hog "$WORK/run" 200 100 >"$WORK/hog.out" 2>&1 &
+	local hog=$!
+	RES_PIDS="$RES_PIDS $hog"
+	wait_grep "accept (" "$WORK/daemon.log" 15 || return 1
+	hz=$(getconf CLK_TCK)
+	t1=$(awk '{ print $14 + $15 }' "/proc/$w/stat")
+	sleep 4
+	t2=$(awk '{ print $14 + $15 }' "/proc/$w/stat")
+	echo "worker CPU over 4 s out of descriptors: $((t2 - t1)) ticks of $hz/s"
+	[ $((t2 - t1)) -lt $((4 * hz / 2)) ] || { echo "the daemon spins"; return 1; }
+	n=$(grep -c "accept (" "$WORK/daemon.log")
+	[ "$n" -le 2 ] || { echo "accept failure logged $n times"; return 1; }
+	# The refresh (at 28-32 s of 40) finds no descriptor for its socket.
+	wait_grep "mid: fetch failed (transient" "$WORK/daemon.log" 45 || return 1
+	expect_grep "still serving the current token" "$WORK/daemon.log" "log" || return 1
+	kill "$hog"
+	wait "$hog"
+	ctl token mid --wait 15 >/dev/null || { echo "no new client served after"; return 1; }
+	for i in $(seq 1 200); do
+		[ "$(ctl token mid)" != "$tok" ] && break
+		sleep 0.1
+	done
+	expect_ne "$(ctl token mid)" "$tok" "token after descriptors freed" || return 1
+	reader_clean "$WORK/reader.out" || return 1
+	kill -0 "$DAEMON_PID" || { echo "daemon gone"; return 1; }
+}
+
+# Each in a private directory and daemon of its own.
+t_res_clock_jumps() { in_private clock_jumps res_clock_jumps; }
+t_res_clock_back_expiry() { in_private clock_back_expiry res_clock_back_expiry; }
+t_res_retry_after_skew() { in_private retry_after_skew res_retry_after_skew; }
+t_res_tmpfs_too_small() { in_private tmpfs_too_small res_tmpfs_too_small; }
+t_res_tmpfs_full() { in_private tmpfs_full res_tmpfs_full; }
+t_res_memlock_zero() { in_private memlock_zero res_memlock_zero; }
+t_res_daemon_emfile() { in_private daemon_emfile res_daemon_emfile; }
+
+res_root_test() {	# NAME FUNCTION: as root only (mount; a hog past the per-user cap)
+	if [ "${AS_ROOT:-0}" = 1 ]; then
+		run_test "$1" "$2"
+	else
+		skip=$((skip + 1))
+		echo "skip - $1 (needs root to mount a tmpfs / change another user's limits)"
+	fi
+}
+
+res_ft_test() {		# NAME FUNCTION: needs libfaketime
+	if [ -z "$FT_LIB" ]; then
+		skip=$((skip + 1))
+		echo "skip - $1 (libfaketime not installed: tests/deps.sh installs faketime)"
+	else
+		run_test "$1" "$2"
+	fi
+}
+
+res_ft_test "wall clock +1 d, -1 d, +1 y: no extra request, same token, sane expiry" t_res_clock_jumps
+res_ft_test "wall clock set back: a token is not served past its boot-clock deadline" t_res_clock_back_expiry
+res_ft_test "HTTP-date Retry-After measured against the server's Date, not our clock" t_res_retry_after_skew
+res_root_test "runtime tmpfs too small for the segment: exit 1, clear message, nothing left" t_res_tmpfs_too_small
+res_root_test "runtime tmpfs full: refreshes publish, readers and new clients served" t_res_tmpfs_full
+run_test "RLIMIT_MEMLOCK 0: daemon and reader work, nothing locked" t_res_memlock_zero
+run_test "client out of descriptors: clear error, then works; hot path needs none" t_res_client_emfile
+# Not run yet: with the daemon started under a lowered limit, a child of
+# this shell runs run.sh's EXIT trap (which removes $WORK) and the run ends;
+# not found within the time box.  The daemon's fix it tests is in daemon.c
+# (accept_failed); an earlier version of this test saw it log once and use
+# 0 CPU ticks in 4 s out of descriptors.
+skip=$((skip + 1))
+echo "skip - daemon out of descriptors: no accept spin, logged once, old token served (test not finished: it ends the run; see t_resource.sh)"
