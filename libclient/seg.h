@@ -59,7 +59,7 @@
 
 #define SEG_MAGIC        UINT64_C(0x314548434143544b)  /* "KTCACHE1" */
 #define SEG_MAJOR        1     /* readers refuse any other major */
-#define SEG_MINOR        0     /* readers accept any minor */
+#define SEG_MINOR        1     /* readers accept any minor; 1: boot_id */
 
 #define SEG_ALIVE        1     /* header status */
 #define SEG_RETIRED      2     /* the daemon replaced or removed it */
@@ -105,7 +105,10 @@ struct seg_header {
 	uint64_t key_id;          /* identifies the master key, not secret */
 	int64_t created_at;       /* Unix time */
 	uint64_t daemon_pid;      /* informational */
-	uint64_t reserved[19];
+	uint8_t boot_id[16];      /* the kernel's boot_id when made; zero if
+	                           * unknown.  CLOCK_BOOTTIME deadlines mean
+	                           * nothing in another boot. */
+	uint64_t reserved[17];
 };
 
 struct seg_slot {

@@ -460,6 +460,51 @@ repair_torn_slots(struct segw *w)
 }
 
 /*
+ * This boot's id (/proc/sys/kernel/random/boot_id, a UUID), or zeros if it
+ * cannot be read: then a segment is adopted as before.
+ */
+static void
+read_boot_id(uint8_t id[16])
+{
+	char text[64];
+	size_t i, n = 0;
+	ssize_t r = -1;
+	int fd, hi = -1, v;
+
+	memset(id, 0, 16);
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY |
+	    O_CLOEXEC)) != -1) {
+		r = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	for (i = 0; r > 0 && i < (size_t)r && n < 16; i++) {
+		if (text[i] >= '0' && text[i] <= '9')
+			v = text[i] - '0';
+		else if (text[i] >= 'a' && text[i] <= 'f')
+			v = text[i] - 'a' + 10;
+		else
+			continue;	/* the dashes, the newline */
+		if (hi == -1)
+			hi = v;
+		else {
+			id[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	if (n != 16)
+		memset(id, 0, 16);
+}
+
+static int
+boot_id_differs(const uint8_t a[16], const uint8_t b[16])
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a, zero, 16) != 0 && memcmp(b, zero, 16) != 0 &&
+	    memcmp(a, b, 16) != 0;
+}
+
+/*
  * Build the live segment: from the persistent copy a previous daemon left,
  * if it is sound and fits (nslots, token_max, master key), else empty.  A
  * copy that does not fit or is corrupt is moved aside as cache.old for
@@ -472,13 +517,24 @@ build_segment(struct segw *w, uint32_t nslots, uint32_t token_max,
 {
 	struct seg_map img;
 	struct seg_header *h;
+	uint8_t boot_id[16];
 	size_t size;
 	int r;
 
 	size = sizeof(struct seg_header) + (size_t)nslots *
 	    seg_slot_size(token_max);
+	read_boot_id(boot_id);
 	r = seg_file_load(&img, w->dir);
-	if (r == 0 && (img.hdr.nslots != nslots ||
+	/* A runtime_dir that is not a tmpfs survives a reboot; the boot
+	 * clock deadlines in it do not. */
+	if (r == 0 && boot_id_differs(img.hdr.boot_id, boot_id)) {
+		log_info("%s/%s: made before the last reboot; not adopted, "
+		    "kept as %s.old", w->dir, SEG_FILE_NAME, SEG_FILE_NAME);
+		seg_map_close(&img);
+		r = TC_ENOCACHE;
+		if (move_aside(w, err, errlen) != 0)
+			return -1;
+	} else if (r == 0 && (img.hdr.nslots != nslots ||
 	    img.hdr.token_max != token_max ||
 	    img.hdr.key_id != key_id_of(w->master))) {
 		log_info("%s/%s: made for another size or master key; not "
@@ -518,6 +574,7 @@ build_segment(struct segw *w, uint32_t nslots, uint32_t token_max,
 		h->magic = SEG_MAGIC;
 	}
 	randombytes_buf(h->instance_id, sizeof(h->instance_id));
+	memcpy(h->boot_id, boot_id, sizeof(h->boot_id));
 	h->status = SEG_ALIVE;
 	h->daemon_pid = (uint64_t)getpid();
 	seg_copy_live(&w->view.hdr, w->base, sizeof(w->view.hdr));

@@ -689,6 +689,36 @@ START_TEST(test_corrupt_copy_not_adopted)
 }
 END_TEST
 
+/* A copy made in another boot is not adopted: its CLOCK_BOOTTIME
+ * deadlines mean nothing now. */
+START_TEST(test_other_boot_not_adopted)
+{
+	uint8_t other[16];
+	char path[512], err[256];
+	uint32_t idx;
+	int fd;
+
+	ck_assert_int_eq(segw_assign(&w, "b", &idx), 0);
+	segw_close(&w, 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, SEG_FILE_NAME);
+	/* The same boot: adopted. */
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(w.adopted, 1);
+	segw_close(&w, 0);
+	memset(other, 0xa5, sizeof(other));
+	ck_assert_int_ne(fd = open(path, O_WRONLY | O_CLOEXEC), -1);
+	ck_assert_int_eq(pwrite(fd, other, sizeof(other),
+	    (off_t)offsetof(struct seg_header, boot_id)), (ssize_t)sizeof(other));
+	close(fd);
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(w.adopted, 0);
+	ck_assert_int_eq(segw_find(&w, "b", &idx), -1);
+	ck_assert_int_eq(file_size(SEG_FILE_NAME ".old"), (off_t)w.size);
+	/* The new segment carries this boot's id. */
+	ck_assert_int_ne(memcmp(w.view.hdr.boot_id, other, sizeof(other)), 0);
+}
+END_TEST
+
 START_TEST(test_retire)
 {
 	struct seg_map m;
@@ -824,6 +854,7 @@ seg_suite(void)
 	tcase_add_test(tc, test_persistent_copy_roundtrip);
 	tcase_add_test(tc, test_check_file_repairs);
 	tcase_add_test(tc, test_corrupt_copy_not_adopted);
+	tcase_add_test(tc, test_other_boot_not_adopted);
 	tcase_add_test(tc, test_seqlock_concurrent);
 	suite_add_tcase(s, tc);
 	return s;
