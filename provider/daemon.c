@@ -33,7 +33,7 @@
 #include "proto.h"
 #include "seg_write.h"
 #include "tokencache.h"
-#include "wipe_malloc.h"
+#include "wipe_regs.h"
 
 #define MAX_CONNS        128
 #define ACCEPT_BURST     32       /* connections taken in one turn */

@@ -30,7 +30,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "seg.h"
-#include "wipe_malloc.h"
+#include "wipe_regs.h"
 
 #define PS_LOAD        UINT32_C(0x4c4f4144)   /* "LOAD" */
 #define PS_MAX_REPLY   (64u * 1024 * 1024)

@@ -357,12 +357,18 @@ inseg_keysrv(void *arg)
 			continue;
 		if ((fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 			continue;
-		if (recv(fd, &q, sizeof(q), 0) == (ssize_t)sizeof(q) &&
-		    q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
-			memset(&r, 0, sizeof(r));
-			r.magic = TC_PROTO_MAGIC;
-			r.version = TC_PROTO_VERSION;
-			r.op = q.op;
+		if (recv(fd, &q, sizeof(q), 0) != (ssize_t)sizeof(q)) {
+			close(fd);
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.magic = TC_PROTO_MAGIC;
+		r.version = TC_PROTO_VERSION;
+		r.op = q.op;
+		if (q.op == TC_OP_SEGMENT) {
+			/* The live segment, read-only, as the daemon hands it. */
+			(void)tc_send_with_fd(fd, &r, sizeof(r), s->w.ro_fd);
+		} else if (q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
 			q.name[q.name_len] = '\0';
 			pthread_mutex_lock(&s->lock);
 			segw_key_for(&s->w, q.name, r.key, &r.key_epoch);

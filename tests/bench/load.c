@@ -364,7 +364,7 @@ count_valid(const char *prefix)
 	uint32_t i;
 	int n = 0;
 
-	if (seg_map_open(&m, env.rundir) != 0)
+	if (seg_file_load(&m, env.rundir) != 0)
 		return -1;
 	for (i = 0; i < m.hdr.nslots; i++)
 		if (seg_read_slot(&m, i, &s, NULL) == 0 &&
@@ -442,7 +442,7 @@ bench_fleet(void)
 	fleet_row("resident memory, worker", val, rss_w / 1024.0, "MiB");
 	snprintf(val, sizeof(val), "%.1f MiB", rss_m / 1024.0);
 	fleet_row("resident memory, monitor", val, rss_m / 1024.0, "MiB");
-	if (seg_map_open(&m, env.rundir) == 0) {
+	if (seg_file_load(&m, env.rundir) == 0) {
 		snprintf(val, sizeof(val), "%.1f MiB (%u slots of %u bytes)",
 		    m.size / 1048576.0, m.hdr.nslots, m.hdr.slot_size);
 		fleet_row("segment file", val, m.size / 1048576.0, "MiB");
