@@ -749,23 +749,50 @@ segment_switch(tc_client *c)
 	return install_map(c, &m) == 0;
 }
 
-/* Map the segment, or a new one if the daemon retired the one we have. */
+static struct centry *find_entry(tc_client *c, const char *name, size_t len,
+    uint64_t h);
+static struct centry *add_entry(tc_client *c, const char *name, size_t len,
+    uint64_t h);
+
+/*
+ * Map the segment, or a new one if the daemon retired the one we have.
+ * That takes the daemon, and name's key will be wanted next, so one round
+ * trip (TC_OP_OPEN) brings both: the segment for anyone, the key if the
+ * daemon gives it.  Without the key (denied, no such credential), the entry
+ * asks again in refresh_entry(), which reports why.
+ */
 static int
-ensure_mapped(tc_client *c)
+ensure_mapped(tc_client *c, const char *name, size_t len, uint64_t h)
 {
+	struct tc_req req;
+	struct tc_resp resp;
 	struct seg_map m;
-	int r;
+	struct centry *e;
+	int r, fd = -1;
 
 	if (c->mapped) {
 		if (seg_live_status(&c->map) == SEG_ALIVE)
 			return 0;
 		unmap_segment(c);
 	}
+	if ((r = tc_req_init(&req, TC_OP_OPEN, name, 0)) != 0)
+		return r;
 	/* The cache is the daemon's to hand out: without a daemon there
 	 * is none for us (tc_get_wait then says TC_ENODAEMON). */
-	if ((r = map_from_daemon(c->dir, &m)) != 0)
+	if ((r = tc_call_fd(c->dir, &req, &resp, KEY_CALL_MS, &fd)) != 0)
 		return r == TC_ENODAEMON ? TC_ENOCACHE : r;
-	return install_map(c, &m);
+	if (fd == -1)
+		r = TC_EPROTO;	/* the segment comes with every answer */
+	else if ((r = seg_map_fd(&m, fd)) == 0 &&
+	    (r = install_map(c, &m)) == 0 && resp.status == 0 &&
+	    ((e = find_entry(c, name, len, h)) != NULL ||
+	    (e = add_entry(c, name, len, h)) != NULL)) {
+		memcpy(e->key, resp.key, SEG_KEY_BYTES);
+		e->key_epoch = resp.key_epoch;
+		e->have_key = 1;
+	}
+	sodium_memzero(&resp, sizeof(resp));
+	return r;
 }
 
 static struct centry *
@@ -1034,7 +1061,7 @@ get_locked(tc_client *c, const char *name, size_t len, char *buf,
 	uint64_t h = name_hash(name, len);
 	int r;
 
-	if ((r = ensure_mapped(c)) != 0)
+	if ((r = ensure_mapped(c, name, len, h)) != 0)
 		return r;
 	if ((e = find_entry(c, name, len, h)) == NULL &&
 	    (e = add_entry(c, name, len, h)) == NULL)

@@ -29,8 +29,11 @@ enum tc_op {
 	TC_OP_INVALIDATE = 7, /* drop name's token, fetch anew (admin) */
 	TC_OP_SEGMENT = 8,  /* the live segment: a read-only fd comes with
 	                     * the reply (SCM_RIGHTS); no name */
+	TC_OP_OPEN = 9,     /* a first read's one round trip: the segment,
+	                     * as SEGMENT, and name's key, as KEY (status
+	                     * says whether the key is there) */
 };
-#define TC_OP_LAST TC_OP_SEGMENT
+#define TC_OP_LAST TC_OP_OPEN
 
 struct tc_req {
 	uint32_t magic;

@@ -628,20 +628,23 @@ conn_reply(struct conn *k, struct tc_resp *r)
 	return n == (ssize_t)sizeof(*r) ? 0 : -1;
 }
 
-/* The reply to TC_OP_SEGMENT: the read-only segment fd rides along. */
+/* A reply to TC_OP_SEGMENT or TC_OP_OPEN: the read-only segment fd rides
+ * along.  Wipes *r. */
 static int
-conn_reply_segment(struct daemon *d, struct conn *k)
+conn_reply_segment(struct daemon *d, struct conn *k, struct tc_resp *r)
 {
-	struct tc_resp r;
+	int ret;
 
-	memset(&r, 0, sizeof(r));
-	r.magic = TC_PROTO_MAGIC;
-	r.version = TC_PROTO_VERSION;
-	r.op = k->op;
+	r->magic = TC_PROTO_MAGIC;
+	r->version = TC_PROTO_VERSION;
+	r->op = k->op;
+	r->message[sizeof(r->message) - 1] = '\0';
 	k->waiting = 0;
 	k->answered = 1;
 	k->deadline_ns = now_ns() + CONN_IDLE_NS;
-	return tc_send_with_fd(k->fd, &r, sizeof(r), d->seg.ro_fd);
+	ret = tc_send_with_fd(k->fd, r, sizeof(*r), d->seg.ro_fd);
+	sodium_memzero(r, sizeof(*r));
+	return ret;
 }
 
 static int
@@ -874,7 +877,24 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 	case TC_OP_SEGMENT:
 		/* Anyone may map it: it holds metadata and ciphertext only,
 		 * as the world-readable persistent copy does. */
-		return conn_reply_segment(d, k);
+		memset(&r, 0, sizeof(r));
+		return conn_reply_segment(d, k, &r);
+	case TC_OP_OPEN:
+		/* The segment for anyone, as above; the key as for KEY. */
+		memset(&r, 0, sizeof(r));
+		if ((c = cred_find(d, name)) == NULL) {
+			r.status = TC_ENOTFOUND;
+			snprintf(r.message, sizeof(r.message),
+			    "no such credential");
+		} else if (!conn_allowed(c, k)) {
+			log_info("%s: denied key to uid %u", c->name,
+			    (unsigned)k->uid);
+			r.status = TC_EACCES;
+			snprintf(r.message, sizeof(r.message),
+			    "permission denied");
+		} else
+			segw_key_for(&d->seg, c->name, r.key, &r.key_epoch);
+		return conn_reply_segment(d, k, &r);	/* wipes r */
 	case TC_OP_RELOAD:
 	case TC_OP_ROTATE:
 		if (!conn_is_admin(d, k)) {

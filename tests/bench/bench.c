@@ -365,9 +365,19 @@ inseg_keysrv(void *arg)
 		r.magic = TC_PROTO_MAGIC;
 		r.version = TC_PROTO_VERSION;
 		r.op = q.op;
-		if (q.op == TC_OP_SEGMENT) {
-			/* The live segment, read-only, as the daemon hands it. */
+		if (q.op == TC_OP_SEGMENT || (q.op == TC_OP_OPEN &&
+		    q.name_len <= TC_NAME_MAX)) {
+			/* The live segment, read-only, as the daemon hands
+			 * it; with OPEN, the key too. */
+			if (q.op == TC_OP_OPEN) {
+				q.name[q.name_len] = '\0';
+				pthread_mutex_lock(&s->lock);
+				segw_key_for(&s->w, q.name, r.key,
+				    &r.key_epoch);
+				pthread_mutex_unlock(&s->lock);
+			}
 			(void)tc_send_with_fd(fd, &r, sizeof(r), s->w.ro_fd);
+			sodium_memzero(&r, sizeof(r));
 		} else if (q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
 			q.name[q.name_len] = '\0';
 			pthread_mutex_lock(&s->lock);

@@ -90,7 +90,8 @@ herd(const char *dir, const char *name, int n)
 			continue;
 		close(gate[1]);
 		close(out[0]);
-		(void)read(gate[0], &dummy, 1);
+		if (read(gate[0], &dummy, 1) == -1)	/* EOF: go */
+			_exit(1);
 		memset(&rep, 0, sizeof(rep));
 		if ((rep.r = tc_open(&c, dir)) == 0) {
 			rep.r = tc_get_wait(c, name, buf, sizeof(buf), &info,
@@ -98,8 +99,8 @@ herd(const char *dir, const char *name, int n)
 			rep.gen = info.generation;
 			tc_close(c);
 		}
-		(void)write(out[1], &rep, sizeof(rep));
-		_exit(0);
+		_exit(write(out[1], &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ?
+		    0 : 1);
 	}
 	close(gate[0]);
 	close(out[1]);

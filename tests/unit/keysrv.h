@@ -31,6 +31,7 @@ static const char *denied_name = "forbidden";
 static int keysrv_seg_fd = -1;     /* -1: w.ro_fd */
 static int keysrv_seg_nfds = 1;    /* descriptors sent with SEGMENT */
 static atomic_int seg_requests;
+static atomic_int connections;     /* requests of any kind */
 
 /* The SEGMENT reply, with keysrv_seg_nfds descriptors in one message. */
 static void
@@ -81,14 +82,28 @@ keysrv_main(void *arg)
 			continue;
 		if ((fd = accept(lfd, NULL, NULL)) == -1)
 			continue;
+		atomic_fetch_add(&connections, 1);
 		if (recv(fd, &q, sizeof(q), 0) == (ssize_t)sizeof(q) &&
-		    q.op == TC_OP_SEGMENT) {
+		    (q.op == TC_OP_SEGMENT || (q.op == TC_OP_OPEN &&
+		    q.name_len <= TC_NAME_MAX))) {
 			memset(&r, 0, sizeof(r));
 			r.magic = TC_PROTO_MAGIC;
 			r.version = TC_PROTO_VERSION;
 			r.op = q.op;
 			atomic_fetch_add(&seg_requests, 1);
 			pthread_mutex_lock(&wlock);
+			if (q.op == TC_OP_OPEN) {
+				/* The segment and the key, as the daemon
+				 * answers a first read. */
+				q.name[q.name_len < SEG_NAME_FIELD ?
+				    q.name_len : 0] = 0;
+				if (strcmp(q.name, denied_name) == 0)
+					r.status = TC_EACCES;
+				else
+					segw_key_for(&w, q.name, r.key,
+					    &r.key_epoch);
+				atomic_fetch_add(&key_requests, 1);
+			}
 			keysrv_send_segment(fd, &r);
 			pthread_mutex_unlock(&wlock);
 		} else if (q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {

@@ -34,6 +34,7 @@ setup(void)
 	ck_assert_msg(segw_open(&w, dir, 64, TMAX, err, sizeof(err)) == 0,
 	    "%s", err);
 	atomic_store(&key_requests, 0);
+	atomic_store(&connections, 0);
 	keysrv_start();
 }
 
@@ -123,6 +124,8 @@ START_TEST(test_roundtrip_and_hot_path)
 	ck_assert_int_gt(info.expires_in_ms, 3590000);
 	ck_assert_str_eq(info.error, "");
 	ck_assert_int_eq(atomic_load(&key_requests), 1);
+	/* The segment and the key came in one round trip (TC_OP_OPEN). */
+	ck_assert_int_eq(atomic_load(&connections), 1);
 	for (i = 0; i < 10000; i++) {
 		ck_assert_int_eq(tc_get(c, "zeebe", buf, sizeof(buf), NULL), 0);
 		ck_assert_str_eq(buf, "token-one");
