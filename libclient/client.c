@@ -165,6 +165,7 @@ struct tc_client {
 	struct parked *spare;     /* for the mapping we have, when it goes */
 	struct parked *parked;    /* mappings we had */
 	int64_t next_check_ns;    /* coarse monotonic; see segment_switch() */
+	int64_t next_daemon_ns;   /* ditto, for asking the daemon */
 	unsigned char *ct;        /* scratch for ciphertext copies */
 	struct sarena secrets;
 	struct ptab entries;      /* of struct centry, by name hash */
@@ -680,8 +681,11 @@ map_from_daemon(const char *dir, struct seg_map *m)
 		return r;
 	if ((r = tc_call_fd(dir, &req, &resp, KEY_CALL_MS, &fd)) != 0)
 		return r;
-	if (resp.status != 0)
-		return resp.status;	/* no descriptor came */
+	if (resp.status != 0) {
+		if (fd != -1)
+			close(fd);	/* none is due with an error */
+		return resp.status;
+	}
 	return seg_map_fd(m, fd);
 }
 
@@ -728,21 +732,44 @@ install_map(tc_client *c, struct seg_map *m)
  * daemon we keep what we map: its tokens stay good until they expire.
  */
 static int
-segment_switch(tc_client *c)
+segment_switch(tc_client *c, const char *name, size_t len, int have_token)
 {
 	struct seg_map m;
+	struct seg_slot s;
 	uint8_t id[sizeof(c->map.hdr.instance_id)];
+	uint32_t idx;
+	int64_t now = coarse_mono_ns();
 
-	c->next_check_ns = coarse_mono_ns() + SEG_CHECK_NS;
 	if (!c->mapped)
 		return 0;
 	if (seg_file_instance(c->dir, id) == 0 &&
-	    memcmp(id, c->map.hdr.instance_id, sizeof(id)) == 0)
+	    memcmp(id, c->map.hdr.instance_id, sizeof(id)) == 0) {
+		c->next_check_ns = now + SEG_CHECK_NS;
 		return 0;
+	}
+	/* Ask the daemon at most every SEG_CHECK_NS, even for a name that
+	 * keeps failing: a loop of reads must not turn into a loop of
+	 * round trips (and into the daemon's per-user rate limit). */
+	if (now < c->next_daemon_ns)
+		return 0;
+	c->next_check_ns = c->next_daemon_ns = now + SEG_CHECK_NS;
 	if (map_from_daemon(c->dir, &m) != 0)
 		return 0;
 	if (memcmp(m.hdr.instance_id, c->map.hdr.instance_id,
 	    sizeof(id)) == 0) {
+		seg_map_close(&m);
+		return 0;
+	}
+	/*
+	 * A valid token in hand stays in hand while the new segment has
+	 * none yet for this name (a daemon that could not adopt the old
+	 * segment and has not fetched yet, maybe because its token service
+	 * is down): move over once it has one, or once ours is gone.  Not
+	 * so for a name the new daemon does not know, or whose token it
+	 * dropped on purpose (an error says why): those answers count.
+	 */
+	if (have_token && seg_lookup(&m, name, len, &idx, &s) == 0 &&
+	    s.ct_len == 0 && s.state == TS_PENDING && s.error[0] == '\0') {
 		seg_map_close(&m);
 		return 0;
 	}
@@ -1401,7 +1428,8 @@ get_slow(tc_client *c, const char *name, char *buf, size_t buflen,
 	 */
 	if (((r == TC_ENOTFOUND || r == TC_ENOTOKEN || r == TC_EEXPIRED ||
 	    r == TC_EFAILED || r == TC_EDECRYPT) ||
-	    coarse_mono_ns() >= c->next_check_ns) && segment_switch(c))
+	    coarse_mono_ns() >= c->next_check_ns) &&
+	    segment_switch(c, name, len, r == 0))
 		r = get_locked(c, name, len, buf, buflen, info, &e);
 	if (e != NULL)
 		thread_copy_update(c, e, r);

@@ -205,6 +205,7 @@ seg_file_load(struct seg_map *m, const char *runtime_dir)
 	struct seg_header h;
 	struct stat st;
 	unsigned char *base = NULL;
+	size_t size;
 	int fd, r;
 
 	memset(m, 0, sizeof(*m));
@@ -228,15 +229,22 @@ seg_file_load(struct seg_map *m, const char *runtime_dir)
 		r = TC_ENOMEM;
 		goto out;
 	}
+	size = (size_t)h.file_size;
 	/* Shrunk meanwhile: TC_ECORRUPT from pread_all. */
-	if ((r = pread_all(fd, base, (size_t)h.file_size, 0)) != 0)
+	if ((r = pread_all(fd, base, size, 0)) != 0)
 		goto out;
+	/* Rewritten meanwhile: the header we now hold must describe the
+	 * bytes we allocated and read, no more. */
 	seg_copy_live(&h, base, sizeof(h));
-	if ((r = seg_header_check(&h, h.file_size)) != 0)
+	if ((r = seg_header_check(&h, size)) != 0)
 		goto out;
+	if (h.file_size != size) {
+		r = TC_ECORRUPT;
+		goto out;
+	}
 	/* success */
 	m->base = base;
-	m->size = (size_t)h.file_size;
+	m->size = size;
 	m->hdr = h;
 	m->copied = 1;
 	base = NULL;

@@ -40,6 +40,7 @@
 #define FILE_CHECK_NS    NS_PER_S
 #define CONN_IDLE_NS     (10 * NS_PER_S)
 #define CONN_FIRST_NS    (2 * NS_PER_S)   /* to send a first request */
+#define CONN_QUIET_NS    (200 * NS_PER_MS) /* silent this long: evictable */
 #define NS_PER_S         INT64_C(1000000000)
 #define NS_PER_MS        INT64_C(1000000)
 #define RETRY_BASE_MS    INT64_C(1000)
@@ -96,6 +97,7 @@ struct conn {
 	int ngroups;
 	int waiting;             /* holds a WAIT or REFRESH for `name` */
 	int answered;            /* has had a reply: may be evicted */
+	int64_t accepted_ns;
 	uint16_t op;
 	char name[SEG_NAME_FIELD];
 	int64_t deadline_ns;     /* reply or idle deadline */
@@ -681,38 +683,48 @@ wake_waiters(struct daemon *d, struct cred *c, int status, const char *msg)
 }
 
 /*
- * May k be closed to make room?  Only once it has had an answer and waits
- * for nothing: closing one whose request we have not read yet would leave
- * its client with no answer (a herd of first reads showed it).  One that
- * never sends anything is closed at its first deadline, CONN_FIRST_NS.
+ * May k be closed to make room?  Not while it waits for a fetch, nor before
+ * its request has had a turn: closing one whose request we have not read
+ * would leave its client with no answer (a herd of first reads showed it).
+ * A client sends its request as soon as it connects, so one still silent
+ * after CONN_QUIET_NS is fair game, lest silent peers hold the table.
  */
 static int
-conn_evictable(const struct conn *k)
+conn_evictable(const struct conn *k, int64_t now)
 {
-	return k->fd != -1 && k->answered && !k->waiting;
+	return k->fd != -1 && !k->waiting &&
+	    (k->answered || now - k->accepted_ns > CONN_QUIET_NS);
 }
 
 /*
  * Where a new connection goes: a free place at the end, else a closed one,
- * else that of the evictable connection with the nearest deadline, which
- * is closed for it.  When there is none, conn_room() says so and the listening socket is not polled,
- * so that new clients queue in its backlog (SOMAXCONN deep) until a fetch
- * ends and frees places.  A thousand processes making their first read in
- * the same instant are all answered that way, none refused; each bounds
- * its wait with its own deadline.
+ * else that of an evictable connection, which is closed for it: one that
+ * has had its answer, the one with the nearest deadline, before one that
+ * never spoke.  When there is none, conn_room() says so and the listening
+ * socket is not polled, so that new clients queue in its backlog
+ * (SOMAXCONN deep) until a fetch ends and frees places.  A thousand
+ * processes making their first read in the same instant are all answered
+ * that way, none refused; each bounds its wait with its own deadline.
  */
 static int
 conn_slot(struct daemon *d)
 {
+	int64_t now = now_ns();
 	int j, idle = -1;
+	const struct conn *k, *best;
 
 	if (d->nconns < MAX_CONNS)
 		return d->nconns;
 	for (j = 0; j < d->nconns; j++) {
-		if (d->conns[j].fd == -1)
+		k = &d->conns[j];
+		if (k->fd == -1)
 			return j;
-		if (conn_evictable(&d->conns[j]) && (idle == -1 ||
-		    d->conns[j].deadline_ns < d->conns[idle].deadline_ns))
+		if (!conn_evictable(k, now))
+			continue;
+		best = idle == -1 ? NULL : &d->conns[idle];
+		if (best == NULL || k->answered > best->answered ||
+		    (k->answered == best->answered &&
+		    k->deadline_ns < best->deadline_ns))
 			idle = j;
 	}
 	if (idle != -1)
@@ -724,12 +736,13 @@ conn_slot(struct daemon *d)
 static int
 conn_room(const struct daemon *d)
 {
+	int64_t now = now_ns();
 	int j;
 
 	if (d->nconns < MAX_CONNS)
 		return 1;
 	for (j = 0; j < d->nconns; j++)
-		if (d->conns[j].fd == -1 || conn_evictable(&d->conns[j]))
+		if (d->conns[j].fd == -1 || conn_evictable(&d->conns[j], now))
 			return 1;
 	return 0;
 }
@@ -817,7 +830,8 @@ accept_conn(struct daemon *d)
 		memcpy(k->groups, groups, glen);
 		k->ngroups = (int)(glen / sizeof(gid_t));
 	}
-	k->deadline_ns = now_ns() + CONN_FIRST_NS;
+	k->accepted_ns = now_ns();
+	k->deadline_ns = k->accepted_ns + CONN_FIRST_NS;
 	if (slot == d->nconns)
 		d->nconns++;
 	return 1;

@@ -716,11 +716,24 @@ segw_check_file(struct segw *w)
 		log_warnx("%s: %s", path, err);
 		aside = 0;
 	}
+	/*
+	 * Let go of the old file first: deleted or replaced, it is an inode
+	 * only we keep alive, whose space a full tmpfs needs for the new
+	 * copy.  Publishes meanwhile just mark the copy not up to date.
+	 */
+	if (w->file_fd != -1) {
+		close(w->file_fd);
+		w->file_fd = -1;
+	}
 	if (persist_all(w, err, sizeof(err)) != 0) {
-		log_warnx("%s was %s; cannot write a new copy: %s", path, why,
-		    err);
+		/* Tried again each second; said once, then once a minute. */
+		if (w->file_failures++ % 60 == 0)
+			log_warnx("%s was %s; cannot write a new copy: %s%s",
+			    path, why, err, w->file_failures > 1 ?
+			    " (still; next report in a minute)" : "");
 		return -1;
 	}
+	w->file_failures = 0;
 	log_warnx("%s was %s; wrote a new copy from memory%s", path, why,
 	    aside ? " (the bad one is kept as " SEG_FILE_NAME ".old)" : "");
 	return 1;

@@ -18,6 +18,7 @@ struct segw {
 	int file_fd;               /* the persistent copy, runtime_dir/cache */
 	uint64_t file_dev, file_ino; /* what file_fd is */
 	int file_bad;              /* a write to the copy failed */
+	unsigned file_failures;    /* checks in a row that could not mend it */
 	unsigned char *base;       /* writable mapping of fd */
 	size_t size;
 	struct seg_map view;       /* the same mapping, for the reader code */

@@ -253,7 +253,7 @@ res_tmpfs_too_small() {
 # preallocated segment takes refreshes, readers and new clients are
 # served, reload and rotate-keys work, nothing crashes.
 res_tmpfs_full() {
-	local gen0 gen
+	local gen0 gen size
 	res_mount "$WORK/run" 16m || return 1
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred short "$PORT_resshort" it-res-b "$(tc_secret b "$RES_SECRET")"
@@ -272,6 +272,13 @@ res_tmpfs_full() {
 	ctl reload >"$WORK/reload.out" 2>&1 || { cat "$WORK/reload.out"; echo "reload failed"; return 1; }
 	ctl rotate-keys >/dev/null || { echo "rotate-keys failed"; return 1; }
 	ctl token short >/dev/null || { echo "no token after rotate-keys"; return 1; }
+	# The admin frees space by deleting the persistent copy: the daemon
+	# lets go of the deleted file and writes a whole new one, even though
+	# nothing else was freed.
+	size=$(stat -c %s "$WORK/run/cache")
+	rm -f "$WORK/run/cache"
+	wait_grep "cache was deleted; wrote a new copy" "$WORK/daemon.log" 10 || return 1
+	expect_eq "$(stat -c %s "$WORK/run/cache")" "$size" "size of the new copy" || return 1
 	kill -0 "$DAEMON_PID" && kill -0 "$(tc_worker_pid)" || { echo "daemon gone"; return 1; }
 	reader_clean "$WORK/reader.out" || return 1
 	rm -f "$WORK"/run/filler*

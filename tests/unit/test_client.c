@@ -457,20 +457,30 @@ END_TEST
  * token to expire: at once when the old segment shows no token, else on
  * its periodic visit to the slow path.
  */
-START_TEST(test_moves_to_new_segment)
+/* A reader that has read "old-daemon-token" from a daemon that then
+ * stopped (not retired); none runs now. */
+static tc_client *
+reader_of_stopped_daemon(void)
 {
 	tc_client *c;
-	char buf[TMAX + 1], err[256];
-	int i, r;
+	char buf[TMAX + 1];
 
 	publish("svc", "old-daemon-token", 600);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
 	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
-	/* The daemon stops (not retired); none runs for a while. */
 	keysrv_end();
 	pthread_mutex_lock(&wlock);
 	segw_close(&w, 0);
 	pthread_mutex_unlock(&wlock);
+	return c;
+}
+
+START_TEST(test_moves_to_new_segment)
+{
+	tc_client *c = reader_of_stopped_daemon();
+	char buf[TMAX + 1], err[256];
+	int i, r;
+
 	for (i = 0; i < 100; i++) {
 		ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
 		ck_assert_str_eq(buf, "old-daemon-token");
@@ -494,6 +504,45 @@ START_TEST(test_moves_to_new_segment)
 }
 END_TEST
 
+/*
+ * A new daemon that could not adopt the old segment (another geometry)
+ * and has not fetched yet: a reader keeps the valid token it has, rather
+ * than trading it for "no token fetched yet", and moves over once the new
+ * segment has a token.
+ */
+START_TEST(test_keeps_token_until_new_segment_has_one)
+{
+	tc_client *c = reader_of_stopped_daemon();
+	char buf[TMAX + 1], err[256];
+	uint32_t idx;
+	int i, r;
+
+	pthread_mutex_lock(&wlock);
+	ck_assert_int_eq(segw_open(&w, dir, 32, TMAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(w.adopted, 0);
+	ck_assert_int_eq(segw_assign(&w, "svc", &idx), 0);
+	segw_set_status(&w, idx, TS_PENDING, "", 0, 0, 0, time(NULL));
+	pthread_mutex_unlock(&wlock);
+	keysrv_start();
+	/* Past the revisit period (5 s) and a check period. */
+	for (i = 0; i < 140; i++) {
+		r = tc_get(c, "svc", buf, sizeof(buf), NULL);
+		ck_assert_msg(r == 0, "read %d: %s", i, tc_strerror(r));
+		ck_assert_str_eq(buf, "old-daemon-token");
+		usleep(50000);
+	}
+	publish("svc", "new-daemon-token", 600);
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
+		if (strcmp(buf, "new-daemon-token") == 0)
+			break;
+		usleep(50000);
+	}
+	ck_assert_str_eq(buf, "new-daemon-token");
+	tc_close(c);
+}
+END_TEST
+
 static Suite *
 client_suite(void)
 {
@@ -510,6 +559,7 @@ client_suite(void)
 	tcase_add_test(tc, test_segment_replaced);
 	tcase_add_test(tc, test_segment_fd_checked);
 	tcase_add_test(tc, test_moves_to_new_segment);
+	tcase_add_test(tc, test_keeps_token_until_new_segment_has_one);
 	tcase_add_test(tc, test_daemon_not_accepting);
 	tcase_add_test(tc, test_fork);
 	tcase_add_test(tc, test_threads_while_writing);
