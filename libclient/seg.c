@@ -104,11 +104,27 @@ seg_copy_live(void *dst, const void *src, size_t n)
 		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
 }
 
+/* The size of fd's file, if it is a regular one that holds a header at
+ * least: 0, or TC_ECORRUPT / TC_ESYSTEM. */
+static int
+seg_fd_size(int fd, off_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return TC_ESYSTEM;
+	if (!S_ISREG(st.st_mode) ||
+	    st.st_size < (off_t)sizeof(struct seg_header))
+		return TC_ECORRUPT;
+	*size = st.st_size;
+	return 0;
+}
+
 int
 seg_map_fd(struct seg_map *m, int fd)
 {
 	struct seg_header h;
-	struct stat st;
+	off_t size = 0;
 	void *base = MAP_FAILED;
 	int seals, r;
 
@@ -125,37 +141,31 @@ seg_map_fd(struct seg_map *m, int fd)
 		r = TC_ECORRUPT;
 		goto out;
 	}
-	if (fstat(fd, &st) == -1) {
-		r = TC_ESYSTEM;
+	if ((r = seg_fd_size(fd, &size)) != 0)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h)) {
-		r = TC_ECORRUPT;
-		goto out;
-	}
-	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	base = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		r = TC_ESYSTEM;
 		goto out;
 	}
 	seg_copy_live(&h, base, sizeof(h));
-	if ((r = seg_header_check(&h, (uint64_t)st.st_size)) != 0)
+	if ((r = seg_header_check(&h, (uint64_t)size)) != 0)
 		goto out;
-	if (h.file_size != (uint64_t)st.st_size) {
+	if (h.file_size != (uint64_t)size) {
 		r = TC_ECORRUPT;
 		goto out;
 	}
 	/* success */
 	m->fd = fd;
 	m->base = base;
-	m->size = (size_t)st.st_size;
+	m->size = (size_t)size;
 	m->hdr = h;
 	fd = -1;
 	base = MAP_FAILED;
 	r = 0;
  out:
 	if (base != MAP_FAILED)
-		munmap(base, (size_t)st.st_size);
+		munmap(base, (size_t)size);
 	if (fd != -1)
 		close(fd);
 	return r;
@@ -203,8 +213,8 @@ int
 seg_file_load(struct seg_map *m, const char *runtime_dir)
 {
 	struct seg_header h;
-	struct stat st;
 	unsigned char *base = NULL;
+	off_t fsize;
 	size_t size;
 	int fd, r;
 
@@ -212,18 +222,12 @@ seg_file_load(struct seg_map *m, const char *runtime_dir)
 	m->fd = -1;
 	if ((fd = open_file_copy(runtime_dir)) < 0)
 		return fd;
-	if (fstat(fd, &st) == -1) {
-		r = TC_ESYSTEM;
+	if ((r = seg_fd_size(fd, &fsize)) != 0)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h)) {
-		r = TC_ECORRUPT;
-		goto out;
-	}
 	if ((r = pread_all(fd, &h, sizeof(h), 0)) != 0)
 		goto out;
 	/* Checked against the size the file had; read no more than that. */
-	if ((r = seg_header_check(&h, (uint64_t)st.st_size)) != 0)
+	if ((r = seg_header_check(&h, (uint64_t)fsize)) != 0)
 		goto out;
 	if ((base = aligned_alloc(64, (size_t)h.file_size)) == NULL) {
 		r = TC_ENOMEM;

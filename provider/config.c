@@ -208,12 +208,7 @@ free_list(char **list)
 	free(list);
 }
 
-/*
- * Why a file that holds a secret may not be trusted, or NULL.  Like ssh
- * with private keys: nobody but its owner may read it, and the owner must
- * be root, whoever loads the configuration, or the user the worker runs
- * as (du; NULL for none).
- */
+/* The user the worker runs as, looked up when first needed. */
 struct daemon_user {
 	const char *name;         /* NULL: none */
 	int looked_up;
@@ -237,6 +232,27 @@ daemon_user_uid(struct daemon_user *u)
 	return u->uid;
 }
 
+/* Why st's owner is not to be trusted, or NULL: it must be root, whoever
+ * loads the configuration, or du's user (du NULL: none). */
+static const char *
+owner_problem(const struct stat *st, struct daemon_user *du, char *buf,
+    size_t sz)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid() &&
+	    st->st_uid != daemon_user_uid(du)) {
+		snprintf(buf, sz, "is owned by uid %lu, not by root or uid %lu",
+		    (unsigned long)st->st_uid, (unsigned long)geteuid());
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * Why a file that holds a secret may not be trusted, or NULL.  Like ssh
+ * with private keys: nobody but its owner may read it, and the owner must
+ * be root, whoever loads the configuration, or the user the worker runs
+ * as (du; NULL for none).
+ */
 static const char *
 secret_perm_problem(const struct stat *st, struct daemon_user *du, char *buf,
     size_t sz)
@@ -247,13 +263,7 @@ secret_perm_problem(const struct stat *st, struct daemon_user *du, char *buf,
 		    (unsigned int)(st->st_mode & 07777));
 		return buf;
 	}
-	if (st->st_uid != 0 && st->st_uid != geteuid() &&
-	    st->st_uid != daemon_user_uid(du)) {
-		snprintf(buf, sz, "is owned by uid %lu, not by root or uid %lu",
-		    (unsigned long)st->st_uid, (unsigned long)geteuid());
-		return buf;
-	}
-	return NULL;
+	return owner_problem(st, du, buf, sz);
 }
 
 /*
@@ -272,12 +282,7 @@ conf_perm_problem(const struct stat *st, char *buf, size_t sz)
 		    (unsigned int)(st->st_mode & 07777));
 		return buf;
 	}
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(buf, sz, "is owned by uid %lu, not by root or uid %lu",
-		    (unsigned long)st->st_uid, (unsigned long)geteuid());
-		return buf;
-	}
-	return NULL;
+	return owner_problem(st, NULL, buf, sz);
 }
 
 /* ---- the INI reader ---------------------------------------------------- */

@@ -698,16 +698,16 @@ conn_evictable(const struct conn *k, int64_t now)
 
 /*
  * Where a new connection goes: a free place at the end, else a closed one,
- * else that of an evictable connection, which is closed for it: one that
- * has had its answer, the one with the nearest deadline, before one that
- * never spoke.  When there is none, conn_room() says so and the listening
- * socket is not polled, so that new clients queue in its backlog
- * (SOMAXCONN deep) until a fetch ends and frees places.  A thousand
- * processes making their first read in the same instant are all answered
- * that way, none refused; each bounds its wait with its own deadline.
+ * else that of an evictable connection: one that has had its answer, the
+ * one with the nearest deadline, before one that never spoke.  -1 when
+ * there is none: then the listening socket is not polled, so that new
+ * clients queue in its backlog (SOMAXCONN deep) until a fetch ends and
+ * frees places.  A thousand processes making their first read in the same
+ * instant are all answered that way, none refused; each bounds its wait
+ * with its own deadline.
  */
 static int
-conn_slot(struct daemon *d)
+conn_pick(const struct daemon *d)
 {
 	int64_t now = now_ns();
 	int j, idle = -1;
@@ -727,24 +727,25 @@ conn_slot(struct daemon *d)
 		    k->deadline_ns < best->deadline_ns))
 			idle = j;
 	}
-	if (idle != -1)
-		conn_close(d, idle);
 	return idle;
 }
 
-/* Would conn_slot() find a place? */
+/* Is there room for a new connection (see conn_pick)? */
 static int
 conn_room(const struct daemon *d)
 {
-	int64_t now = now_ns();
-	int j;
+	return conn_pick(d) != -1;
+}
 
-	if (d->nconns < MAX_CONNS)
-		return 1;
-	for (j = 0; j < d->nconns; j++)
-		if (d->conns[j].fd == -1 || conn_evictable(&d->conns[j], now))
-			return 1;
-	return 0;
+/* The place conn_pick() chose, its connection closed; or -1. */
+static int
+conn_slot(struct daemon *d)
+{
+	int j = conn_pick(d);
+
+	if (j != -1 && j < d->nconns)
+		conn_close(d, j);	/* no-op for a closed one */
+	return j;
 }
 
 /*
