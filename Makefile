@@ -159,14 +159,16 @@ $(B)/tests/%: tests/unit/%.c $(DAEMON_OBJS) $(STATICLIB) $(wildcard tests/unit/*
 	    $(call pc_libs,$(PKGS_DAEMON) check) -pthread
 
 # A client that sees only the public header and the shared object.
-$(B)/tests/tc-reader: tests/integration/reader.c $(B)/$(LIBNAME)
+$(B)/tests/tc-reader: tests/integration/reader.c tests/integration/outcome.h \
+    $(B)/$(LIBNAME)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -L$(B) -ltokencache \
 	    -Wl,-rpath,'$$ORIGIN/..'
 
 # The resource and clock tests' helper (tests/integration/t_resource.sh):
 # it also speaks the control protocol, so it links the static library.
-$(B)/tests/tc-resource: tests/integration/resource.c $(STATICLIB)
+$(B)/tests/tc-resource: tests/integration/resource.c \
+    tests/integration/outcome.h $(STATICLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
 	    $(call pc_libs,$(PKGS_LIB)) -pthread

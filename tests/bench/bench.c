@@ -331,6 +331,55 @@ csv_write(const char *path)
 		die("%s: %s", path, strerror(errno));
 }
 
+void
+read_secret(char *out, size_t cap)
+{
+	FILE *f;
+
+	if ((f = fopen(env.secret_file, "r")) == NULL ||
+	    fgets(out, (int)cap, f) == NULL)
+		die("%s: cannot read", env.secret_file);
+	fclose(f);
+	out[strcspn(out, "\n")] = '\0';
+}
+
+void
+sealed_make(struct sealed *x, const char *name, const char *tok, size_t len)
+{
+	struct seg_slot s;
+
+	memset(&s, 0, sizeof(s));
+	s.name_len = (uint32_t)strlen(name);
+	memcpy(s.name, name, s.name_len);
+	memcpy(s.token_type, "Bearer", 7);
+	x->adlen = seg_build_ad(&s, x->ad);
+	randombytes_buf(x->key, sizeof(x->key));
+	randombytes_buf(x->nonce, sizeof(x->nonce));
+	free(x->ct);
+	if ((x->ct = malloc(len + crypto_aead_xchacha20poly1305_ietf_ABYTES)) ==
+	    NULL)
+		die("out of memory");
+	crypto_aead_xchacha20poly1305_ietf_encrypt(x->ct, &x->ctlen,
+	    (const unsigned char *)tok, len, x->ad, x->adlen, NULL, x->nonce,
+	    x->key);
+}
+
+int
+sealed_open(const struct sealed *x, char *out)
+{
+	unsigned long long n;
+
+	return crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)out,
+	    &n, NULL, x->ct, x->ctlen, x->ad, x->adlen, x->nonce, x->key);
+}
+
+void
+sealed_free(struct sealed *x)
+{
+	free(x->ct);
+	x->ct = NULL;
+}
+
 /* ---- an in-process segment and its key service ---- */
 
 struct inseg {

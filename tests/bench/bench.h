@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "seg.h"
 #include "tokencache.h"
 
 #define BATCHES 400           /* samples per batched measurement */
@@ -29,6 +30,25 @@ struct bench_env {
 };
 
 extern struct bench_env env;
+
+/* The client secret every test client shares, from env.secret_file. */
+void read_secret(char *out, size_t cap);
+
+/*
+ * A token sealed the way the segment seals it (XChaCha20-Poly1305 under a
+ * random key, with the associated data of a slot named name), for the
+ * one-decrypt floor.  sealed_make() replaces what x held; sealed_open()
+ * decrypts into out (room for len bytes) and returns 0.
+ */
+struct sealed {
+	unsigned char key[32], nonce[24], ad[SEG_AD_MAX], *ct;
+	unsigned long long ctlen;
+	size_t adlen;
+};
+void sealed_make(struct sealed *x, const char *name, const char *tok,
+    size_t len);
+int sealed_open(const struct sealed *x, char *out);
+void sealed_free(struct sealed *x);
 
 /* Per call: median and 99th percentile, in nanoseconds. */
 struct lat {

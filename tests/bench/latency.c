@@ -550,13 +550,8 @@ oauth_setup(void)
 {
 	static char url[128];
 	char secret[256];
-	FILE *f;
 
-	if ((f = fopen(env.secret_file, "r")) == NULL ||
-	    fgets(secret, sizeof(secret), f) == NULL)
-		die("%s: cannot read", env.secret_file);
-	fclose(f);
-	secret[strcspn(secret, "\n")] = '\0';
+	read_secret(secret, sizeof(secret));
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", env.main_port);
 	snprintf(oauth_form, sizeof(oauth_form), "grant_type="
 	    "client_credentials&client_id=direct&client_secret=%s&resource="
@@ -574,10 +569,7 @@ oauth_setup(void)
 
 /* ---- the floor ---- */
 
-static unsigned char aead_key[32], aead_nonce[24], *aead_ct;
-static unsigned char aead_ad[SEG_AD_MAX];
-static unsigned long long aead_ctlen;
-static size_t aead_adlen;
+static struct sealed floor_sealed;
 
 static char *floor_src;
 
@@ -596,33 +588,8 @@ row_memcpy(void *arg)
 static int
 row_decrypt(void *arg)
 {
-	unsigned long long n;
-
 	(void)arg;
-	return crypto_aead_xchacha20poly1305_ietf_decrypt(
-	    (unsigned char *)copybuf, &n, NULL, aead_ct, aead_ctlen, aead_ad,
-	    aead_adlen, aead_nonce, aead_key);
-}
-
-/* The associated data a slot binds, for a token under name. */
-static void
-aead_setup(const char *name)
-{
-	struct seg_slot s;
-
-	memset(&s, 0, sizeof(s));
-	s.name_len = (uint32_t)strlen(name);
-	memcpy(s.name, name, s.name_len);
-	memcpy(s.token_type, "Bearer", 7);
-	aead_adlen = seg_build_ad(&s, aead_ad);
-	randombytes_buf(aead_key, sizeof(aead_key));
-	randombytes_buf(aead_nonce, sizeof(aead_nonce));
-	free(aead_ct);
-	if ((aead_ct = malloc(token_len + 16)) == NULL)
-		die("out of memory");
-	crypto_aead_xchacha20poly1305_ietf_encrypt(aead_ct, &aead_ctlen,
-	    (unsigned char *)token, token_len, aead_ad, aead_adlen, NULL,
-	    aead_nonce, aead_key);
+	return sealed_open(&floor_sealed, copybuf);
 }
 
 /* ---- the table ---- */
@@ -664,7 +631,7 @@ bench_latency(void)
 	if ((r = tc_open(&client, env.rundir)) != 0 ||
 	    (r = tc_get(client, env.cred, buf, sizeof(buf), NULL)) != 0)
 		die("%s: %s", env.cred, tc_strerror(r));
-	aead_setup(env.cred);
+	sealed_make(&floor_sealed, env.cred, token, token_len);
 	if ((floor_src = aligned_alloc(64, (token_len + 64) & ~(size_t)63)) ==
 	    NULL)
 		die("out of memory");
@@ -746,8 +713,7 @@ bench_latency(void)
 	agent_stop();
 	curl_easy_cleanup(oauth.h);
 	free(oauth.body);
-	free(aead_ct);
-	aead_ct = NULL;
+	sealed_free(&floor_sealed);
 	free(floor_src);
 	tc_close(client);
 }

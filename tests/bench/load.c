@@ -726,13 +726,8 @@ bench_load(void)
 	uint64_t tokens;
 	double lo, hi;
 	int g;
-	FILE *f;
 
-	if ((f = fopen(env.secret_file, "r")) == NULL ||
-	    fgets(secret, sizeof(secret), f) == NULL)
-		die("%s: cannot read", env.secret_file);
-	fclose(f);
-	secret[strcspn(secret, "\n")] = '\0';
+	read_secret(secret, sizeof(secret));
 	tc = mmap(NULL, 2 * sizeof(*tc), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (tc == MAP_FAILED)

@@ -53,19 +53,13 @@ row_memcpy(void *arg)
 	return 0;
 }
 
-static unsigned char key[32], nonce[24], *ct, ad[SEG_AD_MAX];
-static unsigned long long ctlen;
-static size_t adlen;
+static struct sealed sealed;
 
 static int
 row_decrypt(void *arg)
 {
-	unsigned long long n;
-
 	(void)arg;
-	return crypto_aead_xchacha20poly1305_ietf_decrypt(
-	    (unsigned char *)copybuf, &n, NULL, ct, ctlen, ad, adlen, nonce,
-	    key);
+	return sealed_open(&sealed, copybuf);
 }
 
 static void
@@ -80,7 +74,6 @@ bench_sizes(void)
 	static const size_t sizes[] = { 1024, 4096, 16384 };
 	char dir[1024], name[32], c[7][32], *next;
 	struct inseg *s;
-	struct seg_slot slot;
 	struct lat hot, copy, dec, changed;
 	double *smp, t0, t1, tc = timer_cost();
 	size_t k;
@@ -105,18 +98,7 @@ bench_sizes(void)
 			die("%s: %s", name, tc_strerror(r));
 		measure_pair(row_get, NULL, row_memcpy, NULL,
 		    tlen > 4096 ? 500 : 2000, &hot, &copy);
-		memset(&slot, 0, sizeof(slot));
-		slot.name_len = (uint32_t)strlen(name);
-		memcpy(slot.name, name, slot.name_len);
-		memcpy(slot.token_type, "Bearer", 7);
-		adlen = seg_build_ad(&slot, ad);
-		randombytes_buf(key, sizeof(key));
-		randombytes_buf(nonce, sizeof(nonce));
-		free(ct);
-		if ((ct = malloc(tlen + 16)) == NULL)
-			die("out of memory");
-		crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ctlen,
-		    (unsigned char *)tok, tlen, ad, adlen, NULL, nonce, key);
+		sealed_make(&sealed, name, tok, tlen);
 		dec = measure("decrypt", row_decrypt, NULL, 50);
 		/* A new token each time (untimed), then one tc_get. */
 		for (i = 0; i < n; i++) {
@@ -152,8 +134,7 @@ bench_sizes(void)
 	inseg_close(s);
 	free(tok);
 	free(next);
-	free(ct);
-	ct = NULL;
+	sealed_free(&sealed);
 	free(smp);
 }
 

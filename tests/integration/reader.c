@@ -27,13 +27,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "outcome.h"
 #include "tokencache.h"
 
 static int
 watch(const char *dir, const char *name, int seconds)
 {
 	static char buf[65536];
-	char line[512], last[512] = "";
+	char line[OUTCOME_LINE], last[OUTCOME_LINE] = "";
 	tc_token_info info;
 	tc_client *c;
 	int i, r;
@@ -51,11 +52,7 @@ watch(const char *dir, const char *name, int seconds)
 		else
 			snprintf(line, sizeof(line), "error %s",
 			    tc_strerror(r));
-		if (strcmp(line, last) != 0) {
-			printf("%s\n", line);
-			fflush(stdout);
-			memcpy(last, line, sizeof(last));
-		}
+		outcome_print(last, line);
 		usleep(10000);
 	}
 	tc_close(c);

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "outcome.h"
 #include "proto.h"
 #include "tokencache.h"
 
@@ -229,7 +230,7 @@ deadline(const char *dir, const char *name, int seconds)
 {
 	tc_token_info info;
 	tc_client *c;
-	char line[512], last[512] = "";
+	char line[OUTCOME_LINE], last[OUTCOME_LINE] = "";
 	int64_t dl = 0, t, end;
 	int r, k = 0, late = 0;
 
@@ -263,11 +264,7 @@ deadline(const char *dir, const char *name, int seconds)
 		else
 			snprintf(line, sizeof(line), "error %s",
 			    tc_strerror(r));
-		if (strcmp(line, last) != 0) {
-			printf("%s\n", line);
-			fflush(stdout);
-			memcpy(last, line, sizeof(last));
-		}
+		outcome_print(last, line);
 		usleep(10000);
 	}
 	tc_close(c);

@@ -112,7 +112,8 @@ if (!discRes.ok) usage(`discovery returned HTTP ${discRes.status}`);
 const disc = await discRes.json();
 if (disc.issuer !== base) usage(`unexpected issuer ${disc.issuer}, expected ${base}`);
 
-const looksLikeJwt = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
+const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const looksLikeJwt = jwtShape.test(token);
 
 if (lines && !looksLikeJwt) fail('jwt: a line is not a JWT');
 if (looksLikeJwt) {
@@ -120,7 +121,7 @@ if (looksLikeJwt) {
   if (!jwksRes.ok) usage(`jwks returned HTTP ${jwksRes.status}`);
   const jwks = createLocalJWKSet(await jwksRes.json());
   for (const t of lines || [token]) {
-    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(t)) fail('jwt: a line is not a JWT');
+    if (!jwtShape.test(t)) fail('jwt: a line is not a JWT');
     let payload;
     try {
       ({ payload } = await jwtVerify(t, jwks, {
