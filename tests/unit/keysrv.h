@@ -32,6 +32,7 @@ static int keysrv_seg_fd = -1;     /* -1: w.ro_fd */
 static int keysrv_seg_nfds = 1;    /* descriptors sent with SEGMENT */
 static atomic_int seg_requests;
 static atomic_int connections;     /* requests of any kind */
+static atomic_int closed;          /* connections the server has closed */
 
 /* The SEGMENT reply, with keysrv_seg_nfds descriptors in one message. */
 static void
@@ -123,8 +124,25 @@ keysrv_main(void *arg)
 			(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
 		}
 		close(fd);
+		atomic_fetch_add(&closed, 1);
 	}
 	return NULL;
+}
+
+/* Wait (up to 5 s) until the server has closed every connection it took:
+ * a client has its reply before the server's close(), so a test counting
+ * this process's descriptors waits for this first. */
+static inline void
+keysrv_idle(void)
+{
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (atomic_load(&closed) == atomic_load(&connections))
+			return;
+		usleep(1000);
+	}
+	ck_abort_msg("key server still holds a connection after 5 s");
 }
 
 static void

@@ -35,6 +35,7 @@ setup(void)
 	    "%s", err);
 	atomic_store(&key_requests, 0);
 	atomic_store(&connections, 0);
+	atomic_store(&closed, 0);
 	keysrv_start();
 }
 
@@ -432,6 +433,7 @@ START_TEST(test_segment_fd_checked)
 		    cases[i].size == 0 ? w.size : cases[i].size;
 
 		fd = copy_segment(n, cases[i].seal);
+		keysrv_idle();
 		before = open_fds();
 		pthread_mutex_lock(&wlock);
 		keysrv_seg_fd = fd;
@@ -443,6 +445,7 @@ START_TEST(test_segment_fd_checked)
 		if (cases[i].want == 0)
 			ck_assert_str_eq(buf, "checked-token");
 		tc_close(c);
+		keysrv_idle();
 		ck_assert_int_eq(open_fds(), before);
 		close(fd);
 	}
