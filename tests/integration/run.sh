@@ -42,18 +42,18 @@ trap 'exit 130' INT TERM
 # Tests run in this shell (not a subshell), so that a test may restart
 # the daemon and the next one still knows its pid.
 run_test() {
-	local name=$1
+	local name=$1 t0=$SECONDS
 	shift
 	if [ -n "${ONLY:-}" ] && ! [[ $1 =~ $ONLY ]]; then
 		return 0
 	fi
 	if "$@" >"$WORK/test.out" 2>&1; then
 		pass=$((pass + 1))
-		echo "ok   - $name"
+		echo "ok   - $name ($((SECONDS - t0)) s)"
 	else
 		fail=$((fail + 1))
 		failed_names="$failed_names $name"
-		echo "FAIL - $name"
+		echo "FAIL - $name ($((SECONDS - t0)) s)"
 		sed 's/^/       /' "$WORK/test.out"
 	fi
 }
