@@ -4,7 +4,10 @@
  * KEY requests with the keys of the writer w (segw_key_for), refusing
  * `denied_name`, and SEGMENT requests with w's read-only segment fd (or,
  * to test the client's checks, keysrv_seg_nfds copies of keysrv_seg_fd).
- * The integration tests use the real daemon instead.
+ * keysrv_setup()/keysrv_teardown() make and remove the runtime directory,
+ * the segment and the server around a test; keysrv_publish() writes a
+ * token as the daemon would.  The integration tests use the real daemon
+ * instead.
  */
 #ifndef TC_KEYSRV_H
 #define TC_KEYSRV_H
@@ -19,6 +22,9 @@
 #include "seg_write.h"
 #include "testutil.h"
 #include "tokencache.h"
+
+#define TMAX 4096                   /* token size of the test segments */
+#define NS_PER_S INT64_C(1000000000)
 
 static char *dir;
 static struct segw w;
@@ -161,6 +167,55 @@ keysrv_start(void)
 	ck_assert_int_eq(listen(lfd, 16), 0);
 	atomic_store(&keysrv_stop, 0);
 	ck_assert_int_eq(pthread_create(&keysrv, NULL, keysrv_main, NULL), 0);
+}
+
+static void keysrv_end(void);
+
+/* A fresh runtime directory with a segment of nslots slots, and the key
+ * server on it. */
+static inline void
+keysrv_setup(uint32_t nslots)
+{
+	char err[256];
+
+	ck_assert_int_ge(sodium_init(), 0);
+	dir = tu_tmpdir();
+	ck_assert_msg(segw_open(&w, dir, nslots, TMAX, err, sizeof(err)) == 0,
+	    "%s", err);
+	atomic_store(&key_requests, 0);
+	atomic_store(&connections, 0);
+	atomic_store(&closed, 0);
+	keysrv_start();
+}
+
+static inline void
+keysrv_teardown(void)
+{
+	keysrv_end();
+	segw_close(&w, 0);
+	tu_rmtree(dir);
+	dir = NULL;
+}
+
+/* Publish token as name's, valid for valid_ns from now (negative: already
+ * expired); returns its slot. */
+static inline uint32_t
+keysrv_publish(const char *name, const char *token, int64_t valid_ns)
+{
+	struct segw_meta m;
+	int64_t now = (int64_t)time(NULL);
+	uint32_t idx;
+
+	memset(&m, 0, sizeof(m));
+	m.token_type = "Bearer";
+	m.expires_at = now + valid_ns / NS_PER_S;
+	m.expires_boot_ns = seg_boottime_ns() + valid_ns;
+	m.fetched_at = now;
+	pthread_mutex_lock(&wlock);
+	ck_assert_int_eq(segw_assign(&w, name, &idx), 0);
+	ck_assert_int_eq(segw_publish(&w, idx, token, strlen(token), &m), 0);
+	pthread_mutex_unlock(&wlock);
+	return idx;
 }
 
 static void

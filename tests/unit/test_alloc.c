@@ -14,44 +14,18 @@
 #include "keysrv.h"
 #include "wipe_malloc.h"
 
-#define TMAX 4096
 #define MAX_STEPS 2000
 
 static void
 setup(void)
 {
-	char err[256];
-
-	ck_assert_int_ge(sodium_init(), 0);
-	dir = tu_tmpdir();
-	ck_assert_msg(segw_open(&w, dir, 16, TMAX, err, sizeof(err)) == 0,
-	    "%s", err);
-	keysrv_start();
-}
-
-static void
-teardown(void)
-{
-	keysrv_end();
-	segw_close(&w, 0);
-	tu_rmtree(dir);
+	keysrv_setup(16);
 }
 
 static uint32_t
 publish(const char *name, const char *token)
 {
-	struct segw_meta m;
-	uint32_t idx;
-
-	memset(&m, 0, sizeof(m));
-	m.token_type = "Bearer";
-	m.expires_at = (int64_t)time(NULL) + 600;
-	m.expires_boot_ns = seg_boottime_ns() + INT64_C(600000000000);
-	pthread_mutex_lock(&wlock);
-	ck_assert_int_eq(segw_assign(&w, name, &idx), 0);
-	ck_assert_int_eq(segw_publish(&w, idx, token, strlen(token), &m), 0);
-	pthread_mutex_unlock(&wlock);
-	return idx;
+	return keysrv_publish(name, token, 600 * NS_PER_S);
 }
 
 /*
@@ -286,7 +260,7 @@ main(void)
 	Suite *s = suite_create("alloc");
 	TCase *tc = tcase_create("torture");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, keysrv_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_client_first_read);
 	tcase_add_test(tc, test_publish);

@@ -22,48 +22,10 @@
 #include "keysrv.h"
 #include "tokencache.h"
 
-#define TMAX 4096
-
 static void
 setup(void)
 {
-	char err[256];
-
-	ck_assert_int_ge(sodium_init(), 0);
-	dir = tu_tmpdir();
-	ck_assert_msg(segw_open(&w, dir, 64, TMAX, err, sizeof(err)) == 0,
-	    "%s", err);
-	atomic_store(&key_requests, 0);
-	atomic_store(&connections, 0);
-	atomic_store(&closed, 0);
-	keysrv_start();
-}
-
-static void
-teardown(void)
-{
-	keysrv_end();
-	segw_close(&w, 0);
-	tu_rmtree(dir);
-	dir = NULL;
-}
-
-static uint32_t
-publish(const char *name, const char *token, int64_t valid_secs)
-{
-	struct segw_meta m;
-	uint32_t idx;
-
-	memset(&m, 0, sizeof(m));
-	m.token_type = "Bearer";
-	m.expires_at = (int64_t)time(NULL) + valid_secs;
-	m.expires_boot_ns = seg_boottime_ns() + valid_secs * INT64_C(1000000000);
-	m.fetched_at = (int64_t)time(NULL);
-	pthread_mutex_lock(&wlock);
-	ck_assert_int_eq(segw_assign(&w, name, &idx), 0);
-	ck_assert_int_eq(segw_publish(&w, idx, token, strlen(token), &m), 0);
-	pthread_mutex_unlock(&wlock);
-	return idx;
+	keysrv_setup(64);
 }
 
 START_TEST(test_arguments_and_strings)
@@ -115,7 +77,7 @@ START_TEST(test_roundtrip_and_hot_path)
 	char buf[TMAX + 1];
 	int i;
 
-	publish("zeebe", "token-one", 3600);
+	keysrv_publish("zeebe", "token-one", 3600 * NS_PER_S);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
 	ck_assert_int_eq(tc_get(c, "zeebe", buf, sizeof(buf), &info), 0);
 	ck_assert_str_eq(buf, "token-one");
@@ -132,7 +94,7 @@ START_TEST(test_roundtrip_and_hot_path)
 		ck_assert_str_eq(buf, "token-one");
 	}
 	/* A new token: one decrypt, no new key. */
-	publish("zeebe", "token-two", 3600);
+	keysrv_publish("zeebe", "token-two", 3600 * NS_PER_S);
 	ck_assert_int_eq(tc_get(c, "zeebe", buf, sizeof(buf), &info), 0);
 	ck_assert_str_eq(buf, "token-two");
 	ck_assert_int_eq(atomic_load(&key_requests), 1);
@@ -173,12 +135,12 @@ START_TEST(test_states)
 	ck_assert_int_eq(tc_get(c, "failing", buf, sizeof(buf), &info),
 	    TC_EFAILED);
 	ck_assert_str_eq(info.error, "invalid_client: bad secret");
-	publish("stale", "old-token", -1);
+	keysrv_publish("stale", "old-token", -NS_PER_S);
 	ck_assert_int_eq(tc_get(c, "stale", buf, sizeof(buf), &info),
 	    TC_EEXPIRED);
 	ck_assert_int_eq(info.expires_in_ms, 0);
 	/* Too small a buffer says how much is needed. */
-	publish("sized", "0123456789", 60);
+	keysrv_publish("sized", "0123456789", 60 * NS_PER_S);
 	ck_assert_int_eq(tc_get(c, "sized", buf, 10, &info), TC_ERANGE);
 	ck_assert_uint_eq(info.length, 10);
 	ck_assert_int_eq(tc_get(c, "sized", buf, 11, &info), 0);
@@ -192,8 +154,8 @@ START_TEST(test_access_denied_and_no_daemon)
 	tc_client *c;
 	char buf[TMAX + 1];
 
-	publish(denied_name, "private-token", 60);
-	publish("late", "late-token", 60);
+	keysrv_publish(denied_name, "private-token", 60 * NS_PER_S);
+	keysrv_publish("late", "late-token", 60 * NS_PER_S);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
 	ck_assert_int_eq(tc_get(c, denied_name, buf, sizeof(buf), NULL),
 	    TC_EACCES);
@@ -209,7 +171,7 @@ START_TEST(test_segment_replaced)
 	tc_client *c;
 	char buf[TMAX + 1], err[256];
 
-	publish("svc", "first-daemon-token", 60);
+	keysrv_publish("svc", "first-daemon-token", 60 * NS_PER_S);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
 	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
 	ck_assert_str_eq(buf, "first-daemon-token");
@@ -219,7 +181,7 @@ START_TEST(test_segment_replaced)
 	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
 	pthread_mutex_unlock(&wlock);
 	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), TC_ENOTFOUND);
-	publish("svc", "second-daemon-token", 60);
+	keysrv_publish("svc", "second-daemon-token", 60 * NS_PER_S);
 	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
 	ck_assert_str_eq(buf, "second-daemon-token");
 	/*
@@ -227,7 +189,7 @@ START_TEST(test_segment_replaced)
 	 * under a stopped daemon): the reader notices once its answer is
 	 * not a token, and re-opens.
 	 */
-	publish("short", "short-lived", 1);
+	keysrv_publish("short", "short-lived", 1 * NS_PER_S);
 	ck_assert_int_eq(tc_get(c, "short", buf, sizeof(buf), NULL), 0);
 	pthread_mutex_lock(&wlock);
 	segw_close(&w, 0);
@@ -240,7 +202,7 @@ START_TEST(test_segment_replaced)
 	}
 	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
 	pthread_mutex_unlock(&wlock);
-	publish("short", "third-daemon-token", 60);
+	keysrv_publish("short", "third-daemon-token", 60 * NS_PER_S);
 	sleep(2);	/* the old mapping's token expires */
 	ck_assert_int_eq(tc_get(c, "short", buf, sizeof(buf), NULL), 0);
 	ck_assert_str_eq(buf, "third-daemon-token");
@@ -271,7 +233,7 @@ START_TEST(test_daemon_not_accepting)
 		if (connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)) == 0)
 			n++;
 	}
-	publish("stuck", "never-read", 60);
+	keysrv_publish("stuck", "never-read", 60 * NS_PER_S);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
 	t0 = time(NULL);
 	r = tc_get(c, "stuck", buf, sizeof(buf), NULL);
@@ -293,7 +255,7 @@ START_TEST(test_fork)
 	pid_t pid;
 	int st;
 
-	publish("forked", "fork-token", 60);
+	keysrv_publish("forked", "fork-token", 60 * NS_PER_S);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
 	ck_assert_int_eq(tc_get(c, "forked", buf, sizeof(buf), NULL), 0);
 	pid = fork();
@@ -356,7 +318,7 @@ START_TEST(test_threads_while_writing)
 	pthread_mutex_unlock(&wlock);
 	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
 	token_for(s.generation + 1, tok);
-	publish("race", tok, 600);
+	keysrv_publish("race", tok, 600 * NS_PER_S);
 	ck_assert_int_eq(tc_open(&shared, dir), 0);
 	atomic_store(&race_stop, 0);
 	for (i = 0; i < THREADS; i++) {
@@ -366,7 +328,7 @@ START_TEST(test_threads_while_writing)
 	for (n = 0; n < 3000; n++) {
 		ck_assert_int_eq(segw_read(&w, idx, &s), 0);
 		token_for(s.generation + 1, tok);
-		publish("race", tok, 600);
+		keysrv_publish("race", tok, 600 * NS_PER_S);
 	}
 	atomic_store(&race_stop, 1);
 	for (i = 0; i < THREADS; i++) {
@@ -427,7 +389,7 @@ START_TEST(test_segment_fd_checked)
 	size_t i;
 	int before, fd;
 
-	publish("svc", "checked-token", 60);
+	keysrv_publish("svc", "checked-token", 60 * NS_PER_S);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t n = cases[i].size == 1 ? w.size + 4096 :
 		    cases[i].size == 0 ? w.size : cases[i].size;
@@ -468,7 +430,7 @@ reader_of_stopped_daemon(void)
 	tc_client *c;
 	char buf[TMAX + 1];
 
-	publish("svc", "old-daemon-token", 600);
+	keysrv_publish("svc", "old-daemon-token", 600 * NS_PER_S);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
 	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
 	keysrv_end();
@@ -492,7 +454,7 @@ START_TEST(test_moves_to_new_segment)
 	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
 	ck_assert_int_eq(w.adopted, 1);
 	keysrv_start();
-	publish("svc", "new-daemon-token", 600);
+	keysrv_publish("svc", "new-daemon-token", 600 * NS_PER_S);
 	/* Within the revisit period (5 s) plus a check period, with room. */
 	for (i = 0; i < 200; i++) {
 		r = tc_get(c, "svc", buf, sizeof(buf), NULL);
@@ -534,7 +496,7 @@ START_TEST(test_keeps_token_until_new_segment_has_one)
 		ck_assert_str_eq(buf, "old-daemon-token");
 		usleep(50000);
 	}
-	publish("svc", "new-daemon-token", 600);
+	keysrv_publish("svc", "new-daemon-token", 600 * NS_PER_S);
 	for (i = 0; i < 200; i++) {
 		ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
 		if (strcmp(buf, "new-daemon-token") == 0)
@@ -552,7 +514,7 @@ client_suite(void)
 	Suite *s = suite_create("client");
 	TCase *tc = tcase_create("api");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, keysrv_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_arguments_and_strings);
 	tcase_add_test(tc, test_no_cache);

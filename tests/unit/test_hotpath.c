@@ -16,52 +16,18 @@
 #endif
 #endif
 
-#define TMAX 4096
 #define NSLOTS 4096
 
 static void
 setup(void)
 {
-	char err[256];
-
-	ck_assert_int_ge(sodium_init(), 0);
-	dir = tu_tmpdir();
-	ck_assert_msg(segw_open(&w, dir, NSLOTS, TMAX, err, sizeof(err)) == 0,
-	    "%s", err);
-	atomic_store(&key_requests, 0);
-	keysrv_start();
-}
-
-static void
-teardown(void)
-{
-	keysrv_end();
-	segw_close(&w, 0);
-	tu_rmtree(dir);
-	dir = NULL;
-}
-
-static void
-publish_ns(const char *name, const char *token, int64_t valid_ns)
-{
-	struct segw_meta m;
-	uint32_t idx;
-
-	memset(&m, 0, sizeof(m));
-	m.token_type = "Bearer";
-	m.expires_at = (int64_t)time(NULL) + valid_ns / 1000000000;
-	m.expires_boot_ns = seg_boottime_ns() + valid_ns;
-	m.fetched_at = (int64_t)time(NULL);
-	pthread_mutex_lock(&wlock);
-	ck_assert_int_eq(segw_assign(&w, name, &idx), 0);
-	ck_assert_int_eq(segw_publish(&w, idx, token, strlen(token), &m), 0);
-	pthread_mutex_unlock(&wlock);
+	keysrv_setup(NSLOTS);
 }
 
 static void
 publish(const char *name, const char *token)
 {
-	publish_ns(name, token, INT64_C(600000000000));
+	keysrv_publish(name, token, 600 * NS_PER_S);
 }
 
 /* The token of generation gen: a reader can tell a wrong or torn one. */
@@ -160,7 +126,7 @@ START_TEST(test_never_past_deadline)
 	int r, ok = 0, i;
 
 	deadline = seg_boottime_ns() + life;
-	publish_ns("short", "short-lived", life);
+	keysrv_publish("short", "short-lived", life);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
 	for (i = 0;; i++) {
 		before = seg_boottime_ns();
@@ -476,7 +442,7 @@ hotpath_suite(void)
 	Suite *s = suite_create("hotpath");
 	TCase *tc = tcase_create("reads");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, keysrv_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_hot_matches_slow);
 	tcase_add_test(tc, test_never_past_deadline);
