@@ -1567,6 +1567,11 @@ run_timers(struct daemon *d, int64_t now)
 		}
 		if (k->deadline_ns < next)
 			next = k->deadline_ns;
+		/* With the table full, the moment a silent one may be
+		 * evicted is the moment there is room again (conn_pick). */
+		if (d->nconns == MAX_CONNS && !k->waiting && !k->answered &&
+		    k->accepted_ns + CONN_QUIET_NS < next)
+			next = k->accepted_ns + CONN_QUIET_NS + 1;
 	}
 	next -= now;
 	return next <= 0 ? 0 : (int)((next + NS_PER_MS - 1) / NS_PER_MS);

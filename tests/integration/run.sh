@@ -617,6 +617,13 @@ t_rate_limit_and_conn_cap() {
 }
 
 # The worker and the monitor, dumped with gcore: no token, no secret.
+# 140 connections that never speak, more than the daemon's table holds: a
+# client that does speak is answered at once, by closing silent ones that
+# have had 200 ms, not after their 2 s deadline.
+t_silent_connections_evicted() {
+	"$B/tests/tc-sockfuzz" silent "$WORK/run" 140 1800
+}
+
 t_no_secrets_in_core() {
 	local p t s c n=0
 	command -v gcore >/dev/null || { echo "gcore not installed (tests/deps.sh installs gdb)"; return 1; }
@@ -1113,6 +1120,7 @@ root_test "reload and invalidate need root or admin_group" t_admin_commands
 root_test "secret files owned by another user or world-readable are refused" t_secret_file_owner_refused
 root_test "socket fuzzing by an unprivileged peer: no crash, no key" t_socket_fuzz
 root_test "per-user rate limit and connection cap; root not limited" t_rate_limit_and_conn_cap
+run_test "140 silent connections do not keep a speaking client waiting" t_silent_connections_evicted
 if [ $SANITIZED = 1 ]; then
 	skip=$((skip + 1))
 	echo "skip - no token or secret in a core (a sanitizer build: its shadow memory makes a core of terabytes; the plain build runs this test)"

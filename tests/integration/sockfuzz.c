@@ -10,6 +10,10 @@
  *                                          answered "rate limited"
  *   tc-sockfuzz conns RUNTIME_DIR N        opens N connections at once;
  *                                          prints how many the daemon kept
+ *   tc-sockfuzz silent RUNTIME_DIR N MS    holds N connections that never
+ *                                          speak, then PINGs on one more;
+ *                                          fails unless it is answered
+ *                                          within MS of the first connect
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -184,6 +189,61 @@ conns(const char *dir, int n)
 	return 0;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Silent peers must not hold the connection table: the daemon closes one
+ * that has not spoken for a while to make room for a client that does,
+ * rather than let that client wait in the backlog until the silent ones
+ * reach their deadline.  Prints how many of the n silent connections were
+ * closed by the time the PING was answered.
+ */
+static int
+silent(const char *dir, int n, int ms)
+{
+	struct tc_req q;
+	struct tc_resp r;
+	int *fds = calloc((size_t)n, sizeof(int)), i, fd, ok, closed = 0;
+	long long t0, left;
+	char c;
+
+	if (fds == NULL)
+		return 1;
+	t0 = now_ms();
+	for (i = 0; i < n; i++)
+		if ((fds[i] = connect_to(dir)) == -1) {
+			perror("silent: connect");
+			return 1;
+		}
+	usleep(500 * 1000);
+	if ((fd = connect_to(dir)) == -1) {
+		perror("silent: connect");
+		return 1;
+	}
+	tc_req_init(&q, TC_OP_PING, NULL, 0);
+	left = t0 + ms - now_ms();
+	ok = send(fd, &q, sizeof(q), MSG_NOSIGNAL) == (ssize_t)sizeof(q) &&
+	    get_reply(fd, &r, left > 0 ? (int)left : 0) && r.status == 0;
+	printf("silent: ping %s after %lld ms; ", ok ? "answered" :
+	    "not answered", now_ms() - t0);
+	for (i = 0; i < n; i++) {
+		if (recv(fds[i], &c, 1, MSG_DONTWAIT | MSG_PEEK) == 0)
+			closed++;
+		close(fds[i]);
+	}
+	close(fd);
+	free(fds);
+	printf("%d of %d silent connections closed by then\n", closed, n);
+	return ok && closed > 0 ? 0 : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -193,7 +253,9 @@ main(int argc, char *argv[])
 		return flood(argv[2], atoi(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "conns") == 0)
 		return conns(argv[2], atoi(argv[3]));
+	if (argc == 5 && strcmp(argv[1], "silent") == 0)
+		return silent(argv[2], atoi(argv[3]), atoi(argv[4]));
 	fprintf(stderr, "usage: tc-sockfuzz fuzz DIR NAME N | flood DIR N | "
-	    "conns DIR N\n");
+	    "conns DIR N | silent DIR N MS\n");
 	return 2;
 }
