@@ -564,8 +564,9 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 {
 	struct passwd *pw;
 	sigset_t chld, oldmask;
+	const char *hook;
 	char *path;
-	int sv[2];
+	int sv[2], fail_at_once;
 	pid_t pid, monitor = getpid();
 	uid_t uid;
 	gid_t gid;
@@ -600,14 +601,26 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &oldmask);
+	/* For the tests: TOKENCACHE_TEST_CRASH=worker-start fails the worker
+	 * at once, as a failed drop would, while the monitor dawdles. */
+	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
+	fail_at_once = hook != NULL && strcmp(hook, "worker-start") == 0;
 	if ((pid = fork()) == -1) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		return -1;
 	}
-	if (pid == 0)
+	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		if (fail_at_once) {
+			snprintf(err, errlen, "the worker failed at once "
+			    "(TOKENCACHE_TEST_CRASH=worker-start)");
+			return -1;
+		}
+	}
 	if (pid != 0) {
+		if (fail_at_once)
+			usleep(200 * 1000);
 		/* The monitor keeps no secrets between reloads. */
 		close(sv[1]);
 		if (worker_fd != -1) {

@@ -624,6 +624,35 @@ t_silent_connections_evicted() {
 	"$B/tests/tc-sockfuzz" silent "$WORK/run" 140 1800
 }
 
+# A worker that fails at once, as a failed privilege drop would, while
+# the monitor is still on its way to watching it (a test hook delays the
+# monitor 200 ms): the monitor must see the exit and leave with status 1,
+# not wait for a signal it has already missed.
+t_worker_fails_at_once() {
+	local pid i st=0
+	tc_daemon_stop TERM || return 1
+	TOKENCACHE_TEST_CRASH=worker-start "$DAEMON" -f -d \
+	    -c "$WORK/tokencache.conf" >"$WORK/at-once.log" 2>&1 &
+	pid=$!
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		cat "$WORK/at-once.log"
+		echo "the monitor still runs 10 s after its worker failed"
+		tc_daemon_start
+		return 1
+	fi
+	wait "$pid" || st=$?
+	tc_daemon_start || return 1
+	cat "$WORK/at-once.log"
+	expect_eq "$st" 1 "monitor exit status" || return 1
+	expect_grep "worker failed at once" "$WORK/at-once.log" "the worker's error"
+}
+
 t_no_secrets_in_core() {
 	local p t s c n=0
 	command -v gcore >/dev/null || { echo "gcore not installed (tests/deps.sh installs gdb)"; return 1; }
@@ -1121,6 +1150,7 @@ root_test "secret files owned by another user or world-readable are refused" t_s
 root_test "socket fuzzing by an unprivileged peer: no crash, no key" t_socket_fuzz
 root_test "per-user rate limit and connection cap; root not limited" t_rate_limit_and_conn_cap
 run_test "140 silent connections do not keep a speaking client waiting" t_silent_connections_evicted
+root_test "a worker that fails at once: the monitor exits 1, no hang" t_worker_fails_at_once
 if [ $SANITIZED = 1 ]; then
 	skip=$((skip + 1))
 	echo "skip - no token or secret in a core (a sanitizer build: its shadow memory makes a core of terabytes; the plain build runs this test)"
