@@ -1540,7 +1540,12 @@ run_timers(struct daemon *d, int64_t now)
 	if (d->next_rotation_ns < next)
 		next = d->next_rotation_ns;
 	/* Someone may have truncated, replaced or deleted the persistent
-	 * copy: cheap to look, and no reader depends on it meanwhile. */
+	 * copy: cheap to look, and no reader depends on it meanwhile.  This
+	 * also bounds the poll below to a second, which matters after a
+	 * suspend: poll's timeout runs on CLOCK_MONOTONIC, which stops while
+	 * asleep, and every deadline here is on CLOCK_BOOTTIME, which does
+	 * not; a refresh that fell due while asleep starts within a second
+	 * of the resume. */
 	if (d->next_file_check_ns <= now) {
 		(void)segw_check_file(&d->seg);
 		d->next_file_check_ns = now + FILE_CHECK_NS;

@@ -16,6 +16,15 @@
  *       tc_token_info), printing each change of outcome: "ok K" (the K-th
  *       distinct token) or "error MESSAGE".  A token returned after its
  *       CLOCK_BOOTTIME deadline prints "LATE ..." and fails the run.
+ *   tc-resource suspend RUNTIME_DIR NAME SECONDS
+ *       As root, under libfaketime: reads NAME on the hot path for 1.5 s,
+ *       then sees a suspend of SECONDS as a resume shows one: the wall
+ *       clock (its libfaketime file) and CLOCK_BOOTTIME (a time namespace
+ *       of its own, entered with setns) on by SECONDS, CLOCK_MONOTONIC
+ *       not, with no read in between.  Prints "before: ok, MS ms left",
+ *       then "hot path: ok, same token" (or "another token", or "error
+ *       MESSAGE") and "exact: ok, MS ms left" (or "error MESSAGE").
+ *       Exits 3 when it cannot make the suspend (no time namespaces).
  *   tc-resource clocks
  *       Prints time() and CLOCK_BOOTTIME in seconds (is libfaketime faking
  *       the one and leaving the other alone?).
@@ -23,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +281,92 @@ deadline(const char *dir, const char *name, int seconds)
 	return late ? 1 : 0;
 }
 
+/* Move this process's CLOCK_BOOTTIME and (through libfaketime's file)
+ * its wall clock on by seconds, CLOCK_MONOTONIC staying: a resume. */
+static int
+make_suspend(int seconds)
+{
+	const char *ft = getenv("FAKETIME_TIMESTAMP_FILE");
+	char line[64];
+	FILE *f;
+	int fd, ns, n;
+
+	if (ft == NULL) {
+		fprintf(stderr, "suspend: not under libfaketime\n");
+		return -1;
+	}
+	if (unshare(CLONE_NEWTIME) == -1) {
+		printf("no time namespace: %s\n", strerror(errno));
+		return -1;
+	}
+	n = snprintf(line, sizeof(line), "boottime %d 0\n", seconds);
+	if ((fd = open("/proc/self/timens_offsets", O_WRONLY)) == -1 ||
+	    write(fd, line, (size_t)n) != n ||
+	    (ns = open("/proc/self/ns/time_for_children", O_RDONLY)) == -1) {
+		printf("no time namespace: %s\n", strerror(errno));
+		return -1;
+	}
+	close(fd);
+	if ((f = fopen(ft, "w")) == NULL || fprintf(f, "+%ds\n", seconds) < 0 ||
+	    fclose(f) != 0) {
+		fprintf(stderr, "suspend: %s: %s\n", ft, strerror(errno));
+		return -1;
+	}
+	if (setns(ns, CLONE_NEWTIME) == -1) {
+		printf("no time namespace: setns: %s\n", strerror(errno));
+		return -1;
+	}
+	close(ns);
+	return 0;
+}
+
+static int
+suspend(const char *dir, const char *name, int seconds)
+{
+	tc_token_info info;
+	tc_client *c;
+	int64_t end;
+	int r;
+
+	if ((r = tc_open(&c, dir)) != 0 ||
+	    (r = tc_get_wait(c, name, buf, sizeof(buf), &info, 15000)) != 0) {
+		fprintf(stderr, "tc-resource: %s: %s\n", name, tc_strerror(r));
+		return 1;
+	}
+	end = boot_ns() + 1500 * NS_PER_MS;
+	while (boot_ns() < end && (r = tc_get(c, name, buf, sizeof(buf),
+	    NULL)) == 0)
+		usleep(10000);
+	if (r != 0 || (r = tc_get(c, name, first, sizeof(first), &info)) != 0) {
+		printf("before: error %s\n", tc_strerror(r));
+		return 1;
+	}
+	printf("before: ok, %lld ms left\n", (long long)info.expires_in_ms);
+	/* The last read before the suspend is a hot one, as in a program
+	 * that was reading when the machine went to sleep. */
+	if ((r = tc_get(c, name, buf, sizeof(buf), NULL)) != 0 ||
+	    strcmp(buf, first) != 0) {
+		printf("before: the token changed\n");
+		return 1;
+	}
+	if (make_suspend(seconds) != 0)
+		return 3;
+	r = tc_get(c, name, buf, sizeof(buf), NULL);
+	if (r == 0)
+		printf("hot path: ok, %s token\n", strcmp(buf, first) == 0 ?
+		    "same" : "another");
+	else
+		printf("hot path: error %s\n", tc_strerror(r));
+	r = tc_get(c, name, buf, sizeof(buf), &info);
+	if (r == 0)
+		printf("exact: ok, %lld ms left\n",
+		    (long long)info.expires_in_ms);
+	else
+		printf("exact: error %s\n", tc_strerror(r));
+	tc_close(c);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -285,7 +381,10 @@ main(int argc, char *argv[])
 		return hog(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "deadline") == 0)
 		return deadline(argv[2], argv[3], atoi(argv[4]));
+	if (argc == 5 && strcmp(argv[1], "suspend") == 0)
+		return suspend(argv[2], argv[3], atoi(argv[4]));
 	fprintf(stderr, "usage: tc-resource client DIR NAME | "
-	    "hog DIR N SECONDS | deadline DIR NAME SECONDS | clocks\n");
+	    "hog DIR N SECONDS | deadline DIR NAME SECONDS | "
+	    "suspend DIR NAME SECONDS | clocks\n");
 	return 2;
 }

@@ -389,6 +389,37 @@ res_daemon_emfile() {
 	kill -0 "$DAEMON_PID" || { echo "daemon gone"; return 1; }
 }
 
+# A suspend as a reader sees it at the resume: CLOCK_BOOTTIME and the wall
+# clock on, CLOCK_MONOTONIC not (tc-resource suspend: a time namespace of
+# its own and libfaketime; the daemon stays awake).  Tokens live an hour.
+# After 10 minutes asleep the token is still served, with 10 minutes less
+# left; after 2 hours it is served by neither the hot path nor the exact
+# one.
+res_suspend() {
+	local before after st=0
+	ft_env
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred long "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
+	tc_daemon_start || return 1
+	ctl token long --wait 15 >/dev/null || return 1
+	ft_set +0
+	$FT "$B/tests/tc-resource" suspend "$WORK/run" long 600 >"$WORK/s600.out" 2>&1 || st=$?
+	sed 's/^/600 s: /' "$WORK/s600.out"
+	expect_eq "$st" 0 "tc-resource suspend 600" || return 1
+	expect_grep "^hot path: ok, same token" "$WORK/s600.out" "600 s asleep" || return 1
+	before=$(sed -n 's/^before: ok, \([0-9]*\) ms left/\1/p' "$WORK/s600.out")
+	after=$(sed -n 's/^exact: ok, \([0-9]*\) ms left/\1/p' "$WORK/s600.out")
+	[ -n "$before" ] && [ -n "$after" ] &&
+	    [ "$after" -le $((before - 600000)) ] && [ "$after" -ge $((before - 630000)) ] ||
+	    { echo "time left $before ms before, $after ms after 600 s asleep"; return 1; }
+	ft_set +0
+	$FT "$B/tests/tc-resource" suspend "$WORK/run" long 7200 >"$WORK/s7200.out" 2>&1 || st=$?
+	sed 's/^/7200 s: /' "$WORK/s7200.out"
+	expect_eq "$st" 0 "tc-resource suspend 7200" || return 1
+	expect_grep "^hot path: error" "$WORK/s7200.out" "2 h asleep, hot path" || return 1
+	expect_grep "^exact: error" "$WORK/s7200.out" "2 h asleep, exact"
+}
+
 # Each in a private directory and daemon of its own.
 t_res_clock_jumps() { in_private clock_jumps res_clock_jumps; }
 t_res_clock_back_expiry() { in_private clock_back_expiry res_clock_back_expiry; }
@@ -397,6 +428,7 @@ t_res_tmpfs_too_small() { in_private tmpfs_too_small res_tmpfs_too_small; }
 t_res_tmpfs_full() { in_private tmpfs_full res_tmpfs_full; }
 t_res_memlock_zero() { in_private memlock_zero res_memlock_zero; }
 t_res_daemon_emfile() { in_private daemon_emfile res_daemon_emfile; }
+t_res_suspend() { in_private suspend res_suspend; }
 
 res_root_test() {	# NAME FUNCTION: as root only (mount; a hog past the per-user cap)
 	if [ "${AS_ROOT:-0}" = 1 ]; then
@@ -416,6 +448,16 @@ res_ft_test() {		# NAME FUNCTION: needs libfaketime
 	fi
 }
 
+# A suspend needs a time namespace (root, Linux 5.6) and libfaketime.
+if [ -z "$FT_LIB" ]; then
+	skip=$((skip + 1))
+	echo "skip - a reader across a suspend (libfaketime not installed: tests/deps.sh installs faketime)"
+elif ! unshare --time --boottime 1 true 2>/dev/null; then
+	skip=$((skip + 1))
+	echo "skip - a reader across a suspend (no time namespace here: needs root and Linux 5.6 or later)"
+else
+	run_test "a reader across a suspend: 10 min asleep, still served, 10 min less left; 2 h asleep, not served" t_res_suspend
+fi
 res_ft_test "wall clock +1 d, -1 d, +1 y: no extra request, same token, sane expiry" t_res_clock_jumps
 res_ft_test "wall clock set back: a token is not served past its boot-clock deadline" t_res_clock_back_expiry
 res_ft_test "HTTP-date Retry-After measured against the server's Date, not our clock" t_res_retry_after_skew
