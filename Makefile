@@ -202,13 +202,17 @@ TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-resource \
              $(B)/tests/tc-sockfuzz \
              $(FUZZ_BINS)
 
+# The builds for the tests go one job per CPU.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+
 check: deps
-	$(MAKE) all $(TEST_PROGS)
+	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 
-check-unit: all $(TEST_PROGS)
+check-unit:
+	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
 
@@ -220,7 +224,8 @@ fuzz:
 	build-fuzzer/fuzz/fuzz_$(FUZZ) -max_total_time=$(SECONDS) \
 	    build-fuzzer/corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
-check-integration: all $(TEST_PROGS)
+check-integration:
+	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 
 demo: deps

@@ -1,11 +1,27 @@
 #!/bin/sh
-# Run each Check unit-test program given as an argument; print a summary
-# and fail if any failed.  Check itself prints each suite's result line.
+# Run the Check unit-test programs given as arguments, JOBS at a time
+# (default: one per CPU; the slow ones spend their time waiting on
+# deadlines, not computing).  Each program's output is printed whole, in
+# the order given, once all have ended; then a summary.  Fails if any
+# failed.  Check itself prints each suite's result line.
 set -u
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 1)}
+out=$(mktemp -d "${TMPDIR:-/tmp}/tc-unit.XXXXXX") || exit 1
+trap 'rm -rf "$out"' EXIT
+i=0
+for t in "$@"; do
+	i=$((i + 1))
+	printf '%s %s\n' "$i" "$t"
+done | xargs -P "$jobs" -L 1 sh -c '
+	"$2" >"$0/$1.log" 2>&1
+	echo $? >"$0/$1.rc"' "$out"
 pass=0
 fail=0
+i=0
 for t in "$@"; do
-	if "$t"; then
+	i=$((i + 1))
+	cat "$out/$i.log" 2>/dev/null
+	if [ "$(cat "$out/$i.rc" 2>/dev/null)" = 0 ]; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))
