@@ -1572,9 +1572,12 @@ run_timers(struct daemon *d, int64_t now)
 		}
 		if (k->deadline_ns < next)
 			next = k->deadline_ns;
-		/* With the table full, the moment a silent one may be
-		 * evicted is the moment there is room again (conn_pick). */
+		/* With the table full, the moment a silent one becomes
+		 * evictable is the moment there is room again (conn_pick);
+		 * once it is, the listening socket is polled, and waking
+		 * for it again would spin. */
 		if (d->nconns == MAX_CONNS && !k->waiting && !k->answered &&
+		    k->accepted_ns + CONN_QUIET_NS >= now &&
 		    k->accepted_ns + CONN_QUIET_NS < next)
 			next = k->accepted_ns + CONN_QUIET_NS + 1;
 	}

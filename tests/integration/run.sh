@@ -619,9 +619,10 @@ t_rate_limit_and_conn_cap() {
 # The worker and the monitor, dumped with gcore: no token, no secret.
 # 140 connections that never speak, more than the daemon's table holds: a
 # client that does speak is answered at once, by closing silent ones that
-# have had 200 ms, not after their 2 s deadline.
+# have had 200 ms, not after their 2 s deadline; and the daemon does not
+# spin while the rest wait for that deadline.
 t_silent_connections_evicted() {
-	"$B/tests/tc-sockfuzz" silent "$WORK/run" 140 1800
+	"$B/tests/tc-sockfuzz" silent "$WORK/run" 140 1800 "$(tc_worker_pid)"
 }
 
 # A worker that fails at once, as a failed privilege drop would, while

@@ -10,10 +10,14 @@
  *                                          answered "rate limited"
  *   tc-sockfuzz conns RUNTIME_DIR N        opens N connections at once;
  *                                          prints how many the daemon kept
- *   tc-sockfuzz silent RUNTIME_DIR N MS    holds N connections that never
+ *   tc-sockfuzz silent RUNTIME_DIR N MS PID
+ *                                          holds N connections that never
  *                                          speak, then PINGs on one more;
  *                                          fails unless it is answered
- *                                          within MS of the first connect
+ *                                          within MS of the first connect,
+ *                                          or if process PID (the worker)
+ *                                          then spends over half of the
+ *                                          next second on the CPU
  */
 #include <errno.h>
 #include <poll.h>
@@ -198,16 +202,40 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* CPU time of process pid so far, in clock ticks; -1 if unknown. */
+static long long
+cpu_ticks(int pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	/* After the command name, which may hold spaces: field 3 on. */
+	if (p == NULL || (p = strrchr(line, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
 /*
  * Silent peers must not hold the connection table: the daemon closes one
  * that has not spoken for a while to make room for a client that does,
  * rather than let that client wait in the backlog until the silent ones
  * reach their deadline.  Prints how many of the n silent connections were
- * closed by the time the PING was answered.
+ * closed by the time the PING was answered.  Then, with the table still
+ * full of silent connections that may be evicted, the daemon must sleep
+ * until something happens, not spin.
  */
 static int
-silent(const char *dir, int n, int ms)
+silent(const char *dir, int n, int ms, int pid)
 {
+	long long c0, c1, hz = sysconf(_SC_CLK_TCK);
 	struct tc_req q;
 	struct tc_resp r;
 	int *fds = calloc((size_t)n, sizeof(int)), i, fd, ok, closed = 0;
@@ -233,6 +261,9 @@ silent(const char *dir, int n, int ms)
 	    get_reply(fd, &r, left > 0 ? (int)left : 0) && r.status == 0;
 	printf("silent: ping %s after %lld ms; ", ok ? "answered" :
 	    "not answered", now_ms() - t0);
+	c0 = cpu_ticks(pid);
+	usleep(1000 * 1000);
+	c1 = cpu_ticks(pid);
 	for (i = 0; i < n; i++) {
 		if (recv(fds[i], &c, 1, MSG_DONTWAIT | MSG_PEEK) == 0)
 			closed++;
@@ -240,8 +271,12 @@ silent(const char *dir, int n, int ms)
 	}
 	close(fd);
 	free(fds);
-	printf("%d of %d silent connections closed by then\n", closed, n);
-	return ok && closed > 0 ? 0 : 1;
+	printf("%d of %d silent connections closed by then; the worker "
+	    "then used %lld of %lld ticks in 1 s\n", closed, n, c1 - c0, hz);
+	if (c0 < 0 || c1 < 0)
+		printf("silent: no CPU time for pid %d\n", pid);
+	return ok && closed > 0 && c0 >= 0 && c1 >= 0 &&
+	    c1 - c0 < hz / 2 ? 0 : 1;
 }
 
 int
@@ -253,9 +288,10 @@ main(int argc, char *argv[])
 		return flood(argv[2], atoi(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "conns") == 0)
 		return conns(argv[2], atoi(argv[3]));
-	if (argc == 5 && strcmp(argv[1], "silent") == 0)
-		return silent(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc == 6 && strcmp(argv[1], "silent") == 0)
+		return silent(argv[2], atoi(argv[3]), atoi(argv[4]),
+		    atoi(argv[5]));
 	fprintf(stderr, "usage: tc-sockfuzz fuzz DIR NAME N | flood DIR N | "
-	    "conns DIR N | silent DIR N MS\n");
+	    "conns DIR N | silent DIR N MS PID\n");
 	return 2;
 }
