@@ -202,17 +202,18 @@ TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-resource \
              $(B)/tests/tc-sockfuzz \
              $(FUZZ_BINS)
 
-# The builds for the tests go one job per CPU.
+# The builds for the tests go one job per CPU, unless make was given -j.
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+PAR = $(if $(findstring jobserver,$(MAKEFLAGS))$(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 
 check: deps
-	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
+	$(MAKE) $(PAR) all $(TEST_PROGS)
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 
 check-unit:
-	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
+	$(MAKE) $(PAR) all $(TEST_PROGS)
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
 
@@ -225,7 +226,7 @@ fuzz:
 	    build-fuzzer/corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
 check-integration:
-	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
+	$(MAKE) $(PAR) all $(TEST_PROGS)
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 
 demo: deps

@@ -648,6 +648,9 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 	    strncmp(hook, "publish:", 8) == 0);
 	if (w->crash_mid_publish && hook[7] == ':')
 		copy_field(w->crash_name, sizeof(w->crash_name), hook + 8);
+	if (w->crash_mid_publish)
+		log_warnx("test hook TOKENCACHE_TEST_CRASH=%s is set: the "
+		    "daemon will kill itself in a publish", hook);
 	if (build_segment(w, nslots, token_max, err, errlen) != 0)
 		goto fail;
 	return 0;

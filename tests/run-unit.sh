@@ -8,13 +8,14 @@ set -u
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 1)}
 out=$(mktemp -d "${TMPDIR:-/tmp}/tc-unit.XXXXXX") || exit 1
 trap 'rm -rf "$out"' EXIT
+trap 'exit 130' INT TERM HUP
 i=0
 for t in "$@"; do
 	i=$((i + 1))
-	printf '%s %s\n' "$i" "$t"
-done | xargs -P "$jobs" -L 1 sh -c '
-	"$2" >"$0/$1.log" 2>&1
-	echo $? >"$0/$1.rc"' "$out"
+	printf '%s\0%s\0' "$i" "$t"
+done | xargs -0 -r -n 2 -P "$jobs" sh -c '
+	"$3" >"$1/$2.log" 2>&1
+	echo $? >"$1/$2.rc"' sh "$out"
 pass=0
 fail=0
 i=0

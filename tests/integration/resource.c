@@ -24,7 +24,7 @@
  *       not, with no read in between.  Prints "before: ok, MS ms left",
  *       then "hot path: ok, same token" (or "another token", or "error
  *       MESSAGE") and "exact: ok, MS ms left" (or "error MESSAGE").
- *       Exits 3 when it cannot make the suspend (no time namespaces).
+ *       Exits 3 when there is no time namespace to make the suspend in.
  *   tc-resource clocks
  *       Prints time() and CLOCK_BOOTTIME in seconds (is libfaketime faking
  *       the one and leaving the other alone?).
@@ -281,43 +281,63 @@ deadline(const char *dir, const char *name, int seconds)
 	return late ? 1 : 0;
 }
 
-/* Move this process's CLOCK_BOOTTIME and (through libfaketime's file)
- * its wall clock on by seconds, CLOCK_MONOTONIC staying: a resume. */
+/*
+ * Move this process's CLOCK_BOOTTIME and (through libfaketime's file) its
+ * wall clock on by seconds, CLOCK_MONOTONIC staying: a resume.  No read in
+ * between.  0 when done, 3 when there is no time namespace to be had, 1
+ * on any other failure.
+ */
 static int
 make_suspend(int seconds)
 {
 	const char *ft = getenv("FAKETIME_TIMESTAMP_FILE");
+	const char *step = "unshare";
 	char line[64];
-	FILE *f;
-	int fd, ns, n;
+	FILE *f = NULL;
+	int fd = -1, ns = -1, n, ret = 3;
 
 	if (ft == NULL) {
 		fprintf(stderr, "suspend: not under libfaketime\n");
-		return -1;
+		return 1;
 	}
-	if (unshare(CLONE_NEWTIME) == -1) {
-		printf("no time namespace: %s\n", strerror(errno));
-		return -1;
-	}
+	if (unshare(CLONE_NEWTIME) == -1)
+		goto out;
+	step = "/proc/self/timens_offsets";
 	n = snprintf(line, sizeof(line), "boottime %d 0\n", seconds);
-	if ((fd = open("/proc/self/timens_offsets", O_WRONLY)) == -1 ||
-	    write(fd, line, (size_t)n) != n ||
-	    (ns = open("/proc/self/ns/time_for_children", O_RDONLY)) == -1) {
-		printf("no time namespace: %s\n", strerror(errno));
-		return -1;
+	if ((fd = open(step, O_WRONLY | O_CLOEXEC)) == -1)
+		goto out;
+	errno = EIO;
+	if (write(fd, line, (size_t)n) != n)
+		goto out;
+	step = "/proc/self/ns/time_for_children";
+	if ((ns = open(step, O_RDONLY | O_CLOEXEC)) == -1)
+		goto out;
+	step = "setns";
+	if (setns(ns, CLONE_NEWTIME) == -1)
+		goto out;
+	/* CLOCK_BOOTTIME has moved on; now the wall clock. */
+	ret = 1;
+	step = ft;
+	if ((f = fopen(ft, "w")) == NULL)
+		goto out;
+	n = fprintf(f, "+%ds\n", seconds);
+	if (fclose(f) != 0 || n < 0) {
+		f = NULL;
+		goto out;
 	}
-	close(fd);
-	if ((f = fopen(ft, "w")) == NULL || fprintf(f, "+%ds\n", seconds) < 0 ||
-	    fclose(f) != 0) {
-		fprintf(stderr, "suspend: %s: %s\n", ft, strerror(errno));
-		return -1;
-	}
-	if (setns(ns, CLONE_NEWTIME) == -1) {
-		printf("no time namespace: setns: %s\n", strerror(errno));
-		return -1;
-	}
-	close(ns);
-	return 0;
+	f = NULL;
+	ret = 0;
+ out:
+	if (ret != 0)
+		printf("%s%s: %s\n", ret == 3 ? "no time namespace: " :
+		    "suspend: ", step, strerror(errno));
+	if (f != NULL)
+		fclose(f);
+	if (fd != -1)
+		close(fd);
+	if (ns != -1)
+		close(ns);
+	return ret;
 }
 
 static int
@@ -349,8 +369,8 @@ suspend(const char *dir, const char *name, int seconds)
 		printf("before: the token changed\n");
 		return 1;
 	}
-	if (make_suspend(seconds) != 0)
-		return 3;
+	if ((r = make_suspend(seconds)) != 0)
+		return r;
 	r = tc_get(c, name, buf, sizeof(buf), NULL);
 	if (r == 0)
 		printf("hot path: ok, %s token\n", strcmp(buf, first) == 0 ?

@@ -215,7 +215,8 @@ cpu_ticks(int pid)
 		return -1;
 	p = fgets(line, sizeof(line), f);
 	fclose(f);
-	/* After the command name, which may hold spaces: field 3 on. */
+	/* After the command name, which may hold spaces: field 3 on
+	 * (the suppressed ones are read as numbers; their width is moot). */
 	if (p == NULL || (p = strrchr(line, ')')) == NULL ||
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 	    "%llu %llu", &ut, &st) != 2)
@@ -238,21 +239,28 @@ silent(const char *dir, int n, int ms, int pid)
 	long long c0, c1, hz = sysconf(_SC_CLK_TCK);
 	struct tc_req q;
 	struct tc_resp r;
-	int *fds = calloc((size_t)n, sizeof(int)), i, fd, ok, closed = 0;
+	int *fds, i, fd = -1, ok, closed = 0;
 	long long t0, left;
 	char c;
 
-	if (fds == NULL)
+	if (n < 1 || (fds = calloc((size_t)n, sizeof(int))) == NULL) {
+		fprintf(stderr, "silent: bad count %d or no memory\n", n);
 		return 1;
+	}
 	t0 = now_ms();
 	for (i = 0; i < n; i++)
-		if ((fds[i] = connect_to(dir)) == -1) {
-			perror("silent: connect");
-			return 1;
-		}
-	usleep(500 * 1000);
-	if ((fd = connect_to(dir)) == -1) {
+		if ((fds[i] = connect_to(dir)) == -1)
+			break;
+	if (i == n) {
+		usleep(500 * 1000);
+		fd = connect_to(dir);
+	}
+	if (fd == -1) {
 		perror("silent: connect");
+		while (--i >= 0)
+			if (fds[i] != -1)
+				close(fds[i]);
+		free(fds);
 		return 1;
 	}
 	tc_req_init(&q, TC_OP_PING, NULL, 0);

@@ -398,6 +398,7 @@ res_daemon_emfile() {
 res_suspend() {
 	local before after st=0
 	ft_env
+	ft_check || return 1
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred long "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
 	tc_daemon_start || return 1
@@ -454,7 +455,7 @@ if [ -z "$FT_LIB" ]; then
 	echo "skip - a reader across a suspend (libfaketime not installed: tests/deps.sh installs faketime)"
 elif ! unshare --time --boottime 1 true 2>/dev/null; then
 	skip=$((skip + 1))
-	echo "skip - a reader across a suspend (no time namespace here: needs root and Linux 5.6 or later)"
+	echo "skip - a reader across a suspend (no time namespace here: needs root, Linux 5.6 and unshare --time from util-linux 2.36 or later)"
 else
 	run_test "a reader across a suspend: 10 min asleep, still served, 10 min less left; 2 h asleep, not served" t_res_suspend
 fi

@@ -37,8 +37,8 @@ static const char *denied_name = "forbidden";
 static int keysrv_seg_fd = -1;     /* -1: w.ro_fd */
 static int keysrv_seg_nfds = 1;    /* descriptors sent with SEGMENT */
 static atomic_int seg_requests;
-static atomic_int connections;     /* requests of any kind */
-static atomic_int closed;          /* connections the server has closed */
+static atomic_int connections;     /* connections accepted */
+static atomic_int keysrv_closed;   /* connections the server has closed */
 
 /* The SEGMENT reply, with keysrv_seg_nfds descriptors in one message. */
 static void
@@ -130,7 +130,7 @@ keysrv_main(void *arg)
 			(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
 		}
 		close(fd);
-		atomic_fetch_add(&closed, 1);
+		atomic_fetch_add(&keysrv_closed, 1);
 	}
 	return NULL;
 }
@@ -144,7 +144,7 @@ keysrv_idle(void)
 	int i;
 
 	for (i = 0; i < 5000; i++) {
-		if (atomic_load(&closed) == atomic_load(&connections))
+		if (atomic_load(&keysrv_closed) == atomic_load(&connections))
 			return;
 		usleep(1000);
 	}
@@ -184,7 +184,7 @@ keysrv_setup(uint32_t nslots)
 	    "%s", err);
 	atomic_store(&key_requests, 0);
 	atomic_store(&connections, 0);
-	atomic_store(&closed, 0);
+	atomic_store(&keysrv_closed, 0);
 	keysrv_start();
 }
 
@@ -197,10 +197,11 @@ keysrv_teardown(void)
 	dir = NULL;
 }
 
-/* Publish token as name's, valid for valid_ns from now (negative: already
- * expired); returns its slot. */
+/* Publish token as name's, valid until CLOCK_BOOTTIME reaches
+ * boot_deadline_ns; returns its slot. */
 static inline uint32_t
-keysrv_publish(const char *name, const char *token, int64_t valid_ns)
+keysrv_publish_until(const char *name, const char *token,
+    int64_t boot_deadline_ns)
 {
 	struct segw_meta m;
 	int64_t now = (int64_t)time(NULL);
@@ -208,14 +209,22 @@ keysrv_publish(const char *name, const char *token, int64_t valid_ns)
 
 	memset(&m, 0, sizeof(m));
 	m.token_type = "Bearer";
-	m.expires_at = now + valid_ns / NS_PER_S;
-	m.expires_boot_ns = seg_boottime_ns() + valid_ns;
+	m.expires_at = now + (boot_deadline_ns - seg_boottime_ns()) / NS_PER_S;
+	m.expires_boot_ns = boot_deadline_ns;
 	m.fetched_at = now;
 	pthread_mutex_lock(&wlock);
 	ck_assert_int_eq(segw_assign(&w, name, &idx), 0);
 	ck_assert_int_eq(segw_publish(&w, idx, token, strlen(token), &m), 0);
 	pthread_mutex_unlock(&wlock);
 	return idx;
+}
+
+/* Publish token as name's, valid for valid_ns from now (negative: already
+ * expired); returns its slot. */
+static inline uint32_t
+keysrv_publish(const char *name, const char *token, int64_t valid_ns)
+{
+	return keysrv_publish_until(name, token, seg_boottime_ns() + valid_ns);
 }
 
 static void

@@ -126,7 +126,7 @@ START_TEST(test_never_past_deadline)
 	int r, ok = 0, i;
 
 	deadline = seg_boottime_ns() + life;
-	keysrv_publish("short", "short-lived", life);
+	keysrv_publish_until("short", "short-lived", deadline);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
 	for (i = 0;; i++) {
 		before = seg_boottime_ns();
