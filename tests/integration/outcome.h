@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tokencache.h"
+
 #define OUTCOME_LINE 512
 
 /* Print line (and flush) if it differs from last, which then holds it. */
@@ -20,6 +22,20 @@ outcome_print(char last[OUTCOME_LINE], const char *line)
 	printf("%s\n", line);
 	fflush(stdout);
 	snprintf(last, OUTCOME_LINE, "%s", line);
+}
+
+/* The outcome of a read that returned r: "ok K" (K says which token), or
+ * "error MESSAGE"; printed as outcome_print() does. */
+static inline void
+outcome_read(char last[OUTCOME_LINE], int r, unsigned long long k)
+{
+	char line[OUTCOME_LINE];
+
+	if (r == 0)
+		snprintf(line, sizeof(line), "ok %llu", k);
+	else
+		snprintf(line, sizeof(line), "error %s", tc_strerror(r));
+	outcome_print(last, line);
 }
 
 #endif /* TC_OUTCOME_H */

@@ -34,7 +34,7 @@ static int
 watch(const char *dir, const char *name, int seconds)
 {
 	static char buf[65536];
-	char line[OUTCOME_LINE], last[OUTCOME_LINE] = "";
+	char last[OUTCOME_LINE] = "";
 	tc_token_info info;
 	tc_client *c;
 	int i, r;
@@ -46,13 +46,8 @@ watch(const char *dir, const char *name, int seconds)
 	}
 	for (i = 0; i < seconds * 100; i++) {
 		r = tc_get(c, name, buf, sizeof(buf), &info);
-		if (r == 0)
-			snprintf(line, sizeof(line), "ok %llu",
-			    (unsigned long long)info.generation);
-		else
-			snprintf(line, sizeof(line), "error %s",
-			    tc_strerror(r));
-		outcome_print(last, line);
+		outcome_read(last, r, r == 0 ?
+		    (unsigned long long)info.generation : 0);
 		usleep(10000);
 	}
 	tc_close(c);

@@ -240,7 +240,7 @@ deadline(const char *dir, const char *name, int seconds)
 {
 	tc_token_info info;
 	tc_client *c;
-	char line[OUTCOME_LINE], last[OUTCOME_LINE] = "";
+	char last[OUTCOME_LINE] = "";
 	int64_t dl = 0, t, end;
 	int r, k = 0, late = 0;
 
@@ -269,12 +269,7 @@ deadline(const char *dir, const char *name, int seconds)
 			fflush(stdout);
 			late++;
 		}
-		if (r == 0)
-			snprintf(line, sizeof(line), "ok %d", k);
-		else
-			snprintf(line, sizeof(line), "error %s",
-			    tc_strerror(r));
-		outcome_print(last, line);
+		outcome_read(last, r, (unsigned long long)k);
 		usleep(10000);
 	}
 	tc_close(c);

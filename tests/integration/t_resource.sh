@@ -395,28 +395,31 @@ res_daemon_emfile() {
 # After 10 minutes asleep the token is still served, with 10 minutes less
 # left; after 2 hours it is served by neither the hot path nor the exact
 # one.
+# suspend_for SECONDS: one reader across a suspend that long; what it saw
+# in $WORK/sSECONDS.out, shown.
+suspend_for() {
+	local st=0
+	ft_set +0
+	$FT "$B/tests/tc-resource" suspend "$WORK/run" long "$1" >"$WORK/s$1.out" 2>&1 || st=$?
+	sed "s/^/$1 s: /" "$WORK/s$1.out"
+	expect_eq "$st" 0 "tc-resource suspend $1"
+}
 res_suspend() {
-	local before after st=0
+	local before after
 	ft_env
 	ft_check || return 1
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred long "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
 	tc_daemon_start || return 1
 	ctl token long --wait 15 >/dev/null || return 1
-	ft_set +0
-	$FT "$B/tests/tc-resource" suspend "$WORK/run" long 600 >"$WORK/s600.out" 2>&1 || st=$?
-	sed 's/^/600 s: /' "$WORK/s600.out"
-	expect_eq "$st" 0 "tc-resource suspend 600" || return 1
+	suspend_for 600 || return 1
 	expect_grep "^hot path: ok, same token" "$WORK/s600.out" "600 s asleep" || return 1
 	before=$(sed -n 's/^before: ok, \([0-9]*\) ms left/\1/p' "$WORK/s600.out")
 	after=$(sed -n 's/^exact: ok, \([0-9]*\) ms left/\1/p' "$WORK/s600.out")
 	[ -n "$before" ] && [ -n "$after" ] &&
 	    [ "$after" -le $((before - 600000)) ] && [ "$after" -ge $((before - 630000)) ] ||
 	    { echo "time left $before ms before, $after ms after 600 s asleep"; return 1; }
-	ft_set +0
-	$FT "$B/tests/tc-resource" suspend "$WORK/run" long 7200 >"$WORK/s7200.out" 2>&1 || st=$?
-	sed 's/^/7200 s: /' "$WORK/s7200.out"
-	expect_eq "$st" 0 "tc-resource suspend 7200" || return 1
+	suspend_for 7200 || return 1
 	expect_grep "^hot path: error" "$WORK/s7200.out" "2 h asleep, hot path" || return 1
 	expect_grep "^exact: error" "$WORK/s7200.out" "2 h asleep, exact"
 }
