@@ -54,6 +54,7 @@
 
 #define SEG_FILE_NAME    "cache"
 #define SEG_SOCKET_NAME  "socket"
+#define SEG_SOCKET_TEMP  ".socket"   /* bound here, renamed once listening */
 #define SEG_LOCK_NAME    "lock"
 #define SEG_KEY_NAME     "master.key"
 

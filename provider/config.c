@@ -574,9 +574,10 @@ daemon_handler(void *arg, const char *section, const char *key,
 			    "runtime_dir must be an absolute path");
 			return -1;
 		}
-		/* The control socket lives there: its path must fit. */
+		/* The control socket lives there: its path, and the
+		 * longer one it is bound under first, must fit. */
 		max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1 -
-		    strlen("/" SEG_SOCKET_NAME);
+		    strlen("/" SEG_SOCKET_TEMP);
 		if (vlen > max) {
 			conf_err(err, dp->path, line, "runtime_dir is longer "
 			    "than %zu bytes (the socket path must fit in "

@@ -1002,6 +1002,11 @@ read_conn(struct daemon *d, int i)
 		conn_close(d, i);
 }
 
+/*
+ * The socket is bound under a temporary name and renamed into place once
+ * it listens: a client that finds runtime_dir/socket always reaches a
+ * listening socket, never one that refuses it while we start.
+ */
 static int
 listen_socket(struct daemon *d, char *err, size_t errlen)
 {
@@ -1010,20 +1015,24 @@ listen_socket(struct daemon *d, char *err, size_t errlen)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    d->conf->runtime_dir, SEG_SOCKET_NAME) >= (int)sizeof(sun.sun_path)) {
+	    d->conf->runtime_dir, SEG_SOCKET_TEMP) >= (int)sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "runtime_dir %s: path too long for a "
 		    "socket", d->conf->runtime_dir);
 		return -1;
 	}
-	snprintf(d->sock_path, sizeof(d->sock_path), "%s", sun.sun_path);
-	/* We hold the runtime directory's lock: a socket there is stale. */
-	(void)unlink(d->sock_path);
+	snprintf(d->sock_path, sizeof(d->sock_path), "%s/%s",
+	    d->conf->runtime_dir, SEG_SOCKET_NAME);
+	/* We hold the runtime directory's lock: one there is stale. */
+	(void)unlink(sun.sun_path);
 	d->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (d->lfd == -1 ||
 	    bind(d->lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(d->sock_path, 0666) == -1 || listen(d->lfd, SOMAXCONN) == -1) {
+	    chmod(sun.sun_path, 0666) == -1 ||
+	    listen(d->lfd, SOMAXCONN) == -1 ||
+	    rename(sun.sun_path, d->sock_path) == -1) {
 		snprintf(err, errlen, "%s: %s", d->sock_path, strerror(errno));
+		(void)unlink(sun.sun_path);
 		return -1;
 	}
 	return 0;

@@ -3,6 +3,7 @@
  */
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <check.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "seg.h"
 #include "testutil.h"
 
 #define SECRET	"s3cr3t-VALUE-xyz"
@@ -271,6 +273,39 @@ START_TEST(main_relative_credentials_dir)
 	    "%s", err);
 	ck_assert_uint_eq(c->ncreds, 1);
 	conf_free(c);
+}
+END_TEST
+
+/*
+ * The longest runtime_dir taken is the one whose temporary socket path,
+ * runtime_dir/.socket, just fits in sun_path with its NUL; one byte more
+ * is an error naming the limit.
+ */
+START_TEST(main_runtime_dir_longest)
+{
+	struct daemon_conf *c = NULL;
+	char err[CONF_ERR_MAX], dir[256], text[512];
+	size_t max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1 -
+	    strlen("/" SEG_SOCKET_TEMP);
+
+	ck_assert_uint_eq(max, 99);
+	memset(dir, 'a', sizeof(dir));
+	dir[0] = '/';
+	dir[max] = '\0';
+	snprintf(text, sizeof(text), "[daemon]\nruntime_dir = %s\n", dir);
+	put("tokencache.conf", 0644, text);
+	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(strlen(c->runtime_dir), max);
+	conf_free(c);
+
+	dir[max] = 'a';
+	dir[max + 1] = '\0';
+	snprintf(text, sizeof(text), "[daemon]\nruntime_dir = %s\n", dir);
+	put("tokencache.conf", 0644, text);
+	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	ck_assert_msg(strstr(err, "tokencache.conf:2: runtime_dir is longer "
+	    "than 99 bytes") != NULL, "%s", err);
 }
 END_TEST
 
@@ -1430,6 +1465,7 @@ config_suite(void)
 	tcase_add_test(tc, main_defaults);
 	tcase_add_test(tc, main_keys);
 	tcase_add_test(tc, main_relative_credentials_dir);
+	tcase_add_test(tc, main_runtime_dir_longest);
 	tcase_add_test(tc, main_missing);
 	tcase_add_loop_test(tc, main_error_lines, 0,
 	    sizeof(main_errors) / sizeof(main_errors[0]));
