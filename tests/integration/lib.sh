@@ -111,14 +111,17 @@ tc_cred() {
 }
 
 # tc_daemon_start: start tokencached in the foreground (logging to
-# $WORK/daemon.log); sets DAEMON_PID.  Waits for its socket.
+# $WORK/daemon.log); sets DAEMON_PID.  Waits (up to 10 s) until it
+# answers: it does so from its main loop, after its start-up log line.
 tc_daemon_start() {
 	local i
 	rm -f "$WORK/run/socket"	# left by a daemon that was killed
 	"$DAEMON" -f -d -c "$WORK/tokencache.conf" >>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
-	for i in $(seq 1 100); do
-		[ -S "$WORK/run/socket" ] && return 0
+	for i in $(seq 1 200); do
+		[ -S "$WORK/run/socket" ] &&
+		    "$CTL" --runtime-dir "$WORK/run" check --json 2>/dev/null |
+		    grep -q '"reachable": true' && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || return 1
 		sleep 0.05
 	done

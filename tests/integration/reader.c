@@ -144,6 +144,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	printf("%s\n", buf);
+	fflush(stdout);	/* the tests wait for it before they stop the daemon */
 	if (info.length != strlen(buf) || info.expires_in_ms <= 0 ||
 	    info.expires_at <= 0) {
 		fprintf(stderr, "tc-reader: implausible info\n");

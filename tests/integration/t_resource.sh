@@ -47,17 +47,6 @@ in_private() {
 	return $st
 }
 
-# wait_grep PATTERN FILE SECONDS: until PATTERN is in FILE.
-wait_grep() {
-	local i
-	for i in $(seq 1 $(($3 * 10))); do
-		grep -q -- "$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "'$1' not in $2 after $3 s"
-	return 1
-}
-
 # wait_json NAME EXPR SECONDS: until EXPR (over `ctl show NAME --json`)
 # is true.  $FT is prepended, so that it runs under the same clock.
 wait_json() {
@@ -247,7 +236,7 @@ res_tmpfs_too_small() {
 	expect_grep "$WORK/run/cache" "$WORK/small.log" "names the file" || return 1
 	expect_grep "No space left on device" "$WORK/small.log" "says why" || return 1
 	ls -a "$WORK/run"
-	for f in cache cache.new socket; do
+	for f in cache cache.new socket .socket; do
 		[ ! -e "$WORK/run/$f" ] || { echo "$f left behind"; return 1; }
 	done
 }
@@ -285,6 +274,33 @@ res_tmpfs_full() {
 	kill -0 "$DAEMON_PID" && kill -0 "$(tc_worker_pid)" || { echo "daemon gone"; return 1; }
 	reader_clean "$WORK/reader.out" || return 1
 	rm -f "$WORK"/run/filler*
+}
+
+# The longest runtime_dir the configuration takes, 99 bytes: the socket,
+# bound under its longer temporary name first, still fits; the daemon
+# serves there and leaves nothing temporary behind.  One byte more is a
+# configuration error naming file and line.  ($WORK/run links to the
+# directory, so that the helpers find it.)
+res_longest_runtime_dir() {
+	local dir=$WORK/long st=0
+	dir=$dir/$(printf 'd%.0s' $(seq 1 $((99 - ${#dir} - 1))))
+	expect_eq "${#dir}" 99 "length of the runtime directory" || return 1
+	mkdir -p "$dir" && chmod 0755 "$WORK/long" "$dir" || return 1
+	rmdir "$WORK/run" && ln -s "$dir" "$WORK/run" || return 1
+	tc_config
+	sed -i "s|^runtime_dir = .*|runtime_dir = $dir|" "$WORK/tokencache.conf"
+	tc_cred long "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
+	tc_daemon_start || { echo "the daemon did not start"; return 1; }
+	ctl token long --wait 15 >/dev/null || return 1
+	[ -S "$dir/socket" ] || { echo "no socket in $dir"; return 1; }
+	[ ! -e "$dir/.socket" ] || { echo ".socket left behind"; return 1; }
+	tc_daemon_stop TERM || return 1
+	sed -i "s|^runtime_dir = .*|runtime_dir = ${dir}d|" "$WORK/tokencache.conf"
+	timeout 30 "$DAEMON" -f -c "$WORK/tokencache.conf" >"$WORK/long.log" 2>&1 || st=$?
+	cat "$WORK/long.log"
+	expect_eq "$st" 1 "exit status with a 100-byte runtime_dir" || return 1
+	expect_grep "tokencache.conf:3: runtime_dir is longer than 99 bytes" \
+	    "$WORK/long.log" "the error" || return 1
 }
 
 # ---------------------------------------------------------------- memlock
@@ -431,6 +447,7 @@ t_res_retry_after_skew() { in_private retry_after_skew res_retry_after_skew; }
 t_res_tmpfs_too_small() { in_private tmpfs_too_small res_tmpfs_too_small; }
 t_res_tmpfs_full() { in_private tmpfs_full res_tmpfs_full; }
 t_res_memlock_zero() { in_private memlock_zero res_memlock_zero; }
+t_res_longest_runtime_dir() { in_private longest_runtime_dir res_longest_runtime_dir; }
 t_res_daemon_emfile() { in_private daemon_emfile res_daemon_emfile; }
 t_res_suspend() { in_private suspend res_suspend; }
 
@@ -469,4 +486,5 @@ res_root_test "runtime tmpfs too small for the segment: exit 1, clear message, n
 res_root_test "runtime tmpfs full: refreshes publish, readers and new clients served" t_res_tmpfs_full
 run_test "RLIMIT_MEMLOCK 0: daemon and reader work, nothing locked" t_res_memlock_zero
 run_test "client out of descriptors: clear error, then works; hot path needs none" t_res_client_emfile
+run_test "the longest runtime_dir (99 bytes) serves; one byte more is refused with file:line" t_res_longest_runtime_dir
 res_root_test "daemon out of descriptors: no accept spin, logged once, readers and then new clients served" t_res_daemon_emfile
