@@ -1004,8 +1004,9 @@ read_conn(struct daemon *d, int i)
 
 /*
  * The socket is bound under a temporary name and renamed into place once
- * it listens: a client that finds runtime_dir/socket always reaches a
- * listening socket, never one that refuses it while we start.
+ * it listens: a client never finds a socket of ours that does not listen
+ * yet.  (One left by a killed daemon refuses it until the rename, just as
+ * no socket would.)
  */
 static int
 listen_socket(struct daemon *d, char *err, size_t errlen)
@@ -1029,9 +1030,14 @@ listen_socket(struct daemon *d, char *err, size_t errlen)
 	if (d->lfd == -1 ||
 	    bind(d->lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(sun.sun_path, 0666) == -1 ||
-	    listen(d->lfd, SOMAXCONN) == -1 ||
-	    rename(sun.sun_path, d->sock_path) == -1) {
-		snprintf(err, errlen, "%s: %s", d->sock_path, strerror(errno));
+	    listen(d->lfd, SOMAXCONN) == -1) {
+		snprintf(err, errlen, "%s: %s", sun.sun_path, strerror(errno));
+		(void)unlink(sun.sun_path);
+		return -1;
+	}
+	if (rename(sun.sun_path, d->sock_path) == -1) {
+		snprintf(err, errlen, "rename %s to %s: %s", sun.sun_path,
+		    d->sock_path, strerror(errno));
 		(void)unlink(sun.sun_path);
 		return -1;
 	}
