@@ -117,7 +117,8 @@ wait_grep() {
 }
 # wait_first_token FILE...: until each background reader has printed its
 # first token (up to 15 s each): only then does it hold its key, and may
-# the test stop the daemon under it.
+# the test stop the daemon under it.  Name the files, not a glob: a reader
+# just started may not have opened its file yet.
 wait_first_token() {
 	local f i
 	for f in "$@"; do
@@ -966,7 +967,7 @@ t_sigkill_random_moments() {
 		    2>"$WORK/rk.$r.err" &
 		rpids="$rpids $!"
 	done
-	wait_first_token "$WORK"/rk.[1-4] || return 1
+	wait_first_token $(seq -f "$WORK/rk.%g" 1 4) || return 1
 	for i in $(seq 1 $n); do
 		( while :; do ctl refresh jwt-basic >/dev/null 2>&1; done ) &
 		lpid=$!
@@ -1023,7 +1024,7 @@ t_kill_mid_publish() {
 	local tok new i r=$WORK/kill
 	tok=$(ctl token opaque-post --wait 15) || return 1
 	tc_readers_start "$r" 1 5 25 opaque-post
-	wait_first_token "$r".[1-5].out || return 1
+	wait_first_token $(seq -f "$r.%g.out" 1 5) || return 1
 	tc_daemon_stop TERM || return 1
 	TOKENCACHE_TEST_CRASH=publish:opaque-post tc_daemon_start || return 1
 	ctl refresh opaque-post >/dev/null 2>&1	# the worker dies in the write
@@ -1061,7 +1062,7 @@ t_segment_file_abuse() {
 	size=$(stat -c %s "$f")
 	before=$(tc_stats "$P")
 	tc_readers_start "$r" 1 6 14 opaque-post
-	wait_first_token "$r".[1-6].out || return 1
+	wait_first_token $(seq -f "$r.%g.out" 1 6) || return 1
 	# (a) truncated, to nothing and to less than a header.
 	for n in 0 100; do
 		truncate -s "$n" "$f" || return 1
