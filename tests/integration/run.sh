@@ -86,14 +86,21 @@ expect_ne() {
 	echo "$3: expected something other than '$2'"
 	return 1
 }
+# wait_for SECONDS COMMAND...: until COMMAND succeeds, tried every 0.1 s;
+# 1 if it has not after SECONDS.
+wait_for() {
+	local i n=$(($1 * 10))
+	shift
+	for i in $(seq 1 "$n"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # wait_registered NAME: a SIGHUP reload is asynchronous; wait (up to 5 s)
 # until it has registered NAME.
 wait_registered() {
-	local i
-	for i in $(seq 1 100); do
-		ctl show "$1" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
+	wait_for 5 ctl show "$1" >/dev/null 2>&1 && return 0
 	echo "$1 was not registered by the reload"
 	return 1
 }
@@ -107,11 +114,7 @@ wait_stats() {
 }
 # wait_grep PATTERN FILE SECONDS: until PATTERN is in FILE.
 wait_grep() {
-	local i
-	for i in $(seq 1 $(($3 * 10))); do
-		grep -q -- "$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	wait_for "$3" grep -qs -- "$1" "$2" && return 0
 	echo "'$1' not in $2 after $3 s"
 	return 1
 }
@@ -120,13 +123,9 @@ wait_grep() {
 # the test stop the daemon under it.  Name the files, not a glob: a reader
 # just started may not have opened its file yet.
 wait_first_token() {
-	local f i
+	local f
 	for f in "$@"; do
-		for i in $(seq 1 150); do
-			[ -s "$f" ] && break
-			sleep 0.1
-		done
-		[ -s "$f" ] || { echo "$f: no first token after 15 s"; return 1; }
+		wait_for 15 test -s "$f" || { echo "$f: no first token after 15 s"; return 1; }
 	done
 }
 expect_grep() {
@@ -549,7 +548,7 @@ t_access_matrix() {
 # Remove alice (SIGHUP): her running process, which holds the key, can no
 # longer read the token; bob and carol still can; then give it back.
 t_revoke_on_reload() {
-	local rpid conf=$WORK/creds/acl.conf out i
+	local rpid conf=$WORK/creds/acl.conf out
 	as_user tc-it-alice "$B/tests/tc-reader" "$WORK/run" acl 4 watch \
 	    >"$WORK/alice-watch" 2>&1 &
 	rpid=$!
@@ -569,13 +568,8 @@ t_revoke_on_reload() {
 	cp "$WORK/acl.conf.saved" "$conf"
 	kill -HUP "$DAEMON_PID"
 	# The reload is asynchronous: she is let in once it is done.
-	for i in $(seq 1 50); do
-		as_user tc-it-alice "$CTL" --runtime-dir "$WORK/run" token acl \
-		    >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	echo "alice not readmitted after 5 s"
-	return 1
+	wait_for 5 as_user tc-it-alice "$CTL" --runtime-dir "$WORK/run" token acl \
+	    >/dev/null 2>&1 || { echo "alice not readmitted after 5 s"; return 1; }
 }
 
 t_rotate_keys() {

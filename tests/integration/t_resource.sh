@@ -86,11 +86,13 @@ done
 # (FAKETIME_NO_CACHE); CLOCK_MONOTONIC and CLOCK_BOOTTIME are left alone
 # (FAKETIME_DONT_FAKE_MONOTONIC, checked by ft_check).  The worker is
 # forked, not exec'd, so the preload survives the privilege drop; the file
-# is world-readable for it.
+# is world-readable for it.  ft_env sets $FT and fails, saying why, unless
+# ft_check finds that libfaketime works here.
 ft_env() {
 	FT="env LD_PRELOAD=$FT_LIB FAKETIME_TIMESTAMP_FILE=$WORK/faketime FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
 	# A sanitizer runtime must come first in the library list.
 	[ $SANITIZED = 1 ] && FT="$FT ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0"
+	ft_check
 }
 ft_set() {
 	printf '%s\n' "$1" >"$WORK/faketime"
@@ -126,8 +128,7 @@ fctl() {
 # token's refresh is planned on CLOCK_BOOTTIME): one request in all.
 res_clock_jumps() {
 	local tok tok2 n0 exp off
-	ft_env
-	ft_check || return 1
+	ft_env || return 1
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred jwt "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
 	    "resource = urn:tokencache:test-api"
@@ -171,8 +172,7 @@ res_clock_jumps() {
 # wall clock went a day back meanwhile.
 res_clock_back_expiry() {
 	local st=0
-	ft_env
-	ft_check || return 1
+	ft_env || return 1
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred short "$PORT_resshort" it-res-b "$(tc_secret b "$RES_SECRET")"
 	ft_daemon_start || return 1
@@ -202,8 +202,7 @@ res_clock_back_expiry() {
 # a day back: a 40 s hold, not one of a day (clamped to an hour).
 res_retry_after_skew() {
 	local next last
-	ft_env
-	ft_check || return 1
+	ft_env || return 1
 	ft_set -1d
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred skew "$PF/status?code=503&after=date:40&res=skew" it-res-a \
@@ -423,8 +422,7 @@ suspend_for() {
 }
 res_suspend() {
 	local before after
-	ft_env
-	ft_check || return 1
+	ft_env || return 1
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred long "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
 	tc_daemon_start || return 1
