@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,9 @@
 #endif
 
 #define DEFAULT_RUNTIME_DIR "/run/tokencache"
+#ifndef TC_DAEMON_USER
+#define TC_DAEMON_USER "tokencache"	/* tokencached's default `user` */
+#endif
 #define KEY_CALL_MS 5000
 /*
  * How often, at most, the slow path asks whether the daemon has moved on
@@ -415,6 +419,60 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Who may serve us keys, segments and tokens: root, the daemon's user, or
+ * our own user.  The kernel tells who listens on the socket we reached
+ * (SO_PEERCRED: the credentials of the process that called listen()),
+ * whatever the path, its directory or TOKENCACHE_RUNTIME_DIR say: a user
+ * who squats or swaps a runtime directory, or points a service's
+ * environment at one of their own, serves nothing we accept.
+ *
+ * The daemon's user is TOKENCACHE_DAEMON_USER (a name or a numeric uid,
+ * read with secure_getenv, so that set-user-ID programs ignore it), else
+ * TC_DAEMON_USER, the `user` tokencached drops to by default.  Our own
+ * user may run a daemon for us (the tests, the demo, a private instance):
+ * a process of the same user could read and change our memory anyway.
+ * The name is looked up (getpwnam_r) only when the peer is neither root
+ * nor ourselves.  0, TC_EPEER, or TC_ESYSTEM.
+ */
+static int
+peer_trusted(int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	struct passwd pw, *res = NULL;
+	const char *name;
+	char *end, *pwbuf;
+	unsigned long id;
+	long cap;
+	int r;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
+	    len != sizeof(uc))
+		return TC_ESYSTEM;
+	if (uc.uid == 0 || uc.uid == geteuid())
+		return 0;
+	name = secure_getenv("TOKENCACHE_DAEMON_USER");
+	if (name == NULL || *name == '\0')
+		name = TC_DAEMON_USER;
+	if ((cap = sysconf(_SC_GETPW_R_SIZE_MAX)) < 1024 || cap > 65536)
+		cap = 16384;
+	if ((pwbuf = malloc((size_t)cap)) == NULL)
+		return TC_ENOMEM;
+	r = getpwnam_r(name, &pw, pwbuf, (size_t)cap, &res);
+	if (r == 0 && res != NULL)
+		r = pw.pw_uid == uc.uid ? 0 : TC_EPEER;
+	else if (name[0] >= '0' && name[0] <= '9' &&
+	    (errno = 0, id = strtoul(name, &end, 10), errno == 0) &&
+	    *end == '\0')
+		r = (uid_t)id == uc.uid && id == (unsigned long)uc.uid ? 0 :
+		    TC_EPEER;
+	else
+		r = TC_EPEER;	/* no such user: nobody but root and us */
+	free(pwbuf);
+	return r;
+}
+
 int
 tc_call(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms)
@@ -427,11 +485,14 @@ tc_call_fd(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms, int *fdp)
 {
 	struct sockaddr_un sun;
-	struct tc_resp r;
+	struct tc_resp r, buf;
 	struct pollfd pfd;
 	int64_t deadline;
 	ssize_t n;
 	int fd, rc, ret, left, got = -1;
+
+	memset(&r, 0, sizeof(r));
+	memset(&buf, 0, sizeof(buf));
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -460,6 +521,9 @@ tc_call_fd(const char *runtime_dir, const struct tc_req *req,
 		    (errno == EACCES ? TC_EACCES : TC_ESYSTEM);
 		goto out;
 	}
+	/* Before a word is said: is that tokencached at all? */
+	if ((ret = peer_trusted(fd)) != 0)
+		goto out;
 	if (send(fd, req, sizeof(*req), MSG_NOSIGNAL) != (ssize_t)sizeof(*req)) {
 		ret = TC_ENODAEMON;
 		goto out;
@@ -478,23 +542,23 @@ tc_call_fd(const char *runtime_dir, const struct tc_req *req,
 		ret = TC_ESYSTEM;
 		goto out;
 	}
-	n = tc_recv_with_fd(fd, &r, sizeof(r), &got);
+	n = tc_recv_with_fd(fd, &buf, sizeof(buf), &got);
 	if (n == 0 || (n == -1 && errno == ECONNRESET)) {
 		ret = TC_ENODAEMON;
 		goto out;
 	}
-	if (n != (ssize_t)sizeof(r) || r.magic != TC_PROTO_MAGIC ||
-	    r.version != TC_PROTO_VERSION || r.op != req->op ||
-	    r.status > 0 || r.status < -1000) {
-		ret = TC_EPROTO;
+	if (n == -1) {
+		ret = TC_ESYSTEM;
 		goto out;
 	}
+	/* The one checker of replies, the one the fuzzer runs. */
+	if ((ret = tc_resp_check(&buf, (size_t)n, req->op, &r)) != 0)
+		goto out;
 	/* A descriptor comes with a good answer to those who want one. */
 	if (fdp != NULL && r.status == 0 && got == -1) {
 		ret = TC_EPROTO;
 		goto out;
 	}
-	r.message[sizeof(r.message) - 1] = '\0';
 	/* success */
 	*resp = r;
 	if (fdp != NULL) {
@@ -504,6 +568,7 @@ tc_call_fd(const char *runtime_dir, const struct tc_req *req,
 	ret = 0;
  out:
 	sodium_memzero(&r, sizeof(r));
+	sodium_memzero(&buf, sizeof(buf));
 	if (got != -1)
 		close(got);
 	close(fd);
@@ -808,8 +873,13 @@ ensure_mapped(tc_client *c, const char *name, size_t len, uint64_t h)
 	 * is none for us (tc_get_wait then says TC_ENODAEMON). */
 	if ((r = tc_call_fd(c->dir, &req, &resp, KEY_CALL_MS, &fd)) != 0)
 		return r == TC_ENODAEMON ? TC_ENOCACHE : r;
+	/*
+	 * The segment comes with every answer but those that refuse us
+	 * before the daemon looked at the request: rate limited (TC_EBUSY),
+	 * or denied while rate limited (TC_EACCES).  Those say why.
+	 */
 	if (fd == -1)
-		r = TC_EPROTO;	/* the segment comes with every answer */
+		r = resp.status != 0 ? resp.status : TC_EPROTO;
 	else if ((r = seg_map_fd(&m, fd)) == 0 &&
 	    (r = install_map(c, &m)) == 0 && resp.status == 0 &&
 	    ((e = find_entry(c, name, len, h)) != NULL ||
@@ -1047,6 +1117,12 @@ refresh_entry(tc_client *c, struct centry *e)
 			e->have_key = 0;
 			continue;
 		}
+		/* The daemon checked it too; a process that is not the
+		 * daemon, or an OAuth server it trusted, must still never
+		 * make us hand out a header line or a terminal escape. */
+		if (r == 0 && (r = seg_token_valid(e->token,
+		    e->token_len)) != 0)
+			sodium_memzero(e->token, e->token_cap);
 		if (r != 0)
 			return r;
 		e->have_token = 1;
@@ -1534,6 +1610,10 @@ tc_strerror(int code)
 	case TC_EPROTO:		return "malformed reply from tokencached";
 	case TC_ESYSTEM:	return "system error";
 	case TC_EDECRYPT:	return "token failed authentication";
+	case TC_EBADTOKEN:	return "token refused: it has a byte outside "
+				    "visible ASCII (0x21-0x7E)";
+	case TC_EPEER:		return "control socket refused: it is not "
+				    "served by root or tokencached's user";
 	default:		return "unknown error";
 	}
 }

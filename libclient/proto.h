@@ -49,12 +49,18 @@ struct tc_resp {
 	uint16_t version;
 	uint16_t op;              /* echoes the request */
 	int32_t status;           /* 0 or a TC_E* code */
-	uint32_t reserved;
+	uint32_t flags;           /* PING: TC_RESP_CONF_* */
 	uint64_t key_epoch;       /* KEY: epoch of key */
 	uint64_t generation;      /* WAIT / REFRESH: generation published */
 	uint8_t key[SEG_KEY_BYTES];
 	char message[SEG_ERROR_FIELD];  /* human-readable detail, NUL-ended */
 };
+
+/*
+ * PING's flags.  CONF_STALE: the configuration on disk did not load at the
+ * last reload; the daemon runs the one before, and message says why.
+ */
+#define TC_RESP_CONF_STALE 0x1u
 
 #define TC_WAIT_MAX_MS   (10 * 60 * 1000)
 #define TC_CALL_SLACK_MS 2000   /* a reply may take this much past timeout */

@@ -43,6 +43,18 @@ seg_hash(const char *name, size_t len)
 }
 
 int
+seg_token_valid(const char *token, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)token[i] < 0x21 ||
+		    (unsigned char)token[i] > 0x7e)
+			return TC_EBADTOKEN;
+	return 0;
+}
+
+int
 seg_name_valid(const char *name, size_t len)
 {
 	size_t i;

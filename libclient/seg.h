@@ -162,6 +162,15 @@ uint64_t seg_hash(const char *name, size_t len);
  * not starting with '.'), else TC_EINVAL. */
 int seg_name_valid(const char *name, size_t len);
 
+/*
+ * 0 if the len bytes of token are all visible ASCII, 0x21-0x7E (RFC 6749
+ * Appendix A's VSCHAR less the space), else TC_EBADTOKEN.  A token goes
+ * into an HTTP header and onto terminals: no CR, LF, space, escape or
+ * other control byte, no byte above 0x7E, ever.  The daemon applies it
+ * before publishing, the library before handing a token out.
+ */
+int seg_token_valid(const char *token, size_t len);
+
 /* Validate a copied header against the size of the file it came from. */
 int seg_header_check(const struct seg_header *h, uint64_t file_size);
 

@@ -36,6 +36,9 @@ static atomic_int key_requests;
 static const char *denied_name = "forbidden";
 static int keysrv_seg_fd = -1;     /* -1: w.ro_fd */
 static int keysrv_seg_nfds = 1;    /* descriptors sent with SEGMENT */
+static int keysrv_refuse_status;   /* not 0: SEGMENT and OPEN get this
+                                    * status and no descriptor, as the
+                                    * daemon answers a rate-limited peer */
 static atomic_int seg_requests;
 static atomic_int connections;     /* connections accepted */
 static atomic_int keysrv_closed;   /* connections the server has closed */
@@ -111,7 +114,12 @@ keysrv_main(void *arg)
 					    &r.key_epoch);
 				atomic_fetch_add(&key_requests, 1);
 			}
-			keysrv_send_segment(fd, &r);
+			if (keysrv_refuse_status != 0) {
+				sodium_memzero(r.key, sizeof(r.key));
+				r.status = keysrv_refuse_status;
+				(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
+			} else
+				keysrv_send_segment(fd, &r);
 			pthread_mutex_unlock(&wlock);
 		} else if (q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
 			memset(&r, 0, sizeof(r));

@@ -45,7 +45,7 @@ START_TEST(test_arguments_and_strings)
 	ck_assert_int_eq(tc_refresh(c, NULL, 10), TC_EINVAL);
 	tc_close(c);
 	tc_close(NULL);
-	for (code = TC_EINVAL; code >= TC_EDECRYPT; code--) {
+	for (code = TC_EINVAL; code >= TC_EPEER; code--) {
 		ck_assert_ptr_nonnull(tc_strerror(code));
 		ck_assert_str_ne(tc_strerror(code), "unknown error");
 		ck_assert_str_ne(tc_strerror(code), tc_strerror(code + 1));
@@ -162,6 +162,92 @@ START_TEST(test_access_denied_and_no_daemon)
 	keysrv_end();
 	ck_assert_int_eq(tc_get(c, "late", buf, sizeof(buf), NULL),
 	    TC_ENODAEMON);
+	tc_close(c);
+}
+END_TEST
+
+/*
+ * Token bytes outside 0x21-0x7E, as a fake daemon or a hostile OAuth
+ * server could put them in the segment: header injection (CR LF), terminal
+ * escapes, space, tab, DEL, bytes above 0x7E.  Never handed out, the
+ * caller's buffer untouched; a good token under the same name afterwards
+ * is served.
+ */
+START_TEST(test_forged_token_bytes)
+{
+	static const char *const forged[] = {
+		"abc\r\nX-Injected: yes\r\n",
+		"tok\nX-Injected:yes",
+		"\x1b]0;owned\x07tok",
+		"\x1b[2Jtok",
+		"has space",
+		"tab\there",
+		"del\x7f",
+		"high\xc3\xa9",
+		"\xff",
+		"\x01",
+	};
+	tc_client *c;
+	tc_token_info info;
+	char buf[TMAX + 1], name[32];
+	size_t i;
+
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		snprintf(name, sizeof(name), "forged%zu", i);
+		keysrv_publish(name, forged[i], 60 * NS_PER_S);
+		memset(buf, 'Z', sizeof(buf));
+		ck_assert_msg(tc_get(c, name, buf, sizeof(buf), NULL) ==
+		    TC_EBADTOKEN, "forged token %zu", i);
+		ck_assert_msg(buf[0] == 'Z' && buf[TMAX] == 'Z',
+		    "buffer written for forged token %zu", i);
+		ck_assert_int_eq(tc_get(c, name, buf, sizeof(buf), &info),
+		    TC_EBADTOKEN);
+		/* A good one under the same name is served. */
+		keysrv_publish(name, "good-token~+/=.", 60 * NS_PER_S);
+		ck_assert_int_eq(tc_get(c, name, buf, sizeof(buf), NULL), 0);
+		ck_assert_str_eq(buf, "good-token~+/=.");
+	}
+	/* The whole visible range is fine. */
+	for (i = 0; i < 94; i++)
+		buf[i] = (char)(0x21 + i);
+	buf[94] = '\0';
+	keysrv_publish("visible", buf, 60 * NS_PER_S);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(tc_get(c, "visible", buf, sizeof(buf), NULL), 0);
+	ck_assert_int_eq(strlen(buf), 94);
+	ck_assert_int_eq(buf[0], '!');
+	ck_assert_int_eq(buf[93], '~');
+	tc_close(c);
+	ck_assert_str_ne(tc_strerror(TC_EBADTOKEN), "unknown error");
+}
+END_TEST
+
+/*
+ * A first read the daemon turns away before it looks at the request
+ * (rate limited: TC_EBUSY, no segment descriptor) is reported as that,
+ * not as a malformed reply; once the daemon answers again, it is served.
+ */
+START_TEST(test_rate_limited_first_read)
+{
+	tc_client *c;
+	char buf[TMAX + 1];
+
+	keysrv_publish("svc", "limited-token", 60 * NS_PER_S);
+	pthread_mutex_lock(&wlock);
+	keysrv_refuse_status = TC_EBUSY;
+	pthread_mutex_unlock(&wlock);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), TC_EBUSY);
+	pthread_mutex_lock(&wlock);
+	keysrv_refuse_status = TC_EACCES;
+	pthread_mutex_unlock(&wlock);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), TC_EACCES);
+	pthread_mutex_lock(&wlock);
+	keysrv_refuse_status = 0;
+	pthread_mutex_unlock(&wlock);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
+	ck_assert_str_eq(buf, "limited-token");
 	tc_close(c);
 }
 END_TEST
@@ -521,6 +607,8 @@ client_suite(void)
 	tcase_add_test(tc, test_roundtrip_and_hot_path);
 	tcase_add_test(tc, test_states);
 	tcase_add_test(tc, test_access_denied_and_no_daemon);
+	tcase_add_test(tc, test_forged_token_bytes);
+	tcase_add_test(tc, test_rate_limited_first_read);
 	tcase_add_test(tc, test_segment_replaced);
 	tcase_add_test(tc, test_segment_fd_checked);
 	tcase_add_test(tc, test_moves_to_new_segment);
