@@ -185,6 +185,15 @@ $(B)/tests/tc-sockfuzz: tests/integration/sockfuzz.c $(STATICLIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
 	    $(call pc_libs,$(PKGS_LIB)) -pthread
 
+# A daemon that is not tokencached (tests/integration/t_harden.sh): the
+# daemon's segment writer behind a socket of its own.
+$(B)/tests/tc-fakedaemon: tests/integration/fakedaemon.c $(DAEMON_OBJS) \
+    $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(call pc_cflags,$(PKGS_DAEMON)) $(ALL_LDFLAGS) \
+	    -o $@ $< $(DAEMON_OBJS) $(STATICLIB) \
+	    $(call pc_libs,$(PKGS_DAEMON)) -pthread
+
 # tc-bench links the daemon's segment writer, but not its allocator: that
 # wipes every block freed, which would slow the alternatives it measures.
 $(BENCH): $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(STATICLIB) \
@@ -199,7 +208,7 @@ deps:
 	@sh tests/deps.sh
 
 TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-resource \
-             $(B)/tests/tc-sockfuzz \
+             $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon \
              $(FUZZ_BINS)
 
 # The builds for the tests go one job per CPU, unless make was given -j.

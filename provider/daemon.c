@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <linux/sockios.h>
 #include <sodium.h>
 
 #include "daemon.h"
@@ -54,6 +57,9 @@
 #define RATE_SLOTS       64
 #define ACCEPT_PAUSE_NS  NS_PER_S   /* out of descriptors: listen again after */
 #define ACCEPT_LOG_NS    (60 * NS_PER_S)  /* ... and say so at most this often */
+#define DENY_LOG_NS      (60 * NS_PER_S)  /* a denial logged per user and */
+#define DENY_LOG_SLOTS   64               /* ... credential this often */
+#define SEG_LOG_NS       (60 * NS_PER_S)  /* a failed segment send, as often */
 
 /*
  * A token endpoint (token_url), shared by the credentials that use it.
@@ -97,6 +103,11 @@ struct conn {
 	int ngroups;
 	int waiting;             /* holds a WAIT or REFRESH for `name` */
 	int answered;            /* has had a reply: may be evicted */
+	int seg_sent;            /* has had its one segment reply (see
+	                          * conn_reply_segment) */
+	int closing;             /* to be closed once the peer has read it */
+	int eof;                 /* the peer shut its sending side: not
+	                          * polled any more */
 	int64_t accepted_ns;
 	uint16_t op;
 	char name[SEG_NAME_FIELD];
@@ -131,6 +142,17 @@ struct daemon {
 		int64_t last_ns;
 		int64_t tokens_milli;  /* requests left, in thousandths */
 	} rates[RATE_SLOTS];
+	struct deny_log {        /* see log_denied() */
+		uid_t uid;
+		int used;
+		int64_t since_ns;      /* when it was last logged */
+		uint64_t unlogged;     /* denials since, not logged */
+		char what[16];         /* "key", "fetch", "reload" ... */
+		char name[SEG_NAME_FIELD];  /* credential, "" for none */
+	} denials[DENY_LOG_SLOTS];
+	int64_t seg_logged_ns;     /* a segment send last failed, logged */
+	uint64_t seg_failed;       /* ... and failures since */
+	char conf_error[SEG_ERROR_FIELD];  /* the last reload's, "" if none */
 };
 
 static int64_t
@@ -398,6 +420,73 @@ rate_allow(struct daemon *d, uid_t uid, int64_t now)
 	return 1;
 }
 
+/*
+ * Denials are logged once per user and credential (or admin operation)
+ * per DENY_LOG_NS, with the count of those not logged one by one: a
+ * denied user who keeps asking, at the per-user rate, cannot flood the
+ * log, and the admin still learns who tried what and how often.  The
+ * table keeps the pairs seen most recently; a pair pushed out, or whose
+ * minute is over (deny_log_flush), has its count logged then.
+ */
+static void
+deny_log_report(const struct deny_log *e, int64_t now)
+{
+	if (e->unlogged == 0)
+		return;
+	log_info("%s%sdenied %s to uid %u %llu more time%s in the last "
+	    "%lld s", e->name, e->name[0] != '\0' ? ": " : "", e->what,
+	    (unsigned)e->uid, (unsigned long long)e->unlogged,
+	    e->unlogged == 1 ? "" : "s",
+	    (long long)((now - e->since_ns) / NS_PER_S));
+}
+
+static void
+log_denied(struct daemon *d, uid_t uid, const char *what, const char *name,
+    int64_t now)
+{
+	struct deny_log *e, *pick = NULL;
+	int i;
+
+	for (i = 0; i < DENY_LOG_SLOTS; i++) {
+		e = &d->denials[i];
+		if (e->used && e->uid == uid && strcmp(e->what, what) == 0 &&
+		    strcmp(e->name, name) == 0) {
+			e->unlogged++;
+			return;
+		}
+		if (pick == NULL || !e->used ||
+		    (pick->used && e->since_ns < pick->since_ns))
+			pick = e;
+	}
+	if (pick->used)
+		deny_log_report(pick, now);
+	memset(pick, 0, sizeof(*pick));
+	pick->used = 1;
+	pick->uid = uid;
+	pick->since_ns = now;
+	snprintf(pick->what, sizeof(pick->what), "%s", what);
+	snprintf(pick->name, sizeof(pick->name), "%s", name);
+	log_info("%s%sdenied %s to uid %u%s", name, name[0] != '\0' ? ": " :
+	    "", what, (unsigned)uid, " (logged once a minute per user and "
+	    "credential)");
+}
+
+/* Report and forget the pairs whose minute is over (all: every pair). */
+static void
+deny_log_flush(struct daemon *d, int64_t now, int all)
+{
+	int i;
+
+	for (i = 0; i < DENY_LOG_SLOTS; i++) {
+		struct deny_log *e = &d->denials[i];
+
+		if (!e->used || (!all && now - e->since_ns < DENY_LOG_NS))
+			continue;
+		deny_log_report(e, now);
+		e->used = 0;
+	}
+}
+
 static void
 cred_abort_fetch(struct daemon *d, struct cred *c)
 {
@@ -578,12 +667,47 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 /* ------------------------------------------------------------------ */
 /* Control connections                                                 */
 
+static void conn_drop(struct daemon *d, int i);
+
+/*
+ * Has the peer not read all we sent it?  On a Unix socket, SIOCOUTQ counts
+ * the bytes of our messages still queued at the peer.  Should the call
+ * fail, the answer is no: a connection must never outlive its use for
+ * want of it.
+ */
+static int
+conn_unread(const struct conn *k)
+{
+	int n = 0;
+
+	return ioctl(k->fd, SIOCOUTQ, &n) == 0 && n > 0;
+}
+
 /*
  * Closing only marks the slot; conn_reap() compacts the array at the top
- * of the loop, so that indexes held by callers stay valid.
+ * of the loop, so that indexes held by callers stay valid.  A connection
+ * whose segment reply the peer has not read is not closed but silenced,
+ * until the peer reads it or goes (see conn_reply_segment).
  */
 static void
 conn_close(struct daemon *d, int i)
+{
+	struct conn *k = &d->conns[i];
+
+	if (k->fd == -1)
+		return;
+	if (k->seg_sent && conn_unread(k)) {
+		k->closing = 1;
+		k->waiting = 0;
+		k->deadline_ns = now_ns() + CONN_IDLE_NS;
+		return;
+	}
+	conn_drop(d, i);
+}
+
+/* Close for good, read or not: at exit. */
+static void
+conn_drop(struct daemon *d, int i)
 {
 	struct conn *k = &d->conns[i];
 
@@ -630,12 +754,29 @@ conn_reply(struct conn *k, struct tc_resp *r)
 	return n == (ssize_t)sizeof(*r) ? 0 : -1;
 }
 
-/* A reply to TC_OP_SEGMENT or TC_OP_OPEN: the read-only segment fd rides
- * along.  Wipes *r. */
+/*
+ * A reply to TC_OP_SEGMENT or TC_OP_OPEN: the read-only segment fd rides
+ * along.  Wipes *r.
+ *
+ * A descriptor sent but not yet received is charged by the kernel to the
+ * sender's user, us, and past our RLIMIT_NOFILE soft limit every further
+ * send fails (ETOOMANYREFS); closing our end does not help, the message
+ * stays queued at the peer.  A user who asked for segments and never read
+ * the replies once stopped every new reader of the host that way.  So no
+ * connection ever holds more than one unread descriptor: it gets one
+ * segment reply (a second request for one cuts it off), and it is not
+ * closed, evicted or timed out while that reply is unread (conn_close,
+ * conn_evictable), only silenced; it goes when the peer reads or closes.
+ * The connections of a user are capped (CONNS_PER_UID) and all of them
+ * (MAX_CONNS), so the descriptors in flight are too, far below the limit,
+ * which the worker also raises to its hard limit at start.  The library
+ * asks one question per connection, so it never notices.
+ */
 static int
 conn_reply_segment(struct daemon *d, struct conn *k, struct tc_resp *r)
 {
-	int ret;
+	int64_t now;
+	int ret, saved;
 
 	r->magic = TC_PROTO_MAGIC;
 	r->version = TC_PROTO_VERSION;
@@ -644,8 +785,25 @@ conn_reply_segment(struct daemon *d, struct conn *k, struct tc_resp *r)
 	k->waiting = 0;
 	k->answered = 1;
 	k->deadline_ns = now_ns() + CONN_IDLE_NS;
+	k->seg_sent = 1;
 	ret = tc_send_with_fd(k->fd, r, sizeof(*r), d->seg.ro_fd);
 	sodium_memzero(r, sizeof(*r));
+	if (ret != 0 && errno != EPIPE && errno != ECONNRESET) {
+		/* Said once a minute at most, with a count. */
+		saved = errno;
+		now = now_ns();
+		d->seg_failed++;
+		if (d->seg_logged_ns == 0 || now - d->seg_logged_ns >=
+		    SEG_LOG_NS) {
+			errno = saved;
+			log_warn("cannot send the segment to uid %u (%llu "
+			    "time%s since the last report)", (unsigned)k->uid,
+			    (unsigned long long)d->seg_failed,
+			    d->seg_failed == 1 ? "" : "s");
+			d->seg_logged_ns = now;
+			d->seg_failed = 0;
+		}
+	}
 	return ret;
 }
 
@@ -692,8 +850,9 @@ wake_waiters(struct daemon *d, struct cred *c, int status, const char *msg)
 static int
 conn_evictable(const struct conn *k, int64_t now)
 {
-	return k->fd != -1 && !k->waiting &&
-	    (k->answered || now - k->accepted_ns > CONN_QUIET_NS);
+	return k->fd != -1 && !k->waiting && !k->closing &&
+	    (k->answered || now - k->accepted_ns > CONN_QUIET_NS) &&
+	    !(k->seg_sent && conn_unread(k));
 }
 
 /*
@@ -744,7 +903,7 @@ conn_slot(struct daemon *d)
 	int j = conn_pick(d);
 
 	if (j != -1 && j < d->nconns)
-		conn_close(d, j);	/* no-op for a closed one */
+		conn_drop(d, j);	/* no-op for a closed one */
 	return j;
 }
 
@@ -868,6 +1027,42 @@ begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
 		c->due_ns = soonest;
 }
 
+#define DENIED_ADMIN "permission denied: needs root or admin_group"
+
+/*
+ * Would k be denied the request?  Then the denial is logged (log_denied)
+ * and the reply's message returned; else NULL.  Unknown credentials are
+ * not denials: their requests get their own answer.
+ */
+static const char *
+request_denied(struct daemon *d, struct conn *k, int op, const char *name,
+    int64_t now)
+{
+	struct cred *c;
+
+	switch (op) {
+	case TC_OP_KEY:
+	case TC_OP_OPEN:
+	case TC_OP_WAIT:
+	case TC_OP_REFRESH:
+		if ((c = cred_find(d, name)) == NULL || conn_allowed(c, k))
+			return NULL;
+		log_denied(d, k->uid, op == TC_OP_KEY || op == TC_OP_OPEN ?
+		    "key" : "fetch", c->name, now);
+		return "permission denied";
+	case TC_OP_RELOAD:
+	case TC_OP_ROTATE:
+	case TC_OP_INVALIDATE:
+		if (conn_is_admin(d, k))
+			return NULL;
+		log_denied(d, k->uid, op == TC_OP_RELOAD ? "reload" :
+		    op == TC_OP_ROTATE ? "rotate-keys" : "invalidate",
+		    op == TC_OP_INVALIDATE ? name : "", now);
+		return DENIED_ADMIN;
+	}
+	return NULL;
+}
+
 /* Handle one request checked by tc_req_parse(); -1: drop the peer. */
 static int
 handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
@@ -875,20 +1070,43 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 {
 	struct tc_resp r;
 	struct cred *c = NULL;
+	const char *denied;
 	char msg[SEG_ERROR_FIELD];
 	int64_t now = now_ns();
 
 	k->op = q->op;
+	/* One segment reply per connection: see conn_reply_segment. */
+	if ((q->op == TC_OP_SEGMENT || q->op == TC_OP_OPEN) && k->seg_sent)
+		return -1;
 	if (!rate_allow(d, k->uid, now)) {
-		log_debug("uid %u: rate limited", (unsigned)k->uid);
-		(void)conn_reply_status(k, TC_EBUSY, "rate limited", 0);
+		/*
+		 * Over the per-user rate.  A request that would be denied
+		 * anyway is told so, never "busy": that would send the
+		 * operator the wrong way.  It costs no more than "busy" (one
+		 * small reply, no descriptor; its log line is limited too),
+		 * and the peer is cut off all the same.
+		 */
+		if ((denied = request_denied(d, k, q->op, name, now)) != NULL)
+			(void)conn_reply_status(k, TC_EACCES, denied, 0);
+		else {
+			log_debug("uid %u: rate limited", (unsigned)k->uid);
+			(void)conn_reply_status(k, TC_EBUSY, "rate limited",
+			    0);
+		}
 		return -1;
 	}
 	switch (q->op) {
 	case TC_OP_PING:
-		snprintf(msg, sizeof(msg), "tokencached %s pid %ld",
-		    TC_VERSION_STRING, (long)getpid());
-		return conn_reply_status(k, 0, msg, 0);
+		memset(&r, 0, sizeof(r));
+		/* The configuration on disk did not load: say why. */
+		if (d->conf_error[0] != '\0') {
+			r.flags = TC_RESP_CONF_STALE;
+			snprintf(r.message, sizeof(r.message), "%s",
+			    d->conf_error);
+		} else
+			snprintf(r.message, sizeof(r.message), "tokencached "
+			    "%s pid %ld", TC_VERSION_STRING, (long)getpid());
+		return conn_reply(k, &r);
 	case TC_OP_SEGMENT:
 		/* Anyone may map it: it holds metadata and ciphertext only,
 		 * as the world-readable persistent copy does. */
@@ -901,9 +1119,7 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 			r.status = TC_ENOTFOUND;
 			snprintf(r.message, sizeof(r.message),
 			    "no such credential");
-		} else if (!conn_allowed(c, k)) {
-			log_info("%s: denied key to uid %u", c->name,
-			    (unsigned)k->uid);
+		} else if (request_denied(d, k, q->op, name, now) != NULL) {
 			r.status = TC_EACCES;
 			snprintf(r.message, sizeof(r.message),
 			    "permission denied");
@@ -912,12 +1128,9 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		return conn_reply_segment(d, k, &r);	/* wipes r */
 	case TC_OP_RELOAD:
 	case TC_OP_ROTATE:
-		if (!conn_is_admin(d, k)) {
-			log_info("denied %s to uid %u", q->op == TC_OP_RELOAD ?
-			    "reload" : "rotate-keys", (unsigned)k->uid);
-			return conn_reply_status(k, TC_EACCES, "permission "
-			    "denied: needs root or admin_group", 0);
-		}
+		if ((denied = request_denied(d, k, q->op, name, now)) !=
+		    NULL)
+			return conn_reply_status(k, TC_EACCES, denied, 0);
 		if (q->op == TC_OP_ROTATE) {
 			snprintf(msg, sizeof(msg), "requested by uid %u",
 			    (unsigned)k->uid);
@@ -937,9 +1150,8 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		return conn_reply_status(k, TC_ENOTFOUND,
 		    "no such credential", 0);
 	if (q->op == TC_OP_INVALIDATE) {
-		if (!conn_is_admin(d, k))
-			return conn_reply_status(k, TC_EACCES, "permission "
-			    "denied: needs root or admin_group", 0);
+		if ((denied = request_denied(d, k, q->op, name, now)) != NULL)
+			return conn_reply_status(k, TC_EACCES, denied, 0);
 		snprintf(msg, sizeof(msg), "invalidated by uid %u",
 		    (unsigned)k->uid);
 		log_info("%s: token %s", c->name, msg);
@@ -951,11 +1163,8 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		return conn_reply_status(k, 0, "invalidated; fetching a new "
 		    "token", 0);
 	}
-	if (!conn_allowed(c, k)) {
-		log_info("%s: denied %s to uid %u", c->name,
-		    q->op == TC_OP_KEY ? "key" : "fetch", (unsigned)k->uid);
-		return conn_reply_status(k, TC_EACCES, "permission denied", 0);
-	}
+	if ((denied = request_denied(d, k, q->op, name, now)) != NULL)
+		return conn_reply_status(k, TC_EACCES, denied, 0);
 	switch (q->op) {
 	case TC_OP_KEY:
 		memset(&r, 0, sizeof(r));
@@ -994,9 +1203,19 @@ read_conn(struct daemon *d, int i)
 	n = recv(k->fd, &buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n <= 0) {
+		/* Gone, or it shut its sending side: then an unread reply
+		 * keeps the connection (conn_close), no longer polled. */
+		k->eof = 1;
+		conn_close(d, i);
+		return;
+	}
+	/* Silenced (conn_close): whatever it says is dropped. */
+	if (k->closing)
+		return;
 	/* A peer that sends a malformed message, or anything at all while
 	 * it waits for an answer, is cut off. */
-	if (n <= 0 || k->waiting ||
+	if (k->waiting ||
 	    tc_req_parse(&buf, (size_t)n, &q, name) != 0 ||
 	    handle_request(d, k, &q, name) != 0)
 		conn_close(d, i);
@@ -1188,6 +1407,19 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 	c->ctx = NULL;
 	c->in_flight = 0;
 	c->mod->cleanup(ctx);
+	/*
+	 * Whatever the module: a token with a byte outside 0x21-0x7E is
+	 * never published, since a reader would put it in an HTTP header or
+	 * on a terminal (the library refuses one too).  A failed fetch like
+	 * any other, transient, so that backoff applies.
+	 */
+	if (t.outcome == TOK_OK && seg_token_valid(t.token, t.token_len) != 0) {
+		tok_result_clear(&t);
+		memset(&t, 0, sizeof(t));
+		t.outcome = TOK_TRANSIENT;
+		snprintf(t.error, sizeof(t.error), "access_token contains a "
+		    "byte outside 0x21..0x7e; not published");
+	}
 	if (t.outcome == TOK_OK)
 		fetch_succeeded(d, c, &t, now);
 	else
@@ -1290,7 +1522,13 @@ reload(struct daemon *d, char *msg, size_t msglen)
 	if (privsep_load(d->conf->path, &nc, err) != 0) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
-		snprintf(msg, msglen, "%.*s", (int)msglen - 1, err);
+		/* check reports it until a reload succeeds. */
+		snprintf(d->conf_error, sizeof(d->conf_error), "%.*s",
+		    (int)sizeof(d->conf_error) - 1, err);
+		/* Cut short if need be: the log line above has it whole. */
+		if (snprintf(msg, msglen, "not reloaded, the running "
+		    "configuration stays: %s", d->conf_error) < 0)
+			msg[0] = '\0';
 		return -1;
 	}
 	if (strcmp(nc->runtime_dir, d->conf->runtime_dir) != 0 ||
@@ -1301,6 +1539,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 		    "max_token_size take effect at the next start only; "
 		    "keeping the running configuration");
 		log_warnx("reload: %s", msg);
+		snprintf(d->conf_error, sizeof(d->conf_error), "%s", msg);
 		conf_free(nc);
 		return -1;
 	}
@@ -1370,6 +1609,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 	free(d->creds);
 	conf_free(d->conf);
 	d->conf = nc;
+	d->conf_error[0] = '\0';
 	/* compact: cred_new may have failed for some */
 	d->ncreds = 0;
 	for (i = 0; i < nc->ncreds; i++)
@@ -1408,6 +1648,27 @@ reload(struct daemon *d, char *msg, size_t msglen)
 /* ------------------------------------------------------------------ */
 /* The loop                                                            */
 
+/*
+ * Descriptors sent to a client and not yet received count against our
+ * RLIMIT_NOFILE soft limit (see conn_reply_segment), besides those we
+ * hold: take all the hard limit allows.  Failing that, the soft limit
+ * stays; nothing depends on more.
+ */
+static void
+raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("setrlimit RLIMIT_NOFILE");
+	else
+		log_debug("descriptor limit raised to %llu",
+		    (unsigned long long)rl.rlim_cur);
+}
+
 struct daemon *
 daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 {
@@ -1423,6 +1684,7 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	}
 	d->conf = conf;
 	d->sfd = d->lfd = -1;
+	raise_nofile_limit();
 	d->seg.fd = d->seg.lock_fd = -1;
 	if ((d->tokbuf = sodium_malloc((size_t)conf->max_token_size + 1)) ==
 	    NULL || (d->multi = curl_multi_init()) == NULL ||
@@ -1482,7 +1744,8 @@ daemon_free(struct daemon *d)
 	}
 	free(d->eps);
 	for (i = 0; i < (size_t)d->nconns; i++)
-		conn_close(d, (int)i);
+		conn_drop(d, (int)i);
+	deny_log_flush(d, now_ns(), 1);
 	if (d->lfd != -1) {
 		close(d->lfd);
 		(void)unlink(d->sock_path);
@@ -1611,6 +1874,7 @@ daemon_run(struct daemon *d)
 	segw_set_pid(&d->seg);
 	while (!d->stop) {
 		conn_reap(d);
+		deny_log_flush(d, now_ns(), 0);
 		timeout = run_timers(d, now_ns());
 		nfds = 0;
 		fds[nfds].fd = d->sfd;
@@ -1626,7 +1890,9 @@ daemon_run(struct daemon *d)
 		fds[nfds].events = listening ? CURL_WAIT_POLLIN : 0;
 		fds[nfds++].revents = 0;
 		for (i = 0; i < d->nconns; i++) {
-			fds[nfds].fd = d->conns[i].fd;
+			/* One at its end of input is looked at again at its
+			 * deadline only (poll ignores a negative fd). */
+			fds[nfds].fd = d->conns[i].eof ? -1 : d->conns[i].fd;
 			fds[nfds].events = CURL_WAIT_POLLIN;
 			fds[nfds++].revents = 0;
 		}

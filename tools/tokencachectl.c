@@ -691,6 +691,9 @@ report_credential_error(const struct ctl_args *a, int r, int err,
 	else if (r == TC_ENODAEMON)
 		ctl_warnx("%s: cannot reach tokencached at %s/%s", a->name,
 		    a->dir, SEG_SOCKET_NAME);
+	else if (r == TC_EPEER)
+		ctl_warnx("%s: %s/%s: %s", a->name, a->dir, SEG_SOCKET_NAME,
+		    tc_strerror(r));
 	else if (r == TC_ESYSTEM && err != 0)
 		ctl_warnx("%s: %s: %s", a->name, tc_strerror(r), strerror(err));
 	else if (why[0] != '\0')
@@ -848,14 +851,53 @@ ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r, int err)
 	if (r == TC_ENODAEMON)
 		snprintf(buf, len, "cannot reach tokencached at %s/%s", dir,
 		    SEG_SOCKET_NAME);
+	else if (r == TC_EPEER)
+		snprintf(buf, len, "%s/%s: %s", dir, SEG_SOCKET_NAME,
+		    tc_strerror(r));
 	else if (r == TC_ESYSTEM && err != 0)
 		snprintf(buf, len, "%s: %s", tc_strerror(r), strerror(err));
 	else
 		snprintf(buf, len, "%s", tc_strerror(r));
 }
 
+/*
+ * Ask for the segment as a first read does (TC_OP_SEGMENT: the memfd over
+ * SCM_RIGHTS) and check it as the library would: a daemon that answers a
+ * ping but can hand no reader its segment (out of descriptors, say) serves
+ * nobody new, and check must say so.  0, or a message in buf.
+ */
+static int
+ctl_segment_probe(const char *dir, char *buf, size_t len)
+{
+	struct tc_req req;
+	struct tc_resp resp;
+	struct seg_map m;
+	int r, err, fd = -1;
+
+	if ((r = tc_req_init(&req, TC_OP_SEGMENT, NULL, 0)) != 0)
+		goto fail;
+	errno = 0;
+	if ((r = tc_call_fd(dir, &req, &resp, CTL_PING_MS, &fd)) != 0) {
+		err = errno;
+		ctl_daemon_strerror(buf, len, dir, r, err);
+		return -1;
+	}
+	if ((r = resp.status) != 0)
+		goto fail;
+	if ((r = seg_map_fd(&m, fd)) != 0)	/* takes fd over */
+		goto fail;
+	seg_map_close(&m);
+	return 0;
+ fail:
+	if (fd != -1)
+		close(fd);
+	snprintf(buf, len, "%s", tc_strerror(r));
+	return -1;
+}
+
 static struct json_object *
-ctl_check_json(int reachable, const char *daemon_msg, int cache_ok,
+ctl_check_json(int reachable, const char *daemon_msg, int seg_ok,
+    const char *seg_msg, int conf_ok, const char *conf_msg, int cache_ok,
     const char *cache_msg, const struct ctl_cache *c, int64_t now, int ok)
 {
 	struct json_object *root, *d = NULL, *k = NULL, *arr = NULL, *o;
@@ -866,6 +908,13 @@ ctl_check_json(int reachable, const char *daemon_msg, int cache_ok,
 	if ((d = json_object_new_object()) == NULL ||
 	    ctl_json_put(d, "reachable", json_object_new_boolean(reachable)) ||
 	    ctl_json_put(d, "message", json_object_new_string(daemon_msg)) ||
+	    ctl_json_put(d, "segment", json_object_new_boolean(seg_ok)) ||
+	    ctl_json_put(d, "segment_message",
+	    json_object_new_string(seg_msg)) ||
+	    ctl_json_put(d, "configuration_loaded",
+	    json_object_new_boolean(conf_ok)) ||
+	    ctl_json_put(d, "configuration_message",
+	    json_object_new_string(conf_msg)) ||
 	    ctl_json_give(root, "daemon", &d))
 		goto fail;
 	if ((k = json_object_new_object()) == NULL ||
@@ -911,18 +960,28 @@ cmd_check(const struct ctl_args *a)
 {
 	struct ctl_cache c;
 	struct tc_resp resp;
-	char dmsg[SEG_ERROR_FIELD + 64], cmsg[512] = "";
+	char dmsg[SEG_ERROR_FIELD + 64], cmsg[512] = "", smsg[512] = "";
+	char fmsg[SEG_ERROR_FIELD] = "";
 	int64_t now;
 	size_t i, nok = 0;
-	int r, err = 0, reachable, cache_ok, ok;
+	int r, err = 0, reachable, cache_ok, seg_ok = 0, conf_ok = 1, ok;
 
 	memset(&c, 0, sizeof(c));
 	if ((r = ctl_daemon_call(a->dir, TC_OP_PING, NULL, CTL_PING_MS, &resp,
-	    &err)) == 0 && (r = resp.status) == 0)
-		snprintf(dmsg, sizeof(dmsg), "%s", resp.message);
-	else
+	    &err)) == 0 && (r = resp.status) == 0) {
+		/* It runs an older configuration than the one on disk,
+		 * which did not load: a credential there is not served. */
+		if (resp.flags & TC_RESP_CONF_STALE) {
+			conf_ok = 0;
+			snprintf(fmsg, sizeof(fmsg), "%s", resp.message);
+			snprintf(dmsg, sizeof(dmsg), "tokencached answers");
+		} else
+			snprintf(dmsg, sizeof(dmsg), "%s", resp.message);
+	} else
 		ctl_daemon_strerror(dmsg, sizeof(dmsg), a->dir, r, err);
 	reachable = r == 0;
+	if (reachable)
+		seg_ok = ctl_segment_probe(a->dir, smsg, sizeof(smsg)) == 0;
 	if ((r = ctl_cache_load(&c, a->dir, &err)) != 0)
 		ctl_cache_strerror(cmsg, sizeof(cmsg), a->dir, r, err);
 	else if (c.nbad > 0)
@@ -933,15 +992,21 @@ cmd_check(const struct ctl_args *a)
 	for (i = 0; i < c.ncreds; i++)
 		if (ctl_slot_is_ok(&c.creds[i], now))
 			nok++;
-	ok = reachable && cache_ok && nok == c.ncreds;
+	ok = reachable && seg_ok && conf_ok && cache_ok && nok == c.ncreds;
 	if (a->json) {
-		r = ctl_json_print(ctl_check_json(reachable, dmsg, cache_ok, cmsg, &c,
-		    now, ok));
+		r = ctl_json_print(ctl_check_json(reachable, dmsg, seg_ok, smsg,
+		    conf_ok, fmsg, cache_ok, cmsg, &c, now, ok));
 		ctl_cache_free(&c);
 		return r != CTL_EXIT_OK ? r : (ok ? CTL_EXIT_OK : CTL_EXIT_FAIL);
 	}
 	if (!reachable)
 		printf("daemon: not reachable: %s\n", dmsg);
+	else if (!seg_ok)
+		printf("daemon: hands out no cache segment, new readers get no "
+		    "token: %s\n", smsg);
+	if (!conf_ok)
+		printf("configuration: not loaded, tokencached runs the previous "
+		    "one: %s\n", fmsg);
 	if (!cache_ok)
 		printf("cache: %s\n", cmsg);
 	for (i = 0; i < c.ncreds; i++) {
@@ -980,12 +1045,16 @@ admin_call(const struct ctl_args *a, const char *what, int op,
 		ctl_warnx("%s: %s", what, msg);
 		return CTL_EXIT_FAIL;
 	}
+	/*
+	 * The daemon's message, when there is one, is the whole story
+	 * ("permission denied: needs root or admin_group", "not reloaded,
+	 * ...: FILE:LINE: ..."); the code's generic text is for when there
+	 * is none, and would only repeat it or, as TC_EFAILED's "fetching
+	 * the token failed" for a reload, mislead.
+	 */
 	if (resp.status != 0) {
-		if (resp.message[0] != '\0')
-			ctl_warnx("%s: %s: %s", what, tc_strerror(resp.status),
-			    resp.message);
-		else
-			ctl_warnx("%s: %s", what, tc_strerror(resp.status));
+		ctl_warnx("%s: %s", what, resp.message[0] != '\0' ?
+		    resp.message : tc_strerror(resp.status));
 		return CTL_EXIT_FAIL;
 	}
 	printf("%s\n", resp.message[0] != '\0' ? resp.message : done);
@@ -1008,8 +1077,10 @@ cmd_rotate_keys(const struct ctl_args *a)
 static int
 cmd_invalidate(const struct ctl_args *a)
 {
-	return admin_call(a, a->name, TC_OP_INVALIDATE, a->name,
-	    "invalidated");
+	char what[TC_NAME_MAX + 16];
+
+	snprintf(what, sizeof(what), "invalidate %s", a->name);
+	return admin_call(a, what, TC_OP_INVALIDATE, a->name, "invalidated");
 }
 
 static void

@@ -111,13 +111,15 @@ tc_cred() {
 }
 
 # tc_daemon_start: start tokencached in the foreground (logging to
-# $WORK/daemon.log); sets DAEMON_PID.  Waits (up to about 10 s) until it
+# $WORK/daemon.log); sets DAEMON_PID.  $TC_DAEMON_WRAP, if set, is a
+# command that execs the daemon in turn (prlimit --nofile=64:64 --).  Waits (up to about 10 s) until it
 # answers a ping: it does so from its main loop, after its start-up log
 # line.
 tc_daemon_start() {
 	local end=$((SECONDS + 10))
 	rm -f "$WORK/run/socket"	# left by a daemon that was killed
-	"$DAEMON" -f -d -c "$WORK/tokencache.conf" >>"$WORK/daemon.log" 2>&1 &
+	${TC_DAEMON_WRAP:-} "$DAEMON" -f -d -c "$WORK/tokencache.conf" \
+	    >>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	while [ "$SECONDS" -le "$end" ]; do
 		# check fails while a credential does: only "reachable" counts

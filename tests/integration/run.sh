@@ -189,6 +189,9 @@ if [ "$(id -u)" = 0 ]; then
 	useradd --no-create-home --shell /bin/sh tc-it-dave
 	useradd --no-create-home --shell /bin/sh -G tc-it-admins tc-it-admin
 	DAEMON_USER=tc-it-daemon
+	# The library trusts a control socket served by root, its own user
+	# or the daemon's user (tokencache(3)): name the tests' one.
+	export TOKENCACHE_DAEMON_USER=tc-it-daemon
 fi
 # Run a command as one of the users above, with their groups.
 as_user() {
@@ -1208,6 +1211,8 @@ run_test "the hot read path makes no system call (strace)" t_hot_path_no_syscall
 run_test "make install with PREFIX and DESTDIR; build against it" t_install
 # Resource exhaustion and wall-clock jumps.
 . "$TOP/tests/integration/t_resource.sh"
+# Hardening: what a local user or a fake daemon cannot do.
+. "$TOP/tests/integration/t_harden.sh"
 run_test "no token or secret in plaintext in runtime files or logs" t_no_plaintext_anywhere
 run_test "the daemon's log has no sanitizer report" t_no_sanitizer_reports
 

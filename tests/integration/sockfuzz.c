@@ -10,6 +10,20 @@
  *                                          answered "rate limited"
  *   tc-sockfuzz conns RUNTIME_DIR N        opens N connections at once;
  *                                          prints how many the daemon kept
+ *   tc-sockfuzz hoard RUNTIME_DIR NAME SECONDS
+ *                                          asks for segments (OPEN NAME and
+ *                                          SEGMENT), 50 a second, on ever
+ *                                          more connections, and never reads
+ *                                          a reply nor closes a socket until
+ *                                          the end (every fourth shuts its
+ *                                          sending side): every descriptor
+ *                                          sent stays in flight
+ *   tc-sockfuzz deny RUNTIME_DIR NAME N
+ *                                          asks for NAME's key N times, as
+ *                                          fast as it can (a connection
+ *                                          each, as the library does);
+ *                                          prints how many replies said
+ *                                          denied, busy, other, and the time
  *   tc-sockfuzz silent RUNTIME_DIR N MS PID
  *                                          holds N connections that never
  *                                          speak, then PINGs on one more;
@@ -193,6 +207,95 @@ conns(const char *dir, int n)
 	return 0;
 }
 
+#define HOARD_MAX 400
+
+static int
+hoard(const char *dir, const char *name, int seconds)
+{
+	struct tc_req open_q, seg_q;
+	int fds[HOARD_MAX], n = 0, i, tick, sent = 0, failed = 0, fd;
+	time_t end = time(NULL) + seconds;
+
+	if (tc_req_init(&open_q, TC_OP_OPEN, name, 0) != 0 ||
+	    tc_req_init(&seg_q, TC_OP_SEGMENT, NULL, 0) != 0)
+		return 1;
+	/*
+	 * 25 ticks a second, two requests each, on connections the daemon
+	 * has not closed (one it closed keeps what it holds but takes no
+	 * more): under the per-user rate (100 a second), so that nothing but
+	 * the replies piles up.  A new connection each tick, for when the
+	 * daemon closes some.
+	 */
+	for (tick = 0; time(NULL) < end; tick++) {
+		int j, k;
+
+		if (n < HOARD_MAX && (fd = connect_to(dir)) != -1)
+			fds[n++] = fd;
+		for (i = 0, j = 0; i < 2 && j < n; j++) {
+			struct pollfd p;
+
+			k = (tick * 2 + j) % n;
+			p.fd = fds[k];
+			p.events = 0;
+			if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
+				continue;
+			if (send(fds[k], i % 2 ? &seg_q : &open_q, sizeof(open_q),
+			    MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(open_q))
+				sent++;
+			else
+				failed++;
+			/* Every fourth then shuts its sending side: the
+			 * daemon sees the end of its input, while the
+			 * replies stay queued here. */
+			if (k % 4 == 3)
+				(void)shutdown(fds[k], SHUT_WR);
+			i++;
+		}
+		usleep(40000);
+	}
+	printf("hoard: %d connections, %d requests sent, %d not\n", n, sent,
+	    failed);
+	fflush(stdout);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	return 0;
+}
+
+static long long now_ms(void);
+
+static int
+deny(const char *dir, const char *name, int n)
+{
+	struct tc_req q;
+	struct tc_resp r;
+	int i, fd, denied = 0, busy = 0, other = 0;
+	long long t0 = now_ms();
+
+	if (tc_req_init(&q, TC_OP_KEY, name, 0) != 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if ((fd = connect_to(dir)) == -1) {
+			other++;
+			usleep(1000);
+			continue;
+		}
+		if (send(fd, &q, sizeof(q), MSG_NOSIGNAL) == (ssize_t)sizeof(q) &&
+		    get_reply(fd, &r, 1000)) {
+			if (r.status == TC_EACCES)
+				denied++;
+			else if (r.status == TC_EBUSY)
+				busy++;
+			else
+				other++;
+		} else
+			other++;
+		close(fd);
+	}
+	printf("deny: %d denied, %d busy, %d other in %lld ms\n", denied,
+	    busy, other, now_ms() - t0);
+	return 0;
+}
+
 static long long
 now_ms(void)
 {
@@ -296,10 +399,15 @@ main(int argc, char *argv[])
 		return flood(argv[2], atoi(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "conns") == 0)
 		return conns(argv[2], atoi(argv[3]));
+	if (argc == 5 && strcmp(argv[1], "hoard") == 0)
+		return hoard(argv[2], argv[3], atoi(argv[4]));
+	if (argc == 5 && strcmp(argv[1], "deny") == 0)
+		return deny(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 6 && strcmp(argv[1], "silent") == 0)
 		return silent(argv[2], atoi(argv[3]), atoi(argv[4]),
 		    atoi(argv[5]));
 	fprintf(stderr, "usage: tc-sockfuzz fuzz DIR NAME N | flood DIR N | "
-	    "conns DIR N | silent DIR N MS PID\n");
+	    "conns DIR N | hoard DIR NAME SECONDS | deny DIR NAME N | "
+	    "silent DIR N MS PID\n");
 	return 2;
 }

@@ -19,6 +19,10 @@
 //                       seconds ahead
 //   /html /empty /bad-json /no-token /empty-token /no-type /not-object
 //                       malformed 200 replies
+//   /token-bytes?kind=K a good 200 reply whose access_token has bytes no
+//                       token may have: K is crlf (a header injected after
+//                       CR LF), esc (terminal escapes), space, del (0x7F),
+//                       high (UTF-8 above 0x7E), nul (\u0000)
 //   /redirect           302 to OTHER_PORT
 //   GET  /_stats        {"PATH?QUERY": [ms timestamps of requests], ...}
 //   POST /_reset        forget them
@@ -121,6 +125,18 @@ function handle(req, res, otherPort) {
         return json(200, { access_token: token(), expires_in: 60 });
       case '/not-object':
         return json(200, [token()]);
+      case '/token-bytes': {
+        const forged = {
+          crlf: 'tok\r\nX-Injected: yes\r\n',
+          esc: '\u001b]0;owned\u0007\u001b[2Jtok',
+          space: 'tok with space',
+          del: 'tok\u007f',
+          high: 'tok\u00e9\u00ff',
+          nul: 'tok\u0000after',
+        }[q.get('kind')];
+        if (forged === undefined) return json(400, { error: 'invalid_request' });
+        return json(200, { access_token: forged, token_type: 'Bearer', expires_in: 3600 });
+      }
       case '/redirect':
         res.writeHead(302, { Location: `http://127.0.0.1:${otherPort}/token` });
         return res.end();
