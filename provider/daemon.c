@@ -437,15 +437,16 @@ endpoint_judge(struct daemon *d, struct endpoint *e, int force)
 
 	if ((life = calloc(d->ncreds + 1, sizeof(*life))) == NULL)
 		return;
+	/* Those whose lifetime is known: every one with a token. */
 	for (i = 0; i < d->ncreds; i++)
-		if (d->creds[i]->ep == e)
+		if (d->creds[i]->ep == e && d->creds[i]->life_ns > 0)
 			life[n++] = d->creds[i]->life_ns / NS_PER_MS;
 	over = sched_overloaded(life, n, d->conf->endpoint_rate, &demand);
 	free(life);
 	if (over != e->overloaded) {
 		if (over)
-			log_warnx("%s: its %zu credentials need about %llu.%03llu "
-			    "token requests a second, more than 90 %% of "
+			log_warnx("%s: %zu credentials on it need about "
+			    "%llu.%03llu token requests a second, more than 90 %% of "
 			    "endpoint_rate = %u: refreshes can come after 80 %% "
 			    "of a lifetime; raise endpoint_rate, or use fewer "
 			    "or longer-lived credentials", e->url, n,
@@ -453,8 +454,8 @@ endpoint_judge(struct daemon *d, struct endpoint *e, int force)
 			    (unsigned long long)(demand % 1000),
 			    d->conf->endpoint_rate);
 		else
-			log_info("%s: endpoint_rate = %u serves its %zu "
-			    "credentials again (about %llu.%03llu token "
+			log_info("%s: endpoint_rate = %u serves the %zu "
+			    "credentials on it again (about %llu.%03llu token "
 			    "requests a second)", e->url,
 			    d->conf->endpoint_rate, n,
 			    (unsigned long long)(demand / 1000),
