@@ -182,59 +182,50 @@ sched_window(int64_t sent, int64_t deadline, int64_t *lo, int64_t *hi)
 	*hi = sent + life / 10 * 8;
 }
 
-/* Is t at least gap away from every taken time? */
 static int
-turn_free(int64_t t, const int64_t *taken, size_t n, int64_t gap)
+cmp_i64(const void *a, const void *b)
 {
-	size_t i;
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
-	for (i = 0; i < n; i++)
-		if (t > taken[i] - gap && t < taken[i] + gap)
-			return 0;
-	return 1;
+	return (x > y) - (x < y);
 }
 
 /*
- * The free time in [lo, hi] nearest want (the earlier on a tie), or -1.
- * A nearest free time is want itself or the edge of a taken time's gap,
- * so only those are tried: O(n^2) in the few turns near the window.
+ * The time in [lo, hi] nearest want (the earlier on a tie) that is at
+ * least gap from each of the n sorted taken times, or -1.  The free
+ * times form segments between the taken times' gaps, [cur, next gap's
+ * start]; the nearest point of each segment is want clamped into it.
  */
 static int64_t
 nearest_free(int64_t want, int64_t lo, int64_t hi, const int64_t *taken,
     size_t n, int64_t gap)
 {
-	int64_t best = -1, c, dist, bdist = INT64_MAX;
-	size_t j;
+	int64_t best = -1, bdist = INT64_MAX, cur = lo, end, c, dist;
+	size_t i;
 
-	if (lo > hi)
-		return -1;
-	/* Candidates: each taken time's two gap edges, want, lo and hi. */
-	for (j = 0; j < 2 * n + 3; j++) {
-		if (j < 2 * n)
-			c = j % 2 == 0 ? taken[j / 2] - gap : taken[j / 2] + gap;
-		else
-			c = j == 2 * n ? want : j == 2 * n + 1 ? lo : hi;
-		if (c < lo)
-			c = lo;
-		if (c > hi)
-			c = hi;
-		if (!turn_free(c, taken, n, gap))
-			continue;
-		dist = c > want ? c - want : want - c;
-		if (dist < bdist || (dist == bdist && c < best)) {
-			best = c;
-			bdist = dist;
+	for (i = 0; i <= n && cur <= hi; i++) {
+		end = i < n && taken[i] - gap < hi ? taken[i] - gap : hi;
+		if (cur <= end) {
+			c = want < cur ? cur : want > end ? end : want;
+			dist = c > want ? c - want : want - c;
+			if (dist < bdist) {
+				best = c;
+				bdist = dist;
+			}
 		}
+		if (i < n && taken[i] + gap > cur)
+			cur = taken[i] + gap;
 	}
 	return best;
 }
 
 int64_t
 sched_plan_turn(int64_t want, int64_t lo, int64_t hi, int64_t floor,
-    const int64_t *taken, size_t ntaken, int64_t gap, int *in_window)
+    int64_t *taken, size_t ntaken, int64_t gap, int *in_window)
 {
 	int64_t t;
 
+	qsort(taken, ntaken, sizeof(*taken), cmp_i64);
 	*in_window = 1;
 	if ((t = nearest_free(want, lo, hi, taken, ntaken, gap)) != -1)
 		return t;
@@ -1469,7 +1460,7 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	    "(at %lld %% of its lifetime%s)", c->name, t->token_type,
 	    t->lifetime, (long long)((due - now) / NS_PER_S),
 	    (long long)((due - now) % NS_PER_S / NS_PER_MS),
-	    (long long)((due - sent) * 100 / life_ns), in_window ? "" :
+	    (long long)((due - sent) / (life_ns / 100)), in_window ? "" :
 	    "; the endpoint's rate left no turn within 70-80 %");
 	wake_waiters(d, c, 0, NULL);
 }

@@ -450,7 +450,7 @@ cmp_double(const void *a, const void *b)
 static void
 refresh_points_report(struct refresh_points *rp)
 {
-	char val[160];
+	char val[256];
 	size_t i, early = 0, late = 0;
 	double p50, p99;
 
@@ -466,8 +466,8 @@ refresh_points_report(struct refresh_points *rp)
 	}
 	p50 = rp->at[rp->n / 2];
 	p99 = rp->at[(rp->n * 99) / 100];
-	snprintf(val, sizeof(val), "min %.3f, p50 %.3f, p99 %.3f, max %.3f "
-	    "over %zu refreshes; %zu before 0.70, %zu after 0.80",
+	snprintf(val, sizeof(val), "min %.4f, p50 %.4f, p99 %.4f, max %.4f "
+	    "over %zu refreshes; %zu before 0.7000, %zu after 0.8000",
 	    rp->at[0], p50, p99, rp->at[rp->n - 1], rp->n, early, late);
 	table_row("fleet", 2, "refresh point, fraction of the lifetime", val);
 	result("fleet", "refresh point", "", "min", rp->at[0], "");
