@@ -21,8 +21,9 @@
  *                                token against its JWT exp claim by the
  *                                wall clock read before the call: prints
  *                                "ok MS" / "error MS MESSAGE" at each change
- *                                of outcome (MS: Unix ms), then "reads N
- *                                past_exp P max_past_ms M"
+ *                                of outcome (MS: Unix ms when the call
+ *                                returned), then "reads N past_exp P
+ *                                max_past_ms M"
  *   tc-reader RUNTIME_DIR NAME N herd
  *                                N processes, held at a barrier, then let
  *                                go at once, each makes its first read
@@ -136,12 +137,13 @@ expcheck(const char *dir, const char *name, int seconds)
 					max_past = t - exp * 1000;
 			}
 			if (strncmp(last, "ok", 2) != 0) {
-				snprintf(line, sizeof(line), "ok %lld", t);
+				snprintf(line, sizeof(line), "ok %lld",
+				    wall_ms());
 				outcome_print(last, line);
 			}
 		} else if (strncmp(last, "error", 5) != 0) {
-			snprintf(line, sizeof(line), "error %lld %s", t,
-			    tc_strerror(r));
+			snprintf(line, sizeof(line), "error %lld %s",
+			    wall_ms(), tc_strerror(r));
 			outcome_print(last, line);
 		}
 		usleep(2000);
