@@ -437,10 +437,10 @@ endpoint_judge(struct daemon *d, struct endpoint *e, int force)
 	if (over != e->overloaded) {
 		if (over)
 			log_warnx("%s: %zu credentials on it need about "
-			    "%llu.%03llu token requests a second, more than 90 %% of "
-			    "endpoint_rate = %u: refreshes can come after 80 %% "
-			    "of a lifetime; raise endpoint_rate, or use fewer "
-			    "or longer-lived credentials", e->url, n,
+			    "%llu.%03llu token requests a second, more than "
+			    "90 %% of endpoint_rate = %u: refreshes can come "
+			    "after 80 %% of a lifetime; raise endpoint_rate, or "
+			    "use fewer or longer-lived credentials", e->url, n,
 			    (unsigned long long)(demand / 1000),
 			    (unsigned long long)(demand % 1000),
 			    d->conf->endpoint_rate);
@@ -1417,7 +1417,7 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	want = sent + sched_refresh_after_ms(life_ns / NS_PER_MS,
 	    randombytes_random()) * NS_PER_MS;
 	due = plan_refresh(d, c, want, lo, hi, now, &in_window);
-	if (due < sent + NS_PER_S)	/* a second between requests, at least */
+	if (due < sent + NS_PER_S)	/* a second between requests at least */
 		due = sent + NS_PER_S;
 	if (due < now)
 		due = now;

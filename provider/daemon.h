@@ -52,9 +52,9 @@ void sched_window(int64_t sent, int64_t deadline, int64_t *lo, int64_t *hi);
  * A turn for a refresh at the endpoint: the time in [lo, hi] nearest want
  * that is at least gap (one request at the endpoint's rate) from every
  * turn in taken[] (sorted in place), the turns already planned for the
- * other credentials on it; *in_window = 1.  If the window has none: *in_window = 0 and the
- * free time nearest lo in [floor, lo] (early is safe, late is not), or
- * lo (not before floor) if there is none either.
+ * other credentials on it; *in_window = 1.  If the window has none:
+ * *in_window = 0 and the free time nearest lo in [floor, lo] (early is
+ * safe, late is not), or lo (not before floor) if there is none either.
  */
 int64_t sched_plan_turn(int64_t want, int64_t lo, int64_t hi, int64_t floor,
     int64_t *taken, size_t ntaken, int64_t gap, int *in_window);
