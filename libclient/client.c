@@ -1014,8 +1014,9 @@ fill_info(tc_token_info *info, const struct seg_slot *m, size_t len,
 	info->length = len;
 	memcpy(info->token_type, m->token_type, sizeof(info->token_type));
 	info->token_type[sizeof(info->token_type) - 1] = '\0';
-	memcpy(info->error, m->error, sizeof(info->error));
-	info->error[sizeof(info->error) - 1] = '\0';
+	memset(info->error, 0, sizeof(info->error));
+	memcpy(info->error, m->error, sizeof(m->error));
+	info->error[sizeof(m->error) - 1] = '\0';
 }
 
 static int

@@ -360,7 +360,9 @@ seg_read_slot(const struct seg_map *m, uint32_t idx, struct seg_slot *out,
 			return TC_ECORRUPT;
 		copy.name[SEG_NAME_FIELD - 1] = '\0';
 		copy.token_type[SEG_TYPE_FIELD - 1] = '\0';
-		copy.error[SEG_ERROR_FIELD - 1] = '\0';
+		copy.error[sizeof(copy.error) - 1] = '\0';
+		if (m->hdr.minor < 2)	/* the old error field's tail */
+			memset(&copy.plan, 0, sizeof(copy.plan));
 		copy.seq = s1;
 		*out = copy;
 		return 0;

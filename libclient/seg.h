@@ -60,7 +60,9 @@
 
 #define SEG_MAGIC        UINT64_C(0x314548434143544b)  /* "KTCACHE1" */
 #define SEG_MAJOR        1     /* readers refuse any other major */
-#define SEG_MINOR        1     /* readers accept any minor; 1: boot_id */
+#define SEG_MINOR        2     /* readers accept any minor; 1: boot_id;
+                                * 2: the slot's boot-clock plan (see
+                                * seg_slot.plan) */
 
 #define SEG_ALIVE        1     /* header status */
 #define SEG_RETIRED      2     /* the daemon replaced or removed it */
@@ -80,7 +82,9 @@
 
 #define SEG_NAME_FIELD   128   /* TC_NAME_MAX + 1, multiple of 8 */
 #define SEG_TYPE_FIELD   32
-#define SEG_ERROR_FIELD  256
+#define SEG_ERROR_FIELD  256   /* error texts, in the protocol too */
+#define SEG_SLOT_ERROR   224   /* seg_slot.error: minor 2 took the last 32
+                                * bytes of the 256 for seg_slot.plan */
 #define SEG_KEY_BYTES    crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define SEG_NONCE_BYTES  crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define SEG_MAC_BYTES    crypto_aead_xchacha20poly1305_ietf_ABYTES
@@ -133,14 +137,38 @@ struct seg_slot {
 	uint8_t nonce[SEG_NONCE_BYTES];
 	char name[SEG_NAME_FIELD];
 	char token_type[SEG_TYPE_FIELD];
-	char error[SEG_ERROR_FIELD];
+	char error[SEG_SLOT_ERROR];
+	/*
+	 * Minor 2.  Before, these bytes were the tail of a 256-byte error
+	 * field that always held its NUL earlier, so readers of minor 1 see
+	 * the same error text; seg_read_slot() zeroes them in a copy of an
+	 * older segment, where they mean nothing.  Boot-clock times are
+	 * valid within the boot the header's boot_id names.
+	 */
+	struct seg_plan {
+		int64_t fetched_boot_ns;   /* when the request that got the
+		                            * token was sent; 0: unknown */
+		int64_t next_boot_ns;      /* the next planned request */
+		int64_t not_before_boot_ns; /* no request before this: the
+		                            * Retry-After hold of its endpoint */
+		uint32_t flags;            /* SEG_PLAN_* */
+		uint32_t reserved;
+	} plan;
 	/* followed by ct[token_max + SEG_MAC_BYTES], padded to slot_size */
 };
+
+/* seg_plan.flags */
+#define SEG_PLAN_OVERLOADED 1u  /* its endpoint's rate cannot serve every
+                                 * credential on it within its refresh
+                                 * window (the capacity rule) */
 
 #define SEG_SLOT_META    sizeof(struct seg_slot)
 
 _Static_assert(sizeof(struct seg_header) % 64 == 0, "header alignment");
 _Static_assert(sizeof(struct seg_slot) % 8 == 0, "slot alignment");
+_Static_assert(sizeof(struct seg_slot) == 544, "slot layout of minor 1");
+_Static_assert(SEG_SLOT_ERROR + sizeof(struct seg_plan) == 256,
+    "minor 2 plan in the old error field's tail");
 
 /* A reader's view of a segment: the live memfd mapped read-only, or a
  * private copy of the persistent file. */

@@ -50,6 +50,7 @@
 /* Camunda SaaS blocks an address past about one request a second. */
 #define DEFAULT_ENDPOINT_RATE	1		/* per second */
 #define DEFAULT_ENDPOINT_BURST	2
+#define DEFAULT_REFRESH_MIN	10		/* seconds */
 #define DEFAULT_TIMEOUT		30		/* seconds */
 #define DEFAULT_LIFETIME	3600		/* seconds */
 #define DEFAULT_MAX_LIFETIME	2678400		/* 31 days */
@@ -508,13 +509,14 @@ enum daemon_key {
 	DK_KEY_ROTATION_INTERVAL,
 	DK_ENDPOINT_RATE,
 	DK_ENDPOINT_BURST,
+	DK_REFRESH_MIN_INTERVAL,
 	DK_COUNT
 };
 
 static const char *const daemon_keys[DK_COUNT] = {
 	"runtime_dir", "credentials_dir", "max_credentials", "max_token_size",
 	"user", "admin_group", "key_rotation_interval", "endpoint_rate",
-	"endpoint_burst",
+	"endpoint_burst", "refresh_min_interval",
 };
 
 struct daemon_parse {
@@ -651,6 +653,14 @@ daemon_handler(void *arg, const char *section, const char *key,
 			c->endpoint_rate = (uint32_t)n;
 		else
 			c->endpoint_burst = (uint32_t)n;
+		break;
+	case DK_REFRESH_MIN_INTERVAL:
+		if (parse_ulong(value, vlen, 0, 86400, &n) != 0) {
+			conf_err(err, dp->path, line, "refresh_min_interval "
+			    "must be 0 (none) or up to 86400 (seconds)");
+			return -1;
+		}
+		c->refresh_min_interval = (long)n;
 		break;
 	case DK_COUNT:
 		break;
@@ -1484,6 +1494,7 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 	c->key_rotation_interval = DEFAULT_KEY_ROTATION;
 	c->endpoint_rate = DEFAULT_ENDPOINT_RATE;
 	c->endpoint_burst = DEFAULT_ENDPOINT_BURST;
+	c->refresh_min_interval = DEFAULT_REFRESH_MIN;
 	if ((c->user = strdup(DEFAULT_USER)) == NULL)
 		goto nomem;
 	dp.path = path;

@@ -53,6 +53,8 @@ struct daemon_conf {
 	uint32_t endpoint_rate;    /* token requests per second per token_url,
 	                            * default 1 */
 	uint32_t endpoint_burst;   /* ... after a burst of this many, default 2 */
+	long refresh_min_interval; /* seconds between explicit refreshes of one
+	                            * credential, 0: none; default 10 */
 	struct cred_conf *creds;   /* sorted by name */
 	size_t ncreds;
 };

@@ -48,6 +48,7 @@
 #define NS_PER_MS        INT64_C(1000000)
 #define RETRY_BASE_MS    INT64_C(1000)
 #define RETRY_CAP_MS     INT64_C(300000)      /* transient: up to 5 min */
+#define NOTOKEN_CAP_MS   INT64_C(4000)        /* ... 4 s while no valid token */
 #define SLOW_BASE_MS     INT64_C(300000)      /* permanent: 5 min ... */
 #define SLOW_CAP_MS      INT64_C(3600000)     /* ... to 1 h */
 #define RETRY_AFTER_MAX  3600                 /* seconds we honour at most */
@@ -73,6 +74,8 @@ struct endpoint {
 	int64_t last_ns;
 	int64_t hold_until_ns;   /* Retry-After: no request before this */
 	int used;                /* by the configuration being applied */
+	int blocked;             /* run_timers: no more requests this turn */
+	int overloaded;          /* the capacity rule fails (sched_overloaded) */
 };
 
 struct cred {
@@ -89,6 +92,11 @@ struct cred {
 	CURL *easy;
 	void *ctx;
 	int64_t due_ns;          /* next fetch; INT64_MAX: none planned */
+	int64_t need_by_ns;      /* a valid token needs its successor by
+	                          * then (see sched_urgency) */
+	int64_t sent_ns;         /* when the last request went out, 0: never */
+	int64_t fetched_ns;      /* when the current token's request went out */
+	int64_t life_ns;         /* the last token's lifetime, 0: unknown */
 	int64_t expires_ns;      /* deadline of the published token, 0: none */
 	uint32_t failures;
 	int permanent;           /* the last failure was permanent */
@@ -187,6 +195,144 @@ sched_backoff_ms(uint32_t n, int64_t base_ms, int64_t cap_ms, uint32_t rnd)
 	return ceiling < base_ms ? base_ms : ceiling;
 }
 
+void
+sched_window(int64_t sent, int64_t deadline, int64_t *lo, int64_t *hi)
+{
+	int64_t life = deadline > sent ? deadline - sent : 0;
+
+	*lo = sent + life / 10 * 7;
+	*hi = sent + life / 10 * 8;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The time in [lo, hi] nearest want (the earlier on a tie) that is at
+ * least gap from each of the n sorted taken times, or -1.  The free
+ * times form segments between the taken times' gaps, [cur, next gap's
+ * start]; the nearest point of each segment is want clamped into it.
+ */
+static int64_t
+nearest_free(int64_t want, int64_t lo, int64_t hi, const int64_t *taken,
+    size_t n, int64_t gap)
+{
+	int64_t best = -1, bdist = INT64_MAX, cur = lo, end, c, dist;
+	size_t i;
+
+	for (i = 0; i <= n && cur <= hi; i++) {
+		end = i < n && taken[i] - gap < hi ? taken[i] - gap : hi;
+		if (cur <= end) {
+			c = want < cur ? cur : want > end ? end : want;
+			dist = c > want ? c - want : want - c;
+			if (dist < bdist) {
+				best = c;
+				bdist = dist;
+			}
+		}
+		if (i < n && taken[i] + gap > cur)
+			cur = taken[i] + gap;
+	}
+	return best;
+}
+
+int64_t
+sched_plan_turn(int64_t want, int64_t lo, int64_t hi, int64_t floor,
+    int64_t *taken, size_t ntaken, int64_t gap, int *in_window)
+{
+	int64_t t;
+
+	qsort(taken, ntaken, sizeof(*taken), cmp_i64);
+	*in_window = 1;
+	if ((t = nearest_free(want, lo, hi, taken, ntaken, gap)) != -1)
+		return t;
+	*in_window = 0;
+	/* Early is safe, late is not: the free time nearest the window's
+	 * start, before it; failing that, the start, in the queue. */
+	if ((t = nearest_free(lo, floor, lo, taken, ntaken, gap)) != -1)
+		return t;
+	return lo < floor ? floor : lo;
+}
+
+int64_t
+sched_retry_ms(uint32_t n, int permanent, int64_t token_left_ms,
+    long retry_after_s, uint32_t rnd)
+{
+	int64_t d;
+
+	if (permanent)
+		d = sched_backoff_ms(n, SLOW_BASE_MS, SLOW_CAP_MS, rnd);
+	else if (token_left_ms > 0) {
+		d = sched_backoff_ms(n, RETRY_BASE_MS, RETRY_CAP_MS, rnd);
+		if (d > token_left_ms)
+			d = token_left_ms;
+	} else
+		d = sched_backoff_ms(n, RETRY_BASE_MS, NOTOKEN_CAP_MS, rnd);
+	if (retry_after_s > 0) {
+		if (retry_after_s > RETRY_AFTER_MAX)
+			retry_after_s = RETRY_AFTER_MAX;
+		if (d < (int64_t)retry_after_s * 1000)
+			d = (int64_t)retry_after_s * 1000;
+	}
+	return d;
+}
+
+int
+sched_overloaded(const int64_t *life_ms, size_t n, uint32_t rate,
+    uint64_t *demand_milli)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	/* 1 / (3/4 L s) = 4e12 / (3 L ms) billionths of a request a second;
+	 * rounded up, which matters little at that scale. */
+	for (i = 0; i < n; i++)
+		if (life_ms[i] > 0)
+			sum += (UINT64_C(4000000000000) +
+			    3 * (uint64_t)life_ms[i] - 1) /
+			    (3 * (uint64_t)life_ms[i]);
+	*demand_milli = sum / 1000000;
+	return sum > (uint64_t)rate * 900000000;	/* 90 % of rate */
+}
+
+int
+sched_forced_refresh(int in_flight, int last_served, int64_t last_sent,
+    int64_t min_interval, int64_t now, int64_t hold_until, int64_t *due)
+{
+	int64_t t = now;
+
+	if (in_flight)
+		return SCHED_FORCE_JOIN;
+	if (last_sent != 0 && now - last_sent < min_interval) {
+		if (last_served)
+			return SCHED_FORCE_LAST;
+		t = last_sent + min_interval;
+	}
+	if (t < hold_until)
+		t = hold_until;
+	if (*due > t)
+		*due = t;
+	return SCHED_FORCE_WAIT;
+}
+
+int64_t
+sched_adopted_due_ns(int64_t planned, int64_t not_before, int64_t latest,
+    int64_t now)
+{
+	int64_t t = planned;
+
+	if (t > latest)
+		t = latest;
+	if (t < not_before)
+		t = not_before;
+	return t < now ? now : t;
+}
+
 /* ------------------------------------------------------------------ */
 /* Credentials                                                         */
 
@@ -267,6 +413,105 @@ endpoint_take(struct daemon *d, struct endpoint *e, int64_t now)
 		return (1000 - e->tokens_milli) / rate * NS_PER_MS + NS_PER_MS;
 	e->tokens_milli -= 1000;
 	return 0;
+}
+
+/*
+ * Which due credential gets its endpoint's next request: the one that
+ * needs it soonest (earliest deadline first), whatever the names.  See
+ * sched_urgency(); need_by is the end of the refresh window, or the
+ * planned retry after a failure.
+ */
+int64_t
+sched_urgency(int64_t due, int have_token, int64_t need_by)
+{
+	return have_token ? need_by : due;
+}
+
+static int64_t
+cred_urgency(const struct cred *c, int64_t now)
+{
+	return sched_urgency(c->due_ns, c->expires_ns > now, c->need_by_ns);
+}
+
+/*
+ * Judge the capacity rule for e again (sched_overloaded).  A change is
+ * logged, and marked in the slots of e's credentials for tokencachectl
+ * show; with `force`, the marks are written even without a change.
+ */
+static void
+endpoint_judge(struct daemon *d, struct endpoint *e, int force)
+{
+	struct seg_plan plan;
+	struct seg_slot s;
+	int64_t *life;
+	uint64_t demand;
+	size_t i, n = 0;
+	int over;
+
+	if ((life = calloc(d->ncreds + 1, sizeof(*life))) == NULL)
+		return;
+	/* Those whose lifetime is known: every one with a token. */
+	for (i = 0; i < d->ncreds; i++)
+		if (d->creds[i]->ep == e && d->creds[i]->life_ns > 0)
+			life[n++] = d->creds[i]->life_ns / NS_PER_MS;
+	over = sched_overloaded(life, n, d->conf->endpoint_rate, &demand);
+	free(life);
+	if (over != e->overloaded) {
+		if (over)
+			log_warnx("%s: %zu credentials on it need about "
+			    "%llu.%03llu token requests a second, more than "
+			    "90 %% of endpoint_rate = %u: refreshes can come "
+			    "after 80 %% of a lifetime; raise endpoint_rate, or "
+			    "use fewer or longer-lived credentials", e->url, n,
+			    (unsigned long long)(demand / 1000),
+			    (unsigned long long)(demand % 1000),
+			    d->conf->endpoint_rate);
+		else
+			log_info("%s: endpoint_rate = %u serves the %zu "
+			    "credentials on it again (about %llu.%03llu token "
+			    "requests a second)", e->url,
+			    d->conf->endpoint_rate, n,
+			    (unsigned long long)(demand / 1000),
+			    (unsigned long long)(demand % 1000));
+	} else if (!force)
+		return;
+	e->overloaded = over;
+	for (i = 0; i < d->ncreds; i++) {
+		if (d->creds[i]->ep != e ||
+		    segw_read(&d->seg, d->creds[i]->slot, &s) != 0)
+			continue;
+		plan = s.plan;
+		plan.flags = over ? plan.flags | SEG_PLAN_OVERLOADED :
+		    plan.flags & ~SEG_PLAN_OVERLOADED;
+		segw_set_plan(&d->seg, d->creds[i]->slot, &plan);
+	}
+}
+
+/*
+ * A turn for c's next refresh that the other credentials on its endpoint
+ * have not planned already (sched_plan_turn).
+ */
+static int64_t
+plan_refresh(struct daemon *d, const struct cred *c, int64_t want,
+    int64_t lo, int64_t hi, int64_t now, int *in_window)
+{
+	int64_t *taken, gap = NS_PER_S / d->conf->endpoint_rate, t;
+	size_t i, n = 0;
+
+	if ((taken = calloc(d->ncreds + 1, sizeof(*taken))) == NULL) {
+		*in_window = 1;
+		return want;
+	}
+	for (i = 0; i < d->ncreds; i++) {
+		const struct cred *o = d->creds[i];
+
+		if (o != c && o->ep == c->ep && !o->in_flight &&
+		    o->due_ns > now - gap && o->due_ns < hi + gap)
+			taken[n++] = o->due_ns;
+	}
+	t = sched_plan_turn(want, lo, hi, now, taken, n, gap, in_window);
+	free(taken);
+	return t;
 }
 
 static int
@@ -590,7 +835,11 @@ sched_adopted_refresh_ns(int64_t expires_at, int64_t next_refresh_at,
  * decrypts and has time left (a previous daemon's), keep it and plan the
  * refresh the previous daemon planned.  A slot whose fetches were failing
  * keeps its planned retry, so that a restart does not hammer a server that
- * asked us to back off.  Otherwise fetch at once.
+ * asked us to back off, and a Retry-After hold recorded in any slot holds
+ * for the whole endpoint again.  Otherwise fetch at once.  The plan is
+ * kept on the boot clock (seg_slot.plan), to the nanosecond; a segment
+ * older than that has it in whole wall-clock seconds only, read toward
+ * the later side.
  */
 static int
 cred_attach(struct daemon *d, struct cred *c, int64_t now)
@@ -598,7 +847,7 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 	struct seg_slot meta;
 	uint8_t rid[16];
 	size_t len;
-	int64_t wall = (int64_t)time(NULL), left;
+	int64_t wall = (int64_t)time(NULL), left, lo, hi, nb;
 
 	c->due_ns = now;
 	if (segw_find(&d->seg, c->name, &c->slot) != 0) {
@@ -628,39 +877,74 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 			segw_drop_token(&d->seg, c->slot, "max_lifetime lowered");
 			return 0;
 		}
-		if (left > NS_PER_S) {
-			c->expires_ns = meta.expires_boot_ns;
-			c->due_ns = sched_adopted_refresh_ns(meta.expires_at,
-			    meta.next_refresh_at, meta.expires_boot_ns, now);
-			log_info("%s: kept the cached token, valid %lld s more",
-			    c->name, (long long)(left / NS_PER_S));
-			return 0;
-		}
 	} else if (segw_read(&d->seg, c->slot, &meta) != 0)
 		return 0;
-	if (meta.failures > 0 && meta.next_refresh_at > wall) {
+	else
+		left = 0;
+	/* The endpoint's hold, whichever of its credentials recorded it. */
+	nb = meta.plan.not_before_boot_ns;
+	if (nb > now + (int64_t)RETRY_AFTER_MAX * NS_PER_S)
+		nb = now + (int64_t)RETRY_AFTER_MAX * NS_PER_S;
+	if (nb > c->ep->hold_until_ns)
+		c->ep->hold_until_ns = nb;
+	if (meta.failures > 0) {
 		c->failures = meta.failures;
 		c->permanent = meta.http_status >= 400 &&
 		    meta.http_status < 500 && meta.http_status != 408 &&
 		    meta.http_status != 429;
 		snprintf(c->last_error, sizeof(c->last_error), "%s", meta.error);
+	}
+	if (left > NS_PER_S) {
+		c->expires_ns = meta.expires_boot_ns;
+		if (meta.plan.fetched_boot_ns > 0 &&
+		    meta.plan.fetched_boot_ns <= now &&
+		    meta.plan.fetched_boot_ns < meta.expires_boot_ns) {
+			c->sent_ns = c->fetched_ns = meta.plan.fetched_boot_ns;
+			c->life_ns = meta.expires_boot_ns - c->fetched_ns;
+		}
+		if (meta.plan.next_boot_ns > 0)
+			c->due_ns = sched_adopted_due_ns(meta.plan.next_boot_ns,
+			    nb, meta.expires_boot_ns, now);
+		else
+			c->due_ns = sched_adopted_refresh_ns(meta.expires_at,
+			    meta.next_refresh_at, meta.expires_boot_ns, now);
+		c->need_by_ns = c->due_ns;
+		if (c->fetched_ns != 0 && meta.failures == 0) {
+			sched_window(c->fetched_ns, c->expires_ns, &lo, &hi);
+			if (hi > c->due_ns)
+				c->need_by_ns = hi;
+		}
+		log_info("%s: kept the cached token, valid %lld s more",
+		    c->name, (long long)(left / NS_PER_S));
+		return 0;
+	}
+	if (meta.failures > 0 && meta.plan.next_boot_ns > now) {
+		c->due_ns = sched_adopted_due_ns(meta.plan.next_boot_ns, nb,
+		    now + SLOW_CAP_MS * NS_PER_MS, now);
+		log_info("%s: last fetch failed (%s); next attempt in %lld ms, "
+		    "as planned", c->name, c->last_error,
+		    (long long)((c->due_ns - now) / NS_PER_MS));
+	} else if (meta.failures > 0 && meta.plan.next_boot_ns == 0 &&
+	    meta.next_refresh_at > wall) {
 		/*
-		 * The slot has the plan only in wall-clock time.  Never wait
-		 * longer than the delay that was planned (both ends were
-		 * written with one reading of the clock), nor than the cap,
-		 * whatever the wall clock did meanwhile; if it went forward,
-		 * we try early, once.
+		 * A segment from before minor 2 has the plan only in
+		 * wall-clock seconds.  Never wait longer than the delay that
+		 * was planned (both ends were written with one reading of
+		 * the clock), nor than the cap, whatever the wall clock did
+		 * meanwhile; the seconds were cut short, so a second more.
 		 */
-		left = meta.next_refresh_at - wall;
+		left = meta.next_refresh_at - wall + 1;
 		if (meta.last_attempt_at > 0 &&
-		    left > meta.next_refresh_at - meta.last_attempt_at)
-			left = meta.next_refresh_at - meta.last_attempt_at;
+		    left > meta.next_refresh_at - meta.last_attempt_at + 1)
+			left = meta.next_refresh_at - meta.last_attempt_at + 1;
 		if (left > SLOW_CAP_MS / 1000)
 			left = SLOW_CAP_MS / 1000;
 		c->due_ns = now + left * NS_PER_S;
 		log_info("%s: last fetch failed (%s); next attempt in %lld s, "
 		    "as planned", c->name, c->last_error, (long long)left);
 	}
+	if (c->due_ns < c->ep->hold_until_ns)
+		c->due_ns = c->ep->hold_until_ns;
 	return 0;
 }
 
@@ -1002,14 +1286,15 @@ static int rotate_keys(struct daemon *d, const char *why);
 
 /*
  * Park k until c's next fetch ends.  Single flight: a waiter joins the
- * fetch in progress or the one planned.  `now_please` (an explicit
- * refresh) moves the plan to now, but never before a Retry-After hold;
- * a plain wait after failures keeps the backoff, so that many impatient
- * readers cannot turn into a request storm.
+ * fetch in progress or the one planned.  `hurry` (a reader with no token)
+ * moves the plan to now, but never before a Retry-After hold, and not
+ * after failures: those keep the backoff, so that many impatient readers
+ * cannot turn into a request storm.  An explicit refresh has moved the
+ * plan itself (sched_forced_refresh).
  */
 static void
 begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
-    int now_please)
+    int hurry)
 {
 	int64_t t, soonest;
 
@@ -1020,7 +1305,7 @@ begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
 	k->waiting = 1;
 	memcpy(k->name, c->name, sizeof(k->name));
 	k->deadline_ns = now + t * NS_PER_MS;
-	if (c->in_flight || (c->failures > 0 && !now_please))
+	if (!hurry || c->in_flight || c->failures > 0)
 		return;
 	soonest = c->ep->hold_until_ns > now ? c->ep->hold_until_ns : now;
 	if (c->due_ns > soonest)
@@ -1178,15 +1463,28 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		if (c->permanent && !c->in_flight)
 			return conn_reply_status(k, TC_EFAILED, c->last_error,
 			    0);
-		begin_wait(c, k, q->timeout_ms, now, 0);
+		begin_wait(c, k, q->timeout_ms, now, 1);
 		return 0;
 	case TC_OP_REFRESH:
+		/* An explicit request clears a permanent failure's slow
+		 * retry; it does not override a Retry-After hold, nor
+		 * refresh_min_interval. */
+		if (sched_forced_refresh(c->in_flight, c->failures == 0 &&
+		    c->expires_ns > now, c->sent_ns,
+		    (int64_t)d->conf->refresh_min_interval * NS_PER_S, now,
+		    c->ep->hold_until_ns, &c->due_ns) == SCHED_FORCE_LAST) {
+			log_debug("%s: refresh requested by uid %u: the token "
+			    "fetched %lld ms ago stands", c->name,
+			    (unsigned)k->uid,
+			    (long long)((now - c->sent_ns) / NS_PER_MS));
+			return conn_reply_status(k, 0, "the token in service "
+			    "was fetched less than refresh_min_interval ago",
+			    0);
+		}
 		log_info("%s: refresh requested by uid %u", c->name,
 		    (unsigned)k->uid);
-		/* An explicit request clears a permanent failure's slow
-		 * retry; it does not override a Retry-After hold. */
 		c->permanent = 0;
-		begin_wait(c, k, q->timeout_ms, now, 1);
+		begin_wait(c, k, q->timeout_ms, now, 0);
 		return 0;
 	}
 	return -1;
@@ -1297,6 +1595,7 @@ start_fetch(struct daemon *d, struct cred *c, int64_t now)
 		return;
 	}
 	c->in_flight = 1;
+	c->sent_ns = now;
 	c->due_ns = INT64_MAX;
 	log_debug("%s: requesting a token from %s", c->name,
 	    c->conf->token_url);
@@ -1306,82 +1605,130 @@ static void fetch_failed(struct daemon *d, struct cred *c,
     const struct tok_result *t, long http_status, long retry_after,
     int64_t now);
 
+/*
+ * A token arrived.  Its lifetime counts from when the request was sent,
+ * the earliest the server can have measured it from; the refresh is
+ * planned at a random point of 70-80 % of that lifetime, moved within the
+ * window to a turn the endpoint's rate leaves free (plan_refresh).
+ */
 static void
 fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
     int64_t now)
 {
 	struct segw_meta m;
+	struct tok_result f;
 	uint8_t rid[16];
 	int64_t wall = (int64_t)time(NULL);
-	int64_t life_ms = (int64_t)t->lifetime * 1000;
-	int64_t refresh_ms = sched_refresh_after_ms(life_ms,
-	    randombytes_random());
+	int64_t sent = c->sent_ns > 0 && c->sent_ns <= now ? c->sent_ns : now;
+	int64_t life_ns = (int64_t)t->lifetime * NS_PER_S;
+	int64_t deadline = sent + life_ns, lo, hi, want, due, old_life;
+	int in_window;
+
+	memset(&f, 0, sizeof(f));
+	f.outcome = TOK_TRANSIENT;
+	if (deadline <= now + NS_PER_MS) {
+		snprintf(f.error, sizeof(f.error), "the token (lifetime %ld s) "
+		    "expired before its reply arrived", t->lifetime);
+		fetch_failed(d, c, &f, 200, 0, now);
+		return;
+	}
+	sched_window(sent, deadline, &lo, &hi);
+	want = sent + sched_refresh_after_ms(life_ns / NS_PER_MS,
+	    randombytes_random()) * NS_PER_MS;
+	due = plan_refresh(d, c, want, lo, hi, now, &in_window);
+	if (due < sent + NS_PER_S)	/* a second between requests at least */
+		due = sent + NS_PER_S;
+	if (due < now)
+		due = now;
+	old_life = c->life_ns;
+	c->life_ns = life_ns;
+	if (old_life != life_ns)
+		endpoint_judge(d, c->ep, 0);
 
 	memset(&m, 0, sizeof(m));
 	cred_request_id(d, c->conf, rid);
 	m.request_id = rid;
 	m.token_type = t->token_type;
-	m.expires_at = wall + t->lifetime;
-	m.expires_boot_ns = now + life_ms * NS_PER_MS;
-	m.fetched_at = wall;
-	m.next_refresh_at = wall + refresh_ms / 1000;
+	/* Wall-clock times are for people; their difference is exact. */
+	m.fetched_at = wall - (now - sent) / NS_PER_S;
+	m.expires_at = m.fetched_at + t->lifetime;
+	m.expires_boot_ns = deadline;
+	m.next_refresh_at = m.fetched_at + (due - sent) / NS_PER_S;
+	m.plan.fetched_boot_ns = sent;
+	m.plan.next_boot_ns = due;
+	m.plan.not_before_boot_ns = c->ep->hold_until_ns > now ?
+	    c->ep->hold_until_ns : 0;
+	m.plan.flags = c->ep->overloaded ? SEG_PLAN_OVERLOADED : 0;
 	if (segw_publish(&d->seg, c->slot, t->token, t->token_len, &m) != 0) {
 		/* Out of memory, or a slot not ours any more: a transient
 		 * failure like any other, so that backoff applies and
 		 * impatient readers cannot make it a request a second. */
-		struct tok_result f;
-
-		memset(&f, 0, sizeof(f));
-		f.outcome = TOK_TRANSIENT;
 		snprintf(f.error, sizeof(f.error), "could not publish the "
 		    "token (out of memory?)");
 		fetch_failed(d, c, &f, 0, 0, now);
 		return;
 	}
-	c->expires_ns = m.expires_boot_ns;
-	c->due_ns = now + refresh_ms * NS_PER_MS;
+	c->expires_ns = deadline;
+	c->fetched_ns = sent;
+	c->due_ns = due;
+	c->need_by_ns = hi > due ? hi : due;
 	c->failures = 0;
 	c->permanent = 0;
 	c->last_error[0] = '\0';
-	log_info("%s: new %s token, valid %ld s, refresh in %lld s", c->name,
-	    t->token_type, t->lifetime, (long long)(refresh_ms / 1000));
+	log_info("%s: new %s token, valid %ld s, refresh in %lld.%03lld s "
+	    "(at %lld %% of its lifetime%s)", c->name, t->token_type,
+	    t->lifetime, (long long)((due - now) / NS_PER_S),
+	    (long long)((due - now) % NS_PER_S / NS_PER_MS),
+	    (long long)((due - sent) / (life_ns / 100)), in_window ? "" :
+	    "; the endpoint's rate left no turn within 70-80 %");
 	wake_waiters(d, c, 0, NULL);
 }
 
+/*
+ * A request failed.  The retry is planned by sched_retry_ms(); a
+ * Retry-After also holds every credential of the endpoint.  The plan and
+ * the hold are kept in the slot on the boot clock, so that a restarted
+ * daemon sends nothing sooner.
+ */
 static void
 fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
     long http_status, long retry_after, int64_t now)
 {
+	struct seg_plan plan;
+	struct seg_slot s;
 	int64_t delay_ms, wall = (int64_t)time(NULL);
-	int have_token = c->expires_ns > now;
+	int64_t left_ms = c->expires_ns > now ?
+	    (c->expires_ns - now) / NS_PER_MS : 0;
+	int have_token = left_ms > 0;
 
 	c->failures++;
 	c->permanent = t->outcome == TOK_PERMANENT;
-	if (c->permanent)
-		delay_ms = sched_backoff_ms(c->failures, SLOW_BASE_MS,
-		    SLOW_CAP_MS, randombytes_random());
-	else
-		delay_ms = sched_backoff_ms(c->failures, RETRY_BASE_MS,
-		    RETRY_CAP_MS, randombytes_random());
+	delay_ms = sched_retry_ms(c->failures, c->permanent, left_ms,
+	    retry_after, randombytes_random());
 	if (retry_after > 0) {
 		if (retry_after > RETRY_AFTER_MAX)
 			retry_after = RETRY_AFTER_MAX;
 		/* The server's word holds for every credential on it. */
 		if (c->ep->hold_until_ns < now + retry_after * NS_PER_S)
 			c->ep->hold_until_ns = now + retry_after * NS_PER_S;
-		if (delay_ms < retry_after * 1000)
-			delay_ms = retry_after * 1000;
 	}
-	c->due_ns = now + delay_ms * NS_PER_MS;
+	c->due_ns = c->need_by_ns = now + delay_ms * NS_PER_MS;
 	snprintf(c->last_error, sizeof(c->last_error), "%s", t->error);
 	segw_set_status(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
 	    c->last_error, c->failures, (uint32_t)http_status, wall,
-	    wall + delay_ms / 1000);
-	log_warnx("%s: fetch failed (%s%s): %s; %s, retry in %lld s", c->name,
-	    c->permanent ? "permanent" : "transient",
+	    wall + (delay_ms + 999) / 1000);
+	memset(&plan, 0, sizeof(plan));
+	if (segw_read(&d->seg, c->slot, &s) == 0)
+		plan = s.plan;
+	plan.next_boot_ns = c->due_ns;
+	plan.not_before_boot_ns = c->ep->hold_until_ns > now ?
+	    c->ep->hold_until_ns : 0;
+	segw_set_plan(&d->seg, c->slot, &plan);
+	log_warnx("%s: fetch failed (%s%s): %s; %s, retry in %lld.%03lld s",
+	    c->name, c->permanent ? "permanent" : "transient",
 	    http_status ? "" : ", no HTTP reply", t->error,
 	    have_token ? "still serving the current token" : "no valid token",
-	    (long long)(delay_ms / 1000));
+	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000));
 	wake_waiters(d, c, TC_EFAILED, c->last_error);
 }
 
@@ -1617,6 +1964,8 @@ reload(struct daemon *d, char *msg, size_t msglen)
 			list[d->ncreds++] = list[i];
 	d->creds = list;
 	endpoint_gc(d);
+	for (i = 0; i < d->neps; i++)	/* creds or endpoint_rate changed */
+		endpoint_judge(d, d->eps[i], 1);
 	resolve_admin_group(d);
 	if (d->conf->key_rotation_interval == 0)
 		d->next_rotation_ns = INT64_MAX;
@@ -1714,6 +2063,8 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	}
 	if (listen_socket(d, err, errlen) != 0)
 		goto fail;
+	for (i = 0; i < d->neps; i++)
+		endpoint_judge(d, d->eps[i], 1);
 	resolve_admin_group(d);
 	d->next_rotation_ns = conf->key_rotation_interval > 0 ?
 	    now + conf->key_rotation_interval * NS_PER_S : INT64_MAX;
@@ -1800,15 +2151,44 @@ run_timers(struct daemon *d, int64_t now)
 			log_warnx("%s: token expired without a replacement",
 			    c->name);
 		}
-		if (!c->in_flight && c->due_ns <= now) {
-			int64_t wait = endpoint_take(d, c->ep, now);
+	}
+	/*
+	 * Each endpoint's requests go to its due credentials in order of
+	 * need (cred_urgency), as far as its hold and bucket allow; the
+	 * others stay due and wait for the endpoint, their plan unchanged.
+	 * Each turn of this loop starts a request or closes an endpoint.
+	 */
+	for (i = 0; i < d->neps; i++)
+		d->eps[i]->blocked = 0;
+	for (;;) {
+		struct cred *best = NULL;
+		int64_t wait;
 
-			if (wait > 0)
-				c->due_ns = now + wait;
-			else
-				start_fetch(d, c, now);
+		for (i = 0; i < d->ncreds; i++) {
+			struct cred *c = d->creds[i];
+
+			if (c->in_flight || c->due_ns > now || c->ep->blocked)
+				continue;
+			if (best == NULL ||
+			    cred_urgency(c, now) < cred_urgency(best, now) ||
+			    (cred_urgency(c, now) == cred_urgency(best, now) &&
+			    c->due_ns < best->due_ns))
+				best = c;
 		}
-		if (!c->in_flight && c->due_ns < next)
+		if (best == NULL)
+			break;
+		if ((wait = endpoint_take(d, best->ep, now)) > 0) {
+			best->ep->blocked = 1;
+			if (now + wait < next)
+				next = now + wait;
+			continue;
+		}
+		start_fetch(d, best, now);
+	}
+	for (i = 0; i < d->ncreds; i++) {
+		struct cred *c = d->creds[i];
+
+		if (!c->in_flight && c->due_ns > now && c->due_ns < next)
 			next = c->due_ns;
 		if (c->expires_ns != 0 && c->expires_ns < next)
 			next = c->expires_ns;

@@ -39,4 +39,76 @@ int64_t sched_backoff_ms(uint32_t n, int64_t base_ms, int64_t cap_ms,
 int64_t sched_adopted_refresh_ns(int64_t expires_at, int64_t next_refresh_at,
     int64_t expires_boot_ns, int64_t now);
 
+/*
+ * The rules below are the scheduler's whole policy; every time is a
+ * CLOCK_BOOTTIME reading (ns) or a span in ms, passed in, never read.
+ */
+
+/* The refresh window of a token whose request was sent at `sent` and
+ * which is valid until `deadline`: 70 % to 80 % of that lifetime. */
+void sched_window(int64_t sent, int64_t deadline, int64_t *lo, int64_t *hi);
+
+/*
+ * A turn for a refresh at the endpoint: the time in [lo, hi] nearest want
+ * that is at least gap (one request at the endpoint's rate) from every
+ * turn in taken[] (sorted in place), the turns already planned for the
+ * other credentials on it; *in_window = 1.  If the window has none:
+ * *in_window = 0 and the free time nearest lo in [floor, lo] (early is
+ * safe, late is not), or lo (not before floor) if there is none either.
+ */
+int64_t sched_plan_turn(int64_t want, int64_t lo, int64_t hi, int64_t floor,
+    int64_t *taken, size_t ntaken, int64_t gap, int *in_window);
+
+/*
+ * Delay before the next attempt after n failures in a row (n >= 1).
+ * Permanent: 5 min growing to 1 h.  Transient with a valid token left
+ * (token_left_ms > 0): 1 s growing to 5 min, but never after the token
+ * expires.  Transient with no valid token: 1 s growing to only 4 s, so
+ * that readers get a token within seconds of the server's recovery (the
+ * endpoint's rate guard still bounds the requests).  All with full
+ * jitter; never less than a Retry-After (clamped to 1 h).
+ */
+int64_t sched_retry_ms(uint32_t n, int permanent, int64_t token_left_ms,
+    long retry_after_s, uint32_t rnd);
+
+/*
+ * The capacity rule: a credential whose tokens live L asks for about one
+ * every 3/4 L; an endpoint serves its credentials within their windows
+ * while these add up to at most 90 % of its rate.  *demand_milli gets the
+ * sum in thousandths of a request a second; returns 1 if it is more.
+ * Lifetimes of 0 (not known yet) do not count.
+ */
+int sched_overloaded(const int64_t *life_ms, size_t n, uint32_t rate,
+    uint64_t *demand_milli);
+
+/*
+ * Which due credential its endpoint serves first: the smallest urgency.
+ * One whose token is still valid needs the next by need_by (the end of
+ * its refresh window, or its planned retry), even when an explicit
+ * refresh made it due sooner; one with no valid token (a first fetch, a
+ * retry, a reader waiting) needs it from the moment it fell due.  So no
+ * credential waits for another's requests longer than its own need
+ * allows, and explicit refreshes cannot starve the others.
+ */
+int64_t sched_urgency(int64_t due, int have_token, int64_t need_by);
+
+/*
+ * An explicit refresh (TC_OP_REFRESH).  JOIN: a request is in flight,
+ * wait for it.  LAST: the last request went out less than min_interval
+ * ago and its token is in service: that is the answer.  WAIT: *due moves
+ * to the earliest allowed moment (not before last_sent + min_interval
+ * nor hold_until), unless it was planned sooner.
+ */
+#define SCHED_FORCE_JOIN 1
+#define SCHED_FORCE_LAST 2
+#define SCHED_FORCE_WAIT 3
+int sched_forced_refresh(int in_flight, int last_served, int64_t last_sent,
+    int64_t min_interval, int64_t now, int64_t hold_until, int64_t *due);
+
+/* A plan a previous daemon kept in the slot (boot clock, this boot):
+ * planned, but not after latest, not before not_before (Retry-After),
+ * and not before now. */
+int64_t sched_adopted_due_ns(int64_t planned, int64_t not_before,
+    int64_t latest, int64_t now);
+
 #endif /* TC_DAEMON_H */

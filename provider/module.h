@@ -35,6 +35,9 @@ struct prov_module {
 	 * our wall clock (Unix time); the only use of wall-clock time is to
 	 * turn a JWT exp or an HTTP-date into seconds from now, and a module
 	 * that knows the server's clock (an HTTP Date header) uses that.
+	 * Whole-second clocks are read toward the safe side: a lifetime as
+	 * if the clock were a second later, a Retry-After as it reads.  The
+	 * daemon counts out->lifetime from when the request was sent.
 	 */
 	enum tok_outcome (*finish)(void *ctx, CURLcode cc, int64_t now,
 	    const struct tok_limits *lim, struct tok_result *out,

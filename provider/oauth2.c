@@ -301,8 +301,17 @@ oauth2_finish(void *ctx, CURLcode cc, int64_t now,
 		    q->errbuf[0] ? q->errbuf : curl_easy_strerror(cc));
 		return out->outcome;
 	}
+	/*
+	 * Date, like our time(), has whole seconds: the server's clock may
+	 * read up to a second more than it says.  A JWT's time left is
+	 * measured from the latest it may be, so that its deadline never
+	 * lands after exp; an HTTP-date Retry-After (above) from the
+	 * earliest, so that the hold never ends early.  The daemon counts the
+	 * lifetime from when the request was sent, before the server wrote
+	 * either.
+	 */
 	return tok_parse(q->resp != NULL ? q->resp : "", q->resp_len, status,
-	    now, lim, out);
+	    now + 1, lim, out);
 }
 
 const struct prov_module prov_oauth2 = {

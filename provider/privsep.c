@@ -121,6 +121,7 @@ conf_pack(const struct daemon_conf *c, size_t *len)
 	pk_u64(&p, (uint64_t)c->key_rotation_interval);
 	pk_u64(&p, c->endpoint_rate);
 	pk_u64(&p, c->endpoint_burst);
+	pk_u64(&p, (uint64_t)c->refresh_min_interval);
 	pk_u64(&p, c->ncreds);
 	for (i = 0; i < c->ncreds; i++) {
 		const struct cred_conf *cc = &c->creds[i];
@@ -237,6 +238,7 @@ conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
 	c->key_rotation_interval = (long)up_u64(&u);
 	c->endpoint_rate = (uint32_t)up_u64(&u);
 	c->endpoint_burst = (uint32_t)up_u64(&u);
+	c->refresh_min_interval = (long)up_u64(&u);
 	n = up_u64(&u);
 	if (u.failed || n > 65536 ||
 	    (c->creds = calloc(n + 1, sizeof(*c->creds))) == NULL)

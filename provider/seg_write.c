@@ -559,6 +559,19 @@ build_segment(struct segw *w, uint32_t nslots, uint32_t token_max,
 		memcpy(w->base, img.base, size);
 		seg_map_close(&img);
 		w->adopted = 1;
+		/* Written in our format from now on.  Before minor 2 the
+		 * plan's bytes were the tail of the error field: no reader
+		 * has the memfd yet, so plain stores do. */
+		if (h->minor < 2) {
+			uint32_t i;
+
+			for (i = 0; i < nslots; i++)
+				memset(&((struct seg_slot *)(void *)(w->base +
+				    h->slots_offset + (size_t)i *
+				    h->slot_size))->plan, 0,
+				    sizeof(struct seg_plan));
+		}
+		h->minor = SEG_MINOR;
 	} else {
 		h->major = SEG_MAJOR;
 		h->minor = SEG_MINOR;
@@ -875,6 +888,10 @@ segw_publish(struct segw *w, uint32_t idx, const char *token, size_t len,
 	s.fetched_at = meta->fetched_at;
 	s.last_attempt_at = meta->fetched_at;
 	s.next_refresh_at = meta->next_refresh_at;
+	s.plan.fetched_boot_ns = meta->plan.fetched_boot_ns;
+	s.plan.next_boot_ns = meta->plan.next_boot_ns;
+	s.plan.not_before_boot_ns = meta->plan.not_before_boot_ns;
+	s.plan.flags = meta->plan.flags;
 	s.failures = 0;
 	s.http_status = 200;
 	copy_field(s.token_type, sizeof(s.token_type), meta->token_type);
@@ -967,6 +984,19 @@ segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
 	s.http_status = http_status;
 	s.last_attempt_at = last_attempt_at;
 	s.next_refresh_at = next_refresh_at;
+	slot_store(w, idx, &s, NULL, 0);
+}
+
+void
+segw_set_plan(struct segw *w, uint32_t idx, const struct seg_plan *plan)
+{
+	struct seg_slot s;
+
+	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED ||
+	    memcmp(&s.plan, plan, sizeof(s.plan)) == 0)
+		return;
+	s.plan = *plan;
+	s.plan.reserved = 0;
 	slot_store(w, idx, &s, NULL, 0);
 }
 

@@ -37,6 +37,7 @@ struct segw_meta {
 	int64_t fetched_at;
 	int64_t next_refresh_at;
 	const uint8_t *request_id; /* 16 bytes, see segw_request_hash() */
+	struct seg_plan plan;      /* boot-clock plan, written as it is */
 };
 
 /*
@@ -107,6 +108,9 @@ void segw_drop_token(struct segw *w, uint32_t idx, const char *why);
 void segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
     const char *error, uint32_t failures, uint32_t http_status,
     int64_t last_attempt_at, int64_t next_refresh_at);
+
+/* Replace the boot-clock plan of slot idx (a no-op if unchanged). */
+void segw_set_plan(struct segw *w, uint32_t idx, const struct seg_plan *plan);
 
 /* Change only the state of slot idx. */
 void segw_set_state(struct segw *w, uint32_t idx, uint32_t state);

@@ -507,6 +507,11 @@ ctl_slot_json(const struct seg_slot *s, int64_t now_boot)
 	    s->next_refresh_at) != 0 ||
 	    ctl_json_put_int(o, "last_attempt_at", s->last_attempt_at != 0,
 	    s->last_attempt_at) != 0 ||
+	    ctl_json_put_int(o, "next_request_in_ms", s->plan.next_boot_ns != 0,
+	    s->plan.next_boot_ns > now_boot ?
+	    (s->plan.next_boot_ns - now_boot) / 1000000 : 0) != 0 ||
+	    ctl_json_put(o, "endpoint_overloaded", json_object_new_boolean(
+	    (s->plan.flags & SEG_PLAN_OVERLOADED) != 0)) != 0 ||
 	    ctl_json_put(o, "generation",
 	    json_object_new_uint64(s->generation)) != 0 ||
 	    ctl_json_put(o, "failures", json_object_new_int64(s->failures)) != 0 ||
@@ -653,6 +658,17 @@ cmd_show(const struct ctl_args *a)
 	printf("%-16s %s\n", "next_refresh_at:", buf);
 	format_wall(buf, sizeof(buf), s.last_attempt_at);
 	printf("%-16s %s\n", "last_attempt_at:", buf);
+	if (s.plan.next_boot_ns == 0)
+		printf("%-16s -\n", "next_request_in:");
+	else if (s.plan.next_boot_ns <= now)
+		printf("%-16s due\n", "next_request_in:");
+	else
+		printf("%-16s %lld.%03lld s\n", "next_request_in:",
+		    (long long)((s.plan.next_boot_ns - now) / 1000000000),
+		    (long long)((s.plan.next_boot_ns - now) / 1000000 % 1000));
+	printf("%-16s %s\n", "endpoint_rate:",
+	    s.plan.flags & SEG_PLAN_OVERLOADED ? "cannot keep up: refreshes "
+	    "can come after 80 % of a lifetime (see the log)" : "keeps up");
 	printf("%-16s %llu\n", "generation:",
 	    (unsigned long long)s.generation);
 	printf("%-16s %u\n", "failures:", (unsigned)s.failures);

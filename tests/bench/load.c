@@ -383,12 +383,110 @@ fleet_row(const char *what, const char *value, double v, const char *unit)
 	result("fleet", what, "", "value", v, unit);
 }
 
+/*
+ * Where in its predecessor's lifetime each refresh went out.  Every
+ * snapshot of the segment gives each fleet slot's current token: when
+ * the request for it was sent and its deadline, on the boot clock (the
+ * slot's plan, segment minor 2).  A token that changed between two
+ * snapshots was fetched at (sent_new - sent_old) / (deadline_old -
+ * sent_old) of the old one's life.  Snapshots come every 2 s, well
+ * under 70 % of a lifetime, so no refresh goes unseen.
+ */
+struct refresh_points {
+	int64_t *sent, *deadline;   /* per slot, from the last snapshot */
+	uint32_t nslots;
+	double *at;
+	size_t n, cap;
+};
+
+static void
+refresh_points_snap(struct refresh_points *rp)
+{
+	struct seg_map m;
+	struct seg_slot s;
+	uint32_t i;
+
+	if (seg_file_load(&m, env.rundir) != 0)
+		return;
+	if (rp->sent == NULL) {
+		rp->nslots = m.hdr.nslots;
+		if ((rp->sent = calloc(rp->nslots, sizeof(int64_t))) == NULL ||
+		    (rp->deadline = calloc(rp->nslots, sizeof(int64_t))) ==
+		    NULL)
+			die("out of memory");
+	}
+	for (i = 0; i < m.hdr.nslots && i < rp->nslots; i++) {
+		if (seg_read_slot(&m, i, &s, NULL) != 0 ||
+		    s.use != SLOT_USED || s.ct_len == 0 ||
+		    strncmp(s.name, "fleet-", 6) != 0 ||
+		    s.plan.fetched_boot_ns == 0)
+			continue;
+		if (rp->sent[i] != 0 && s.plan.fetched_boot_ns != rp->sent[i] &&
+		    rp->deadline[i] > rp->sent[i]) {
+			if (rp->n == rp->cap) {
+				rp->cap = rp->cap ? rp->cap * 2 : 1024;
+				if ((rp->at = realloc(rp->at, rp->cap *
+				    sizeof(double))) == NULL)
+					die("out of memory");
+			}
+			rp->at[rp->n++] = (double)(s.plan.fetched_boot_ns -
+			    rp->sent[i]) / (double)(rp->deadline[i] -
+			    rp->sent[i]);
+		}
+		rp->sent[i] = s.plan.fetched_boot_ns;
+		rp->deadline[i] = s.expires_boot_ns;
+	}
+	seg_map_close(&m);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+refresh_points_report(struct refresh_points *rp)
+{
+	char val[256];
+	size_t i, early = 0, late = 0;
+	double p50, p99;
+
+	if (rp->n == 0) {
+		fleet_row("refresh point, fraction of the lifetime", "none seen",
+		    0, "");
+		return;
+	}
+	qsort(rp->at, rp->n, sizeof(double), cmp_double);
+	for (i = 0; i < rp->n; i++) {
+		early += rp->at[i] < 0.70;
+		late += rp->at[i] > 0.80;
+	}
+	p50 = rp->at[rp->n / 2];
+	p99 = rp->at[(rp->n * 99) / 100];
+	snprintf(val, sizeof(val), "min %.4f, p50 %.4f, p99 %.4f, max %.4f "
+	    "over %zu refreshes; %zu before 0.7000, %zu after 0.8000",
+	    rp->at[0], p50, p99, rp->at[rp->n - 1], rp->n, early, late);
+	table_row("fleet", 2, "refresh point, fraction of the lifetime", val);
+	result("fleet", "refresh point", "", "min", rp->at[0], "");
+	result("fleet", "refresh point", "", "p50", p50, "");
+	result("fleet", "refresh point", "", "p99", p99, "");
+	result("fleet", "refresh point", "", "max", rp->at[rp->n - 1], "");
+	result("fleet", "refreshes after 0.80", "", "count", (double)late, "");
+	free(rp->sent);
+	free(rp->deadline);
+	free(rp->at);
+}
+
 void
 bench_fleet(void)
 {
 	char name[32], val[96];
 	struct seg_map m;
 	double t0, t1, ta, tb, win = (env.quick ? 0.5 : 1.0) * env.short_ttl;
+	struct refresh_points rp;
 	int64_t ca, cb;
 	long ra, rb, rss_w, anon_w, rss_m;
 	int i, n;
@@ -413,7 +511,12 @@ bench_fleet(void)
 	ca = proc_cpu_ns(env.monitor_pid) + proc_cpu_ns(env.worker_pid);
 	ra = server_requests(env.short_port, NULL);
 	ta = now_ns();
-	usleep((useconds_t)(win * 1e6));
+	memset(&rp, 0, sizeof(rp));
+	while (now_ns() - ta < win * 1e9) {
+		refresh_points_snap(&rp);
+		usleep(2000000);
+	}
+	refresh_points_snap(&rp);
 	cb = proc_cpu_ns(env.monitor_pid) + proc_cpu_ns(env.worker_pid);
 	rb = server_requests(env.short_port, NULL);
 	tb = now_ns();
@@ -450,6 +553,7 @@ bench_fleet(void)
 	}
 	snprintf(val, sizeof(val), "%d of %d", n, FLEET);
 	fleet_row("valid at the end", val, n, "");
+	refresh_points_report(&rp);
 
 	remove_creds("fleet-");
 	daemon_reload();

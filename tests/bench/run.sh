@@ -52,7 +52,9 @@ tc_server main "$WORK/clients-main.json" 3600
 tc_server short "$WORK/clients-short.json" "$SHORT_TTL"
 tc_system_user tokencache
 SECRET_FILE=$(tc_secret shared "$SECRET")
-MAX_CREDENTIALS=1100 tc_config "endpoint_rate = 1000" "endpoint_burst = 1000"
+# refresh_min_interval 0: the readers part refreshes in a loop.
+MAX_CREDENTIALS=1100 tc_config "endpoint_rate = 1000" "endpoint_burst = 1000" \
+    "refresh_min_interval = 0"
 # A JWT access token, about the size real ones are, under a name like
 # the ones people give credentials (the README's example).
 CRED=zeebe-worker-client

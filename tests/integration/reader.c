@@ -14,6 +14,16 @@
  *                                the same, but errors do not stop it: each
  *                                change of outcome is printed as
  *                                "ok GENERATION" or "error MESSAGE"
+ *   tc-reader RUNTIME_DIR NAME SECONDS expcheck
+ *                                reads every 2 ms for SECONDS, as a service
+ *                                would (tc_get, and tc_get_wait for 1 s
+ *                                when there is no token), and checks each
+ *                                token against its JWT exp claim by the
+ *                                wall clock read before the call: prints
+ *                                "ok MS" / "error MS MESSAGE" at each change
+ *                                of outcome (MS: Unix ms when the call
+ *                                returned), then "reads N past_exp P
+ *                                max_past_ms M"
  *   tc-reader RUNTIME_DIR NAME N herd
  *                                N processes, held at a barrier, then let
  *                                go at once, each makes its first read
@@ -25,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "outcome.h"
@@ -50,6 +61,95 @@ watch(const char *dir, const char *name, int seconds)
 		    (unsigned long long)info.generation : 0);
 		usleep(10000);
 	}
+	tc_close(c);
+	return 0;
+}
+
+static long long
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The exp claim of a JWT, or -1: the payload base64url-decoded, then the
+ * digits after "exp":.  Enough for the test server's tokens. */
+static long long
+jwt_exp(const char *tok)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char out[4096], *p;
+	const char *s = strchr(tok, '.'), *c;
+	unsigned long acc = 0;
+	size_t n = 0;
+	int bits = 0;
+
+	if (s == NULL)
+		return -1;
+	for (s++; *s != '\0' && *s != '.' && n + 1 < sizeof(out); s++) {
+		if ((c = strchr(b64, *s)) == NULL)
+			return -1;
+		acc = (acc << 6) | (unsigned long)(c - b64);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[n++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[n] = '\0';
+	if ((p = strstr(out, "\"exp\":")) == NULL)
+		return -1;
+	return strtoll(p + 6, NULL, 10);
+}
+
+static int
+expcheck(const char *dir, const char *name, int seconds)
+{
+	static char buf[65536];
+	char last[OUTCOME_LINE] = "", line[OUTCOME_LINE];
+	long long t, end = wall_ms() + (long long)seconds * 1000, exp;
+	long long reads = 0, past = 0, max_past = 0;
+	tc_token_info info;
+	tc_client *c;
+	int r;
+
+	if ((r = tc_open(&c, dir)) != 0) {
+		fprintf(stderr, "tc-reader: %s\n", tc_strerror(r));
+		return 1;
+	}
+	while ((t = wall_ms()) < end) {
+		r = tc_get(c, name, buf, sizeof(buf), &info);
+		if (r == TC_ENOTOKEN || r == TC_EEXPIRED || r == TC_EFAILED)
+			r = tc_get_wait(c, name, buf, sizeof(buf), &info, 1000);
+		reads++;
+		if (r == 0) {
+			if ((exp = jwt_exp(buf)) < 0) {
+				fprintf(stderr, "tc-reader: not a JWT\n");
+				return 1;
+			}
+			/* t was read before the call: served past exp for
+			 * certain if t is past it already. */
+			if (t >= exp * 1000) {
+				past++;
+				if (t - exp * 1000 > max_past)
+					max_past = t - exp * 1000;
+			}
+			if (strncmp(last, "ok", 2) != 0) {
+				snprintf(line, sizeof(line), "ok %lld",
+				    wall_ms());
+				outcome_print(last, line);
+			}
+		} else if (strncmp(last, "error", 5) != 0) {
+			snprintf(line, sizeof(line), "error %lld %s",
+			    wall_ms(), tc_strerror(r));
+			outcome_print(last, line);
+		}
+		usleep(2000);
+	}
+	printf("reads %lld past_exp %lld max_past_ms %lld\n", reads, past,
+	    max_past);
 	tc_close(c);
 	return 0;
 }
@@ -126,6 +226,8 @@ main(int argc, char *argv[])
 
 	if (argc == 5 && strcmp(argv[4], "watch") == 0)
 		return watch(argv[1], argv[2], atoi(argv[3]));
+	if (argc == 5 && strcmp(argv[4], "expcheck") == 0)
+		return expcheck(argv[1], argv[2], atoi(argv[3]));
 	if (argc == 5 && strcmp(argv[4], "herd") == 0)
 		return herd(argv[1], argv[2], atoi(argv[3]));
 	if (argc != 3 && argc != 4) {

@@ -201,10 +201,12 @@ as_user() {
 }
 
 # The rate guard gets a test of its own; elsewhere it must not slow the
-# suite down.
+# suite down.  So does the minimum between explicit refreshes (t_sched.sh):
+# here every `tokencachectl refresh` is a request.
 FAST_RATE="endpoint_rate = 500"
 FAST_BURST="endpoint_burst = 500"
-tc_config "admin_group = tc-it-admins" "$FAST_RATE" "$FAST_BURST"
+tc_config "admin_group = tc-it-admins" "$FAST_RATE" "$FAST_BURST" \
+    "refresh_min_interval = 0"
 tc_cred acl "$P" it-post "$post_sf" "allow_users = tc-it-alice" \
     "allow_groups = tc-it-readers tc-it-extra"
 tc_cred opaque-post "$P" it-post "$post_sf"
@@ -1213,6 +1215,8 @@ run_test "make install with PREFIX and DESTDIR; build against it" t_install
 . "$TOP/tests/integration/t_resource.sh"
 # Hardening: what a local user or a fake daemon cannot do.
 . "$TOP/tests/integration/t_harden.sh"
+# The scheduler under pressure (uses t_resource.sh's in_private).
+. "$TOP/tests/integration/t_sched.sh"
 run_test "no token or secret in plaintext in runtime files or logs" t_no_plaintext_anywhere
 run_test "the daemon's log has no sanitizer report" t_no_sanitizer_reports
 

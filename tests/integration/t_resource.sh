@@ -129,7 +129,7 @@ fctl() {
 res_clock_jumps() {
 	local tok tok2 n0 exp off
 	ft_env || return 1
-	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_config "$FAST_RATE" "$FAST_BURST" "refresh_min_interval = 0"
 	tc_cred jwt "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
 	    "resource = urn:tokencache:test-api"
 	ft_daemon_start || return 1

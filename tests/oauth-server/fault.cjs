@@ -24,6 +24,14 @@
 //                       CR LF), esc (terminal escapes), space, del (0x7F),
 //                       high (UTF-8 above 0x7E), nul (\u0000)
 //   /redirect           302 to OTHER_PORT
+//   /jwt?ttl=N[&ttl_CLIENT=M]
+//                       a good reply whose token is an (unsigned) JWT with
+//                       exp = the current Unix second + N (M for the
+//                       client CLIENT), expires_in the same; its arrival
+//                       is also recorded as "PATH?QUERY#CLIENT_ID"
+//   POST /_outage?on=1  until /_outage?on=0, every /jwt request gets a 503
+//                       temporarily_unavailable (no Retry-After); the
+//                       switches are recorded as "_outage:on" / ":off"
 //   GET  /_stats        {"PATH?QUERY": [ms timestamps of requests], ...}
 //   POST /_reset        forget them
 
@@ -38,6 +46,23 @@ function record(path) {
 
 function token() {
   return crypto.randomBytes(24).toString('base64url');
+}
+
+let outage = false;
+
+// A JWT whose exp is whole seconds, as a real server's: the current
+// second plus ttl.  The Date header says that same second (node's own
+// is cached and may lag a second boundary by a few ms).
+function jwt(res, ttl) {
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const tok = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iat: now, exp: now + ttl, jti: token() })}.x`;
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    Date: new Date(now * 1000).toUTCString(),
+  });
+  res.end(JSON.stringify({ access_token: tok, token_type: 'Bearer', expires_in: ttl }));
 }
 
 function good(res, ttlJson) {
@@ -55,6 +80,13 @@ function handle(req, res, otherPort) {
     res.end(JSON.stringify(hits));
     return;
   }
+  if (req.method === 'POST' && path === '/_outage') {
+    outage = q.get('on') === '1';
+    record(outage ? '_outage:on' : '_outage:off');
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   if (req.method === 'POST' && path === '/_reset') {
     for (const k of Object.keys(hits)) delete hits[k];
     res.writeHead(204);
@@ -62,9 +94,12 @@ function handle(req, res, otherPort) {
     return;
   }
   // Read the request body first, as a server would.
-  req.on('data', () => {});
+  let body = '';
+  req.on('data', (d) => { if (body.length < 65536) body += d; });
   req.on('end', () => {
     record(req.url);
+    const client = new URLSearchParams(body).get('client_id');
+    if (path === '/jwt' && client) record(`${req.url}#${client}`);
     const json = (code, obj, headers = {}) => {
       res.writeHead(code, { 'Content-Type': 'application/json', ...headers });
       res.end(JSON.stringify(obj));
@@ -72,6 +107,13 @@ function handle(req, res, otherPort) {
     switch (path) {
       case '/ok':
         return good(res, String(Number(q.get('ttl') || 3600)));
+      case '/jwt': {
+        if (outage) {
+          return json(503, { error: 'temporarily_unavailable', error_description: 'outage' });
+        }
+        const ttl = Number(q.get(`ttl_${client}`) || q.get('ttl') || 3600);
+        return jwt(res, ttl);
+      }
       case '/expires':
         return good(res, q.get('v') ?? '3600');
       case '/stall':

@@ -196,6 +196,7 @@ START_TEST(main_defaults)
 		ck_assert_int_eq(c->key_rotation_interval, 86400);
 		ck_assert_uint_eq(c->endpoint_rate, 1);
 		ck_assert_uint_eq(c->endpoint_burst, 2);
+		ck_assert_int_eq(c->refresh_min_interval, 10);
 		ck_assert_uint_eq(c->ncreds, 0);
 		conf_free(c);
 	}
@@ -215,12 +216,14 @@ START_TEST(main_keys)
 	    "user = tc-daemon_1\n"
 	    "admin_group = tc.admins\n"
 	    "key_rotation_interval = 0\n"
+	    "refresh_min_interval = 0\n"
 	    "max_token_size = 2048\r\n");
 	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
 	ck_assert_str_eq(c->user, "tc-daemon_1");
 	ck_assert_str_eq(c->admin_group, "tc.admins");
 	ck_assert_int_eq(c->key_rotation_interval, 0);
+	ck_assert_int_eq(c->refresh_min_interval, 0);
 	ck_assert_str_eq(c->runtime_dir, "/run/tc-test");
 	ck_assert_str_eq(c->credentials_dir, "/nonexistent/creds");
 	ck_assert_uint_eq(c->max_credentials, 5);
@@ -339,6 +342,12 @@ static const struct {
 	  "key_rotation_interval must be" },
 	{ "[daemon]\nendpoint_rate = 0\n", 2, "endpoint_rate must be" },
 	{ "[daemon]\nendpoint_burst = 1001\n", 2, "endpoint_burst must be" },
+	{ "[daemon]\nrefresh_min_interval = 86401\n", 2,
+	  "refresh_min_interval must be" },
+	{ "[daemon]\nrefresh_min_interval = -1\n", 2,
+	  "refresh_min_interval must be" },
+	{ "[daemon]\nrefresh_min_interval = 10\nrefresh_min_interval = 5\n",
+	  3, "refresh_min_interval" },
 	{ "[daemon]\nmax_credentials = 1\nmax_credentials = 2\n", 3,
 	  "key 'max_credentials' given twice" },
 	{ "[server]\n", 1, "unknown section [server]" },

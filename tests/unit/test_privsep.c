@@ -40,7 +40,7 @@ setup(void)
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	put("tokencache.conf", 0644, "[daemon]\nruntime_dir = /run/tc-x\n"
 	    "admin_group = adm\nkey_rotation_interval = 600\n"
-	    "endpoint_rate = 3\nendpoint_burst = 4\n"
+	    "endpoint_rate = 3\nendpoint_burst = 4\nrefresh_min_interval = 7\n"
 	    "credentials_dir = creds\n");
 	put("secret", 0600, "s3cr3t with space\n");
 	put("creds/a.conf", 0644, "[credential]\nprovider = oauth2\n"
@@ -80,6 +80,7 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(c->key_rotation_interval, 600);
 	ck_assert_uint_eq(c->endpoint_rate, 3);
 	ck_assert_uint_eq(c->endpoint_burst, 4);
+	ck_assert_int_eq(c->refresh_min_interval, 7);
 	ck_assert_uint_eq(c->max_credentials, conf->max_credentials);
 	ck_assert_uint_eq(c->max_token_size, conf->max_token_size);
 	ck_assert_uint_eq(c->ncreds, 2);

@@ -2,6 +2,7 @@
  * test_sched.c - when tokencached refreshes and how it backs off.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include "daemon.h"
 #include "testutil.h"
@@ -99,6 +100,426 @@ START_TEST(test_adopted_refresh)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* A model of one token endpoint, in milliseconds, driven by the same   */
+/* policy functions the daemon uses (its run_timers, fetch_succeeded    */
+/* and TC_OP_REFRESH, without the sockets).                             */
+
+#define SIM_MAX 8
+
+struct sim_cred {
+	int64_t life;            /* lifetime of each token, from sending */
+	int64_t sent, deadline, lo, hi;
+	int64_t due, need_by;
+	int64_t reply_at;
+	int in_flight, have_token, forced_pending;
+	int spam;                /* REFRESH every 50 ms */
+	unsigned requests, refreshes, late, expired, early, reported;
+	int in_window;           /* the last plan found a turn */
+};
+
+struct sim {
+	struct sim_cred c[SIM_MAX];
+	int n;
+	int64_t rate, burst, min_interval;
+	int calendar;            /* plan turns (0: the jittered point only) */
+	int64_t tokens_milli, last;
+	uint64_t rnd;
+	unsigned forced_last;    /* REFRESH answered with the last token */
+};
+
+static uint32_t
+sim_rand(struct sim *s)
+{
+	s->rnd ^= s->rnd << 13;
+	s->rnd ^= s->rnd >> 7;
+	s->rnd ^= s->rnd << 17;
+	return (uint32_t)(s->rnd >> 16);
+}
+
+/* The daemon's endpoint_take(), in ms. */
+static int
+sim_take(struct sim *s, int64_t now)
+{
+	s->tokens_milli += (now - s->last) * s->rate;
+	s->last = now;
+	if (s->tokens_milli > s->burst * 1000)
+		s->tokens_milli = s->burst * 1000;
+	if (s->tokens_milli < 1000)
+		return 0;
+	s->tokens_milli -= 1000;
+	return 1;
+}
+
+static void
+sim_reply(struct sim *s, struct sim_cred *c, int64_t now)
+{
+	int64_t taken[SIM_MAX], want, due;
+	int j, nt = 0, in_window;
+
+	c->in_flight = 0;
+	if (c->have_token && !c->spam) {
+		c->refreshes++;
+		if (c->sent > c->hi && c->in_window)
+			c->late++;
+		if (c->sent < c->lo && c->in_window)
+			c->early++;
+		if (c->sent >= c->deadline)
+			c->expired++;
+	}
+	c->have_token = 1;
+	c->deadline = c->sent + c->life;
+	sched_window(c->sent, c->deadline, &c->lo, &c->hi);
+	want = c->sent + sched_refresh_after_ms(c->life, sim_rand(s));
+	for (j = 0; j < s->n && s->calendar; j++)
+		if (&s->c[j] != c && !s->c[j].in_flight)
+			taken[nt++] = s->c[j].due;
+	due = sched_plan_turn(want, c->lo, c->hi, now, taken, (size_t)nt,
+	    1000 / s->rate, &in_window);
+	if (due < c->sent + 1000)
+		due = c->sent + 1000;
+	if (due < now)
+		due = now;
+	c->due = due;
+	c->need_by = c->hi > due ? c->hi : due;
+	c->in_window = in_window;
+	c->reported += !in_window;
+}
+
+static void
+sim_run(struct sim *s, int64_t ms)
+{
+	int64_t t;
+	int i;
+
+	s->tokens_milli = s->burst * 1000;
+	s->last = 0;
+	for (t = 0; t < ms; t++) {
+		for (i = 0; i < s->n; i++) {
+			struct sim_cred *c = &s->c[i];
+
+			if (c->in_flight && c->reply_at <= t)
+				sim_reply(s, c, t);
+			if (c->spam && t % 50 == 0 && sched_forced_refresh(
+			    c->in_flight, c->have_token && t < c->deadline,
+			    c->sent, s->min_interval, t, 0, &c->due) ==
+			    SCHED_FORCE_LAST)
+				s->forced_last++;
+		}
+		for (;;) {
+			struct sim_cred *best = NULL;
+
+			for (i = 0; i < s->n; i++) {
+				struct sim_cred *c = &s->c[i];
+
+				if (c->in_flight || c->due > t)
+					continue;
+				if (best == NULL || sched_urgency(c->due,
+				    c->have_token && t < c->deadline, c->need_by) <
+				    sched_urgency(best->due, best->have_token &&
+				    t < best->deadline, best->need_by))
+					best = c;
+			}
+			if (best == NULL || !sim_take(s, t))
+				break;
+			best->in_flight = 1;
+			best->sent = t;
+			best->reply_at = t + 20;
+			best->due = INT64_MAX;
+			best->requests++;
+		}
+	}
+}
+
+static void
+sim_init(struct sim *s, int n, int64_t life, int64_t rate, int64_t burst)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	s->rate = rate;
+	s->burst = burst;
+	s->calendar = 1;
+	s->min_interval = 10000;
+	s->rnd = UINT64_C(0x9e3779b97f4a7c15);
+	for (i = 0; i < n; i++)
+		s->c[i].life = life;
+}
+
+/*
+ * Issue 16, 2: credentials with short tokens on one endpoint at 1
+ * request/s after a burst of 2, under the capacity rule, refresh within
+ * 70-80 % of the lifetime every time, for 10 minutes: four of 7 s (0.76
+ * requests/s), six of 10 s (0.8).  Each endpoint already serves by need;
+ * planned at the jittered point alone, without turns, six of 10 s still
+ * refresh late now and then: that is what the turns are for.
+ */
+START_TEST(test_turns_keep_windows)
+{
+	static const struct { int n; int64_t life; } cfg[] = {
+		{ 4, 7000 }, { 6, 10000 },
+	};
+	struct sim s;
+	unsigned late = 0;
+	uint64_t demand;
+	int64_t life[SIM_MAX];
+	size_t k;
+	int i;
+
+	for (k = 0; k < sizeof(cfg) / sizeof(cfg[0]); k++) {
+		for (i = 0; i < cfg[k].n; i++)
+			life[i] = cfg[k].life;
+		ck_assert_int_eq(sched_overloaded(life, (size_t)cfg[k].n, 1,
+		    &demand), 0);
+		sim_init(&s, cfg[k].n, cfg[k].life, 1, 2);
+		sim_run(&s, 600000);
+		for (i = 0; i < s.n; i++) {
+			ck_assert_uint_eq(s.c[i].late, 0);
+			ck_assert_uint_eq(s.c[i].early, 0);
+			ck_assert_uint_eq(s.c[i].expired, 0);
+			/* A refresh out of its window, reported so: at most
+			 * the first, when first fetches go out together. */
+			ck_assert_uint_le(s.c[i].reported, 1);
+			/* about one refresh per 3/4 of a lifetime */
+			ck_assert_uint_ge(s.c[i].refreshes,
+			    600000 / (cfg[k].life * 8 / 10) - 2);
+			ck_assert_uint_le(s.c[i].refreshes,
+			    600000 / (cfg[k].life * 7 / 10) + 1);
+		}
+	}
+	sim_init(&s, 6, 10000, 1, 2);
+	s.calendar = 0;
+	sim_run(&s, 600000);
+	for (i = 0; i < s.n; i++)
+		late += s.c[i].late;
+	ck_assert_uint_gt(late, 0);
+}
+END_TEST
+
+START_TEST(test_plan_turn)
+{
+	int64_t taken[3] = { 5000, 5600, 9000 }, lo, hi, t;
+	int in;
+
+	sched_window(1000, 11000, &lo, &hi);
+	ck_assert_int_eq(lo, 8000);
+	ck_assert_int_eq(hi, 9000);
+	/* A free point is kept as it is. */
+	ck_assert_int_eq(sched_plan_turn(8500, 8000, 9000, 0, taken, 2,
+	    1000, &in), 8500);
+	ck_assert_int_eq(in, 1);
+	/* Too near a planned turn: the nearest point a gap away. */
+	ck_assert_int_eq(sched_plan_turn(8500, 8000, 9000, 0, taken, 3,
+	    1000, &in), 8000);
+	ck_assert_int_eq(in, 1);
+	t = sched_plan_turn(5300, 5000, 7000, 0, taken, 3, 1000, &in);
+	ck_assert_int_eq(t, 6600);
+	ck_assert_int_eq(in, 1);
+	/* A window with no free turn: the free time nearest its start,
+	 * before it, never after its end; none at all: its start. */
+	t = sched_plan_turn(5300, 5000, 6000, 0, taken, 2, 1000, &in);
+	ck_assert_int_eq(in, 0);
+	ck_assert_int_eq(t, 4000);
+	t = sched_plan_turn(5300, 5000, 6000, 4500, taken, 2, 1000, &in);
+	ck_assert_int_eq(in, 0);
+	ck_assert_int_eq(t, 5000);
+	/* Turns a gap apart are fine (the gap is one request's share). */
+	ck_assert_int_eq(sched_plan_turn(6000, 5000, 7000, 0, taken, 1,
+	    1000, &in), 6000);
+}
+END_TEST
+
+/*
+ * The capacity rule: n credentials of lifetime L at rate r while
+ * n / (3/4 L) <= 0.9 r.
+ */
+START_TEST(test_capacity_rule)
+{
+	static int64_t life[60000];
+	uint64_t demand;
+	size_t i;
+
+	/* The soak of issue 16: four 6 s tokens (5 s once exp is read
+	 * toward the safe side) at 1/s cannot all be served in time. */
+	for (i = 0; i < 4; i++)
+		life[i] = 5000;
+	ck_assert_int_eq(sched_overloaded(life, 4, 1, &demand), 1);
+	ck_assert_uint_eq(demand, 1066);
+	/* Three of them can. */
+	ck_assert_int_eq(sched_overloaded(life, 3, 1, &demand), 0);
+	ck_assert_uint_eq(demand, 800);
+	/* Camunda SaaS: 24 h tokens, 1 request/s: 58,320 credentials. */
+	for (i = 0; i < 60000; i++)
+		life[i] = INT64_C(86400000);
+	ck_assert_int_eq(sched_overloaded(life, 58000, 1, &demand), 0);
+	ck_assert_int_eq(sched_overloaded(life, 58400, 1, &demand), 1);
+	/* Unknown lifetimes (no token yet) do not count. */
+	life[0] = 0;
+	ck_assert_int_eq(sched_overloaded(life, 1, 1, &demand), 0);
+	ck_assert_uint_eq(demand, 0);
+}
+END_TEST
+
+/*
+ * Issue 16, 3: while no valid token exists, retries stay within 4 s;
+ * the long backoff is for a token still in service, and even then no
+ * retry is planned after it expires.  Retry-After and permanent failures
+ * keep their slow pace.
+ */
+START_TEST(test_retry_policy)
+{
+	uint32_t n, r;
+	int64_t d, maxseen = 0;
+
+	for (n = 1; n < 40; n++) {
+		for (r = 0; r < 20000; r += 331) {
+			d = sched_retry_ms(n, 0, 0, 0, r);
+			ck_assert_int_ge(d, 1000);
+			ck_assert_int_le(d, 4000);
+			d = sched_retry_ms(n, 0, 3600000, 0, r);
+			ck_assert_int_ge(d, 1000);
+			ck_assert_int_le(d, 300000);
+			if (d > maxseen)
+				maxseen = d;
+			/* a token with 2.5 s left: retried by then */
+			ck_assert_int_le(sched_retry_ms(n, 0, 2500, 0, r), 2500);
+			d = sched_retry_ms(n, 1, 0, 0, r);
+			ck_assert_int_ge(d, 300000);
+			ck_assert_int_le(d, 3600000);
+			/* Retry-After: never sooner, whatever the token */
+			ck_assert_int_ge(sched_retry_ms(n, 0, 0, 6, r), 6000);
+			ck_assert_int_ge(sched_retry_ms(n, 0, 2500, 6, r), 6000);
+			ck_assert_int_eq(sched_retry_ms(n, 0, 0, 99999999, r),
+			    3600000);
+		}
+	}
+	ck_assert_int_gt(maxseen, 60000);
+}
+END_TEST
+
+/* Issue 14, 2: explicit refreshes of one credential, at most one request
+ * per min_interval. */
+START_TEST(test_forced_refresh)
+{
+	int64_t due;
+
+	/* In flight: join it, the plan unchanged. */
+	due = 50000;
+	ck_assert_int_eq(sched_forced_refresh(1, 1, 1000, 10000, 2000, 0,
+	    &due), SCHED_FORCE_JOIN);
+	ck_assert_int_eq(due, 50000);
+	/* Fetched 1 s ago and in service: that is the answer. */
+	ck_assert_int_eq(sched_forced_refresh(0, 1, 1000, 10000, 2000, 0,
+	    &due), SCHED_FORCE_LAST);
+	ck_assert_int_eq(due, 50000);
+	/* The last request failed: the next goes at the next allowed
+	 * moment, not now. */
+	ck_assert_int_eq(sched_forced_refresh(0, 0, 1000, 10000, 2000, 0,
+	    &due), SCHED_FORCE_WAIT);
+	ck_assert_int_eq(due, 11000);
+	/* ... unless one was planned sooner. */
+	due = 5000;
+	ck_assert_int_eq(sched_forced_refresh(0, 0, 1000, 10000, 2000, 0,
+	    &due), SCHED_FORCE_WAIT);
+	ck_assert_int_eq(due, 5000);
+	/* Past the interval: now, but never inside a Retry-After hold. */
+	due = 50000;
+	ck_assert_int_eq(sched_forced_refresh(0, 1, 1000, 10000, 20000, 0,
+	    &due), SCHED_FORCE_WAIT);
+	ck_assert_int_eq(due, 20000);
+	due = 50000;
+	ck_assert_int_eq(sched_forced_refresh(0, 1, 1000, 10000, 20000,
+	    26000, &due), SCHED_FORCE_WAIT);
+	ck_assert_int_eq(due, 26000);
+	/* Never fetched (0), or no minimum: at once. */
+	due = 50000;
+	ck_assert_int_eq(sched_forced_refresh(0, 0, 0, 10000, 2000, 0,
+	    &due), SCHED_FORCE_WAIT);
+	ck_assert_int_eq(due, 2000);
+	due = 50000;
+	ck_assert_int_eq(sched_forced_refresh(0, 1, 1900, 0, 2000, 0, &due),
+	    SCHED_FORCE_WAIT);
+	ck_assert_int_eq(due, 2000);
+}
+END_TEST
+
+/*
+ * Issue 14, 2: a user looping REFRESH on one credential for 5 minutes
+ * while another on the same endpoint (1 request/s, no burst) refreshes
+ * 7 s tokens: the victim refreshes in its window every time, and the
+ * loop costs one request per min_interval.  Without the minimum the loop
+ * takes most of the endpoint and pushes the victim's refreshes out of
+ * their windows, though never past expiry: the endpoint serves by need,
+ * not by name.
+ */
+START_TEST(test_refresh_spam_fair)
+{
+	struct sim s;
+
+	sim_init(&s, 2, 7000, 1, 1);
+	s.c[0].spam = 1;
+	sim_run(&s, 300000);
+	ck_assert_uint_eq(s.c[1].late, 0);
+	ck_assert_uint_eq(s.c[1].expired, 0);
+	ck_assert_uint_ge(s.c[1].refreshes, 300000 / 5600 - 2);
+	ck_assert_uint_le(s.c[0].requests, 300000 / 10000 + 1 +
+	    300000 / 4900 + 1);
+	ck_assert_uint_gt(s.forced_last, 5000);
+
+	sim_init(&s, 2, 7000, 1, 1);
+	s.c[0].spam = 1;
+	s.min_interval = 0;
+	sim_run(&s, 300000);
+	ck_assert_uint_eq(s.c[1].expired, 0);
+	ck_assert_uint_gt(s.c[0].requests, 200);
+}
+END_TEST
+
+/*
+ * Issues 16 (adopted refreshes at 67 %) and 14, 6 (a restart sent a
+ * request before Retry-After ended): the plan a previous daemon kept on
+ * the boot clock holds to the nanosecond.
+ */
+START_TEST(test_adopted_plan)
+{
+	const int64_t s = INT64_C(1000000000), ms = INT64_C(1000000);
+	const int64_t boot = 5000 * s;
+
+	/* A refresh planned at 75.3 % of a 6 s token, restart at 2 s. */
+	ck_assert_int_eq(sched_adopted_due_ns(boot + 4518 * ms, 0,
+	    boot + 6 * s, boot + 2 * s), boot + 4518 * ms);
+	/* A 429 with Retry-After: 6 at boot; restarted 0.5 s later: the
+	 * retry, planned at 6 s, not a whole second sooner. */
+	ck_assert_int_eq(sched_adopted_due_ns(boot + 6 * s + 3 * ms,
+	    boot + 6 * s, boot + 3600 * s, boot + 500 * ms),
+	    boot + 6 * s + 3 * ms);
+	/* The endpoint's hold outlasts the plan: the hold. */
+	ck_assert_int_eq(sched_adopted_due_ns(boot + 2 * s, boot + 6 * s,
+	    boot + 3600 * s, boot + 500 * ms), boot + 6 * s);
+	/* ... even past the token's deadline: no request inside a hold. */
+	ck_assert_int_eq(sched_adopted_due_ns(boot + 2 * s, boot + 9 * s,
+	    boot + 8 * s, boot), boot + 9 * s);
+	/* A plan past the latest allowed (a refresh after the deadline):
+	 * the latest. */
+	ck_assert_int_eq(sched_adopted_due_ns(boot + 10 * s, 0, boot + 8 * s,
+	    boot), boot + 8 * s);
+	/* Due already: now. */
+	ck_assert_int_eq(sched_adopted_due_ns(boot + s, boot + s,
+	    boot + 8 * s, boot + 3 * s), boot + 3 * s);
+}
+END_TEST
+
+/* EDF: a valid token's successor counts from the end of its window,
+ * however soon an explicit refresh made it due; no token: from due. */
+START_TEST(test_urgency)
+{
+	ck_assert_int_eq(sched_urgency(7000, 1, 8000), 8000);
+	ck_assert_int_eq(sched_urgency(3000, 1, 8000), 8000);
+	ck_assert_int_eq(sched_urgency(3000, 0, 8000), 3000);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -108,6 +529,15 @@ main(void)
 	tcase_add_test(tc, test_refresh_point);
 	tcase_add_test(tc, test_backoff);
 	tcase_add_test(tc, test_adopted_refresh);
+	tcase_add_test(tc, test_plan_turn);
+	tcase_add_test(tc, test_turns_keep_windows);
+	tcase_add_test(tc, test_capacity_rule);
+	tcase_add_test(tc, test_retry_policy);
+	tcase_add_test(tc, test_forced_refresh);
+	tcase_add_test(tc, test_refresh_spam_fair);
+	tcase_add_test(tc, test_adopted_plan);
+	tcase_add_test(tc, test_urgency);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

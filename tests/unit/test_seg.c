@@ -610,6 +610,72 @@ START_TEST(test_persistent_copy_roundtrip)
 }
 END_TEST
 
+/*
+ * Minor 2 keeps each slot's boot-clock plan in the last 32 bytes of what
+ * was a 256-byte error field.  It is written and read back exactly; in a
+ * segment of an older minor those bytes mean nothing, so readers see zero
+ * there, and a daemon adopting such a copy clears them and writes its own
+ * minor.  The error text reads the same in both.
+ */
+START_TEST(test_plan_minor2)
+{
+	struct segw_meta mt = meta_valid_for(600);
+	struct seg_plan plan = { 111, 222, 333, SEG_PLAN_OVERLOADED, 0 };
+	struct seg_header *h;
+	struct seg_slot s, *live;
+	struct seg_map f;
+	unsigned char *p;
+	size_t size;
+	char err[256];
+	uint32_t idx, got;
+
+	ck_assert_int_eq(segw_assign(&w, "planned", &idx), 0);
+	mt.plan.fetched_boot_ns = 11;
+	mt.plan.next_boot_ns = 22;
+	ck_assert_int_eq(segw_publish(&w, idx, "tok", 3, &mt), 0);
+	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
+	ck_assert_int_eq(s.plan.fetched_boot_ns, 11);
+	ck_assert_int_eq(s.plan.next_boot_ns, 22);
+	segw_set_status(&w, idx, TS_VALID, "HTTP 429", 1, 429, 1, 2);
+	segw_set_plan(&w, idx, &plan);
+	ck_assert_int_eq(seg_file_load(&f, dir), 0);
+	ck_assert_uint_eq(f.hdr.minor, SEG_MINOR);
+	ck_assert_int_eq(seg_lookup(&f, "planned", 7, &got, &s), 0);
+	ck_assert_int_eq(memcmp(&s.plan, &plan, sizeof(plan)), 0);
+	ck_assert_str_eq(s.error, "HTTP 429");
+	seg_map_close(&f);
+	segw_close(&w, 0);
+
+	/* The same copy as a minor-1 daemon would have left it, with
+	 * bytes after the error's NUL that were never cleared. */
+	p = map_file_rw(&size);
+	h = (struct seg_header *)(void *)p;
+	h->minor = 1;
+	live = (struct seg_slot *)(void *)(p + h->slots_offset +
+	    (size_t)idx * h->slot_size);
+	memset(&live->plan, 0x5a, sizeof(live->plan));
+	munmap(p, size);
+	ck_assert_int_eq(seg_file_load(&f, dir), 0);
+	ck_assert_int_eq(seg_lookup(&f, "planned", 7, &got, &s), 0);
+	ck_assert_int_eq(s.plan.next_boot_ns, 0);
+	ck_assert_int_eq(s.plan.not_before_boot_ns, 0);
+	ck_assert_uint_eq(s.plan.flags, 0);
+	ck_assert_str_eq(s.error, "HTTP 429");
+	seg_map_close(&f);
+
+	ck_assert_int_eq(segw_open(&w, dir, 64, TMAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(w.adopted, 1);
+	ck_assert_uint_eq(w.view.hdr.minor, SEG_MINOR);
+	ck_assert_int_eq(segw_find(&w, "planned", &got), 0);
+	live = (struct seg_slot *)(void *)(w.base + w.view.hdr.slots_offset +
+	    (size_t)got * w.view.hdr.slot_size);
+	ck_assert_int_eq(live->plan.next_boot_ns, 0);
+	ck_assert_uint_eq(live->plan.reserved, 0);
+	ck_assert_int_eq(segw_read(&w, got, &s), 0);
+	ck_assert_str_eq(s.error, "HTTP 429");
+}
+END_TEST
+
 static off_t
 file_size(const char *name)
 {
@@ -852,6 +918,7 @@ seg_suite(void)
 	tcase_add_test(tc, test_live_segment_sealed);
 	tcase_add_test(tc, test_map_fd_refuses);
 	tcase_add_test(tc, test_persistent_copy_roundtrip);
+	tcase_add_test(tc, test_plan_minor2);
 	tcase_add_test(tc, test_check_file_repairs);
 	tcase_add_test(tc, test_corrupt_copy_not_adopted);
 	tcase_add_test(tc, test_other_boot_not_adopted);
