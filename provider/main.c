@@ -148,15 +148,20 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Reloads happen after daemon(3) moved us to "/". */
+	/* A configuration that does not load exits with TC_EXIT_CONFIG,
+	 * which the unit's RestartPreventExitStatus= does not retry. */
 	if (realpath(path, abspath) == NULL)
-		fatal("%s", path);
+		fatalx_config("%s: %s", path, strerror(errno));
 	if (conf_load(abspath, &conf, err) != 0)
-		fatalx("%s", err);
+		fatalx_config("%s", err);
 	if (!foreground)
 		ready_fd = background();
 	/* As root: fork the monitor, drop to the daemon's user. */
-	if (privsep_start(conf, ready_fd, err, sizeof(err)) != 0)
+	if ((status = privsep_start(conf, ready_fd, err, sizeof(err))) != 0) {
+		if (status == PRIVSEP_ECONFIG)
+			fatalx_config("%s", err);
 		fatalx("%s", err);
+	}
 	if ((d = daemon_new(conf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (!foreground) {

@@ -1208,6 +1208,8 @@ run_test "the hot read path makes no system call (strace)" t_hot_path_no_syscall
 run_test "make install with PREFIX and DESTDIR; build against it" t_install
 # Resource exhaustion and wall-clock jumps.
 . "$TOP/tests/integration/t_resource.sh"
+# The root monitor: signals, the runtime directory's path and owners.
+. "$TOP/tests/integration/t_privsep.sh"
 run_test "no token or secret in plaintext in runtime files or logs" t_no_plaintext_anywhere
 run_test "the daemon's log has no sanitizer report" t_no_sanitizer_reports
 
