@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -59,10 +60,18 @@ background(void)
 	if ((pid = fork()) == -1)
 		fatal("fork");
 	if (pid != 0) {
+		int st;
+
 		close(p[1]);
-		/* One byte: ready.  End of file: start-up failed, and the
-		 * child has said why on our stderr. */
-		_exit(read(p[0], &c, 1) == 1 ? 0 : 1);
+		/* One byte: ready.  End of file: start-up failed, the child
+		 * has said why on our stderr, and its status is ours (78 for
+		 * a configuration error, as in the foreground). */
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+		_exit(WIFEXITED(st) && WEXITSTATUS(st) != 0 ?
+		    WEXITSTATUS(st) : 1);
 	}
 	close(p[0]);
 	if (setsid() == -1)

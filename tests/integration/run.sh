@@ -728,7 +728,7 @@ t_background_start() {
 	    "$WORK" "$WORK" >"$conf"
 	[ -n "${DAEMON_USER:-}" ] && printf 'user = %s\n' "$DAEMON_USER" >>"$conf"
 	"$DAEMON" -c "$conf" 2>"$WORK/bg.err" || st=$?
-	expect_eq "$st" 1 "exit status with a broken configuration" || return 1
+	expect_eq "$st" 78 "exit status with a broken configuration (EX_CONFIG)" || return 1
 	expect_grep "bg.conf:4: unknown key 'bogus'" "$WORK/bg.err" "message" || return 1
 	sed -i '/^bogus/d' "$conf"
 	mkdir -p "$WORK/creds-bg"
@@ -1202,7 +1202,7 @@ run_test "Retry-After honoured (seconds, HTTP-date), garbage/negative ignored, h
 run_test "redirects are not followed; no request reaches the target" t_faults_redirect_not_followed
 run_test "expires_in forms follow the documented rule" t_faults_expires_in_rule
 run_test "the per-endpoint rate guard spaces requests" t_endpoint_rate_guard
-run_test "without -f: start-up errors on stderr, status 1; success once serving" t_background_start
+run_test "without -f: start-up errors on stderr, status 78 for a configuration error, 1 otherwise; success once serving" t_background_start
 run_test "a C program using the shared library reads the token, also after fork" t_c_api_reader
 run_test "the hot read path makes no system call (strace)" t_hot_path_no_syscalls
 run_test "make install with PREFIX and DESTDIR; build against it" t_install
