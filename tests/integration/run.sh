@@ -1165,6 +1165,20 @@ t_install() {
 	    >/dev/null || { echo "installed library does not work"; return 1; }
 	"$d/usr/sbin/tokencached" -h | grep -q "/etc/tokencache/tokencache.conf" ||
 	    { echo "PREFIX=/usr daemon does not default to /etc"; return 1; }
+	# The README's C program compiles as given, warning-free, and runs
+	# (this daemon has no zeebe-worker-client: it says so).
+	awk '$0 == "<!-- readme-test: c -->" { a = 1; next }
+	    a && !i && /^```/ { i = 1; next } i && /^```/ { exit } i { print }' \
+	    "$TOP/README.md" >"$WORK/readme-app.c"
+	grep -q '^main(void)' "$WORK/readme-app.c" || { echo "no C program in the README"; return 1; }
+	PKG_CONFIG_SYSROOT_DIR=$d PKG_CONFIG_LIBDIR=$d/usr/lib/pkgconfig \
+	    cc -Wall -Wextra -Werror -o "$WORK/readme-app" "$WORK/readme-app.c" \
+	    $(PKG_CONFIG_SYSROOT_DIR=$d PKG_CONFIG_LIBDIR=$d/usr/lib/pkgconfig \
+	      pkg-config --cflags --libs tokencache) || return 1
+	TOKENCACHE_RUNTIME_DIR=$WORK/run LD_LIBRARY_PATH=$d/usr/lib \
+	    "$WORK/readme-app" >"$WORK/readme-app.out" 2>&1 &&
+	    { echo "the README's program got a token it should not have"; return 1; }
+	expect_grep "readme-app: token: no such credential" "$WORK/readme-app.out" "its message" || return 1
 }
 
 t_no_sanitizer_reports() {
