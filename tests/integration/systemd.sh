@@ -122,14 +122,14 @@ ct_wait() {	# SECONDS COMMAND...: until COMMAND succeeds in the container
 
 if [ ! -x "$CACHE/usr/lib/systemd/systemd" ]; then
 	echo "building a Debian 12 root with mmdebstrap (about 20 s; cached in $CACHE)..."
-	rm -rf "$CACHE.new"
+	# Built aside and renamed into place: another run may be building too.
 	if ! mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,sudo \
-	    bookworm "$CACHE.new" >"$WORK/mmdebstrap.log" 2>&1; then
+	    bookworm "$CACHE.new.$$" >"$WORK/mmdebstrap.log" 2>&1; then
 		tail -n 5 "$WORK/mmdebstrap.log"
-		rm -rf "$CACHE.new"
+		rm -rf "$CACHE.new.$$"
 		skip "mmdebstrap could not build a bookworm root (no network or no Debian mirror?)"
 	fi
-	mv "$CACHE.new" "$CACHE"
+	mv -T "$CACHE.new.$$" "$CACHE" 2>/dev/null || rm -rf "$CACHE.new.$$"
 fi
 cp -a "$CACHE/." "$ROOT/"
 chmod 0755 "$ROOT"
