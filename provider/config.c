@@ -377,6 +377,10 @@ ini_read(const char *path, char **bufp, size_t *lenp, struct stat *stp,
  * Parse buf (len bytes, buf[len] == '\0'), splitting it in place.  Lines
  * are "[section]", "key = value", blank, or comments starting with '#' or
  * ';'.  Values are literal: no quotes, no escapes, no trailing comments.
+ * A value with a blank followed by '#' or ';' is refused rather than read
+ * either way: it is nearly always a comment after the value (which would
+ * otherwise end up in a path or URL), and a secret that really holds
+ * such bytes belongs in client_secret_file, which is read as it is.
  */
 static int
 ini_parse(const char *path, char *buf, size_t len, ini_handler handler,
@@ -460,6 +464,15 @@ ini_parse(const char *path, char *buf, size_t len, ini_handler handler,
 			}
 		}
 		*ke = '\0';
+		for (i = 1; v + i < e; i++) {
+			if ((v[i] == '#' || v[i] == ';') && is_blank(v[i - 1])) {
+				conf_err(err, path, line, "'%c' after a value: "
+				    "a comment must be on a line of its own "
+				    "(a value may not hold a blank followed "
+				    "by '%c')", v[i], v[i]);
+				return -1;
+			}
+		}
 		if (!have_section) {
 			conf_err(err, path, line, "key outside any section");
 			return -1;

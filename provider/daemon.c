@@ -1867,7 +1867,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 	int64_t now = now_ns();
 
 	if (privsep_load(d->conf->path, &nc, err) != 0) {
-		log_warnx("reload failed, keeping the running configuration: "
+		log_errx("reload failed, keeping the running configuration: "
 		    "%s", err);
 		/* check reports it until a reload succeeds. */
 		snprintf(d->conf_error, sizeof(d->conf_error), "%.*s",
@@ -1885,14 +1885,14 @@ reload(struct daemon *d, char *msg, size_t msglen)
 		snprintf(msg, msglen, "runtime_dir, user, max_credentials and "
 		    "max_token_size take effect at the next start only; "
 		    "keeping the running configuration");
-		log_warnx("reload: %s", msg);
+		log_errx("reload: %s", msg);
 		snprintf(d->conf_error, sizeof(d->conf_error), "%s", msg);
 		conf_free(nc);
 		return -1;
 	}
 	if ((list = calloc(nc->ncreds + 1, sizeof(*list))) == NULL) {
 		snprintf(msg, msglen, "out of memory");
-		log_warnx("reload: %s", msg);
+		log_errx("reload: %s", msg);
 		conf_free(nc);
 		return -1;
 	}
@@ -1984,7 +1984,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 		snprintf(msg, msglen, "configuration reloaded: %zu "
 		    "credentials, but the keys could not be rotated (out of "
 		    "memory): run tokencachectl rotate-keys", d->ncreds);
-		log_warnx("%s", msg);
+		log_errx("%s", msg);
 		return -1;
 	}
 	snprintf(msg, msglen, "configuration reloaded: %zu credentials "
@@ -2113,24 +2113,35 @@ daemon_free(struct daemon *d)
 }
 
 static void
+handle_signal(struct daemon *d, uint32_t signo)
+{
+	char msg[SEG_ERROR_FIELD];
+
+	switch (signo) {
+	case SIGHUP:
+		log_info("SIGHUP: reloading %s", d->conf->path);
+		(void)reload(d, msg, sizeof(msg));
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("signal %u: exiting", signo);
+		d->stop = 1;
+		break;
+	}
+}
+
+/* Signals sent to us, and those the monitor passes on (it may lack the
+ * right to signal us: see privsep.c). */
+static void
 read_signals(struct daemon *d)
 {
 	struct signalfd_siginfo si;
-	char msg[SEG_ERROR_FIELD];
+	int signo;
 
-	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGHUP:
-			log_info("SIGHUP: reloading %s", d->conf->path);
-			(void)reload(d, msg, sizeof(msg));
-			break;
-		case SIGTERM:
-		case SIGINT:
-			log_info("signal %u: exiting", si.ssi_signo);
-			d->stop = 1;
-			break;
-		}
-	}
+	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		handle_signal(d, si.ssi_signo);
+	while ((signo = privsep_signal_read()) != 0)
+		handle_signal(d, (uint32_t)signo);
 }
 
 /* Start due fetches, mark expired tokens, time out waiters; return the
@@ -2246,7 +2257,7 @@ run_timers(struct daemon *d, int64_t now)
 int
 daemon_run(struct daemon *d)
 {
-	struct curl_waitfd fds[2 + MAX_CONNS];
+	struct curl_waitfd fds[3 + MAX_CONNS];
 	struct CURLMsg *msg;
 	int timeout, nfds, first, running, left, listening, i;
 
@@ -2269,6 +2280,9 @@ daemon_run(struct daemon *d)
 		fds[nfds].fd = d->lfd;
 		fds[nfds].events = listening ? CURL_WAIT_POLLIN : 0;
 		fds[nfds++].revents = 0;
+		fds[nfds].fd = privsep_signal_fd();
+		fds[nfds].events = CURL_WAIT_POLLIN;
+		fds[nfds++].revents = 0;
 		for (i = 0; i < d->nconns; i++) {
 			/* One at its end of input is looked at again at its
 			 * deadline only (poll ignores a negative fd). */
@@ -2282,7 +2296,7 @@ daemon_run(struct daemon *d)
 			sleep(1);
 			continue;
 		}
-		if (fds[0].revents)
+		if (fds[0].revents || fds[2].revents)
 			read_signals(d);
 		/* fds[first + i] is d->conns[i]: closing only marks. */
 		first = nfds - d->nconns;
@@ -2291,7 +2305,7 @@ daemon_run(struct daemon *d)
 				read_conn(d, i);
 		/* A burst of clients is taken in one turn, as far as there
 		 * is room, rather than one a turn. */
-		if (first == 2 && listening && fds[1].revents)
+		if (first == 3 && listening && fds[1].revents)
 			for (i = 0; i < ACCEPT_BURST && conn_room(d) &&
 			    d->accept_paused_until_ns == 0; i++)
 				if (!accept_conn(d))

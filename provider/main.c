@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -59,10 +60,18 @@ background(void)
 	if ((pid = fork()) == -1)
 		fatal("fork");
 	if (pid != 0) {
+		int st;
+
 		close(p[1]);
-		/* One byte: ready.  End of file: start-up failed, and the
-		 * child has said why on our stderr. */
-		_exit(read(p[0], &c, 1) == 1 ? 0 : 1);
+		/* One byte: ready.  End of file: start-up failed, the child
+		 * has said why on our stderr, and its status is ours (78 for
+		 * a configuration error, as in the foreground). */
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+		_exit(WIFEXITED(st) && WEXITSTATUS(st) != 0 ?
+		    WEXITSTATUS(st) : 1);
 	}
 	close(p[0]);
 	if (setsid() == -1)
@@ -148,15 +157,20 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Reloads happen after daemon(3) moved us to "/". */
+	/* A configuration that does not load exits with TC_EXIT_CONFIG,
+	 * which the unit's RestartPreventExitStatus= does not retry. */
 	if (realpath(path, abspath) == NULL)
-		fatal("%s", path);
+		fatalx_config("%s: %s", path, strerror(errno));
 	if (conf_load(abspath, &conf, err) != 0)
-		fatalx("%s", err);
+		fatalx_config("%s", err);
 	if (!foreground)
 		ready_fd = background();
 	/* As root: fork the monitor, drop to the daemon's user. */
-	if (privsep_start(conf, ready_fd, err, sizeof(err)) != 0)
+	if ((status = privsep_start(conf, ready_fd, err, sizeof(err))) != 0) {
+		if (status == PRIVSEP_ECONFIG)
+			fatalx_config("%s", err);
 		fatalx("%s", err);
+	}
 	if ((d = daemon_new(conf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (!foreground) {

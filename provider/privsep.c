@@ -6,6 +6,10 @@
  * or an error message, each preceded by its length.  The monitor trusts
  * nothing the worker sends beyond "load now": it reads only the
  * configuration file it was started with.
+ *
+ * Signals for the worker (SIGHUP, SIGTERM) go over a pipe, not kill(2):
+ * the worker runs as another user, and a monitor without CAP_KILL (as
+ * under the systemd unit's CapabilityBoundingSet) may not signal it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +42,11 @@
 
 static int monitor_fd = -1;
 static int monitor_lost;     /* it stopped answering: see privsep_load() */
+static int signal_fd = -1;   /* the worker's end of the signal pipe */
+
+/* A signal on the pipe, one byte each. */
+#define PS_SIG_HUP  'H'
+#define PS_SIG_TERM 'T'
 
 /* ---- packing ------------------------------------------------------------ */
 
@@ -342,11 +351,30 @@ monitor_load(int fd, const char *path)
 }
 
 /*
+ * Pass a signal the monitor received on to the worker.  A full pipe
+ * (EAGAIN) already holds signals the worker has yet to read; one more
+ * would add nothing.
+ */
+static void
+monitor_pass_signal(int sig_fd, uint32_t signo)
+{
+	char c = signo == SIGHUP ? PS_SIG_HUP : PS_SIG_TERM;
+	ssize_t w;
+
+	do
+		w = write(sig_fd, &c, 1);
+	while (w == -1 && errno == EINTR);
+	if (w != 1 && !(w == -1 && errno == EAGAIN))
+		log_err("monitor: cannot pass %s on to the worker",
+		    signo == SIGHUP ? "SIGHUP (reload)" : "SIGTERM");
+}
+
+/*
  * The monitor: forward signals, answer LOAD, and leave with the worker's
  * exit status.
  */
 static void __attribute__((noreturn))
-monitor_main(int fd, pid_t worker, const char *path)
+monitor_main(int fd, int sig_fd, pid_t worker, const char *path)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
@@ -383,8 +411,7 @@ monitor_main(int fd, pid_t worker, const char *path)
 				exit(128 + WTERMSIG(st));
 			}
 			if (si.ssi_signo != SIGCHLD)
-				(void)kill(worker, si.ssi_signo == SIGHUP ?
-				    SIGHUP : SIGTERM);
+				monitor_pass_signal(sig_fd, si.ssi_signo);
 		}
 		if (fd != -1 && pfd[1].revents) {
 			if (read_all(fd, &req, sizeof(req), 1000) != 0 ||
@@ -472,9 +499,36 @@ privsep_load(const char *path, struct daemon_conf **out, char *err)
 	close(monitor_fd);
 	monitor_fd = -1;
 	monitor_lost = 1;
-	log_warnx("reload: %s; no more reloads until tokencached is "
+	log_errx("reload: %s; no more reloads until tokencached is "
 	    "restarted", err);
 	return -1;
+}
+
+int
+privsep_signal_fd(void)
+{
+	return signal_fd;
+}
+
+int
+privsep_signal_read(void)
+{
+	char c;
+	ssize_t r;
+
+	if (signal_fd == -1)
+		return 0;
+	do
+		r = read(signal_fd, &c, 1);
+	while (r == -1 && errno == EINTR);
+	if (r == 1)
+		return c == PS_SIG_HUP ? SIGHUP : SIGTERM;
+	if (r == 0 || errno != EAGAIN) {
+		/* The monitor is gone; PR_SET_PDEATHSIG ends us. */
+		close(signal_fd);
+		signal_fd = -1;
+	}
+	return 0;
 }
 
 int
@@ -516,47 +570,190 @@ privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 }
 
 /*
- * Make the runtime directory the daemon user's, as root.  A daemon already
- * holding its lock means we must not touch it.
+ * Files of a daemon before us that root owns: systemd gives everything in
+ * a preserved RuntimeDirectory= to the unit's user (root) at each start,
+ * and the worker can neither read nor keep a root-owned master.key.  Give
+ * them back to the daemon's user, acting on the very inode we checked (an
+ * O_PATH descriptor): a regular file with one link, so that no other file
+ * (a hard link to one elsewhere) can change owner.  Files of any other
+ * user are left for the worker, which replaces them.
  */
-static int
-prepare_runtime_dir(const char *dir, uid_t uid, gid_t gid, char *err,
-    size_t errlen)
+static void
+own_runtime_files(int dfd, uid_t uid, gid_t gid)
 {
-	char path[PATH_MAX];
+	static const char *const names[] = {
+		SEG_KEY_NAME, SEG_FILE_NAME, SEG_LOCK_NAME,
+	};
 	struct stat st;
+	size_t i;
 	int fd;
 
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create runtime directory %s: %s",
-		    dir, strerror(errno));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		fd = openat(dfd, names[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == 0 && st.st_nlink == 1 &&
+		    fchownat(fd, "", uid, gid, AT_EMPTY_PATH) == -1)
+			log_warn("runtime directory: %s: chown", names[i]);
+		close(fd);
+	}
+}
+
+/*
+ * Open runtime_dir as root without following a symbolic link anywhere in
+ * its path, refusing a path another user could change.  Every directory
+ * above it must belong to root and be writable by nobody else; a
+ * root-owned sticky directory (/tmp) is fine when what follows it belongs
+ * to root, or is runtime_dir itself and belongs to the daemon's user:
+ * nobody else can then rename or remove it (systemd's rule for unsafe
+ * path transitions).  Creates the last component if need be.  Returns a
+ * read-only descriptor of the directory, or -1 with a message in err;
+ * *config is set when the configuration is at fault.
+ */
+static int
+open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
+    size_t errlen)
+{
+	char buf[PATH_MAX], sofar[PATH_MAX] = "";
+	char *comp, *next;
+	struct stat pst, cst;
+	int pfd, cfd = -1, last, plen = 0, e;
+
+	*config = 1;
+	if (dir[0] != '/' || strlen(dir) >= sizeof(buf)) {
+		snprintf(err, errlen, "runtime_dir %s: not an absolute path "
+		    "shorter than %d bytes", dir, PATH_MAX);
 		return -1;
 	}
-	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "runtime directory %s is not a directory",
-		    dir);
-		return -1;
+	memcpy(buf, dir, strlen(dir) + 1);
+	if ((pfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fstat(pfd, &pst) == -1) {
+		*config = 0;
+		snprintf(err, errlen, "/: %s", strerror(errno));
+		goto fail;
 	}
-	if (st.st_uid != 0 && st.st_uid != uid) {
+	for (comp = buf;;) {
+		while (*comp == '/')
+			comp++;
+		if (*comp == '\0') {
+			snprintf(err, errlen, "runtime_dir %s: not a directory "
+			    "below /", dir);
+			goto fail;
+		}
+		if ((next = strchr(comp, '/')) != NULL)
+			*next++ = '\0';
+		while (next != NULL && *next == '/')
+			next++;
+		last = next == NULL || *next == '\0';
+		if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+			snprintf(err, errlen, "runtime_dir %s: '.' and '..' "
+			    "are not allowed", dir);
+			goto fail;
+		}
+		/* sofar: the path so far, for messages (fits: dir does) */
+		snprintf(sofar + strlen(sofar), sizeof(sofar) - strlen(sofar),
+		    "/%s", comp);
+		/* The parent's path: sofar without comp. */
+		plen = (int)(strrchr(sofar, '/') - sofar);
+		/* Judged before anything is made in it. */
+		if (pst.st_uid != 0) {
+			snprintf(err, errlen, "runtime_dir %s: %.*s belongs to "
+			    "uid %u; only root may own the directories above "
+			    "the runtime directory", dir, plen ? plen : 1,
+			    plen ? sofar : "/", (unsigned)pst.st_uid);
+			goto fail;
+		}
+		if ((pst.st_mode & 022) != 0 && (pst.st_mode & S_ISVTX) == 0)
+			goto writable;
+		if (last && mkdirat(pfd, comp, 0755) == -1 && errno != EEXIST) {
+			*config = errno == ENOENT || errno == ENOTDIR;
+			snprintf(err, errlen, "cannot create runtime directory "
+			    "%s: %s", dir, strerror(errno));
+			goto fail;
+		}
+		cfd = openat(pfd, comp, (last ? O_RDONLY : O_PATH) |
+		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd == -1 || fstat(cfd, &cst) == -1) {
+			e = errno;
+			if (e == ELOOP || (e == ENOTDIR &&
+			    fstatat(pfd, comp, &cst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(cst.st_mode)))
+				snprintf(err, errlen, "runtime_dir %s: %s is a "
+				    "symbolic link; give the path it points to",
+				    dir, sofar);
+			else {
+				*config = e == ENOENT || e == ENOTDIR;
+				snprintf(err, errlen, "runtime_dir %s: %s: %s",
+				    dir, sofar, strerror(e));
+			}
+			goto fail;
+		}
+		/* A sticky parent: others may not rename or remove what
+		 * root, or the daemon's user, owns in it. */
+		if ((pst.st_mode & 022) != 0 &&
+		    cst.st_uid != 0 && !(last && cst.st_uid == uid))
+			goto writable;
+		close(pfd);
+		pfd = cfd;
+		cfd = -1;
+		pst = cst;
+		if (last)
+			break;
+		comp = next;
+	}
+	if (pst.st_uid != 0 && pst.st_uid != uid) {
 		snprintf(err, errlen, "runtime directory %s belongs to uid %u, "
 		    "neither root nor the daemon's user", dir,
-		    (unsigned)st.st_uid);
-		return -1;
+		    (unsigned)pst.st_uid);
+		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, SEG_LOCK_NAME);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
+	*config = 0;
+	return pfd;
+ writable:
+	snprintf(err, errlen, "runtime_dir %s: %.*s is writable by others "
+	    "(mode %04o), who could replace %s", dir, plen ? plen : 1,
+	    plen ? sofar : "/", (unsigned)(pst.st_mode & 07777), sofar);
+ fail:
+	if (cfd != -1)
+		close(cfd);
+	if (pfd != -1)
+		close(pfd);
+	return -1;
+}
+
+/*
+ * Make the runtime directory the daemon user's, as root, through a
+ * descriptor that open_runtime_dir() checked.  A daemon already holding
+ * its lock means we must not touch it.
+ */
+static int
+prepare_runtime_dir(const char *dir, uid_t uid, gid_t gid, int *config,
+    char *err, size_t errlen)
+{
+	int dfd, fd;
+
+	if ((dfd = open_runtime_dir(dir, uid, config, err, errlen)) == -1)
+		return -1;
+	fd = openat(dfd, SEG_LOCK_NAME, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd != -1) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK) {
 			close(fd);
+			close(dfd);
 			snprintf(err, errlen, "another tokencached is running "
 			    "on %s", dir);
 			return -1;
 		}
 		close(fd);
 	}
-	if (chown(dir, uid, gid) == -1 || chmod(dir, 0755) == -1) {
+	own_runtime_files(dfd, uid, gid);
+	if (fchown(dfd, uid, gid) == -1 || fchmod(dfd, 0755) == -1) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		close(dfd);
 		return -1;
 	}
+	close(dfd);
 	return 0;
 }
 
@@ -568,7 +765,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	sigset_t chld, oldmask;
 	const char *hook;
 	char *path;
-	int sv[2], fail_at_once;
+	int sv[2], sp[2], fail_at_once, config;
 	pid_t pid, monitor = getpid();
 	uid_t uid;
 	gid_t gid;
@@ -579,7 +776,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		snprintf(err, errlen, "%s: user '%s' does not exist (create it, "
 		    "e.g. useradd --system --no-create-home tokencache, or set "
 		    "user in [daemon])", conf->path, conf->user);
-		return -1;
+		return PRIVSEP_ECONFIG;
 	}
 	uid = pw->pw_uid;
 	gid = pw->pw_gid;
@@ -588,10 +785,19 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		    conf->path);
 		return 0;
 	}
-	if (prepare_runtime_dir(conf->runtime_dir, uid, gid, err, errlen) != 0)
-		return -1;
+	if (prepare_runtime_dir(conf->runtime_dir, uid, gid, &config, err,
+	    errlen) != 0)
+		return config ? PRIVSEP_ECONFIG : -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	/* The signal pipe: non-blocking at both ends (see
+	 * monitor_pass_signal and privsep_signal_read). */
+	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
 	/*
@@ -625,6 +831,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 			usleep(200 * 1000);
 		/* The monitor keeps no secrets between reloads. */
 		close(sv[1]);
+		close(sp[0]);
 		if (worker_fd != -1) {
 			/* In the background: the worker releases the
 			 * parent; the monitor leaves the terminal too. */
@@ -646,10 +853,12 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 			fatalx("monitor: out of memory");
 		conf_free(conf);
 		wipe_vector_registers();
-		monitor_main(sv[0], pid, path);
+		monitor_main(sv[0], sp[1], pid, path);
 	}
 	close(sv[0]);
+	close(sp[1]);
 	monitor_fd = sv[1];
+	signal_fd = sp[0];
 	if (privsep_drop(uid, gid, err, errlen) != 0)
 		return -1;
 	/* Set after the drop, which clears it: leave with the monitor. */

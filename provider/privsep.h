@@ -22,14 +22,26 @@
  * Returns 0 in the worker (or in the only process when not root); the
  * monitor frees conf, closes worker_fd (if not -1: a descriptor only the
  * worker may hold) and never returns.  -1 with a message in err on
- * failure.
+ * failure; PRIVSEP_ECONFIG when the configuration is at fault (no such
+ * user, a runtime_dir that others could change or that is not a
+ * directory), which no restart will mend.
  */
+#define PRIVSEP_ECONFIG (-2)
 int privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
     size_t errlen);
 
 /* Load the configuration at path: through the monitor when there is one,
  * else directly.  Same contract as conf_load(). */
 int privsep_load(const char *path, struct daemon_conf **out, char *err);
+
+/*
+ * In the worker: the descriptor on which the monitor passes on the
+ * signals it receives (-1 without a monitor); poll it for input, then
+ * call privsep_signal_read() until it returns 0.  It returns SIGHUP or
+ * SIGTERM for each signal passed on.
+ */
+int privsep_signal_fd(void);
+int privsep_signal_read(void);
 
 /* Serialise a configuration, secrets included, into a sodium_malloc'd
  * buffer (free with sodium_free), and back.  Exposed for the tests. */

@@ -10,6 +10,8 @@
 # tests: nodejs + npm (kept as they are when node >= 18), procps, util-linux,
 #        strace, gdb (gcore), clang (ThreadSanitizer, libFuzzer),
 #        faketime (libfaketime: the wall-clock jump tests),
+#        mmdebstrap + systemd-container (the README on Debian 12 under
+#        systemd: tests/integration/systemd.sh),
 #        ca-certificates  (the npm packages of tests/oauth-server are
 #        installed by tests/oauth-server/start.sh with npm ci)
 # bench: gnuplot-nox (optional: only a warning)
@@ -68,6 +70,9 @@ collect() {
 	have gcore || add gdb
 	deb_installed libfaketime || add faketime
 	have clang || add clang
+	# The README test under systemd (tests/integration/systemd.sh).
+	have mmdebstrap || add mmdebstrap
+	have systemd-nspawn || add systemd-container
 	# The sanitizer and libFuzzer runtimes are only recommended by clang.
 	deb_installed libclang-rt-14-dev || add libclang-rt-14-dev
 

@@ -733,7 +733,7 @@ t_background_start() {
 	    "$WORK" "$WORK" >"$conf"
 	[ -n "${DAEMON_USER:-}" ] && printf 'user = %s\n' "$DAEMON_USER" >>"$conf"
 	"$DAEMON" -c "$conf" 2>"$WORK/bg.err" || st=$?
-	expect_eq "$st" 1 "exit status with a broken configuration" || return 1
+	expect_eq "$st" 78 "exit status with a broken configuration (EX_CONFIG)" || return 1
 	expect_grep "bg.conf:4: unknown key 'bogus'" "$WORK/bg.err" "message" || return 1
 	sed -i '/^bogus/d' "$conf"
 	mkdir -p "$WORK/creds-bg"
@@ -1170,6 +1170,20 @@ t_install() {
 	    >/dev/null || { echo "installed library does not work"; return 1; }
 	"$d/usr/sbin/tokencached" -h | grep -q "/etc/tokencache/tokencache.conf" ||
 	    { echo "PREFIX=/usr daemon does not default to /etc"; return 1; }
+	# The README's C program compiles as given, warning-free, and runs
+	# (this daemon has no zeebe-worker-client: it says so).
+	awk '$0 == "<!-- readme-test: c -->" { a = 1; next }
+	    a && !i && /^```/ { i = 1; next } i && /^```/ { exit } i { print }' \
+	    "$TOP/README.md" >"$WORK/readme-app.c"
+	grep -q '^main(void)' "$WORK/readme-app.c" || { echo "no C program in the README"; return 1; }
+	PKG_CONFIG_SYSROOT_DIR=$d PKG_CONFIG_LIBDIR=$d/usr/lib/pkgconfig \
+	    cc -Wall -Wextra -Werror -o "$WORK/readme-app" "$WORK/readme-app.c" \
+	    $(PKG_CONFIG_SYSROOT_DIR=$d PKG_CONFIG_LIBDIR=$d/usr/lib/pkgconfig \
+	      pkg-config --cflags --libs tokencache) || return 1
+	TOKENCACHE_RUNTIME_DIR=$WORK/run LD_LIBRARY_PATH=$d/usr/lib \
+	    "$WORK/readme-app" >"$WORK/readme-app.out" 2>&1 &&
+	    { echo "the README's program got a token it should not have"; return 1; }
+	expect_grep "readme-app: token: no such credential" "$WORK/readme-app.out" "its message" || return 1
 }
 
 t_no_sanitizer_reports() {
@@ -1207,7 +1221,7 @@ run_test "Retry-After honoured (seconds, HTTP-date), garbage/negative ignored, h
 run_test "redirects are not followed; no request reaches the target" t_faults_redirect_not_followed
 run_test "expires_in forms follow the documented rule" t_faults_expires_in_rule
 run_test "the per-endpoint rate guard spaces requests" t_endpoint_rate_guard
-run_test "without -f: start-up errors on stderr, status 1; success once serving" t_background_start
+run_test "without -f: start-up errors on stderr, status 78 for a configuration error, 1 otherwise; success once serving" t_background_start
 run_test "a C program using the shared library reads the token, also after fork" t_c_api_reader
 run_test "the hot read path makes no system call (strace)" t_hot_path_no_syscalls
 run_test "make install with PREFIX and DESTDIR; build against it" t_install
@@ -1217,6 +1231,8 @@ run_test "make install with PREFIX and DESTDIR; build against it" t_install
 . "$TOP/tests/integration/t_harden.sh"
 # The scheduler under pressure (uses t_resource.sh's in_private).
 . "$TOP/tests/integration/t_sched.sh"
+# The root monitor: signals, the runtime directory's path and owners.
+. "$TOP/tests/integration/t_privsep.sh"
 run_test "no token or secret in plaintext in runtime files or logs" t_no_plaintext_anywhere
 run_test "the daemon's log has no sanitizer report" t_no_sanitizer_reports
 

@@ -298,7 +298,7 @@ res_longest_runtime_dir() {
 	sed -i "s|^runtime_dir = .*|runtime_dir = ${dir}d|" "$WORK/tokencache.conf"
 	timeout 30 "$DAEMON" -f -c "$WORK/tokencache.conf" >"$WORK/long.log" 2>&1 || st=$?
 	cat "$WORK/long.log"
-	expect_eq "$st" 1 "exit status with a 100-byte runtime_dir" || return 1
+	expect_eq "$st" 78 "exit status with a 100-byte runtime_dir (EX_CONFIG)" || return 1
 	expect_grep "tokencache.conf:3: runtime_dir is longer than 99 bytes" \
 	    "$WORK/long.log" "the error" || return 1
 }

@@ -15,7 +15,8 @@
 //   - with resource=<absolute URI> (e.g. urn:tc:api or http://api.test/):
 //     a signed JWT (RS256) access token whose aud is the resource;
 //   - with audience=<absolute URI> and no resource: treated as resource
-//     (Auth0 / Camunda style);
+//     (Auth0 / Camunda style); a bare audience (zeebe.camunda.io, as
+//     Camunda's are) likewise, and is the JWT's aud as sent;
 //   - with neither: an opaque access token (introspectable).
 //   Unlike plain oidc-provider (which takes client_secret_basic and
 //   client_secret_post interchangeably), a client must use the method it is
@@ -80,6 +81,8 @@ if (opts.host !== '127.0.0.1' && opts.host !== '::1') die('--host must be 127.0.
 if (!opts.clients) die('--clients FILE is required');
 
 const TTL = Number(opts.ttl);
+// A bare audience (not a URI) carried as a resource indicator.
+const BARE_AUDIENCE = 'urn:tokencache-test:audience:';
 
 let clients;
 try {
@@ -216,7 +219,8 @@ const configuration = {
       useGrantedResource: async () => false,
       getResourceServerInfo: async (ctx, resourceIndicator, client) => ({
         scope: client.scope || ctx.oidc.params.scope || '',
-        audience: resourceIndicator,
+        audience: resourceIndicator.startsWith(BARE_AUDIENCE)
+          ? resourceIndicator.slice(BARE_AUDIENCE.length) : resourceIndicator,
         accessTokenTTL: TTL,
         accessTokenFormat: 'jwt',
         jwt: { sign: { alg: 'RS256' } },
@@ -356,7 +360,11 @@ provider.use(async (ctx, next) => {
     }
     body = querystring.parse(raw.toString('utf8'));
     if (body.audience !== undefined && body.resource === undefined) {
-      body.resource = body.audience;
+      // Camunda's audiences are bare names (zeebe.camunda.io), which
+      // oidc-provider refuses as resource indicators: carried as a URN,
+      // and given back as the token's aud as they were sent.
+      body.resource = /^[A-Za-z][A-Za-z0-9+.-]*:/.test(body.audience)
+        ? body.audience : BARE_AUDIENCE + body.audience;
     }
     delete body.audience;
     ctx.req.body = querystring.stringify(body);

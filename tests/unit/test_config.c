@@ -377,6 +377,16 @@ static const struct {
 	{ "[]\n", 1, "expected '[section]'" },
 	{ "[dae mon]\n", 1, "invalid section name" },
 	{ "[daemon]\nruntime_dir = /x\x1b[0m\n", 2, "control character" },
+	/* The README's example once had comments after values (issue 15):
+	 * runtime_dir became "/run/tokencache        # cache, ...". */
+	{ "[daemon]\nruntime_dir = /run/tokencache        # cache, socket, "
+	  "lock (tmpfs)\n", 2, "'#' after a value: a comment must be on a "
+	  "line of its own" },
+	{ "[daemon]\n#user = x\nuser = tokencache\t# the worker\n", 3,
+	  "'#' after a value" },
+	{ "[daemon]\nmax_credentials = 12 ; twelve\n", 2,
+	  "';' after a value" },
+	{ "[daemon]\ncredentials_dir = /etc/x #y\n", 2, "'#' after a value" },
 };
 
 START_TEST(main_error_lines)
@@ -443,7 +453,7 @@ START_TEST(cred_every_key)
 	    "client_id = id with spaces ~!\r\n"
 	    "client_secret_file = ./secret\r\n"
 	    "auth_method = client_secret_basic\r\n"
-	    "audience = zeebe.camunda.io # not a comment\r\n"
+	    "audience = zeebe.camunda.io#not;a-comment\r\n"
 	    "scope = read write=x\r\n"
 	    "resource = https://api.example.com/\r\n"
 	    "; comment between\r\n"
@@ -461,7 +471,7 @@ START_TEST(cred_every_key)
 	ck_assert_str_eq(c.client_id, "id with spaces ~!");
 	ck_assert_str_eq(c.client_secret, SECRET);
 	ck_assert_int_eq(c.auth_method, AUTH_CLIENT_SECRET_BASIC);
-	ck_assert_str_eq(c.audience, "zeebe.camunda.io # not a comment");
+	ck_assert_str_eq(c.audience, "zeebe.camunda.io#not;a-comment");
 	ck_assert_str_eq(c.scope, "read write=x");
 	ck_assert_uint_eq(c.nresources, 4);
 	ck_assert_str_eq(c.resources[0], "https://api.example.com/");
@@ -527,6 +537,10 @@ static const struct {
 	  "missing required key 'client_secret_file' (or 'client_secret')" },
 	{ BASE "client_secret = " SECRET "\n", 6,
 	  "give client_secret_file or client_secret, not both" },
+	{ "[credential]\nclient_secret = s3cret # inline\n", 2,
+	  "'#' after a value" },
+	{ "[credential]\ntoken_url = https://a.example/t  # the token\n", 2,
+	  "'#' after a value" },
 	{ "[credential]\nprovider = oidc\n", 2,
 	  "unknown provider 'oidc' (known: oauth2)" },
 	{ "[credential]\nprovider = \xe2\x80\x8b\n", 2,
@@ -873,6 +887,8 @@ static const struct {
 	{ SECRET "\r\n", sizeof(SECRET) + 1, SECRET },
 	{ "  spaced out  \n", 15, "  spaced out  " },
 	{ "x", 1, "x" },
+	/* read as it is: no comment rule in a secret file */
+	{ "a #b ;c\n", 8, "a #b ;c" },
 	{ SECRET "\n\n", sizeof(SECRET) + 1, NULL },
 	{ SECRET "\r", sizeof(SECRET), NULL },
 	{ "", 0, NULL },
@@ -968,6 +984,15 @@ START_TEST(inline_secret)
 	put("cred.conf", 0640, body);
 	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
 	    err), -1);
+
+	/* '#' and ';' are fine in a value, after anything but a blank */
+	put("cred.conf", 0600, "[credential]\nprovider = oauth2\n"
+	    "token_url = https://a/\nclient_id = a\n"
+	    "client_secret = s3c#ret;x#\n");
+	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	    err) == 0, "%s", err);
+	ck_assert_str_eq(c.client_secret, "s3c#ret;x#");
+	conf_cred_clear(&c);
 
 	/* a file holding only client_secret_file may be world-readable */
 	put_secret();

@@ -1,0 +1,175 @@
+# t_privsep.sh - sourced by run.sh after t_resource.sh (it uses in_private
+# and the servers there): the root monitor and the runtime directory.
+# Signals reach the worker without CAP_KILL; a runtime_dir whose path
+# another user could change is refused, and nothing outside it changes;
+# files that root owns in the runtime directory (systemd's doing at each
+# start) do not stop a restart from adopting the cache; configuration
+# errors exit 78.  All as root, with the tc-it-* users of run.sh.
+
+# ps_conf [key = value ...]: the private daemon's files, one credential
+# (it-res-a on the long-lived server) named ps-a.
+ps_conf() {
+	local sf
+	sf=$(tc_secret ps "$RES_SECRET")
+	tc_config "$@"
+	tc_cred ps-a "$PORT_reslong" it-res-a "$sf"
+}
+
+# stat_tree DIR: owner, group, mode and name of everything below DIR.
+stat_tree() {
+	find "$1" -exec stat -c '%U %G %a %n' {} + | sort
+}
+
+ps_kill() {
+	kill -KILL "$(tc_worker_pid)" 2>/dev/null
+	tc_daemon_stop TERM >/dev/null 2>&1
+}
+
+# A monitor without CAP_KILL, as under the systemd unit's
+# CapabilityBoundingSet, may not kill(2) the worker, which runs as another
+# user: SIGHUP and SIGTERM must reach it all the same.
+ps_no_cap_kill() {
+	local DAEMON=$WORK/tokencached-nokill st=0 end
+	printf '#!/bin/sh\nexec setpriv --bounding-set=-kill %s "$@"\n' \
+	    "$B/tokencached" >"$DAEMON"
+	chmod 0755 "$DAEMON"
+	ps_conf
+	tc_daemon_start || return 1
+	[ $(( 0x$(awk '/^CapEff:/ { print $2 }' "/proc/$DAEMON_PID/status") >> 5 & 1 )) = 0 ] ||
+	    { echo "the monitor still has CAP_KILL"; return 1; }
+	# On failure, the worker may not hear SIGTERM either: kill it, and
+	# the monitor exits with it.
+	ctl token ps-a --wait 15 >/dev/null || { ps_kill; return 1; }
+	tc_cred ps-b "$PORT_reslong" it-res-b "$WORK/secrets/ps"
+	kill -HUP "$DAEMON_PID"
+	wait_registered ps-b || { cat "$WORK/daemon.log"; ps_kill; return 1; }
+	expect_grep "configuration reloaded: 2 credentials" "$WORK/daemon.log" "log" ||
+	    { ps_kill; return 1; }
+	# SIGTERM to the monitor: the worker exits, then the monitor, 0.
+	kill -TERM "$DAEMON_PID"
+	end=$((SECONDS + 10))
+	while kill -0 "$DAEMON_PID" 2>/dev/null && [ $SECONDS -le $end ]; do
+		sleep 0.1
+	done
+	kill -0 "$DAEMON_PID" 2>/dev/null &&
+	    { echo "still running 10 s after SIGTERM"; ps_kill; return 1; }
+	wait "$DAEMON_PID" || st=$?
+	DAEMON_PID=
+	expect_eq "$st" 0 "exit status after SIGTERM" || return 1
+}
+t_ps_no_cap_kill() { in_private no_cap_kill ps_no_cap_kill; }
+
+# systemd gives everything in a preserved RuntimeDirectory= to the unit's
+# user (root) at each start.  The next daemon must still adopt the cache:
+# same token, no request.
+ps_root_owned_adopted() {
+	local tok before
+	ps_conf
+	tc_daemon_start || return 1
+	tok=$(ctl token ps-a --wait 15) || return 1
+	tc_daemon_stop TERM || return 1
+	before=$(tc_stats "$PORT_reslong" it-res-a)
+	chown -R root:root "$WORK/run"
+	tc_daemon_start || return 1
+	expect_grep "adopted the existing cache" "$WORK/daemon.log" "log" || return 1
+	expect_eq "$(ctl token ps-a)" "$tok" "token after the restart" || return 1
+	expect_eq "$(tc_stats "$PORT_reslong" it-res-a)" "$before" "requests after the restart" || return 1
+	expect_eq "$(stat -c %U "$WORK/run/master.key")" "$DAEMON_USER" "master.key owner" || return 1
+	# A hard link is never given away (it may be a file from elsewhere).
+	tc_daemon_stop TERM || return 1
+	rm -f "$WORK/run/cache"
+	ln "$WORK/secrets/ps" "$WORK/run/cache"
+	tc_daemon_start || return 1
+	expect_eq "$(stat -c '%U %a' "$WORK/secrets/ps")" "root 600" "the linked file" || return 1
+}
+t_ps_root_owned_adopted() { in_private root_owned ps_root_owned_adopted; }
+
+# A runtime_dir below a directory another user can change: that user could
+# swap a symbolic link in, and the root monitor would hand whatever it
+# points to to the daemon's user.  Refused, with the directory named, and
+# nothing outside changes owner or mode.
+ps_runtime_path_refused() {
+	local base=$WORK/paths st before
+	mkdir -p "$base/victim/rt" "$base/sticky/rootdir"
+	chmod 0755 "$base"
+	chmod 0700 "$base/victim" "$base/victim/rt"
+	(umask 077 && echo private >"$base/victim/rt/master.key")
+	chmod 1777 "$base/sticky"
+	chmod 0755 "$base/sticky/rootdir"
+	install -d -o tc-it-dave -m 0755 "$base/dave"
+	before=$(stat_tree "$base/victim")
+
+	# 1. An ancestor is a symbolic link planted in dave's directory.
+	as_user tc-it-dave ln -s "$base/victim" "$base/dave/x" || return 1
+	ps_conf
+	sed -i "s|^runtime_dir = .*|runtime_dir = $base/dave/x/rt|" "$WORK/tokencache.conf"
+	st=0
+	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start1.log" 2>&1 || st=$?
+	expect_eq "$st" 78 "exit status (dave's directory)" || return 1
+	expect_grep "$base/dave belongs to uid $(id -u tc-it-dave); only root may own" \
+	    "$WORK/start1.log" "message" || return 1
+	expect_eq "$(stat_tree "$base/victim")" "$before" "the victim directory" || return 1
+
+	# 2. The last component, in a sticky directory, a symbolic link of
+	# dave's.
+	as_user tc-it-dave ln -s "$base/victim/rt" "$base/sticky/rt" || return 1
+	sed -i "s|^runtime_dir = .*|runtime_dir = $base/sticky/rt|" "$WORK/tokencache.conf"
+	st=0
+	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start2.log" 2>&1 || st=$?
+	expect_eq "$st" 78 "exit status (symbolic link)" || return 1
+	expect_grep "$base/sticky/rt is a symbolic link" "$WORK/start2.log" "message" || return 1
+	expect_eq "$(stat_tree "$base/victim")" "$before" "the victim directory" || return 1
+
+	# 3. A directory of dave's in a sticky directory: he could rename
+	# or replace what is in it.
+	as_user tc-it-dave mkdir "$base/sticky/dd" || return 1
+	sed -i "s|^runtime_dir = .*|runtime_dir = $base/sticky/dd/rt|" "$WORK/tokencache.conf"
+	st=0
+	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start3.log" 2>&1 || st=$?
+	expect_eq "$st" 78 "exit status (dave's directory in a sticky one)" || return 1
+	expect_grep "$base/sticky is writable by others (mode 1777), who could replace $base/sticky/dd" \
+	    "$WORK/start3.log" "message" || return 1
+	[ ! -e "$base/sticky/dd/rt" ] || { echo "created $base/sticky/dd/rt"; return 1; }
+
+	# 4. A group-writable ancestor, sticky or not, owned by root.
+	chmod 0775 "$base/victim"
+	sed -i "s|^runtime_dir = .*|runtime_dir = $base/victim/rt|" "$WORK/tokencache.conf"
+	st=0
+	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start4.log" 2>&1 || st=$?
+	expect_eq "$st" 78 "exit status (group-writable parent)" || return 1
+	expect_grep "$base/victim is writable by others (mode 0775)" "$WORK/start4.log" "message" || return 1
+	chmod 0700 "$base/victim"
+	expect_eq "$(stat_tree "$base/victim")" "$before" "the victim directory" || return 1
+
+	# 5. Root's directory in a sticky one (as mktemp -d in /tmp makes):
+	# fine, and the runtime directory is made the daemon user's.
+	sed -i "s|^runtime_dir = .*|runtime_dir = $base/sticky/rootdir/rt|" "$WORK/tokencache.conf"
+	local WORKRUN=$base/sticky/rootdir/rt
+	"$B/tokencached" -f -c "$WORK/tokencache.conf" >>"$WORK/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	wait_for 10 "$CTL" --runtime-dir "$WORKRUN" token ps-a --wait 5 >/dev/null ||
+	    { cat "$WORK/daemon.log"; return 1; }
+	expect_eq "$(stat -c '%U %a' "$WORKRUN")" "$DAEMON_USER 755" "runtime directory" || return 1
+}
+t_ps_runtime_path_refused() { in_private runtime_path ps_runtime_path_refused; }
+
+# A configuration error is not retried by systemd: a distinct status.
+ps_config_exit_status() {
+	local st=0
+	DAEMON_USER=tc-it-nosuchuser ps_conf
+	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start.log" 2>&1 || st=$?
+	expect_eq "$st" 78 "exit status (no such user)" || return 1
+	expect_grep "user 'tc-it-nosuchuser' does not exist" "$WORK/start.log" "message" || return 1
+	ps_conf
+	echo "max_credentials = 12 # twelve" >>"$WORK/tokencache.conf"
+	st=0
+	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start.log" 2>&1 || st=$?
+	expect_eq "$st" 78 "exit status (a comment after a value)" || return 1
+	expect_grep "tokencache.conf:.*: '#' after a value" "$WORK/start.log" "message" || return 1
+}
+t_ps_config_exit_status() { in_private config_status ps_config_exit_status; }
+
+res_root_test "SIGHUP and SIGTERM reach the worker from a monitor without CAP_KILL" t_ps_no_cap_kill
+res_root_test "runtime files root owns (systemd's chown at start) are adopted on restart; a hard link is not" t_ps_root_owned_adopted
+res_root_test "a runtime_dir another user could change is refused (status 78); nothing outside changes" t_ps_runtime_path_refused
+res_root_test "configuration errors exit 78 (EX_CONFIG)" t_ps_config_exit_status
