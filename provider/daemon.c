@@ -321,6 +321,16 @@ sched_forced_refresh(int in_flight, int last_served, int64_t last_sent,
 }
 
 int64_t
+sched_adopted_hold_ns(int64_t not_before, int64_t now)
+{
+	/* No Retry-After we honour lasts that long: not a hold we wrote,
+	 * so no hold at all (clamping it would hold the endpoint 1 h). */
+	if (not_before > now + (int64_t)RETRY_AFTER_MAX * NS_PER_S)
+		return 0;
+	return not_before;
+}
+
+int64_t
 sched_adopted_due_ns(int64_t planned, int64_t not_before, int64_t latest,
     int64_t now)
 {
@@ -882,9 +892,7 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 	else
 		left = 0;
 	/* The endpoint's hold, whichever of its credentials recorded it. */
-	nb = meta.plan.not_before_boot_ns;
-	if (nb > now + (int64_t)RETRY_AFTER_MAX * NS_PER_S)
-		nb = now + (int64_t)RETRY_AFTER_MAX * NS_PER_S;
+	nb = sched_adopted_hold_ns(meta.plan.not_before_boot_ns, now);
 	if (nb > c->ep->hold_until_ns)
 		c->ep->hold_until_ns = nb;
 	if (meta.failures > 0) {

@@ -105,6 +105,11 @@ int64_t sched_urgency(int64_t due, int have_token, int64_t need_by);
 int sched_forced_refresh(int in_flight, int last_served, int64_t last_sent,
     int64_t min_interval, int64_t now, int64_t hold_until, int64_t *due);
 
+/* The endpoint's hold a previous daemon kept in a slot (boot clock): 0
+ * (none) if it ends more than RETRY_AFTER_MAX (1 h) after now, which no
+ * Retry-After we honour does: bytes of some other meaning, not a hold. */
+int64_t sched_adopted_hold_ns(int64_t not_before, int64_t now);
+
 /* A plan a previous daemon kept in the slot (boot clock, this boot):
  * planned, but not after latest, not before not_before (Retry-After),
  * and not before now. */

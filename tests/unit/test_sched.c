@@ -510,6 +510,27 @@ START_TEST(test_adopted_plan)
 }
 END_TEST
 
+/*
+ * A hold read back from a slot: one of up to 1 h stands, to the
+ * nanosecond; anything later is not a hold we wrote (a minor-1 writer's
+ * error text read as a plan, say) and holds nothing, where clamping it
+ * held the endpoint for an hour.
+ */
+START_TEST(test_adopted_hold)
+{
+	const int64_t s = INT64_C(1000000000), boot = 5000 * s;
+
+	ck_assert_int_eq(sched_adopted_hold_ns(0, boot), 0);
+	ck_assert_int_eq(sched_adopted_hold_ns(boot + 6 * s + 3, boot),
+	    boot + 6 * s + 3);
+	ck_assert_int_eq(sched_adopted_hold_ns(boot + 3600 * s, boot),
+	    boot + 3600 * s);
+	ck_assert_int_eq(sched_adopted_hold_ns(boot + 3600 * s + 1, boot), 0);
+	ck_assert_int_eq(sched_adopted_hold_ns(INT64_C(0x4545454545454545),
+	    boot), 0);
+}
+END_TEST
+
 /* EDF: a valid token's successor counts from the end of its window,
  * however soon an explicit refresh made it due; no token: from due. */
 START_TEST(test_urgency)
@@ -536,6 +557,7 @@ main(void)
 	tcase_add_test(tc, test_forced_refresh);
 	tcase_add_test(tc, test_refresh_spam_fair);
 	tcase_add_test(tc, test_adopted_plan);
+	tcase_add_test(tc, test_adopted_hold);
 	tcase_add_test(tc, test_urgency);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
