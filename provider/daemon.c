@@ -260,6 +260,20 @@ sched_plan_turn(int64_t want, int64_t lo, int64_t hi, int64_t floor,
 }
 
 int64_t
+sched_refresh_due(int64_t turn, int64_t sent, int64_t lo, int64_t now,
+    int64_t spacing)
+{
+	/* A second between requests at least, unless the token is so short
+	 * that its window starts sooner: then the window's start, never
+	 * the deadline itself. */
+	int64_t floor = sent + spacing < lo ? sent + spacing : lo;
+
+	if (turn < floor)
+		turn = floor;
+	return turn < now ? now : turn;
+}
+
+int64_t
 sched_retry_ms(uint32_t n, int permanent, int64_t token_left_ms,
     long retry_after_s, uint32_t rnd)
 {
@@ -268,9 +282,17 @@ sched_retry_ms(uint32_t n, int permanent, int64_t token_left_ms,
 	if (permanent)
 		d = sched_backoff_ms(n, SLOW_BASE_MS, SLOW_CAP_MS, rnd);
 	else if (token_left_ms > 0) {
+		/* Before the token runs out, with time to spare for the
+		 * request and one more if that fails: at most left minus
+		 * the larger of 1 s and half of it, or half, for less. */
+		int64_t margin = token_left_ms / 2 > RETRY_BASE_MS ?
+		    token_left_ms / 2 : RETRY_BASE_MS;
+
+		if (margin >= token_left_ms)
+			margin = token_left_ms / 2;
 		d = sched_backoff_ms(n, RETRY_BASE_MS, RETRY_CAP_MS, rnd);
-		if (d > token_left_ms)
-			d = token_left_ms;
+		if (d > token_left_ms - margin)
+			d = token_left_ms - margin;
 	} else
 		d = sched_backoff_ms(n, RETRY_BASE_MS, NOTOKEN_CAP_MS, rnd);
 	if (retry_after_s > 0) {
@@ -1643,11 +1665,8 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	sched_window(sent, deadline, &lo, &hi);
 	want = sent + sched_refresh_after_ms(life_ns / NS_PER_MS,
 	    randombytes_random()) * NS_PER_MS;
-	due = plan_refresh(d, c, want, lo, hi, now, &in_window);
-	if (due < sent + NS_PER_S)	/* a second between requests at least */
-		due = sent + NS_PER_S;
-	if (due < now)
-		due = now;
+	due = sched_refresh_due(plan_refresh(d, c, want, lo, hi, now,
+	    &in_window), sent, lo, now, NS_PER_S);
 	old_life = c->life_ns;
 	c->life_ns = life_ns;
 	if (old_life != life_ns)

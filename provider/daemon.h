@@ -60,10 +60,19 @@ int64_t sched_plan_turn(int64_t want, int64_t lo, int64_t hi, int64_t floor,
     int64_t *taken, size_t ntaken, int64_t gap, int *in_window);
 
 /*
+ * The refresh of a token sent at `sent` whose window starts at lo, given
+ * the turn planned for it: not sooner than spacing (the daemon: 1 s)
+ * after sent, unless lo comes first (a token of about 1 s), nor than now.
+ */
+int64_t sched_refresh_due(int64_t turn, int64_t sent, int64_t lo,
+    int64_t now, int64_t spacing);
+
+/*
  * Delay before the next attempt after n failures in a row (n >= 1).
  * Permanent: 5 min growing to 1 h.  Transient with a valid token left
- * (token_left_ms > 0): 1 s growing to 5 min, but never after the token
- * expires.  Transient with no valid token: 1 s growing to only 4 s, so
+ * (token_left_ms > 0): 1 s growing to 5 min, but at most token_left_ms
+ * less the larger of 1 s and half of it (half of it, if that is less
+ * than 1 s): never at or after the token's deadline.  Transient with no valid token: 1 s growing to only 4 s, so
  * that readers get a token within seconds of the server's recovery (the
  * endpoint's rate guard still bounds the requests).  All with full
  * jitter; never less than a Retry-After (clamped to 1 h).

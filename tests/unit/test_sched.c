@@ -176,11 +176,7 @@ sim_reply(struct sim *s, struct sim_cred *c, int64_t now)
 			taken[nt++] = s->c[j].due;
 	due = sched_plan_turn(want, c->lo, c->hi, now, taken, (size_t)nt,
 	    1000 / s->rate, &in_window);
-	if (due < c->sent + 1000)
-		due = c->sent + 1000;
-	if (due < now)
-		due = now;
-	c->due = due;
+	c->due = due = sched_refresh_due(due, c->sent, c->lo, now, 1000);
 	c->need_by = c->hi > due ? c->hi : due;
 	c->in_window = in_window;
 	c->reported += !in_window;
@@ -382,8 +378,14 @@ START_TEST(test_retry_policy)
 			ck_assert_int_le(d, 300000);
 			if (d > maxseen)
 				maxseen = d;
-			/* a token with 2.5 s left: retried by then */
-			ck_assert_int_le(sched_retry_ms(n, 0, 2500, 0, r), 2500);
+			/* A token with 2.5 s left: retried with 1.25 s to
+			 * spare; 1.5 s left: 0.75 s; 10 ms: 5 ms.  Never at
+			 * its deadline (review 9). */
+			ck_assert_int_le(sched_retry_ms(n, 0, 2500, 0, r), 1250);
+			ck_assert_int_le(sched_retry_ms(n, 0, 1500, 0, r), 750);
+			ck_assert_int_le(sched_retry_ms(n, 0, 10, 0, r), 5);
+			ck_assert_int_le(sched_retry_ms(n, 0, 60000, 0, r),
+			    30000);
 			d = sched_retry_ms(n, 1, 0, 0, r);
 			ck_assert_int_ge(d, 300000);
 			ck_assert_int_le(d, 3600000);
@@ -516,6 +518,28 @@ END_TEST
  * error text read as a plan, say) and holds nothing, where clamping it
  * held the endpoint for an hour.
  */
+/*
+ * Review 9: the refresh of a token of 1 s comes at the start of its
+ * window, not at its deadline; of longer ones, a second after the
+ * request at least, and never before now.
+ */
+START_TEST(test_refresh_due)
+{
+	int64_t lo, hi;
+
+	sched_window(0, 1000, &lo, &hi);
+	ck_assert_int_eq(sched_refresh_due(750, 0, lo, 20, 1000), 750);
+	ck_assert_int_eq(sched_refresh_due(300, 0, lo, 20, 1000), 700);
+	ck_assert_int_lt(sched_refresh_due(0, 0, lo, 20, 1000), 1000);
+	sched_window(0, 1200, &lo, &hi);
+	ck_assert_int_lt(sched_refresh_due(900, 0, lo, 20, 1000), 1200);
+	sched_window(0, 6000, &lo, &hi);
+	ck_assert_int_eq(sched_refresh_due(500, 0, lo, 20, 1000), 1000);
+	ck_assert_int_eq(sched_refresh_due(4500, 0, lo, 20, 1000), 4500);
+	ck_assert_int_eq(sched_refresh_due(4500, 0, lo, 5000, 1000), 5000);
+}
+END_TEST
+
 START_TEST(test_adopted_hold)
 {
 	const int64_t s = INT64_C(1000000000), boot = 5000 * s;
@@ -558,6 +582,7 @@ main(void)
 	tcase_add_test(tc, test_refresh_spam_fair);
 	tcase_add_test(tc, test_adopted_plan);
 	tcase_add_test(tc, test_adopted_hold);
+	tcase_add_test(tc, test_refresh_due);
 	tcase_add_test(tc, test_urgency);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
