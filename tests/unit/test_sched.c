@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "sched.h"
 #include "testutil.h"
 
 START_TEST(test_refresh_point)
