@@ -304,29 +304,56 @@ endpoint_judge(struct daemon *d, struct endpoint *e, int force)
 	}
 }
 
+/* One request's share of an endpoint's rate: the least time between
+ * two planned turns. */
+static int64_t
+endpoint_gap(const struct daemon *d)
+{
+	return NS_PER_S / d->conf->endpoint_rate;
+}
+
+/*
+ * The turns the other credentials on c's endpoint have planned (their
+ * due times; INT64_MAX while in flight or with none planned) in a new
+ * array, *n of them; NULL if out of memory (logged).
+ */
+static int64_t *
+endpoint_turns(const struct daemon *d, const struct cred *c, size_t *n)
+{
+	int64_t *taken;
+	size_t i;
+
+	*n = 0;
+	if ((taken = calloc(d->ncreds + 1, sizeof(*taken))) == NULL) {
+		log_warnx("%s: out of memory planning its next request; "
+		    "planned without regard to the other credentials on %s",
+		    c->name, c->ep->url);
+		return NULL;
+	}
+	for (i = 0; i < d->ncreds; i++)
+		if (d->creds[i] != c && d->creds[i]->ep == c->ep)
+			taken[(*n)++] = d->creds[i]->due_ns;
+	return taken;
+}
+
 /*
  * A turn for c's next refresh that the other credentials on its endpoint
- * have not planned already (sched_plan_turn).
+ * have not planned already (sched_plan_turn).  Out of memory: the
+ * jittered point, not claimed to be a free turn.
  */
 static int64_t
 plan_refresh(struct daemon *d, const struct cred *c, int64_t want,
     int64_t lo, int64_t hi, int64_t now, int *in_window)
 {
-	int64_t *taken, gap = NS_PER_S / d->conf->endpoint_rate, t;
-	size_t i, n = 0;
+	int64_t *taken, t;
+	size_t n;
 
-	if ((taken = calloc(d->ncreds + 1, sizeof(*taken))) == NULL) {
-		*in_window = 1;
+	if ((taken = endpoint_turns(d, c, &n)) == NULL) {
+		*in_window = 0;
 		return want;
 	}
-	for (i = 0; i < d->ncreds; i++) {
-		const struct cred *o = d->creds[i];
-
-		if (o != c && o->ep == c->ep && !o->in_flight &&
-		    o->due_ns > now - gap && o->due_ns < hi + gap)
-			taken[n++] = o->due_ns;
-	}
-	t = sched_plan_turn(want, lo, hi, now, taken, n, gap, in_window);
+	t = sched_plan_turn(want, lo, hi, now, taken, n, endpoint_gap(d),
+	    in_window);
 	free(taken);
 	return t;
 }
@@ -1086,6 +1113,27 @@ static int rotate_keys(struct daemon *d, const char *why);
  * cannot turn into a request storm.  An explicit refresh has moved the
  * plan itself (sched_forced_refresh).
  */
+/*
+ * An explicit refresh of c (sched_forced_refresh): the next turn its
+ * endpoint's other credentials have not planned, not before the allowed
+ * moment.  Returns SCHED_FORCE_*.
+ */
+static int
+sched_refresh(struct daemon *d, struct cred *c, int64_t now)
+{
+	int64_t *taken;
+	size_t n;
+	int r;
+
+	taken = endpoint_turns(d, c, &n);
+	r = sched_forced_refresh(c->in_flight, c->failures == 0 &&
+	    c->expires_ns > now, c->sent_ns,
+	    (int64_t)d->conf->refresh_min_interval * NS_PER_S, now,
+	    c->ep->hold_until_ns, taken, n, endpoint_gap(d), &c->due_ns);
+	free(taken);
+	return r;
+}
+
 static void
 begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
     int hurry)
@@ -1263,10 +1311,7 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		/* An explicit request clears a permanent failure's slow
 		 * retry; it does not override a Retry-After hold, nor
 		 * refresh_min_interval. */
-		if (sched_forced_refresh(c->in_flight, c->failures == 0 &&
-		    c->expires_ns > now, c->sent_ns,
-		    (int64_t)d->conf->refresh_min_interval * NS_PER_S, now,
-		    c->ep->hold_until_ns, &c->due_ns) == SCHED_FORCE_LAST) {
+		if (sched_refresh(d, c, now) == SCHED_FORCE_LAST) {
 			log_debug("%s: refresh requested by uid %u: the token "
 			    "fetched %lld ms ago stands", c->name,
 			    (unsigned)k->uid,

@@ -81,13 +81,30 @@ nearest_free(int64_t want, int64_t lo, int64_t hi, const int64_t *taken,
 	return best;
 }
 
+/*
+ * Keep of the n taken turns those that can be within gap of [lo, hi],
+ * sorted; return how many.  The others (INT64_MAX: none planned, or in
+ * flight) do not matter there, and would overflow t + gap.
+ */
+static size_t
+turns_near(int64_t *taken, size_t n, int64_t lo, int64_t hi, int64_t gap)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (taken[i] > lo - gap && taken[i] < hi + gap)
+			taken[k++] = taken[i];
+	qsort(taken, k, sizeof(*taken), cmp_i64);
+	return k;
+}
+
 int64_t
 sched_plan_turn(int64_t want, int64_t lo, int64_t hi, int64_t floor,
     int64_t *taken, size_t ntaken, int64_t gap, int *in_window)
 {
 	int64_t t;
 
-	qsort(taken, ntaken, sizeof(*taken), cmp_i64);
+	ntaken = turns_near(taken, ntaken, floor < lo ? floor : lo, hi, gap);
 	*in_window = 1;
 	if ((t = nearest_free(want, lo, hi, taken, ntaken, gap)) != -1)
 		return t;
@@ -162,9 +179,21 @@ sched_overloaded(const int64_t *life_ms, size_t n, uint32_t rate,
 	return sum > (uint64_t)rate * 900000000;	/* 90 % of rate */
 }
 
+int64_t
+sched_next_turn(int64_t from, int64_t *taken, size_t ntaken, int64_t gap)
+{
+	/* n taken turns leave a free one within (n + 1) gaps of from. */
+	int64_t hi = from + (int64_t)(ntaken + 1) * gap, t;
+
+	ntaken = turns_near(taken, ntaken, from, hi, gap);
+	t = nearest_free(from, from, hi, taken, ntaken, gap);
+	return t == -1 ? from : t;
+}
+
 int
 sched_forced_refresh(int in_flight, int last_served, int64_t last_sent,
-    int64_t min_interval, int64_t now, int64_t hold_until, int64_t *due)
+    int64_t min_interval, int64_t now, int64_t hold_until, int64_t *taken,
+    size_t ntaken, int64_t gap, int64_t *due)
 {
 	int64_t t = now;
 
@@ -177,6 +206,10 @@ sched_forced_refresh(int in_flight, int last_served, int64_t last_sent,
 	}
 	if (t < hold_until)
 		t = hold_until;
+	/* Not a turn another credential on the endpoint has planned: sent
+	 * at once, it would empty the bucket just before theirs. */
+	if (*due > t)
+		t = sched_next_turn(t, taken, ntaken, gap);
 	if (*due > t)
 		*due = t;
 	return SCHED_FORCE_WAIT;

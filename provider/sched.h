@@ -46,8 +46,9 @@ void sched_window(int64_t sent, int64_t deadline, int64_t *lo, int64_t *hi);
 /*
  * A turn for a refresh at the endpoint: the time in [lo, hi] nearest want
  * that is at least gap (one request at the endpoint's rate) from every
- * turn in taken[] (sorted in place), the turns already planned for the
- * other credentials on it; *in_window = 1.  If the window has none:
+ * turn in taken[], the turns already planned for the other credentials
+ * on it (their due times; INT64_MAX, or any far from the window, are
+ * ignored; taken[] is reordered and shortened in place); *in_window = 1.  If the window has none:
  * *in_window = 0 and the free time nearest lo in [floor, lo] (early is
  * safe, late is not), or lo (not before floor) if there is none either.
  */
@@ -97,17 +98,27 @@ int sched_overloaded(const int64_t *life_ms, size_t n, uint32_t rate,
 int64_t sched_urgency(int64_t due, int have_token, int64_t need_by);
 
 /*
+ * The nearest time at or after from that is at least gap from each of
+ * the ntaken turns in taken[] (reordered and shortened in place; entries
+ * of INT64_MAX are ignored).
+ */
+int64_t sched_next_turn(int64_t from, int64_t *taken, size_t ntaken,
+    int64_t gap);
+
+/*
  * An explicit refresh (TC_OP_REFRESH).  JOIN: a request is in flight,
  * wait for it.  LAST: the last request went out less than min_interval
  * ago and its token is in service: that is the answer.  WAIT: *due moves
- * to the earliest allowed moment (not before last_sent + min_interval
- * nor hold_until), unless it was planned sooner.
+ * to the nearest turn (sched_next_turn; taken[] as for sched_plan_turn)
+ * at or after the earliest allowed moment (not before last_sent +
+ * min_interval nor hold_until), unless it was planned sooner.
  */
 #define SCHED_FORCE_JOIN 1
 #define SCHED_FORCE_LAST 2
 #define SCHED_FORCE_WAIT 3
 int sched_forced_refresh(int in_flight, int last_served, int64_t last_sent,
-    int64_t min_interval, int64_t now, int64_t hold_until, int64_t *due);
+    int64_t min_interval, int64_t now, int64_t hold_until, int64_t *taken,
+    size_t ntaken, int64_t gap, int64_t *due);
 
 /* The endpoint's hold a previous daemon kept in a slot (boot clock): 0
  * (none) if it ends more than RETRY_AFTER_MAX (1 h) after now, which no

@@ -113,7 +113,7 @@ struct sim_cred {
 	int64_t due, need_by;
 	int64_t reply_at;
 	int in_flight, have_token, forced_pending;
-	int spam;                /* REFRESH every 50 ms */
+	int spam;                /* REFRESH every 50 ms (at spam_phase) */
 	unsigned requests, refreshes, late, expired, early, reported;
 	int in_window;           /* the last plan found a turn */
 };
@@ -123,6 +123,7 @@ struct sim {
 	int n;
 	int64_t rate, burst, min_interval;
 	int calendar;            /* plan turns (0: the jittered point only) */
+	int spam_phase;          /* ms into each 50 ms the REFRESH comes */
 	int64_t tokens_milli, last;
 	uint64_t rnd;
 	unsigned forced_last;    /* REFRESH answered with the last token */
@@ -172,7 +173,7 @@ sim_reply(struct sim *s, struct sim_cred *c, int64_t now)
 	sched_window(c->sent, c->deadline, &c->lo, &c->hi);
 	want = c->sent + sched_refresh_after_ms(c->life, sim_rand(s));
 	for (j = 0; j < s->n && s->calendar; j++)
-		if (&s->c[j] != c && !s->c[j].in_flight)
+		if (&s->c[j] != c)
 			taken[nt++] = s->c[j].due;
 	due = sched_plan_turn(want, c->lo, c->hi, now, taken, (size_t)nt,
 	    1000 / s->rate, &in_window);
@@ -180,6 +181,22 @@ sim_reply(struct sim *s, struct sim_cred *c, int64_t now)
 	c->need_by = c->hi > due ? c->hi : due;
 	c->in_window = in_window;
 	c->reported += !in_window;
+}
+
+/* The daemon's TC_OP_REFRESH: sched_forced_refresh with the turns the
+ * others planned. */
+static int
+sim_forced(struct sim *s, struct sim_cred *c, int64_t now)
+{
+	int64_t taken[SIM_MAX];
+	int j, nt = 0;
+
+	for (j = 0; j < s->n; j++)
+		if (&s->c[j] != c)
+			taken[nt++] = s->c[j].due;
+	return sched_forced_refresh(c->in_flight, c->have_token &&
+	    now < c->deadline, c->sent, s->min_interval, now, 0, taken,
+	    (size_t)nt, 1000 / s->rate, &c->due);
 }
 
 static void
@@ -196,10 +213,8 @@ sim_run(struct sim *s, int64_t ms)
 
 			if (c->in_flight && c->reply_at <= t)
 				sim_reply(s, c, t);
-			if (c->spam && t % 50 == 0 && sched_forced_refresh(
-			    c->in_flight, c->have_token && t < c->deadline,
-			    c->sent, s->min_interval, t, 0, &c->due) ==
-			    SCHED_FORCE_LAST)
+			if (c->spam && t % 50 == s->spam_phase &&
+			    sim_forced(s, c, t) == SCHED_FORCE_LAST)
 				s->forced_last++;
 		}
 		for (;;) {
@@ -409,40 +424,62 @@ START_TEST(test_forced_refresh)
 	/* In flight: join it, the plan unchanged. */
 	due = 50000;
 	ck_assert_int_eq(sched_forced_refresh(1, 1, 1000, 10000, 2000, 0,
-	    &due), SCHED_FORCE_JOIN);
+	    NULL, 0, 1000, &due), SCHED_FORCE_JOIN);
 	ck_assert_int_eq(due, 50000);
 	/* Fetched 1 s ago and in service: that is the answer. */
 	ck_assert_int_eq(sched_forced_refresh(0, 1, 1000, 10000, 2000, 0,
-	    &due), SCHED_FORCE_LAST);
+	    NULL, 0, 1000, &due), SCHED_FORCE_LAST);
 	ck_assert_int_eq(due, 50000);
 	/* The last request failed: the next goes at the next allowed
 	 * moment, not now. */
 	ck_assert_int_eq(sched_forced_refresh(0, 0, 1000, 10000, 2000, 0,
-	    &due), SCHED_FORCE_WAIT);
+	    NULL, 0, 1000, &due), SCHED_FORCE_WAIT);
 	ck_assert_int_eq(due, 11000);
 	/* ... unless one was planned sooner. */
 	due = 5000;
 	ck_assert_int_eq(sched_forced_refresh(0, 0, 1000, 10000, 2000, 0,
-	    &due), SCHED_FORCE_WAIT);
+	    NULL, 0, 1000, &due), SCHED_FORCE_WAIT);
 	ck_assert_int_eq(due, 5000);
 	/* Past the interval: now, but never inside a Retry-After hold. */
 	due = 50000;
 	ck_assert_int_eq(sched_forced_refresh(0, 1, 1000, 10000, 20000, 0,
-	    &due), SCHED_FORCE_WAIT);
+	    NULL, 0, 1000, &due), SCHED_FORCE_WAIT);
 	ck_assert_int_eq(due, 20000);
 	due = 50000;
 	ck_assert_int_eq(sched_forced_refresh(0, 1, 1000, 10000, 20000,
-	    26000, &due), SCHED_FORCE_WAIT);
+	    26000,
+	    NULL, 0, 1000, &due), SCHED_FORCE_WAIT);
 	ck_assert_int_eq(due, 26000);
 	/* Never fetched (0), or no minimum: at once. */
 	due = 50000;
 	ck_assert_int_eq(sched_forced_refresh(0, 0, 0, 10000, 2000, 0,
-	    &due), SCHED_FORCE_WAIT);
+	    NULL, 0, 1000, &due), SCHED_FORCE_WAIT);
 	ck_assert_int_eq(due, 2000);
 	due = 50000;
-	ck_assert_int_eq(sched_forced_refresh(0, 1, 1900, 0, 2000, 0, &due),
+	ck_assert_int_eq(sched_forced_refresh(0, 1, 1900, 0, 2000, 0, NULL, 0, 1000, &due),
 	    SCHED_FORCE_WAIT);
 	ck_assert_int_eq(due, 2000);
+	/* Review 1: not a turn another credential planned (gap 1000):
+	 * the nearest free one after it; a free moment stays as it is. */
+	{
+		int64_t taken[3] = { 2500, INT64_MAX, 9000 };
+
+		due = 50000;
+		ck_assert_int_eq(sched_forced_refresh(0, 1, 1000, 1000, 3000,
+		    0, taken, 3, 1000, &due), SCHED_FORCE_WAIT);
+		ck_assert_int_eq(due, 3500);
+		taken[0] = 2500, taken[1] = INT64_MAX, taken[2] = 9000;
+		due = 50000;
+		ck_assert_int_eq(sched_forced_refresh(0, 1, 1000, 1000, 5000,
+		    0, taken, 3, 1000, &due), SCHED_FORCE_WAIT);
+		ck_assert_int_eq(due, 5000);
+		/* Turns packed a gap apart: after the last of them. */
+		taken[0] = 5000, taken[1] = 4000, taken[2] = 6000;
+		due = 50000;
+		ck_assert_int_eq(sched_forced_refresh(0, 1, 1000, 1000, 4200,
+		    0, taken, 3, 1000, &due), SCHED_FORCE_WAIT);
+		ck_assert_int_eq(due, 7000);
+	}
 }
 END_TEST
 
@@ -475,6 +512,40 @@ START_TEST(test_refresh_spam_fair)
 	sim_run(&s, 300000);
 	ck_assert_uint_eq(s.c[1].expired, 0);
 	ck_assert_uint_gt(s.c[0].requests, 200);
+}
+END_TEST
+
+/*
+ * Review 1: the same, over 100 seeds and 4 phases of the loop against
+ * the victim's first request, 2 minutes each: an explicit refresh past
+ * refresh_min_interval takes the nearest turn the victim has not planned,
+ * so the victim refreshes in its window in every run.  (When forced
+ * refreshes were sent at once, about 3 % of such runs had the victim
+ * miss its window.)
+ */
+START_TEST(test_refresh_spam_seeds)
+{
+	struct sim s;
+	unsigned runs = 0, late_runs = 0, seed, phase, i;
+
+	for (seed = 1; seed <= 100; seed++) {
+		for (phase = 0; phase < 4; phase++) {
+			sim_init(&s, 2, 7000, 1, 1);
+			s.rnd = UINT64_C(0x9e3779b97f4a7c15) * seed;
+			s.c[0].spam = 1;
+			s.c[0].life = 60000;	/* refreshed by the loop */
+			s.spam_phase = (int)(phase * 13 + seed % 7);
+			s.c[1].due = phase * 331 + seed * 7 % 1000;
+			sim_run(&s, 120000);
+			runs++;
+			late_runs += s.c[1].late > 0 || s.c[1].expired > 0;
+			for (i = 0; i < 2; i++)
+				ck_assert_uint_eq(s.c[i].expired, 0);
+			ck_assert_uint_ge(s.c[1].refreshes, 120000 / 5600 - 2);
+		}
+	}
+	ck_assert_uint_eq(runs, 400);
+	ck_assert_uint_eq(late_runs, 0);
 }
 END_TEST
 
@@ -580,6 +651,7 @@ main(void)
 	tcase_add_test(tc, test_retry_policy);
 	tcase_add_test(tc, test_forced_refresh);
 	tcase_add_test(tc, test_refresh_spam_fair);
+	tcase_add_test(tc, test_refresh_spam_seeds);
 	tcase_add_test(tc, test_adopted_plan);
 	tcase_add_test(tc, test_adopted_hold);
 	tcase_add_test(tc, test_refresh_due);
