@@ -69,6 +69,10 @@ struct endpoint {
 	int used;                /* by the configuration being applied */
 	int blocked;             /* run_timers: no more requests this turn */
 	int overloaded;          /* the capacity rule fails (sched_overloaded) */
+	uint32_t failures;       /* transient failures in a row, any credential */
+	int64_t probe_at_ns;     /* failing: no request before this ... */
+	const struct cred *prober; /* ... nor while this one's is in flight
+	                          * (sched_probe_ms) */
 };
 
 struct cred {
@@ -233,6 +237,12 @@ endpoint_take(struct daemon *d, struct endpoint *e, int64_t now)
 
 	if (e->hold_until_ns > now)
 		return e->hold_until_ns - now;
+	if (e->failures >= SCHED_PROBE_AFTER) {
+		if (e->prober != NULL)	/* its reply wakes the loop */
+			return 60 * NS_PER_S;
+		if (e->probe_at_ns > now)
+			return e->probe_at_ns - now;
+	}
 	/* rate requests/s = rate thousandths per ms */
 	e->tokens_milli += (now - e->last_ns) / NS_PER_MS * rate;
 	e->last_ns = now - (now - e->last_ns) % NS_PER_MS;
@@ -581,6 +591,8 @@ cred_abort_fetch(struct daemon *d, struct cred *c)
 {
 	if (!c->in_flight)
 		return;
+	if (c->ep->prober == c)
+		c->ep->prober = NULL;
 	curl_multi_remove_handle(d->multi, c->easy);
 	c->mod->cleanup(c->ctx);
 	c->easy = NULL;
@@ -1568,6 +1580,35 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	wake_waiters(d, c, TC_EFAILED, c->last_error);
 }
 
+/*
+ * The endpoint's failure state (sched_probe_ms): a transient failure
+ * counts against it and plans its next probe; any other outcome (it
+ * answered) ends the run and releases the credentials that waited.
+ */
+static void
+endpoint_outcome(const struct cred *c, int failed, int64_t now)
+{
+	struct endpoint *e = c->ep;
+
+	if (e->prober == c)
+		e->prober = NULL;
+	if (!failed) {
+		if (e->failures >= SCHED_PROBE_AFTER)
+			log_info("%s: answering again after %u failed "
+			    "requests", e->url, e->failures);
+		e->failures = 0;
+		e->probe_at_ns = 0;
+		return;
+	}
+	if (e->failures < UINT32_MAX)
+		e->failures++;
+	if (e->failures == SCHED_PROBE_AFTER)
+		log_warnx("%s: %u requests in a row failed; one credential "
+		    "at a time tries it until it answers", e->url, e->failures);
+	e->probe_at_ns = now + sched_probe_ms(e->failures,
+	    c->expires_ns > now, randombytes_random()) * NS_PER_MS;
+}
+
 static void
 fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 {
@@ -1603,6 +1644,7 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 		snprintf(t.error, sizeof(t.error), "access_token contains a "
 		    "byte outside 0x21..0x7e; not published");
 	}
+	endpoint_outcome(c, t.outcome == TOK_TRANSIENT, now);
 	if (t.outcome == TOK_OK)
 		fetch_succeeded(d, c, &t, now);
 	else
@@ -2020,6 +2062,8 @@ run_timers(struct daemon *d, int64_t now)
 			continue;
 		}
 		start_fetch(d, best, now);
+		if (best->in_flight && best->ep->failures >= SCHED_PROBE_AFTER)
+			best->ep->prober = best;
 	}
 	for (i = 0; i < d->ncreds; i++) {
 		struct cred *c = d->creds[i];

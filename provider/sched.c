@@ -271,3 +271,23 @@ sched_adopted_refresh_ns(int64_t expires_at, int64_t next_refresh_at,
 	return due < now ? now : due;
 }
 
+
+int64_t
+sched_probe_ms(uint32_t ep_failures, int have_token, uint32_t rnd)
+{
+	int64_t cap = have_token ? PROBE_CAP_MS : NOTOKEN_CAP_MS;
+	int64_t ceiling = RETRY_BASE_MS;
+	uint32_t i;
+
+	if (ep_failures < SCHED_PROBE_AFTER)
+		return 0;
+	for (i = SCHED_PROBE_AFTER; i < ep_failures && ceiling < cap; i++)
+		ceiling *= 2;
+	if (ceiling > cap)
+		ceiling = cap;
+	/* Equal jitter: one prober per endpoint needs no spreading among
+	 * its own kind, only from other hosts', and a floor keeps it slow. */
+	ceiling = ceiling / 2 + (int64_t)((uint64_t)(ceiling / 2) *
+	    (rnd % 10001) / 10000);
+	return ceiling < RETRY_BASE_MS ? RETRY_BASE_MS : ceiling;
+}

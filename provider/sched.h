@@ -20,6 +20,9 @@
 #define SLOW_BASE_MS     INT64_C(300000)      /* permanent: 5 min ... */
 #define SLOW_CAP_MS      INT64_C(3600000)     /* ... to 1 h */
 #define RETRY_AFTER_MAX  3600                 /* seconds we honour at most */
+#define PROBE_CAP_MS     INT64_C(30000)  /* a failing endpoint's probes */
+#define SCHED_PROBE_AFTER 2     /* transient failures in a row on an
+                                 * endpoint that make it a failing one */
 
 /* Seconds after a fetch to refresh a token of lifetime secs: a uniformly
  * random point between 70 % and 80 % of it, at least 1 s. */
@@ -130,5 +133,20 @@ int64_t sched_adopted_hold_ns(int64_t not_before, int64_t now);
  * and not before now. */
 int64_t sched_adopted_due_ns(int64_t planned, int64_t not_before,
     int64_t latest, int64_t now);
+
+/*
+ * A failing endpoint: after SCHED_PROBE_AFTER transient failures in a row
+ * on it (any of its credentials; a reply that is not a transient failure
+ * ends the run), one request at a time goes to it, a probe, and the next
+ * not sooner than this delay after the last failed: 0 while it is not
+ * failing; else from 1 s doubling with each failure up to 30 s, or up to
+ * 4 s while the credential that probed has no valid token (readers are
+ * waiting: they get a token within about 4 s of the recovery), with equal
+ * jitter (half to all of that, at least 1 s).  The other credentials wait, their plans
+ * unchanged, and go out (by need, within the rate) after the first
+ * success.  Without it, every credential's own retries add up, to a
+ * request a second at the default rate for as long as the outage lasts.
+ */
+int64_t sched_probe_ms(uint32_t ep_failures, int have_token, uint32_t rnd);
 
 #endif /* TC_SCHED_H */

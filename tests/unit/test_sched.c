@@ -116,6 +116,8 @@ struct sim_cred {
 	int spam;                /* REFRESH every 50 ms (at spam_phase) */
 	unsigned requests, refreshes, late, expired, early, reported;
 	int in_window;           /* the last plan found a turn */
+	uint32_t fails;          /* failed requests in a row */
+	int64_t back_at;         /* first token after the outage, 0: none */
 };
 
 struct sim {
@@ -127,6 +129,12 @@ struct sim {
 	int64_t tokens_milli, last;
 	uint64_t rnd;
 	unsigned forced_last;    /* REFRESH answered with the last token */
+	int64_t outage_from, outage_to;  /* replies fail in [from, to) */
+	int probe;               /* the endpoint's failure state (0: none) */
+	uint32_t ep_failures;
+	int64_t probe_at;
+	struct sim_cred *prober;
+	unsigned outage_requests;
 };
 
 static uint32_t
@@ -183,6 +191,24 @@ sim_reply(struct sim *s, struct sim_cred *c, int64_t now)
 	c->reported += !in_window;
 }
 
+/* A reply in the outage: the daemon's fetch_failed and endpoint_outcome. */
+static void
+sim_fail(struct sim *s, struct sim_cred *c, int64_t now)
+{
+	int64_t left = c->have_token && now < c->deadline ?
+	    c->deadline - now : 0;
+
+	c->in_flight = 0;
+	c->fails++;
+	c->due = c->need_by = now + sched_retry_ms(c->fails, 0, left, 0,
+	    sim_rand(s));
+	if (s->prober == c)
+		s->prober = NULL;
+	s->ep_failures++;
+	s->probe_at = now + sched_probe_ms(s->ep_failures, left > 0,
+	    sim_rand(s));
+}
+
 /* The daemon's TC_OP_REFRESH: sched_forced_refresh with the turns the
  * others planned. */
 static int
@@ -211,8 +237,20 @@ sim_run(struct sim *s, int64_t ms)
 		for (i = 0; i < s->n; i++) {
 			struct sim_cred *c = &s->c[i];
 
-			if (c->in_flight && c->reply_at <= t)
+			if (c->in_flight && c->reply_at <= t) {
+				if (t >= s->outage_from && t < s->outage_to) {
+					sim_fail(s, c, t);
+					continue;
+				}
+				if (t >= s->outage_to && c->back_at == 0 &&
+				    s->outage_to > 0)
+					c->back_at = t;
+				c->fails = 0;
+				s->ep_failures = 0;
+				if (s->prober == c)
+					s->prober = NULL;
 				sim_reply(s, c, t);
+			}
 			if (c->spam && t % 50 == s->spam_phase &&
 			    sim_forced(s, c, t) == SCHED_FORCE_LAST)
 				s->forced_last++;
@@ -231,8 +269,19 @@ sim_run(struct sim *s, int64_t ms)
 				    t < best->deadline, best->need_by))
 					best = c;
 			}
-			if (best == NULL || !sim_take(s, t))
+			if (best == NULL)
 				break;
+			/* The daemon's endpoint_take: a failing endpoint
+			 * takes one probe at a time, at its time. */
+			if (s->probe && s->ep_failures >= SCHED_PROBE_AFTER &&
+			    (s->prober != NULL || t < s->probe_at))
+				break;
+			if (!sim_take(s, t))
+				break;
+			if (s->ep_failures >= SCHED_PROBE_AFTER)
+				s->prober = best;
+			if (t >= s->outage_from && t < s->outage_to)
+				s->outage_requests++;
 			best->in_flight = 1;
 			best->sent = t;
 			best->reply_at = t + 20;
@@ -254,6 +303,8 @@ sim_init(struct sim *s, int n, int64_t life, int64_t rate, int64_t burst)
 	s->calendar = 1;
 	s->min_interval = 10000;
 	s->rnd = UINT64_C(0x9e3779b97f4a7c15);
+	s->probe = 1;
+	s->outage_from = s->outage_to = 0;
 	for (i = 0; i < n; i++)
 		s->c[i].life = life;
 }
@@ -550,6 +601,64 @@ START_TEST(test_refresh_spam_seeds)
 END_TEST
 
 /*
+ * Review 2: eight credentials of 60 s tokens on one endpoint at 1/s,
+ * burst 2, and a 2-minute outage (every reply a transient failure).
+ * Each credential's own retries (1-4 s without a token) would add up to
+ * a request a second, the endpoint's whole rate, all through the outage;
+ * with the endpoint's failure state one probe at a time goes out, 2-4 s
+ * apart, and still every credential has a token within 12 s of the end
+ * (the first within about 4 s).  Over 20 seeds.
+ */
+START_TEST(test_outage_probe)
+{
+	struct sim s;
+	unsigned seed, worst = 0;
+	int64_t first, last;
+	int i;
+
+	for (seed = 1; seed <= 20; seed++) {
+		sim_init(&s, 8, 60000, 1, 2);
+		s.rnd = UINT64_C(0x9e3779b97f4a7c15) * seed;
+		s.outage_from = 30000;
+		s.outage_to = 150000;
+		sim_run(&s, 200000);
+		if (s.outage_requests > worst)
+			worst = s.outage_requests;
+		first = INT64_MAX;
+		last = 0;
+		for (i = 0; i < s.n; i++) {
+			ck_assert_int_gt(s.c[i].back_at, 0);
+			if (s.c[i].back_at < first)
+				first = s.c[i].back_at;
+			if (s.c[i].back_at > last)
+				last = s.c[i].back_at;
+		}
+		ck_assert_int_le(first - s.outage_to, 4000 + 20);
+		ck_assert_int_le(last - s.outage_to, 12000);
+	}
+	ck_assert_uint_le(worst, 120000 / 2000 + 8);
+	/* The probe's delay itself. */
+	for (seed = 0; seed < 20000; seed += 331) {
+		ck_assert_int_eq(sched_probe_ms(0, 0, seed), 0);
+		ck_assert_int_eq(sched_probe_ms(1, 1, seed), 0);
+		ck_assert_int_eq(sched_probe_ms(2, 0, seed), 1000);
+		ck_assert_int_ge(sched_probe_ms(9, 0, seed), 2000);
+		ck_assert_int_le(sched_probe_ms(9, 0, seed), 4000);
+		ck_assert_int_ge(sched_probe_ms(99, 1, seed), 15000);
+		ck_assert_int_le(sched_probe_ms(99, 1, seed), 30000);
+	}
+
+	/* Without the failure state: about the endpoint's whole rate. */
+	sim_init(&s, 8, 60000, 1, 2);
+	s.probe = 0;
+	s.outage_from = 30000;
+	s.outage_to = 150000;
+	sim_run(&s, 200000);
+	ck_assert_uint_gt(s.outage_requests, 100);
+}
+END_TEST
+
+/*
  * Issues 16 (adopted refreshes at 67 %) and 14, 6 (a restart sent a
  * request before Retry-After ended): the plan a previous daemon kept on
  * the boot clock holds to the nanosecond.
@@ -652,6 +761,7 @@ main(void)
 	tcase_add_test(tc, test_forced_refresh);
 	tcase_add_test(tc, test_refresh_spam_fair);
 	tcase_add_test(tc, test_refresh_spam_seeds);
+	tcase_add_test(tc, test_outage_probe);
 	tcase_add_test(tc, test_adopted_plan);
 	tcase_add_test(tc, test_adopted_hold);
 	tcase_add_test(tc, test_refresh_due);
