@@ -33,7 +33,7 @@
 #include "log.h"
 #include "module.h"
 #include "privsep.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "proto.h"
 #include "seg_write.h"
 #include "tokencache.h"
@@ -714,7 +714,16 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		}
 	} else if (segw_read(&d->seg, c->slot, &meta) != 0)
 		return 0;
-	else
+	else if (!sodium_is_zero(meta.request_id, sizeof(meta.request_id)) &&
+	    sodium_memcmp(rid, meta.request_id, sizeof(rid)) != 0) {
+		/* The failures, plan and hold were another request's
+		 * (another token_url, client ...): not ours to keep.  A
+		 * slot from before request ids were kept on failure has
+		 * zeros, and keeps them. */
+		log_info("%s: the request changed since the last attempt; "
+		    "fetching now", c->name);
+		return 0;
+	} else
 		left = 0;
 	/* The endpoint's hold, whichever of its credentials recorded it. */
 	nb = sched_adopted_hold_ns(meta.plan.not_before_boot_ns, now);
@@ -1533,6 +1542,30 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 }
 
 /*
+ * The endpoint's hold (Retry-After) into the slot of every credential on
+ * it, so that a restarted daemon keeps it whichever of them remain.
+ */
+static void
+endpoint_write_hold(struct daemon *d, const struct endpoint *e, int64_t now)
+{
+	struct seg_plan plan;
+	struct seg_slot s;
+	size_t i;
+
+	if (e->hold_until_ns <= now)
+		return;
+	for (i = 0; i < d->ncreds; i++) {
+		if (d->creds[i]->ep != e ||
+		    segw_read(&d->seg, d->creds[i]->slot, &s) != 0 ||
+		    s.plan.not_before_boot_ns >= e->hold_until_ns)
+			continue;
+		plan = s.plan;
+		plan.not_before_boot_ns = e->hold_until_ns;
+		segw_set_plan(&d->seg, d->creds[i]->slot, &plan);
+	}
+}
+
+/*
  * A request failed.  The retry is planned by sched_retry_ms(); a
  * Retry-After also holds every credential of the endpoint.  The plan and
  * the hold are kept in the slot on the boot clock, so that a restarted
@@ -1544,6 +1577,7 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 {
 	struct seg_plan plan;
 	struct seg_slot s;
+	uint8_t rid[16];
 	int64_t delay_ms, wall = (int64_t)time(NULL);
 	int64_t left_ms = c->expires_ns > now ?
 	    (c->expires_ns - now) / NS_PER_MS : 0;
@@ -1562,16 +1596,18 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	}
 	c->due_ns = c->need_by_ns = now + delay_ms * NS_PER_MS;
 	snprintf(c->last_error, sizeof(c->last_error), "%s", t->error);
-	segw_set_status(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
-	    c->last_error, c->failures, (uint32_t)http_status, wall,
-	    wall + (delay_ms + 999) / 1000);
 	memset(&plan, 0, sizeof(plan));
 	if (segw_read(&d->seg, c->slot, &s) == 0)
 		plan = s.plan;
 	plan.next_boot_ns = c->due_ns;
 	plan.not_before_boot_ns = c->ep->hold_until_ns > now ?
 	    c->ep->hold_until_ns : 0;
-	segw_set_plan(&d->seg, c->slot, &plan);
+	cred_request_id(d, c->conf, rid);
+	segw_set_failure(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
+	    c->last_error, c->failures, (uint32_t)http_status, wall,
+	    wall + (delay_ms + 999) / 1000, &plan, rid);
+	if (retry_after > 0)
+		endpoint_write_hold(d, c->ep, now);
 	log_warnx("%s: fetch failed (%s%s): %s; %s, retry in %lld.%03lld s",
 	    c->name, c->permanent ? "permanent" : "transient",
 	    http_status ? "" : ", no HTTP reply", t->error,

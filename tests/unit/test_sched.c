@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 #include "testutil.h"
 
 START_TEST(test_refresh_point)

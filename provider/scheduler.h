@@ -1,13 +1,13 @@
 /*
- * sched.h - tokencached's scheduling policy: when each credential sends
- * its next token request, and which of the due ones its endpoint serves
+ * scheduler.h - tokencached's scheduling policy: when each credential
+ * sends its next token request, and which of the due ones its endpoint serves
  * first.  Pure functions: every time is a CLOCK_BOOTTIME reading (ns) or
  * a span in ms, passed in, never read; nothing here does I/O or keeps
  * state.  daemon.c applies them, tests/unit/test_sched.c drives the same
  * functions in a model of an endpoint.
  */
-#ifndef TC_SCHED_H
-#define TC_SCHED_H
+#ifndef TC_SCHEDULER_H
+#define TC_SCHEDULER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -149,4 +149,4 @@ int64_t sched_adopted_due_ns(int64_t planned, int64_t not_before,
  */
 int64_t sched_probe_ms(uint32_t ep_failures, int have_token, uint32_t rnd);
 
-#endif /* TC_SCHED_H */
+#endif /* TC_SCHEDULER_H */

@@ -1,13 +1,13 @@
 /*
- * sched.c - tokencached's scheduling policy (see sched.h): the refresh
- * point and window, the turns an endpoint's rate leaves, the order in
+ * scheduler.c - tokencached's scheduling policy (see scheduler.h): the
+ * refresh point and window, the turns an endpoint's rate leaves, the order in
  * which an endpoint serves its due credentials, retries and backoff, the
  * capacity rule, explicit refreshes, and plans adopted from a previous
  * daemon.  daemon.c owns the state and the clocks and applies these.
  */
 #include <stdlib.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 int64_t
 sched_refresh_after_ms(int64_t lifetime_ms, uint32_t rnd)
