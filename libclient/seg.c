@@ -21,6 +21,9 @@
 #include "seg.h"
 #include "tokencache.h"
 
+/* tc_token_info.error gets a slot's error text whole. */
+_Static_assert(TC_ERROR_MAX >= SEG_SLOT_ERROR, "tc_token_info.error size");
+
 size_t
 seg_slot_size(uint32_t token_max)
 {

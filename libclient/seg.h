@@ -178,6 +178,8 @@ _Static_assert(sizeof(struct seg_slot) % 8 == 0, "slot alignment");
 _Static_assert(sizeof(struct seg_slot) == 544, "slot layout of minor 1");
 _Static_assert(SEG_SLOT_ERROR + sizeof(struct seg_plan) == 256,
     "minor 2 plan in the old error field's tail");
+_Static_assert(SEG_ERROR_FIELD >= SEG_SLOT_ERROR,
+    "a slot's error text fits a protocol message");
 
 /* A reader's view of a segment: the live memfd mapped read-only, or a
  * private copy of the persistent file. */

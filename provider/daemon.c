@@ -97,7 +97,7 @@ struct cred {
 	int64_t expires_ns;      /* deadline of the published token, 0: none */
 	uint32_t failures;
 	int permanent;           /* the last failure was permanent */
-	char last_error[SEG_ERROR_FIELD];
+	char last_error[SEG_SLOT_ERROR];  /* as long as the slot keeps */
 };
 
 struct conn {
