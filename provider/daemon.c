@@ -63,12 +63,13 @@
  */
 struct endpoint {
 	char *url;
-	int64_t tokens_milli;    /* requests available, in thousandths */
-	int64_t last_ns;
+	struct tbucket bucket;   /* endpoint_rate after endpoint_burst */
+	size_t idx;              /* in d->eps, for run_timers */
 	int64_t hold_until_ns;   /* Retry-After: no request before this */
 	int used;                /* by the configuration being applied */
-	int blocked;             /* run_timers: no more requests this turn */
-	int overloaded;          /* the capacity rule fails (sched_overloaded) */
+	int overloaded;          /* the capacity rule fails (sched_over) */
+	uint64_t demand_nano;    /* sched_demand_nano of its credentials */
+	size_t nknown;           /* ... those whose lifetime is known */
 	uint32_t failures;       /* transient failures in a row, any credential */
 	int64_t probe_at_ns;     /* failing: no request before this ... */
 	const struct cred *prober; /* ... nor while this one's is in flight
@@ -197,8 +198,7 @@ endpoint_get(struct daemon *d, const char *url, int64_t now)
 		free(e);
 		return NULL;
 	}
-	e->tokens_milli = (int64_t)d->conf->endpoint_burst * 1000;
-	e->last_ns = now;
+	tbucket_init(&e->bucket, d->conf->endpoint_burst, now);
 	d->eps = n;
 	d->eps[d->neps++] = e;
 	return e;
@@ -232,9 +232,6 @@ endpoint_gc(struct daemon *d)
 static int64_t
 endpoint_take(struct daemon *d, struct endpoint *e, int64_t now)
 {
-	int64_t max = (int64_t)d->conf->endpoint_burst * 1000;
-	int64_t rate = d->conf->endpoint_rate;
-
 	if (e->hold_until_ns > now)
 		return e->hold_until_ns - now;
 	if (e->failures >= SCHED_PROBE_AFTER) {
@@ -243,15 +240,8 @@ endpoint_take(struct daemon *d, struct endpoint *e, int64_t now)
 		if (e->probe_at_ns > now)
 			return e->probe_at_ns - now;
 	}
-	/* rate requests/s = rate thousandths per ms */
-	e->tokens_milli += (now - e->last_ns) / NS_PER_MS * rate;
-	e->last_ns = now - (now - e->last_ns) % NS_PER_MS;
-	if (e->tokens_milli > max)
-		e->tokens_milli = max;
-	if (e->tokens_milli < 1000)
-		return (1000 - e->tokens_milli) / rate * NS_PER_MS + NS_PER_MS;
-	e->tokens_milli -= 1000;
-	return 0;
+	return tbucket_take(&e->bucket, d->conf->endpoint_rate,
+	    d->conf->endpoint_burst, now);
 }
 
 static int64_t
@@ -260,58 +250,102 @@ cred_urgency(const struct cred *c, int64_t now)
 	return sched_urgency(c->due_ns, c->expires_ns > now, c->need_by_ns);
 }
 
-/*
- * Judge the capacity rule for e again (sched_overloaded).  A change is
- * logged, and marked in the slots of e's credentials for tokencachectl
- * show; with `force`, the marks are written even without a change.
- */
+/* c's lifetime changes from old_ns to new_ns: its endpoint's demand. */
 static void
-endpoint_judge(struct daemon *d, struct endpoint *e, int force)
+endpoint_count(struct endpoint *e, int64_t old_ns, int64_t new_ns)
+{
+	if (old_ns > 0) {
+		e->demand_nano -= sched_demand_nano(old_ns / NS_PER_MS);
+		e->nknown--;
+	}
+	if (new_ns > 0) {
+		e->demand_nano += sched_demand_nano(new_ns / NS_PER_MS);
+		e->nknown++;
+	}
+}
+
+/*
+ * Judge the capacity rule for e again (sched_over, from its running
+ * demand).  A change is logged; returns 1 if it changed, so that the
+ * marks in its credentials' slots (for tokencachectl show) are rewritten.
+ */
+static int
+endpoint_judge(struct daemon *d, struct endpoint *e)
+{
+	uint64_t demand = e->demand_nano / 1000000;
+	int over = sched_over(e->demand_nano, d->conf->endpoint_rate,
+	    e->overloaded);
+
+	if (over == e->overloaded)
+		return 0;
+	if (over)
+		log_warnx("%s: %zu credentials on it need about "
+		    "%llu.%03llu token requests a second, more than "
+		    "90 %% of endpoint_rate = %u: refreshes can come "
+		    "after 80 %% of a lifetime; raise endpoint_rate, or "
+		    "use fewer or longer-lived credentials", e->url, e->nknown,
+		    (unsigned long long)(demand / 1000),
+		    (unsigned long long)(demand % 1000),
+		    d->conf->endpoint_rate);
+	else
+		log_info("%s: endpoint_rate = %u serves the %zu "
+		    "credentials on it again (about %llu.%03llu token "
+		    "requests a second)", e->url,
+		    d->conf->endpoint_rate, e->nknown,
+		    (unsigned long long)(demand / 1000),
+		    (unsigned long long)(demand % 1000));
+	e->overloaded = over;
+	return 1;
+}
+
+/* The mark of c's endpoint into c's slot (a no-op if it is there). */
+static void
+cred_mark(struct daemon *d, const struct cred *c)
 {
 	struct seg_plan plan;
 	struct seg_slot s;
-	int64_t *life;
-	uint64_t demand;
-	size_t i, n = 0;
-	int over;
 
-	if ((life = calloc(d->ncreds + 1, sizeof(*life))) == NULL)
+	if (segw_read(&d->seg, c->slot, &s) != 0)
 		return;
-	/* Those whose lifetime is known: every one with a token. */
+	plan = s.plan;
+	plan.flags = c->ep->overloaded ? plan.flags | SEG_PLAN_OVERLOADED :
+	    plan.flags & ~SEG_PLAN_OVERLOADED;
+	segw_set_plan(&d->seg, c->slot, &plan);
+}
+
+/* e's capacity after c's lifetime changed; marks rewritten on a change. */
+static void
+endpoint_rejudge(struct daemon *d, struct endpoint *e)
+{
+	size_t i;
+
+	if (!endpoint_judge(d, e))
+		return;
 	for (i = 0; i < d->ncreds; i++)
-		if (d->creds[i]->ep == e && d->creds[i]->life_ns > 0)
-			life[n++] = d->creds[i]->life_ns / NS_PER_MS;
-	over = sched_overloaded(life, n, d->conf->endpoint_rate, &demand);
-	free(life);
-	if (over != e->overloaded) {
-		if (over)
-			log_warnx("%s: %zu credentials on it need about "
-			    "%llu.%03llu token requests a second, more than "
-			    "90 %% of endpoint_rate = %u: refreshes can come "
-			    "after 80 %% of a lifetime; raise endpoint_rate, or "
-			    "use fewer or longer-lived credentials", e->url, n,
-			    (unsigned long long)(demand / 1000),
-			    (unsigned long long)(demand % 1000),
-			    d->conf->endpoint_rate);
-		else
-			log_info("%s: endpoint_rate = %u serves the %zu "
-			    "credentials on it again (about %llu.%03llu token "
-			    "requests a second)", e->url,
-			    d->conf->endpoint_rate, n,
-			    (unsigned long long)(demand / 1000),
-			    (unsigned long long)(demand % 1000));
-	} else if (!force)
-		return;
-	e->overloaded = over;
-	for (i = 0; i < d->ncreds; i++) {
-		if (d->creds[i]->ep != e ||
-		    segw_read(&d->seg, d->creds[i]->slot, &s) != 0)
-			continue;
-		plan = s.plan;
-		plan.flags = over ? plan.flags | SEG_PLAN_OVERLOADED :
-		    plan.flags & ~SEG_PLAN_OVERLOADED;
-		segw_set_plan(&d->seg, d->creds[i]->slot, &plan);
+		if (d->creds[i]->ep == e)
+			cred_mark(d, d->creds[i]);
+}
+
+/*
+ * Every endpoint's demand counted again and judged, in one pass over the
+ * credentials (at start and at a reload, which may have moved, added or
+ * removed credentials and changed endpoint_rate); every mark is checked.
+ */
+static void
+endpoint_judge_all(struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->neps; i++) {
+		d->eps[i]->demand_nano = 0;
+		d->eps[i]->nknown = 0;
 	}
+	for (i = 0; i < d->ncreds; i++)
+		endpoint_count(d->creds[i]->ep, 0, d->creds[i]->life_ns);
+	for (i = 0; i < d->neps; i++)
+		(void)endpoint_judge(d, d->eps[i]);
+	for (i = 0; i < d->ncreds; i++)
+		cred_mark(d, d->creds[i]);
 }
 
 /* One request's share of an endpoint's rate: the least time between
@@ -1499,8 +1533,10 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	    &in_window), sent, lo, now, NS_PER_S);
 	old_life = c->life_ns;
 	c->life_ns = life_ns;
-	if (old_life != life_ns)
-		endpoint_judge(d, c->ep, 0);
+	if (old_life != life_ns) {
+		endpoint_count(c->ep, old_life, life_ns);
+		endpoint_rejudge(d, c->ep);
+	}
 
 	memset(&m, 0, sizeof(m));
 	cred_request_id(d, c->conf, rid);
@@ -1878,8 +1914,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 			list[d->ncreds++] = list[i];
 	d->creds = list;
 	endpoint_gc(d);
-	for (i = 0; i < d->neps; i++)	/* creds or endpoint_rate changed */
-		endpoint_judge(d, d->eps[i], 1);
+	endpoint_judge_all(d);	/* creds or endpoint_rate changed */
 	resolve_admin_group(d);
 	if (d->conf->key_rotation_interval == 0)
 		d->next_rotation_ns = INT64_MAX;
@@ -1977,8 +2012,7 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	}
 	if (listen_socket(d, err, errlen) != 0)
 		goto fail;
-	for (i = 0; i < d->neps; i++)
-		endpoint_judge(d, d->eps[i], 1);
+	endpoint_judge_all(d);
 	resolve_admin_group(d);
 	d->next_rotation_ns = conf->key_rotation_interval > 0 ?
 	    now + conf->key_rotation_interval * NS_PER_S : INT64_MAX;
@@ -2047,6 +2081,62 @@ read_signals(struct daemon *d)
 	}
 }
 
+/*
+ * Each endpoint's requests go to its due credentials in order of need
+ * (sched_order), as far as its hold, probe and bucket allow; the others
+ * stay due and wait for the endpoint, their plan unchanged.  One pass to
+ * collect, a sort, one walk: O(n log n) in the credentials due, however
+ * many endpoints.  *next is lowered to when a refused endpoint may take
+ * one again.
+ */
+static void
+start_due(struct daemon *d, int64_t now, int64_t *next)
+{
+	struct sched_due *v;
+	struct cred *c;
+	size_t i, n = 0, ep = SIZE_MAX;
+	int64_t wait = 0;
+
+	for (i = 0; i < d->ncreds; i++)
+		n += !d->creds[i]->in_flight && d->creds[i]->due_ns <= now;
+	if (n == 0)
+		return;
+	if ((v = calloc(n, sizeof(*v))) == NULL) {
+		log_warnx("out of memory starting due requests; trying again "
+		    "in a second");
+		if (now + NS_PER_S < *next)
+			*next = now + NS_PER_S;
+		return;
+	}
+	for (i = 0; i < d->neps; i++)
+		d->eps[i]->idx = i;
+	for (i = n = 0; i < d->ncreds; i++) {
+		c = d->creds[i];
+		if (c->in_flight || c->due_ns > now)
+			continue;
+		v[n].ep = c->ep->idx;
+		v[n].urgency = cred_urgency(c, now);
+		v[n].due = c->due_ns;
+		v[n++].idx = i;
+	}
+	sched_order(v, n);
+	for (i = 0; i < n; i++) {
+		c = d->creds[v[i].idx];
+		if (v[i].ep == ep && wait > 0)
+			continue;	/* its endpoint refused one already */
+		ep = v[i].ep;
+		if ((wait = endpoint_take(d, c->ep, now)) > 0) {
+			if (now + wait < *next)
+				*next = now + wait;
+			continue;
+		}
+		start_fetch(d, c, now);
+		if (c->in_flight && c->ep->failures >= SCHED_PROBE_AFTER)
+			c->ep->prober = c;
+	}
+	free(v);
+}
+
 /* Start due fetches, mark expired tokens, time out waiters; return the
  * time until the next thing to do, in ms. */
 static int
@@ -2066,41 +2156,7 @@ run_timers(struct daemon *d, int64_t now)
 			    c->name);
 		}
 	}
-	/*
-	 * Each endpoint's requests go to its due credentials in order of
-	 * need (cred_urgency), as far as its hold and bucket allow; the
-	 * others stay due and wait for the endpoint, their plan unchanged.
-	 * Each turn of this loop starts a request or closes an endpoint.
-	 */
-	for (i = 0; i < d->neps; i++)
-		d->eps[i]->blocked = 0;
-	for (;;) {
-		struct cred *best = NULL;
-		int64_t wait;
-
-		for (i = 0; i < d->ncreds; i++) {
-			struct cred *c = d->creds[i];
-
-			if (c->in_flight || c->due_ns > now || c->ep->blocked)
-				continue;
-			if (best == NULL ||
-			    cred_urgency(c, now) < cred_urgency(best, now) ||
-			    (cred_urgency(c, now) == cred_urgency(best, now) &&
-			    c->due_ns < best->due_ns))
-				best = c;
-		}
-		if (best == NULL)
-			break;
-		if ((wait = endpoint_take(d, best->ep, now)) > 0) {
-			best->ep->blocked = 1;
-			if (now + wait < next)
-				next = now + wait;
-			continue;
-		}
-		start_fetch(d, best, now);
-		if (best->in_flight && best->ep->failures >= SCHED_PROBE_AFTER)
-			best->ep->prober = best;
-	}
+	start_due(d, now, &next);
 	for (i = 0; i < d->ncreds; i++) {
 		struct cred *c = d->creds[i];
 

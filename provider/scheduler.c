@@ -161,22 +161,38 @@ sched_retry_ms(uint32_t n, int permanent, int64_t token_left_ms,
 	return d;
 }
 
+uint64_t
+sched_demand_nano(int64_t life_ms)
+{
+	/* 1 / (3/4 L s) = 4e12 / (3 L ms) billionths of a request a second;
+	 * rounded up, which matters little at that scale. */
+	if (life_ms <= 0)
+		return 0;
+	return (UINT64_C(4000000000000) + 3 * (uint64_t)life_ms - 1) /
+	    (3 * (uint64_t)life_ms);
+}
+
+int
+sched_over(uint64_t demand_nano, uint32_t rate, int was_over)
+{
+	/* Over past 90 % of the rate; back under only below 85 %, so that
+	 * lifetimes that differ by a second do not make it flap. */
+	if (was_over)
+		return demand_nano >= (uint64_t)rate * 850000000;
+	return demand_nano > (uint64_t)rate * 900000000;
+}
+
 int
 sched_overloaded(const int64_t *life_ms, size_t n, uint32_t rate,
-    uint64_t *demand_milli)
+    int was_over, uint64_t *demand_milli)
 {
 	uint64_t sum = 0;
 	size_t i;
 
-	/* 1 / (3/4 L s) = 4e12 / (3 L ms) billionths of a request a second;
-	 * rounded up, which matters little at that scale. */
 	for (i = 0; i < n; i++)
-		if (life_ms[i] > 0)
-			sum += (UINT64_C(4000000000000) +
-			    3 * (uint64_t)life_ms[i] - 1) /
-			    (3 * (uint64_t)life_ms[i]);
+		sum += sched_demand_nano(life_ms[i]);
 	*demand_milli = sum / 1000000;
-	return sum > (uint64_t)rate * 900000000;	/* 90 % of rate */
+	return sched_over(sum, rate, was_over);
 }
 
 int64_t
@@ -290,4 +306,54 @@ sched_probe_ms(uint32_t ep_failures, int have_token, uint32_t rnd)
 	ceiling = ceiling / 2 + (int64_t)((uint64_t)(ceiling / 2) *
 	    (rnd % 10001) / 10000);
 	return ceiling < RETRY_BASE_MS ? RETRY_BASE_MS : ceiling;
+}
+
+void
+tbucket_init(struct tbucket *b, uint32_t burst, int64_t now)
+{
+	b->tokens_milli = (int64_t)burst * 1000;
+	b->last_ns = now;
+}
+
+int64_t
+tbucket_take(struct tbucket *b, uint32_t rate, uint32_t burst, int64_t now)
+{
+	int64_t max = (int64_t)burst * 1000, ms;
+
+	if (rate == 0)
+		rate = 1;
+	/* rate requests/s = rate thousandths per ms; whole ms are added,
+	 * and the remainder stays in last_ns for the next call. */
+	if (now > b->last_ns) {
+		ms = (now - b->last_ns) / NS_PER_MS;
+		b->last_ns += ms * NS_PER_MS;
+		b->tokens_milli += ms > max ? max : ms * (int64_t)rate;
+		if (b->tokens_milli > max)
+			b->tokens_milli = max;
+	}
+	if (b->tokens_milli < 1000)
+		return ((1000 - b->tokens_milli + rate - 1) / rate) *
+		    NS_PER_MS - (now - b->last_ns);
+	b->tokens_milli -= 1000;
+	return 0;
+}
+
+static int
+cmp_due(const void *a, const void *b)
+{
+	const struct sched_due *x = a, *y = b;
+
+	if (x->ep != y->ep)
+		return (x->ep > y->ep) - (x->ep < y->ep);
+	if (x->urgency != y->urgency)
+		return (x->urgency > y->urgency) - (x->urgency < y->urgency);
+	if (x->due != y->due)
+		return (x->due > y->due) - (x->due < y->due);
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+void
+sched_order(struct sched_due *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_due);
 }

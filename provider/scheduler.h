@@ -81,13 +81,17 @@ int64_t sched_retry_ms(uint32_t n, int permanent, int64_t token_left_ms,
 
 /*
  * The capacity rule: a credential whose tokens live L asks for about one
- * every 3/4 L; an endpoint serves its credentials within their windows
- * while these add up to at most 90 % of its rate.  *demand_milli gets the
- * sum in thousandths of a request a second; returns 1 if it is more.
- * Lifetimes of 0 (not known yet) do not count.
+ * every 3/4 L (sched_demand_nano: in billionths of a request a second; 0
+ * for a lifetime of 0, not known yet); an endpoint serves its credentials
+ * within their windows while these add up to at most 90 % of its rate.
+ * sched_over: 1 if demand_nano is more; once over (was_over), until it is
+ * below 85 % again.  sched_overloaded: the same over n lifetimes, with
+ * *demand_milli the sum in thousandths of a request a second.
  */
+uint64_t sched_demand_nano(int64_t life_ms);
+int sched_over(uint64_t demand_nano, uint32_t rate, int was_over);
 int sched_overloaded(const int64_t *life_ms, size_t n, uint32_t rate,
-    uint64_t *demand_milli);
+    int was_over, uint64_t *demand_milli);
 
 /*
  * Which due credential its endpoint serves first: the smallest urgency.
@@ -148,5 +152,34 @@ int64_t sched_adopted_due_ns(int64_t planned, int64_t not_before,
  * request a second at the default rate for as long as the outage lasts.
  */
 int64_t sched_probe_ms(uint32_t ep_failures, int have_token, uint32_t rnd);
+
+/*
+ * A token bucket: rate requests a second after a burst of burst, counted
+ * in thousandths of a request and whole milliseconds (the remainder is
+ * kept, not dropped).  tbucket_take: 0 if a request may go at now (it is
+ * counted), else the ns until one may.
+ */
+struct tbucket {
+	int64_t tokens_milli;
+	int64_t last_ns;
+};
+void tbucket_init(struct tbucket *b, uint32_t burst, int64_t now);
+int64_t tbucket_take(struct tbucket *b, uint32_t rate, uint32_t burst,
+    int64_t now);
+
+/*
+ * The credentials due at one moment, in the order their endpoints serve
+ * them: sched_order sorts by endpoint, then urgency (sched_urgency), then
+ * due time, then idx (the caller's index: ties go the same way every
+ * time).  The caller walks each endpoint's run and sends until its
+ * endpoint refuses (hold, probe, bucket); the rest of the run waits.
+ */
+struct sched_due {
+	size_t ep;               /* the caller's endpoint index */
+	int64_t urgency;
+	int64_t due;
+	size_t idx;              /* the caller's credential index */
+};
+void sched_order(struct sched_due *v, size_t n);
 
 #endif /* TC_SCHEDULER_H */

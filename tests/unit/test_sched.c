@@ -126,7 +126,7 @@ struct sim {
 	int64_t rate, burst, min_interval;
 	int calendar;            /* plan turns (0: the jittered point only) */
 	int spam_phase;          /* ms into each 50 ms the REFRESH comes */
-	int64_t tokens_milli, last;
+	struct tbucket bucket;    /* the endpoint's, on t ms as ns */
 	uint64_t rnd;
 	unsigned forced_last;    /* REFRESH answered with the last token */
 	int64_t outage_from, outage_to;  /* replies fail in [from, to) */
@@ -144,20 +144,6 @@ sim_rand(struct sim *s)
 	s->rnd ^= s->rnd >> 7;
 	s->rnd ^= s->rnd << 17;
 	return (uint32_t)(s->rnd >> 16);
-}
-
-/* The daemon's endpoint_take(), in ms. */
-static int
-sim_take(struct sim *s, int64_t now)
-{
-	s->tokens_milli += (now - s->last) * s->rate;
-	s->last = now;
-	if (s->tokens_milli > s->burst * 1000)
-		s->tokens_milli = s->burst * 1000;
-	if (s->tokens_milli < 1000)
-		return 0;
-	s->tokens_milli -= 1000;
-	return 1;
 }
 
 static void
@@ -228,11 +214,12 @@ sim_forced(struct sim *s, struct sim_cred *c, int64_t now)
 static void
 sim_run(struct sim *s, int64_t ms)
 {
+	struct sched_due v[SIM_MAX];
+	size_t k, nd;
 	int64_t t;
 	int i;
 
-	s->tokens_milli = s->burst * 1000;
-	s->last = 0;
+	tbucket_init(&s->bucket, (uint32_t)s->burst, 0);
 	for (t = 0; t < ms; t++) {
 		for (i = 0; i < s->n; i++) {
 			struct sim_cred *c = &s->c[i];
@@ -255,28 +242,30 @@ sim_run(struct sim *s, int64_t ms)
 			    sim_forced(s, c, t) == SCHED_FORCE_LAST)
 				s->forced_last++;
 		}
-		for (;;) {
-			struct sim_cred *best = NULL;
+		/* The daemon's start_due: the due ones in sched_order,
+		 * until the endpoint refuses. */
+		for (i = nd = 0; i < s->n; i++) {
+			struct sim_cred *c = &s->c[i];
 
-			for (i = 0; i < s->n; i++) {
-				struct sim_cred *c = &s->c[i];
+			if (c->in_flight || c->due > t)
+				continue;
+			v[nd].ep = 0;
+			v[nd].urgency = sched_urgency(c->due, c->have_token &&
+			    t < c->deadline, c->need_by);
+			v[nd].due = c->due;
+			v[nd++].idx = (size_t)i;
+		}
+		sched_order(v, nd);
+		for (k = 0; k < nd; k++) {
+			struct sim_cred *best = &s->c[v[k].idx];
 
-				if (c->in_flight || c->due > t)
-					continue;
-				if (best == NULL || sched_urgency(c->due,
-				    c->have_token && t < c->deadline, c->need_by) <
-				    sched_urgency(best->due, best->have_token &&
-				    t < best->deadline, best->need_by))
-					best = c;
-			}
-			if (best == NULL)
-				break;
 			/* The daemon's endpoint_take: a failing endpoint
 			 * takes one probe at a time, at its time. */
 			if (s->probe && s->ep_failures >= SCHED_PROBE_AFTER &&
 			    (s->prober != NULL || t < s->probe_at))
 				break;
-			if (!sim_take(s, t))
+			if (tbucket_take(&s->bucket, (uint32_t)s->rate,
+			    (uint32_t)s->burst, t * NS_PER_MS) != 0)
 				break;
 			if (s->ep_failures >= SCHED_PROBE_AFTER)
 				s->prober = best;
@@ -333,7 +322,7 @@ START_TEST(test_turns_keep_windows)
 		for (i = 0; i < cfg[k].n; i++)
 			life[i] = cfg[k].life;
 		ck_assert_int_eq(sched_overloaded(life, (size_t)cfg[k].n, 1,
-		    &demand), 0);
+		    0, &demand), 0);
 		sim_init(&s, cfg[k].n, cfg[k].life, 1, 2);
 		sim_run(&s, 600000);
 		for (i = 0; i < s.n; i++) {
@@ -406,20 +395,35 @@ START_TEST(test_capacity_rule)
 	 * toward the safe side) at 1/s cannot all be served in time. */
 	for (i = 0; i < 4; i++)
 		life[i] = 5000;
-	ck_assert_int_eq(sched_overloaded(life, 4, 1, &demand), 1);
+	ck_assert_int_eq(sched_overloaded(life, 4, 1, 0, &demand), 1);
 	ck_assert_uint_eq(demand, 1066);
 	/* Three of them can. */
-	ck_assert_int_eq(sched_overloaded(life, 3, 1, &demand), 0);
+	ck_assert_int_eq(sched_overloaded(life, 3, 1, 0, &demand), 0);
 	ck_assert_uint_eq(demand, 800);
 	/* Camunda SaaS: 24 h tokens, 1 request/s: 58,320 credentials. */
 	for (i = 0; i < 60000; i++)
 		life[i] = INT64_C(86400000);
-	ck_assert_int_eq(sched_overloaded(life, 58000, 1, &demand), 0);
-	ck_assert_int_eq(sched_overloaded(life, 58400, 1, &demand), 1);
+	ck_assert_int_eq(sched_overloaded(life, 58000, 1, 0, &demand), 0);
+	ck_assert_int_eq(sched_overloaded(life, 58400, 1, 0, &demand), 1);
 	/* Unknown lifetimes (no token yet) do not count. */
 	life[0] = 0;
-	ck_assert_int_eq(sched_overloaded(life, 1, 1, &demand), 0);
+	ck_assert_int_eq(sched_overloaded(life, 1, 1, 0, &demand), 0);
 	ck_assert_uint_eq(demand, 0);
+	/* Review 5: hysteresis.  Four of 5.5 s (0.970/s) are over; with one
+	 * of them 9 s (0.875/s, between 85 and 90 %) they stay over, and are
+	 * not any more only below 85 % (three of 5.5 s: 0.727/s). */
+	for (i = 0; i < 4; i++)
+		life[i] = 5500;
+	ck_assert_int_eq(sched_overloaded(life, 4, 1, 0, &demand), 1);
+	life[3] = 9000;
+	ck_assert_int_eq(sched_overloaded(life, 4, 1, 0, &demand), 0);
+	ck_assert_uint_eq(demand, 875);
+	ck_assert_int_eq(sched_overloaded(life, 4, 1, 1, &demand), 1);
+	ck_assert_int_eq(sched_overloaded(life, 3, 1, 1, &demand), 0);
+	ck_assert_int_eq(sched_over(850000000, 1, 1), 1);
+	ck_assert_int_eq(sched_over(849999999, 1, 1), 0);
+	ck_assert_int_eq(sched_over(900000000, 1, 0), 0);
+	ck_assert_int_eq(sched_over(900000001, 1, 0), 1);
 }
 END_TEST
 
@@ -735,6 +739,55 @@ START_TEST(test_adopted_hold)
 }
 END_TEST
 
+/*
+ * Review 10: the one token bucket (endpoints, the model): a burst, then
+ * rate a second; a wait that ends exactly when a request may go; the
+ * sub-millisecond remainder of the time kept for the next call.
+ */
+START_TEST(test_tbucket)
+{
+	const int64_t ms = INT64_C(1000000);
+	struct tbucket b;
+	int64_t w;
+
+	tbucket_init(&b, 2, 0);
+	ck_assert_int_eq(tbucket_take(&b, 1, 2, 0), 0);
+	ck_assert_int_eq(tbucket_take(&b, 1, 2, 0), 0);
+	w = tbucket_take(&b, 1, 2, 1);
+	ck_assert_int_eq(w, 1000 * ms - 1);
+	ck_assert_int_gt(tbucket_take(&b, 1, 2, 1000 * ms - 1), 0);
+	ck_assert_int_eq(tbucket_take(&b, 1, 2, 1000 * ms), 0);
+	/* 3/s: 333.5 ms give 999 thousandths; the half millisecond is kept,
+	 * so 0.5 ms later there is one. */
+	tbucket_init(&b, 1, 0);
+	ck_assert_int_eq(tbucket_take(&b, 3, 1, 0), 0);
+	w = tbucket_take(&b, 3, 1, 333 * ms + ms / 2);
+	ck_assert_int_eq(w, ms / 2);
+	ck_assert_int_eq(tbucket_take(&b, 3, 1, 334 * ms), 0);
+	/* Idle for long: no more than the burst. */
+	tbucket_init(&b, 2, 0);
+	ck_assert_int_eq(tbucket_take(&b, 1, 2, INT64_C(1) << 60), 0);
+	ck_assert_int_eq(tbucket_take(&b, 1, 2, INT64_C(1) << 60), 0);
+	ck_assert_int_gt(tbucket_take(&b, 1, 2, INT64_C(1) << 60), 0);
+}
+END_TEST
+
+/* Review 5: one sort gives each endpoint's run in the order it serves. */
+START_TEST(test_order)
+{
+	struct sched_due v[5] = {
+		{ 1, 900, 10, 0 }, { 0, 500, 20, 1 }, { 1, 100, 30, 2 },
+		{ 0, 500, 5, 3 }, { 0, 700, 1, 4 },
+	};
+	static const size_t want[5] = { 3, 1, 4, 2, 0 };
+	size_t i;
+
+	sched_order(v, 5);
+	for (i = 0; i < 5; i++)
+		ck_assert_uint_eq(v[i].idx, want[i]);
+}
+END_TEST
+
 /* EDF: a valid token's successor counts from the end of its window,
  * however soon an explicit refresh made it due; no token: from due. */
 START_TEST(test_urgency)
@@ -766,6 +819,8 @@ main(void)
 	tcase_add_test(tc, test_adopted_hold);
 	tcase_add_test(tc, test_refresh_due);
 	tcase_add_test(tc, test_urgency);
+	tcase_add_test(tc, test_tbucket);
+	tcase_add_test(tc, test_order);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
