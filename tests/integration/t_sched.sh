@@ -62,9 +62,12 @@ sched_shared_endpoint() {
 		    { cat "$WORK/r.$i" "$WORK/r.$i.err"; echo "$i: served past exp"; return 1; }
 	done
 	# Lifetimes of 7 s (exp - Date - 1 s): 70-80 % is 4.9-5.6 s, with
-	# 200-250 ms for the requests' own jitter.
+	# 500 ms either side for the arrival jitter of the two requests a gap
+	# spans (an ASan build on a loaded 2-core machine); a refresh pushed
+	# out of its window by another's request comes a whole turn (1 s)
+	# late, which this still sees.
 	for i in 1 2 3 4; do
-		bad=$(sched_bad_gaps "/jwt?ttl=8&ep=a#it-s-$i" "$first" "$t_on" 4700 5850)
+		bad=$(sched_bad_gaps "/jwt?ttl=8&ep=a#it-s-$i" "$first" "$t_on" 4400 6100)
 		n=$(grep -c "s-$i: new .*left no turn" "$WORK/daemon.log")
 		if [ -n "$bad" ] && [ "$(echo "$bad" | wc -l)" -gt "$n" ]; then
 			echo "s-$i: refreshes outside 70-80 % (ms apart): $bad"
@@ -198,7 +201,8 @@ sched_refresh_spam() {
 	n=$(sched_hits "$key#it-spam" | awk -v a="$t0" -v b="$t1" '$1 >= a && $1 < b' | wc -l)
 	echo "aaa-spam: $n requests in 30 s of REFRESH"
 	[ "$n" -le 4 ] || { echo "the loop got $n requests"; return 1; }
-	bad=$(sched_bad_gaps "$key#it-victim" "$t0" "$t1" 4700 5850)
+	# 4.9-5.6 s, 500 ms either side for arrival jitter (see above).
+	bad=$(sched_bad_gaps "$key#it-victim" "$t0" "$t1" 4400 6100)
 	n=$(sched_hits "$key#it-victim" | awk -v a="$t0" -v b="$t1" '$1 >= a && $1 < b' | wc -l)
 	echo "victim: $n refreshes"
 	[ -z "$bad" ] || { echo "victim refreshes outside 70-80 % (ms apart): $bad"; return 1; }
