@@ -94,7 +94,8 @@ turns_near(int64_t *taken, size_t n, int64_t lo, int64_t hi, int64_t gap)
 	for (i = 0; i < n; i++)
 		if (taken[i] > lo - gap && taken[i] < hi + gap)
 			taken[k++] = taken[i];
-	qsort(taken, k, sizeof(*taken), cmp_i64);
+	if (k > 1)	/* taken may be NULL when n is 0 */
+		qsort(taken, k, sizeof(*taken), cmp_i64);
 	return k;
 }
 
@@ -355,5 +356,6 @@ cmp_due(const void *a, const void *b)
 void
 sched_order(struct sched_due *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), cmp_due);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_due);
 }
