@@ -1,9 +1,11 @@
 /*
  * scheduler.h - tokencached's scheduling policy: when each credential
- * sends its next token request, and which of the due ones its endpoint serves
- * first.  Pure functions: every time is a CLOCK_BOOTTIME reading (ns) or
- * a span in ms, passed in, never read; nothing here does I/O or keeps
- * state.  daemon.c applies them, tests/unit/test_sched.c drives the same
+ * sends its next token request, and which of the due ones its endpoint
+ * serves first.  Pure functions (the token bucket's state and the arrays
+ * that sched_plan_turn, sched_next_turn and sched_order reorder are the
+ * caller's): every time is a CLOCK_BOOTTIME reading (ns) or a span in
+ * ms, passed in, never read; nothing here does I/O or keeps state.
+ * daemon.c applies them; tests/unit/test_sched.c drives the same
  * functions in a model of an endpoint.
  */
 #ifndef TC_SCHEDULER_H
@@ -37,11 +39,6 @@ int64_t sched_backoff_ms(uint32_t n, int64_t base_ms, int64_t cap_ms,
 int64_t sched_adopted_refresh_ns(int64_t expires_at, int64_t next_refresh_at,
     int64_t expires_boot_ns, int64_t now);
 
-/*
- * The rules below are the scheduler's whole policy; every time is a
- * CLOCK_BOOTTIME reading (ns) or a span in ms, passed in, never read.
- */
-
 /* The refresh window of a token whose request was sent at `sent` and
  * which is valid until `deadline`: 70 % to 80 % of that lifetime. */
 void sched_window(int64_t sent, int64_t deadline, int64_t *lo, int64_t *hi);
@@ -51,9 +48,10 @@ void sched_window(int64_t sent, int64_t deadline, int64_t *lo, int64_t *hi);
  * that is at least gap (one request at the endpoint's rate) from every
  * turn in taken[], the turns already planned for the other credentials
  * on it (their due times; INT64_MAX, or any far from the window, are
- * ignored; taken[] is reordered and shortened in place); *in_window = 1.  If the window has none:
- * *in_window = 0 and the free time nearest lo in [floor, lo] (early is
- * safe, late is not), or lo (not before floor) if there is none either.
+ * ignored; taken[] is reordered and shortened in place); *in_window = 1.
+ * If the window has none: *in_window = 0 and the free time nearest lo
+ * in [floor, lo] (early is safe, late is not), or lo (not before floor)
+ * if there is none either.
  */
 int64_t sched_plan_turn(int64_t want, int64_t lo, int64_t hi, int64_t floor,
     int64_t *taken, size_t ntaken, int64_t gap, int *in_window);
@@ -71,9 +69,10 @@ int64_t sched_refresh_due(int64_t turn, int64_t sent, int64_t lo,
  * Permanent: 5 min growing to 1 h.  Transient with a valid token left
  * (token_left_ms > 0): 1 s growing to 5 min, but at most token_left_ms
  * less the larger of 1 s and half of it (half of it, if that is less
- * than 1 s): never at or after the token's deadline.  Transient with no valid token: 1 s growing to only 4 s, so
- * that readers get a token within seconds of the server's recovery (the
- * endpoint's rate guard still bounds the requests).  All with full
+ * than 1 s): never at or after the token's deadline.  Transient with no
+ * valid token: 1 s growing to only 4 s, so that readers get a token
+ * within seconds of the server's recovery (the endpoint's rate guard and
+ * its failure state, sched_probe_ms, still bound the requests).  All with full
  * jitter; never less than a Retry-After (clamped to 1 h).
  */
 int64_t sched_retry_ms(uint32_t n, int permanent, int64_t token_left_ms,
@@ -146,10 +145,11 @@ int64_t sched_adopted_due_ns(int64_t planned, int64_t not_before,
  * failing; else from 1 s doubling with each failure up to 30 s, or up to
  * 4 s while the credential that probed has no valid token (readers are
  * waiting: they get a token within about 4 s of the recovery), with equal
- * jitter (half to all of that, at least 1 s).  The other credentials wait, their plans
- * unchanged, and go out (by need, within the rate) after the first
- * success.  Without it, every credential's own retries add up, to a
- * request a second at the default rate for as long as the outage lasts.
+ * jitter (half to all of that, at least 1 s).  The other credentials
+ * wait, their plans unchanged, and go out (by need, within the rate)
+ * after the first success.  Without it, every credential's own retries
+ * add up, to a request a second at the default rate for as long as the
+ * outage lasts.
  */
 int64_t sched_probe_ms(uint32_t ep_failures, int have_token, uint32_t rnd);
 

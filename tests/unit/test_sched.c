@@ -511,8 +511,8 @@ START_TEST(test_forced_refresh)
 	    NULL, 0, 1000, &due), SCHED_FORCE_WAIT);
 	ck_assert_int_eq(due, 2000);
 	due = 50000;
-	ck_assert_int_eq(sched_forced_refresh(0, 1, 1900, 0, 2000, 0, NULL, 0, 1000, &due),
-	    SCHED_FORCE_WAIT);
+	ck_assert_int_eq(sched_forced_refresh(0, 1, 1900, 0, 2000, 0, NULL, 0,
+	    1000, &due), SCHED_FORCE_WAIT);
 	ck_assert_int_eq(due, 2000);
 	/* Review 1: not a turn another credential planned (gap 1000):
 	 * the nearest free one after it; a free moment stays as it is. */
