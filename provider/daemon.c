@@ -232,14 +232,13 @@ endpoint_gc(struct daemon *d)
 static int64_t
 endpoint_take(struct daemon *d, struct endpoint *e, int64_t now)
 {
+	int64_t wait;
+
 	if (e->hold_until_ns > now)
 		return e->hold_until_ns - now;
-	if (e->failures >= SCHED_PROBE_AFTER) {
-		if (e->prober != NULL)	/* its reply wakes the loop */
-			return 60 * NS_PER_S;
-		if (e->probe_at_ns > now)
-			return e->probe_at_ns - now;
-	}
+	if ((wait = sched_probe_wait(e->failures, e->prober != NULL,
+	    e->probe_at_ns, now)) != 0)
+		return wait < 0 ? 60 * NS_PER_S : wait;	/* a reply wakes us */
 	return tbucket_take(&e->bucket, d->conf->endpoint_rate,
 	    d->conf->endpoint_burst, now);
 }

@@ -359,3 +359,14 @@ sched_order(struct sched_due *v, size_t n)
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_due);
 }
+
+int64_t
+sched_probe_wait(uint32_t ep_failures, int probing, int64_t probe_at,
+    int64_t now)
+{
+	if (ep_failures < SCHED_PROBE_AFTER)
+		return 0;
+	if (probing)
+		return -1;
+	return probe_at > now ? probe_at - now : 0;
+}

@@ -153,6 +153,12 @@ int64_t sched_adopted_due_ns(int64_t planned, int64_t not_before,
  */
 int64_t sched_probe_ms(uint32_t ep_failures, int have_token, uint32_t rnd);
 
+/* May a failing endpoint take a request at now?  0: yes (if it is
+ * failing, the request is its probe); -1: not while its probe is in
+ * flight; else the time until probe_at. */
+int64_t sched_probe_wait(uint32_t ep_failures, int probing, int64_t probe_at,
+    int64_t now);
+
 /*
  * A token bucket: rate requests a second after a burst of burst, counted
  * in thousandths of a request and whole milliseconds (the remainder is

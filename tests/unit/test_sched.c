@@ -261,8 +261,8 @@ sim_run(struct sim *s, int64_t ms)
 
 			/* The daemon's endpoint_take: a failing endpoint
 			 * takes one probe at a time, at its time. */
-			if (s->probe && s->ep_failures >= SCHED_PROBE_AFTER &&
-			    (s->prober != NULL || t < s->probe_at))
+			if (s->probe && sched_probe_wait(s->ep_failures,
+			    s->prober != NULL, s->probe_at, t) != 0)
 				break;
 			if (tbucket_take(&s->bucket, (uint32_t)s->rate,
 			    (uint32_t)s->burst, t * NS_PER_MS) != 0)
@@ -641,6 +641,11 @@ START_TEST(test_outage_probe)
 		ck_assert_int_le(last - s.outage_to, 12000);
 	}
 	ck_assert_uint_le(worst, 120000 / 2000 + 8);
+	/* Not failing: go; failing: one probe at a time, at its time. */
+	ck_assert_int_eq(sched_probe_wait(1, 1, 9000, 0), 0);
+	ck_assert_int_eq(sched_probe_wait(2, 1, 0, 5000), -1);
+	ck_assert_int_eq(sched_probe_wait(2, 0, 9000, 5000), 4000);
+	ck_assert_int_eq(sched_probe_wait(2, 0, 9000, 9000), 0);
 	/* The probe's delay itself. */
 	for (seed = 0; seed < 20000; seed += 331) {
 		ck_assert_int_eq(sched_probe_ms(0, 0, seed), 0);
