@@ -21,6 +21,9 @@
 #include "seg.h"
 #include "tokencache.h"
 
+/* tc_token_info.error gets a slot's error text whole. */
+_Static_assert(TC_ERROR_MAX >= SEG_SLOT_ERROR, "tc_token_info.error size");
+
 size_t
 seg_slot_size(uint32_t token_max)
 {
@@ -360,9 +363,17 @@ seg_read_slot(const struct seg_map *m, uint32_t idx, struct seg_slot *out,
 			return TC_ECORRUPT;
 		copy.name[SEG_NAME_FIELD - 1] = '\0';
 		copy.token_type[SEG_TYPE_FIELD - 1] = '\0';
-		copy.error[sizeof(copy.error) - 1] = '\0';
-		if (m->hdr.minor < 2)	/* the old error field's tail */
+		/*
+		 * The plan lives in the old error field's tail.  A segment
+		 * older than minor 2 has no plan there; nor has a minor-2
+		 * slot that a minor-1 writer (a downgraded daemon adopting
+		 * the cache) gave an error text of 224 bytes or more, with
+		 * no NUL where a minor-2 writer always puts one.
+		 */
+		if (m->hdr.minor < 2 ||
+		    memchr(copy.error, 0, sizeof(copy.error)) == NULL)
 			memset(&copy.plan, 0, sizeof(copy.plan));
+		copy.error[sizeof(copy.error) - 1] = '\0';
 		copy.seq = s1;
 		*out = copy;
 		return 0;

@@ -142,8 +142,17 @@ struct seg_slot {
 	 * Minor 2.  Before, these bytes were the tail of a 256-byte error
 	 * field that always held its NUL earlier, so readers of minor 1 see
 	 * the same error text; seg_read_slot() zeroes them in a copy of an
-	 * older segment, where they mean nothing.  Boot-clock times are
+	 * older segment, where they mean nothing, and in a slot whose
+	 * error has no NUL in its first SEG_SLOT_ERROR bytes: a minor-1
+	 * daemon (after a downgrade) writes texts of up to 255 bytes over
+	 * them, and keeps the header's minor at 2.  Boot-clock times are
 	 * valid within the boot the header's boot_id names.
+	 *
+	 * Why here and not in a field of its own: every reader requires
+	 * slot_size == seg_slot_size(token_max), so a slot that grew would
+	 * need a new major, which the readers running at the upgrade
+	 * refuse (TC_EVERSION) until they are restarted.  The error
+	 * field's tail was free: no text the daemon writes is that long.
 	 */
 	struct seg_plan {
 		int64_t fetched_boot_ns;   /* when the request that got the
@@ -169,6 +178,8 @@ _Static_assert(sizeof(struct seg_slot) % 8 == 0, "slot alignment");
 _Static_assert(sizeof(struct seg_slot) == 544, "slot layout of minor 1");
 _Static_assert(SEG_SLOT_ERROR + sizeof(struct seg_plan) == 256,
     "minor 2 plan in the old error field's tail");
+_Static_assert(SEG_ERROR_FIELD >= SEG_SLOT_ERROR,
+    "a slot's error text fits a protocol message");
 
 /* A reader's view of a segment: the live memfd mapped read-only, or a
  * private copy of the persistent file. */

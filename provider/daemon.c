@@ -33,6 +33,7 @@
 #include "log.h"
 #include "module.h"
 #include "privsep.h"
+#include "scheduler.h"
 #include "proto.h"
 #include "seg_write.h"
 #include "tokencache.h"
@@ -44,14 +45,6 @@
 #define CONN_IDLE_NS     (10 * NS_PER_S)
 #define CONN_FIRST_NS    (2 * NS_PER_S)   /* to send a first request */
 #define CONN_QUIET_NS    (200 * NS_PER_MS) /* silent this long: evictable */
-#define NS_PER_S         INT64_C(1000000000)
-#define NS_PER_MS        INT64_C(1000000)
-#define RETRY_BASE_MS    INT64_C(1000)
-#define RETRY_CAP_MS     INT64_C(300000)      /* transient: up to 5 min */
-#define NOTOKEN_CAP_MS   INT64_C(4000)        /* ... 4 s while no valid token */
-#define SLOW_BASE_MS     INT64_C(300000)      /* permanent: 5 min ... */
-#define SLOW_CAP_MS      INT64_C(3600000)     /* ... to 1 h */
-#define RETRY_AFTER_MAX  3600                 /* seconds we honour at most */
 #define CONNS_PER_UID    16     /* a user cannot take every connection */
 #define RATE_PER_S       100    /* requests per second per user ... */
 #define RATE_BURST       200    /* ... after a burst of this many */
@@ -70,12 +63,17 @@
  */
 struct endpoint {
 	char *url;
-	int64_t tokens_milli;    /* requests available, in thousandths */
-	int64_t last_ns;
+	struct tbucket bucket;   /* endpoint_rate after endpoint_burst */
+	size_t idx;              /* in d->eps, for run_timers */
 	int64_t hold_until_ns;   /* Retry-After: no request before this */
 	int used;                /* by the configuration being applied */
-	int blocked;             /* run_timers: no more requests this turn */
-	int overloaded;          /* the capacity rule fails (sched_overloaded) */
+	int overloaded;          /* the capacity rule fails (sched_over) */
+	uint64_t demand_nano;    /* sched_demand_nano of its credentials */
+	size_t nknown;           /* ... those whose lifetime is known */
+	uint32_t failures;       /* transient failures in a row, any credential */
+	int64_t probe_at_ns;     /* failing: no request before this ... */
+	const struct cred *prober; /* ... nor while this one's is in flight
+	                          * (sched_probe_ms) */
 };
 
 struct cred {
@@ -100,7 +98,7 @@ struct cred {
 	int64_t expires_ns;      /* deadline of the published token, 0: none */
 	uint32_t failures;
 	int permanent;           /* the last failure was permanent */
-	char last_error[SEG_ERROR_FIELD];
+	char last_error[SEG_SLOT_ERROR];  /* as long as the slot keeps */
 };
 
 struct conn {
@@ -169,170 +167,6 @@ now_ns(void)
 	return seg_boottime_ns();
 }
 
-int64_t
-sched_refresh_after_ms(int64_t lifetime_ms, uint32_t rnd)
-{
-	/* 70 % + up to 10 % jitter, so that a fleet of credentials issued
-	 * together does not refresh together. */
-	int64_t base = lifetime_ms * 7 / 10;
-	int64_t jitter = (lifetime_ms / 10) * (int64_t)(rnd % 1000) / 1000;
-
-	return base + jitter < 1000 ? 1000 : base + jitter;
-}
-
-int64_t
-sched_backoff_ms(uint32_t n, int64_t base_ms, int64_t cap_ms, uint32_t rnd)
-{
-	int64_t ceiling = base_ms;
-	uint32_t i;
-
-	for (i = 1; i < n && ceiling < cap_ms; i++)
-		ceiling *= 2;
-	if (ceiling > cap_ms)
-		ceiling = cap_ms;
-	/* Full jitter (uniform over [0, ceiling]), but never under base. */
-	ceiling = (int64_t)((uint64_t)ceiling * (rnd % 10001) / 10000);
-	return ceiling < base_ms ? base_ms : ceiling;
-}
-
-void
-sched_window(int64_t sent, int64_t deadline, int64_t *lo, int64_t *hi)
-{
-	int64_t life = deadline > sent ? deadline - sent : 0;
-
-	*lo = sent + life / 10 * 7;
-	*hi = sent + life / 10 * 8;
-}
-
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * The time in [lo, hi] nearest want (the earlier on a tie) that is at
- * least gap from each of the n sorted taken times, or -1.  The free
- * times form segments between the taken times' gaps, [cur, next gap's
- * start]; the nearest point of each segment is want clamped into it.
- */
-static int64_t
-nearest_free(int64_t want, int64_t lo, int64_t hi, const int64_t *taken,
-    size_t n, int64_t gap)
-{
-	int64_t best = -1, bdist = INT64_MAX, cur = lo, end, c, dist;
-	size_t i;
-
-	for (i = 0; i <= n && cur <= hi; i++) {
-		end = i < n && taken[i] - gap < hi ? taken[i] - gap : hi;
-		if (cur <= end) {
-			c = want < cur ? cur : want > end ? end : want;
-			dist = c > want ? c - want : want - c;
-			if (dist < bdist) {
-				best = c;
-				bdist = dist;
-			}
-		}
-		if (i < n && taken[i] + gap > cur)
-			cur = taken[i] + gap;
-	}
-	return best;
-}
-
-int64_t
-sched_plan_turn(int64_t want, int64_t lo, int64_t hi, int64_t floor,
-    int64_t *taken, size_t ntaken, int64_t gap, int *in_window)
-{
-	int64_t t;
-
-	qsort(taken, ntaken, sizeof(*taken), cmp_i64);
-	*in_window = 1;
-	if ((t = nearest_free(want, lo, hi, taken, ntaken, gap)) != -1)
-		return t;
-	*in_window = 0;
-	/* Early is safe, late is not: the free time nearest the window's
-	 * start, before it; failing that, the start, in the queue. */
-	if ((t = nearest_free(lo, floor, lo, taken, ntaken, gap)) != -1)
-		return t;
-	return lo < floor ? floor : lo;
-}
-
-int64_t
-sched_retry_ms(uint32_t n, int permanent, int64_t token_left_ms,
-    long retry_after_s, uint32_t rnd)
-{
-	int64_t d;
-
-	if (permanent)
-		d = sched_backoff_ms(n, SLOW_BASE_MS, SLOW_CAP_MS, rnd);
-	else if (token_left_ms > 0) {
-		d = sched_backoff_ms(n, RETRY_BASE_MS, RETRY_CAP_MS, rnd);
-		if (d > token_left_ms)
-			d = token_left_ms;
-	} else
-		d = sched_backoff_ms(n, RETRY_BASE_MS, NOTOKEN_CAP_MS, rnd);
-	if (retry_after_s > 0) {
-		if (retry_after_s > RETRY_AFTER_MAX)
-			retry_after_s = RETRY_AFTER_MAX;
-		if (d < (int64_t)retry_after_s * 1000)
-			d = (int64_t)retry_after_s * 1000;
-	}
-	return d;
-}
-
-int
-sched_overloaded(const int64_t *life_ms, size_t n, uint32_t rate,
-    uint64_t *demand_milli)
-{
-	uint64_t sum = 0;
-	size_t i;
-
-	/* 1 / (3/4 L s) = 4e12 / (3 L ms) billionths of a request a second;
-	 * rounded up, which matters little at that scale. */
-	for (i = 0; i < n; i++)
-		if (life_ms[i] > 0)
-			sum += (UINT64_C(4000000000000) +
-			    3 * (uint64_t)life_ms[i] - 1) /
-			    (3 * (uint64_t)life_ms[i]);
-	*demand_milli = sum / 1000000;
-	return sum > (uint64_t)rate * 900000000;	/* 90 % of rate */
-}
-
-int
-sched_forced_refresh(int in_flight, int last_served, int64_t last_sent,
-    int64_t min_interval, int64_t now, int64_t hold_until, int64_t *due)
-{
-	int64_t t = now;
-
-	if (in_flight)
-		return SCHED_FORCE_JOIN;
-	if (last_sent != 0 && now - last_sent < min_interval) {
-		if (last_served)
-			return SCHED_FORCE_LAST;
-		t = last_sent + min_interval;
-	}
-	if (t < hold_until)
-		t = hold_until;
-	if (*due > t)
-		*due = t;
-	return SCHED_FORCE_WAIT;
-}
-
-int64_t
-sched_adopted_due_ns(int64_t planned, int64_t not_before, int64_t latest,
-    int64_t now)
-{
-	int64_t t = planned;
-
-	if (t > latest)
-		t = latest;
-	if (t < not_before)
-		t = not_before;
-	return t < now ? now : t;
-}
-
 /* ------------------------------------------------------------------ */
 /* Credentials                                                         */
 
@@ -364,8 +198,7 @@ endpoint_get(struct daemon *d, const char *url, int64_t now)
 		free(e);
 		return NULL;
 	}
-	e->tokens_milli = (int64_t)d->conf->endpoint_burst * 1000;
-	e->last_ns = now;
+	tbucket_init(&e->bucket, d->conf->endpoint_burst, now);
 	d->eps = n;
 	d->eps[d->neps++] = e;
 	return e;
@@ -399,32 +232,15 @@ endpoint_gc(struct daemon *d)
 static int64_t
 endpoint_take(struct daemon *d, struct endpoint *e, int64_t now)
 {
-	int64_t max = (int64_t)d->conf->endpoint_burst * 1000;
-	int64_t rate = d->conf->endpoint_rate;
+	int64_t wait;
 
 	if (e->hold_until_ns > now)
 		return e->hold_until_ns - now;
-	/* rate requests/s = rate thousandths per ms */
-	e->tokens_milli += (now - e->last_ns) / NS_PER_MS * rate;
-	e->last_ns = now - (now - e->last_ns) % NS_PER_MS;
-	if (e->tokens_milli > max)
-		e->tokens_milli = max;
-	if (e->tokens_milli < 1000)
-		return (1000 - e->tokens_milli) / rate * NS_PER_MS + NS_PER_MS;
-	e->tokens_milli -= 1000;
-	return 0;
-}
-
-/*
- * Which due credential gets its endpoint's next request: the one that
- * needs it soonest (earliest deadline first), whatever the names.  See
- * sched_urgency(); need_by is the end of the refresh window, or the
- * planned retry after a failure.
- */
-int64_t
-sched_urgency(int64_t due, int have_token, int64_t need_by)
-{
-	return have_token ? need_by : due;
+	if ((wait = sched_probe_wait(e->failures, e->prober != NULL,
+	    e->probe_at_ns, now)) != 0)
+		return wait < 0 ? 60 * NS_PER_S : wait;	/* a reply wakes us */
+	return tbucket_take(&e->bucket, d->conf->endpoint_rate,
+	    d->conf->endpoint_burst, now);
 }
 
 static int64_t
@@ -433,83 +249,154 @@ cred_urgency(const struct cred *c, int64_t now)
 	return sched_urgency(c->due_ns, c->expires_ns > now, c->need_by_ns);
 }
 
-/*
- * Judge the capacity rule for e again (sched_overloaded).  A change is
- * logged, and marked in the slots of e's credentials for tokencachectl
- * show; with `force`, the marks are written even without a change.
- */
+/* c's lifetime changes from old_ns to new_ns: its endpoint's demand. */
 static void
-endpoint_judge(struct daemon *d, struct endpoint *e, int force)
+endpoint_count(struct endpoint *e, int64_t old_ns, int64_t new_ns)
 {
-	struct seg_plan plan;
-	struct seg_slot s;
-	int64_t *life;
-	uint64_t demand;
-	size_t i, n = 0;
-	int over;
-
-	if ((life = calloc(d->ncreds + 1, sizeof(*life))) == NULL)
-		return;
-	/* Those whose lifetime is known: every one with a token. */
-	for (i = 0; i < d->ncreds; i++)
-		if (d->creds[i]->ep == e && d->creds[i]->life_ns > 0)
-			life[n++] = d->creds[i]->life_ns / NS_PER_MS;
-	over = sched_overloaded(life, n, d->conf->endpoint_rate, &demand);
-	free(life);
-	if (over != e->overloaded) {
-		if (over)
-			log_warnx("%s: %zu credentials on it need about "
-			    "%llu.%03llu token requests a second, more than "
-			    "90 %% of endpoint_rate = %u: refreshes can come "
-			    "after 80 %% of a lifetime; raise endpoint_rate, or "
-			    "use fewer or longer-lived credentials", e->url, n,
-			    (unsigned long long)(demand / 1000),
-			    (unsigned long long)(demand % 1000),
-			    d->conf->endpoint_rate);
-		else
-			log_info("%s: endpoint_rate = %u serves the %zu "
-			    "credentials on it again (about %llu.%03llu token "
-			    "requests a second)", e->url,
-			    d->conf->endpoint_rate, n,
-			    (unsigned long long)(demand / 1000),
-			    (unsigned long long)(demand % 1000));
-	} else if (!force)
-		return;
-	e->overloaded = over;
-	for (i = 0; i < d->ncreds; i++) {
-		if (d->creds[i]->ep != e ||
-		    segw_read(&d->seg, d->creds[i]->slot, &s) != 0)
-			continue;
-		plan = s.plan;
-		plan.flags = over ? plan.flags | SEG_PLAN_OVERLOADED :
-		    plan.flags & ~SEG_PLAN_OVERLOADED;
-		segw_set_plan(&d->seg, d->creds[i]->slot, &plan);
+	if (old_ns > 0) {
+		e->demand_nano -= sched_demand_nano(old_ns / NS_PER_MS);
+		e->nknown--;
+	}
+	if (new_ns > 0) {
+		e->demand_nano += sched_demand_nano(new_ns / NS_PER_MS);
+		e->nknown++;
 	}
 }
 
 /*
+ * Judge the capacity rule for e again (sched_over, from its running
+ * demand).  A change is logged; returns 1 if it changed, so that the
+ * marks in its credentials' slots (for tokencachectl show) are rewritten.
+ */
+static int
+endpoint_judge(struct daemon *d, struct endpoint *e)
+{
+	uint64_t demand = e->demand_nano / 1000000;
+	int over = sched_over(e->demand_nano, d->conf->endpoint_rate,
+	    e->overloaded);
+
+	if (over == e->overloaded)
+		return 0;
+	if (over)
+		log_warnx("%s: %zu credentials on it need about "
+		    "%llu.%03llu token requests a second, more than "
+		    "90 %% of endpoint_rate = %u: refreshes can come "
+		    "after 80 %% of a lifetime; raise endpoint_rate, or "
+		    "use fewer or longer-lived credentials", e->url, e->nknown,
+		    (unsigned long long)(demand / 1000),
+		    (unsigned long long)(demand % 1000),
+		    d->conf->endpoint_rate);
+	else
+		log_info("%s: endpoint_rate = %u serves the %zu "
+		    "credentials on it again (about %llu.%03llu token "
+		    "requests a second)", e->url,
+		    d->conf->endpoint_rate, e->nknown,
+		    (unsigned long long)(demand / 1000),
+		    (unsigned long long)(demand % 1000));
+	e->overloaded = over;
+	return 1;
+}
+
+/* The mark of c's endpoint into c's slot (a no-op if it is there). */
+static void
+cred_mark(struct daemon *d, const struct cred *c)
+{
+	struct seg_plan plan;
+	struct seg_slot s;
+
+	if (segw_read(&d->seg, c->slot, &s) != 0)
+		return;
+	plan = s.plan;
+	plan.flags = c->ep->overloaded ? plan.flags | SEG_PLAN_OVERLOADED :
+	    plan.flags & ~SEG_PLAN_OVERLOADED;
+	segw_set_plan(&d->seg, c->slot, &plan);
+}
+
+/* e's capacity after c's lifetime changed; marks rewritten on a change. */
+static void
+endpoint_rejudge(struct daemon *d, struct endpoint *e)
+{
+	size_t i;
+
+	if (!endpoint_judge(d, e))
+		return;
+	for (i = 0; i < d->ncreds; i++)
+		if (d->creds[i]->ep == e)
+			cred_mark(d, d->creds[i]);
+}
+
+/*
+ * Every endpoint's demand counted again and judged, in one pass over the
+ * credentials (at start and at a reload, which may have moved, added or
+ * removed credentials and changed endpoint_rate); every mark is checked.
+ */
+static void
+endpoint_judge_all(struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->neps; i++) {
+		d->eps[i]->demand_nano = 0;
+		d->eps[i]->nknown = 0;
+	}
+	for (i = 0; i < d->ncreds; i++)
+		endpoint_count(d->creds[i]->ep, 0, d->creds[i]->life_ns);
+	for (i = 0; i < d->neps; i++)
+		(void)endpoint_judge(d, d->eps[i]);
+	for (i = 0; i < d->ncreds; i++)
+		cred_mark(d, d->creds[i]);
+}
+
+/* One request's share of an endpoint's rate: the least time between
+ * two planned turns. */
+static int64_t
+endpoint_gap(const struct daemon *d)
+{
+	return NS_PER_S / d->conf->endpoint_rate;
+}
+
+/*
+ * The turns the other credentials on c's endpoint have planned (their
+ * due times; INT64_MAX while in flight or with none planned) in a new
+ * array, *n of them; NULL if out of memory (logged).
+ */
+static int64_t *
+endpoint_turns(const struct daemon *d, const struct cred *c, size_t *n)
+{
+	int64_t *taken;
+	size_t i;
+
+	*n = 0;
+	if ((taken = calloc(d->ncreds + 1, sizeof(*taken))) == NULL) {
+		log_warnx("%s: out of memory planning its next request; "
+		    "planned without regard to the other credentials on %s",
+		    c->name, c->ep->url);
+		return NULL;
+	}
+	for (i = 0; i < d->ncreds; i++)
+		if (d->creds[i] != c && d->creds[i]->ep == c->ep)
+			taken[(*n)++] = d->creds[i]->due_ns;
+	return taken;
+}
+
+/*
  * A turn for c's next refresh that the other credentials on its endpoint
- * have not planned already (sched_plan_turn).
+ * have not planned already (sched_plan_turn).  Out of memory: the
+ * jittered point, not claimed to be a free turn.
  */
 static int64_t
 plan_refresh(struct daemon *d, const struct cred *c, int64_t want,
     int64_t lo, int64_t hi, int64_t now, int *in_window)
 {
-	int64_t *taken, gap = NS_PER_S / d->conf->endpoint_rate, t;
-	size_t i, n = 0;
+	int64_t *taken, t;
+	size_t n;
 
-	if ((taken = calloc(d->ncreds + 1, sizeof(*taken))) == NULL) {
-		*in_window = 1;
+	if ((taken = endpoint_turns(d, c, &n)) == NULL) {
+		*in_window = 0;
 		return want;
 	}
-	for (i = 0; i < d->ncreds; i++) {
-		const struct cred *o = d->creds[i];
-
-		if (o != c && o->ep == c->ep && !o->in_flight &&
-		    o->due_ns > now - gap && o->due_ns < hi + gap)
-			taken[n++] = o->due_ns;
-	}
-	t = sched_plan_turn(want, lo, hi, now, taken, n, gap, in_window);
+	t = sched_plan_turn(want, lo, hi, now, taken, n, endpoint_gap(d),
+	    in_window);
 	free(taken);
 	return t;
 }
@@ -737,6 +624,8 @@ cred_abort_fetch(struct daemon *d, struct cred *c)
 {
 	if (!c->in_flight)
 		return;
+	if (c->ep->prober == c)
+		c->ep->prober = NULL;
 	curl_multi_remove_handle(d->multi, c->easy);
 	c->mod->cleanup(c->ctx);
 	c->easy = NULL;
@@ -810,27 +699,6 @@ outlives_max_lifetime(const struct cred_conf *cc, const struct seg_slot *m)
 }
 
 /*
- * When to refresh an adopted token: the previous daemon planned it
- * next_refresh_at, which is wall-clock time and so not to be compared
- * with our wall clock (it may have jumped since).  But next_refresh_at and
- * expires_at were written together from one reading of the clock, so
- * their difference is how long before the CLOCK_BOOTTIME deadline the
- * refresh was planned, whatever the wall clock did.
- */
-int64_t
-sched_adopted_refresh_ns(int64_t expires_at, int64_t next_refresh_at,
-    int64_t expires_boot_ns, int64_t now)
-{
-	int64_t before = expires_at - next_refresh_at, due;
-
-	if (next_refresh_at <= 0 || before <= 0 ||
-	    before > (expires_boot_ns - now) / NS_PER_S)
-		return now;	/* no plan, or already due */
-	due = expires_boot_ns - before * NS_PER_S;
-	return due < now ? now : due;
-}
-
-/*
  * Bind a credential to its slot.  If the slot already holds a token that
  * decrypts and has time left (a previous daemon's), keep it and plan the
  * refresh the previous daemon planned.  A slot whose fetches were failing
@@ -879,12 +747,19 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		}
 	} else if (segw_read(&d->seg, c->slot, &meta) != 0)
 		return 0;
-	else
+	else if (!sodium_is_zero(meta.request_id, sizeof(meta.request_id)) &&
+	    sodium_memcmp(rid, meta.request_id, sizeof(rid)) != 0) {
+		/* The failures, plan and hold were another request's
+		 * (another token_url, client ...): not ours to keep.  A
+		 * slot from before request ids were kept on failure has
+		 * zeros, and keeps them. */
+		log_info("%s: the request changed since the last attempt; "
+		    "fetching now", c->name);
+		return 0;
+	} else
 		left = 0;
 	/* The endpoint's hold, whichever of its credentials recorded it. */
-	nb = meta.plan.not_before_boot_ns;
-	if (nb > now + (int64_t)RETRY_AFTER_MAX * NS_PER_S)
-		nb = now + (int64_t)RETRY_AFTER_MAX * NS_PER_S;
+	nb = sched_adopted_hold_ns(meta.plan.not_before_boot_ns, now);
 	if (nb > c->ep->hold_until_ns)
 		c->ep->hold_until_ns = nb;
 	if (meta.failures > 0) {
@@ -1292,6 +1167,27 @@ static int rotate_keys(struct daemon *d, const char *why);
  * cannot turn into a request storm.  An explicit refresh has moved the
  * plan itself (sched_forced_refresh).
  */
+/*
+ * An explicit refresh of c (sched_forced_refresh): the next turn its
+ * endpoint's other credentials have not planned, not before the allowed
+ * moment.  Returns SCHED_FORCE_*.
+ */
+static int
+sched_refresh(struct daemon *d, struct cred *c, int64_t now)
+{
+	int64_t *taken;
+	size_t n;
+	int r;
+
+	taken = endpoint_turns(d, c, &n);
+	r = sched_forced_refresh(c->in_flight, c->failures == 0 &&
+	    c->expires_ns > now, c->sent_ns,
+	    (int64_t)d->conf->refresh_min_interval * NS_PER_S, now,
+	    c->ep->hold_until_ns, taken, n, endpoint_gap(d), &c->due_ns);
+	free(taken);
+	return r;
+}
+
 static void
 begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
     int hurry)
@@ -1469,10 +1365,7 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		/* An explicit request clears a permanent failure's slow
 		 * retry; it does not override a Retry-After hold, nor
 		 * refresh_min_interval. */
-		if (sched_forced_refresh(c->in_flight, c->failures == 0 &&
-		    c->expires_ns > now, c->sent_ns,
-		    (int64_t)d->conf->refresh_min_interval * NS_PER_S, now,
-		    c->ep->hold_until_ns, &c->due_ns) == SCHED_FORCE_LAST) {
+		if (sched_refresh(d, c, now) == SCHED_FORCE_LAST) {
 			log_debug("%s: refresh requested by uid %u: the token "
 			    "fetched %lld ms ago stands", c->name,
 			    (unsigned)k->uid,
@@ -1635,15 +1528,14 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	sched_window(sent, deadline, &lo, &hi);
 	want = sent + sched_refresh_after_ms(life_ns / NS_PER_MS,
 	    randombytes_random()) * NS_PER_MS;
-	due = plan_refresh(d, c, want, lo, hi, now, &in_window);
-	if (due < sent + NS_PER_S)	/* a second between requests at least */
-		due = sent + NS_PER_S;
-	if (due < now)
-		due = now;
+	due = sched_refresh_due(plan_refresh(d, c, want, lo, hi, now,
+	    &in_window), sent, lo, now, NS_PER_S);
 	old_life = c->life_ns;
 	c->life_ns = life_ns;
-	if (old_life != life_ns)
-		endpoint_judge(d, c->ep, 0);
+	if (old_life != life_ns) {
+		endpoint_count(c->ep, old_life, life_ns);
+		endpoint_rejudge(d, c->ep);
+	}
 
 	memset(&m, 0, sizeof(m));
 	cred_request_id(d, c->conf, rid);
@@ -1685,6 +1577,30 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 }
 
 /*
+ * The endpoint's hold (Retry-After) into the slot of every credential on
+ * it, so that a restarted daemon keeps it whichever of them remain.
+ */
+static void
+endpoint_write_hold(struct daemon *d, const struct endpoint *e, int64_t now)
+{
+	struct seg_plan plan;
+	struct seg_slot s;
+	size_t i;
+
+	if (e->hold_until_ns <= now)
+		return;
+	for (i = 0; i < d->ncreds; i++) {
+		if (d->creds[i]->ep != e ||
+		    segw_read(&d->seg, d->creds[i]->slot, &s) != 0 ||
+		    s.plan.not_before_boot_ns >= e->hold_until_ns)
+			continue;
+		plan = s.plan;
+		plan.not_before_boot_ns = e->hold_until_ns;
+		segw_set_plan(&d->seg, d->creds[i]->slot, &plan);
+	}
+}
+
+/*
  * A request failed.  The retry is planned by sched_retry_ms(); a
  * Retry-After also holds every credential of the endpoint.  The plan and
  * the hold are kept in the slot on the boot clock, so that a restarted
@@ -1696,6 +1612,7 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 {
 	struct seg_plan plan;
 	struct seg_slot s;
+	uint8_t rid[16];
 	int64_t delay_ms, wall = (int64_t)time(NULL);
 	int64_t left_ms = c->expires_ns > now ?
 	    (c->expires_ns - now) / NS_PER_MS : 0;
@@ -1714,22 +1631,53 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	}
 	c->due_ns = c->need_by_ns = now + delay_ms * NS_PER_MS;
 	snprintf(c->last_error, sizeof(c->last_error), "%s", t->error);
-	segw_set_status(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
-	    c->last_error, c->failures, (uint32_t)http_status, wall,
-	    wall + (delay_ms + 999) / 1000);
 	memset(&plan, 0, sizeof(plan));
 	if (segw_read(&d->seg, c->slot, &s) == 0)
 		plan = s.plan;
 	plan.next_boot_ns = c->due_ns;
 	plan.not_before_boot_ns = c->ep->hold_until_ns > now ?
 	    c->ep->hold_until_ns : 0;
-	segw_set_plan(&d->seg, c->slot, &plan);
+	cred_request_id(d, c->conf, rid);
+	segw_set_failure(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
+	    c->last_error, c->failures, (uint32_t)http_status, wall,
+	    wall + (delay_ms + 999) / 1000, &plan, rid);
+	if (retry_after > 0)
+		endpoint_write_hold(d, c->ep, now);
 	log_warnx("%s: fetch failed (%s%s): %s; %s, retry in %lld.%03lld s",
 	    c->name, c->permanent ? "permanent" : "transient",
 	    http_status ? "" : ", no HTTP reply", t->error,
 	    have_token ? "still serving the current token" : "no valid token",
 	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000));
 	wake_waiters(d, c, TC_EFAILED, c->last_error);
+}
+
+/*
+ * The endpoint's failure state (sched_probe_ms): a transient failure
+ * counts against it and plans its next probe; any other outcome (it
+ * answered) ends the run and releases the credentials that waited.
+ */
+static void
+endpoint_outcome(const struct cred *c, int failed, int64_t now)
+{
+	struct endpoint *e = c->ep;
+
+	if (e->prober == c)
+		e->prober = NULL;
+	if (!failed) {
+		if (e->failures >= SCHED_PROBE_AFTER)
+			log_info("%s: answering again after %u failed "
+			    "requests", e->url, e->failures);
+		e->failures = 0;
+		e->probe_at_ns = 0;
+		return;
+	}
+	if (e->failures < UINT32_MAX)
+		e->failures++;
+	if (e->failures == SCHED_PROBE_AFTER)
+		log_warnx("%s: %u requests in a row failed; one credential "
+		    "at a time tries it until it answers", e->url, e->failures);
+	e->probe_at_ns = now + sched_probe_ms(e->failures,
+	    c->expires_ns > now, randombytes_random()) * NS_PER_MS;
 }
 
 static void
@@ -1767,6 +1715,7 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 		snprintf(t.error, sizeof(t.error), "access_token contains a "
 		    "byte outside 0x21..0x7e; not published");
 	}
+	endpoint_outcome(c, t.outcome == TOK_TRANSIENT, now);
 	if (t.outcome == TOK_OK)
 		fetch_succeeded(d, c, &t, now);
 	else
@@ -1964,8 +1913,7 @@ reload(struct daemon *d, char *msg, size_t msglen)
 			list[d->ncreds++] = list[i];
 	d->creds = list;
 	endpoint_gc(d);
-	for (i = 0; i < d->neps; i++)	/* creds or endpoint_rate changed */
-		endpoint_judge(d, d->eps[i], 1);
+	endpoint_judge_all(d);	/* creds or endpoint_rate changed */
 	resolve_admin_group(d);
 	if (d->conf->key_rotation_interval == 0)
 		d->next_rotation_ns = INT64_MAX;
@@ -2063,8 +2011,7 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	}
 	if (listen_socket(d, err, errlen) != 0)
 		goto fail;
-	for (i = 0; i < d->neps; i++)
-		endpoint_judge(d, d->eps[i], 1);
+	endpoint_judge_all(d);
 	resolve_admin_group(d);
 	d->next_rotation_ns = conf->key_rotation_interval > 0 ?
 	    now + conf->key_rotation_interval * NS_PER_S : INT64_MAX;
@@ -2144,6 +2091,62 @@ read_signals(struct daemon *d)
 		handle_signal(d, (uint32_t)signo);
 }
 
+/*
+ * Each endpoint's requests go to its due credentials in order of need
+ * (sched_order), as far as its hold, probe and bucket allow; the others
+ * stay due and wait for the endpoint, their plan unchanged.  One pass to
+ * collect, a sort, one walk: O(n log n) in the credentials due, however
+ * many endpoints.  *next is lowered to when a refused endpoint may take
+ * one again.
+ */
+static void
+start_due(struct daemon *d, int64_t now, int64_t *next)
+{
+	struct sched_due *v;
+	struct cred *c;
+	size_t i, n = 0, ep = SIZE_MAX;
+	int64_t wait = 0;
+
+	for (i = 0; i < d->ncreds; i++)
+		n += !d->creds[i]->in_flight && d->creds[i]->due_ns <= now;
+	if (n == 0)
+		return;
+	if ((v = calloc(n, sizeof(*v))) == NULL) {
+		log_warnx("out of memory starting due requests; trying again "
+		    "in a second");
+		if (now + NS_PER_S < *next)
+			*next = now + NS_PER_S;
+		return;
+	}
+	for (i = 0; i < d->neps; i++)
+		d->eps[i]->idx = i;
+	for (i = n = 0; i < d->ncreds; i++) {
+		c = d->creds[i];
+		if (c->in_flight || c->due_ns > now)
+			continue;
+		v[n].ep = c->ep->idx;
+		v[n].urgency = cred_urgency(c, now);
+		v[n].due = c->due_ns;
+		v[n++].idx = i;
+	}
+	sched_order(v, n);
+	for (i = 0; i < n; i++) {
+		c = d->creds[v[i].idx];
+		if (v[i].ep == ep && wait > 0)
+			continue;	/* its endpoint refused one already */
+		ep = v[i].ep;
+		if ((wait = endpoint_take(d, c->ep, now)) > 0) {
+			if (now + wait < *next)
+				*next = now + wait;
+			continue;
+		}
+		start_fetch(d, c, now);
+		if (c->in_flight && c->ep->failures >= SCHED_PROBE_AFTER)
+			c->ep->prober = c;
+	}
+	free(v);
+}
+
 /* Start due fetches, mark expired tokens, time out waiters; return the
  * time until the next thing to do, in ms. */
 static int
@@ -2163,39 +2166,7 @@ run_timers(struct daemon *d, int64_t now)
 			    c->name);
 		}
 	}
-	/*
-	 * Each endpoint's requests go to its due credentials in order of
-	 * need (cred_urgency), as far as its hold and bucket allow; the
-	 * others stay due and wait for the endpoint, their plan unchanged.
-	 * Each turn of this loop starts a request or closes an endpoint.
-	 */
-	for (i = 0; i < d->neps; i++)
-		d->eps[i]->blocked = 0;
-	for (;;) {
-		struct cred *best = NULL;
-		int64_t wait;
-
-		for (i = 0; i < d->ncreds; i++) {
-			struct cred *c = d->creds[i];
-
-			if (c->in_flight || c->due_ns > now || c->ep->blocked)
-				continue;
-			if (best == NULL ||
-			    cred_urgency(c, now) < cred_urgency(best, now) ||
-			    (cred_urgency(c, now) == cred_urgency(best, now) &&
-			    c->due_ns < best->due_ns))
-				best = c;
-		}
-		if (best == NULL)
-			break;
-		if ((wait = endpoint_take(d, best->ep, now)) > 0) {
-			best->ep->blocked = 1;
-			if (now + wait < next)
-				next = now + wait;
-			continue;
-		}
-		start_fetch(d, best, now);
-	}
+	start_due(d, now, &next);
 	for (i = 0; i < d->ncreds; i++) {
 		struct cred *c = d->creds[i];
 

@@ -296,8 +296,7 @@ oauth2_finish(void *ctx, CURLcode cc, int64_t now,
 		return out->outcome;
 	}
 	if (cc != CURLE_OK) {
-		out->outcome = TOK_TRANSIENT;
-		snprintf(out->error, sizeof(out->error), "%s",
+		tok_seterr(out, TOK_TRANSIENT, "%s",
 		    q->errbuf[0] ? q->errbuf : curl_easy_strerror(cc));
 		return out->outcome;
 	}

@@ -245,9 +245,16 @@ conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
 	c->user = up_str(&u, 0, NULL);
 	c->admin_group = up_str(&u, 0, NULL);
 	c->key_rotation_interval = (long)up_u64(&u);
-	c->endpoint_rate = (uint32_t)up_u64(&u);
-	c->endpoint_burst = (uint32_t)up_u64(&u);
-	c->refresh_min_interval = (long)up_u64(&u);
+	/* The ranges conf_load allows: the worker divides by the rate. */
+	if ((n = up_u64(&u)) < 1 || n > 1000)
+		u.failed = 1;
+	c->endpoint_rate = (uint32_t)n;
+	if ((n = up_u64(&u)) < 1 || n > 1000)
+		u.failed = 1;
+	c->endpoint_burst = (uint32_t)n;
+	if ((n = up_u64(&u)) > 86400)
+		u.failed = 1;
+	c->refresh_min_interval = (long)n;
 	n = up_u64(&u);
 	if (u.failed || n > 65536 ||
 	    (c->creds = calloc(n + 1, sizeof(*c->creds))) == NULL)

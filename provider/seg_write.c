@@ -988,6 +988,30 @@ segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
 }
 
 void
+segw_set_failure(struct segw *w, uint32_t idx, uint32_t state,
+    const char *error, uint32_t failures, uint32_t http_status,
+    int64_t last_attempt_at, int64_t next_refresh_at,
+    const struct seg_plan *plan, const uint8_t request_id[16])
+{
+	struct seg_slot s;
+
+	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
+		return;
+	s.state = state;
+	copy_field(s.error, sizeof(s.error), error);
+	s.failures = failures;
+	s.http_status = http_status;
+	s.last_attempt_at = last_attempt_at;
+	s.next_refresh_at = next_refresh_at;
+	s.plan = *plan;
+	s.plan.reserved = 0;
+	/* A token's request_id stays the one that got it. */
+	if (s.ct_len == 0)
+		memcpy(s.request_id, request_id, sizeof(s.request_id));
+	slot_store(w, idx, &s, NULL, 0);
+}
+
+void
 segw_set_plan(struct segw *w, uint32_t idx, const struct seg_plan *plan)
 {
 	struct seg_slot s;

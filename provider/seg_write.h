@@ -109,6 +109,18 @@ void segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
     const char *error, uint32_t failures, uint32_t http_status,
     int64_t last_attempt_at, int64_t next_refresh_at);
 
+/*
+ * A failed fetch, in one store (a daemon killed between two stores would
+ * leave the failures with the old plan): segw_set_status's fields and the
+ * boot-clock plan; request_id too when the slot holds no token (a token's
+ * stays the one of the request that got it), so that a restarted daemon
+ * whose request changed meanwhile does not adopt the old server's plan.
+ */
+void segw_set_failure(struct segw *w, uint32_t idx, uint32_t state,
+    const char *error, uint32_t failures, uint32_t http_status,
+    int64_t last_attempt_at, int64_t next_refresh_at,
+    const struct seg_plan *plan, const uint8_t request_id[16]);
+
 /* Replace the boot-clock plan of slot idx (a no-op if unchanged). */
 void segw_set_plan(struct segw *w, uint32_t idx, const struct seg_plan *plan);
 

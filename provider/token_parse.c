@@ -34,24 +34,25 @@
 
 /* How much of the server's own text may appear in an error message. */
 #define ECHO_CODE_MAX	64
-#define ECHO_DESC_MAX	160
+#define ECHO_DESC_MAX	150	/* code, ": " and this fit a slot's error */
 
 /* A JWT payload is part of the token, so it is bounded by token_max; this
  * bounds the work tok_jwt_exp() does when called on anything else. */
 #define JWT_MAX		(4u * 1024 * 1024)
 
-static void tok_seterr(struct tok_result *r, enum tok_outcome o,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
+void
 tok_seterr(struct tok_result *r, enum tok_outcome o, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	r->outcome = o;
 	va_start(ap, fmt);
-	(void)vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	n = vsnprintf(r->error, sizeof(r->error), fmt, ap);
 	va_end(ap);
+	/* Cut: say so, rather than let the reader take it as whole. */
+	if (n >= (int)sizeof(r->error))
+		memcpy(r->error + sizeof(r->error) - 4, "...", 4);
 }
 
 /*

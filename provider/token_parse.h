@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "seg.h"
+
 enum tok_outcome {
 	TOK_OK = 0,          /* a token to publish */
 	TOK_TRANSIENT = 1,   /* retry with backoff: 5xx, 429, 408, garbage */
@@ -26,7 +28,9 @@ struct tok_result {
 	char token_type[32];     /* TOK_OK: as sent, e.g. "Bearer" */
 	long lifetime;           /* TOK_OK: seconds from `now`, > 0 */
 	int64_t jwt_exp;         /* the JWT exp claim, 0 if none */
-	char error[256];         /* not TOK_OK: "invalid_client: text" etc. */
+	char error[SEG_SLOT_ERROR]; /* not TOK_OK: "invalid_client: text"
+	                          * etc.; as long as a slot keeps, a longer
+	                          * text cut and ended with "..." */
 };
 
 /*
@@ -54,5 +58,12 @@ int64_t tok_jwt_exp(const char *token, size_t len);
  * Appendix B).  Returns a sodium_malloc'd string (secrets pass through
  * it; free with sodium_free) or NULL on ENOMEM. */
 char *tok_form_encode(const char *s, size_t len);
+
+/*
+ * A failure of outcome o, its text formatted into r->error; a text too
+ * long for it is cut and ends with "...".
+ */
+void tok_seterr(struct tok_result *r, enum tok_outcome o, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 #endif /* TC_TOKEN_PARSE_H */

@@ -3,6 +3,7 @@
  * another process writes it).  The input is the file's contents; the
  * reader validates the header, then reads, looks up and decrypts slots.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const unsigned char key[SEG_KEY_BYTES];
 	struct seg_map m;
 	struct seg_slot s;
+	static const struct seg_plan zero_plan;
+	const unsigned char *raw;
 	unsigned char *base, *ct;
 	char out[SEG_TOKEN_MAX + 1];
 	size_t len;
@@ -43,6 +46,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (seg_read_slot(&m, i, &s, ct) != 0)
 			continue;
 		if (s.name_len > TC_NAME_MAX)
+			abort();
+		/* The error text is always ended; a plan is read only from
+		 * a minor-2 slot whose error held its NUL in the field that
+		 * minor 2 left it (else a minor-1 writer's text fills it). */
+		if (memchr(s.error, 0, sizeof(s.error)) == NULL)
+			abort();
+		raw = base + m.hdr.slots_offset + (size_t)i * m.hdr.slot_size +
+		    offsetof(struct seg_slot, error);
+		if ((m.hdr.minor < 2 || memchr(raw, 0, SEG_SLOT_ERROR) ==
+		    NULL) && memcmp(&s.plan, &zero_plan, sizeof(zero_plan)))
 			abort();
 		(void)seg_open_token(&s, ct, key, out, sizeof(out), &len);
 	}

@@ -62,9 +62,12 @@ sched_shared_endpoint() {
 		    { cat "$WORK/r.$i" "$WORK/r.$i.err"; echo "$i: served past exp"; return 1; }
 	done
 	# Lifetimes of 7 s (exp - Date - 1 s): 70-80 % is 4.9-5.6 s, with
-	# 200-250 ms for the requests' own jitter.
+	# 500 ms either side for the arrival jitter of the two requests a gap
+	# spans (an ASan build on a loaded 2-core machine); a refresh pushed
+	# out of its window by another's request comes a whole turn (1 s)
+	# late, which this still sees.
 	for i in 1 2 3 4; do
-		bad=$(sched_bad_gaps "/jwt?ttl=8&ep=a#it-s-$i" "$first" "$t_on" 4700 5850)
+		bad=$(sched_bad_gaps "/jwt?ttl=8&ep=a#it-s-$i" "$first" "$t_on" 4400 6100)
 		n=$(grep -c "s-$i: new .*left no turn" "$WORK/daemon.log")
 		if [ -n "$bad" ] && [ "$(echo "$bad" | wc -l)" -gt "$n" ]; then
 			echo "s-$i: refreshes outside 70-80 % (ms apart): $bad"
@@ -128,6 +131,50 @@ t_sched_retry_after_restart() {
 	in_private sched-ra sched_retry_after_restart
 }
 
+# Review 4: a Retry-After hold survives a restart in every slot of its
+# endpoint.  Two credentials share an endpoint that answers 429 with
+# Retry-After: 20 (burst 1: one request goes, the other is held); the
+# one that got the 429 is removed and the daemon SIGKILLed and started:
+# the other sends nothing before the 20 s are over (before, only the
+# 429'd slot kept the hold, and the other fired at once).  Meanwhile a
+# third, failing with Retry-After: 60 on its own endpoint, is moved to
+# another token_url: it fetches from there at once, not after the old
+# server's 60 s (before, a slot without a token kept its plan and hold
+# whatever the request).
+sched_hold_restart() {
+	local sf key="/status?code=429&after=20&t=hold" who bad end
+	sf=$(tc_secret s "$SCHED_SECRET")
+	tc_config "endpoint_rate = 1" "endpoint_burst = 1"
+	tc_cred ha "$PF$key" it-ha "$sf"
+	tc_cred hb "$PF$key" it-hb "$sf"
+	tc_cred mv "$PF/status?code=429&after=60&t=mv" it-mv "$sf"
+	tc_daemon_start || return 1
+	wait_for 10 grep -q '^.*h[ab]: fetch failed' "$WORK/daemon.log" ||
+	    { echo "no 429"; return 1; }
+	wait_for 10 grep -q 'mv: fetch failed' "$WORK/daemon.log" ||
+	    { echo "no 429 for mv"; return 1; }
+	who=$(grep -o 'h[ab]: fetch failed' "$WORK/daemon.log" | head -n1 | cut -c1-2)
+	rm -f "$WORK/creds/$who.conf"
+	tc_cred mv "$PF/jwt?ttl=60&t=mv" it-mv "$sf"
+	tc_daemon_stop KILL
+	tc_daemon_start || return 1
+	ctl token mv --wait 5 >/dev/null ||
+	    { tail -n 20 "$WORK/daemon.log"; echo "mv kept the old server's plan"; return 1; }
+	end=$((SECONDS + 30))	# the survivor's next request, after 20 s
+	while [ "$SECONDS" -le "$end" ] &&
+	    [ "$(sched_hits "$key" | wc -l)" -lt 2 ]; do
+		sleep 1
+	done
+	sched_hits "$key" >"$WORK/hits"
+	cat "$WORK/hits"
+	[ "$(wc -l <"$WORK/hits")" -ge 2 ] || { echo "too few requests"; return 1; }
+	bad=$(awk 'NR > 1 && $1 - p < 20000 { print $1 - p } { p = $1 }' "$WORK/hits")
+	[ -z "$bad" ] || { echo "requests inside Retry-After (ms after the previous): $bad"; return 1; }
+}
+t_sched_hold_restart() {
+	in_private sched-hold sched_hold_restart
+}
+
 # REFRESH in a loop on one credential (as root: no per-user rate limit),
 # whose name sorts first, while another on the same endpoint (1 request/s,
 # no burst) refreshes 8 s tokens: the victim refreshes in its window every
@@ -154,7 +201,8 @@ sched_refresh_spam() {
 	n=$(sched_hits "$key#it-spam" | awk -v a="$t0" -v b="$t1" '$1 >= a && $1 < b' | wc -l)
 	echo "aaa-spam: $n requests in 30 s of REFRESH"
 	[ "$n" -le 4 ] || { echo "the loop got $n requests"; return 1; }
-	bad=$(sched_bad_gaps "$key#it-victim" "$t0" "$t1" 4700 5850)
+	# 4.9-5.6 s, 500 ms either side for arrival jitter (see above).
+	bad=$(sched_bad_gaps "$key#it-victim" "$t0" "$t1" 4400 6100)
 	n=$(sched_hits "$key#it-victim" | awk -v a="$t0" -v b="$t1" '$1 >= a && $1 < b' | wc -l)
 	echo "victim: $n refreshes"
 	[ -z "$bad" ] || { echo "victim refreshes outside 70-80 % (ms apart): $bad"; return 1; }
@@ -166,4 +214,5 @@ t_sched_refresh_spam() {
 
 run_test "shared endpoint at 1/s: no token past exp, refreshes in 70-80 % or reported, readers served within 8 s of an outage's end" t_sched_shared_endpoint
 run_test "429 Retry-After across restarts: no request before it ends" t_sched_retry_after_restart
+run_test "a Retry-After hold kept in every slot of its endpoint across a SIGKILL; a moved credential drops the old server's plan" t_sched_hold_restart
 run_test "REFRESH in a loop cannot starve another credential of the endpoint" t_sched_refresh_spam

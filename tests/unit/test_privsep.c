@@ -144,6 +144,35 @@ START_TEST(test_damaged_blobs)
 }
 END_TEST
 
+/* Review 10: the worker divides by endpoint_rate; a blob outside the
+ * ranges conf_load allows is refused, not trusted. */
+START_TEST(test_unpack_ranges)
+{
+	static const struct { uint32_t rate, burst; long min; int ok; } v[] = {
+		{ 1, 1, 0, 0 }, { 1000, 1000, 86400, 0 }, { 0, 1, 0, -1 },
+		{ 1001, 1, 0, -1 }, { 1, 0, 0, -1 }, { 1, 1001, 0, -1 },
+		{ 1, 1, 86401, -1 },
+	};
+	struct daemon_conf *c;
+	unsigned char *blob;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		conf->endpoint_rate = v[i].rate;
+		conf->endpoint_burst = v[i].burst;
+		conf->refresh_min_interval = v[i].min;
+		blob = conf_pack(conf, &len);
+		ck_assert_ptr_nonnull(blob);
+		c = NULL;
+		ck_assert_int_eq(conf_unpack(blob, len, &c), v[i].ok);
+		if (c != NULL)
+			ck_assert_uint_eq(c->endpoint_rate, v[i].rate);
+		conf_free(c);
+		sodium_free(blob);
+	}
+}
+END_TEST
+
 /* In a child, so that the test process keeps its privileges. */
 START_TEST(test_drop)
 {
@@ -181,6 +210,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_damaged_blobs);
+	tcase_add_test(tc, test_unpack_ranges);
 	tcase_add_test(tc, test_drop);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

@@ -676,6 +676,48 @@ START_TEST(test_plan_minor2)
 }
 END_TEST
 
+/*
+ * Review 4: a failure is recorded in one store, status and plan together
+ * (a daemon killed between two stores left the failures with the old
+ * plan: a retry at once inside Retry-After), with the request's id when
+ * the slot has no token; a token's id stays the one that got it.
+ */
+START_TEST(test_set_failure_one_store)
+{
+	struct segw_meta mt = meta_valid_for(600);
+	struct seg_plan plan = { 0, 7000, 9000, 0, 0 };
+	uint8_t rid_a[16], rid_b[16];
+	struct seg_slot s;
+	uint64_t seq;
+	uint32_t idx;
+
+	memset(rid_a, 0xa1, sizeof(rid_a));
+	memset(rid_b, 0xb2, sizeof(rid_b));
+	ck_assert_int_eq(segw_assign(&w, "failing", &idx), 0);
+	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
+	seq = s.seq;
+	segw_set_failure(&w, idx, TS_FAILED, "HTTP 429", 2, 429, 10, 30,
+	    &plan, rid_b);
+	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
+	ck_assert_uint_eq(s.seq, seq + 2);	/* one store */
+	ck_assert_uint_eq(s.failures, 2);
+	ck_assert_uint_eq(s.http_status, 429);
+	ck_assert_str_eq(s.error, "HTTP 429");
+	ck_assert_int_eq(s.plan.next_boot_ns, 7000);
+	ck_assert_int_eq(s.plan.not_before_boot_ns, 9000);
+	ck_assert_int_eq(memcmp(s.request_id, rid_b, 16), 0);
+
+	mt.request_id = rid_a;
+	ck_assert_int_eq(segw_publish(&w, idx, "tok", 3, &mt), 0);
+	segw_set_failure(&w, idx, TS_VALID, "HTTP 503", 1, 503, 11, 31,
+	    &plan, rid_b);
+	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
+	ck_assert_uint_eq(s.failures, 1);
+	ck_assert_int_eq(memcmp(s.request_id, rid_a, 16), 0);
+	ck_assert_uint_ne(s.ct_len, 0);
+}
+END_TEST
+
 static off_t
 file_size(const char *name)
 {
@@ -919,6 +961,7 @@ seg_suite(void)
 	tcase_add_test(tc, test_map_fd_refuses);
 	tcase_add_test(tc, test_persistent_copy_roundtrip);
 	tcase_add_test(tc, test_plan_minor2);
+	tcase_add_test(tc, test_set_failure_one_store);
 	tcase_add_test(tc, test_check_file_repairs);
 	tcase_add_test(tc, test_corrupt_copy_not_adopted);
 	tcase_add_test(tc, test_other_boot_not_adopted);
