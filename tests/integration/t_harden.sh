@@ -52,6 +52,47 @@ hard_segment_hoard() {
 	fi
 }
 
+# Eight users hoard at once, each on as many connections as the daemon
+# lets a user have (16), asking for segments and never reading: before
+# the parked set, their 128 connections, unread replies all, filled the
+# daemon's table for good, and it stopped listening, so root's and
+# alice's new readers and check timed out.  Now each keeps at most 4
+# unread replies (parked, outside the table) and is told busy past them;
+# the rest of their connections may be evicted.
+hard_multi_user_hoard() {
+	local u out i
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred acl "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
+	    "allow_users = tc-it-alice"
+	tc_daemon_start || return 1
+	ctl token acl --wait 15 >/dev/null || return 1
+	for u in $IT_HOARDERS; do
+		as_user_bg "$u" "$B/tests/tc-sockfuzz" hoard "$WORK/run" acl 20 \
+		    >"$WORK/hoard-$u.out" 2>&1 &
+		RES_PIDS="$RES_PIDS $!"
+	done
+	sleep 5
+	for i in 1 2 3; do
+		out=$(as_user tc-it-alice timeout 10 "$CTL" --runtime-dir "$WORK/run" \
+		    token acl 2>&1) ||
+		    { echo "alice's new reader $i while 8 users hoard: $out"; return 1; }
+		expect_eq "$out" "$(ctl token acl)" "alice's token" || return 1
+		out=$(timeout 10 "$B/tests/tc-reader" "$WORK/run" acl 2>&1) ||
+		    { echo "root's new reader $i while 8 users hoard: $out"; return 1; }
+		out=$(timeout 10 "$CTL" --runtime-dir "$WORK/run" check 2>&1) ||
+		    { echo "check $i while 8 users hoard: $out"; return 1; }
+		sleep 1
+	done
+	for u in $IT_HOARDERS; do
+		wait_grep '^hoard:' "$WORK/hoard-$u.out" 25 || return 1
+	done
+	cat "$WORK"/hoard-*.out
+	if grep "cannot send the segment" "$WORK/daemon.log"; then
+		echo "a segment send failed"
+		return 1
+	fi
+}
+
 # A daemon run by another user (dave, in a directory of his) is refused
 # by the library, whatever the reader is told to trust by the path; its
 # user trusts it, but not a forged token it serves.  TOKENCACHE_DAEMON_USER
@@ -214,6 +255,7 @@ hard_check_config_not_loaded() {
 }
 
 t_hard_segment_hoard() { in_private segment_hoard hard_segment_hoard; }
+t_hard_multi_user_hoard() { in_private multi_hoard hard_multi_user_hoard; }
 t_hard_fake_daemon_refused() { in_private fake_daemon hard_fake_daemon_refused; }
 t_hard_check_needs_segment() { in_private check_segment hard_check_needs_segment; }
 t_hard_forged_not_published() { in_private forged hard_forged_not_published; }
@@ -230,6 +272,7 @@ hard_root_test() {	# NAME FUNCTION: needs throwaway users
 }
 
 hard_root_test "a user hoarding unread segment replies does not stop another user's new reader" t_hard_segment_hoard
+hard_root_test "eight users hoarding unread segment replies on every connection they may have do not stop root's or another user's new reader, nor check" t_hard_multi_user_hoard
 hard_root_test "a daemon run by another user is refused by the library; forged token bytes are refused" t_hard_fake_daemon_refused
 run_test "check fails when the daemon hands out no segment" t_hard_check_needs_segment
 run_test "tokens with CR LF, escapes, space, DEL, high bytes or NUL are never published" t_hard_forged_not_published
