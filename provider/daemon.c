@@ -166,6 +166,12 @@ struct daemon {
 		char what[16];         /* "key", "fetch", "reload" ... */
 		char name[SEG_NAME_FIELD];  /* credential, "" for none */
 	} denials[DENY_LOG_SLOTS];
+	struct {                   /* denials the table had no room for */
+		int64_t since_ns;      /* the first one since the last report */
+		uint64_t count;
+		int nuids;             /* distinct users, up to DENY_LOG_SLOTS */
+		uid_t uids[DENY_LOG_SLOTS];
+	} deny_over;
 	int64_t seg_logged_ns;     /* a segment send last failed, logged */
 	uint64_t seg_failed;       /* ... and failures since */
 	char conf_error[SEG_ERROR_FIELD];  /* the last reload's, "" if none */
@@ -674,12 +680,17 @@ rate_allow(struct daemon *d, uid_t uid, int64_t now)
 }
 
 /*
- * Denials are logged once per user and credential (or admin operation)
- * per DENY_LOG_NS, with the count of those not logged one by one: a
- * denied user who keeps asking, at the per-user rate, cannot flood the
- * log, and the admin still learns who tried what and how often.  The
- * table keeps the pairs seen most recently; a pair pushed out, or whose
- * minute is over (deny_log_flush), has its count logged then.
+ * Denials are logged once per user, operation and credential per
+ * DENY_LOG_NS, with the count of those not logged one by one: a denied
+ * user who keeps asking, at the per-user rate, cannot flood the log, and
+ * the admin still learns who tried what and how often.  A name that is
+ * not a configured credential gets no entry of its own (request_denied
+ * passes ""), so fresh names cannot make fresh lines.  An entry lives its
+ * whole minute (deny_log_flush then logs its count and frees it); with
+ * the table full, further denials are only counted, in one overflow
+ * counter logged once a minute ("N more denials from M users").  So the
+ * log gets at most DENY_LOG_SLOTS + 1 lines a minute, twice that with
+ * the counts, whoever asks for what.
  */
 static void
 deny_log_report(const struct deny_log *e, int64_t now)
@@ -707,12 +718,19 @@ log_denied(struct daemon *d, uid_t uid, const char *what, const char *name,
 			e->unlogged++;
 			return;
 		}
-		if (pick == NULL || !e->used ||
-		    (pick->used && e->since_ns < pick->since_ns))
+		if (pick == NULL && !e->used)
 			pick = e;
 	}
-	if (pick->used)
-		deny_log_report(pick, now);
+	if (pick == NULL) {
+		if (d->deny_over.count++ == 0)
+			d->deny_over.since_ns = now;
+		for (i = 0; i < d->deny_over.nuids; i++)
+			if (d->deny_over.uids[i] == uid)
+				return;
+		if (d->deny_over.nuids < DENY_LOG_SLOTS)
+			d->deny_over.uids[d->deny_over.nuids++] = uid;
+		return;
+	}
 	memset(pick, 0, sizeof(*pick));
 	pick->used = 1;
 	pick->uid = uid;
@@ -737,6 +755,17 @@ deny_log_flush(struct daemon *d, int64_t now, int all)
 			continue;
 		deny_log_report(e, now);
 		e->used = 0;
+	}
+	if (d->deny_over.count > 0 && (all ||
+	    now - d->deny_over.since_ns >= DENY_LOG_NS)) {
+		log_info("%llu more denial%s from %s%d user%s in the last %lld "
+		    "s (not logged one by one)",
+		    (unsigned long long)d->deny_over.count,
+		    d->deny_over.count == 1 ? "" : "s",
+		    d->deny_over.nuids == DENY_LOG_SLOTS ? "at least " : "",
+		    d->deny_over.nuids, d->deny_over.nuids == 1 ? "" : "s",
+		    (long long)((now - d->deny_over.since_ns) / NS_PER_S));
+		memset(&d->deny_over, 0, sizeof(d->deny_over));
 	}
 }
 
@@ -1424,9 +1453,11 @@ request_denied(struct daemon *d, struct conn *k, int op, const char *name,
 	case TC_OP_INVALIDATE:
 		if (conn_is_admin(d, k))
 			return NULL;
+		/* A name that is no credential makes no entry of its own. */
 		log_denied(d, k->uid, op == TC_OP_RELOAD ? "reload" :
 		    op == TC_OP_ROTATE ? "rotate-keys" : "invalidate",
-		    op == TC_OP_INVALIDATE ? name : "", now);
+		    op == TC_OP_INVALIDATE && (c = cred_find(d, name)) !=
+		    NULL ? c->name : "", now);
 		return DENIED_ADMIN;
 	}
 	return NULL;
@@ -1473,11 +1504,15 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 	switch (q->op) {
 	case TC_OP_PING:
 		memset(&r, 0, sizeof(r));
-		/* The configuration on disk did not load: say why. */
+		/* The configuration on disk did not load: say why, to those
+		 * who may reload (the reason may name files, credentials
+		 * and values); the others learn that it did not. */
 		if (d->conf_error[0] != '\0') {
 			r.flags = TC_RESP_CONF_STALE;
 			snprintf(r.message, sizeof(r.message), "%s",
-			    d->conf_error);
+			    conn_is_admin(d, k) ? d->conf_error :
+			    "see tokencached's log (the reason is told only "
+			    "to root and admin_group)");
 		} else
 			snprintf(r.message, sizeof(r.message), "tokencached "
 			    "%s pid %ld", TC_VERSION_STRING, (long)getpid());

@@ -218,6 +218,35 @@ hard_denials() {
 	[ "${n:-0}" -ge "$denied" ] || { echo "denials counted in the log: '$n', sent $denied"; return 1; }
 }
 
+# The denial log stays bounded whatever a denied user asks for: 75
+# (user, operation, credential) combinations in turn (more than the 64
+# the log table holds; an LRU table re-logged each at full rate), and
+# INVALIDATE with 3000 fresh names (each made a line).  Within the
+# minute: at most one line per table entry and one for the overflow,
+# and as many with the counts when the daemon stops.
+hard_denial_log_bounded() {
+	local i n dave
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	for i in $(seq 0 24); do
+		tc_cred "d$i" "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
+		    "allow_users = tc-it-alice"
+	done
+	tc_daemon_start || return 1
+	dave=$(id -u tc-it-dave)
+	as_user tc-it-dave "$B/tests/tc-sockfuzz" deny "$WORK/run" d 3000 25 kwi || return 1
+	as_user tc-it-dave "$B/tests/tc-sockfuzz" deny "$WORK/run" x 3000 3000 i || return 1
+	as_user tc-it-bob "$B/tests/tc-sockfuzz" deny "$WORK/run" d 300 25 k || return 1
+	tc_daemon_stop TERM || return 1
+	n=$(grep -c "denied .* to uid \|more denials\? from" "$WORK/daemon.log")
+	echo "$n denial lines"
+	[ "$n" -le 130 ] || { grep denied "$WORK/daemon.log" | tail -5; echo "$n lines about denials"; return 1; }
+	grep -q "x[0-9]" "$WORK/daemon.log" && { echo "a name that is no credential was logged"; return 1; }
+	n=$(grep -c "denied key to uid $dave " "$WORK/daemon.log")
+	[ "$n" -ge 1 ] || { echo "dave's denials were not logged"; return 1; }
+	grep -q "more denials from" "$WORK/daemon.log" ||
+	    { echo "no overflow count"; return 1; }
+}
+
 # A credential that cannot load (an empty secret file): reload fails with
 # the file, line and reason, and check fails saying the same until the
 # configuration loads again.
@@ -239,6 +268,14 @@ hard_check_config_not_loaded() {
 	out=$(ctl check 2>&1) && { echo "check passed: $out"; return 1; }
 	expect_eq "$out" "configuration: not loaded, tokencached runs the previous one: $want" \
 	    "check" || return 1
+	# Others learn that it did not load, not why (the reason names files,
+	# credentials and values).  Needs throwaway users.
+	if [ "${AS_ROOT:-0}" = 1 ]; then
+		out=$(as_user tc-it-alice "$CTL" --runtime-dir "$WORK/run" check 2>&1) &&
+		    { echo "alice's check passed: $out"; return 1; }
+		expect_eq "$out" "configuration: not loaded, tokencached runs the previous one: see tokencached's log (the reason is told only to root and admin_group)" \
+		    "alice's check" || return 1
+	fi
 	ctl check --json >"$WORK/check.json"
 	expect_eq "$(tc_json "$WORK/check.json" '[j.daemon.configuration_loaded, j.ok]')" \
 	    '[false,false]' "check --json" || return 1
@@ -260,6 +297,7 @@ t_hard_fake_daemon_refused() { in_private fake_daemon hard_fake_daemon_refused; 
 t_hard_check_needs_segment() { in_private check_segment hard_check_needs_segment; }
 t_hard_forged_not_published() { in_private forged hard_forged_not_published; }
 t_hard_denials() { in_private denials hard_denials; }
+t_hard_denial_log_bounded() { in_private denial_log hard_denial_log_bounded; }
 t_hard_check_config_not_loaded() { in_private check_config hard_check_config_not_loaded; }
 
 hard_root_test() {	# NAME FUNCTION: needs throwaway users
@@ -277,4 +315,5 @@ hard_root_test "a daemon run by another user is refused by the library; forged t
 run_test "check fails when the daemon hands out no segment" t_hard_check_needs_segment
 run_test "tokens with CR LF, escapes, space, DEL, high bytes or NUL are never published" t_hard_forged_not_published
 hard_root_test "a denied user is told denied at any rate; denials are logged once a minute with a count" t_hard_denials
+hard_root_test "the denial log stays bounded: many combinations, fresh names" t_hard_denial_log_bounded
 run_test "a credential that cannot load fails reload and check with file:line" t_hard_check_config_not_loaded
