@@ -1737,7 +1737,7 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	int64_t sent = c->sent_ns > 0 && c->sent_ns <= now ? c->sent_ns : now;
 	int64_t life_ns = (int64_t)t->lifetime * NS_PER_S;
 	int64_t deadline = sent + life_ns, lo, hi, want, due, old_life;
-	int in_window;
+	int in_window, r;
 
 	memset(&f, 0, sizeof(f));
 	f.outcome = TOK_TRANSIENT;
@@ -1774,11 +1774,15 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	m.plan.not_before_boot_ns = c->ep->hold_until_ns > now ?
 	    c->ep->hold_until_ns : 0;
 	m.plan.flags = c->ep->overloaded ? SEG_PLAN_OVERLOADED : 0;
-	if (segw_publish(&d->seg, c->slot, t->token, t->token_len, &m) != 0) {
-		/* Out of memory, or a slot not ours any more: a transient
-		 * failure like any other, so that backoff applies and
-		 * impatient readers cannot make it a request a second. */
-		snprintf(f.error, sizeof(f.error), "could not publish the "
+	if ((r = segw_publish(&d->seg, c->slot, t->token, t->token_len, &m))
+	    != 0) {
+		/* Bytes no reader may get (whatever the module), out of
+		 * memory, or a slot not ours any more: a transient failure
+		 * like any other, so that backoff applies and impatient
+		 * readers cannot make it a request a second. */
+		snprintf(f.error, sizeof(f.error), "%s", r == TC_EBADTOKEN ?
+		    "access_token or token_type contains a byte outside "
+		    "0x21..0x7e; not published" : "could not publish the "
 		    "token (out of memory?)");
 		fetch_failed(d, c, &f, 0, 0, now);
 		return;
@@ -1869,19 +1873,6 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 	c->ctx = NULL;
 	c->in_flight = 0;
 	c->mod->cleanup(ctx);
-	/*
-	 * Whatever the module: a token with a byte outside 0x21-0x7E is
-	 * never published, since a reader would put it in an HTTP header or
-	 * on a terminal (the library refuses one too).  A failed fetch like
-	 * any other, transient, so that backoff applies.
-	 */
-	if (t.outcome == TOK_OK && seg_token_valid(t.token, t.token_len) != 0) {
-		tok_result_clear(&t);
-		memset(&t, 0, sizeof(t));
-		t.outcome = TOK_TRANSIENT;
-		snprintf(t.error, sizeof(t.error), "access_token contains a "
-		    "byte outside 0x21..0x7e; not published");
-	}
 	if (t.outcome == TOK_OK)
 		fetch_succeeded(d, c, &t, now);
 	else

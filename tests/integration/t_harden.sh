@@ -154,7 +154,10 @@ hard_check_needs_segment() {
 }
 
 # Token bytes no reader may get, from the token endpoint: the daemon
-# publishes none of them and says why.
+# publishes none of them and says why.  A regression pin: the oauth2
+# module's parser refused these bytes before the hardening too, so this
+# passes on the old code; the publish path's own refusal, for any
+# module, is test_seg's test_publish_refuses_bad_bytes.
 HARD_KINDS="crlf esc space del high nul"
 hard_forged_not_published() {
 	local k st sf
