@@ -734,9 +734,9 @@ tc_close(tc_client *c)
 
 static int64_t coarse_mono_ns(void);
 
-/* Ask the daemon for the live segment and map it (seg_map_fd checks it). */
-static int
-map_from_daemon(const char *dir, struct seg_map *m)
+/* See proto.h. */
+int
+seg_map_from_daemon(const char *dir, int timeout_ms, struct seg_map *m)
 {
 	struct tc_req req;
 	struct tc_resp resp;
@@ -744,7 +744,7 @@ map_from_daemon(const char *dir, struct seg_map *m)
 
 	if ((r = tc_req_init(&req, TC_OP_SEGMENT, NULL, 0)) != 0)
 		return r;
-	if ((r = tc_call_fd(dir, &req, &resp, KEY_CALL_MS, &fd)) != 0)
+	if ((r = tc_call_fd(dir, &req, &resp, timeout_ms, &fd)) != 0)
 		return r;
 	if (resp.status != 0) {
 		if (fd != -1)
@@ -818,7 +818,7 @@ segment_switch(tc_client *c, const char *name, size_t len, int have_token)
 	if (now < c->next_daemon_ns)
 		return 0;
 	c->next_check_ns = c->next_daemon_ns = now + SEG_CHECK_NS;
-	if (map_from_daemon(c->dir, &m) != 0)
+	if (seg_map_from_daemon(c->dir, KEY_CALL_MS, &m) != 0)
 		return 0;
 	if (memcmp(m.hdr.instance_id, c->map.hdr.instance_id,
 	    sizeof(id)) == 0) {

@@ -82,6 +82,17 @@ int tc_call_fd(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms, int *fd);
 
 /*
+ * Ask the daemon in runtime_dir for its live segment (TC_OP_SEGMENT), as a
+ * first read does, and map it read-only through seg_map_fd(), which checks
+ * the descriptor (sealed, its size) and the header.  0 with *m to be
+ * closed with seg_map_close(); else tc_call_fd()'s errors, the daemon's
+ * status, or seg_map_fd()'s, with no descriptor left open.  Internal: the
+ * library and tokencachectl check.
+ */
+int seg_map_from_daemon(const char *runtime_dir, int timeout_ms,
+    struct seg_map *m);
+
+/*
  * Check a received request of len bytes: size, magic, version, op, and a
  * valid name for the ops that take one (none for the others).  0 with
  * *out and the NUL-terminated name filled, or TC_EPROTO.

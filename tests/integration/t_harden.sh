@@ -151,6 +151,19 @@ hard_check_needs_segment() {
 	wait_grep '^ready' "$WORK/fake2.out" 10 || return 1
 	out=$(ctl check 2>&1) || { echo "check failed: $out"; return 1; }
 	expect_eq "$out" "ok: 2 credentials valid (fake daemon)" "check" || return 1
+	kill "${RES_PIDS##* }"; wait "${RES_PIDS##* }" 2>/dev/null
+	# A descriptor that is no segment is refused and closed once (the
+	# probe closed it twice: EBADF, or someone else's descriptor).
+	"$B/tests/tc-fakedaemon" "$WORK/run" badfd 60 >"$WORK/fake3.out" 2>&1 &
+	RES_PIDS="$RES_PIDS $!"
+	wait_grep '^ready' "$WORK/fake3.out" 10 || return 1
+	strace -f -e trace=close -o "$WORK/strace.out" "$CTL" --runtime-dir "$WORK/run" \
+	    check >"$WORK/check.out" 2>&1 && { cat "$WORK/check.out"; return 1; }
+	expect_grep "^daemon: hands out no cache segment" "$WORK/check.out" "check" || return 1
+	if grep EBADF "$WORK/strace.out"; then
+		echo "check closed a descriptor twice"
+		return 1
+	fi
 }
 
 # Token bytes no reader may get, from the token endpoint: the daemon
