@@ -71,7 +71,9 @@ const char *tc_default_runtime_dir(void);
 
 /* One request/response exchange with the daemon in runtime_dir, waiting
  * at most timeout_ms for the reply.  Returns 0 with *resp checked (magic,
- * version, op), or TC_ENODAEMON / TC_ETIMEDOUT / TC_EPROTO / TC_ESYSTEM.
+ * version, op), or TC_ENODAEMON / TC_ETIMEDOUT / TC_EPROTO / TC_ESYSTEM,
+ * TC_ENOMEM, or TC_EPEER when the listener is not root, the daemon's user
+ * or ours (see peer_trusted in client.c).
  * resp->status is the daemon's verdict. */
 int tc_call(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms);

@@ -103,7 +103,7 @@ hard_fake_daemon_refused() {
 	as_user_bg tc-it-dave "$B/tests/tc-fakedaemon" "$fake" serve 60 >"$WORK/fake.out" 2>&1 &
 	RES_PIDS="$RES_PIDS $!"
 	wait_grep '^ready' "$WORK/fake.out" 10 || return 1
-	want="tokencachectl: good: $fake/socket: control socket refused: it is not served by root or tokencached's user"
+	want="tokencachectl: good: $fake/socket: control socket refused: its listener is not root, tokencached's user or ours"
 	for u in tc-it-alice tc-it-bob; do
 		out=$(as_user "$u" "$CTL" --runtime-dir "$fake" token good 2>&1) &&
 		    { echo "$u read from dave's daemon: $out"; return 1; }
@@ -111,16 +111,21 @@ hard_fake_daemon_refused() {
 		# The C API, through the shared object.
 		out=$(as_user "$u" "$B/tests/tc-reader" "$fake" good 2>&1) &&
 		    { echo "$u's C reader got a token from dave's daemon: $out"; return 1; }
-		expect_eq "$out" "tc-reader: good: control socket refused: it is not served by root or tokencached's user" \
+		expect_eq "$out" "tc-reader: good: control socket refused: its listener is not root, tokencached's user or ours" \
 		    "$u's C reader" || return 1
 	done
 	out=$("$CTL" --runtime-dir "$fake" token good 2>&1) &&
 	    { echo "root read from dave's daemon: $out"; return 1; }
 	expect_eq "$out" "$want" "root reading dave's daemon" || return 1
+	# TOKENCACHE_DAEMON_USER counts only when it names a system account:
+	# whoever sets a service's environment cannot make it trust dave.
 	out=$(TOKENCACHE_DAEMON_USER=tc-it-dave as_user tc-it-alice "$CTL" \
-	    --runtime-dir "$fake" token good) ||
-	    { echo "TOKENCACHE_DAEMON_USER=tc-it-dave not honoured"; return 1; }
-	expect_eq "$out" fake-good-token "with TOKENCACHE_DAEMON_USER=tc-it-dave" || return 1
+	    --runtime-dir "$fake" token good 2>&1) &&
+	    { echo "TOKENCACHE_DAEMON_USER=tc-it-dave was honoured: $out"; return 1; }
+	expect_eq "$out" "$want" "with TOKENCACHE_DAEMON_USER=tc-it-dave" || return 1
+	out=$(TOKENCACHE_DAEMON_USER=$(id -u tc-it-dave) as_user tc-it-alice "$CTL" \
+	    --runtime-dir "$fake" token good 2>&1) &&
+	    { echo "TOKENCACHE_DAEMON_USER=<dave's uid> was honoured: $out"; return 1; }
 	out=$(as_user tc-it-dave "$CTL" --runtime-dir "$fake" token good) ||
 	    { echo "dave could not read his own daemon"; return 1; }
 	expect_eq "$out" fake-good-token "dave's own daemon" || return 1
@@ -128,6 +133,29 @@ hard_fake_daemon_refused() {
 	    { echo "a forged token was printed"; return 1; }
 	expect_eq "$out" "tokencachectl: forged: token refused: it has a byte outside visible ASCII (0x21-0x7E)" \
 	    "forged token" || return 1
+}
+
+# A daemon run by a system account that TOKENCACHE_DAEMON_USER names
+# (tc-it-daemon, as the whole suite runs) is trusted; and the library
+# looks that user up once per process, not on every call to the daemon:
+# check makes two (PING, SEGMENT), the old library read /etc/passwd for
+# each.
+hard_daemon_user_once() {
+	local fake=$WORK/fake out n
+	mkdir -p "$fake" && chown tc-it-daemon "$fake" && chmod 0755 "$fake" || return 1
+	as_user_bg tc-it-daemon "$B/tests/tc-fakedaemon" "$fake" serve 60 >"$WORK/fake.out" 2>&1 &
+	RES_PIDS="$RES_PIDS $!"
+	wait_grep '^ready' "$WORK/fake.out" 10 || return 1
+	out=$(as_user tc-it-alice "$CTL" --runtime-dir "$fake" token good) ||
+	    { echo "TOKENCACHE_DAEMON_USER=tc-it-daemon not honoured"; return 1; }
+	expect_eq "$out" fake-good-token "tc-it-daemon's daemon" || return 1
+	# strace -u: strace itself becomes alice, so no setpriv's lookups
+	# are counted.
+	strace -u tc-it-alice -f -e trace=openat -o "$WORK/strace.out" \
+	    "$CTL" --runtime-dir "$fake" check >"$WORK/check.out" 2>&1 ||
+	    { cat "$WORK/check.out"; return 1; }
+	n=$(grep -c '"/etc/passwd"' "$WORK/strace.out")
+	expect_eq "$n" 1 "opens of /etc/passwd by one check (two calls)" || return 1
 }
 
 # check asks for the segment as a new reader would: a daemon that answers
@@ -310,6 +338,7 @@ hard_check_config_not_loaded() {
 t_hard_segment_hoard() { in_private segment_hoard hard_segment_hoard; }
 t_hard_multi_user_hoard() { in_private multi_hoard hard_multi_user_hoard; }
 t_hard_fake_daemon_refused() { in_private fake_daemon hard_fake_daemon_refused; }
+t_hard_daemon_user_once() { in_private daemon_user hard_daemon_user_once; }
 t_hard_check_needs_segment() { in_private check_segment hard_check_needs_segment; }
 t_hard_forged_not_published() { in_private forged hard_forged_not_published; }
 t_hard_denials() { in_private denials hard_denials; }
@@ -328,6 +357,7 @@ hard_root_test() {	# NAME FUNCTION: needs throwaway users
 hard_root_test "a user hoarding unread segment replies does not stop another user's new reader" t_hard_segment_hoard
 hard_root_test "eight users hoarding unread segment replies on every connection they may have do not stop root's or another user's new reader, nor check" t_hard_multi_user_hoard
 hard_root_test "a daemon run by another user is refused by the library; forged token bytes are refused" t_hard_fake_daemon_refused
+hard_root_test "a system account named by TOKENCACHE_DAEMON_USER is trusted, and looked up once per process" t_hard_daemon_user_once
 run_test "check fails when the daemon hands out no segment" t_hard_check_needs_segment
 run_test "tokens with CR LF, escapes, space, DEL, high bytes or NUL are never published" t_hard_forged_not_published
 hard_root_test "a denied user is told denied at any rate; denials are logged once a minute with a count" t_hard_denials
