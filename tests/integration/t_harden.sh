@@ -96,7 +96,7 @@ hard_multi_user_hoard() {
 # A daemon run by another user (dave, in a directory of his) is refused
 # by the library, whatever the reader is told to trust by the path; its
 # user trusts it, but not a forged token it serves.  TOKENCACHE_DAEMON_USER
-# names whom else to trust.
+# naming dave (an ordinary user) changes nothing.
 hard_fake_daemon_refused() {
 	local fake=$WORK/fake out u want
 	mkdir -p "$fake" && chown tc-it-dave "$fake" && chmod 0755 "$fake" || return 1
