@@ -21,6 +21,9 @@ else
 SYSCONFDIR ?= $(PREFIX)/etc
 endif
 DESTDIR    ?=
+# The user tokencached drops to unless its configuration names another
+# (`user`), and whom the library trusts to serve it (tokencache(3)).
+TOKENCACHE_USER ?= tokencache
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -74,7 +77,8 @@ pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilibclient -Iprovider $(WARN) \
              $(HARDEN_CFLAGS) $(SAN_FLAGS) \
-             -DTC_SYSCONFDIR='"$(SYSCONFDIR)"' $(CPPFLAGS) $(CFLAGS)
+             -DTC_SYSCONFDIR='"$(SYSCONFDIR)"' \
+             -DTC_DAEMON_USER='"$(TOKENCACHE_USER)"' $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
 # Objects depend on the flags and paths they were built with, so that

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +46,9 @@
 #endif
 
 #define DEFAULT_RUNTIME_DIR "/run/tokencache"
-#ifndef TC_DAEMON_USER
-#define TC_DAEMON_USER "tokencache"	/* tokencached's default `user` */
-#endif
+/* TC_DAEMON_USER, tokencached's default `user`, comes from the Makefile
+ * (TOKENCACHE_USER). */
+#define SYSTEM_UID_LIMIT 1000	/* below: a system account (Debian, Fedora) */
 #define KEY_CALL_MS 5000
 /*
  * How often, at most, the slow path asks whether the daemon has moved on
@@ -420,31 +421,104 @@ mono_ms(void)
 }
 
 /*
- * Who may serve us keys, segments and tokens: root, the daemon's user, or
- * our own user.  The kernel tells who listens on the socket we reached
- * (SO_PEERCRED: the credentials of the process that called listen()),
- * whatever the path, its directory or TOKENCACHE_RUNTIME_DIR say: a user
- * who squats or swaps a runtime directory, or points a service's
- * environment at one of their own, serves nothing we accept.
+ * The daemon's uid, looked up once per process (NSS modules run in the
+ * caller: they may log, block or be missing in a sandbox, so not on every
+ * slow path).  Only a successful lookup is kept; a failed one, or a user
+ * not there (yet), is tried again at the next call.  Atomics, not a mutex:
+ * two threads may both look it up, harmlessly, and a fork in the middle
+ * leaves no lock behind; a kept uid is right in a child too.
  *
- * The daemon's user is TOKENCACHE_DAEMON_USER (a name or a numeric uid,
- * read with secure_getenv, so that set-user-ID programs ignore it), else
- * TC_DAEMON_USER, the `user` tokencached drops to by default.  Our own
- * user may run a daemon for us (the tests, the demo, a private instance):
- * a process of the same user could read and change our memory anyway.
- * The name is looked up (getpwnam_r) only when the peer is neither root
- * nor ourselves.  0, TC_EPEER, or TC_ESYSTEM.
+ * The name is TC_DAEMON_USER, fixed at build time, unless
+ * TOKENCACHE_DAEMON_USER (a name or a numeric uid, read with
+ * secure_getenv, so that set-user-ID programs ignore it) names a system
+ * account, uid 1..SYSTEM_UID_LIMIT - 1: whoever sets our environment can
+ * make us trust no ordinary user's daemon, only an account root made.
+ * 0 with *uid, TC_EPEER (no such user), TC_ENOMEM, or TC_ESYSTEM with
+ * errno set.
+ */
+static _Atomic int daemon_uid_known;
+static _Atomic uid_t daemon_uid;
+
+static int
+lookup_uid(const char *name, uid_t *uid)
+{
+	struct passwd pw, *res = NULL;
+	char *end, *pwbuf;
+	unsigned long id;
+	long cap;
+	int r;
+
+	if (name[0] >= '0' && name[0] <= '9') {
+		errno = 0;
+		id = strtoul(name, &end, 10);
+		if (errno == 0 && *end == '\0' && id == (uid_t)id) {
+			*uid = (uid_t)id;
+			return 0;
+		}
+	}
+	if ((cap = sysconf(_SC_GETPW_R_SIZE_MAX)) < 1024 || cap > 65536)
+		cap = 16384;
+	for (;;) {
+		if ((pwbuf = malloc((size_t)cap)) == NULL)
+			return TC_ENOMEM;
+		r = getpwnam_r(name, &pw, pwbuf, (size_t)cap, &res);
+		if (r == 0 && res != NULL)
+			*uid = pw.pw_uid;
+		free(pwbuf);
+		if (r != ERANGE || cap >= 1048576)
+			break;
+		cap *= 4;
+	}
+	if (r == 0)
+		return res != NULL ? 0 : TC_EPEER;
+	if (r == ENOMEM || r == ERANGE)
+		return TC_ENOMEM;
+	errno = r;
+	return TC_ESYSTEM;
+}
+
+static int
+resolve_daemon_uid(uid_t *uid)
+{
+	const char *name;
+	uid_t u;
+	int r;
+
+	if (atomic_load_explicit(&daemon_uid_known, memory_order_acquire)) {
+		*uid = atomic_load_explicit(&daemon_uid, memory_order_relaxed);
+		return 0;
+	}
+	name = secure_getenv("TOKENCACHE_DAEMON_USER");
+	if (name == NULL || *name == '\0' || lookup_uid(name, &u) != 0 ||
+	    u == 0 || u >= SYSTEM_UID_LIMIT) {
+		if ((r = lookup_uid(TC_DAEMON_USER, &u)) != 0)
+			return r;
+	}
+	atomic_store_explicit(&daemon_uid, u, memory_order_relaxed);
+	atomic_store_explicit(&daemon_uid_known, 1, memory_order_release);
+	*uid = u;
+	return 0;
+}
+
+/*
+ * Who may serve us keys, segments and tokens: the user of the process
+ * that listens on the socket we reached (SO_PEERCRED: the credentials of
+ * whoever called listen()) must be root, the daemon's user
+ * (resolve_daemon_uid), or our own user, whatever the path, its directory
+ * or TOKENCACHE_RUNTIME_DIR say: a user who squats or swaps a runtime
+ * directory, or points a service's environment at one of their own,
+ * serves nothing we accept.  Our own user may run a daemon for us (the
+ * tests, the demo, a private instance): a process of the same user could
+ * read and change our memory anyway.  The daemon's user is looked up only
+ * when the peer is neither root nor ourselves.  0, TC_EPEER, TC_ENOMEM,
+ * or TC_ESYSTEM (errno set).
  */
 static int
 peer_trusted(int fd)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
-	struct passwd pw, *res = NULL;
-	const char *name;
-	char *end, *pwbuf;
-	unsigned long id;
-	long cap;
+	uid_t u;
 	int r;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
@@ -452,25 +526,9 @@ peer_trusted(int fd)
 		return TC_ESYSTEM;
 	if (uc.uid == 0 || uc.uid == geteuid())
 		return 0;
-	name = secure_getenv("TOKENCACHE_DAEMON_USER");
-	if (name == NULL || *name == '\0')
-		name = TC_DAEMON_USER;
-	if ((cap = sysconf(_SC_GETPW_R_SIZE_MAX)) < 1024 || cap > 65536)
-		cap = 16384;
-	if ((pwbuf = malloc((size_t)cap)) == NULL)
-		return TC_ENOMEM;
-	r = getpwnam_r(name, &pw, pwbuf, (size_t)cap, &res);
-	if (r == 0 && res != NULL)
-		r = pw.pw_uid == uc.uid ? 0 : TC_EPEER;
-	else if (name[0] >= '0' && name[0] <= '9' &&
-	    (errno = 0, id = strtoul(name, &end, 10), errno == 0) &&
-	    *end == '\0')
-		r = (uid_t)id == uc.uid && id == (unsigned long)uc.uid ? 0 :
-		    TC_EPEER;
-	else
-		r = TC_EPEER;	/* no such user: nobody but root and us */
-	free(pwbuf);
-	return r;
+	if ((r = resolve_daemon_uid(&u)) != 0)
+		return r;
+	return u == uc.uid ? 0 : TC_EPEER;
 }
 
 int
@@ -734,9 +792,9 @@ tc_close(tc_client *c)
 
 static int64_t coarse_mono_ns(void);
 
-/* Ask the daemon for the live segment and map it (seg_map_fd checks it). */
-static int
-map_from_daemon(const char *dir, struct seg_map *m)
+/* See proto.h. */
+int
+seg_map_from_daemon(const char *dir, int timeout_ms, struct seg_map *m)
 {
 	struct tc_req req;
 	struct tc_resp resp;
@@ -744,7 +802,7 @@ map_from_daemon(const char *dir, struct seg_map *m)
 
 	if ((r = tc_req_init(&req, TC_OP_SEGMENT, NULL, 0)) != 0)
 		return r;
-	if ((r = tc_call_fd(dir, &req, &resp, KEY_CALL_MS, &fd)) != 0)
+	if ((r = tc_call_fd(dir, &req, &resp, timeout_ms, &fd)) != 0)
 		return r;
 	if (resp.status != 0) {
 		if (fd != -1)
@@ -818,7 +876,7 @@ segment_switch(tc_client *c, const char *name, size_t len, int have_token)
 	if (now < c->next_daemon_ns)
 		return 0;
 	c->next_check_ns = c->next_daemon_ns = now + SEG_CHECK_NS;
-	if (map_from_daemon(c->dir, &m) != 0)
+	if (seg_map_from_daemon(c->dir, KEY_CALL_MS, &m) != 0)
 		return 0;
 	if (memcmp(m.hdr.instance_id, c->map.hdr.instance_id,
 	    sizeof(id)) == 0) {
@@ -1613,8 +1671,8 @@ tc_strerror(int code)
 	case TC_EDECRYPT:	return "token failed authentication";
 	case TC_EBADTOKEN:	return "token refused: it has a byte outside "
 				    "visible ASCII (0x21-0x7E)";
-	case TC_EPEER:		return "control socket refused: it is not "
-				    "served by root or tokencached's user";
+	case TC_EPEER:		return "control socket refused: its listener "
+				    "is not root, tokencached's user or ours";
 	default:		return "unknown error";
 	}
 }

@@ -71,7 +71,9 @@ const char *tc_default_runtime_dir(void);
 
 /* One request/response exchange with the daemon in runtime_dir, waiting
  * at most timeout_ms for the reply.  Returns 0 with *resp checked (magic,
- * version, op), or TC_ENODAEMON / TC_ETIMEDOUT / TC_EPROTO / TC_ESYSTEM.
+ * version, op), or TC_ENODAEMON / TC_ETIMEDOUT / TC_EPROTO / TC_ESYSTEM,
+ * TC_ENOMEM, or TC_EPEER when the listener is not root, the daemon's user
+ * or ours (see peer_trusted in client.c).
  * resp->status is the daemon's verdict. */
 int tc_call(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms);
@@ -80,6 +82,17 @@ int tc_call(const char *runtime_dir, const struct tc_req *req,
  * *fd gets it (close-on-exec), else TC_EPROTO.  fd NULL: tc_call(). */
 int tc_call_fd(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms, int *fd);
+
+/*
+ * Ask the daemon in runtime_dir for its live segment (TC_OP_SEGMENT), as a
+ * first read does, and map it read-only through seg_map_fd(), which checks
+ * the descriptor (sealed, its size) and the header.  0 with *m to be
+ * closed with seg_map_close(); else tc_call_fd()'s errors, the daemon's
+ * status, or seg_map_fd()'s, with no descriptor left open.  Internal: the
+ * library and tokencachectl check.
+ */
+int seg_map_from_daemon(const char *runtime_dir, int timeout_ms,
+    struct seg_map *m);
 
 /*
  * Check a received request of len bytes: size, magic, version, op, and a

@@ -57,7 +57,8 @@ extern "C" {
 #define TC_ESYSTEM      -16  /* a system call failed; errno has details */
 #define TC_EDECRYPT     -17  /* a token failed authentication */
 #define TC_EBADTOKEN    -18  /* the token has a byte outside 0x21-0x7E */
-#define TC_EPEER        -19  /* the socket's owner is not tokencached's user */
+#define TC_EPEER        -19  /* the socket's listener (SO_PEERCRED) is not
+                                root, tokencached's user or the caller's */
 
 #define TC_NAME_MAX 127      /* longest credential name, in bytes */
 #define TC_ERROR_MAX 256     /* size of tc_token_info.error, with the NUL */

@@ -45,7 +45,7 @@
 #define DEFAULT_CREDS_DIR	"credentials.d"
 #define DEFAULT_MAX_CREDS	128
 #define DEFAULT_MAX_TOKEN	16384
-#define DEFAULT_USER		"tokencache"
+#define DEFAULT_USER		TC_DAEMON_USER	/* the Makefile's TOKENCACHE_USER */
 #define DEFAULT_KEY_ROTATION	86400		/* seconds */
 /* Camunda SaaS blocks an address past about one request a second. */
 #define DEFAULT_ENDPOINT_RATE	1		/* per second */

@@ -54,6 +54,9 @@
 #define DENY_LOG_NS      (60 * NS_PER_S)  /* a denial logged per user and */
 #define DENY_LOG_SLOTS   64               /* ... credential this often */
 #define SEG_LOG_NS       (60 * NS_PER_S)  /* a failed segment send, as often */
+#define PARKED_PER_UID   4      /* unread segment replies a user may hold */
+#define PARKED_MAX       4096   /* ... and all users but root and ours */
+#define PARK_CHECK_NS    NS_PER_S  /* parked connections looked at */
 
 /*
  * A token endpoint (token_url), shared by the credentials that use it.
@@ -111,9 +114,6 @@ struct conn {
 	int answered;            /* has had a reply: may be evicted */
 	int seg_sent;            /* has had its one segment reply (see
 	                          * conn_reply_segment) */
-	int closing;             /* to be closed once the peer has read it */
-	int eof;                 /* the peer shut its sending side: not
-	                          * polled any more */
 	int64_t accepted_ns;
 	uint16_t op;
 	char name[SEG_NAME_FIELD];
@@ -133,6 +133,14 @@ struct daemon {
 	char sock_path[PATH_MAX];
 	struct conn conns[MAX_CONNS];
 	int nconns;
+	struct parked {          /* an unread segment reply: see conn_park */
+		int fd;
+		uid_t uid;
+	} *parked;
+	int nparked;
+	int parked_cap;          /* for users other than root and ours */
+	int parked_size;         /* the array: twice that, for root and us */
+	int64_t next_park_check_ns;
 	int stop;
 	char *tokbuf;            /* sodium_malloc'd scratch, token_max + 1 */
 	int have_admin_gid;
@@ -156,6 +164,12 @@ struct daemon {
 		char what[16];         /* "key", "fetch", "reload" ... */
 		char name[SEG_NAME_FIELD];  /* credential, "" for none */
 	} denials[DENY_LOG_SLOTS];
+	struct {                   /* denials the table had no room for */
+		int64_t since_ns;      /* the first one since the last report */
+		uint64_t count;
+		int nuids;             /* distinct users, up to DENY_LOG_SLOTS */
+		uid_t uids[DENY_LOG_SLOTS];
+	} deny_over;
 	int64_t seg_logged_ns;     /* a segment send last failed, logged */
 	uint64_t seg_failed;       /* ... and failures since */
 	char conf_error[SEG_ERROR_FIELD];  /* the last reload's, "" if none */
@@ -553,12 +567,17 @@ rate_allow(struct daemon *d, uid_t uid, int64_t now)
 }
 
 /*
- * Denials are logged once per user and credential (or admin operation)
- * per DENY_LOG_NS, with the count of those not logged one by one: a
- * denied user who keeps asking, at the per-user rate, cannot flood the
- * log, and the admin still learns who tried what and how often.  The
- * table keeps the pairs seen most recently; a pair pushed out, or whose
- * minute is over (deny_log_flush), has its count logged then.
+ * Denials are logged once per user, operation and credential per
+ * DENY_LOG_NS, with the count of those not logged one by one: a denied
+ * user who keeps asking, at the per-user rate, cannot flood the log, and
+ * the admin still learns who tried what and how often.  A name that is
+ * not a configured credential gets no entry of its own (request_denied
+ * passes ""), so fresh names cannot make fresh lines.  An entry lives its
+ * whole minute (deny_log_flush then logs its count and frees it); with
+ * the table full, further denials are only counted, in one overflow
+ * counter logged once a minute ("N more denials from M users").  So the
+ * log gets at most DENY_LOG_SLOTS + 1 lines a minute, twice that with
+ * the counts, whoever asks for what.
  */
 static void
 deny_log_report(const struct deny_log *e, int64_t now)
@@ -586,12 +605,19 @@ log_denied(struct daemon *d, uid_t uid, const char *what, const char *name,
 			e->unlogged++;
 			return;
 		}
-		if (pick == NULL || !e->used ||
-		    (pick->used && e->since_ns < pick->since_ns))
+		if (pick == NULL && !e->used)
 			pick = e;
 	}
-	if (pick->used)
-		deny_log_report(pick, now);
+	if (pick == NULL) {
+		if (d->deny_over.count++ == 0)
+			d->deny_over.since_ns = now;
+		for (i = 0; i < d->deny_over.nuids; i++)
+			if (d->deny_over.uids[i] == uid)
+				return;
+		if (d->deny_over.nuids < DENY_LOG_SLOTS)
+			d->deny_over.uids[d->deny_over.nuids++] = uid;
+		return;
+	}
 	memset(pick, 0, sizeof(*pick));
 	pick->used = 1;
 	pick->uid = uid;
@@ -616,6 +642,17 @@ deny_log_flush(struct daemon *d, int64_t now, int all)
 			continue;
 		deny_log_report(e, now);
 		e->used = 0;
+	}
+	if (d->deny_over.count > 0 && (all ||
+	    now - d->deny_over.since_ns >= DENY_LOG_NS)) {
+		log_info("%llu more denial%s from %s%d user%s in the last %lld "
+		    "s (not logged one by one)",
+		    (unsigned long long)d->deny_over.count,
+		    d->deny_over.count == 1 ? "" : "s",
+		    d->deny_over.nuids == DENY_LOG_SLOTS ? "at least " : "",
+		    d->deny_over.nuids, d->deny_over.nuids == 1 ? "" : "s",
+		    (long long)((now - d->deny_over.since_ns) / NS_PER_S));
+		memset(&d->deny_over, 0, sizeof(d->deny_over));
 	}
 }
 
@@ -826,8 +863,6 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 /* ------------------------------------------------------------------ */
 /* Control connections                                                 */
 
-static void conn_drop(struct daemon *d, int i);
-
 /*
  * Has the peer not read all we sent it?  On a Unix socket, SIOCOUTQ counts
  * the bytes of our messages still queued at the peer.  Should the call
@@ -835,38 +870,21 @@ static void conn_drop(struct daemon *d, int i);
  * want of it.
  */
 static int
-conn_unread(const struct conn *k)
+conn_unread(int fd)
 {
 	int n = 0;
 
-	return ioctl(k->fd, SIOCOUTQ, &n) == 0 && n > 0;
+	return ioctl(fd, SIOCOUTQ, &n) == 0 && n > 0;
 }
 
 /*
  * Closing only marks the slot; conn_reap() compacts the array at the top
  * of the loop, so that indexes held by callers stay valid.  A connection
- * whose segment reply the peer has not read is not closed but silenced,
- * until the peer reads it or goes (see conn_reply_segment).
+ * with an unread segment reply is never here: it was parked as soon as
+ * the reply went out (conn_park).
  */
 static void
 conn_close(struct daemon *d, int i)
-{
-	struct conn *k = &d->conns[i];
-
-	if (k->fd == -1)
-		return;
-	if (k->seg_sent && conn_unread(k)) {
-		k->closing = 1;
-		k->waiting = 0;
-		k->deadline_ns = now_ns() + CONN_IDLE_NS;
-		return;
-	}
-	conn_drop(d, i);
-}
-
-/* Close for good, read or not: at exit. */
-static void
-conn_drop(struct daemon *d, int i)
 {
 	struct conn *k = &d->conns[i];
 
@@ -879,6 +897,101 @@ conn_drop(struct daemon *d, int i)
 	k->groups = NULL;
 	/* A descriptor is free again: try the queued peers. */
 	d->accept_paused_until_ns = 0;
+}
+
+/*
+ * Parked connections.  A descriptor sent but not yet received is charged
+ * by the kernel to the sender's user, us, and past our RLIMIT_NOFILE soft
+ * limit every further send fails (ETOOMANYREFS), for every reader of the
+ * host, root's too.  Closing our end does not uncharge it: the message
+ * stays queued at the peer until the peer reads it or closes.  So a
+ * connection whose segment reply is unread leaves the table of control
+ * connections (it takes no place there, and the table stays free for
+ * others) for this set, where we keep it, unpolled, only to count what is
+ * in flight, until the peer reads the reply or goes (SIOCOUTQ drops to 0
+ * either way; park_sweep looks every PARK_CHECK_NS, and before turning a
+ * user away).  It has no deadline: closing it would forget a descriptor
+ * still charged to us.  The counts are bounded instead, before the reply
+ * is sent (park_room): PARKED_PER_UID per user, parked_cap for all users
+ * but root and ours, sized well below our descriptor limit; root and we
+ * have the rest of the array.  A user at a cap is told TC_EBUSY with no
+ * descriptor until they read.
+ */
+static void
+park_drop(struct daemon *d, int i)
+{
+	close(d->parked[i].fd);
+	d->parked[i] = d->parked[--d->nparked];
+	d->accept_paused_until_ns = 0;
+}
+
+/* Close the parked connections whose peer has read the reply or gone. */
+static void
+park_sweep(struct daemon *d)
+{
+	int i;
+
+	for (i = d->nparked - 1; i >= 0; i--)
+		if (!conn_unread(d->parked[i].fd))
+			park_drop(d, i);
+}
+
+static int
+park_privileged(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/*
+ * May k be sent a segment reply?  Only if, should it stay unread, there
+ * is room to park it within the caps above; looked at again after a sweep
+ * before saying no.  Then the reason, else NULL.
+ */
+static const char *
+park_room(struct daemon *d, const struct conn *k)
+{
+	int i, mine, others, swept = 0;
+
+	for (;;) {
+		mine = others = 0;
+		for (i = 0; i < d->nparked; i++) {
+			if (d->parked[i].uid == k->uid)
+				mine++;
+			if (!park_privileged(d->parked[i].uid))
+				others++;
+		}
+		if (park_privileged(k->uid)) {
+			if (d->nparked < d->parked_size)
+				return NULL;
+		} else if (mine < PARKED_PER_UID && others < d->parked_cap)
+			return NULL;
+		if (swept)
+			break;
+		park_sweep(d);
+		swept = 1;
+	}
+	if (!park_privileged(k->uid) && mine >= PARKED_PER_UID)
+		return "too many unread segment replies from this user; "
+		    "read them first";
+	return "too many unread segment replies on this host";
+}
+
+/* k's segment reply is unread: move it from the table to the parked set
+ * (park_room made room for it). */
+static void
+conn_park(struct daemon *d, struct conn *k)
+{
+	if (d->nparked >= d->parked_size) {	/* not reached */
+		log_warnx("no room to park uid %u's connection",
+		    (unsigned)k->uid);
+		return;
+	}
+	d->parked[d->nparked].fd = k->fd;
+	d->parked[d->nparked++].uid = k->uid;
+	k->fd = -1;
+	k->waiting = 0;
+	free(k->groups);
+	k->groups = NULL;
 }
 
 static void
@@ -923,13 +1036,12 @@ conn_reply(struct conn *k, struct tc_resp *r)
  * stays queued at the peer.  A user who asked for segments and never read
  * the replies once stopped every new reader of the host that way.  So no
  * connection ever holds more than one unread descriptor: it gets one
- * segment reply (a second request for one cuts it off), and it is not
- * closed, evicted or timed out while that reply is unread (conn_close,
- * conn_evictable), only silenced; it goes when the peer reads or closes.
- * The connections of a user are capped (CONNS_PER_UID) and all of them
- * (MAX_CONNS), so the descriptors in flight are too, far below the limit,
- * which the worker also raises to its hard limit at start.  The library
- * asks one question per connection, so it never notices.
+ * segment reply (a second request for one cuts it off), only if there is
+ * room to park it (park_room), and is parked at once if it is unread
+ * (conn_park), so that what is in flight stays counted and capped, far
+ * below our descriptor limit, which the worker also raises to its hard
+ * limit at start.  The library asks one question per connection and then
+ * reads, so it never notices.
  */
 static int
 conn_reply_segment(struct daemon *d, struct conn *k, struct tc_resp *r)
@@ -947,6 +1059,8 @@ conn_reply_segment(struct daemon *d, struct conn *k, struct tc_resp *r)
 	k->seg_sent = 1;
 	ret = tc_send_with_fd(k->fd, r, sizeof(*r), d->seg.ro_fd);
 	sodium_memzero(r, sizeof(*r));
+	if (ret == 0 && conn_unread(k->fd))
+		conn_park(d, k);
 	if (ret != 0 && errno != EPIPE && errno != ECONNRESET) {
 		/* Said once a minute at most, with a count. */
 		saved = errno;
@@ -1009,9 +1123,8 @@ wake_waiters(struct daemon *d, struct cred *c, int status, const char *msg)
 static int
 conn_evictable(const struct conn *k, int64_t now)
 {
-	return k->fd != -1 && !k->waiting && !k->closing &&
-	    (k->answered || now - k->accepted_ns > CONN_QUIET_NS) &&
-	    !(k->seg_sent && conn_unread(k));
+	return k->fd != -1 && !k->waiting &&
+	    (k->answered || now - k->accepted_ns > CONN_QUIET_NS);
 }
 
 /*
@@ -1062,7 +1175,7 @@ conn_slot(struct daemon *d)
 	int j = conn_pick(d);
 
 	if (j != -1 && j < d->nconns)
-		conn_drop(d, j);	/* no-op for a closed one */
+		conn_close(d, j);	/* no-op for a closed one */
 	return j;
 }
 
@@ -1236,9 +1349,11 @@ request_denied(struct daemon *d, struct conn *k, int op, const char *name,
 	case TC_OP_INVALIDATE:
 		if (conn_is_admin(d, k))
 			return NULL;
+		/* A name that is no credential makes no entry of its own. */
 		log_denied(d, k->uid, op == TC_OP_RELOAD ? "reload" :
 		    op == TC_OP_ROTATE ? "rotate-keys" : "invalidate",
-		    op == TC_OP_INVALIDATE ? name : "", now);
+		    op == TC_OP_INVALIDATE && (c = cred_find(d, name)) !=
+		    NULL ? c->name : "", now);
 		return DENIED_ADMIN;
 	}
 	return NULL;
@@ -1276,14 +1391,24 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		}
 		return -1;
 	}
+	/* No room for one more unread descriptor: busy, none sent. */
+	if ((q->op == TC_OP_SEGMENT || q->op == TC_OP_OPEN) &&
+	    (denied = park_room(d, k)) != NULL) {
+		log_debug("uid %u: %s", (unsigned)k->uid, denied);
+		return conn_reply_status(k, TC_EBUSY, denied, 0);
+	}
 	switch (q->op) {
 	case TC_OP_PING:
 		memset(&r, 0, sizeof(r));
-		/* The configuration on disk did not load: say why. */
+		/* The configuration on disk did not load: say why, to those
+		 * who may reload (the reason may name files, credentials
+		 * and values); the others learn that it did not. */
 		if (d->conf_error[0] != '\0') {
 			r.flags = TC_RESP_CONF_STALE;
 			snprintf(r.message, sizeof(r.message), "%s",
-			    d->conf_error);
+			    conn_is_admin(d, k) ? d->conf_error :
+			    "see tokencached's log (the reason is told only "
+			    "to root and admin_group)");
 		} else
 			snprintf(r.message, sizeof(r.message), "tokencached "
 			    "%s pid %ld", TC_VERSION_STRING, (long)getpid());
@@ -1394,19 +1519,9 @@ read_conn(struct daemon *d, int i)
 	n = recv(k->fd, &buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
-		/* Gone, or it shut its sending side: then an unread reply
-		 * keeps the connection (conn_close), no longer polled. */
-		k->eof = 1;
-		conn_close(d, i);
-		return;
-	}
-	/* Silenced (conn_close): whatever it says is dropped. */
-	if (k->closing)
-		return;
 	/* A peer that sends a malformed message, or anything at all while
 	 * it waits for an answer, is cut off. */
-	if (k->waiting ||
+	if (n <= 0 || k->waiting ||
 	    tc_req_parse(&buf, (size_t)n, &q, name) != 0 ||
 	    handle_request(d, k, &q, name) != 0)
 		conn_close(d, i);
@@ -1515,7 +1630,7 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	int64_t sent = c->sent_ns > 0 && c->sent_ns <= now ? c->sent_ns : now;
 	int64_t life_ns = (int64_t)t->lifetime * NS_PER_S;
 	int64_t deadline = sent + life_ns, lo, hi, want, due, old_life;
-	int in_window;
+	int in_window, r;
 
 	memset(&f, 0, sizeof(f));
 	f.outcome = TOK_TRANSIENT;
@@ -1551,11 +1666,15 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	m.plan.not_before_boot_ns = c->ep->hold_until_ns > now ?
 	    c->ep->hold_until_ns : 0;
 	m.plan.flags = c->ep->overloaded ? SEG_PLAN_OVERLOADED : 0;
-	if (segw_publish(&d->seg, c->slot, t->token, t->token_len, &m) != 0) {
-		/* Out of memory, or a slot not ours any more: a transient
-		 * failure like any other, so that backoff applies and
-		 * impatient readers cannot make it a request a second. */
-		snprintf(f.error, sizeof(f.error), "could not publish the "
+	if ((r = segw_publish(&d->seg, c->slot, t->token, t->token_len, &m))
+	    != 0) {
+		/* Bytes no reader may get (whatever the module), out of
+		 * memory, or a slot not ours any more: a transient failure
+		 * like any other, so that backoff applies and impatient
+		 * readers cannot make it a request a second. */
+		snprintf(f.error, sizeof(f.error), "%s", r == TC_EBADTOKEN ?
+		    "access_token or token_type contains a byte outside "
+		    "0x21..0x7e; not published" : "could not publish the "
 		    "token (out of memory?)");
 		fetch_failed(d, c, &f, 0, 0, now);
 		return;
@@ -1702,19 +1821,6 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 	c->ctx = NULL;
 	c->in_flight = 0;
 	c->mod->cleanup(ctx);
-	/*
-	 * Whatever the module: a token with a byte outside 0x21-0x7E is
-	 * never published, since a reader would put it in an HTTP header or
-	 * on a terminal (the library refuses one too).  A failed fetch like
-	 * any other, transient, so that backoff applies.
-	 */
-	if (t.outcome == TOK_OK && seg_token_valid(t.token, t.token_len) != 0) {
-		tok_result_clear(&t);
-		memset(&t, 0, sizeof(t));
-		t.outcome = TOK_TRANSIENT;
-		snprintf(t.error, sizeof(t.error), "access_token contains a "
-		    "byte outside 0x21..0x7e; not published");
-	}
 	endpoint_outcome(c, t.outcome == TOK_TRANSIENT, now);
 	if (t.outcome == TOK_OK)
 		fetch_succeeded(d, c, &t, now);
@@ -1966,6 +2072,27 @@ raise_nofile_limit(void)
 		    (unsigned long long)rl.rlim_cur);
 }
 
+/*
+ * How many unread segment replies users other than root and ours may
+ * hold at once (see conn_park): a quarter of what our descriptor limit
+ * leaves beside the table of connections and some for libcurl and the
+ * rest, between 16 and PARKED_MAX (4096 past a limit of about 16,600).
+ * Each parked one costs us a descriptor and one in flight, and root and
+ * we may park as many again, so both counts stay below the limit.
+ */
+static int
+parked_cap_for_limit(void)
+{
+	struct rlimit rl;
+	rlim_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return PARKED_MAX;
+	room = rl.rlim_cur > MAX_CONNS + 64 ? rl.rlim_cur - MAX_CONNS - 64 : 0;
+	room /= 4;
+	return room < 16 ? 16 : room > PARKED_MAX ? PARKED_MAX : (int)room;
+}
+
 struct daemon *
 daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 {
@@ -1982,8 +2109,12 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	d->conf = conf;
 	d->sfd = d->lfd = -1;
 	raise_nofile_limit();
+	d->parked_cap = parked_cap_for_limit();
+	d->parked_size = 2 * d->parked_cap;
 	d->seg.fd = d->seg.lock_fd = -1;
-	if ((d->tokbuf = sodium_malloc((size_t)conf->max_token_size + 1)) ==
+	if ((d->parked = calloc((size_t)d->parked_size,
+	    sizeof(*d->parked))) == NULL ||
+	    (d->tokbuf = sodium_malloc((size_t)conf->max_token_size + 1)) ==
 	    NULL || (d->multi = curl_multi_init()) == NULL ||
 	    (d->creds = calloc(conf->ncreds + 1, sizeof(*d->creds))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -2042,7 +2173,10 @@ daemon_free(struct daemon *d)
 	}
 	free(d->eps);
 	for (i = 0; i < (size_t)d->nconns; i++)
-		conn_drop(d, (int)i);
+		conn_close(d, (int)i);
+	while (d->nparked > 0)
+		park_drop(d, d->nparked - 1);
+	free(d->parked);
 	deny_log_flush(d, now_ns(), 1);
 	if (d->lfd != -1) {
 		close(d->lfd);
@@ -2192,6 +2326,12 @@ run_timers(struct daemon *d, int64_t now)
 	}
 	if (d->next_file_check_ns < next)
 		next = d->next_file_check_ns;
+	if (d->next_park_check_ns <= now) {
+		park_sweep(d);
+		d->next_park_check_ns = now + PARK_CHECK_NS;
+	}
+	if (d->nparked > 0 && d->next_park_check_ns < next)
+		next = d->next_park_check_ns;
 	if (d->accept_paused_until_ns != 0) {
 		if (d->accept_paused_until_ns <= now)
 			d->accept_paused_until_ns = 0;
@@ -2255,9 +2395,7 @@ daemon_run(struct daemon *d)
 		fds[nfds].events = CURL_WAIT_POLLIN;
 		fds[nfds++].revents = 0;
 		for (i = 0; i < d->nconns; i++) {
-			/* One at its end of input is looked at again at its
-			 * deadline only (poll ignores a negative fd). */
-			fds[nfds].fd = d->conns[i].eof ? -1 : d->conns[i].fd;
+			fds[nfds].fd = d->conns[i].fd;
 			fds[nfds].events = CURL_WAIT_POLLIN;
 			fds[nfds++].revents = 0;
 		}

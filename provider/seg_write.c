@@ -871,9 +871,26 @@ seal_store(struct segw *w, uint32_t idx, struct seg_slot *s,
 	return 0;
 }
 
+/*
+ * Every token the daemon publishes comes through here, whatever module
+ * fetched it: one with a byte outside 0x21-0x7E (or such a token_type)
+ * would reach a reader's HTTP header or terminal, so it is never
+ * published (the library refuses one too; seg_token_valid is the one
+ * rule for both).
+ */
 int
 segw_publish(struct segw *w, uint32_t idx, const char *token, size_t len,
     const struct segw_meta *meta)
+{
+	if (seg_token_valid(token, len) != 0 || (meta->token_type != NULL &&
+	    seg_token_valid(meta->token_type, strlen(meta->token_type)) != 0))
+		return TC_EBADTOKEN;
+	return segw_publish_unchecked(w, idx, token, len, meta);
+}
+
+int
+segw_publish_unchecked(struct segw *w, uint32_t idx, const char *token,
+    size_t len, const struct segw_meta *meta)
 {
 	struct seg_slot s;
 	unsigned char *ct;

@@ -88,8 +88,16 @@ int segw_find(struct segw *w, const char *name, uint32_t *idx);
 void segw_release(struct segw *w, uint32_t idx);
 
 /* Seal token under the slot's key and publish it with meta.  State becomes
- * TS_VALID, failures and error are reset.  -1 if the token does not fit. */
+ * TS_VALID, failures and error are reset.  TC_EBADTOKEN if the token or
+ * meta->token_type has a byte outside 0x21-0x7E (seg_token_valid), -1 if
+ * the token does not fit or memory runs out; the slot is unchanged then. */
 int segw_publish(struct segw *w, uint32_t idx, const char *token,
+    size_t len, const struct segw_meta *meta);
+
+/* The same without the byte rule, for tests that play a hostile daemon
+ * (tests/unit/keysrv.h, tests/integration/fakedaemon.c); tokencached
+ * publishes through segw_publish only. */
+int segw_publish_unchecked(struct segw *w, uint32_t idx, const char *token,
     size_t len, const struct segw_meta *meta);
 
 /*

@@ -18,6 +18,7 @@
 #include <json.h>
 #include <sodium.h>
 
+#include "seg.h"
 #include "token_parse.h"
 
 /*
@@ -333,7 +334,7 @@ parse_success(struct json_object *obj, int64_t now,
     const struct tok_limits *lim, struct tok_result *r)
 {
 	const char *tok, *type;
-	size_t toklen, typelen, i;
+	size_t toklen, typelen;
 	int64_t expires_in, jwt_exp, lifetime, left;
 	char *copy = NULL;
 
@@ -348,14 +349,12 @@ parse_success(struct json_object *obj, int64_t now,
 		    "max_token_size %zu", toklen, lim->token_max);
 		goto out;
 	}
-	/* Tokens go into HTTP headers: printable ASCII without spaces. */
-	for (i = 0; i < toklen; i++) {
-		if ((unsigned char)tok[i] < 0x21 ||
-		    (unsigned char)tok[i] > 0x7e) {
-			tok_seterr(r, TOK_TRANSIENT, "access_token contains a "
-			    "byte outside 0x21..0x7e");
-			goto out;
-		}
+	/* Tokens go into HTTP headers: printable ASCII without spaces, the
+	 * rule the segment writer and the library apply too. */
+	if (seg_token_valid(tok, toklen) != 0) {
+		tok_seterr(r, TOK_TRANSIENT, "access_token contains a byte "
+		    "outside 0x21..0x7e");
+		goto out;
 	}
 	type = member_string(obj, "token_type", &typelen);
 	if (type == NULL || typelen == 0) {
@@ -367,13 +366,10 @@ parse_success(struct json_object *obj, int64_t now,
 		    "longer than %zu", typelen, sizeof(r->token_type) - 1);
 		goto out;
 	}
-	for (i = 0; i < typelen; i++) {
-		if ((unsigned char)type[i] < 0x21 ||
-		    (unsigned char)type[i] > 0x7e) {
-			tok_seterr(r, TOK_TRANSIENT, "token_type contains a "
-			    "byte outside 0x21..0x7e");
-			goto out;
-		}
+	if (seg_token_valid(type, typelen) != 0) {
+		tok_seterr(r, TOK_TRANSIENT, "token_type contains a byte "
+		    "outside 0x21..0x7e");
+		goto out;
 	}
 
 	jwt_exp = tok_jwt_exp(tok, toklen);

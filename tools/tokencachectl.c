@@ -885,30 +885,16 @@ ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r, int err)
 static int
 ctl_segment_probe(const char *dir, char *buf, size_t len)
 {
-	struct tc_req req;
-	struct tc_resp resp;
 	struct seg_map m;
-	int r, err, fd = -1;
+	int r;
 
-	if ((r = tc_req_init(&req, TC_OP_SEGMENT, NULL, 0)) != 0)
-		goto fail;
 	errno = 0;
-	if ((r = tc_call_fd(dir, &req, &resp, CTL_PING_MS, &fd)) != 0) {
-		err = errno;
-		ctl_daemon_strerror(buf, len, dir, r, err);
+	if ((r = seg_map_from_daemon(dir, CTL_PING_MS, &m)) != 0) {
+		ctl_daemon_strerror(buf, len, dir, r, errno);
 		return -1;
 	}
-	if ((r = resp.status) != 0)
-		goto fail;
-	if ((r = seg_map_fd(&m, fd)) != 0)	/* takes fd over */
-		goto fail;
 	seg_map_close(&m);
 	return 0;
- fail:
-	if (fd != -1)
-		close(fd);
-	snprintf(buf, len, "%s", tc_strerror(r));
-	return -1;
 }
 
 static struct json_object *

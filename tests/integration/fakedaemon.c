@@ -11,9 +11,11 @@
  * and answers the real protocol for SECONDS: PING; KEY, SEGMENT and OPEN
  * with real keys and the segment's descriptor (MODE serve), or SEGMENT and
  * OPEN with status 0 and no descriptor (MODE nofd: a daemon that answers
- * but hands out no segment).  Prints "ready" once it listens.
+ * but hands out no segment), or with /dev/null for the segment (MODE
+ * badfd).  Prints "ready" once it listens.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,13 +48,13 @@ publish(struct segw *w, const char *name, const char *token)
 	m.expires_boot_ns = seg_boottime_ns() + INT64_C(600000000000);
 	m.fetched_at = now;
 	if (segw_assign(w, name, &idx) != 0 ||
-	    segw_publish(w, idx, token, strlen(token), &m) != 0)
+	    segw_publish_unchecked(w, idx, token, strlen(token), &m) != 0)
 		return -1;
 	return 0;
 }
 
 static void
-serve_one(struct segw *w, int fd, int nofd)
+serve_one(struct segw *w, int fd, int nofd, int segfd)
 {
 	struct tc_req q;
 	struct tc_resp r;
@@ -81,7 +83,7 @@ serve_one(struct segw *w, int fd, int nofd)
 		break;
 	}
 	if ((q.op == TC_OP_SEGMENT || q.op == TC_OP_OPEN) && !nofd)
-		(void)tc_send_with_fd(fd, &r, sizeof(r), w->ro_fd);
+		(void)tc_send_with_fd(fd, &r, sizeof(r), segfd);
 	else
 		(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
 	sodium_memzero(&r, sizeof(r));
@@ -94,11 +96,12 @@ main(int argc, char *argv[])
 	struct segw w;
 	char err[256];
 	time_t end;
-	int lfd, fd, nofd;
+	int lfd, fd, nofd, segfd;
 
 	if (argc != 4 || (strcmp(argv[2], "serve") != 0 &&
-	    strcmp(argv[2], "nofd") != 0)) {
-		fprintf(stderr, "usage: tc-fakedaemon DIR serve|nofd SECONDS\n");
+	    strcmp(argv[2], "nofd") != 0 && strcmp(argv[2], "badfd") != 0)) {
+		fprintf(stderr, "usage: tc-fakedaemon DIR serve|nofd|badfd "
+		    "SECONDS\n");
 		return 2;
 	}
 	nofd = strcmp(argv[2], "nofd") == 0;
@@ -128,6 +131,12 @@ main(int argc, char *argv[])
 		    strerror(errno));
 		return 1;
 	}
+	segfd = w.ro_fd;
+	if (strcmp(argv[2], "badfd") == 0 &&
+	    (segfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		perror("tc-fakedaemon: /dev/null");
+		return 1;
+	}
 	printf("ready\n");
 	fflush(stdout);
 	while (time(NULL) < end) {
@@ -137,7 +146,7 @@ main(int argc, char *argv[])
 			continue;
 		if ((fd = accept(lfd, NULL, NULL)) == -1)
 			continue;
-		serve_one(&w, fd, nofd);
+		serve_one(&w, fd, nofd, segfd);
 		close(fd);
 	}
 	(void)unlink(sun.sun_path);

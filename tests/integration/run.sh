@@ -20,7 +20,9 @@ fail=0
 skip=0
 failed_names=
 DAEMON_PID=
-IT_USERS="tc-it-daemon tc-it-alice tc-it-bob tc-it-carol tc-it-dave tc-it-admin"
+IT_USERS="tc-it-daemon tc-it-alice tc-it-bob tc-it-carol tc-it-dave tc-it-admin tc-it-h1 tc-it-h2 tc-it-h3 tc-it-h4"
+# Every user but the daemon's and alice: the segment hoarders (t_harden.sh).
+IT_HOARDERS="tc-it-bob tc-it-carol tc-it-dave tc-it-admin tc-it-h1 tc-it-h2 tc-it-h3 tc-it-h4"
 IT_GROUPS="tc-it-readers tc-it-extra tc-it-admins"
 
 finish() {
@@ -188,6 +190,9 @@ if [ "$(id -u)" = 0 ]; then
 	useradd --no-create-home --shell /bin/sh -G tc-it-extra tc-it-carol
 	useradd --no-create-home --shell /bin/sh tc-it-dave
 	useradd --no-create-home --shell /bin/sh -G tc-it-admins tc-it-admin
+	for u in tc-it-h1 tc-it-h2 tc-it-h3 tc-it-h4; do
+		useradd --no-create-home --shell /bin/sh "$u"
+	done
 	DAEMON_USER=tc-it-daemon
 	# The library trusts a control socket served by root, its own user
 	# or the daemon's user (tokencache(3)): name the tests' one.

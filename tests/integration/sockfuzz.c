@@ -18,12 +18,16 @@
  *                                          the end (every fourth shuts its
  *                                          sending side): every descriptor
  *                                          sent stays in flight
- *   tc-sockfuzz deny RUNTIME_DIR NAME N
+ *   tc-sockfuzz deny RUNTIME_DIR NAME N [K OPS]
  *                                          asks for NAME's key N times, as
  *                                          fast as it can (a connection
  *                                          each, as the library does);
  *                                          prints how many replies said
- *                                          denied, busy, other, and the time
+ *                                          denied, busy, other, and the time;
+ *                                          with K and OPS, for NAME0 ..
+ *                                          NAME<K-1> in turn, each with the
+ *                                          operations OPS (k key, w wait,
+ *                                          i invalidate)
  *   tc-sockfuzz silent RUNTIME_DIR N MS PID
  *                                          holds N connections that never
  *                                          speak, then PINGs on one more;
@@ -263,17 +267,33 @@ hoard(const char *dir, const char *name, int seconds)
 
 static long long now_ms(void);
 
+/*
+ * k > 0: request i asks for the credential NAME<j> (j = i / strlen(ops)
+ * % k) with the operation ops[i % strlen(ops)]: k for KEY, w for WAIT,
+ * i for INVALIDATE.
+ */
 static int
-deny(const char *dir, const char *name, int n)
+deny(const char *dir, const char *name, int n, int k, const char *ops)
 {
 	struct tc_req q;
 	struct tc_resp r;
-	int i, fd, denied = 0, busy = 0, other = 0;
+	char nm[SEG_NAME_FIELD];
+	int i, fd, op, denied = 0, busy = 0, other = 0;
+	size_t nops = strlen(ops);
 	long long t0 = now_ms();
 
-	if (tc_req_init(&q, TC_OP_KEY, name, 0) != 0)
+	if (tc_req_init(&q, TC_OP_KEY, name, 0) != 0 || nops == 0)
 		return 1;
 	for (i = 0; i < n; i++) {
+		if (k > 0) {
+			op = ops[i % nops] == 'w' ? TC_OP_WAIT :
+			    ops[i % nops] == 'i' ? TC_OP_INVALIDATE : TC_OP_KEY;
+			snprintf(nm, sizeof(nm), "%s%d", name,
+			    (int)((size_t)i / nops % (size_t)k));
+			if (tc_req_init(&q, op, nm, op == TC_OP_WAIT ? 100 : 0)
+			    != 0)
+				return 1;
+		}
 		if ((fd = connect_to(dir)) == -1) {
 			other++;
 			usleep(1000);
@@ -402,12 +422,15 @@ main(int argc, char *argv[])
 	if (argc == 5 && strcmp(argv[1], "hoard") == 0)
 		return hoard(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "deny") == 0)
-		return deny(argv[2], argv[3], atoi(argv[4]));
+		return deny(argv[2], argv[3], atoi(argv[4]), 0, "k");
+	if (argc == 7 && strcmp(argv[1], "deny") == 0)
+		return deny(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]),
+		    argv[6]);
 	if (argc == 6 && strcmp(argv[1], "silent") == 0)
 		return silent(argv[2], atoi(argv[3]), atoi(argv[4]),
 		    atoi(argv[5]));
 	fprintf(stderr, "usage: tc-sockfuzz fuzz DIR NAME N | flood DIR N | "
-	    "conns DIR N | hoard DIR NAME SECONDS | deny DIR NAME N | "
+	    "conns DIR N | hoard DIR NAME SECONDS | deny DIR NAME N [K OPS] | "
 	    "silent DIR N MS PID\n");
 	return 2;
 }

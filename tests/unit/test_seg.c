@@ -238,6 +238,41 @@ START_TEST(test_publish_roundtrip_and_ciphertext_only)
 }
 END_TEST
 
+/*
+ * Every token tokencached publishes goes through segw_publish, whatever
+ * module fetched it: bytes a reader would put into a header or onto a
+ * terminal are refused there, and the slot keeps its token.
+ */
+START_TEST(test_publish_refuses_bad_bytes)
+{
+	static const char *const bad[] = {
+		"a\r\nX-Injected: yes", "a b", "a\x1b[2J", "a\x7f", "a\x80",
+		"a\tb",
+	};
+	struct segw_meta mt = meta_valid_for(60);
+	struct seg_map m;
+	struct seg_slot s;
+	char out[TMAX + 1];
+	size_t len, i;
+	uint32_t idx;
+
+	ck_assert_int_eq(segw_assign(&w, "cred", &idx), 0);
+	ck_assert_int_eq(segw_publish(&w, idx, "good", 4, &mt), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(segw_publish(&w, idx, bad[i], strlen(bad[i]),
+		    &mt) == TC_EBADTOKEN, "bad token %zu published", i);
+	/* A NUL inside counts too. */
+	ck_assert_int_eq(segw_publish(&w, idx, "a\0b", 3, &mt), TC_EBADTOKEN);
+	mt.token_type = "Bearer\r\nX: y";
+	ck_assert_int_eq(segw_publish(&w, idx, "fine", 4, &mt), TC_EBADTOKEN);
+	ck_assert_int_eq(map_live(&m), 0);
+	ck_assert_int_eq(read_token(&m, idx, out, sizeof(out), &len, &s), 0);
+	ck_assert_str_eq(out, "good");
+	ck_assert_str_eq(s.token_type, "Bearer");
+	seg_map_close(&m);
+}
+END_TEST
+
 START_TEST(test_associated_data_binds)
 {
 	struct segw_meta mt = meta_valid_for(60);
@@ -951,6 +986,7 @@ seg_suite(void)
 	tcase_add_test(tc, test_assign_lookup_release);
 	tcase_add_test(tc, test_full_table);
 	tcase_add_test(tc, test_publish_roundtrip_and_ciphertext_only);
+	tcase_add_test(tc, test_publish_refuses_bad_bytes);
 	tcase_add_test(tc, test_associated_data_binds);
 	tcase_add_test(tc, test_corrupt_header);
 	tcase_add_test(tc, test_truncated_and_missing);
