@@ -538,14 +538,22 @@ tc_call(const char *runtime_dir, const struct tc_req *req,
 	return tc_call_fd(runtime_dir, req, resp, timeout_ms, NULL);
 }
 
-int
-tc_call_fd(const char *runtime_dir, const struct tc_req *req,
-    struct tc_resp *resp, int timeout_ms, int *fdp)
+/*
+ * call_once()'s "the daemon took the connection and closed it without a
+ * word": it does so to a user past its connection cap (CONNS_PER_UID in
+ * daemon.c), so that one user cannot take every connection.  A daemon
+ * that died instead refuses the next connect.
+ */
+#define CALL_HUNG_UP 1
+
+/* One exchange of tc_call_fd(), bounded by deadline (mono_ms()). */
+static int
+call_once(const char *runtime_dir, const struct tc_req *req,
+    struct tc_resp *resp, int64_t deadline, int *fdp)
 {
 	struct sockaddr_un sun;
 	struct tc_resp r, buf;
 	struct pollfd pfd;
-	int64_t deadline;
 	ssize_t n;
 	int fd, rc, ret, left, got = -1;
 
@@ -562,10 +570,9 @@ tc_call_fd(const char *runtime_dir, const struct tc_req *req,
 		return TC_ESYSTEM;
 	/*
 	 * Non-blocking, so that a daemon that does not accept (busy, or
-	 * stopped with SIGSTOP) costs us at most timeout_ms: a Unix socket
+	 * stopped with SIGSTOP) costs us at most the deadline: a Unix socket
 	 * whose backlog is full says EAGAIN, and we try again until then.
 	 */
-	deadline = mono_ms() + timeout_ms;
 	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		if (errno == EINTR)
 			continue;
@@ -583,7 +590,8 @@ tc_call_fd(const char *runtime_dir, const struct tc_req *req,
 	if ((ret = peer_trusted(fd)) != 0)
 		goto out;
 	if (send(fd, req, sizeof(*req), MSG_NOSIGNAL) != (ssize_t)sizeof(*req)) {
-		ret = TC_ENODAEMON;
+		ret = errno == EPIPE || errno == ECONNRESET ? CALL_HUNG_UP :
+		    TC_ENODAEMON;
 		goto out;
 	}
 	pfd.fd = fd;
@@ -602,7 +610,7 @@ tc_call_fd(const char *runtime_dir, const struct tc_req *req,
 	}
 	n = tc_recv_with_fd(fd, &buf, sizeof(buf), &got);
 	if (n == 0 || (n == -1 && errno == ECONNRESET)) {
-		ret = TC_ENODAEMON;
+		ret = CALL_HUNG_UP;
 		goto out;
 	}
 	if (n == -1) {
@@ -631,6 +639,39 @@ tc_call_fd(const char *runtime_dir, const struct tc_req *req,
 		close(got);
 	close(fd);
 	return ret;
+}
+
+/*
+ * "Busy" (TC_EBUSY: the per-user rate limit, or too many of the user's
+ * segment replies still unread) and a connection closed unanswered (the
+ * user's connection cap) are the daemon's "not now", not "no", as when a
+ * service starts many processes at once: ask again after a pause that
+ * doubles from BUSY_PAUSE_MS to BUSY_PAUSE_MAX_MS, with jitter so that a
+ * herd spreads out, for as long as the deadline allows.  The last answer
+ * stands when it does not (a hang-up then says TC_ENODAEMON, as before).
+ */
+#define BUSY_PAUSE_MS     5
+#define BUSY_PAUSE_MAX_MS 200
+
+int
+tc_call_fd(const char *runtime_dir, const struct tc_req *req,
+    struct tc_resp *resp, int timeout_ms, int *fdp)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	uint32_t pause = BUSY_PAUSE_MS, t;
+	int r;
+
+	for (;;) {
+		r = call_once(runtime_dir, req, resp, deadline, fdp);
+		if (r != CALL_HUNG_UP && (r != 0 || resp->status != TC_EBUSY))
+			return r;
+		t = pause + randombytes_uniform(pause);
+		if (mono_ms() + t >= deadline)
+			return r == CALL_HUNG_UP ? TC_ENODAEMON : 0;
+		(void)poll(NULL, 0, (int)t);
+		if (pause < BUSY_PAUSE_MAX_MS)
+			pause *= 2;
+	}
 }
 
 int

@@ -74,7 +74,11 @@ const char *tc_default_runtime_dir(void);
  * version, op), or TC_ENODAEMON / TC_ETIMEDOUT / TC_EPROTO / TC_ESYSTEM,
  * TC_ENOMEM, or TC_EPEER when the listener is not root, the daemon's user
  * or ours (see peer_trusted in client.c).
- * resp->status is the daemon's verdict. */
+ * resp->status is the daemon's verdict; a busy one (TC_EBUSY: rate
+ * limited, or too many of our segment replies unread), or a connection
+ * closed without a reply (past our user's connection cap), is asked
+ * again, after pauses of 5 ms doubling to 200 ms, until timeout_ms, and
+ * stands only then. */
 int tc_call(const char *runtime_dir, const struct tc_req *req,
     struct tc_resp *resp, int timeout_ms);
 

@@ -335,7 +335,28 @@ hard_check_config_not_loaded() {
 	ctl reload >/dev/null && ctl check >/dev/null || { ctl check; return 1; }
 }
 
+# A service of one user that starts many processes at once: the replies to
+# their first reads are unread for a moment, past the daemon's count of a
+# user's unread segment replies, and some are told "busy"; busy is "not
+# now", so those ask again within their deadline, and every one gets the
+# token (without the library's retry, some reported "busy").
+hard_same_user_herd() {
+	local n=40 st=0
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred acl "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
+	    "allow_users = tc-it-alice"
+	tc_daemon_start || return 1
+	ctl token acl --wait 15 >/dev/null || return 1
+	as_user tc-it-alice "$B/tests/tc-reader" "$WORK/run" acl $n herd \
+	    >"$WORK/uherd.out" 2>&1 || st=$?
+	cat "$WORK/uherd.out"
+	expect_eq "$st" 0 "the herd's status" || return 1
+	expect_eq "$(tail -n 1 "$WORK/uherd.out")" \
+	    "$n of $n got a token, the same generation" "the herd" || return 1
+}
+
 t_hard_segment_hoard() { in_private segment_hoard hard_segment_hoard; }
+t_hard_same_user_herd() { in_private same_user_herd hard_same_user_herd; }
 t_hard_multi_user_hoard() { in_private multi_hoard hard_multi_user_hoard; }
 t_hard_fake_daemon_refused() { in_private fake_daemon hard_fake_daemon_refused; }
 t_hard_daemon_user_once() { in_private daemon_user hard_daemon_user_once; }
@@ -355,6 +376,7 @@ hard_root_test() {	# NAME FUNCTION: needs throwaway users
 }
 
 hard_root_test "a user hoarding unread segment replies does not stop another user's new reader" t_hard_segment_hoard
+hard_root_test "a service of one user starting 40 readers at once: every one gets the token (busy is asked again)" t_hard_same_user_herd
 hard_root_test "eight users hoarding unread segment replies on every connection they may have do not stop root's or another user's new reader, nor check" t_hard_multi_user_hoard
 hard_root_test "a daemon run by another user is refused by the library; forged token bytes are refused" t_hard_fake_daemon_refused
 hard_root_test "a system account named by TOKENCACHE_DAEMON_USER is trusted, and looked up once per process" t_hard_daemon_user_once

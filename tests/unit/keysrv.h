@@ -39,6 +39,8 @@ static int keysrv_seg_nfds = 1;    /* descriptors sent with SEGMENT */
 static int keysrv_refuse_status;   /* not 0: SEGMENT and OPEN get this
                                     * status and no descriptor, as the
                                     * daemon answers a rate-limited peer */
+static int keysrv_busy_times;      /* > 0: the next that many SEGMENT and
+                                    * OPEN are answered TC_EBUSY */
 static atomic_int seg_requests;
 static atomic_int connections;     /* connections accepted */
 static atomic_int keysrv_closed;   /* connections the server has closed */
@@ -114,9 +116,12 @@ keysrv_main(void *arg)
 					    &r.key_epoch);
 				atomic_fetch_add(&key_requests, 1);
 			}
-			if (keysrv_refuse_status != 0) {
+			if (keysrv_refuse_status != 0 || keysrv_busy_times > 0) {
 				sodium_memzero(r.key, sizeof(r.key));
-				r.status = keysrv_refuse_status;
+				r.status = keysrv_refuse_status != 0 ?
+				    keysrv_refuse_status : TC_EBUSY;
+				if (keysrv_refuse_status == 0)
+					keysrv_busy_times--;
 				(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
 			} else
 				keysrv_send_segment(fd, &r);

@@ -238,6 +238,7 @@ START_TEST(test_rate_limited_first_read)
 	keysrv_refuse_status = TC_EBUSY;
 	pthread_mutex_unlock(&wlock);
 	ck_assert_int_eq(tc_open(&c, dir), 0);
+	/* Busy to the end of the call's deadline: busy, said as such. */
 	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), TC_EBUSY);
 	pthread_mutex_lock(&wlock);
 	keysrv_refuse_status = TC_EACCES;
@@ -248,6 +249,35 @@ START_TEST(test_rate_limited_first_read)
 	pthread_mutex_unlock(&wlock);
 	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
 	ck_assert_str_eq(buf, "limited-token");
+	tc_close(c);
+}
+END_TEST
+
+/*
+ * Busy is "not now": a first read told so (a service starting many
+ * processes at once, past the daemon's count of a user's unread segment
+ * replies) asks again within its deadline and gets the token.  Fails with
+ * busy taken as final (TC_EBUSY after one connection).
+ */
+START_TEST(test_busy_first_read_retried)
+{
+	tc_client *c;
+	char buf[TMAX + 1];
+	int before;
+
+	keysrv_publish("svc", "after-busy-token", 60 * NS_PER_S);
+	pthread_mutex_lock(&wlock);
+	keysrv_busy_times = 3;
+	pthread_mutex_unlock(&wlock);
+	before = atomic_load(&connections);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
+	ck_assert_str_eq(buf, "after-busy-token");
+	/* Three busy answers, then the one that counts. */
+	ck_assert_int_eq(atomic_load(&connections) - before, 4);
+	pthread_mutex_lock(&wlock);
+	ck_assert_int_eq(keysrv_busy_times, 0);
+	pthread_mutex_unlock(&wlock);
 	tc_close(c);
 }
 END_TEST
@@ -609,6 +639,7 @@ client_suite(void)
 	tcase_add_test(tc, test_access_denied_and_no_daemon);
 	tcase_add_test(tc, test_forged_token_bytes);
 	tcase_add_test(tc, test_rate_limited_first_read);
+	tcase_add_test(tc, test_busy_first_read_retried);
 	tcase_add_test(tc, test_segment_replaced);
 	tcase_add_test(tc, test_segment_fd_checked);
 	tcase_add_test(tc, test_moves_to_new_segment);
