@@ -986,6 +986,20 @@ segw_rotate(struct segw *w)
 	return dropped;
 }
 
+/* The status fields segw_set_status() and segw_set_failure() write. */
+static void
+slot_status(struct seg_slot *s, uint32_t state, const char *error,
+    uint32_t failures, uint32_t http_status, int64_t last_attempt_at,
+    int64_t next_refresh_at)
+{
+	s->state = state;
+	copy_field(s->error, sizeof(s->error), error);
+	s->failures = failures;
+	s->http_status = http_status;
+	s->last_attempt_at = last_attempt_at;
+	s->next_refresh_at = next_refresh_at;
+}
+
 void
 segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
     const char *error, uint32_t failures, uint32_t http_status,
@@ -995,12 +1009,8 @@ segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
 
 	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
 		return;
-	s.state = state;
-	copy_field(s.error, sizeof(s.error), error);
-	s.failures = failures;
-	s.http_status = http_status;
-	s.last_attempt_at = last_attempt_at;
-	s.next_refresh_at = next_refresh_at;
+	slot_status(&s, state, error, failures, http_status, last_attempt_at,
+	    next_refresh_at);
 	slot_store(w, idx, &s, NULL, 0);
 }
 
@@ -1014,12 +1024,8 @@ segw_set_failure(struct segw *w, uint32_t idx, uint32_t state,
 
 	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
 		return;
-	s.state = state;
-	copy_field(s.error, sizeof(s.error), error);
-	s.failures = failures;
-	s.http_status = http_status;
-	s.last_attempt_at = last_attempt_at;
-	s.next_refresh_at = next_refresh_at;
+	slot_status(&s, state, error, failures, http_status, last_attempt_at,
+	    next_refresh_at);
 	s.plan = *plan;
 	s.plan.reserved = 0;
 	/* A token's request_id stays the one that got it. */
