@@ -475,6 +475,49 @@ else
 	not_ok "fixed and restarted"
 fi
 
+# ---------------------------------------------------------------- start limit
+
+# A failure that is not a configuration error (status 1: another daemon
+# holds the runtime directory's lock) is retried every RestartSec=, but
+# only up to the unit's start limit, not forever.
+# The starts of the tests above count too: reset-failed clears them.
+in_ct systemctl stop tokencached
+in_ct systemctl reset-failed tokencached >/dev/null 2>&1
+limit_hit() {
+	in_ct journalctl -q --no-pager -u tokencached -o cat |
+	    grep -c 'Start request repeated too quickly'
+}
+n=$(limit_hit)
+if in_ct systemd-run -q --unit=tc-other tokencached -f -c /etc/tokencache/tokencache.conf &&
+    ct_wait 15 tokencachectl token zeebe-worker-client --wait 1; then
+	in_ct systemctl start tokencached >/dev/null 2>&1
+	for i in $(seq 1 300); do
+		[ "$(limit_hit)" -gt "$n" ] && break
+		sleep 0.1
+	done
+	active=$(in_ct systemctl is-active tokencached)
+	restarts=$(in_ct systemctl show -P NRestarts tokencached)
+	status=$(in_ct systemctl show -P ExecMainStatus tokencached)
+	if [ "$(limit_hit)" -gt "$n" ] && [ "$active" = failed ] && [ "$status" = 1 ] &&
+	    [ "$restarts" -ge 1 ] && [ "$restarts" -le 5 ]; then
+		ok "a failure that is not a configuration error: restarted $restarts times, then stopped by the start limit"
+	else
+		not_ok "the start limit" "$active, status $status, restarts $restarts" \
+		    "$(in_ct journalctl -q --no-pager -u tokencached | tail -n 8)"
+	fi
+else
+	not_ok "the start limit: a second daemon outside the unit" \
+	    "$(in_ct journalctl -q --no-pager -u tc-other | tail -n 8)"
+fi
+in_ct systemctl stop tc-other >/dev/null 2>&1
+in_ct systemctl reset-failed tokencached >/dev/null 2>&1
+if in_ct systemctl start tokencached &&
+    ct_wait 15 tokencachectl token zeebe-worker-client --wait 1; then
+	ok "started again after reset-failed: serving"
+else
+	not_ok "started again after reset-failed" "$(in_ct journalctl -q --no-pager -u tokencached | tail -n 8)"
+fi
+
 # ---------------------------------------------------------------- sandbox
 
 in_ct systemd-analyze security --no-pager tokencached >"$WORK/security.txt" 2>&1
