@@ -464,6 +464,13 @@ ini_parse(const char *path, char *buf, size_t len, ini_handler handler,
 			}
 		}
 		*ke = '\0';
+		/* A value that starts with one is a comment to a reader. */
+		if (v < e && (*v == '#' || *v == ';')) {
+			conf_err(err, path, line, "value of '%s' begins with "
+			    "'%c': a comment must be on a line of its own",
+			    k, *v);
+			return -1;
+		}
 		for (i = 1; v + i < e; i++) {
 			if ((v[i] == '#' || v[i] == ';') && is_blank(v[i - 1])) {
 				conf_err(err, path, line, "'%c' after a value: "

@@ -60,6 +60,7 @@ background(void)
 	if ((pid = fork()) == -1)
 		fatal("fork");
 	if (pid != 0) {
+		pid_t r;
 		int st;
 
 		close(p[1]);
@@ -68,8 +69,10 @@ background(void)
 		 * a configuration error, as in the foreground). */
 		if (read(p[0], &c, 1) == 1)
 			_exit(0);
-		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		while ((r = waitpid(pid, &st, 0)) == -1 && errno == EINTR)
 			;
+		if (r != pid)
+			_exit(1);
 		_exit(WIFEXITED(st) && WEXITSTATUS(st) != 0 ?
 		    WEXITSTATUS(st) : 1);
 	}
@@ -134,15 +137,12 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(2);
 
+	log_init(1, level);
 	/* No core dumps and no ptrace by other users: we hold secrets. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
-	    setrlimit(RLIMIT_CORE, &rl) == -1) {
-		fprintf(stderr, "tokencached: cannot disable core dumps: %s\n",
-		    strerror(errno));
-		return 1;
-	}
+	    setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("cannot disable core dumps");
 	umask(022);
-	log_init(1, level);
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

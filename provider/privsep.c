@@ -360,7 +360,9 @@ monitor_load(int fd, const char *path)
 /*
  * Pass a signal the monitor received on to the worker.  A full pipe
  * (EAGAIN) already holds signals the worker has yet to read; one more
- * would add nothing.
+ * would add nothing.  A closed one (EPIPE) means the worker is gone, as
+ * when systemd stops the unit with SIGTERM to every process in it: its
+ * SIGCHLD follows, and the monitor leaves with its status.
  */
 static void
 monitor_pass_signal(int sig_fd, uint32_t signo)
@@ -371,7 +373,7 @@ monitor_pass_signal(int sig_fd, uint32_t signo)
 	do
 		w = write(sig_fd, &c, 1);
 	while (w == -1 && errno == EINTR);
-	if (w != 1 && !(w == -1 && errno == EAGAIN))
+	if (w != 1 && !(w == -1 && (errno == EAGAIN || errno == EPIPE)))
 		log_err("monitor: cannot pass %s on to the worker",
 		    signo == SIGHUP ? "SIGHUP (reload)" : "SIGTERM");
 }
@@ -597,10 +599,16 @@ own_runtime_files(int dfd, uid_t uid, gid_t gid)
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		fd = openat(dfd, names[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd == -1)
+		if (fd == -1) {
+			if (errno != ENOENT)
+				log_warn("runtime directory: %s: open",
+				    names[i]);
 			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_uid == 0 && st.st_nlink == 1 &&
+		}
+		if (fstat(fd, &st) == -1)
+			log_warn("runtime directory: %s: fstat", names[i]);
+		else if (S_ISREG(st.st_mode) && st.st_uid == 0 &&
+		    st.st_nlink == 1 &&
 		    fchownat(fd, "", uid, gid, AT_EMPTY_PATH) == -1)
 			log_warn("runtime directory: %s: chown", names[i]);
 		close(fd);
@@ -618,6 +626,22 @@ own_runtime_files(int dfd, uid_t uid, gid_t gid)
  * read-only descriptor of the directory, or -1 with a message in err;
  * *config is set when the configuration is at fault.
  */
+/*
+ * Under the unit's ProtectSystem=strict only /run/tokencache is writable:
+ * a runtime_dir elsewhere fails with EROFS.
+ */
+#define RO_HINT " (under systemd's ProtectSystem=strict, add it to the " \
+	"unit's ReadWritePaths=)"
+
+static void
+writable_err(char *err, size_t errlen, const char *dir, const char *sofar,
+    int plen, mode_t mode)
+{
+	snprintf(err, errlen, "runtime_dir %s: %.*s is writable by others "
+	    "(mode %04o), who could replace %s", dir, plen ? plen : 1,
+	    plen ? sofar : "/", (unsigned)(mode & 07777), sofar);
+}
+
 static int
 open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
     size_t errlen)
@@ -625,7 +649,7 @@ open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
 	char buf[PATH_MAX], sofar[PATH_MAX] = "";
 	char *comp, *next;
 	struct stat pst, cst;
-	int pfd, cfd = -1, last, plen = 0, e;
+	int pfd, cfd = -1, last, plen = 0, e, ret = -1;
 
 	*config = 1;
 	if (dir[0] != '/' || strlen(dir) >= sizeof(buf)) {
@@ -638,7 +662,7 @@ open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
 	    fstat(pfd, &pst) == -1) {
 		*config = 0;
 		snprintf(err, errlen, "/: %s", strerror(errno));
-		goto fail;
+		goto out;
 	}
 	for (comp = buf;;) {
 		while (*comp == '/')
@@ -646,7 +670,7 @@ open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
 		if (*comp == '\0') {
 			snprintf(err, errlen, "runtime_dir %s: not a directory "
 			    "below /", dir);
-			goto fail;
+			goto out;
 		}
 		if ((next = strchr(comp, '/')) != NULL)
 			*next++ = '\0';
@@ -656,7 +680,7 @@ open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
 		if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
 			snprintf(err, errlen, "runtime_dir %s: '.' and '..' "
 			    "are not allowed", dir);
-			goto fail;
+			goto out;
 		}
 		/* sofar: the path so far, for messages (fits: dir does) */
 		snprintf(sofar + strlen(sofar), sizeof(sofar) - strlen(sofar),
@@ -669,15 +693,19 @@ open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
 			    "uid %u; only root may own the directories above "
 			    "the runtime directory", dir, plen ? plen : 1,
 			    plen ? sofar : "/", (unsigned)pst.st_uid);
-			goto fail;
+			goto out;
 		}
-		if ((pst.st_mode & 022) != 0 && (pst.st_mode & S_ISVTX) == 0)
-			goto writable;
+		if ((pst.st_mode & 022) != 0 && (pst.st_mode & S_ISVTX) == 0) {
+			writable_err(err, errlen, dir, sofar, plen, pst.st_mode);
+			goto out;
+		}
 		if (last && mkdirat(pfd, comp, 0755) == -1 && errno != EEXIST) {
-			*config = errno == ENOENT || errno == ENOTDIR;
+			e = errno;
+			*config = e == ENOENT || e == ENOTDIR || e == EROFS;
 			snprintf(err, errlen, "cannot create runtime directory "
-			    "%s: %s", dir, strerror(errno));
-			goto fail;
+			    "%s: %s%s", dir, strerror(e),
+			    e == EROFS ? RO_HINT : "");
+			goto out;
 		}
 		cfd = openat(pfd, comp, (last ? O_RDONLY : O_PATH) |
 		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -694,13 +722,15 @@ open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
 				snprintf(err, errlen, "runtime_dir %s: %s: %s",
 				    dir, sofar, strerror(e));
 			}
-			goto fail;
+			goto out;
 		}
 		/* A sticky parent: others may not rename or remove what
 		 * root, or the daemon's user, owns in it. */
 		if ((pst.st_mode & 022) != 0 &&
-		    cst.st_uid != 0 && !(last && cst.st_uid == uid))
-			goto writable;
+		    cst.st_uid != 0 && !(last && cst.st_uid == uid)) {
+			writable_err(err, errlen, dir, sofar, plen, pst.st_mode);
+			goto out;
+		}
 		close(pfd);
 		pfd = cfd;
 		cfd = -1;
@@ -713,20 +743,18 @@ open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
 		snprintf(err, errlen, "runtime directory %s belongs to uid %u, "
 		    "neither root nor the daemon's user", dir,
 		    (unsigned)pst.st_uid);
-		goto fail;
+		goto out;
 	}
+	/* success */
 	*config = 0;
-	return pfd;
- writable:
-	snprintf(err, errlen, "runtime_dir %s: %.*s is writable by others "
-	    "(mode %04o), who could replace %s", dir, plen ? plen : 1,
-	    plen ? sofar : "/", (unsigned)(pst.st_mode & 07777), sofar);
- fail:
+	ret = pfd;
+	pfd = -1;
+ out:
 	if (cfd != -1)
 		close(cfd);
 	if (pfd != -1)
 		close(pfd);
-	return -1;
+	return ret;
 }
 
 /*
@@ -738,30 +766,34 @@ static int
 prepare_runtime_dir(const char *dir, uid_t uid, gid_t gid, int *config,
     char *err, size_t errlen)
 {
-	int dfd, fd;
+	int dfd, fd, busy, e, ret = -1;
 
 	if ((dfd = open_runtime_dir(dir, uid, config, err, errlen)) == -1)
 		return -1;
 	fd = openat(dfd, SEG_LOCK_NAME, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (fd != -1) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK) {
-			close(fd);
-			close(dfd);
+		busy = flock(fd, LOCK_EX | LOCK_NB) == -1 &&
+		    errno == EWOULDBLOCK;
+		close(fd);
+		if (busy) {
 			snprintf(err, errlen, "another tokencached is running "
 			    "on %s", dir);
-			return -1;
+			goto out;
 		}
-		close(fd);
 	}
 	own_runtime_files(dfd, uid, gid);
 	if (fchown(dfd, uid, gid) == -1 || fchmod(dfd, 0755) == -1) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		close(dfd);
-		return -1;
+		e = errno;
+		*config = e == EROFS;
+		snprintf(err, errlen, "runtime directory %s: %s%s", dir,
+		    strerror(e), e == EROFS ? RO_HINT : "");
+		goto out;
 	}
+	ret = 0;
+ out:
 	close(dfd);
-	return 0;
+	return ret;
 }
 
 int

@@ -9,23 +9,28 @@
 # systemd: a reload picks up a new credential, a restart sends no token
 # request, a failed reload and a fatal start show in `journalctl -p err`,
 # a configuration error is not restarted, and the journal gets priorities
-# and no doubled program name.
+# and no doubled program name.  Every shell block in the README's Install,
+# Configure and Use sections must carry a marker (<!-- readme-test: none -->
+# for one that is only illustrative), on the line right before its fence.
 #
 #   bash tests/integration/systemd.sh         (make check-systemd; make check)
-#   KEEP=1 ...     keep the container's root and the work directory
+#   KEEP=1 ...     keep the container's root
 #
 # Skipped, with the reason, where no container can boot: not root, no
 # mmdebstrap or systemd-nspawn (tests/deps.sh installs them), or no
-# Debian mirror.  The debootstrapped root is cached in
-# /var/tmp/tc-systemd-bookworm (TC_SYSTEMD_CACHE) between runs; each run
-# boots a fresh copy of it.
+# Debian mirror (when building the root, or apt-get update in the
+# container).  The debootstrapped root, with the packages the README's
+# install block names, is cached in /var/tmp/tc-systemd-bookworm
+# (TC_SYSTEMD_CACHE) between runs; each run boots a fresh copy of it,
+# removed afterwards (KEEP=1 keeps it).  The work directory, with the
+# container's journal and the logs, is kept when a test fails.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
 
 skip() {
 	echo "skip - the README under systemd on Debian 12 ($1)"
-	echo "systemd: 0 passed, 0 failed, 1 skipped"
+	echo "systemd: ${pass:-0} passed, 0 failed, 1 skipped"
 	exit 0
 }
 [ "$(id -u)" = 0 ] || skip "needs root to build and boot a container"
@@ -42,8 +47,16 @@ CT=
 tc_workdir
 ROOT=$(mktemp -d /var/tmp/tc-systemd.XXXXXX)
 
+# On every way out: the container's journal into $WORK, the container
+# stopped (nothing of it left running), no mount left below $ROOT, and
+# $ROOT removed unless KEEP=1.
 finish() {
-	local i
+	local i m
+	trap '' INT TERM
+	if [ -n "$CT" ] && kill -0 "$CT" 2>/dev/null; then
+		in_ct journalctl -q --no-pager -u tokencached >"$WORK/journal-tokencached.log" 2>&1
+		in_ct journalctl -q --no-pager -b >"$WORK/journal.log" 2>&1
+	fi
 	if [ -n "$NSPAWN" ] && kill -0 "$NSPAWN" 2>/dev/null; then
 		# systemd-nspawn shuts the container down on SIGTERM.
 		kill "$NSPAWN"
@@ -51,14 +64,27 @@ finish() {
 			kill -0 "$NSPAWN" 2>/dev/null || break
 			sleep 0.1
 		done
+		# Still there: the container's init first (its whole PID
+		# namespace goes with it), then nspawn.
+		[ -n "$CT" ] && kill -KILL "$CT" 2>/dev/null
 		kill -KILL "$NSPAWN" 2>/dev/null
 		wait "$NSPAWN" 2>/dev/null
 	fi
+	# nspawn mounts in its own namespace; anything in ours is a leak.
+	for m in $(awk -v r="$ROOT" '$5 == r || index($5, r "/") == 1 { print $5 }' \
+	    /proc/self/mountinfo | sort -r); do
+		umount -l "$m" || echo "cannot unmount $m"
+	done
 	tc_stop_all
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "kept: $ROOT (the container's root)"
+	elif [ -n "$ROOT" ] && [ -d "$ROOT" ]; then
+		rm -rf --one-file-system "$ROOT"
+	fi
 	if [ "${KEEP:-0}" = 1 ] || [ $fail -gt 0 ]; then
-		echo "kept: $WORK (logs) and $ROOT (the container's root)"
+		echo "kept: $WORK (logs, the container's journal)"
 	else
-		rm -rf "$WORK" "$ROOT"
+		rm -rf "$WORK"
 	fi
 }
 trap finish EXIT
@@ -73,13 +99,38 @@ not_ok() {
 	return 0
 }
 
-# readme_block NAME: the fenced block after <!-- readme-test: NAME -->.
+# readme_block NAME: the fenced block right after <!-- readme-test: NAME -->
+# (its opening fence on the next line); fails if there is none.
 readme_block() {
 	awk -v want="<!-- readme-test: $1 -->" '
-		$0 == want { armed = 1; next }
-		armed && !inside && /^```/ { inside = 1; next }
-		inside && /^```/ { exit }
+		$0 == want && !found { found = 1; armed = 1; next }
+		armed { armed = 0
+			if (/^```/) { inside = 1; next }
+			bad = 1; exit }
+		inside && /^```/ { closed = 1; exit }
 		inside { print }
+		END {
+			if (!found || bad || !closed) {
+				printf "README.md: no fenced block on the line after %s\n", want >"/dev/stderr"
+				exit 1
+			}
+		}
+	' "$TOP/README.md"
+}
+
+# readme_unmarked: the shell blocks of the Install, Configure and Use
+# sections without a marker on the line before their fence, as
+# "LINE: FENCE".
+readme_unmarked() {
+	awk '
+		/^## / { sec = /^## (Install|Configure|Use)/ }
+		/^```/ {
+			if (!inside && sec && /^```(sh|bash|shell|console)[ \t]*$/ &&
+			    prev !~ /^<!-- readme-test: [^>]+ -->$/)
+				print NR ": " $0
+			inside = !inside
+		}
+		{ prev = $0 }
 	' "$TOP/README.md"
 }
 
@@ -118,18 +169,48 @@ ct_wait() {	# SECONDS COMMAND...: until COMMAND succeeds in the container
 	return 1
 }
 
+# ---------------------------------------------------------------- the README's blocks
+
+unmarked=$(readme_unmarked)
+if [ -n "$unmarked" ]; then
+	not_ok "README: every shell block in Install, Configure and Use is tested" \
+	    "no <!-- readme-test: NAME --> (or: none) on the line before:" "$unmarked"
+	exit 1
+fi
+for b in install "file /etc/tokencache/tokencache.conf" \
+    "file /etc/tokencache/credentials.d/zeebe-worker-client.conf" configure use c; do
+	readme_block "$b" >/dev/null || { not_ok "README: the block '$b'"; exit 1; }
+done
+ok "README: every shell block in Install, Configure and Use is marked; each marked block found"
+# The packages the install block installs, taken from it: in the cached
+# root already, so that a run only checks them.
+readme_pkgs=$(readme_block install | awk '
+	/apt-get install/ {
+		for (i = 1; i <= NF && $i != "install"; i++) ;
+		for (i++; i <= NF && $i != "#"; i++) if ($i !~ /^-/) print $i
+	}' | sort -u | tr '\n' ',')
+readme_pkgs=${readme_pkgs%,}
+[ -n "$readme_pkgs" ] || { not_ok "README: the install block" "no apt-get install line"; exit 1; }
+
 # ---------------------------------------------------------------- the root
 
-if [ ! -x "$CACHE/usr/lib/systemd/systemd" ]; then
-	echo "building a Debian 12 root with mmdebstrap (about 20 s; cached in $CACHE)..."
+pkgs="systemd,systemd-sysv,dbus,sudo,$readme_pkgs"
+stamp=var/lib/tc-systemd-packages
+if [ ! -x "$CACHE/usr/lib/systemd/systemd" ] ||
+    [ "$(cat "$CACHE/$stamp" 2>/dev/null)" != "$pkgs" ]; then
+	echo "building a Debian 12 root with mmdebstrap (about a minute; cached in $CACHE)..."
 	# Built aside and renamed into place: another run may be building too.
-	if ! mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,sudo \
+	if ! mmdebstrap --variant=minbase --include="$pkgs" \
 	    bookworm "$CACHE.new.$$" >"$WORK/mmdebstrap.log" 2>&1; then
 		tail -n 5 "$WORK/mmdebstrap.log"
-		rm -rf "$CACHE.new.$$"
+		rm -rf --one-file-system "$CACHE.new.$$"
 		skip "mmdebstrap could not build a bookworm root (no network or no Debian mirror?)"
 	fi
-	mv -T "$CACHE.new.$$" "$CACHE" 2>/dev/null || rm -rf "$CACHE.new.$$"
+	printf '%s\n' "$pkgs" >"$CACHE.new.$$/$stamp"
+	rm -rf --one-file-system "$CACHE.old.$$"
+	[ -e "$CACHE" ] && mv -T "$CACHE" "$CACHE.old.$$"
+	mv -T "$CACHE.new.$$" "$CACHE" 2>/dev/null || rm -rf --one-file-system "$CACHE.new.$$"
+	rm -rf --one-file-system "$CACHE.old.$$"
 fi
 cp -a "$CACHE/." "$ROOT/"
 chmod 0755 "$ROOT"
@@ -190,6 +271,12 @@ echo "booted Debian 12 with $(in_ct systemctl --version | head -n1) (container p
 
 # ---------------------------------------------------------------- Install
 
+# The install block runs apt-get update: without a mirror it cannot pass,
+# and that says nothing about the README.
+if ! in_ct apt-get update >"$WORK/apt-update.log" 2>&1; then
+	tail -n 5 "$WORK/apt-update.log"
+	skip "apt-get update fails in the container (no network or no Debian mirror?)"
+fi
 {
 	echo 'set -x'
 	echo 'cd /var/tmp/tokencache'
@@ -304,13 +391,50 @@ fi
 pat="reload failed, keeping the running configuration: /etc/tokencache/credentials.d/broken.conf:2: unknown key"
 n=$(jerr_count "$pat")
 printf '[credential]\ntokn_url = x\n' >"$ROOT/etc/tokencache/credentials.d/broken.conf"
-in_ct systemctl reload tokencached
-if wait_for 10 jerr_more "$pat" "$n"; then
-	ok "a failed reload shows in journalctl -p err, with file:line"
+if in_ct systemctl reload tokencached >"$WORK/reload-broken.log" 2>&1; then
+	not_ok "systemctl reload fails on a broken configuration" "it succeeded"
+elif wait_for 10 jerr_more "$pat" "$n"; then
+	ok "systemctl reload fails on a broken configuration; journalctl -p err has it, with file:line"
 else
 	not_ok "a failed reload in journalctl -p err" "$(jerr -n 5)"
 fi
 rm -f "$ROOT/etc/tokencache/credentials.d/broken.conf"
+if in_ct systemctl reload tokencached >"$WORK/reload-fixed.log" 2>&1; then
+	ok "fixed: systemctl reload succeeds"
+else
+	not_ok "fixed: systemctl reload succeeds" "$(cat "$WORK/reload-fixed.log")"
+fi
+
+# A credential that cannot load (an empty secret file, issue 15.3):
+# the reload fails, and check fails naming the file until one succeeds.
+st=0
+in_ct tokencachectl check >"$WORK/check-empty.log" 2>&1 || st=$?
+cat >"$ROOT/etc/tokencache/credentials.d/third-client.conf" <<EOF
+[credential]
+provider = oauth2
+token_url = $URL
+client_id = third-client
+client_secret_file = /etc/tokencache/secrets/third-client
+EOF
+: >"$ROOT/etc/tokencache/secrets/third-client"
+chmod 0600 "$ROOT/etc/tokencache/secrets/third-client"
+if in_ct systemctl reload tokencached >"$WORK/reload-empty.log" 2>&1; then
+	not_ok "systemctl reload with an empty secret file" "it succeeded"
+elif [ $st != 0 ]; then
+	not_ok "check before that reload" "exit $st: $(cat "$WORK/check-empty.log")"
+elif in_ct tokencachectl check >"$WORK/check-empty.log" 2>&1; then
+	not_ok "check with a credential that cannot load" "exit 0: $(cat "$WORK/check-empty.log")"
+elif ! grep -q "/etc/tokencache/credentials.d/third-client.conf" "$WORK/check-empty.log"; then
+	not_ok "check names the credential file" "$(cat "$WORK/check-empty.log")"
+else
+	ok "an empty secret file: systemctl reload fails, check fails naming the file"
+fi
+rm -f "$ROOT/etc/tokencache/credentials.d/third-client.conf" "$ROOT/etc/tokencache/secrets/third-client"
+if in_ct systemctl reload tokencached >/dev/null 2>&1 && in_ct tokencachectl check >/dev/null 2>&1; then
+	ok "fixed: reload and check pass again"
+else
+	not_ok "fixed: reload and check pass again" "$(in_ct tokencachectl check 2>&1)"
+fi
 if in_ct journalctl -q --no-pager -u tokencached -o cat | grep -q '^tokencached: '; then
 	not_ok "journal lines name the program once" \
 	    "$(in_ct journalctl -q --no-pager -u tokencached -o cat | grep '^tokencached: ' | head -n 3)"
@@ -349,6 +473,49 @@ if in_ct systemctl restart tokencached &&
 	ok "fixed and restarted: serving"
 else
 	not_ok "fixed and restarted"
+fi
+
+# ---------------------------------------------------------------- start limit
+
+# A failure that is not a configuration error (status 1: another daemon
+# holds the runtime directory's lock) is retried every RestartSec=, but
+# only up to the unit's start limit, not forever.
+# The starts of the tests above count too: reset-failed clears them.
+in_ct systemctl stop tokencached
+in_ct systemctl reset-failed tokencached >/dev/null 2>&1
+limit_hit() {
+	in_ct journalctl -q --no-pager -u tokencached -o cat |
+	    grep -c 'Start request repeated too quickly'
+}
+n=$(limit_hit)
+if in_ct systemd-run -q --unit=tc-other tokencached -f -c /etc/tokencache/tokencache.conf &&
+    ct_wait 15 tokencachectl token zeebe-worker-client --wait 1; then
+	in_ct systemctl start tokencached >/dev/null 2>&1
+	for i in $(seq 1 300); do
+		[ "$(limit_hit)" -gt "$n" ] && break
+		sleep 0.1
+	done
+	active=$(in_ct systemctl is-active tokencached)
+	restarts=$(in_ct systemctl show -P NRestarts tokencached)
+	status=$(in_ct systemctl show -P ExecMainStatus tokencached)
+	if [ "$(limit_hit)" -gt "$n" ] && [ "$active" = failed ] && [ "$status" = 1 ] &&
+	    [ "$restarts" -ge 1 ] && [ "$restarts" -le 5 ]; then
+		ok "a failure that is not a configuration error: restarted $restarts times, then stopped by the start limit"
+	else
+		not_ok "the start limit" "$active, status $status, restarts $restarts" \
+		    "$(in_ct journalctl -q --no-pager -u tokencached | tail -n 8)"
+	fi
+else
+	not_ok "the start limit: a second daemon outside the unit" \
+	    "$(in_ct journalctl -q --no-pager -u tc-other | tail -n 8)"
+fi
+in_ct systemctl stop tc-other >/dev/null 2>&1
+in_ct systemctl reset-failed tokencached >/dev/null 2>&1
+if in_ct systemctl start tokencached &&
+    ct_wait 15 tokencachectl token zeebe-worker-client --wait 1; then
+	ok "started again after reset-failed: serving"
+else
+	not_ok "started again after reset-failed" "$(in_ct journalctl -q --no-pager -u tokencached | tail -n 8)"
 fi
 
 # ---------------------------------------------------------------- sandbox

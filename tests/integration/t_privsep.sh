@@ -110,7 +110,20 @@ ps_runtime_path_refused() {
 	    "$WORK/start1.log" "message" || return 1
 	expect_eq "$(stat_tree "$base/victim")" "$before" "the victim directory" || return 1
 
-	# 2. The last component, in a sticky directory, a symbolic link of
+	# 2. A middle component, in a sticky directory, a symbolic link of
+	# dave's to a directory of root's: every check above holds for what
+	# it points to, so only opening each component without following a
+	# link (O_NOFOLLOW) refuses it.  timeout: a daemon that took it
+	# would run.
+	as_user tc-it-dave ln -s "$base/victim" "$base/sticky/lnk" || return 1
+	sed -i "s|^runtime_dir = .*|runtime_dir = $base/sticky/lnk/rt|" "$WORK/tokencache.conf"
+	st=0
+	timeout 20 "$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start2l.log" 2>&1 || st=$?
+	expect_eq "$st" 78 "exit status (a link in the middle)" || { cat "$WORK/start2l.log"; return 1; }
+	expect_grep "$base/sticky/lnk is a symbolic link" "$WORK/start2l.log" "message" || return 1
+	expect_eq "$(stat_tree "$base/victim")" "$before" "the victim directory" || return 1
+
+	# 2b. The last component, in a sticky directory, a symbolic link of
 	# dave's.
 	as_user tc-it-dave ln -s "$base/victim/rt" "$base/sticky/rt" || return 1
 	sed -i "s|^runtime_dir = .*|runtime_dir = $base/sticky/rt|" "$WORK/tokencache.conf"
@@ -153,6 +166,34 @@ ps_runtime_path_refused() {
 }
 t_ps_runtime_path_refused() { in_private runtime_path ps_runtime_path_refused; }
 
+# systemd stops a unit with SIGTERM to every process in it: the worker may
+# be gone when the monitor passes its SIGTERM on.  Made certain here: the
+# monitor stopped, the worker killed, then SIGTERM (read before SIGCHLD,
+# its lower number).  The monitor leaves with the worker's status and
+# logs no error about the closed pipe.
+ps_sigterm_worker_gone() {
+	local w st=0 i
+	ps_conf
+	tc_daemon_start || return 1
+	w=$(tc_worker_pid)
+	[ "$w" != "$DAEMON_PID" ] || { echo "no separate worker"; return 1; }
+	kill -STOP "$DAEMON_PID"
+	kill -KILL "$w"
+	for i in $(seq 1 100); do
+		[ "$(awk '{ print $3 }' "/proc/$w/stat" 2>/dev/null)" = Z ] && break
+		sleep 0.1
+	done
+	kill -TERM "$DAEMON_PID"
+	kill -CONT "$DAEMON_PID"
+	wait "$DAEMON_PID" || st=$?
+	DAEMON_PID=
+	expect_eq "$st" 137 "the monitor's exit status (the worker's SIGKILL)" || return 1
+	if grep -q "cannot pass" "$WORK/daemon.log"; then
+		echo "logged:"; grep "cannot pass" "$WORK/daemon.log"; return 1
+	fi
+}
+t_ps_sigterm_worker_gone() { in_private sigterm_gone ps_sigterm_worker_gone; }
+
 # A configuration error is not retried by systemd: a distinct status.
 ps_config_exit_status() {
 	local st=0
@@ -166,10 +207,27 @@ ps_config_exit_status() {
 	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start.log" 2>&1 || st=$?
 	expect_eq "$st" 78 "exit status (a comment after a value)" || return 1
 	expect_grep "tokencache.conf:.*: '#' after a value" "$WORK/start.log" "message" || return 1
+	# A runtime_dir on a read-only file system, as every path but
+	# /run/tokencache is under the unit's ProtectSystem=strict: to make,
+	# or existing (then its chown fails).
+	mkdir -p "$WORK/ro/old"
+	for d in new old; do
+		ps_conf
+		sed -i "s|^runtime_dir = .*|runtime_dir = $WORK/ro/$d|" "$WORK/tokencache.conf"
+		st=0
+		unshare -m sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" &&
+		    exec timeout 20 "$2" -f -c "$3"' sh "$WORK/ro" "$B/tokencached" \
+		    "$WORK/tokencache.conf" >"$WORK/start-ro.log" 2>&1 || st=$?
+		expect_eq "$st" 78 "exit status (read-only runtime_dir, $d)" ||
+		    { cat "$WORK/start-ro.log"; return 1; }
+		expect_grep "$WORK/ro/$d: Read-only file system (under systemd's ProtectSystem=strict, add it to the unit's ReadWritePaths=)" \
+		    "$WORK/start-ro.log" "message" || return 1
+	done
 }
 t_ps_config_exit_status() { in_private config_status ps_config_exit_status; }
 
 res_root_test "SIGHUP and SIGTERM reach the worker from a monitor without CAP_KILL" t_ps_no_cap_kill
 res_root_test "runtime files root owns (systemd's chown at start) are adopted on restart; a hard link is not" t_ps_root_owned_adopted
 res_root_test "a runtime_dir another user could change is refused (status 78); nothing outside changes" t_ps_runtime_path_refused
-res_root_test "configuration errors exit 78 (EX_CONFIG)" t_ps_config_exit_status
+res_root_test "the worker gone when the monitor passes SIGTERM on: no error logged" t_ps_sigterm_worker_gone
+res_root_test "configuration errors exit 78 (EX_CONFIG), a read-only runtime_dir too" t_ps_config_exit_status

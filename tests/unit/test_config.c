@@ -387,6 +387,12 @@ static const struct {
 	{ "[daemon]\nmax_credentials = 12 ; twelve\n", 2,
 	  "';' after a value" },
 	{ "[daemon]\ncredentials_dir = /etc/x #y\n", 2, "'#' after a value" },
+	/* ...and a value that is all comment: "# the cache" is no path. */
+	{ "[daemon]\nruntime_dir = # the cache\n", 2, "value of "
+	  "'runtime_dir' begins with '#': a comment must be on a line of "
+	  "its own" },
+	{ "[daemon]\nuser =\t;tokencache\n", 2,
+	  "value of 'user' begins with ';'" },
 };
 
 START_TEST(main_error_lines)
@@ -541,6 +547,12 @@ static const struct {
 	  "'#' after a value" },
 	{ "[credential]\ntoken_url = https://a.example/t  # the token\n", 2,
 	  "'#' after a value" },
+	{ "[credential]\nscope = # read write\n", 2,
+	  "value of 'scope' begins with '#'" },
+	{ "[credential]\nclient_secret = #s3cret\n", 2,
+	  "value of 'client_secret' begins with '#'" },
+	{ "[credential]\naudience = ;zeebe\n", 2,
+	  "value of 'audience' begins with ';'" },
 	{ "[credential]\nprovider = oidc\n", 2,
 	  "unknown provider 'oidc' (known: oauth2)" },
 	{ "[credential]\nprovider = \xe2\x80\x8b\n", 2,
