@@ -255,7 +255,8 @@ demo: deps
 	$(MAKE) all
 	@B=$(abspath $(B)) bash tests/integration/demo.sh
 
-bench: deps
+bench:
+	@DEPS_BENCH=1 sh tests/deps.sh
 	$(MAKE) all $(BENCH)
 	@B=$(abspath $(B)) bash tests/bench/run.sh
 

@@ -14,7 +14,7 @@
 #        systemd: tests/integration/systemd.sh),
 #        ca-certificates  (the npm packages of tests/oauth-server are
 #        installed by tests/oauth-server/start.sh with npm ci)
-# bench: gnuplot-nox (optional: only a warning)
+# bench: gnuplot-nox (only for make bench, which sets DEPS_BENCH=1)
 set -eu
 
 NODE_MIN_MAJOR=18
@@ -75,14 +75,14 @@ collect() {
 	have systemd-nspawn || add systemd-container
 	# The sanitizer and libFuzzer runtimes are only recommended by clang.
 	deb_installed libclang-rt-14-dev || add libclang-rt-14-dev
+	# make bench draws its plot (DEPS_BENCH=1, set by the Makefile).
+	[ "${DEPS_BENCH:-0}" = 1 ] && ! have gnuplot && add gnuplot-nox
 
 	missing=${missing# }
 }
 
 collect
 
-have gnuplot ||
-	echo "deps: warning: gnuplot not found; 'make bench' will not draw plots (apt-get install gnuplot-nox)" >&2
 
 if [ -z "$missing" ]; then
 	echo "deps: all build and test dependencies present"

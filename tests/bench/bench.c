@@ -187,7 +187,7 @@ timer_cost(void)
 #define MAX_TABLES 12
 #define MAX_ROWS 48
 #define MAX_CELLS 8
-#define CELL 96
+#define CELL 128
 
 static struct {
 	char section[24], item[96], param[48], stat[24], unit[16];
