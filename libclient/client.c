@@ -386,7 +386,7 @@ name_hash(const char *name, size_t len)
 }
 
 const char *
-tc_default_runtime_dir(void)
+proto_runtime_dir(void)
 {
 	const char *d = secure_getenv("TOKENCACHE_RUNTIME_DIR");
 
@@ -394,15 +394,15 @@ tc_default_runtime_dir(void)
 }
 
 int
-tc_req_init(struct tc_req *req, int op, const char *name, uint32_t timeout_ms)
+proto_req_init(struct proto_req *req, int op, const char *name, uint32_t timeout_ms)
 {
 	size_t len = name != NULL ? strnlen(name, TC_NAME_MAX + 1) : 0;
 
 	memset(req, 0, sizeof(*req));
 	if (name != NULL && seg_name_valid(name, len) != 0)
 		return TC_EINVAL;
-	req->magic = TC_PROTO_MAGIC;
-	req->version = TC_PROTO_VERSION;
+	req->magic = PROTO_MAGIC;
+	req->version = PROTO_VERSION;
 	req->op = (uint16_t)op;
 	req->timeout_ms = timeout_ms;
 	req->name_len = (uint32_t)len;
@@ -532,10 +532,10 @@ peer_trusted(int fd)
 }
 
 int
-tc_call(const char *runtime_dir, const struct tc_req *req,
-    struct tc_resp *resp, int timeout_ms)
+proto_call(const char *runtime_dir, const struct proto_req *req,
+    struct proto_resp *resp, int timeout_ms)
 {
-	return tc_call_fd(runtime_dir, req, resp, timeout_ms, NULL);
+	return proto_call_fd(runtime_dir, req, resp, timeout_ms, NULL);
 }
 
 /*
@@ -546,13 +546,13 @@ tc_call(const char *runtime_dir, const struct tc_req *req,
  */
 #define CALL_HUNG_UP 1
 
-/* One exchange of tc_call_fd(), bounded by deadline (mono_ms()). */
+/* One exchange of proto_call_fd(), bounded by deadline (mono_ms()). */
 static int
-call_once(const char *runtime_dir, const struct tc_req *req,
-    struct tc_resp *resp, int64_t deadline, int *fdp)
+call_once(const char *runtime_dir, const struct proto_req *req,
+    struct proto_resp *resp, int64_t deadline, int *fdp)
 {
 	struct sockaddr_un sun;
-	struct tc_resp r, buf;
+	struct proto_resp r, buf;
 	struct pollfd pfd;
 	ssize_t n;
 	int fd, rc, ret, left, got = -1;
@@ -608,7 +608,7 @@ call_once(const char *runtime_dir, const struct tc_req *req,
 		ret = TC_ESYSTEM;
 		goto out;
 	}
-	n = tc_recv_with_fd(fd, &buf, sizeof(buf), &got);
+	n = proto_recv_with_fd(fd, &buf, sizeof(buf), &got);
 	if (n == 0 || (n == -1 && errno == ECONNRESET)) {
 		ret = CALL_HUNG_UP;
 		goto out;
@@ -618,7 +618,7 @@ call_once(const char *runtime_dir, const struct tc_req *req,
 		goto out;
 	}
 	/* The one checker of replies, the one the fuzzer runs. */
-	if ((ret = tc_resp_check(&buf, (size_t)n, req->op, &r)) != 0)
+	if ((ret = proto_resp_check(&buf, (size_t)n, req->op, &r)) != 0)
 		goto out;
 	/* A descriptor comes with a good answer to those who want one. */
 	if (fdp != NULL && r.status == 0 && got == -1) {
@@ -654,8 +654,8 @@ call_once(const char *runtime_dir, const struct tc_req *req,
 #define BUSY_PAUSE_MAX_MS 200
 
 int
-tc_call_fd(const char *runtime_dir, const struct tc_req *req,
-    struct tc_resp *resp, int timeout_ms, int *fdp)
+proto_call_fd(const char *runtime_dir, const struct proto_req *req,
+    struct proto_resp *resp, int timeout_ms, int *fdp)
 {
 	int64_t deadline = mono_ms() + timeout_ms;
 	uint32_t pause = BUSY_PAUSE_MS, t;
@@ -684,7 +684,7 @@ tc_open(tc_client **ret, const char *runtime_dir)
 	if (sodium_init() < 0)
 		return TC_ESYSTEM;
 	if (runtime_dir == NULL)
-		runtime_dir = tc_default_runtime_dir();
+		runtime_dir = proto_runtime_dir();
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return TC_ENOMEM;
 	c->map.fd = -1;
@@ -837,13 +837,13 @@ static int64_t coarse_mono_ns(void);
 int
 seg_map_from_daemon(const char *dir, int timeout_ms, struct seg_map *m)
 {
-	struct tc_req req;
-	struct tc_resp resp;
+	struct proto_req req;
+	struct proto_resp resp;
 	int r, fd = -1;
 
-	if ((r = tc_req_init(&req, TC_OP_SEGMENT, NULL, 0)) != 0)
+	if ((r = proto_req_init(&req, PROTO_OP_SEGMENT, NULL, 0)) != 0)
 		return r;
-	if ((r = tc_call_fd(dir, &req, &resp, timeout_ms, &fd)) != 0)
+	if ((r = proto_call_fd(dir, &req, &resp, timeout_ms, &fd)) != 0)
 		return r;
 	if (resp.status != 0) {
 		if (fd != -1)
@@ -948,15 +948,15 @@ static struct centry *add_entry(tc_client *c, const char *name, size_t len,
 /*
  * Map the segment, or a new one if the daemon retired the one we have.
  * That takes the daemon, and name's key will be wanted next, so one round
- * trip (TC_OP_OPEN) brings both: the segment for anyone, the key if the
+ * trip (PROTO_OP_OPEN) brings both: the segment for anyone, the key if the
  * daemon gives it.  Without the key (denied, no such credential), the entry
  * asks again in refresh_entry(), which reports why.
  */
 static int
 ensure_mapped(tc_client *c, const char *name, size_t len, uint64_t h)
 {
-	struct tc_req req;
-	struct tc_resp resp;
+	struct proto_req req;
+	struct proto_resp resp;
 	struct seg_map m;
 	struct centry *e;
 	int r, fd = -1;
@@ -966,11 +966,11 @@ ensure_mapped(tc_client *c, const char *name, size_t len, uint64_t h)
 			return 0;
 		unmap_segment(c);
 	}
-	if ((r = tc_req_init(&req, TC_OP_OPEN, name, 0)) != 0)
+	if ((r = proto_req_init(&req, PROTO_OP_OPEN, name, 0)) != 0)
 		return r;
 	/* The cache is the daemon's to hand out: without a daemon there
 	 * is none for us (tc_get_wait then says TC_ENODAEMON). */
-	if ((r = tc_call_fd(c->dir, &req, &resp, KEY_CALL_MS, &fd)) != 0)
+	if ((r = proto_call_fd(c->dir, &req, &resp, KEY_CALL_MS, &fd)) != 0)
 		return r == TC_ENODAEMON ? TC_ENOCACHE : r;
 	/*
 	 * The segment comes with every answer but those that refuse us
@@ -1082,13 +1082,13 @@ add_entry(tc_client *c, const char *name, size_t len, uint64_t h)
 static int
 fetch_key(tc_client *c, struct centry *e)
 {
-	struct tc_req req;
-	struct tc_resp resp;
+	struct proto_req req;
+	struct proto_resp resp;
 	int r;
 
-	if ((r = tc_req_init(&req, TC_OP_KEY, e->name, 0)) != 0)
+	if ((r = proto_req_init(&req, PROTO_OP_KEY, e->name, 0)) != 0)
 		return r;
-	if ((r = tc_call(c->dir, &req, &resp, KEY_CALL_MS)) != 0)
+	if ((r = proto_call(c->dir, &req, &resp, KEY_CALL_MS)) != 0)
 		return r;
 	if ((r = resp.status) == 0) {
 		memcpy(e->key, resp.key, SEG_KEY_BYTES);
@@ -1634,21 +1634,21 @@ tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
 static int
 wait_op(tc_client *c, int op, const char *name, int timeout_ms)
 {
-	struct tc_req req;
-	struct tc_resp resp;
+	struct proto_req req;
+	struct proto_resp resp;
 	uint32_t t;
 	int r;
 
 	if (timeout_ms <= 0)
 		t = 0;		/* the daemon picks: its fetch timeout */
-	else if (timeout_ms > TC_WAIT_MAX_MS)
-		t = TC_WAIT_MAX_MS;
+	else if (timeout_ms > PROTO_WAIT_MAX_MS)
+		t = PROTO_WAIT_MAX_MS;
 	else
 		t = (uint32_t)timeout_ms;
-	if ((r = tc_req_init(&req, op, name, t)) != 0)
+	if ((r = proto_req_init(&req, op, name, t)) != 0)
 		return r;
-	r = tc_call(c->dir, &req, &resp,
-	    (t ? (int)t : TC_WAIT_MAX_MS) + TC_CALL_SLACK_MS);
+	r = proto_call(c->dir, &req, &resp,
+	    (t ? (int)t : PROTO_WAIT_MAX_MS) + PROTO_CALL_SLACK_MS);
 	if (r == 0)
 		r = resp.status;
 	return r;
@@ -1664,7 +1664,7 @@ tc_get_wait(tc_client *c, const char *name, char *buf, size_t buflen,
 	if (timeout_ms == 0 || (r != TC_ENOTOKEN && r != TC_EEXPIRED &&
 	    r != TC_EFAILED && r != TC_ENOCACHE))
 		return r;
-	if ((r = wait_op(c, TC_OP_WAIT, name, timeout_ms)) != 0) {
+	if ((r = wait_op(c, PROTO_OP_WAIT, name, timeout_ms)) != 0) {
 		char none[1];
 
 		/*
@@ -1685,7 +1685,7 @@ tc_refresh(tc_client *c, const char *name, int timeout_ms)
 {
 	if (c == NULL || name == NULL)
 		return TC_EINVAL;
-	return wait_op(c, TC_OP_REFRESH, name, timeout_ms);
+	return wait_op(c, PROTO_OP_REFRESH, name, timeout_ms);
 }
 
 const char *

@@ -13,20 +13,20 @@
 #include "tokencache.h"
 
 int
-tc_req_parse(const void *buf, size_t len, struct tc_req *out,
+proto_req_parse(const void *buf, size_t len, struct proto_req *out,
     char name[SEG_NAME_FIELD])
 {
-	struct tc_req q;
+	struct proto_req q;
 
 	if (len != sizeof(q))
 		return TC_EPROTO;
 	memcpy(&q, buf, sizeof(q));
-	if (q.magic != TC_PROTO_MAGIC || q.version != TC_PROTO_VERSION ||
-	    q.op < TC_OP_PING || q.op > TC_OP_LAST || q.name_len > TC_NAME_MAX)
+	if (q.magic != PROTO_MAGIC || q.version != PROTO_VERSION ||
+	    q.op < PROTO_OP_PING || q.op > PROTO_OP_LAST || q.name_len > TC_NAME_MAX)
 		return TC_EPROTO;
 	/* Requests about a credential name a valid one; the others none. */
-	if (q.op == TC_OP_PING || q.op == TC_OP_RELOAD ||
-	    q.op == TC_OP_ROTATE || q.op == TC_OP_SEGMENT) {
+	if (q.op == PROTO_OP_PING || q.op == PROTO_OP_RELOAD ||
+	    q.op == PROTO_OP_ROTATE || q.op == PROTO_OP_SEGMENT) {
 		if (q.name_len != 0)
 			return TC_EPROTO;
 	} else if (seg_name_valid(q.name, q.name_len) != 0)
@@ -38,15 +38,15 @@ tc_req_parse(const void *buf, size_t len, struct tc_req *out,
 }
 
 int
-tc_resp_check(const void *buf, size_t len, int op, struct tc_resp *out)
+proto_resp_check(const void *buf, size_t len, int op, struct proto_resp *out)
 {
-	struct tc_resp r;
+	struct proto_resp r;
 
 	if (len != sizeof(r))
 		return TC_EPROTO;
 	memcpy(&r, buf, sizeof(r));
 	/* A status is 0 or one of our (negative, small) codes. */
-	if (r.magic != TC_PROTO_MAGIC || r.version != TC_PROTO_VERSION ||
+	if (r.magic != PROTO_MAGIC || r.version != PROTO_VERSION ||
 	    r.op != op || r.status > 0 || r.status < -1000)
 		return TC_EPROTO;
 	r.message[sizeof(r.message) - 1] = '\0';
@@ -55,7 +55,7 @@ tc_resp_check(const void *buf, size_t len, int op, struct tc_resp *out)
 }
 
 int
-tc_send_with_fd(int sock, const void *buf, size_t len, int fd)
+proto_send_with_fd(int sock, const void *buf, size_t len, int fd)
 {
 	union {
 		struct cmsghdr align;
@@ -84,7 +84,7 @@ tc_send_with_fd(int sock, const void *buf, size_t len, int fd)
 }
 
 ssize_t
-tc_recv_with_fd(int sock, void *buf, size_t cap, int *fd)
+proto_recv_with_fd(int sock, void *buf, size_t cap, int *fd)
 {
 	/* Room for a few: what a confused or hostile peer sends beyond one
 	 * is closed below, and what does not fit the kernel closes. */

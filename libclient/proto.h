@@ -2,8 +2,8 @@
  * proto.h - the control socket protocol (internal).
  *
  * runtime_dir/socket is an AF_UNIX SOCK_SEQPACKET socket, so every message
- * arrives whole or not at all.  A client sends one struct tc_req per
- * message and gets one struct tc_resp back for each.  Both have a fixed
+ * arrives whole or not at all.  A client sends one struct proto_req per
+ * message and gets one struct proto_resp back for each.  Both have a fixed
  * size; the daemon disconnects a peer whose message has any other length,
  * a wrong magic or version, an unknown op, or a name that is not valid.
  * The daemon judges every request by the peer's SO_PEERCRED / SO_PEERGROUPS
@@ -16,26 +16,26 @@
 #include <sys/types.h>
 #include "seg.h"
 
-#define TC_PROTO_MAGIC   UINT32_C(0x31504354)  /* "TCP1" */
-#define TC_PROTO_VERSION 1
+#define PROTO_MAGIC   UINT32_C(0x31504354)  /* "TCP1" */
+#define PROTO_VERSION 1
 
-enum tc_op {
-	TC_OP_PING = 1,     /* is the daemon there?  no name */
-	TC_OP_KEY = 2,      /* key for name at the current epoch */
-	TC_OP_WAIT = 3,     /* fetch now if no valid token; reply when done */
-	TC_OP_REFRESH = 4,  /* fetch now even if valid; reply when done */
-	TC_OP_RELOAD = 5,   /* re-read the configuration (admin) */
-	TC_OP_ROTATE = 6,   /* new key epoch, every slot re-sealed (admin) */
-	TC_OP_INVALIDATE = 7, /* drop name's token, fetch anew (admin) */
-	TC_OP_SEGMENT = 8,  /* the live segment: a read-only fd comes with
+enum proto_op {
+	PROTO_OP_PING = 1,     /* is the daemon there?  no name */
+	PROTO_OP_KEY = 2,      /* key for name at the current epoch */
+	PROTO_OP_WAIT = 3,     /* fetch now if no valid token; reply when done */
+	PROTO_OP_REFRESH = 4,  /* fetch now even if valid; reply when done */
+	PROTO_OP_RELOAD = 5,   /* re-read the configuration (admin) */
+	PROTO_OP_ROTATE = 6,   /* new key epoch, every slot re-sealed (admin) */
+	PROTO_OP_INVALIDATE = 7, /* drop name's token, fetch anew (admin) */
+	PROTO_OP_SEGMENT = 8,  /* the live segment: a read-only fd comes with
 	                     * the reply (SCM_RIGHTS); no name */
-	TC_OP_OPEN = 9,     /* a first read's one round trip: the segment,
+	PROTO_OP_OPEN = 9,     /* a first read's one round trip: the segment,
 	                     * as SEGMENT, and name's key, as KEY (status
 	                     * says whether the key is there) */
 };
-#define TC_OP_LAST TC_OP_OPEN
+#define PROTO_OP_LAST PROTO_OP_OPEN
 
-struct tc_req {
+struct proto_req {
 	uint32_t magic;
 	uint16_t version;
 	uint16_t op;
@@ -44,12 +44,12 @@ struct tc_req {
 	char name[SEG_NAME_FIELD];
 };
 
-struct tc_resp {
+struct proto_resp {
 	uint32_t magic;
 	uint16_t version;
 	uint16_t op;              /* echoes the request */
 	int32_t status;           /* 0 or a TC_E* code */
-	uint32_t flags;           /* PING: TC_RESP_CONF_* */
+	uint32_t flags;           /* PING: PROTO_RESP_CONF_* */
 	uint64_t key_epoch;       /* KEY: epoch of key */
 	uint64_t generation;      /* WAIT / REFRESH: generation published */
 	uint8_t key[SEG_KEY_BYTES];
@@ -60,14 +60,14 @@ struct tc_resp {
  * PING's flags.  CONF_STALE: the configuration on disk did not load at the
  * last reload; the daemon runs the one before, and message says why.
  */
-#define TC_RESP_CONF_STALE 0x1u
+#define PROTO_RESP_CONF_STALE 0x1u
 
-#define TC_WAIT_MAX_MS   (10 * 60 * 1000)
-#define TC_CALL_SLACK_MS 2000   /* a reply may take this much past timeout */
+#define PROTO_WAIT_MAX_MS   (10 * 60 * 1000)
+#define PROTO_CALL_SLACK_MS 2000   /* a reply may take this much past timeout */
 
 /* The runtime directory clients use: $TOKENCACHE_RUNTIME_DIR (read with
  * secure_getenv) or /run/tokencache. */
-const char *tc_default_runtime_dir(void);
+const char *proto_runtime_dir(void);
 
 /* One request/response exchange with the daemon in runtime_dir, waiting
  * at most timeout_ms for the reply.  Returns 0 with *resp checked (magic,
@@ -79,19 +79,19 @@ const char *tc_default_runtime_dir(void);
  * closed without a reply (past our user's connection cap), is asked
  * again, after pauses of 5 ms doubling to 200 ms, until timeout_ms, and
  * stands only then. */
-int tc_call(const char *runtime_dir, const struct tc_req *req,
-    struct tc_resp *resp, int timeout_ms);
+int proto_call(const char *runtime_dir, const struct proto_req *req,
+    struct proto_resp *resp, int timeout_ms);
 
-/* tc_call() for a reply that brings a file descriptor: with status 0,
- * *fd gets it (close-on-exec), else TC_EPROTO.  fd NULL: tc_call(). */
-int tc_call_fd(const char *runtime_dir, const struct tc_req *req,
-    struct tc_resp *resp, int timeout_ms, int *fd);
+/* proto_call() for a reply that brings a file descriptor: with status 0,
+ * *fd gets it (close-on-exec), else TC_EPROTO.  fd NULL: proto_call(). */
+int proto_call_fd(const char *runtime_dir, const struct proto_req *req,
+    struct proto_resp *resp, int timeout_ms, int *fd);
 
 /*
- * Ask the daemon in runtime_dir for its live segment (TC_OP_SEGMENT), as a
+ * Ask the daemon in runtime_dir for its live segment (PROTO_OP_SEGMENT), as a
  * first read does, and map it read-only through seg_map_fd(), which checks
  * the descriptor (sealed, its size) and the header.  0 with *m to be
- * closed with seg_map_close(); else tc_call_fd()'s errors, the daemon's
+ * closed with seg_map_close(); else proto_call_fd()'s errors, the daemon's
  * status, or seg_map_fd()'s, with no descriptor left open.  Internal: the
  * library and tokencachectl check.
  */
@@ -103,18 +103,18 @@ int seg_map_from_daemon(const char *runtime_dir, int timeout_ms,
  * valid name for the ops that take one (none for the others).  0 with
  * *out and the NUL-terminated name filled, or TC_EPROTO.
  */
-int tc_req_parse(const void *buf, size_t len, struct tc_req *out,
+int proto_req_parse(const void *buf, size_t len, struct proto_req *out,
     char name[SEG_NAME_FIELD]);
 
 /* Check a received reply to op: 0 with *out filled (message
  * NUL-terminated), or TC_EPROTO. */
-int tc_resp_check(const void *buf, size_t len, int op, struct tc_resp *out);
+int proto_resp_check(const void *buf, size_t len, int op, struct proto_resp *out);
 
 /*
  * Send the len-byte message buf on the connected socket sock with one file
  * descriptor attached (SCM_RIGHTS).  0, or -1 with errno set.
  */
-int tc_send_with_fd(int sock, const void *buf, size_t len, int fd);
+int proto_send_with_fd(int sock, const void *buf, size_t len, int fd);
 
 /*
  * Receive one message of at most cap bytes from sock (MSG_DONTWAIT) and
@@ -124,10 +124,10 @@ int tc_send_with_fd(int sock, const void *buf, size_t len, int fd);
  * Returns the message's length (MSG_TRUNC: its real length), or -1 with
  * errno set.
  */
-ssize_t tc_recv_with_fd(int sock, void *buf, size_t cap, int *fd);
+ssize_t proto_recv_with_fd(int sock, void *buf, size_t cap, int *fd);
 
 /* Fill a request for op on name (NULL for none). */
-int tc_req_init(struct tc_req *req, int op, const char *name,
+int proto_req_init(struct proto_req *req, int op, const char *name,
     uint32_t timeout_ms);
 
 #endif /* TC_PROTO_H */

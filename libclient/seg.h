@@ -3,7 +3,7 @@
  *
  * One writer (tokencached), many readers (libtokencache).  The live
  * segment is a sealed memfd that the daemon maps read-write and hands to
- * readers, read-only, over the control socket (TC_OP_SEGMENT):
+ * readers, read-only, over the control socket (PROTO_OP_SEGMENT):
  *
  *   [struct seg_header][slot 0][slot 1] ... [slot nslots-1]
  *

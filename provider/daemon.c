@@ -1010,12 +1010,12 @@ conn_reap(struct daemon *d)
 }
 
 static int
-conn_reply(struct conn *k, struct tc_resp *r)
+conn_reply(struct conn *k, struct proto_resp *r)
 {
 	ssize_t n;
 
-	r->magic = TC_PROTO_MAGIC;
-	r->version = TC_PROTO_VERSION;
+	r->magic = PROTO_MAGIC;
+	r->version = PROTO_VERSION;
 	r->op = k->op;
 	r->message[sizeof(r->message) - 1] = '\0';
 	n = send(k->fd, r, sizeof(*r), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -1027,7 +1027,7 @@ conn_reply(struct conn *k, struct tc_resp *r)
 }
 
 /*
- * A reply to TC_OP_SEGMENT or TC_OP_OPEN: the read-only segment fd rides
+ * A reply to PROTO_OP_SEGMENT or PROTO_OP_OPEN: the read-only segment fd rides
  * along.  Wipes *r.
  *
  * A descriptor sent but not yet received is charged by the kernel to the
@@ -1044,20 +1044,20 @@ conn_reply(struct conn *k, struct tc_resp *r)
  * reads, so it never notices.
  */
 static int
-conn_reply_segment(struct daemon *d, struct conn *k, struct tc_resp *r)
+conn_reply_segment(struct daemon *d, struct conn *k, struct proto_resp *r)
 {
 	int64_t now;
 	int ret, saved;
 
-	r->magic = TC_PROTO_MAGIC;
-	r->version = TC_PROTO_VERSION;
+	r->magic = PROTO_MAGIC;
+	r->version = PROTO_VERSION;
 	r->op = k->op;
 	r->message[sizeof(r->message) - 1] = '\0';
 	k->waiting = 0;
 	k->answered = 1;
 	k->deadline_ns = now_ns() + CONN_IDLE_NS;
 	k->seg_sent = 1;
-	ret = tc_send_with_fd(k->fd, r, sizeof(*r), d->seg.ro_fd);
+	ret = proto_send_with_fd(k->fd, r, sizeof(*r), d->seg.ro_fd);
 	sodium_memzero(r, sizeof(*r));
 	if (ret == 0 && conn_unread(k->fd))
 		conn_park(d, k);
@@ -1084,7 +1084,7 @@ static int
 conn_reply_status(struct conn *k, int status, const char *msg,
     uint64_t generation)
 {
-	struct tc_resp r;
+	struct proto_resp r;
 
 	memset(&r, 0, sizeof(r));
 	r.status = status;
@@ -1310,7 +1310,7 @@ begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
 	if (timeout_ms == 0)
 		t = (int64_t)c->conf->timeout_ms + 1000;
 	else
-		t = timeout_ms > TC_WAIT_MAX_MS ? TC_WAIT_MAX_MS : timeout_ms;
+		t = timeout_ms > PROTO_WAIT_MAX_MS ? PROTO_WAIT_MAX_MS : timeout_ms;
 	k->waiting = 1;
 	memcpy(k->name, c->name, sizeof(k->name));
 	k->deadline_ns = now + t * NS_PER_MS;
@@ -1335,36 +1335,36 @@ request_denied(struct daemon *d, struct conn *k, int op, const char *name,
 	struct cred *c;
 
 	switch (op) {
-	case TC_OP_KEY:
-	case TC_OP_OPEN:
-	case TC_OP_WAIT:
-	case TC_OP_REFRESH:
+	case PROTO_OP_KEY:
+	case PROTO_OP_OPEN:
+	case PROTO_OP_WAIT:
+	case PROTO_OP_REFRESH:
 		if ((c = cred_find(d, name)) == NULL || conn_allowed(c, k))
 			return NULL;
-		log_denied(d, k->uid, op == TC_OP_KEY || op == TC_OP_OPEN ?
+		log_denied(d, k->uid, op == PROTO_OP_KEY || op == PROTO_OP_OPEN ?
 		    "key" : "fetch", c->name, now);
 		return "permission denied";
-	case TC_OP_RELOAD:
-	case TC_OP_ROTATE:
-	case TC_OP_INVALIDATE:
+	case PROTO_OP_RELOAD:
+	case PROTO_OP_ROTATE:
+	case PROTO_OP_INVALIDATE:
 		if (conn_is_admin(d, k))
 			return NULL;
 		/* A name that is no credential makes no entry of its own. */
-		log_denied(d, k->uid, op == TC_OP_RELOAD ? "reload" :
-		    op == TC_OP_ROTATE ? "rotate-keys" : "invalidate",
-		    op == TC_OP_INVALIDATE && (c = cred_find(d, name)) !=
+		log_denied(d, k->uid, op == PROTO_OP_RELOAD ? "reload" :
+		    op == PROTO_OP_ROTATE ? "rotate-keys" : "invalidate",
+		    op == PROTO_OP_INVALIDATE && (c = cred_find(d, name)) !=
 		    NULL ? c->name : "", now);
 		return DENIED_ADMIN;
 	}
 	return NULL;
 }
 
-/* Handle one request checked by tc_req_parse(); -1: drop the peer. */
+/* Handle one request checked by proto_req_parse(); -1: drop the peer. */
 static int
-handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
+handle_request(struct daemon *d, struct conn *k, const struct proto_req *q,
     const char *name)
 {
-	struct tc_resp r;
+	struct proto_resp r;
 	struct cred *c = NULL;
 	const char *denied;
 	char msg[SEG_ERROR_FIELD];
@@ -1372,7 +1372,7 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 
 	k->op = q->op;
 	/* One segment reply per connection: see conn_reply_segment. */
-	if ((q->op == TC_OP_SEGMENT || q->op == TC_OP_OPEN) && k->seg_sent)
+	if ((q->op == PROTO_OP_SEGMENT || q->op == PROTO_OP_OPEN) && k->seg_sent)
 		return -1;
 	if (!rate_allow(d, k->uid, now)) {
 		/*
@@ -1392,19 +1392,19 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		return -1;
 	}
 	/* No room for one more unread descriptor: busy, none sent. */
-	if ((q->op == TC_OP_SEGMENT || q->op == TC_OP_OPEN) &&
+	if ((q->op == PROTO_OP_SEGMENT || q->op == PROTO_OP_OPEN) &&
 	    (denied = park_room(d, k)) != NULL) {
 		log_debug("uid %u: %s", (unsigned)k->uid, denied);
 		return conn_reply_status(k, TC_EBUSY, denied, 0);
 	}
 	switch (q->op) {
-	case TC_OP_PING:
+	case PROTO_OP_PING:
 		memset(&r, 0, sizeof(r));
 		/* The configuration on disk did not load: say why, to those
 		 * who may reload (the reason may name files, credentials
 		 * and values); the others learn that it did not. */
 		if (d->conf_error[0] != '\0') {
-			r.flags = TC_RESP_CONF_STALE;
+			r.flags = PROTO_RESP_CONF_STALE;
 			snprintf(r.message, sizeof(r.message), "%s",
 			    conn_is_admin(d, k) ? d->conf_error :
 			    "see tokencached's log (the reason is told only "
@@ -1413,12 +1413,12 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 			snprintf(r.message, sizeof(r.message), "tokencached "
 			    "%s pid %ld", TC_VERSION_STRING, (long)getpid());
 		return conn_reply(k, &r);
-	case TC_OP_SEGMENT:
+	case PROTO_OP_SEGMENT:
 		/* Anyone may map it: it holds metadata and ciphertext only,
 		 * as the world-readable persistent copy does. */
 		memset(&r, 0, sizeof(r));
 		return conn_reply_segment(d, k, &r);
-	case TC_OP_OPEN:
+	case PROTO_OP_OPEN:
 		/* The segment for anyone, as above; the key as for KEY. */
 		memset(&r, 0, sizeof(r));
 		if ((c = cred_find(d, name)) == NULL) {
@@ -1432,12 +1432,12 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 		} else
 			segw_key_for(&d->seg, c->name, r.key, &r.key_epoch);
 		return conn_reply_segment(d, k, &r);	/* wipes r */
-	case TC_OP_RELOAD:
-	case TC_OP_ROTATE:
+	case PROTO_OP_RELOAD:
+	case PROTO_OP_ROTATE:
 		if ((denied = request_denied(d, k, q->op, name, now)) !=
 		    NULL)
 			return conn_reply_status(k, TC_EACCES, denied, 0);
-		if (q->op == TC_OP_ROTATE) {
+		if (q->op == PROTO_OP_ROTATE) {
 			snprintf(msg, sizeof(msg), "requested by uid %u",
 			    (unsigned)k->uid);
 			if (rotate_keys(d, msg) != 0)
@@ -1455,7 +1455,7 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 	if ((c = cred_find(d, name)) == NULL)
 		return conn_reply_status(k, TC_ENOTFOUND,
 		    "no such credential", 0);
-	if (q->op == TC_OP_INVALIDATE) {
+	if (q->op == PROTO_OP_INVALIDATE) {
 		if ((denied = request_denied(d, k, q->op, name, now)) != NULL)
 			return conn_reply_status(k, TC_EACCES, denied, 0);
 		snprintf(msg, sizeof(msg), "invalidated by uid %u",
@@ -1472,11 +1472,11 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 	if ((denied = request_denied(d, k, q->op, name, now)) != NULL)
 		return conn_reply_status(k, TC_EACCES, denied, 0);
 	switch (q->op) {
-	case TC_OP_KEY:
+	case PROTO_OP_KEY:
 		memset(&r, 0, sizeof(r));
 		segw_key_for(&d->seg, c->name, r.key, &r.key_epoch);
 		return conn_reply(k, &r);	/* wipes r */
-	case TC_OP_WAIT:
+	case PROTO_OP_WAIT:
 		if (c->expires_ns > now && c->expires_ns != 0)
 			return conn_reply_status(k, 0, NULL, 0);
 		/* A permanent error will not mend by itself: say so now,
@@ -1486,7 +1486,7 @@ handle_request(struct daemon *d, struct conn *k, const struct tc_req *q,
 			    0);
 		begin_wait(c, k, q->timeout_ms, now, 1);
 		return 0;
-	case TC_OP_REFRESH:
+	case PROTO_OP_REFRESH:
 		/* An explicit request clears a permanent failure's slow
 		 * retry; it does not override a Retry-After hold, nor
 		 * refresh_min_interval. */
@@ -1512,7 +1512,7 @@ static void
 read_conn(struct daemon *d, int i)
 {
 	struct conn *k = &d->conns[i];
-	struct tc_req buf, q;
+	struct proto_req buf, q;
 	char name[SEG_NAME_FIELD];
 	ssize_t n;
 
@@ -1522,7 +1522,7 @@ read_conn(struct daemon *d, int i)
 	/* A peer that sends a malformed message, or anything at all while
 	 * it waits for an answer, is cut off. */
 	if (n <= 0 || k->waiting ||
-	    tc_req_parse(&buf, (size_t)n, &q, name) != 0 ||
+	    proto_req_parse(&buf, (size_t)n, &q, name) != 0 ||
 	    handle_request(d, k, &q, name) != 0)
 		conn_close(d, i);
 }

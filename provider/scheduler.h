@@ -112,7 +112,7 @@ int64_t sched_next_turn(int64_t from, int64_t *taken, size_t ntaken,
     int64_t gap);
 
 /*
- * An explicit refresh (TC_OP_REFRESH).  JOIN: a request is in flight,
+ * An explicit refresh (PROTO_OP_REFRESH).  JOIN: a request is in flight,
  * wait for it.  LAST: the last request went out less than min_interval
  * ago and its token is in service: that is the answer.  WAIT: *due moves
  * to the nearest turn (sched_next_turn; taken[] as for sched_plan_turn)

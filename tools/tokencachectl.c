@@ -30,7 +30,7 @@
 #define CTL_EXIT_USAGE   2     /* the command line is not right */
 
 #define CTL_TOKEN_BUF    (16 * 1024)   /* first guess; grown on TC_ERANGE */
-#define CTL_MAX_SECONDS  (TC_WAIT_MAX_MS / 1000)
+#define CTL_MAX_SECONDS  (PROTO_WAIT_MAX_MS / 1000)
 #define CTL_REFRESH_SECS 30
 #define CTL_PING_MS      2000
 /* A reload parses every credential file inside the daemon's loop. */
@@ -135,7 +135,7 @@ print_usage(FILE *fp)
 	    "  -h, --help         print this help and exit\n"
 	    "  --version          print the version and exit\n"
 	    "\nExit status: 0 success, 1 failure, 2 usage error.\n",
-	    tc_default_runtime_dir());
+	    proto_runtime_dir());
 }
 
 static void
@@ -845,15 +845,15 @@ cmd_refresh(const struct ctl_args *a)
 /* One exchange with the daemon; resp->message is printable afterwards. */
 static int
 ctl_daemon_call(const char *dir, int op, const char *name, int timeout_ms,
-    struct tc_resp *resp, int *err)
+    struct proto_resp *resp, int *err)
 {
-	struct tc_req req;
+	struct proto_req req;
 	int r;
 
-	if ((r = tc_req_init(&req, op, name, 0)) != 0)
+	if ((r = proto_req_init(&req, op, name, 0)) != 0)
 		return r;
 	errno = 0;
-	if ((r = tc_call(dir, &req, resp, timeout_ms)) != 0) {
+	if ((r = proto_call(dir, &req, resp, timeout_ms)) != 0) {
 		*err = errno;
 		return r;
 	}
@@ -877,7 +877,7 @@ ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r, int err)
 }
 
 /*
- * Ask for the segment as a first read does (TC_OP_SEGMENT: the memfd over
+ * Ask for the segment as a first read does (PROTO_OP_SEGMENT: the memfd over
  * SCM_RIGHTS) and check it as the library would: a daemon that answers a
  * ping but can hand no reader its segment (out of descriptors, say) serves
  * nobody new, and check must say so.  0, or a message in buf.
@@ -961,7 +961,7 @@ static int
 cmd_check(const struct ctl_args *a)
 {
 	struct ctl_cache c;
-	struct tc_resp resp;
+	struct proto_resp resp;
 	char dmsg[SEG_ERROR_FIELD + 64], cmsg[512] = "", smsg[512] = "";
 	char fmsg[SEG_ERROR_FIELD] = "";
 	int64_t now;
@@ -969,11 +969,11 @@ cmd_check(const struct ctl_args *a)
 	int r, err = 0, reachable, cache_ok, seg_ok = 0, conf_ok = 1, ok;
 
 	memset(&c, 0, sizeof(c));
-	if ((r = ctl_daemon_call(a->dir, TC_OP_PING, NULL, CTL_PING_MS, &resp,
+	if ((r = ctl_daemon_call(a->dir, PROTO_OP_PING, NULL, CTL_PING_MS, &resp,
 	    &err)) == 0 && (r = resp.status) == 0) {
 		/* It runs an older configuration than the one on disk,
 		 * which did not load: a credential there is not served. */
-		if (resp.flags & TC_RESP_CONF_STALE) {
+		if (resp.flags & PROTO_RESP_CONF_STALE) {
 			conf_ok = 0;
 			snprintf(fmsg, sizeof(fmsg), "%s", resp.message);
 			snprintf(dmsg, sizeof(dmsg), "tokencached answers");
@@ -1037,7 +1037,7 @@ static int
 admin_call(const struct ctl_args *a, const char *what, int op,
     const char *name, const char *done)
 {
-	struct tc_resp resp;
+	struct proto_resp resp;
 	char msg[SEG_ERROR_FIELD + 64];
 	int r, err = 0;
 
@@ -1066,13 +1066,13 @@ admin_call(const struct ctl_args *a, const char *what, int op,
 static int
 cmd_reload(const struct ctl_args *a)
 {
-	return admin_call(a, "reload", TC_OP_RELOAD, NULL, "reloaded");
+	return admin_call(a, "reload", PROTO_OP_RELOAD, NULL, "reloaded");
 }
 
 static int
 cmd_rotate_keys(const struct ctl_args *a)
 {
-	return admin_call(a, "rotate-keys", TC_OP_ROTATE, NULL,
+	return admin_call(a, "rotate-keys", PROTO_OP_ROTATE, NULL,
 	    "keys rotated");
 }
 
@@ -1082,7 +1082,7 @@ cmd_invalidate(const struct ctl_args *a)
 	char what[TC_NAME_MAX + 16];
 
 	snprintf(what, sizeof(what), "invalidate %s", a->name);
-	return admin_call(a, what, TC_OP_INVALIDATE, a->name, "invalidated");
+	return admin_call(a, what, PROTO_OP_INVALIDATE, a->name, "invalidated");
 }
 
 static void
@@ -1334,7 +1334,7 @@ main(int argc, char *argv[])
 	if (r != CTL_EXIT_OK || done)
 		return r;
 	if (a.dir == NULL)
-		a.dir = tc_default_runtime_dir();
+		a.dir = proto_runtime_dir();
 	r = cmd->run(&a);
 	/* Buffered output may still fail, e.g. on a full disk. */
 	if (fflush(stdout) == EOF || ferror(stdout)) {

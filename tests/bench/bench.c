@@ -395,8 +395,8 @@ inseg_keysrv(void *arg)
 {
 	struct inseg *s = arg;
 	struct pollfd p;
-	struct tc_req q;
-	struct tc_resp r;
+	struct proto_req q;
+	struct proto_resp r;
 	int fd;
 
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
@@ -411,23 +411,23 @@ inseg_keysrv(void *arg)
 			continue;
 		}
 		memset(&r, 0, sizeof(r));
-		r.magic = TC_PROTO_MAGIC;
-		r.version = TC_PROTO_VERSION;
+		r.magic = PROTO_MAGIC;
+		r.version = PROTO_VERSION;
 		r.op = q.op;
-		if (q.op == TC_OP_SEGMENT || (q.op == TC_OP_OPEN &&
+		if (q.op == PROTO_OP_SEGMENT || (q.op == PROTO_OP_OPEN &&
 		    q.name_len <= TC_NAME_MAX)) {
 			/* The live segment, read-only, as the daemon hands
 			 * it; with OPEN, the key too. */
-			if (q.op == TC_OP_OPEN) {
+			if (q.op == PROTO_OP_OPEN) {
 				q.name[q.name_len] = '\0';
 				pthread_mutex_lock(&s->lock);
 				segw_key_for(&s->w, q.name, r.key,
 				    &r.key_epoch);
 				pthread_mutex_unlock(&s->lock);
 			}
-			(void)tc_send_with_fd(fd, &r, sizeof(r), s->w.ro_fd);
+			(void)proto_send_with_fd(fd, &r, sizeof(r), s->w.ro_fd);
 			sodium_memzero(&r, sizeof(r));
-		} else if (q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
+		} else if (q.op == PROTO_OP_KEY && q.name_len <= TC_NAME_MAX) {
 			q.name[q.name_len] = '\0';
 			pthread_mutex_lock(&s->lock);
 			segw_key_for(&s->w, q.name, r.key, &r.key_epoch);
@@ -547,12 +547,12 @@ remove_creds(const char *prefix)
 void
 daemon_reload(void)
 {
-	struct tc_req q;
-	struct tc_resp r;
+	struct proto_req q;
+	struct proto_resp r;
 	int rc;
 
-	tc_req_init(&q, TC_OP_RELOAD, NULL, 0);
-	if ((rc = tc_call(env.rundir, &q, &r, 60000)) != 0)
+	proto_req_init(&q, PROTO_OP_RELOAD, NULL, 0);
+	if ((rc = proto_call(env.rundir, &q, &r, 60000)) != 0)
 		die("reload: %s", tc_strerror(rc));
 	if (r.status != 0)
 		die("reload: %s: %s", tc_strerror(r.status), r.message);

@@ -132,8 +132,8 @@ int
 first_child(int argc, char **argv)
 {
 	static char tok[TOKEN_BUF];
-	struct tc_req q;
-	struct tc_resp resp;
+	struct proto_req q;
+	struct proto_resp resp;
 	double t0, t1;
 	tc_client *c = NULL;
 	int r = -1, fd;
@@ -143,8 +143,8 @@ first_child(int argc, char **argv)
 		if ((r = tc_open(&c, argv[1])) == 0)
 			r = tc_get(c, argv[2], tok, sizeof(tok), NULL);
 	} else if (strcmp(argv[0], "first-ping") == 0 && argc == 2) {
-		tc_req_init(&q, TC_OP_PING, NULL, 0);
-		if ((r = tc_call(argv[1], &q, &resp, 5000)) == 0)
+		proto_req_init(&q, PROTO_OP_PING, NULL, 0);
+		if ((r = proto_call(argv[1], &q, &resp, 5000)) == 0)
 			r = resp.status;
 	} else if (strcmp(argv[0], "first-agent") == 0 && argc == 3) {
 		env.cred = argv[2];
@@ -420,12 +420,12 @@ row_agent_new(void *arg)
 static int
 row_ping(void *arg)
 {
-	struct tc_req q;
-	struct tc_resp r;
+	struct proto_req q;
+	struct proto_resp r;
 
 	(void)arg;
-	tc_req_init(&q, TC_OP_PING, NULL, 0);
-	if (tc_call(env.rundir, &q, &r, 2000) != 0)
+	proto_req_init(&q, PROTO_OP_PING, NULL, 0);
+	if (proto_call(env.rundir, &q, &r, 2000) != 0)
 		return -1;
 	return r.status;
 }

@@ -14,22 +14,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct tc_req q;
-	struct tc_resp r;
+	struct proto_req q;
+	struct proto_resp r;
 	char name[SEG_NAME_FIELD];
 	int op;
 
-	if (tc_req_parse(data, size, &q, name) == 0) {
+	if (proto_req_parse(data, size, &q, name) == 0) {
 		/* What passes is well formed. */
-		if (size != sizeof(q) || q.op < TC_OP_PING ||
-		    q.op > TC_OP_LAST || q.name_len > TC_NAME_MAX ||
+		if (size != sizeof(q) || q.op < PROTO_OP_PING ||
+		    q.op > PROTO_OP_LAST || q.name_len > TC_NAME_MAX ||
 		    strlen(name) != q.name_len)
 			abort();
 		if (q.name_len > 0 && seg_name_valid(name, q.name_len) != 0)
 			abort();
 	}
-	for (op = TC_OP_PING; op <= TC_OP_LAST; op++) {
-		if (tc_resp_check(data, size, op, &r) == 0 &&
+	for (op = PROTO_OP_PING; op <= PROTO_OP_LAST; op++) {
+		if (proto_resp_check(data, size, op, &r) == 0 &&
 		    (r.status > 0 || strlen(r.message) >= sizeof(r.message)))
 			abort();
 	}

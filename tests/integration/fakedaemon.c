@@ -56,34 +56,34 @@ publish(struct segw *w, const char *name, const char *token)
 static void
 serve_one(struct segw *w, int fd, int nofd, int segfd)
 {
-	struct tc_req q;
-	struct tc_resp r;
+	struct proto_req q;
+	struct proto_resp r;
 	char name[SEG_NAME_FIELD];
 	ssize_t n;
 
 	n = recv(fd, &q, sizeof(q), 0);
-	if (n <= 0 || tc_req_parse(&q, (size_t)n, &q, name) != 0)
+	if (n <= 0 || proto_req_parse(&q, (size_t)n, &q, name) != 0)
 		return;
 	memset(&r, 0, sizeof(r));
-	r.magic = TC_PROTO_MAGIC;
-	r.version = TC_PROTO_VERSION;
+	r.magic = PROTO_MAGIC;
+	r.version = PROTO_VERSION;
 	r.op = q.op;
 	switch (q.op) {
-	case TC_OP_PING:
+	case PROTO_OP_PING:
 		snprintf(r.message, sizeof(r.message), "fake daemon");
 		break;
-	case TC_OP_KEY:
-	case TC_OP_OPEN:
+	case PROTO_OP_KEY:
+	case PROTO_OP_OPEN:
 		segw_key_for(w, name, r.key, &r.key_epoch);
 		break;
-	case TC_OP_SEGMENT:
+	case PROTO_OP_SEGMENT:
 		break;
 	default:
 		r.status = TC_EINVAL;
 		break;
 	}
-	if ((q.op == TC_OP_SEGMENT || q.op == TC_OP_OPEN) && !nofd)
-		(void)tc_send_with_fd(fd, &r, sizeof(r), segfd);
+	if ((q.op == PROTO_OP_SEGMENT || q.op == PROTO_OP_OPEN) && !nofd)
+		(void)proto_send_with_fd(fd, &r, sizeof(r), segfd);
 	else
 		(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
 	sodium_memzero(&r, sizeof(r));

@@ -178,8 +178,8 @@ hog(const char *dir, int n, int seconds)
 {
 	struct sockaddr_un sun;
 	struct pollfd *p;
-	struct tc_req ping;
-	struct tc_resp r;
+	struct proto_req ping;
+	struct proto_resp r;
 	int64_t end = boot_ns() + (int64_t)seconds * 1000 * NS_PER_MS;
 	int64_t next_ping = 0;
 	ssize_t got;
@@ -193,7 +193,7 @@ hog(const char *dir, int n, int seconds)
 		return 1;
 	for (i = 0; i < n; i++)
 		p[i].fd = -1;
-	if (tc_req_init(&ping, TC_OP_PING, NULL, 0) != 0)
+	if (proto_req_init(&ping, PROTO_OP_PING, NULL, 0) != 0)
 		return 1;
 	while (!stop && boot_ns() < end) {
 		if ((pinging = boot_ns() >= next_ping))

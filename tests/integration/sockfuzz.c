@@ -71,7 +71,7 @@ connect_to(const char *dir)
 
 /* Wait up to ms for a reply; 1 and *r filled if one came. */
 static int
-get_reply(int fd, struct tc_resp *r, int ms)
+get_reply(int fd, struct proto_resp *r, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t n;
@@ -96,11 +96,11 @@ all_zero(const unsigned char *p, size_t n)
 static int
 fuzz(const char *dir, const char *name, int n)
 {
-	unsigned char buf[sizeof(struct tc_req) * 2];
-	struct tc_req q;
-	struct tc_resp r;
-	int i, fd, leaked = 0, answered = 0, ops[] = { TC_OP_KEY, TC_OP_WAIT,
-	    TC_OP_REFRESH, TC_OP_RELOAD, TC_OP_ROTATE, TC_OP_INVALIDATE };
+	unsigned char buf[sizeof(struct proto_req) * 2];
+	struct proto_req q;
+	struct proto_resp r;
+	int i, fd, leaked = 0, answered = 0, ops[] = { PROTO_OP_KEY, PROTO_OP_WAIT,
+	    PROTO_OP_REFRESH, PROTO_OP_RELOAD, PROTO_OP_ROTATE, PROTO_OP_INVALIDATE };
 	size_t len;
 
 	srandom(12345);
@@ -110,7 +110,7 @@ fuzz(const char *dir, const char *name, int n)
 			usleep(20000);
 			continue;
 		}
-		tc_req_init(&q, TC_OP_KEY, name, 0);
+		proto_req_init(&q, PROTO_OP_KEY, name, 0);
 		switch (i % 6) {
 		case 0:		/* random bytes, random length */
 			len = (size_t)random() % sizeof(buf);
@@ -161,11 +161,11 @@ fuzz(const char *dir, const char *name, int n)
 static int
 flood(const char *dir, int n)
 {
-	struct tc_req q;
-	struct tc_resp r;
+	struct proto_req q;
+	struct proto_resp r;
 	int i, fd, limited = 0, ok = 0;
 
-	tc_req_init(&q, TC_OP_PING, NULL, 0);
+	proto_req_init(&q, PROTO_OP_PING, NULL, 0);
 	for (i = 0; i < n; i++) {
 		/* A limited peer is cut off: connect again. */
 		if ((fd = connect_to(dir)) == -1)
@@ -188,15 +188,15 @@ flood(const char *dir, int n)
 static int
 conns(const char *dir, int n)
 {
-	struct tc_req q;
-	struct tc_resp r;
+	struct proto_req q;
+	struct proto_resp r;
 	int *fds = calloc((size_t)n, sizeof(int)), i, kept = 0;
 
 	if (fds == NULL)
 		return 1;
 	for (i = 0; i < n; i++)
 		fds[i] = connect_to(dir);
-	tc_req_init(&q, TC_OP_PING, NULL, 0);
+	proto_req_init(&q, PROTO_OP_PING, NULL, 0);
 	for (i = 0; i < n; i++) {
 		if (fds[i] != -1 && send(fds[i], &q, sizeof(q), MSG_NOSIGNAL) ==
 		    (ssize_t)sizeof(q) && get_reply(fds[i], &r, 2000) &&
@@ -216,12 +216,12 @@ conns(const char *dir, int n)
 static int
 hoard(const char *dir, const char *name, int seconds)
 {
-	struct tc_req open_q, seg_q;
+	struct proto_req open_q, seg_q;
 	int fds[HOARD_MAX], n = 0, i, tick, sent = 0, failed = 0, fd;
 	time_t end = time(NULL) + seconds;
 
-	if (tc_req_init(&open_q, TC_OP_OPEN, name, 0) != 0 ||
-	    tc_req_init(&seg_q, TC_OP_SEGMENT, NULL, 0) != 0)
+	if (proto_req_init(&open_q, PROTO_OP_OPEN, name, 0) != 0 ||
+	    proto_req_init(&seg_q, PROTO_OP_SEGMENT, NULL, 0) != 0)
 		return 1;
 	/*
 	 * 25 ticks a second, two requests each, on connections the daemon
@@ -275,22 +275,22 @@ static long long now_ms(void);
 static int
 deny(const char *dir, const char *name, int n, int k, const char *ops)
 {
-	struct tc_req q;
-	struct tc_resp r;
+	struct proto_req q;
+	struct proto_resp r;
 	char nm[SEG_NAME_FIELD];
 	int i, fd, op, denied = 0, busy = 0, other = 0;
 	size_t nops = strlen(ops);
 	long long t0 = now_ms();
 
-	if (tc_req_init(&q, TC_OP_KEY, name, 0) != 0 || nops == 0)
+	if (proto_req_init(&q, PROTO_OP_KEY, name, 0) != 0 || nops == 0)
 		return 1;
 	for (i = 0; i < n; i++) {
 		if (k > 0) {
-			op = ops[i % nops] == 'w' ? TC_OP_WAIT :
-			    ops[i % nops] == 'i' ? TC_OP_INVALIDATE : TC_OP_KEY;
+			op = ops[i % nops] == 'w' ? PROTO_OP_WAIT :
+			    ops[i % nops] == 'i' ? PROTO_OP_INVALIDATE : PROTO_OP_KEY;
 			snprintf(nm, sizeof(nm), "%s%d", name,
 			    (int)((size_t)i / nops % (size_t)k));
-			if (tc_req_init(&q, op, nm, op == TC_OP_WAIT ? 100 : 0)
+			if (proto_req_init(&q, op, nm, op == PROTO_OP_WAIT ? 100 : 0)
 			    != 0)
 				return 1;
 		}
@@ -360,8 +360,8 @@ static int
 silent(const char *dir, int n, int ms, int pid)
 {
 	long long c0, c1, hz = sysconf(_SC_CLK_TCK);
-	struct tc_req q;
-	struct tc_resp r;
+	struct proto_req q;
+	struct proto_resp r;
 	int *fds, i, fd = -1, ok, closed = 0;
 	long long t0, left;
 	char c;
@@ -386,7 +386,7 @@ silent(const char *dir, int n, int ms, int pid)
 		free(fds);
 		return 1;
 	}
-	tc_req_init(&q, TC_OP_PING, NULL, 0);
+	proto_req_init(&q, PROTO_OP_PING, NULL, 0);
 	left = t0 + ms - now_ms();
 	ok = send(fd, &q, sizeof(q), MSG_NOSIGNAL) == (ssize_t)sizeof(q) &&
 	    get_reply(fd, &r, left > 0 ? (int)left : 0) && r.status == 0;

@@ -47,7 +47,7 @@ static atomic_int keysrv_closed;   /* connections the server has closed */
 
 /* The SEGMENT reply, with keysrv_seg_nfds descriptors in one message. */
 static void
-keysrv_send_segment(int fd, struct tc_resp *r)
+keysrv_send_segment(int fd, struct proto_resp *r)
 {
 	union {
 		struct cmsghdr align;
@@ -59,7 +59,7 @@ keysrv_send_segment(int fd, struct tc_resp *r)
 	int sfd = keysrv_seg_fd != -1 ? keysrv_seg_fd : w.ro_fd, i;
 
 	if (keysrv_seg_nfds == 1) {
-		(void)tc_send_with_fd(fd, r, sizeof(*r), sfd);
+		(void)proto_send_with_fd(fd, r, sizeof(*r), sfd);
 		return;
 	}
 	memset(&msg, 0, sizeof(msg));
@@ -86,8 +86,8 @@ keysrv_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&keysrv_stop)) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
-		struct tc_req q;
-		struct tc_resp r;
+		struct proto_req q;
+		struct proto_resp r;
 		int fd;
 
 		if (poll(&p, 1, 50) <= 0)
@@ -96,15 +96,15 @@ keysrv_main(void *arg)
 			continue;
 		atomic_fetch_add(&connections, 1);
 		if (recv(fd, &q, sizeof(q), 0) == (ssize_t)sizeof(q) &&
-		    (q.op == TC_OP_SEGMENT || (q.op == TC_OP_OPEN &&
+		    (q.op == PROTO_OP_SEGMENT || (q.op == PROTO_OP_OPEN &&
 		    q.name_len <= TC_NAME_MAX))) {
 			memset(&r, 0, sizeof(r));
-			r.magic = TC_PROTO_MAGIC;
-			r.version = TC_PROTO_VERSION;
+			r.magic = PROTO_MAGIC;
+			r.version = PROTO_VERSION;
 			r.op = q.op;
 			atomic_fetch_add(&seg_requests, 1);
 			pthread_mutex_lock(&wlock);
-			if (q.op == TC_OP_OPEN) {
+			if (q.op == PROTO_OP_OPEN) {
 				/* The segment and the key, as the daemon
 				 * answers a first read. */
 				q.name[q.name_len < SEG_NAME_FIELD ?
@@ -126,10 +126,10 @@ keysrv_main(void *arg)
 			} else
 				keysrv_send_segment(fd, &r);
 			pthread_mutex_unlock(&wlock);
-		} else if (q.op == TC_OP_KEY && q.name_len <= TC_NAME_MAX) {
+		} else if (q.op == PROTO_OP_KEY && q.name_len <= TC_NAME_MAX) {
 			memset(&r, 0, sizeof(r));
-			r.magic = TC_PROTO_MAGIC;
-			r.version = TC_PROTO_VERSION;
+			r.magic = PROTO_MAGIC;
+			r.version = PROTO_VERSION;
 			r.op = q.op;
 			q.name[q.name_len < SEG_NAME_FIELD ? q.name_len : 0] = 0;
 			if (strcmp(q.name, denied_name) == 0)

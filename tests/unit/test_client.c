@@ -87,7 +87,7 @@ START_TEST(test_roundtrip_and_hot_path)
 	ck_assert_int_gt(info.expires_in_ms, 3590000);
 	ck_assert_str_eq(info.error, "");
 	ck_assert_int_eq(atomic_load(&key_requests), 1);
-	/* The segment and the key came in one round trip (TC_OP_OPEN). */
+	/* The segment and the key came in one round trip (PROTO_OP_OPEN). */
 	ck_assert_int_eq(atomic_load(&connections), 1);
 	for (i = 0; i < 10000; i++) {
 		ck_assert_int_eq(tc_get(c, "zeebe", buf, sizeof(buf), NULL), 0);
@@ -485,7 +485,7 @@ copy_segment(size_t n, int seal)
 	return fd;
 }
 
-/* What the daemon sends with TC_OP_SEGMENT is checked; anything wrong is
+/* What the daemon sends with PROTO_OP_SEGMENT is checked; anything wrong is
  * an error, never a mapping, and no descriptor is left behind. */
 START_TEST(test_segment_fd_checked)
 {

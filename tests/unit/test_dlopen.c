@@ -23,7 +23,7 @@ START_TEST(test_exports)
 	};
 	static const char *const internal[] = {
 		"seg_map_fd", "seg_file_load", "seg_read_slot", "seg_hash", "seg_derive_key",
-		"tc_call", "tc_req_init", "tc_default_runtime_dir",
+		"proto_call", "proto_req_init", "proto_runtime_dir",
 	};
 	const char *(*version)(void);
 	void *h;

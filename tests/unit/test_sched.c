@@ -103,7 +103,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* A model of one token endpoint, in milliseconds, driven by the same   */
 /* policy functions the daemon uses (its run_timers, fetch_succeeded    */
-/* and TC_OP_REFRESH, without the sockets).                             */
+/* and PROTO_OP_REFRESH, without the sockets).                             */
 
 #define SIM_MAX 8
 
@@ -195,7 +195,7 @@ sim_fail(struct sim *s, struct sim_cred *c, int64_t now)
 	    sim_rand(s));
 }
 
-/* The daemon's TC_OP_REFRESH: sched_forced_refresh with the turns the
+/* The daemon's PROTO_OP_REFRESH: sched_forced_refresh with the turns the
  * others planned. */
 static int
 sim_forced(struct sim *s, struct sim_cred *c, int64_t now)
