@@ -226,6 +226,7 @@ check: deps
 	$(MAKE) $(PAR) all $(TEST_PROGS)
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
+	@sh tests/man.sh
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 	$(if $(SANITIZE),,@bash tests/integration/systemd.sh)
 
@@ -264,6 +265,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/tokencache/credentials.d
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/tokencached
 	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/tokencachectl
@@ -274,6 +276,8 @@ install: all
 	install -m 0644 $(B)/tokencache.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 0644 tools/tokencachectl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 libclient/tokencache.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 provider/tokencache.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 libclient/tokencache.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 provider/tokencached.8 $(DESTDIR)$(MANDIR)/man8/
 	test -e $(DESTDIR)$(SYSCONFDIR)/tokencache/tokencache.conf || \
 	    install -m 0644 packaging/tokencache.conf \
@@ -285,6 +289,8 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/tokencache.pc \
 	    $(DESTDIR)$(MANDIR)/man1/tokencachectl.1 \
 	    $(DESTDIR)$(MANDIR)/man3/tokencache.3 \
+	    $(DESTDIR)$(MANDIR)/man5/tokencache.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man7/tokencache.7 \
 	    $(DESTDIR)$(MANDIR)/man8/tokencached.8
 
 clean:

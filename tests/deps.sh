@@ -10,6 +10,7 @@
 # tests: nodejs + npm (kept as they are when node >= 18), procps, util-linux,
 #        strace, gdb (gcore), clang (ThreadSanitizer, libFuzzer),
 #        faketime (libfaketime: the wall-clock jump tests),
+#        groff-base + man-db (tests/man.sh: the manual pages render cleanly),
 #        mmdebstrap + systemd-container (the README on Debian 12 under
 #        systemd: tests/integration/systemd.sh),
 #        ca-certificates  (the npm packages of tests/oauth-server are
@@ -70,6 +71,9 @@ collect() {
 	have gcore || add gdb
 	deb_installed libfaketime || add faketime
 	have clang || add clang
+	# tests/man.sh: every manual page renders without warnings.
+	have groff || add groff-base
+	have man || add man-db
 	# The README test under systemd (tests/integration/systemd.sh).
 	have mmdebstrap || add mmdebstrap
 	have systemd-nspawn || add systemd-container

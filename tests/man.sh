@@ -1,0 +1,91 @@
+#!/bin/sh
+# Every manual page in the tree renders without a warning, names itself
+# as its file does, refers only to tokencache pages that exist, and is
+# installed and uninstalled by the Makefile.  Run by `make check`.
+#
+#   sh tests/man.sh
+#
+# Needs groff (groff-base) and man (man-db); tests/deps.sh installs them.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 1
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+not_ok() {
+	fail=$((fail + 1))
+	echo "FAIL - $1"
+	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/       /'
+	return 0
+}
+
+for c in groff man; do
+	if ! command -v "$c" >/dev/null 2>&1; then
+		not_ok "$c is installed" "tests/deps.sh installs groff-base and man-db"
+		echo "man: $pass passed, $fail failed"
+		exit 1
+	fi
+done
+
+# The pages: files named NAME.SECTION with a .TH line, outside the build
+# directories and the npm packages of the test server.
+pages=$(find provider libclient tools packaging tests -name node_modules -prune -o \
+    -type f -name '*.[1-8]' -print 2>/dev/null | sort | while read -r f; do
+	grep -q '^\.TH ' "$f" && echo "$f"
+done)
+
+# The pages the project has: one missing is a failure, not a smaller test.
+for want in provider/tokencached.8 provider/tokencache.conf.5 tools/tokencachectl.1 \
+    libclient/tokencache.3 libclient/tokencache.7; do
+	case " $(echo $pages) " in
+	*" $want "*) ;;
+	*) not_ok "$want exists" ;;
+	esac
+done
+
+names=
+for f in $pages; do
+	base=${f##*/}
+	names="$names ${base%.*}(${base##*.})"
+done
+
+for f in $pages; do
+	base=${f##*/}
+	sect=${base##*.}
+	name=${base%.*}
+
+	# groff's own warnings (-ww: all of them), then man-db's pipeline
+	# (preconv, tbl, the terminal device) as a reader gets it.
+	w=$(groff -man -ww -z "$f" 2>&1)
+	[ -z "$w" ] || { not_ok "$f: groff -man -ww is silent" "$w"; continue; }
+	w=$(MANWIDTH=80 man --warnings -l "$f" 2>&1 >/dev/null)
+	[ -z "$w" ] || { not_ok "$f: man --warnings is silent" "$w"; continue; }
+
+	# .TH NAME SECTION, NAME as the file's name in capitals.
+	th=$(sed -n 's/^\.TH  *\([^ ]*\)  *\([^ ]*\).*/\1 \2/p' "$f" | head -n1)
+	want=$(printf '%s %s' "$name" "$sect" | tr '[:lower:]' '[:upper:]')
+	[ "$th" = "$want" ] || { not_ok "$f: .TH says '$th', not '$want'"; continue; }
+
+	# Every tokencache page it names exists in the tree.
+	refs=$(sed -n 's/^\.BR  *\(tokencache[a-z.]*\) (\([1-8]\)).*/\1(\2)/p' "$f" | sort -u)
+	bad=
+	for r in $refs; do
+		case "$names " in
+		*" $r "*) ;;
+		*) bad="$bad $r" ;;
+		esac
+	done
+	[ -z "$bad" ] || { not_ok "$f: refers to pages that do not exist:$bad"; continue; }
+
+	# Installed into man$sect, and removed again.
+	grep -q "install -m 0644 $f \$(DESTDIR)\$(MANDIR)/man$sect/\$" Makefile ||
+	    { not_ok "$f: make install installs it into man$sect"; continue; }
+	grep -q "\$(DESTDIR)\$(MANDIR)/man$sect/$base\( \\\\\)\{0,1\}\$" Makefile ||
+	    { not_ok "$f: make uninstall removes it"; continue; }
+
+	ok "$f: renders without warnings, .TH $th, $(echo $refs | wc -w) references to tokencache pages, installed"
+done
+
+echo "man: $pass passed, $fail failed"
+[ $fail -eq 0 ]
