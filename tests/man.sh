@@ -1,6 +1,7 @@
 #!/bin/sh
 # Every manual page in the tree renders without a warning, names itself
-# as its file does, refers only to tokencache pages that exist, and is
+# as its file does, refers only to tokencache pages that exist, names
+# all the others under SEE ALSO, and is
 # installed and uninstalled by the Makefile.  Run by `make check`.
 #
 #   sh tests/man.sh
@@ -77,6 +78,21 @@ for f in $pages; do
 		esac
 	done
 	[ -z "$bad" ] || { not_ok "$f: refers to pages that do not exist:$bad"; continue; }
+
+	# Its SEE ALSO names every other tokencache page, so that a reader
+	# of any one page finds the rest (the configuration in (5), the
+	# overview in (7)).
+	seealso=$(awk '/^\.SH  *"?SEE ALSO/ { p = 1; next } /^\.SH/ { p = 0 } p' "$f" |
+	    sed -n 's/^\.BR  *\(tokencache[a-z.]*\) (\([1-8]\)).*/\1(\2)/p' | sort -u)
+	bad=
+	for r in $names; do
+		[ "$r" = "$name($sect)" ] && continue
+		case " $(echo $seealso) " in
+		*" $r "*) ;;
+		*) bad="$bad $r" ;;
+		esac
+	done
+	[ -z "$bad" ] || { not_ok "$f: SEE ALSO does not name:$bad"; continue; }
 
 	# Installed into man$sect, and removed again.
 	grep -q "install -m 0644 $f \$(DESTDIR)\$(MANDIR)/man$sect/\$" Makefile ||
