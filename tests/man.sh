@@ -1,8 +1,8 @@
 #!/bin/sh
 # Every manual page in the tree renders without a warning, names itself
-# as its file does, refers only to tokencache pages that exist, names
-# all the others under SEE ALSO, and is
-# installed and uninstalled by the Makefile.  Run by `make check`.
+# as its file does, refers only to tokencache pages that exist, names all
+# the others under SEE ALSO, and is installed and uninstalled by the
+# Makefile.  Run by `make check`.
 #
 #   sh tests/man.sh
 #
