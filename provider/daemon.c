@@ -34,6 +34,7 @@
 #include "daemon.h"
 #include "daemon_int.h"
 #include "endpoint.h"
+#include "keys.h"
 #include "log.h"
 #include "module.h"
 #include "privsep.h"
@@ -514,7 +515,6 @@ accept_conn(struct daemon *d)
 }
 
 static int reload(struct daemon *d, char *msg, size_t msglen);
-static int rotate_keys(struct daemon *d, const char *why);
 
 /*
  * Park k until c's next fetch ends.  Single flight: a waiter joins the
@@ -1001,50 +1001,6 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 
 /* ------------------------------------------------------------------ */
 /* Keys                                                                */
-
-/*
- * A new key epoch: every token is re-sealed, and every reader must ask for
- * the new key, which re-checks its access.  This is how access removed
- * from a credential takes effect for processes that hold the old key.
- */
-/*
- * A new key epoch, every token re-sealed.  0, or -1 if nothing changed
- * (out of memory): the old keys stay in use, and the timer tries again in
- * a minute rather than at once, in a loop.
- */
-static int
-rotate_keys(struct daemon *d, const char *why)
-{
-	struct seg_slot s;
-	int64_t now = now_ns();
-	size_t i;
-	int dropped;
-
-	dropped = segw_rotate(&d->seg);
-	if (dropped < 0) {
-		log_warnx("key rotation (%s) failed: out of memory; the old "
-		    "keys stay in use, next attempt in 60 s", why);
-		d->next_rotation_ns = now + 60 * NS_PER_S;
-		return -1;
-	}
-	log_info("keys rotated to epoch %llu (%s)%s",
-	    (unsigned long long)d->seg.epoch, why,
-	    dropped ? "; some tokens could not be re-sealed" : "");
-	/* A token that could not be re-sealed is fetched again. */
-	for (i = 0; dropped > 0 && i < d->ncreds; i++) {
-		struct cred *c = d->creds[i];
-
-		if (segw_read(&d->seg, c->slot, &s) == 0 && s.ct_len == 0 &&
-		    c->expires_ns != 0) {
-			c->expires_ns = 0;
-			if (!c->in_flight)
-				c->due_ns = now;
-		}
-	}
-	d->next_rotation_ns = d->conf->key_rotation_interval > 0 ?
-	    now + d->conf->key_rotation_interval * NS_PER_S : INT64_MAX;
-	return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
