@@ -356,62 +356,6 @@ read_signals(struct daemon *d)
 		handle_signal(d, (uint32_t)signo);
 }
 
-/*
- * Each endpoint's requests go to its due credentials in order of need
- * (sched_order), as far as its hold, probe and bucket allow; the others
- * stay due and wait for the endpoint, their plan unchanged.  One pass to
- * collect, a sort, one walk: O(n log n) in the credentials due, however
- * many endpoints.  *next is lowered to when a refused endpoint may take
- * one again.
- */
-static void
-start_due(struct daemon *d, int64_t now, int64_t *next)
-{
-	struct sched_due *v;
-	struct cred *c;
-	size_t i, n = 0, ep = SIZE_MAX;
-	int64_t wait = 0;
-
-	for (i = 0; i < d->ncreds; i++)
-		n += !d->creds[i]->in_flight && d->creds[i]->due_ns <= now;
-	if (n == 0)
-		return;
-	if ((v = calloc(n, sizeof(*v))) == NULL) {
-		log_warnx("out of memory starting due requests; trying again "
-		    "in a second");
-		if (now + NS_PER_S < *next)
-			*next = now + NS_PER_S;
-		return;
-	}
-	for (i = 0; i < d->neps; i++)
-		d->eps[i]->idx = i;
-	for (i = n = 0; i < d->ncreds; i++) {
-		c = d->creds[i];
-		if (c->in_flight || c->due_ns > now)
-			continue;
-		v[n].ep = c->ep->idx;
-		v[n].urgency = cred_urgency(c, now);
-		v[n].due = c->due_ns;
-		v[n++].idx = i;
-	}
-	sched_order(v, n);
-	for (i = 0; i < n; i++) {
-		c = d->creds[v[i].idx];
-		if (v[i].ep == ep && wait > 0)
-			continue;	/* its endpoint refused one already */
-		ep = v[i].ep;
-		if ((wait = endpoint_take(d, c->ep, now)) > 0) {
-			if (now + wait < *next)
-				*next = now + wait;
-			continue;
-		}
-		start_fetch(d, c, now);
-		if (c->in_flight && c->ep->failures >= SCHED_PROBE_AFTER)
-			c->ep->prober = c;
-	}
-	free(v);
-}
-
 /* Start due fetches, mark expired tokens, time out waiters; return the
  * time until the next thing to do, in ms. */
 static int

@@ -57,4 +57,9 @@ void endpoint_write_hold(struct daemon *d, const struct endpoint *e,
  * plans the next probe; any other outcome ends a failing run. */
 void endpoint_outcome(const struct cred *c, int failed, int64_t now);
 
+/* Send the due requests, each endpoint's in order of need (sched_order),
+ * as far as its hold, probe and bucket allow; the others stay due.  *next
+ * is lowered to when a refused endpoint may take one again. */
+void start_due(struct daemon *d, int64_t now, int64_t *next);
+
 #endif /* TC_ENDPOINT_H */
