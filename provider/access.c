@@ -67,12 +67,18 @@ cred_resolve_acl(struct cred *c)
 }
 
 int
+uid_is_privileged(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+int
 conn_allowed(const struct cred *c, const struct conn *k)
 {
 	size_t i;
 	int j;
 
-	if (k->uid == 0 || k->uid == geteuid())
+	if (uid_is_privileged(k->uid))
 		return 1;
 	for (i = 0; i < c->nuids; i++)
 		if (c->uids[i] == k->uid)
@@ -93,7 +99,7 @@ conn_is_admin(const struct daemon *d, const struct conn *k)
 {
 	int j;
 
-	if (k->uid == 0 || k->uid == geteuid())
+	if (uid_is_privileged(k->uid))
 		return 1;
 	if (!d->have_admin_gid)
 		return 0;

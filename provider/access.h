@@ -11,6 +11,10 @@ struct conn;
 struct cred;
 struct daemon;
 
+/* Root or the daemon's own user: admitted to everything and not held to
+ * the per-user limits (rate, connections, parked replies).  1 or 0. */
+int uid_is_privileged(uid_t uid);
+
 /* c's allow_users / allow_groups as ids, in c->uids and c->gids (the old
  * ones freed).  A name that does not resolve is logged and admits nobody;
  * a number is taken as an id.  0, or -1 out of memory. */

@@ -44,7 +44,7 @@ rate_allow(struct daemon *d, uid_t uid, int64_t now)
 	int64_t add;
 	int i;
 
-	if (uid == 0 || uid == geteuid())
+	if (uid_is_privileged(uid))
 		return 1;
 	for (i = 0; i < RATE_SLOTS; i++) {
 		if (d->rates[i].used && d->rates[i].uid == uid) {
@@ -148,12 +148,6 @@ park_sweep(struct daemon *d)
 			park_drop(d, i);
 }
 
-static int
-park_privileged(uid_t uid)
-{
-	return uid == 0 || uid == geteuid();
-}
-
 /*
  * May k be sent a segment reply?  Only if, should it stay unread, there
  * is room to park it within the caps above; looked at again after a sweep
@@ -169,10 +163,10 @@ park_room(struct daemon *d, const struct conn *k)
 		for (i = 0; i < d->nparked; i++) {
 			if (d->parked[i].uid == k->uid)
 				mine++;
-			if (!park_privileged(d->parked[i].uid))
+			if (!uid_is_privileged(d->parked[i].uid))
 				others++;
 		}
-		if (park_privileged(k->uid)) {
+		if (uid_is_privileged(k->uid)) {
 			if (d->nparked < d->parked_size)
 				return NULL;
 		} else if (mine < PARKED_PER_UID && others < d->parked_cap)
@@ -182,7 +176,7 @@ park_room(struct daemon *d, const struct conn *k)
 		park_sweep(d);
 		swept = 1;
 	}
-	if (!park_privileged(k->uid) && mine >= PARKED_PER_UID)
+	if (!uid_is_privileged(k->uid) && mine >= PARKED_PER_UID)
 		return "too many unread segment replies from this user; "
 		    "read them first";
 	return "too many unread segment replies on this host";
@@ -444,7 +438,7 @@ accept_conn(struct daemon *d)
 		close(fd);
 		return 1;
 	}
-	if (uc.uid != 0 && uc.uid != geteuid()) {
+	if (!uid_is_privileged(uc.uid)) {
 		int j, n = 0;
 
 		for (j = 0; j < d->nconns; j++)
