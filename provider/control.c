@@ -41,7 +41,6 @@ static int
 rate_allow(struct daemon *d, uid_t uid, int64_t now)
 {
 	struct peer_rate *p = NULL, *oldest = &d->rates[0];
-	int64_t add;
 	int i;
 
 	if (uid_is_privileged(uid))
@@ -51,28 +50,17 @@ rate_allow(struct daemon *d, uid_t uid, int64_t now)
 			p = &d->rates[i];
 			break;
 		}
-		if (!d->rates[i].used || d->rates[i].last_ns < oldest->last_ns)
+		if (!d->rates[i].used || d->rates[i].seen_ns < oldest->seen_ns)
 			oldest = &d->rates[i];
 	}
 	if (p == NULL) {
 		p = oldest;
 		p->used = 1;
 		p->uid = uid;
-		p->last_ns = now;
-		p->tokens_milli = RATE_BURST * 1000;
+		tbucket_init(&p->bucket, RATE_BURST, now);
 	}
-	/* thousandths of a request per elapsed millisecond = RATE_PER_S */
-	add = (now - p->last_ns) / (NS_PER_S / 1000) * RATE_PER_S;
-	if (add > 0) {
-		p->tokens_milli += add;
-		if (p->tokens_milli > RATE_BURST * 1000)
-			p->tokens_milli = RATE_BURST * 1000;
-		p->last_ns = now;
-	}
-	if (p->tokens_milli < 1000)
-		return 0;
-	p->tokens_milli -= 1000;
-	return 1;
+	p->seen_ns = now;
+	return tbucket_take(&p->bucket, RATE_PER_S, RATE_BURST, now) == 0;
 }
 
 /*

@@ -143,11 +143,11 @@ struct daemon {
 	int64_t accept_paused_until_ns;  /* out of descriptors: 0 if not */
 	int64_t accept_logged_ns;        /* when that was last logged */
 	uint64_t accept_refused;         /* accept() failures since then */
-	struct peer_rate {
+	struct peer_rate {       /* see rate_allow() */
 		uid_t uid;
 		int used;
-		int64_t last_ns;
-		int64_t tokens_milli;  /* requests left, in thousandths */
+		int64_t seen_ns;       /* the user's last request */
+		struct tbucket bucket; /* RATE_PER_S after RATE_BURST */
 	} rates[RATE_SLOTS];
 	struct deny_log {        /* see log_denied() */
 		uid_t uid;
