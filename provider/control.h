@@ -10,6 +10,7 @@
 struct conn;
 struct cred;
 struct daemon;
+struct proto_resp;
 
 /* Bind runtime_dir/socket (under a temporary name, renamed once it
  * listens) into d->lfd.  0, or -1 with a message in err. */
@@ -37,6 +38,20 @@ void conn_close(struct daemon *d, int i);
 
 /* Compact the table: drop the places of closed connections. */
 void conn_reap(struct daemon *d);
+
+/* Answer k with r (magic, version and op filled in here); k is answered
+ * and may be evicted.  Wipes *r.  0, or -1 if the send failed. */
+int conn_reply(struct conn *k, struct proto_resp *r);
+
+/* Answer k with r and the read-only segment fd (PROTO_OPF_SEGMENT ops):
+ * once per connection, and only after park_room() said yes; an unread
+ * reply parks k.  Wipes *r.  0, or -1 if the send failed. */
+int conn_reply_segment(struct daemon *d, struct conn *k,
+    struct proto_resp *r);
+
+/* May k be sent a segment reply, within the caps on unread ones (see
+ * control.c)?  NULL if so, else the reason. */
+const char *park_room(struct daemon *d, const struct conn *k);
 
 /* Answer k with status (0 or a TC_E* code), msg (NULL: none) and
  * generation; k is answered and may be evicted.  0, or -1 if the send
