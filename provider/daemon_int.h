@@ -12,11 +12,14 @@
  *               a failing one, the capacity rule, turns, due requests
  *   fetch.c     a fetch's life: start, finish, publish or fail and retry
  *   control.c   the control socket: listen, accept, evict, park unread
- *               segment replies, read, check and dispatch requests
- *   request.c   what each control request does, one handler per op
+ *               segment replies, read requests, send replies
+ *   request.c   a control request: the per-user rate, the checks its
+ *               row of PROTO_OPS (proto.h) asks for, one handler per op
  *   reload.c    a new configuration: what changes (a pure function),
  *               then applying it
  *   keys.c      key rotation
+ *   scheduler.c the policy, pure functions: refresh points, turns,
+ *               backoff, the capacity rule, the token bucket
  */
 #ifndef TC_DAEMON_INT_H
 #define TC_DAEMON_INT_H

@@ -112,7 +112,7 @@ request_denied(struct daemon *d, struct conn *k,
 
 /*
  * The handlers of the operations, one for each row of PROTO_OPS, called
- * by handle_request once the row's checks pass: c is the credential
+ * by request_handle once the row's checks pass: c is the credential
  * named (PROTO_OPF_NAME), else NULL.  The reply's return: -1 drops the
  * peer.
  */
