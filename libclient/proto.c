@@ -12,21 +12,36 @@
 #include "proto.h"
 #include "tokencache.h"
 
+/* PROTO_OPS as data; a row with no `what` is no op. */
+static const struct proto_op_info op_rows[PROTO_OP_LAST + 1] = {
+#define PROTO_OP_ROW(op, flags, what, fn) [op] = { flags, what },
+	PROTO_OPS(PROTO_OP_ROW)
+#undef PROTO_OP_ROW
+};
+
+const struct proto_op_info *
+proto_op_info(int op)
+{
+	if (op < 0 || op > PROTO_OP_LAST || op_rows[op].what == NULL)
+		return NULL;
+	return &op_rows[op];
+}
+
 int
 proto_req_parse(const void *buf, size_t len, struct proto_req *out,
     char name[SEG_NAME_FIELD])
 {
+	const struct proto_op_info *info;
 	struct proto_req q;
 
 	if (len != sizeof(q))
 		return TC_EPROTO;
 	memcpy(&q, buf, sizeof(q));
 	if (q.magic != PROTO_MAGIC || q.version != PROTO_VERSION ||
-	    q.op < PROTO_OP_PING || q.op > PROTO_OP_LAST || q.name_len > TC_NAME_MAX)
+	    (info = proto_op_info(q.op)) == NULL || q.name_len > TC_NAME_MAX)
 		return TC_EPROTO;
 	/* Requests about a credential name a valid one; the others none. */
-	if (q.op == PROTO_OP_PING || q.op == PROTO_OP_RELOAD ||
-	    q.op == PROTO_OP_ROTATE || q.op == PROTO_OP_SEGMENT) {
+	if (!(info->flags & PROTO_OPF_NAME)) {
 		if (q.name_len != 0)
 			return TC_EPROTO;
 	} else if (seg_name_valid(q.name, q.name_len) != 0)

@@ -35,6 +35,42 @@ enum proto_op {
 };
 #define PROTO_OP_LAST PROTO_OP_OPEN
 
+/*
+ * The operations, one row each, the one list of what a request must carry
+ * and who may make it.  proto_req_parse() checks requests by it; the
+ * daemon's control server (provider/control.c) expands it into its
+ * dispatch table, one handler op_<fn> a row, and applies the checks
+ * before the handler runs.  Adding an operation is a value in enum
+ * proto_op, a row here and its handler.
+ *
+ * X(op, flags, what, fn): flags are PROTO_OPF_*; what names the op in the
+ * daemon's log of denials.
+ */
+#define PROTO_OPF_NAME    0x1u  /* names a credential (a valid name; the
+                                 * others carry none) that must exist */
+#define PROTO_OPF_ACCESS  0x2u  /* for callers the credential admits */
+#define PROTO_OPF_ADMIN   0x4u  /* for root, the daemon's user, admin_group */
+#define PROTO_OPF_SEGMENT 0x8u  /* the reply brings the segment's fd */
+#define PROTO_OPS(X) \
+	X(PROTO_OP_PING,       0,                                 "ping",      ping) \
+	X(PROTO_OP_KEY,        PROTO_OPF_NAME | PROTO_OPF_ACCESS, "key",       key) \
+	X(PROTO_OP_WAIT,       PROTO_OPF_NAME | PROTO_OPF_ACCESS, "fetch",     wait) \
+	X(PROTO_OP_REFRESH,    PROTO_OPF_NAME | PROTO_OPF_ACCESS, "fetch",     refresh) \
+	X(PROTO_OP_RELOAD,     PROTO_OPF_ADMIN,                   "reload",    reload) \
+	X(PROTO_OP_ROTATE,     PROTO_OPF_ADMIN,              "rotate-keys",    rotate) \
+	X(PROTO_OP_INVALIDATE, PROTO_OPF_NAME | PROTO_OPF_ADMIN,  "invalidate", invalidate) \
+	X(PROTO_OP_SEGMENT,    PROTO_OPF_SEGMENT,                 "segment",   segment) \
+	X(PROTO_OP_OPEN,       PROTO_OPF_NAME | PROTO_OPF_ACCESS | PROTO_OPF_SEGMENT, \
+	                                                          "key",       open)
+
+struct proto_op_info {
+	unsigned flags;          /* PROTO_OPF_* */
+	const char *what;
+};
+
+/* op's row of PROTO_OPS, or NULL if there is no such op. */
+const struct proto_op_info *proto_op_info(int op);
+
 struct proto_req {
 	uint32_t magic;
 	uint16_t version;
@@ -100,7 +136,8 @@ int seg_map_from_daemon(const char *runtime_dir, int timeout_ms,
 
 /*
  * Check a received request of len bytes: size, magic, version, op, and a
- * valid name for the ops that take one (none for the others).  0 with
+ * valid name for the ops that take one (PROTO_OPF_NAME; none for the
+ * others).  0 with
  * *out and the NUL-terminated name filled, or TC_EPROTO.
  */
 int proto_req_parse(const void *buf, size_t len, struct proto_req *out,

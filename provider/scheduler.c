@@ -2,8 +2,10 @@
  * scheduler.c - tokencached's scheduling policy (see scheduler.h): the
  * refresh point and window, the turns an endpoint's rate leaves, the order in
  * which an endpoint serves its due credentials, retries and backoff, the
- * capacity rule, explicit refreshes, and plans adopted from a previous
- * daemon.  daemon.c owns the state and the clocks and applies these.
+ * capacity rule, explicit refreshes, plans adopted from a previous daemon,
+ * and the token bucket.  The daemon's files own the state and the clocks
+ * and apply these (endpoint.c and fetch.c; request.c the bucket, for its
+ * per-user limit).
  */
 #include <stdlib.h>
 

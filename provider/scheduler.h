@@ -5,7 +5,7 @@
  * that sched_plan_turn, sched_next_turn and sched_order reorder are the
  * caller's): every time is a CLOCK_BOOTTIME reading (ns) or a span in
  * ms, passed in, never read; nothing here does I/O or keeps state.
- * daemon.c applies them; tests/unit/test_sched.c drives the same
+ * endpoint.c, fetch.c and request.c apply them; tests/unit/test_sched.c drives the same
  * functions in a model of an endpoint.
  */
 #ifndef TC_SCHEDULER_H

@@ -27,6 +27,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (q.name_len > 0 && seg_name_valid(name, q.name_len) != 0)
 			abort();
+		/* A name exactly where the op's row of PROTO_OPS says. */
+		if (proto_op_info(q.op) == NULL ||
+		    !(proto_op_info(q.op)->flags & PROTO_OPF_NAME) !=
+		    (q.name_len == 0))
+			abort();
 	}
 	for (op = PROTO_OP_PING; op <= PROTO_OP_LAST; op++) {
 		if (proto_resp_check(data, size, op, &r) == 0 &&

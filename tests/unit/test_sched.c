@@ -745,15 +745,17 @@ START_TEST(test_adopted_hold)
 END_TEST
 
 /*
- * Review 10: the one token bucket (endpoints, the model): a burst, then
- * rate a second; a wait that ends exactly when a request may go; the
- * sub-millisecond remainder of the time kept for the next call.
+ * Review 10: the one token bucket (endpoints, the per-user limit, the
+ * model): a burst, then rate a second; a wait that ends exactly when a
+ * request may go; the sub-millisecond remainder of the time kept for the
+ * next call.
  */
 START_TEST(test_tbucket)
 {
 	const int64_t ms = INT64_C(1000000);
 	struct tbucket b;
-	int64_t w;
+	int64_t w, t;
+	int n;
 
 	tbucket_init(&b, 2, 0);
 	ck_assert_int_eq(tbucket_take(&b, 1, 2, 0), 0);
@@ -774,6 +776,20 @@ START_TEST(test_tbucket)
 	ck_assert_int_eq(tbucket_take(&b, 1, 2, INT64_C(1) << 60), 0);
 	ck_assert_int_eq(tbucket_take(&b, 1, 2, INT64_C(1) << 60), 0);
 	ck_assert_int_gt(tbucket_take(&b, 1, 2, INT64_C(1) << 60), 0);
+	/* The per-user limit (rate_allow: 100/s after 200): a caller that
+	 * asks every 7.5 ms for 7.5 s gets the burst plus the rate, 200 +
+	 * 750, whatever the spacing.  A refill that restarted its clock at
+	 * each call would drop the half milliseconds and give about 900. */
+	tbucket_init(&b, 200, 0);
+	for (n = 0, t = 0; t <= 7500 * ms; t += 15 * ms / 2)
+		n += tbucket_take(&b, 100, 200, t) == 0;
+	ck_assert_int_eq(n, 200 + 750);
+	/* Each refusal says when the next request may go, exactly. */
+	w = tbucket_take(&b, 100, 200, t);
+	ck_assert_int_gt(w, 0);
+	ck_assert_int_le(w, 10 * ms);
+	ck_assert_int_gt(tbucket_take(&b, 100, 200, t + w - 1), 0);
+	ck_assert_int_eq(tbucket_take(&b, 100, 200, t + w), 0);
 }
 END_TEST
 

@@ -1,0 +1,180 @@
+/*
+ * daemon_int.h - tokencached's shared state, internal to provider/: the
+ * daemon, its credentials, token endpoints and control connections.  Each
+ * file of the daemon has its own header with the contract of its
+ * functions; this one has only the structures they share.
+ *
+ *   daemon.c    the loop: set up, poll, timers, signals
+ *   cred.c      a credential's record, bound to its slot in the segment
+ *   access.c    who may do what: admin rights, a credential's readers,
+ *               and the log of denials
+ *   endpoint.c  token endpoints: rate guard, Retry-After hold, probes of
+ *               a failing one, the capacity rule, turns, due requests
+ *   fetch.c     a fetch's life: start, finish, publish or fail and retry
+ *   control.c   the control socket: listen, accept, evict, park unread
+ *               segment replies, read requests, send replies
+ *   request.c   a control request: the per-user rate, the checks its
+ *               row of PROTO_OPS (proto.h) asks for, one handler per op
+ *   reload.c    a new configuration: what changes (a pure function),
+ *               then applying it
+ *   keys.c      key rotation
+ *   scheduler.c the policy, pure functions: refresh points, turns,
+ *               backoff, the capacity rule, the token bucket
+ */
+#ifndef TC_DAEMON_INT_H
+#define TC_DAEMON_INT_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "module.h"
+#include "scheduler.h"
+#include "seg_write.h"
+
+#define MAX_CONNS        128
+#define ACCEPT_BURST     32       /* connections taken in one turn */
+#define FILE_CHECK_NS    NS_PER_S
+#define CONN_IDLE_NS     (10 * NS_PER_S)
+#define CONN_FIRST_NS    (2 * NS_PER_S)   /* to send a first request */
+#define CONN_QUIET_NS    (200 * NS_PER_MS) /* silent this long: evictable */
+#define CONNS_PER_UID    16     /* a user cannot take every connection */
+#define RATE_PER_S       100    /* requests per second per user ... */
+#define RATE_BURST       200    /* ... after a burst of this many */
+#define RATE_SLOTS       64
+#define ACCEPT_PAUSE_NS  NS_PER_S   /* out of descriptors: listen again after */
+#define ACCEPT_LOG_NS    (60 * NS_PER_S)  /* ... and say so at most this often */
+#define DENY_LOG_NS      (60 * NS_PER_S)  /* a denial logged per user and */
+#define DENY_LOG_SLOTS   64               /* ... credential this often */
+#define SEG_LOG_NS       (60 * NS_PER_S)  /* a failed segment send, as often */
+#define PARKED_PER_UID   4      /* unread segment replies a user may hold */
+#define PARKED_MAX       4096   /* ... and all users but root and ours */
+#define PARK_CHECK_NS    NS_PER_S  /* parked connections looked at */
+
+/*
+ * A token endpoint (token_url), shared by the credentials that use it.
+ * Its token bucket keeps the whole host under the service's rate limit
+ * (Camunda SaaS blocks an address past about one request a second, and
+ * counts failed requests too); its hold honours Retry-After for everyone.
+ */
+struct endpoint {
+	char *url;
+	struct tbucket bucket;   /* endpoint_rate after endpoint_burst */
+	size_t idx;              /* in d->eps, for run_timers */
+	int64_t hold_until_ns;   /* Retry-After: no request before this */
+	int used;                /* by the configuration being applied */
+	int overloaded;          /* the capacity rule fails (sched_over) */
+	uint64_t demand_nano;    /* sched_demand_nano of its credentials */
+	size_t nknown;           /* ... those whose lifetime is known */
+	uint32_t failures;       /* transient failures in a row, any credential */
+	int64_t probe_at_ns;     /* failing: no request before this ... */
+	const struct cred *prober; /* ... nor while this one's is in flight
+	                          * (sched_probe_ms) */
+};
+
+struct cred {
+	char name[SEG_NAME_FIELD];
+	struct endpoint *ep;
+	const struct cred_conf *conf;   /* into daemon->conf */
+	const struct prov_module *mod;
+	uid_t *uids;
+	size_t nuids;
+	gid_t *gids;
+	size_t ngids;
+	uint32_t slot;
+	int in_flight;
+	CURL *easy;
+	void *ctx;
+	int64_t due_ns;          /* next fetch; INT64_MAX: none planned */
+	int64_t need_by_ns;      /* a valid token needs its successor by
+	                          * then (see sched_urgency) */
+	int64_t sent_ns;         /* when the last request went out, 0: never */
+	int64_t fetched_ns;      /* when the current token's request went out */
+	int64_t life_ns;         /* the last token's lifetime, 0: unknown */
+	int64_t expires_ns;      /* deadline of the published token, 0: none */
+	uint32_t failures;
+	int permanent;           /* the last failure was permanent */
+	char last_error[SEG_SLOT_ERROR];  /* as long as the slot keeps */
+};
+
+struct conn {
+	int fd;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	int ngroups;
+	int waiting;             /* holds a WAIT or REFRESH for `name` */
+	int answered;            /* has had a reply: may be evicted */
+	int seg_sent;            /* has had its one segment reply (see
+	                          * conn_reply_segment) */
+	int64_t accepted_ns;
+	uint16_t op;
+	char name[SEG_NAME_FIELD];
+	int64_t deadline_ns;     /* reply or idle deadline */
+};
+
+struct daemon {
+	struct daemon_conf *conf;
+	struct cred **creds;
+	size_t ncreds;
+	struct endpoint **eps;
+	size_t neps;
+	struct segw seg;
+	CURLM *multi;
+	int sfd;
+	int lfd;
+	char sock_path[PATH_MAX];
+	struct conn conns[MAX_CONNS];
+	int nconns;
+	struct parked {          /* an unread segment reply: see conn_park */
+		int fd;
+		uid_t uid;
+	} *parked;
+	int nparked;
+	int parked_cap;          /* for users other than root and ours */
+	int parked_size;         /* the array: twice that, for root and us */
+	int64_t next_park_check_ns;
+	int stop;
+	char *tokbuf;            /* sodium_malloc'd scratch, token_max + 1 */
+	int have_admin_gid;
+	gid_t admin_gid;
+	int64_t next_rotation_ns;  /* INT64_MAX: rotation off */
+	int64_t next_file_check_ns; /* of the segment's persistent copy */
+	int64_t accept_paused_until_ns;  /* out of descriptors: 0 if not */
+	int64_t accept_logged_ns;        /* when that was last logged */
+	uint64_t accept_refused;         /* accept() failures since then */
+	struct peer_rate {       /* see rate_allow() */
+		uid_t uid;
+		int used;
+		int64_t seen_ns;       /* the user's last request */
+		struct tbucket bucket; /* RATE_PER_S after RATE_BURST */
+	} rates[RATE_SLOTS];
+	struct deny_log {        /* see log_denied() */
+		uid_t uid;
+		int used;
+		int64_t since_ns;      /* when it was last logged */
+		uint64_t unlogged;     /* denials since, not logged */
+		char what[16];         /* "key", "fetch", "reload" ... */
+		char name[SEG_NAME_FIELD];  /* credential, "" for none */
+	} denials[DENY_LOG_SLOTS];
+	struct {                   /* denials the table had no room for */
+		int64_t since_ns;      /* the first one since the last report */
+		uint64_t count;
+		int nuids;             /* distinct users, up to DENY_LOG_SLOTS */
+		uid_t uids[DENY_LOG_SLOTS];
+	} deny_over;
+	int64_t seg_logged_ns;     /* a segment send last failed, logged */
+	uint64_t seg_failed;       /* ... and failures since */
+	char conf_error[SEG_ERROR_FIELD];  /* the last reload's, "" if none */
+};
+
+static inline int64_t
+now_ns(void)
+{
+	return seg_boottime_ns();
+}
+
+#endif /* TC_DAEMON_INT_H */

@@ -1,0 +1,238 @@
+/*
+ * fetch.c - a fetch's life: start a credential's request through its
+ * module, finish it, publish the token and plan its refresh, or record
+ * the failure and plan the retry (sched_retry_ms), waking the waiters
+ * either way.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "control.h"
+#include "cred.h"
+#include "daemon_int.h"
+#include "endpoint.h"
+#include "fetch.h"
+#include "log.h"
+#include "token_parse.h"
+#include "tokencache.h"
+
+void
+cred_abort_fetch(struct daemon *d, struct cred *c)
+{
+	if (!c->in_flight)
+		return;
+	if (c->ep->prober == c)
+		c->ep->prober = NULL;
+	curl_multi_remove_handle(d->multi, c->easy);
+	c->mod->cleanup(c->ctx);
+	c->easy = NULL;
+	c->ctx = NULL;
+	c->in_flight = 0;
+}
+
+static void
+limits_of(const struct daemon *d, const struct cred *c, struct tok_limits *lim)
+{
+	lim->token_max = d->conf->max_token_size;
+	lim->default_lifetime = c->conf->default_lifetime;
+	lim->max_lifetime = c->conf->max_lifetime;
+}
+
+void
+start_fetch(struct daemon *d, struct cred *c, int64_t now)
+{
+	struct tok_limits lim;
+	char err[256];
+
+	limits_of(d, c, &lim);
+	if (c->mod->start(c->conf, &lim, &c->easy, &c->ctx, err,
+	    sizeof(err)) != 0) {
+		log_warnx("%s: %s", c->name, err);
+		c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
+		return;
+	}
+	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+	if (curl_multi_add_handle(d->multi, c->easy) != CURLM_OK) {
+		log_warnx("%s: cannot start the request", c->name);
+		c->mod->cleanup(c->ctx);
+		c->easy = NULL;
+		c->ctx = NULL;
+		c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
+		return;
+	}
+	c->in_flight = 1;
+	c->sent_ns = now;
+	c->due_ns = INT64_MAX;
+	log_debug("%s: requesting a token from %s", c->name,
+	    c->conf->token_url);
+}
+
+static void fetch_failed(struct daemon *d, struct cred *c,
+    const struct tok_result *t, long http_status, long retry_after,
+    int64_t now);
+
+/*
+ * A token arrived.  Its lifetime counts from when the request was sent,
+ * the earliest the server can have measured it from; the refresh is
+ * planned at a random point of 70-80 % of that lifetime, moved within the
+ * window to a turn the endpoint's rate leaves free (plan_refresh).
+ */
+static void
+fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
+    int64_t now)
+{
+	struct segw_meta m;
+	struct tok_result f;
+	uint8_t rid[16];
+	int64_t wall = (int64_t)time(NULL);
+	int64_t sent = c->sent_ns > 0 && c->sent_ns <= now ? c->sent_ns : now;
+	int64_t life_ns = (int64_t)t->lifetime * NS_PER_S;
+	int64_t deadline = sent + life_ns, lo, hi, want, due, old_life;
+	int in_window, r;
+
+	memset(&f, 0, sizeof(f));
+	f.outcome = TOK_TRANSIENT;
+	if (deadline <= now + NS_PER_MS) {
+		snprintf(f.error, sizeof(f.error), "the token (lifetime %ld s) "
+		    "expired before its reply arrived", t->lifetime);
+		fetch_failed(d, c, &f, 200, 0, now);
+		return;
+	}
+	sched_window(sent, deadline, &lo, &hi);
+	want = sent + sched_refresh_after_ms(life_ns / NS_PER_MS,
+	    randombytes_random()) * NS_PER_MS;
+	due = sched_refresh_due(plan_refresh(d, c, want, lo, hi, now,
+	    &in_window), sent, lo, now, NS_PER_S);
+	old_life = c->life_ns;
+	c->life_ns = life_ns;
+	if (old_life != life_ns) {
+		endpoint_count(c->ep, old_life, life_ns);
+		endpoint_rejudge(d, c->ep);
+	}
+
+	memset(&m, 0, sizeof(m));
+	cred_request_id(d, c->conf, rid);
+	m.request_id = rid;
+	m.token_type = t->token_type;
+	/* Wall-clock times are for people; their difference is exact. */
+	m.fetched_at = wall - (now - sent) / NS_PER_S;
+	m.expires_at = m.fetched_at + t->lifetime;
+	m.expires_boot_ns = deadline;
+	m.next_refresh_at = m.fetched_at + (due - sent) / NS_PER_S;
+	m.plan.fetched_boot_ns = sent;
+	m.plan.next_boot_ns = due;
+	m.plan.not_before_boot_ns = c->ep->hold_until_ns > now ?
+	    c->ep->hold_until_ns : 0;
+	m.plan.flags = c->ep->overloaded ? SEG_PLAN_OVERLOADED : 0;
+	if ((r = segw_publish(&d->seg, c->slot, t->token, t->token_len, &m))
+	    != 0) {
+		/* Bytes no reader may get (whatever the module), out of
+		 * memory, or a slot not ours any more: a transient failure
+		 * like any other, so that backoff applies and impatient
+		 * readers cannot make it a request a second. */
+		snprintf(f.error, sizeof(f.error), "%s", r == TC_EBADTOKEN ?
+		    "access_token or token_type contains a byte outside "
+		    "0x21..0x7e; not published" : "could not publish the "
+		    "token (out of memory?)");
+		fetch_failed(d, c, &f, 0, 0, now);
+		return;
+	}
+	c->expires_ns = deadline;
+	c->fetched_ns = sent;
+	c->due_ns = due;
+	c->need_by_ns = hi > due ? hi : due;
+	c->failures = 0;
+	c->permanent = 0;
+	c->last_error[0] = '\0';
+	log_info("%s: new %s token, valid %ld s, refresh in %lld.%03lld s "
+	    "(at %lld %% of its lifetime%s)", c->name, t->token_type,
+	    t->lifetime, (long long)((due - now) / NS_PER_S),
+	    (long long)((due - now) % NS_PER_S / NS_PER_MS),
+	    (long long)((due - sent) / (life_ns / 100)), in_window ? "" :
+	    "; the endpoint's rate left no turn within 70-80 %");
+	wake_waiters(d, c, 0, NULL);
+}
+
+/*
+ * A request failed.  The retry is planned by sched_retry_ms(); a
+ * Retry-After also holds every credential of the endpoint.  The plan and
+ * the hold are kept in the slot on the boot clock, so that a restarted
+ * daemon sends nothing sooner.
+ */
+static void
+fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
+    long http_status, long retry_after, int64_t now)
+{
+	struct seg_plan plan;
+	struct seg_slot s;
+	uint8_t rid[16];
+	int64_t delay_ms, wall = (int64_t)time(NULL);
+	int64_t left_ms = c->expires_ns > now ?
+	    (c->expires_ns - now) / NS_PER_MS : 0;
+	int have_token = left_ms > 0;
+
+	c->failures++;
+	c->permanent = t->outcome == TOK_PERMANENT;
+	delay_ms = sched_retry_ms(c->failures, c->permanent, left_ms,
+	    retry_after, randombytes_random());
+	if (retry_after > 0) {
+		if (retry_after > RETRY_AFTER_MAX)
+			retry_after = RETRY_AFTER_MAX;
+		/* The server's word holds for every credential on it. */
+		if (c->ep->hold_until_ns < now + retry_after * NS_PER_S)
+			c->ep->hold_until_ns = now + retry_after * NS_PER_S;
+	}
+	c->due_ns = c->need_by_ns = now + delay_ms * NS_PER_MS;
+	snprintf(c->last_error, sizeof(c->last_error), "%s", t->error);
+	memset(&plan, 0, sizeof(plan));
+	if (segw_read(&d->seg, c->slot, &s) == 0)
+		plan = s.plan;
+	plan.next_boot_ns = c->due_ns;
+	plan.not_before_boot_ns = c->ep->hold_until_ns > now ?
+	    c->ep->hold_until_ns : 0;
+	cred_request_id(d, c->conf, rid);
+	segw_set_failure(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
+	    c->last_error, c->failures, (uint32_t)http_status, wall,
+	    wall + (delay_ms + 999) / 1000, &plan, rid);
+	if (retry_after > 0)
+		endpoint_write_hold(d, c->ep, now);
+	log_warnx("%s: fetch failed (%s%s): %s; %s, retry in %lld.%03lld s",
+	    c->name, c->permanent ? "permanent" : "transient",
+	    http_status ? "" : ", no HTTP reply", t->error,
+	    have_token ? "still serving the current token" : "no valid token",
+	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000));
+	wake_waiters(d, c, TC_EFAILED, c->last_error);
+}
+
+void
+fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
+{
+	struct tok_result t;
+	struct tok_limits lim;
+	struct cred *c = NULL;
+	long status = 0, retry_after = 0;
+	int64_t now = now_ns();
+	void *ctx;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
+	if (c == NULL || c->easy != easy)
+		return;
+	limits_of(d, c, &lim);
+	c->mod->finish(c->ctx, cc, (int64_t)time(NULL), &lim, &t, &status,
+	    &retry_after);
+	curl_multi_remove_handle(d->multi, easy);
+	ctx = c->ctx;
+	c->easy = NULL;
+	c->ctx = NULL;
+	c->in_flight = 0;
+	c->mod->cleanup(ctx);
+	endpoint_outcome(c, t.outcome == TOK_TRANSIENT, now);
+	if (t.outcome == TOK_OK)
+		fetch_succeeded(d, c, &t, now);
+	else
+		fetch_failed(d, c, &t, status, retry_after, now);
+	tok_result_clear(&t);
+}
