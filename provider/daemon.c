@@ -801,9 +801,7 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		c->ep->hold_until_ns = nb;
 	if (meta.failures > 0) {
 		c->failures = meta.failures;
-		c->permanent = meta.http_status >= 400 &&
-		    meta.http_status < 500 && meta.http_status != 408 &&
-		    meta.http_status != 429;
+		c->permanent = segw_failure_permanent(&meta);
 		snprintf(c->last_error, sizeof(c->last_error), "%s", meta.error);
 	}
 	if (left > NS_PER_S) {
@@ -1759,7 +1757,7 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	cred_request_id(d, c->conf, rid);
 	segw_set_failure(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
 	    c->last_error, c->failures, (uint32_t)http_status, wall,
-	    wall + (delay_ms + 999) / 1000, &plan, rid);
+	    wall + (delay_ms + 999) / 1000, &plan, rid, c->permanent);
 	if (retry_after > 0)
 		endpoint_write_hold(d, c->ep, now);
 	log_warnx("%s: fetch failed (%s%s): %s; %s, retry in %lld.%03lld s",
