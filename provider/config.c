@@ -1,7 +1,8 @@
 /*
- * config.c - read tokencached's main file and credentials_dir/NAME.conf.
+ * config.c - read tokencached's main file, then every
+ * credentials_dir/NAME.conf (config_cred.c), into one struct daemon_conf.
  *
- * Both are INI files read by the small reader below.  It is strict on
+ * Both are INI files read by the reader in config_ini.c.  It is strict on
  * purpose: a misspelt key or a stray line is an error that names file and
  * line, not something silently ignored, because a credential that is
  * quietly configured differently from what the admin wrote is worse than a
@@ -31,15 +32,8 @@
 
 #include <sodium.h>
 
-#include "config.h"
+#include "config_internal.h"
 #include "seg.h"
-
-#define CONF_FILE_MAX		(1024 * 1024)
-#define CONF_LINE_MAX		4096
-#define CONF_NAME_MAX		64	/* section and key names */
-#define SECRET_MAX		4096
-#define ECHO_MAX		64	/* bytes of a value quoted in errors */
-#define LIST_ITEM_MAX		255	/* a user or group name */
 
 #define DEFAULT_RUNTIME_DIR	"/run/tokencache"
 #define DEFAULT_CREDS_DIR	"credentials.d"
@@ -51,471 +45,6 @@
 #define DEFAULT_ENDPOINT_RATE	1		/* per second */
 #define DEFAULT_ENDPOINT_BURST	2
 #define DEFAULT_REFRESH_MIN	10		/* seconds */
-#define DEFAULT_TIMEOUT		30		/* seconds */
-#define DEFAULT_LIFETIME	3600		/* seconds */
-#define DEFAULT_MAX_LIFETIME	2678400		/* 31 days */
-#define TIMEOUT_MAX		600
-#define LIFETIME_MAX		315360000	/* ten years */
-
-/* ---- messages ---------------------------------------------------------- */
-
-static void conf_err(char *err, const char *path, unsigned int line,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/*
- * "PATH:LINE: message", or "PATH: message" when line is 0.  Control bytes
- * in the path (file names come from readdir) are shown as '?' so that a
- * crafted name cannot forge log lines.
- */
-static void
-conf_err(char *err, const char *path, unsigned int line, const char *fmt, ...)
-{
-	va_list ap;
-	size_t i, n = 0;
-
-	for (i = 0; path[i] != '\0' && n < CONF_ERR_MAX / 2; i++) {
-		unsigned char ch = (unsigned char)path[i];
-
-		err[n++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-	}
-	err[n] = '\0';
-	if (line != 0)
-		n += (size_t)snprintf(err + n, CONF_ERR_MAX - n, ":%u: ", line);
-	else
-		n += (size_t)snprintf(err + n, CONF_ERR_MAX - n, ": ");
-	if (n >= CONF_ERR_MAX)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err + n, CONF_ERR_MAX - n, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * A value fit to quote in a message: at most ECHO_MAX bytes, bytes outside
- * printable ASCII as '?'.  Never called on anything that may be a secret.
- */
-static const char *
-echo(char *buf, size_t bufsz, const char *s, size_t len)
-{
-	size_t i, n = len;
-
-	if (n > ECHO_MAX)
-		n = ECHO_MAX;
-	if (n > bufsz - 4)
-		n = bufsz - 4;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		buf[i] = (ch >= 0x20 && ch <= 0x7e) ? (char)ch : '?';
-	}
-	if (n < len) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-/* ---- small helpers ----------------------------------------------------- */
-
-static int
-all_bytes_in(const char *s, size_t len, unsigned char lo, unsigned char hi)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)s[i] < lo || (unsigned char)s[i] > hi)
-			return 0;
-	}
-	return 1;
-}
-
-static int
-is_name_char(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
-}
-
-static int
-is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-/* Decimal digits only, no sign, in [min, max]. */
-static int
-parse_ulong(const char *s, size_t len, unsigned long min, unsigned long max,
-    unsigned long *out)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (len == 0)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (ULONG_MAX - (unsigned long)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* The directory part of path: "." if it has none. */
-static char *
-dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-/* rel taken relative to dir unless it is absolute; NULL if too long. */
-static char *
-path_resolve(const char *dir, const char *rel)
-{
-	size_t dl = strlen(dir), rl = strlen(rel);
-	char *p;
-
-	if (rel[0] == '/')
-		return rl < PATH_MAX ? strdup(rel) : NULL;
-	if (dl + 1 + rl >= PATH_MAX || (p = malloc(dl + 1 + rl + 1)) == NULL)
-		return NULL;
-	memcpy(p, dir, dl);
-	if (dl == 0 || dir[dl - 1] != '/')
-		p[dl++] = '/';
-	memcpy(p + dl, rel, rl + 1);
-	return p;
-}
-
-static void
-free_list(char **list)
-{
-	size_t i;
-
-	if (list == NULL)
-		return;
-	for (i = 0; list[i] != NULL; i++)
-		free(list[i]);
-	free(list);
-}
-
-/* The user the worker runs as, looked up when first needed. */
-struct daemon_user {
-	const char *name;         /* NULL: none */
-	int looked_up;
-	uid_t uid;                /* (uid_t)-1 if there is no such user */
-};
-
-/* Looked up only when a file's owner makes it matter, so that loading a
- * configuration of root's files never depends on NSS. */
-static uid_t
-daemon_user_uid(struct daemon_user *u)
-{
-	struct passwd *pw;
-
-	if (u == NULL || u->name == NULL)
-		return (uid_t)-1;
-	if (!u->looked_up) {
-		u->uid = (pw = getpwnam(u->name)) != NULL ? pw->pw_uid :
-		    (uid_t)-1;
-		u->looked_up = 1;
-	}
-	return u->uid;
-}
-
-/* Why st's owner is not to be trusted, or NULL: it must be root, whoever
- * loads the configuration, or du's user (du NULL: none). */
-static const char *
-owner_problem(const struct stat *st, struct daemon_user *du, char *buf,
-    size_t sz)
-{
-	if (st->st_uid != 0 && st->st_uid != geteuid() &&
-	    st->st_uid != daemon_user_uid(du)) {
-		snprintf(buf, sz, "is owned by uid %lu, not by root or uid %lu",
-		    (unsigned long)st->st_uid, (unsigned long)geteuid());
-		return buf;
-	}
-	return NULL;
-}
-
-/*
- * Why a file that holds a secret may not be trusted, or NULL.  Like ssh
- * with private keys: nobody but its owner may read it, and the owner must
- * be root, whoever loads the configuration, or the user the worker runs
- * as (du; NULL for none).
- */
-static const char *
-secret_perm_problem(const struct stat *st, struct daemon_user *du, char *buf,
-    size_t sz)
-{
-	if ((st->st_mode & 077) != 0) {
-		snprintf(buf, sz, "is group- or world-accessible (mode %04o, "
-		    "must be 0600 or stricter)",
-		    (unsigned int)(st->st_mode & 07777));
-		return buf;
-	}
-	return owner_problem(st, du, buf, sz);
-}
-
-/*
- * Why a configuration file or directory may not be trusted, or NULL.  It
- * says where secrets go (token_url, ca_file) and which secret files the
- * root monitor reads, so, as ssh's StrictModes asks of ~/.ssh, only root
- * (or whoever loads the configuration) may own or change it.  Not the
- * daemon's user: a compromised worker could otherwise point a credential
- * at another one's secret file and its own endpoint.
- */
-static const char *
-conf_perm_problem(const struct stat *st, char *buf, size_t sz)
-{
-	if ((st->st_mode & 022) != 0) {
-		snprintf(buf, sz, "is group- or world-writable (mode %04o)",
-		    (unsigned int)(st->st_mode & 07777));
-		return buf;
-	}
-	return owner_problem(st, NULL, buf, sz);
-}
-
-/* ---- the INI reader ---------------------------------------------------- */
-
-/*
- * Called once per section header (key NULL) and once per "key = value".
- * Returns 0, or -1 with err set.
- */
-typedef int (*ini_handler)(void *arg, const char *section, const char *key,
-    const char *value, size_t vlen, unsigned int line, char *err);
-
-/*
- * Read all of a regular file of at most CONF_FILE_MAX bytes into *bufp
- * (NUL-terminated, length *lenp; the caller wipes and frees it).  O_NONBLOCK
- * keeps a FIFO from hanging the daemon; fstat is done on the descriptor so
- * the checks apply to what was opened.
- */
-static int
-ini_read(const char *path, char **bufp, size_t *lenp, struct stat *stp,
-    char *err)
-{
-	char why[128];
-	struct stat st;
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	ssize_t r;
-	int fd = -1, ret = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) ==
-	    -1) {
-		conf_err(err, path, 0, "cannot open: %s", strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		conf_err(err, path, 0, "cannot stat: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		conf_err(err, path, 0, "not a regular file");
-		goto out;
-	}
-	if (conf_perm_problem(&st, why, sizeof(why)) != NULL) {
-		conf_err(err, path, 0, "refused: the file %s", why);
-		goto out;
-	}
-	if (st.st_size < 0 || st.st_size > CONF_FILE_MAX) {
-		conf_err(err, path, 0, "file is larger than %d bytes",
-		    CONF_FILE_MAX);
-		goto out;
-	}
-	/* One spare byte to notice growth, one for the NUL. */
-	cap = (size_t)st.st_size + 2;
-	if ((buf = malloc(cap)) == NULL) {
-		conf_err(err, path, 0, "out of memory");
-		goto out;
-	}
-	while (n < cap - 1) {
-		r = read(fd, buf + n, cap - 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			conf_err(err, path, 0, "read: %s", strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > (size_t)st.st_size) {
-		conf_err(err, path, 0, "file changed while being read");
-		goto out;
-	}
-	buf[n] = '\0';
-	/* success */
-	*bufp = buf;
-	buf = NULL;
-	*lenp = n;
-	*stp = st;
-	ret = 0;
- out:
-	if (buf != NULL) {
-		sodium_memzero(buf, cap);
-		free(buf);
-	}
-	if (fd != -1)
-		close(fd);
-	return ret;
-}
-
-/*
- * Parse buf (len bytes, buf[len] == '\0'), splitting it in place.  Lines
- * are "[section]", "key = value", blank, or comments starting with '#' or
- * ';'.  Values are literal: no quotes, no escapes, no trailing comments.
- * A value with a blank followed by '#' or ';' is refused rather than read
- * either way: it is nearly always a comment after the value (which would
- * otherwise end up in a path or URL), and a secret that really holds
- * such bytes belongs in client_secret_file, which is read as it is.
- */
-static int
-ini_parse(const char *path, char *buf, size_t len, ini_handler handler,
-    void *arg, char *err)
-{
-	char section[CONF_NAME_MAX + 1] = "", *p = buf, *end = buf + len;
-	char *nl, *s, *e, *eq, *k, *ke, *v;
-	size_t linelen, i;
-	unsigned int line = 0;
-	int have_section = 0;
-
-	while (p < end) {
-		line++;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		linelen = (size_t)((nl != NULL ? nl : end) - p);
-		if (memchr(p, '\0', linelen) != NULL) {
-			conf_err(err, path, line, "NUL byte in file");
-			return -1;
-		}
-		if (linelen > 0 && p[linelen - 1] == '\r')
-			linelen--;
-		if (linelen > CONF_LINE_MAX) {
-			conf_err(err, path, line, "line longer than %d bytes",
-			    CONF_LINE_MAX);
-			return -1;
-		}
-		p[linelen] = '\0';
-		s = p;
-		e = p + linelen;
-		p = nl != NULL ? nl + 1 : end;
-
-		while (s < e && is_blank(*s))
-			s++;
-		while (e > s && is_blank(e[-1]))
-			e--;
-		*e = '\0';
-		if (s == e || *s == '#' || *s == ';')
-			continue;
-
-		if (*s == '[') {
-			if (e[-1] != ']' || e - s < 3) {
-				conf_err(err, path, line,
-				    "expected '[section]'");
-				return -1;
-			}
-			s++;
-			e--;
-			for (i = 0; s + i < e; i++) {
-				if (!is_name_char(s[i]) || i >= CONF_NAME_MAX) {
-					conf_err(err, path, line,
-					    "invalid section name");
-					return -1;
-				}
-			}
-			memcpy(section, s, i);
-			section[i] = '\0';
-			have_section = 1;
-			if (handler(arg, section, NULL, NULL, 0, line, err) != 0)
-				return -1;
-			continue;
-		}
-
-		if ((eq = strchr(s, '=')) == NULL) {
-			conf_err(err, path, line, "expected 'key = value'");
-			return -1;
-		}
-		k = s;
-		for (ke = eq; ke > k && is_blank(ke[-1]); ke--)
-			;
-		for (v = eq + 1; v < e && is_blank(*v); v++)
-			;
-		if (ke == k || ke - k > CONF_NAME_MAX) {
-			conf_err(err, path, line, "expected 'key = value'");
-			return -1;
-		}
-		for (i = 0; k + i < ke; i++) {
-			if (!is_name_char(k[i])) {
-				conf_err(err, path, line,
-				    "expected 'key = value'");
-				return -1;
-			}
-		}
-		*ke = '\0';
-		/* A value that starts with one is a comment to a reader. */
-		if (v < e && (*v == '#' || *v == ';')) {
-			conf_err(err, path, line, "value of '%s' begins with "
-			    "'%c': a comment must be on a line of its own",
-			    k, *v);
-			return -1;
-		}
-		for (i = 1; v + i < e; i++) {
-			if ((v[i] == '#' || v[i] == ';') && is_blank(v[i - 1])) {
-				conf_err(err, path, line, "'%c' after a value: "
-				    "a comment must be on a line of its own "
-				    "(a value may not hold a blank followed "
-				    "by '%c')", v[i], v[i]);
-				return -1;
-			}
-		}
-		if (!have_section) {
-			conf_err(err, path, line, "key outside any section");
-			return -1;
-		}
-		if (handler(arg, section, k, v, (size_t)(e - v), line,
-		    err) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * What every value must satisfy before a key looks at it: a value, and no
- * control bytes (tab is allowed; lists are split on it).
- */
-static int
-value_check(const char *path, unsigned int line, const char *key,
-    const char *value, size_t vlen, char *err)
-{
-	size_t i;
-
-	if (vlen == 0) {
-		conf_err(err, path, line, "key '%s' has no value", key);
-		return -1;
-	}
-	for (i = 0; i < vlen; i++) {
-		unsigned char ch = (unsigned char)value[i];
-
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-			conf_err(err, path, line, "value of '%s' contains a "
-			    "control character", key);
-			return -1;
-		}
-	}
-	return 0;
-}
 
 /* ---- the main file ----------------------------------------------------- */
 
@@ -577,7 +106,7 @@ daemon_handler(void *arg, const char *section, const char *key,
 	}
 	if (k == DK_COUNT) {
 		conf_err(err, dp->path, line, "unknown key '%s' in [daemon]",
-		    echo(eb, sizeof(eb), key, strlen(key)));
+		    conf_echo(eb, sizeof(eb), key, strlen(key)));
 		return -1;
 	}
 	if (dp->seen[k] != 0) {
@@ -586,7 +115,7 @@ daemon_handler(void *arg, const char *section, const char *key,
 		return -1;
 	}
 	dp->seen[k] = line;
-	if (value_check(dp->path, line, key, value, vlen, err) != 0)
+	if (conf_value_check(dp->path, line, key, value, vlen, err) != 0)
 		return -1;
 
 	switch ((enum daemon_key)k) {
@@ -610,7 +139,7 @@ daemon_handler(void *arg, const char *section, const char *key,
 			goto nomem;
 		break;
 	case DK_CREDENTIALS_DIR:
-		if ((c->credentials_dir = path_resolve(dp->dir,
+		if ((c->credentials_dir = conf_path_resolve(dp->dir,
 		    value)) == NULL) {
 			conf_err(err, dp->path, line, "credentials_dir: path "
 			    "too long or out of memory");
@@ -618,7 +147,7 @@ daemon_handler(void *arg, const char *section, const char *key,
 		}
 		break;
 	case DK_MAX_CREDENTIALS:
-		if (parse_ulong(value, vlen, 1, 65536, &n) != 0) {
+		if (conf_parse_ulong(value, vlen, 1, 65536, &n) != 0) {
 			conf_err(err, dp->path, line, "max_credentials must "
 			    "be an integer in 1..65536");
 			return -1;
@@ -626,7 +155,7 @@ daemon_handler(void *arg, const char *section, const char *key,
 		c->max_credentials = (uint32_t)n;
 		break;
 	case DK_MAX_TOKEN_SIZE:
-		if (parse_ulong(value, vlen, SEG_TOKEN_MIN, SEG_TOKEN_MAX,
+		if (conf_parse_ulong(value, vlen, SEG_TOKEN_MIN, SEG_TOKEN_MAX,
 		    &n) != 0) {
 			conf_err(err, dp->path, line, "max_token_size must "
 			    "be an integer in %d..%d (bytes)", SEG_TOKEN_MIN,
@@ -654,7 +183,7 @@ daemon_handler(void *arg, const char *section, const char *key,
 			goto nomem;
 		break;
 	case DK_KEY_ROTATION_INTERVAL:
-		if (parse_ulong(value, vlen, 0, 31536000, &n) != 0 ||
+		if (conf_parse_ulong(value, vlen, 0, 31536000, &n) != 0 ||
 		    (n != 0 && n < 60)) {
 			conf_err(err, dp->path, line, "key_rotation_interval "
 			    "must be 0 (never) or 60..31536000 (seconds)");
@@ -664,7 +193,7 @@ daemon_handler(void *arg, const char *section, const char *key,
 		break;
 	case DK_ENDPOINT_RATE:
 	case DK_ENDPOINT_BURST:
-		if (parse_ulong(value, vlen, 1, 1000, &n) != 0) {
+		if (conf_parse_ulong(value, vlen, 1, 1000, &n) != 0) {
 			conf_err(err, dp->path, line, "%s must be an integer "
 			    "in 1..1000", key);
 			return -1;
@@ -675,7 +204,7 @@ daemon_handler(void *arg, const char *section, const char *key,
 			c->endpoint_burst = (uint32_t)n;
 		break;
 	case DK_REFRESH_MIN_INTERVAL:
-		if (parse_ulong(value, vlen, 0, 86400, &n) != 0) {
+		if (conf_parse_ulong(value, vlen, 0, 86400, &n) != 0) {
 			conf_err(err, dp->path, line, "refresh_min_interval "
 			    "must be 0 (none) or up to 86400 (seconds)");
 			return -1;
@@ -689,773 +218,6 @@ daemon_handler(void *arg, const char *section, const char *key,
  nomem:
 	conf_err(err, dp->path, line, "out of memory");
 	return -1;
-}
-
-/* ---- credential files -------------------------------------------------- */
-
-#define CRED_FIELDS_MAX 32	/* rows of conf_cred_fields[], at most */
-
-struct cred_parse {
-	const char *path;
-	char *dir;
-	struct cred_conf *c;
-	unsigned int seen[CRED_FIELDS_MAX];  /* by row: line of the (first)
-	                                      * occurrence of its key */
-	unsigned int section_line;
-	char *secret_file;             /* resolved client_secret_file */
-};
-/*
- * 127.0.0.0/8 in strict dotted-quad form: four decimal parts without
- * leading zeros, so no resolver can read it as octal or as a name.
- */
-static int
-is_ipv4_loopback(const char *h, size_t len)
-{
-	unsigned long part;
-	size_t i = 0, start, nparts = 0;
-
-	while (nparts < 4) {
-		start = i;
-		while (i < len && h[i] >= '0' && h[i] <= '9')
-			i++;
-		if (i == start || i - start > 3 ||
-		    (h[start] == '0' && i - start > 1))
-			return 0;
-		if (parse_ulong(h + start, i - start, 0, 255, &part) != 0)
-			return 0;
-		if (nparts == 0 && part != 127)
-			return 0;
-		nparts++;
-		if (nparts < 4) {
-			if (i >= len || h[i] != '.')
-				return 0;
-			i++;
-		}
-	}
-	return i == len;
-}
-
-/*
- * Why url may not be a token endpoint, or NULL.  The client secret goes to
- * it, so it must be https://, except to this host, where there is no wire
- * to listen on (tests, or a local TLS-terminating proxy).
- */
-static const char *
-token_url_problem(const char *url, size_t len)
-{
-	const char *auth, *aend, *host, *hend, *port;
-	size_t hlen, plen;
-	unsigned long pn;
-	int tls;
-
-	if (!all_bytes_in(url, len, 0x21, 0x7e))
-		return "token_url contains a space or a byte outside "
-		    "printable ASCII";
-	if (len > 8 && strncasecmp(url, "https://", 8) == 0) {
-		tls = 1;
-		auth = url + 8;
-	} else if (len > 7 && strncasecmp(url, "http://", 7) == 0) {
-		tls = 0;
-		auth = url + 7;
-	} else
-		return "token_url must start with https://";
-	if (memchr(url, '#', len) != NULL)
-		return "token_url must not have a fragment ('#')";
-	aend = auth + strcspn(auth, "/?");
-	if (memchr(auth, '@', (size_t)(aend - auth)) != NULL)
-		return "token_url must not contain user information ('@')";
-	host = auth;
-	if (*host == '[') {
-		hend = memchr(host, ']', (size_t)(aend - host));
-		if (hend == NULL)
-			return "token_url has an unterminated IPv6 address";
-		hend++;
-	} else {
-		hend = memchr(host, ':', (size_t)(aend - host));
-		if (hend == NULL)
-			hend = aend;
-	}
-	hlen = (size_t)(hend - host);
-	if (hlen == 0 || (host[0] == '[' && hlen == 2))
-		return "token_url has no host";
-	if (hend < aend) {
-		if (*hend != ':')
-			return "token_url has junk after the host";
-		port = hend + 1;
-		plen = (size_t)(aend - port);
-		if (plen > 5 || parse_ulong(port, plen, 1, 65535, &pn) != 0)
-			return "token_url has an invalid port";
-	}
-	if (!tls && !(
-	    (hlen == 9 && strncasecmp(host, "localhost", 9) == 0) ||
-	    (hlen == 5 && memcmp(host, "[::1]", 5) == 0) ||
-	    is_ipv4_loopback(host, hlen)))
-		return "token_url must use https:// (http:// is allowed only "
-		    "for 127.0.0.0/8, [::1] and localhost)";
-	return NULL;
-}
-
-/*
- * RFC 8707 §2: an absolute URI (RFC 3986 §4.3: scheme ":" hier-part), no
- * fragment.  "urn:example:api" is as valid as "https://api.example.com/".
- */
-static int
-resource_valid(const char *s, size_t len)
-{
-	const char *sep;
-	size_t i;
-
-	if (!all_bytes_in(s, len, 0x21, 0x7e) || memchr(s, '#', len) != NULL)
-		return 0;
-	if ((sep = memchr(s, ':', len)) == NULL || sep == s ||
-	    (size_t)(sep - s) + 1 == len)
-		return 0;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return 0;
-	for (i = 1; s + i < sep; i++) {
-		if (!is_name_char(s[i]) && s[i] != '+')
-			return 0;
-		if (s[i] == '_' || s[i] == '~' || s[i] == '@')
-			return 0;
-	}
-	return 1;
-}
-
-/* Split a blank-separated list into a NULL-terminated array. */
-static int
-split_list(const char *path, unsigned int line, const char *key,
-    const char *value, size_t vlen, char ***listp, size_t *np, char *err)
-{
-	char **list = NULL;
-	size_t i, j, n = 0, cnt = 0;
-	int ret = -1;
-
-	for (i = 0; i < vlen; i++) {
-		if (!is_blank(value[i]) && (i == 0 || is_blank(value[i - 1])))
-			cnt++;
-	}
-	if ((list = calloc(cnt + 1, sizeof(*list))) == NULL) {
-		conf_err(err, path, line, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < vlen; i = j) {
-		while (i < vlen && is_blank(value[i]))
-			i++;
-		for (j = i; j < vlen && !is_blank(value[j]); j++)
-			;
-		if (j == i)
-			break;
-		if (j - i > LIST_ITEM_MAX) {
-			conf_err(err, path, line, "a name in '%s' is longer "
-			    "than %d bytes", key, LIST_ITEM_MAX);
-			goto out;
-		}
-		if ((list[n] = strndup(value + i, j - i)) == NULL) {
-			conf_err(err, path, line, "out of memory");
-			goto out;
-		}
-		n++;
-	}
-	/* success */
-	*listp = list;
-	list = NULL;
-	*np = n;
-	ret = 0;
- out:
-	free_list(list);
-	return ret;
-}
-
-/* ---- the parsers of credential keys -------------------------------------
- *
- * One per kind of value; conf_cred_fields[] names each key's.  value is
- * NUL-terminated at vlen and has passed value_check().
- */
-
-static int
-store_str(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	if ((*CRED_FIELD(cp->c, f, char *) = strndup(value, vlen)) == NULL) {
-		conf_err(err, cp->path, line, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-/* One of f->words: the word itself (CF_STR) or its index (CF_CHOICE). */
-static int
-parse_word(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	char eb[ECHO_MAX + 4], known[256];
-	size_t i, n = 0;
-
-	for (i = 0; f->words[i] != NULL; i++) {
-		if (strlen(f->words[i]) == vlen &&
-		    memcmp(f->words[i], value, vlen) == 0)
-			break;
-	}
-	if (f->words[i] == NULL) {
-		known[0] = '\0';
-		for (i = 0; f->words[i] != NULL && n < sizeof(known); i++)
-			n += (size_t)snprintf(known + n, sizeof(known) - n,
-			    "%s%s", i == 0 ? "" : ", ", f->words[i]);
-		conf_err(err, cp->path, line, "unknown %s '%s' (known: %s)",
-		    f->key, echo(eb, sizeof(eb), value, vlen), known);
-		return -1;
-	}
-	if (f->kind == CF_CHOICE) {
-		*CRED_FIELD(cp->c, f, unsigned int) = (unsigned int)i;
-		return 0;
-	}
-	return store_str(cp, f, value, vlen, line, err);
-}
-
-static int
-parse_token_url(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	const char *why;
-
-	if ((why = token_url_problem(value, vlen)) != NULL) {
-		conf_err(err, cp->path, line, "%s", why);
-		return -1;
-	}
-	return store_str(cp, f, value, vlen, line, err);
-}
-
-/* RFC 6749 Appendix A: client_id, client_secret and scope are VSCHARs;
- * so must an audience be, which goes into the same form. */
-static int
-vschar_check(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	if (!all_bytes_in(value, vlen, 0x20, 0x7e)) {
-		conf_err(err, cp->path, line, "%s contains a byte outside "
-		    "printable ASCII (0x20..0x7e)", f->key);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-parse_vschar(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	if (vschar_check(cp, f, value, vlen, line, err) != 0)
-		return -1;
-	return store_str(cp, f, value, vlen, line, err);
-}
-
-/* A secret given inline, into sodium_malloc'd memory.  Never quoted. */
-static int
-parse_secret(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	char **sp = CRED_FIELD(cp->c, f, char *);
-
-	if (vschar_check(cp, f, value, vlen, line, err) != 0)
-		return -1;
-	if (vlen > SECRET_MAX) {
-		conf_err(err, cp->path, line, "%s is longer than %d bytes",
-		    f->key, SECRET_MAX);
-		return -1;
-	}
-	if ((*sp = sodium_malloc(vlen + 1)) == NULL) {
-		conf_err(err, cp->path, line, "out of memory");
-		return -1;
-	}
-	memcpy(*sp, value, vlen);
-	(*sp)[vlen] = '\0';
-	*CRED_LEN(cp->c, f) = vlen;
-	return 0;
-}
-
-/* A path, relative to the credential file's directory. */
-static int
-resolve_value(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, unsigned int line, char **out, char *err)
-{
-	if ((*out = path_resolve(cp->dir, value)) == NULL) {
-		conf_err(err, cp->path, line, "%s: path too long or out of "
-		    "memory", f->key);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-parse_path(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	(void)vlen;
-	return resolve_value(cp, f, value, line, CRED_FIELD(cp->c, f, char *),
-	    err);
-}
-
-/* The file is read once the whole credential file is (load_credential):
- * client_secret_file and client_secret exclude each other. */
-static int
-parse_secret_file(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	(void)vlen;
-	return resolve_value(cp, f, value, line, &cp->secret_file, err);
-}
-
-/* RFC 8707 §2: each `resource` line adds one. */
-static int
-parse_resource(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	char ***listp = CRED_FIELD(cp->c, f, char **), **nl;
-	size_t *np = CRED_LEN(cp->c, f);
-
-	if (!resource_valid(value, vlen)) {
-		conf_err(err, cp->path, line, "%s must be an absolute URI "
-		    "without a fragment, like https://api.example.com/",
-		    f->key);
-		return -1;
-	}
-	if ((nl = reallocarray(*listp, *np + 2, sizeof(*nl))) == NULL)
-		goto nomem;
-	*listp = nl;
-	nl[*np + 1] = NULL;
-	if ((nl[*np] = strndup(value, vlen)) == NULL)
-		goto nomem;
-	(*np)++;
-	return 0;
- nomem:
-	conf_err(err, cp->path, line, "out of memory");
-	return -1;
-}
-
-/* Blank-separated user or group names, as written. */
-static int
-parse_names(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	return split_list(cp->path, line, f->key, value, vlen,
-	    CRED_FIELD(cp->c, f, char **), CRED_LEN(cp->c, f), err);
-}
-
-/* Whole seconds in f->lo..f->hi, kept in units of 1/f->scale s. */
-static int
-parse_seconds(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	unsigned long n;
-
-	if (parse_ulong(value, vlen, (unsigned long)f->lo,
-	    (unsigned long)f->hi, &n) != 0) {
-		conf_err(err, cp->path, line, "%s must be an integer in "
-		    "%ld..%ld (seconds)", f->key, f->lo, f->hi);
-		return -1;
-	}
-	*CRED_FIELD(cp->c, f, long) = (long)n * f->scale;
-	return 0;
-}
-
-/* ---- the table of credential fields --------------------------------------
- *
- * One row per field of struct cred_conf and per key of NAME.conf, in the
- * order they are packed and hashed.  See config.h.  The request identity
- * hashes the CF_REQUEST rows in this order: their order, kinds and
- * encodings must stay as they are (test_config's test_request_id_stable
- * holds them), and a new CF_REQUEST field that is unset must add nothing
- * to the hash, or every cached token is refetched after an upgrade.
- */
-
-/*
- * The offset of a field, checked at compile time to have the type the
- * row's kind reads it as: a _Generic with no matching association does
- * not compile.  An enum is read as unsigned int, the type GCC and Clang
- * give an enum without negative values.
- */
-#define CF_OFF(field, type) _Generic(((struct cred_conf *)0)->field, \
-	type: offsetof(struct cred_conf, field))
-
-#define F_STR(key, field, flags, parse) { key, CF_STR, \
-	CF_OFF(field, char *), 0, flags, parse, NULL, 0, 0, 0, 0 }
-#define F_WORD(key, field, flags, words) { key, CF_STR, \
-	CF_OFF(field, char *), 0, flags, parse_word, words, 0, 0, 0, 0 }
-#define F_CHOICE(key, field, flags, words, dflt) { key, CF_CHOICE, \
-	CF_OFF(field, unsigned int), 0, flags, parse_word, words, 0, 0, 0, \
-	dflt }
-#define F_SECRET(key, field, len, flags, parse) { key, CF_SECRET, \
-	CF_OFF(field, char *), CF_OFF(len, size_t), flags, parse, NULL, \
-	0, 0, 0, 0 }
-#define F_LIST(key, field, n, flags, parse) { key, CF_LIST, \
-	CF_OFF(field, char **), CF_OFF(n, size_t), flags, parse, NULL, \
-	0, 0, 0, 0 }
-#define F_SECONDS(key, field, lo, hi, scale, dflt) { key, CF_LONG, \
-	CF_OFF(field, long), 0, 0, parse_seconds, NULL, lo, hi, scale, dflt }
-#define F_KEY(key, parse) { key, CF_NONE, 0, 0, 0, parse, NULL, \
-	0, 0, 0, 0 }
-
-static const char *const provider_words[] = { "oauth2", NULL };
-static const char *const auth_method_words[] = {
-	[AUTH_CLIENT_SECRET_POST] = "client_secret_post",
-	[AUTH_CLIENT_SECRET_BASIC] = "client_secret_basic",
-	NULL,
-};
-
-const struct cred_field conf_cred_fields[] = {
-	F_STR(NULL, name, CF_SET, NULL),
-	F_STR(NULL, path, 0, NULL),
-	F_WORD("provider", provider, CF_REQUIRED | CF_SET | CF_REQUEST,
-	    provider_words),
-	F_STR("token_url", token_url, CF_REQUIRED | CF_SET | CF_REQUEST,
-	    parse_token_url),
-	F_STR("client_id", client_id, CF_REQUIRED | CF_SET | CF_REQUEST,
-	    parse_vschar),
-	/* Required too, or client_secret_file: see load_credential(). */
-	F_SECRET("client_secret", client_secret, client_secret_len,
-	    CF_SET | CF_REQUEST, parse_secret),
-	F_KEY("client_secret_file", parse_secret_file),
-	F_CHOICE("auth_method", auth_method, CF_REQUEST, auth_method_words,
-	    AUTH_CLIENT_SECRET_POST),
-	F_STR("audience", audience, CF_REQUEST, parse_vschar),
-	F_STR("scope", scope, CF_REQUEST, parse_vschar),
-	/* RFC 8707 §2: several resource parameters may be sent. */
-	F_LIST("resource", resources, nresources, CF_REPEAT | CF_REQUEST,
-	    parse_resource),
-	F_LIST("allow_users", allow_users, nallow_users, CF_ACL, parse_names),
-	F_LIST("allow_groups", allow_groups, nallow_groups, CF_ACL,
-	    parse_names),
-	F_SECONDS("timeout", timeout_ms, 1, TIMEOUT_MAX, 1000,
-	    DEFAULT_TIMEOUT),
-	F_SECONDS("default_lifetime", default_lifetime, 1, LIFETIME_MAX, 1,
-	    DEFAULT_LIFETIME),
-	F_SECONDS("max_lifetime", max_lifetime, 1, LIFETIME_MAX, 1,
-	    DEFAULT_MAX_LIFETIME),
-	F_STR("ca_file", ca_file, 0, parse_path),
-};
-
-const size_t conf_cred_nfields = sizeof(conf_cred_fields) /
-    sizeof(conf_cred_fields[0]);
-
-_Static_assert(sizeof(conf_cred_fields) / sizeof(conf_cred_fields[0]) <=
-    CRED_FIELDS_MAX, "raise CRED_FIELDS_MAX");
-
-/* The row of a key, or NULL. */
-static const struct cred_field *
-cred_field_of(const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < conf_cred_nfields; i++) {
-		if (conf_cred_fields[i].key != NULL &&
-		    strcmp(conf_cred_fields[i].key, key) == 0)
-			return &conf_cred_fields[i];
-	}
-	return NULL;
-}
-
-/* The line key was (first) given on, 0 if not at all. */
-static unsigned int
-cred_seen(const struct cred_parse *cp, const char *key)
-{
-	const struct cred_field *f = cred_field_of(key);
-
-	return f != NULL ? cp->seen[f - conf_cred_fields] : 0;
-}
-
-static int
-cred_handler(void *arg, const char *section, const char *key,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	struct cred_parse *cp = arg;
-	const struct cred_field *f;
-	char eb[ECHO_MAX + 4];
-	size_t k;
-
-	if (key == NULL) {
-		if (strcmp(section, "credential") != 0) {
-			conf_err(err, cp->path, line, "unknown section [%s] "
-			    "(expected [credential])", section);
-			return -1;
-		}
-		if (cp->section_line != 0) {
-			conf_err(err, cp->path, line, "section [credential] "
-			    "given twice (first on line %u)",
-			    cp->section_line);
-			return -1;
-		}
-		cp->section_line = line;
-		return 0;
-	}
-	if ((f = cred_field_of(key)) == NULL) {
-		conf_err(err, cp->path, line, "unknown key '%s' in "
-		    "[credential]", echo(eb, sizeof(eb), key, strlen(key)));
-		return -1;
-	}
-	k = (size_t)(f - conf_cred_fields);
-	if (cp->seen[k] != 0 && (f->flags & CF_REPEAT) == 0) {
-		conf_err(err, cp->path, line, "key '%s' given twice (first "
-		    "on line %u)", key, cp->seen[k]);
-		return -1;
-	}
-	if (cp->seen[k] == 0)
-		cp->seen[k] = line;
-	if (value_check(cp->path, line, key, value, vlen, err) != 0)
-		return -1;
-	return f->parse(cp, f, value, vlen, line, err);
-}
-/*
- * Read client_secret_file into sodium_malloc'd memory.  O_NOFOLLOW and
- * fstat on the descriptor: the file checked is the file read.
- */
-static int
-read_secret_file(const char *cpath, unsigned int line, const char *spath,
-    struct daemon_user *du, char **secretp, size_t *lenp, char *err)
-{
-	struct stat st;
-	char *buf = NULL, why[128];
-	const size_t cap = SECRET_MAX + 3;	/* secret, "\r\n", one more */
-	size_t n = 0, i;
-	ssize_t r;
-	int fd = -1, ret = -1;
-
-	if ((fd = open(spath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY)) == -1) {
-		conf_err(err, cpath, line, "client_secret_file %s: %s", spath,
-		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		conf_err(err, cpath, line, "client_secret_file %s: %s", spath,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		conf_err(err, cpath, line, "client_secret_file %s: not a "
-		    "regular file", spath);
-		goto out;
-	}
-	if (secret_perm_problem(&st, du, why, sizeof(why)) != NULL) {
-		conf_err(err, cpath, line, "client_secret_file %s %s", spath,
-		    why);
-		goto out;
-	}
-	if ((buf = sodium_malloc(cap)) == NULL) {
-		conf_err(err, cpath, line, "out of memory");
-		goto out;
-	}
-	while (n < cap) {
-		r = read(fd, buf + n, cap - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			conf_err(err, cpath, line, "client_secret_file %s: "
-			    "%s", spath, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	/* One line ending is what editors and `echo` add. */
-	if (n > 0 && buf[n - 1] == '\n') {
-		n--;
-		if (n > 0 && buf[n - 1] == '\r')
-			n--;
-	}
-	if (n > SECRET_MAX) {
-		conf_err(err, cpath, line, "client_secret_file %s: secret is "
-		    "longer than %d bytes", spath, SECRET_MAX);
-		goto out;
-	}
-	if (n == 0) {
-		conf_err(err, cpath, line, "client_secret_file %s is empty",
-		    spath);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if ((unsigned char)buf[i] < 0x20 ||
-		    (unsigned char)buf[i] > 0x7e) {
-			conf_err(err, cpath, line, "client_secret_file %s: "
-			    "secret contains a byte outside printable ASCII "
-			    "(0x20..0x7e)", spath);
-			goto out;
-		}
-	}
-	sodium_memzero(buf + n, cap - n);
-	buf[n] = '\0';
-	/* success */
-	*secretp = buf;
-	buf = NULL;
-	*lenp = n;
-	ret = 0;
- out:
-	if (buf != NULL)
-		sodium_free(buf);	/* wipes */
-	if (fd != -1)
-		close(fd);
-	return ret;
-}
-
-static int load_credential(const char *path, const char *name,
-    struct daemon_user *du, struct cred_conf *out, char *err);
-
-int
-conf_load_credential(const char *path, const char *name,
-    struct cred_conf *out, char *err)
-{
-	return load_credential(path, name, NULL, out, err);
-}
-
-static int
-load_credential(const char *path, const char *name, struct daemon_user *du,
-    struct cred_conf *out, char *err)
-{
-	const struct cred_field *f;
-	struct cred_parse cp;
-	struct cred_conf c;
-	struct stat st;
-	char *buf = NULL, eb[ECHO_MAX + 4], why[128];
-	size_t len = 0, i;
-	unsigned int line, secret_line, file_line, dflt_line;
-	int ret = -1;
-
-	memset(&cp, 0, sizeof(cp));
-	memset(&c, 0, sizeof(c));
-	if (path == NULL || name == NULL || out == NULL) {
-		snprintf(err, CONF_ERR_MAX, "conf_load_credential: invalid "
-		    "argument");
-		goto out;
-	}
-	if (sodium_init() < 0) {
-		conf_err(err, path, 0, "libsodium failed to initialise");
-		goto out;
-	}
-	if (seg_name_valid(name, strlen(name)) != 0) {
-		conf_err(err, path, 0, "invalid credential name '%s' "
-		    "(allowed: A-Z a-z 0-9 . _ ~ @ + -, 1..%d bytes, not "
-		    "starting with '.')", echo(eb, sizeof(eb), name,
-		    strlen(name)), SEG_NAME_FIELD - 1);
-		goto out;
-	}
-	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
-	    f++) {
-		if (f->kind == CF_CHOICE)
-			*CRED_FIELD(&c, f, unsigned int) =
-			    (unsigned int)f->dflt;
-		else if (f->kind == CF_LONG)
-			*CRED_FIELD(&c, f, long) = f->dflt * f->scale;
-	}
-	if ((c.name = strdup(name)) == NULL || (c.path = strdup(path)) ==
-	    NULL || (cp.dir = dir_of(path)) == NULL) {
-		conf_err(err, path, 0, "out of memory");
-		goto out;
-	}
-	cp.path = path;
-	cp.c = &c;
-
-	if (ini_read(path, &buf, &len, &st, err) != 0)
-		goto out;
-	if (ini_parse(path, buf, len, cred_handler, &cp, err) != 0)
-		goto out;
-
-	for (i = 0; i < conf_cred_nfields; i++) {
-		if ((conf_cred_fields[i].flags & CF_REQUIRED) != 0 &&
-		    cp.seen[i] == 0) {
-			conf_err(err, path, 0, "missing required key '%s'",
-			    conf_cred_fields[i].key);
-			goto out;
-		}
-	}
-	secret_line = cred_seen(&cp, "client_secret");
-	file_line = cred_seen(&cp, "client_secret_file");
-	if (secret_line == 0 && file_line == 0) {
-		conf_err(err, path, 0, "missing required key "
-		    "'client_secret_file' (or 'client_secret')");
-		goto out;
-	}
-	if (secret_line != 0 && file_line != 0) {
-		line = secret_line > file_line ? secret_line : file_line;
-		conf_err(err, path, line, "give client_secret_file or "
-		    "client_secret, not both");
-		goto out;
-	}
-	if (c.default_lifetime > c.max_lifetime) {
-		/* Only an explicit default is a mistake; the built-in one
-		 * yields to a short max_lifetime. */
-		if ((dflt_line = cred_seen(&cp, "default_lifetime")) != 0) {
-			conf_err(err, path, dflt_line,
-			    "default_lifetime %ld exceeds max_lifetime %ld",
-			    c.default_lifetime, c.max_lifetime);
-			goto out;
-		}
-		c.default_lifetime = c.max_lifetime;
-	}
-	/* A list not given is empty, not NULL. */
-	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
-	    f++) {
-		if (f->kind == CF_LIST && *CRED_FIELD(&c, f, char **) == NULL &&
-		    (*CRED_FIELD(&c, f, char **) = calloc(1,
-		    sizeof(char *))) == NULL)
-			goto nomem;
-	}
-
-	if (secret_line != 0) {
-		if (secret_perm_problem(&st, du, why, sizeof(why)) != NULL) {
-			conf_err(err, path, secret_line,
-			    "file holds client_secret inline but %s", why);
-			goto out;
-		}
-	} else if (read_secret_file(path, file_line,
-	    cp.secret_file, du, &c.client_secret,
-	    &c.client_secret_len, err) != 0)
-		goto out;
-
-	/* success */
-	*out = c;
-	memset(&c, 0, sizeof(c));
-	ret = 0;
-	goto out;
- nomem:
-	conf_err(err, path, 0, "out of memory");
- out:
-	conf_cred_clear(&c);
-	free(cp.dir);
-	free(cp.secret_file);
-	if (buf != NULL) {
-		/* It may have held client_secret. */
-		sodium_memzero(buf, len + 1);
-		free(buf);
-	}
-	return ret;
-}
-
-void
-conf_cred_clear(struct cred_conf *c)
-{
-	const struct cred_field *f;
-
-	if (c == NULL)
-		return;
-	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
-	    f++) {
-		switch (f->kind) {
-		case CF_STR:
-			free(*CRED_FIELD(c, f, char *));
-			break;
-		case CF_SECRET:
-			if (*CRED_FIELD(c, f, char *) != NULL)
-				sodium_free(*CRED_FIELD(c, f, char *)); /* wipes */
-			break;
-		case CF_LIST:
-			free_list(*CRED_FIELD(c, f, char **));
-			break;
-		case CF_NONE:
-		case CF_CHOICE:
-		case CF_LONG:
-			break;
-		}
-	}
-	memset(c, 0, sizeof(*c));
 }
 
 /* ---- the whole configuration ------------------------------------------- */
@@ -1545,7 +307,7 @@ load_credentials(struct daemon_conf *c, char *err)
 		    strcmp(de->d_name + nlen - 5, ".conf") != 0)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, 0) == -1) {
-			conf_err(err, dir, 0, "%s: %s", echo(eb, sizeof(eb),
+			conf_err(err, dir, 0, "%s: %s", conf_echo(eb, sizeof(eb),
 			    de->d_name, nlen), strerror(errno));
 			goto out;
 		}
@@ -1553,11 +315,11 @@ load_credentials(struct daemon_conf *c, char *err)
 			continue;
 		if (seg_name_valid(de->d_name, nlen - 5) != 0) {
 			free(path);
-			path = path_resolve(dir, de->d_name);
+			path = conf_path_resolve(dir, de->d_name);
 			conf_err(err, path != NULL ? path : dir, 0,
 			    "invalid credential name '%s' (allowed: A-Z a-z "
 			    "0-9 . _ ~ @ + -, 1..%d bytes, not starting with "
-			    "'.')", echo(eb, sizeof(eb), de->d_name, nlen - 5),
+			    "'.')", conf_echo(eb, sizeof(eb), de->d_name, nlen - 5),
 			    SEG_NAME_FIELD - 1);
 			goto out;
 		}
@@ -1586,13 +348,13 @@ load_credentials(struct daemon_conf *c, char *err)
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		free(path);
-		if ((path = path_resolve(dir, names[i])) == NULL) {
+		if ((path = conf_path_resolve(dir, names[i])) == NULL) {
 			conf_err(err, dir, 0, "path too long or out of memory");
 			goto out;
 		}
 		/* names[i] ends in ".conf": cut it to get the name */
 		names[i][strlen(names[i]) - 5] = '\0';
-		if (load_credential(path, names[i], &du, &c->creds[i],
+		if (conf_cred_load(path, names[i], &du, &c->creds[i],
 		    err) != 0)
 			goto out;
 		c->ncreds++;
@@ -1631,7 +393,7 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 		goto out;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(path)) == NULL || (dir = dir_of(path)) == NULL)
+	    (c->path = strdup(path)) == NULL || (dir = conf_dir_of(path)) == NULL)
 		goto nomem;
 	c->max_credentials = DEFAULT_MAX_CREDS;
 	c->max_token_size = DEFAULT_MAX_TOKEN;
@@ -1645,15 +407,15 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 	dp.dir = dir;
 	dp.c = c;
 
-	if (ini_read(path, &buf, &len, &st, err) != 0)
+	if (conf_ini_read(path, &buf, &len, &st, err) != 0)
 		goto out;
-	if (ini_parse(path, buf, len, daemon_handler, &dp, err) != 0)
+	if (conf_ini_parse(path, buf, len, daemon_handler, &dp, err) != 0)
 		goto out;
 	if (c->runtime_dir == NULL &&
 	    (c->runtime_dir = strdup(DEFAULT_RUNTIME_DIR)) == NULL)
 		goto nomem;
 	if (c->credentials_dir == NULL &&
-	    (c->credentials_dir = path_resolve(dir,
+	    (c->credentials_dir = conf_path_resolve(dir,
 	    DEFAULT_CREDS_DIR)) == NULL) {
 		conf_err(err, path, 0, "credentials_dir: path too long or out of memory");
 		goto out;
@@ -1694,156 +456,6 @@ conf_free(struct daemon_conf *c)
 	free(c->user);
 	free(c->admin_group);
 	free(c);
-}
-
-static int
-str_differs(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a != b;
-	return strcmp(a, b) != 0;
-}
-
-static int
-list_differs(char *const *a, size_t na, char *const *b, size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return 1;
-	for (i = 0; i < na; i++) {
-		if (str_differs(a[i], b[i]))
-			return 1;
-	}
-	return 0;
-}
-
-static int
-field_differs(const struct cred_conf *a, const struct cred_conf *b,
-    const struct cred_field *f)
-{
-	const char *sa, *sb;
-	size_t la, lb;
-
-	switch (f->kind) {
-	case CF_STR:
-		return str_differs(*CRED_CFIELD(a, f, char *),
-		    *CRED_CFIELD(b, f, char *));
-	case CF_SECRET:
-		sa = *CRED_CFIELD(a, f, char *);
-		sb = *CRED_CFIELD(b, f, char *);
-		la = *CRED_CLEN(a, f);
-		lb = *CRED_CLEN(b, f);
-		if (sa == NULL || sb == NULL)
-			return sa != sb;
-		return la != lb || sodium_memcmp(sa, sb, la) != 0;
-	case CF_LIST:
-		return list_differs(*CRED_CFIELD(a, f, char **),
-		    *CRED_CLEN(a, f), *CRED_CFIELD(b, f, char **),
-		    *CRED_CLEN(b, f));
-	case CF_CHOICE:
-		return *CRED_CFIELD(a, f, unsigned int) !=
-		    *CRED_CFIELD(b, f, unsigned int);
-	case CF_LONG:
-		return *CRED_CFIELD(a, f, long) != *CRED_CFIELD(b, f, long);
-	case CF_NONE:
-		break;
-	}
-	return 0;
-}
-
-/* 1 if a and b differ in any field whose row has one of flags. */
-static int
-fields_differ(const struct cred_conf *a, const struct cred_conf *b,
-    unsigned int flags)
-{
-	size_t i;
-
-	for (i = 0; i < conf_cred_nfields; i++) {
-		if ((conf_cred_fields[i].flags & flags) != 0 &&
-		    field_differs(a, b, &conf_cred_fields[i]))
-			return 1;
-	}
-	return 0;
-}
-
-int
-conf_cred_request_differs(const struct cred_conf *a,
-    const struct cred_conf *b)
-{
-	if (a == NULL || b == NULL)
-		return a != b;
-	return fields_differ(a, b, CF_REQUEST);
-}
-
-int
-conf_cred_acl_differs(const struct cred_conf *a, const struct cred_conf *b)
-{
-	return fields_differ(a, b, CF_ACL);
-}
-
-/* A string as its length (UINT64_MAX for NULL) and its bytes. */
-static void
-hash_bytes(crypto_generichash_state *st, const char *s, size_t n)
-{
-	uint64_t len = s != NULL ? n : UINT64_MAX;
-
-	crypto_generichash_update(st, (const unsigned char *)&len, sizeof(len));
-	if (s != NULL)
-		crypto_generichash_update(st, (const unsigned char *)s, n);
-}
-
-static void
-hash_str(crypto_generichash_state *st, const char *s)
-{
-	hash_bytes(st, s, s != NULL ? strlen(s) : 0);
-}
-
-static void
-hash_i64(crypto_generichash_state *st, int64_t v)
-{
-	crypto_generichash_update(st, (const unsigned char *)&v, sizeof(v));
-}
-
-void
-conf_cred_request_id(const struct cred_conf *cc,
-    crypto_generichash_state *st, uint8_t out[16])
-{
-	const struct cred_field *f;
-	char *const *list;
-	size_t i, n;
-
-	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
-	    f++) {
-		if ((f->flags & CF_REQUEST) == 0)
-			continue;
-		switch (f->kind) {
-		case CF_STR:
-			hash_str(st, *CRED_CFIELD(cc, f, char *));
-			break;
-		case CF_SECRET:
-			hash_bytes(st, *CRED_CFIELD(cc, f, char *),
-			    *CRED_CLEN(cc, f));
-			break;
-		case CF_LIST:
-			list = *CRED_CFIELD(cc, f, char **);
-			n = *CRED_CLEN(cc, f);
-			hash_i64(st, (int64_t)n);
-			for (i = 0; i < n; i++)
-				hash_str(st, list[i]);
-			break;
-		case CF_CHOICE:
-			hash_i64(st, *CRED_CFIELD(cc, f, unsigned int));
-			break;
-		case CF_LONG:
-			hash_i64(st, *CRED_CFIELD(cc, f, long));
-			break;
-		case CF_NONE:
-			break;
-		}
-	}
-	crypto_generichash_final(st, out, 16);
-	sodium_memzero(st, sizeof(*st));
 }
 
 const struct cred_conf *
