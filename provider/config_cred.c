@@ -398,17 +398,102 @@ conf_load_credential(const char *path, const char *name,
 	return conf_cred_load(path, name, NULL, out, err);
 }
 
+/* A credential before its file is read: every key at its default. */
+static void
+cred_defaults(struct cred_conf *c)
+{
+	const struct cred_field *f;
+
+	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
+	    f++) {
+		if (f->kind == CF_CHOICE)
+			*CRED_FIELD(c, f, unsigned int) =
+			    (unsigned int)f->dflt;
+		else if (f->kind == CF_LONG)
+			*CRED_FIELD(c, f, long) = f->dflt * f->scale;
+	}
+}
+
+/*
+ * What a credential file must say as a whole, checked once all of it is
+ * read (st: the file's fstat): the required keys, one source of the
+ * secret, lifetimes that fit; then the secret file is read.
+ */
+static int
+cred_finish(struct cred_parse *cp, const struct stat *st,
+    struct daemon_user *du, char *err)
+{
+	const struct cred_field *f;
+	struct cred_conf *c = cp->c;
+	const char *path = cp->path;
+	unsigned int line, secret_line, file_line, dflt_line;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < conf_cred_nfields; i++) {
+		if ((conf_cred_fields[i].flags & CF_REQUIRED) != 0 &&
+		    cp->seen[i] == 0) {
+			conf_err(err, path, 0, "missing required key '%s'",
+			    conf_cred_fields[i].key);
+			return -1;
+		}
+	}
+	secret_line = cred_seen(cp, "client_secret");
+	file_line = cred_seen(cp, "client_secret_file");
+	if (secret_line == 0 && file_line == 0) {
+		conf_err(err, path, 0, "missing required key "
+		    "'client_secret_file' (or 'client_secret')");
+		return -1;
+	}
+	if (secret_line != 0 && file_line != 0) {
+		line = secret_line > file_line ? secret_line : file_line;
+		conf_err(err, path, line, "give client_secret_file or "
+		    "client_secret, not both");
+		return -1;
+	}
+	if (c->default_lifetime > c->max_lifetime) {
+		/* Only an explicit default is a mistake; the built-in one
+		 * yields to a short max_lifetime. */
+		if ((dflt_line = cred_seen(cp, "default_lifetime")) != 0) {
+			conf_err(err, path, dflt_line,
+			    "default_lifetime %ld exceeds max_lifetime %ld",
+			    c->default_lifetime, c->max_lifetime);
+			return -1;
+		}
+		c->default_lifetime = c->max_lifetime;
+	}
+	/* A list not given is empty, not NULL. */
+	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
+	    f++) {
+		if (f->kind == CF_LIST && *CRED_FIELD(c, f, char **) == NULL &&
+		    (*CRED_FIELD(c, f, char **) = calloc(1,
+		    sizeof(char *))) == NULL) {
+			conf_err(err, path, 0, "out of memory");
+			return -1;
+		}
+	}
+	if (secret_line != 0) {
+		if (conf_secret_perm_problem(st, du, why, sizeof(why)) !=
+		    NULL) {
+			conf_err(err, path, secret_line,
+			    "file holds client_secret inline but %s", why);
+			return -1;
+		}
+		return 0;
+	}
+	return conf_read_secret_file(path, file_line, cp->secret_file, du,
+	    &c->client_secret, &c->client_secret_len, err);
+}
+
 int
 conf_cred_load(const char *path, const char *name, struct daemon_user *du,
     struct cred_conf *out, char *err)
 {
-	const struct cred_field *f;
 	struct cred_parse cp;
 	struct cred_conf c;
 	struct stat st;
-	char *buf = NULL, eb[ECHO_MAX + 4], why[128];
-	size_t len = 0, i;
-	unsigned int line, secret_line, file_line, dflt_line;
+	char *buf = NULL, eb[ECHO_MAX + 4];
+	size_t len = 0;
 	int ret = -1;
 
 	memset(&cp, 0, sizeof(cp));
@@ -429,14 +514,7 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 		    strlen(name)), SEG_NAME_FIELD - 1);
 		goto out;
 	}
-	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
-	    f++) {
-		if (f->kind == CF_CHOICE)
-			*CRED_FIELD(&c, f, unsigned int) =
-			    (unsigned int)f->dflt;
-		else if (f->kind == CF_LONG)
-			*CRED_FIELD(&c, f, long) = f->dflt * f->scale;
-	}
+	cred_defaults(&c);
 	if ((c.name = strdup(name)) == NULL || (c.path = strdup(path)) ==
 	    NULL || (cp.dir = conf_dir_of(path)) == NULL) {
 		conf_err(err, path, 0, "out of memory");
@@ -449,66 +527,13 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 		goto out;
 	if (conf_ini_parse(path, buf, len, cred_handler, &cp, err) != 0)
 		goto out;
-
-	for (i = 0; i < conf_cred_nfields; i++) {
-		if ((conf_cred_fields[i].flags & CF_REQUIRED) != 0 &&
-		    cp.seen[i] == 0) {
-			conf_err(err, path, 0, "missing required key '%s'",
-			    conf_cred_fields[i].key);
-			goto out;
-		}
-	}
-	secret_line = cred_seen(&cp, "client_secret");
-	file_line = cred_seen(&cp, "client_secret_file");
-	if (secret_line == 0 && file_line == 0) {
-		conf_err(err, path, 0, "missing required key "
-		    "'client_secret_file' (or 'client_secret')");
-		goto out;
-	}
-	if (secret_line != 0 && file_line != 0) {
-		line = secret_line > file_line ? secret_line : file_line;
-		conf_err(err, path, line, "give client_secret_file or "
-		    "client_secret, not both");
-		goto out;
-	}
-	if (c.default_lifetime > c.max_lifetime) {
-		/* Only an explicit default is a mistake; the built-in one
-		 * yields to a short max_lifetime. */
-		if ((dflt_line = cred_seen(&cp, "default_lifetime")) != 0) {
-			conf_err(err, path, dflt_line,
-			    "default_lifetime %ld exceeds max_lifetime %ld",
-			    c.default_lifetime, c.max_lifetime);
-			goto out;
-		}
-		c.default_lifetime = c.max_lifetime;
-	}
-	/* A list not given is empty, not NULL. */
-	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
-	    f++) {
-		if (f->kind == CF_LIST && *CRED_FIELD(&c, f, char **) == NULL &&
-		    (*CRED_FIELD(&c, f, char **) = calloc(1,
-		    sizeof(char *))) == NULL)
-			goto nomem;
-	}
-
-	if (secret_line != 0) {
-		if (conf_secret_perm_problem(&st, du, why, sizeof(why)) != NULL) {
-			conf_err(err, path, secret_line,
-			    "file holds client_secret inline but %s", why);
-			goto out;
-		}
-	} else if (conf_read_secret_file(path, file_line,
-	    cp.secret_file, du, &c.client_secret,
-	    &c.client_secret_len, err) != 0)
+	if (cred_finish(&cp, &st, du, err) != 0)
 		goto out;
 
 	/* success */
 	*out = c;
 	memset(&c, 0, sizeof(c));
 	ret = 0;
-	goto out;
- nomem:
-	conf_err(err, path, 0, "out of memory");
  out:
 	conf_cred_clear(&c);
 	free(cp.dir);
@@ -588,9 +613,9 @@ field_differs(const struct cred_conf *a, const struct cred_conf *b,
 		sb = *CRED_CFIELD(b, f, char *);
 		la = *CRED_CLEN(a, f);
 		lb = *CRED_CLEN(b, f);
-		if (sa == NULL || sb == NULL)
-			return sa != sb;
-		return la != lb || sodium_memcmp(sa, sb, la) != 0;
+		if (la != lb || (sa == NULL) != (sb == NULL))
+			return 1;
+		return sa != NULL && sodium_memcmp(sa, sb, la) != 0;
 	case CF_LIST:
 		return list_differs(*CRED_CFIELD(a, f, char **),
 		    *CRED_CLEN(a, f), *CRED_CFIELD(b, f, char **),
