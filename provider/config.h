@@ -148,8 +148,22 @@ int conf_cred_request_differs(const struct cred_conf *a,
     const struct cred_conf *b);
 
 /*
+ * The fields of cc whose rows have one of flags (every row if flags is 0),
+ * in table order, as bytes handed to put(arg, data, n): a string or secret
+ * as its length (UINT64_MAX for NULL) and its bytes, a list as its count
+ * and its strings, a choice or a number as a value; every count, length
+ * and value as 8 bytes in host order.  It is both the hand-over to the
+ * worker (conf_pack, which carries every row) and the input of the request
+ * identity (the CF_REQUEST rows), so the two cannot drift apart; and since
+ * the identity is stored, the encoding must never change.
+ */
+typedef void conf_put_fn(void *arg, const void *data, size_t n);
+void conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
+    conf_put_fn *put, void *arg);
+
+/*
  * What identifies the token a credential's request yields: the CF_REQUEST
- * fields, in table order, fed into st (a keyed BLAKE2b state the caller
+ * fields, encoded by conf_cred_encode(), fed into st (a keyed BLAKE2b state the caller
  * initialised for a 16-byte output) and finalised into out; st is wiped.
  * A slot keeps it (seg_slot.request_id), so the bytes hashed must not
  * change from one release to the next for the same configuration: a

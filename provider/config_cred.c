@@ -661,32 +661,30 @@ conf_cred_acl_differs(const struct cred_conf *a, const struct cred_conf *b)
 	return fields_differ(a, b, CF_ACL);
 }
 
+static void
+put_u64(conf_put_fn *put, void *arg, uint64_t v)
+{
+	put(arg, &v, sizeof(v));
+}
+
 /* A string as its length (UINT64_MAX for NULL) and its bytes. */
 static void
-hash_bytes(crypto_generichash_state *st, const char *s, size_t n)
+put_bytes(conf_put_fn *put, void *arg, const char *s, size_t n)
 {
-	uint64_t len = s != NULL ? n : UINT64_MAX;
-
-	crypto_generichash_update(st, (const unsigned char *)&len, sizeof(len));
+	put_u64(put, arg, s != NULL ? n : UINT64_MAX);
 	if (s != NULL)
-		crypto_generichash_update(st, (const unsigned char *)s, n);
+		put(arg, s, n);
 }
 
 static void
-hash_str(crypto_generichash_state *st, const char *s)
+put_str(conf_put_fn *put, void *arg, const char *s)
 {
-	hash_bytes(st, s, s != NULL ? strlen(s) : 0);
-}
-
-static void
-hash_i64(crypto_generichash_state *st, int64_t v)
-{
-	crypto_generichash_update(st, (const unsigned char *)&v, sizeof(v));
+	put_bytes(put, arg, s, s != NULL ? strlen(s) : 0);
 }
 
 void
-conf_cred_request_id(const struct cred_conf *cc,
-    crypto_generichash_state *st, uint8_t out[16])
+conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
+    conf_put_fn *put, void *arg)
 {
 	const struct cred_field *f;
 	char *const *list;
@@ -694,33 +692,46 @@ conf_cred_request_id(const struct cred_conf *cc,
 
 	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
 	    f++) {
-		if ((f->flags & CF_REQUEST) == 0)
+		if (flags != 0 && (f->flags & flags) == 0)
 			continue;
 		switch (f->kind) {
 		case CF_STR:
-			hash_str(st, *CRED_CFIELD(cc, f, char *));
+			put_str(put, arg, *CRED_CFIELD(cc, f, char *));
 			break;
 		case CF_SECRET:
-			hash_bytes(st, *CRED_CFIELD(cc, f, char *),
+			put_bytes(put, arg, *CRED_CFIELD(cc, f, char *),
 			    *CRED_CLEN(cc, f));
 			break;
 		case CF_LIST:
 			list = *CRED_CFIELD(cc, f, char **);
 			n = *CRED_CLEN(cc, f);
-			hash_i64(st, (int64_t)n);
+			put_u64(put, arg, n);
 			for (i = 0; i < n; i++)
-				hash_str(st, list[i]);
+				put_str(put, arg, list[i]);
 			break;
 		case CF_CHOICE:
-			hash_i64(st, *CRED_CFIELD(cc, f, unsigned int));
+			put_u64(put, arg, *CRED_CFIELD(cc, f, unsigned int));
 			break;
 		case CF_LONG:
-			hash_i64(st, *CRED_CFIELD(cc, f, long));
+			put_u64(put, arg, (uint64_t)*CRED_CFIELD(cc, f, long));
 			break;
 		case CF_NONE:
 			break;
 		}
 	}
+}
+
+static void
+hash_put(void *arg, const void *data, size_t n)
+{
+	crypto_generichash_update(arg, data, n);
+}
+
+void
+conf_cred_request_id(const struct cred_conf *cc,
+    crypto_generichash_state *st, uint8_t out[16])
+{
+	conf_cred_encode(cc, CF_REQUEST, hash_put, st);
 	crypto_generichash_final(st, out, 16);
 	sodium_memzero(st, sizeof(*st));
 }

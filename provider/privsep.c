@@ -103,46 +103,11 @@ pk_str(struct pk *p, const char *s)
 	pk_bytes(p, s, s != NULL ? strlen(s) : 0);
 }
 
+/* conf_cred_encode()'s sink. */
 static void
-pk_list(struct pk *p, char *const *list, size_t n)
+pk_put_cb(void *arg, const void *data, size_t n)
 {
-	size_t i;
-
-	pk_u64(p, n);
-	for (i = 0; i < n; i++)
-		pk_str(p, list[i]);
-}
-
-/* A credential, field by field, in the order of conf_cred_fields[]. */
-static void
-pk_cred(struct pk *p, const struct cred_conf *cc)
-{
-	const struct cred_field *f;
-
-	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
-	    f++) {
-		switch (f->kind) {
-		case CF_STR:
-			pk_str(p, *CRED_CFIELD(cc, f, char *));
-			break;
-		case CF_SECRET:
-			pk_bytes(p, *CRED_CFIELD(cc, f, char *),
-			    *CRED_CLEN(cc, f));
-			break;
-		case CF_LIST:
-			pk_list(p, *CRED_CFIELD(cc, f, char **),
-			    *CRED_CLEN(cc, f));
-			break;
-		case CF_CHOICE:
-			pk_u64(p, *CRED_CFIELD(cc, f, unsigned int));
-			break;
-		case CF_LONG:
-			pk_u64(p, (uint64_t)*CRED_CFIELD(cc, f, long));
-			break;
-		case CF_NONE:
-			break;
-		}
-	}
+	pk_put(arg, data, n);
 }
 
 unsigned char *
@@ -165,7 +130,7 @@ conf_pack(const struct daemon_conf *c, size_t *len)
 	pk_u64(&p, (uint64_t)c->refresh_min_interval);
 	pk_u64(&p, c->ncreds);
 	for (i = 0; i < c->ncreds; i++)
-		pk_cred(&p, &c->creds[i]);
+		conf_cred_encode(&c->creds[i], 0, pk_put_cb, &p);
 	if (p.failed) {
 		sodium_free(p.buf);
 		return NULL;
@@ -256,7 +221,7 @@ up_word_valid(const char *word, const char *const *words)
 }
 
 /*
- * A credential packed by pk_cred().  The monitor is trusted, but the
+ * A credential packed by conf_cred_encode().  The monitor is trusted, but the
  * worker still takes only what conf_load() could have produced: the
  * fields every credential has, a choice among its words, a number in
  * its key's range.
