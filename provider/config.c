@@ -77,64 +77,77 @@ struct daemon_parse {
 };
 
 static int
-daemon_handler(void *arg, const char *section, const char *key,
+daemon_section(struct daemon_parse *dp, const char *section,
+    unsigned int line, char *err)
+{
+	if (strcmp(section, "daemon") != 0) {
+		conf_err(err, dp->path, line, "unknown section [%s] "
+		    "(expected [daemon])", section);
+		return -1;
+	}
+	if (dp->section_line != 0) {
+		conf_err(err, dp->path, line, "section [daemon] "
+		    "given twice (first on line %u)", dp->section_line);
+		return -1;
+	}
+	dp->section_line = line;
+	return 0;
+}
+
+static int
+runtime_dir_check(struct daemon_parse *dp, const char *value, size_t vlen,
+    unsigned int line, char *err)
+{
+	size_t max;
+
+	if (value[0] != '/') {
+		conf_err(err, dp->path, line,
+		    "runtime_dir must be an absolute path");
+		return -1;
+	}
+	/* The control socket lives there: its path, and the
+	 * longer one it is bound under first, must fit. */
+	max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1 -
+	    strlen("/" SEG_SOCKET_TEMP);
+	if (vlen > max) {
+		conf_err(err, dp->path, line, "runtime_dir is longer "
+		    "than %zu bytes (the socket path must fit in "
+		    "sun_path)", max);
+		return -1;
+	}
+	return 0;
+}
+
+/* Names as useradd(8) allows them; resolved by the daemon. */
+static int
+user_name_check(struct daemon_parse *dp, const char *key, const char *value,
+    size_t vlen, unsigned int line, char *err)
+{
+	size_t i;
+
+	for (i = 0; i < vlen; i++) {
+		if (!is_name_char(value[i]) || value[i] == '~' ||
+		    value[i] == '+' || value[i] == '@') {
+			conf_err(err, dp->path, line, "%s: not a valid "
+			    "user or group name", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Store key k's value, checked. */
+static int
+daemon_key(struct daemon_parse *dp, size_t k, const char *key,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
-	struct daemon_parse *dp = arg;
 	struct daemon_conf *c = dp->c;
-	char eb[ECHO_MAX + 4];
 	unsigned long n;
-	size_t k, max;
-
-	if (key == NULL) {
-		if (strcmp(section, "daemon") != 0) {
-			conf_err(err, dp->path, line, "unknown section [%s] "
-			    "(expected [daemon])", section);
-			return -1;
-		}
-		if (dp->section_line != 0) {
-			conf_err(err, dp->path, line, "section [daemon] "
-			    "given twice (first on line %u)", dp->section_line);
-			return -1;
-		}
-		dp->section_line = line;
-		return 0;
-	}
-	for (k = 0; k < DK_COUNT; k++) {
-		if (strcmp(key, daemon_keys[k]) == 0)
-			break;
-	}
-	if (k == DK_COUNT) {
-		conf_err(err, dp->path, line, "unknown key '%s' in [daemon]",
-		    conf_echo(eb, sizeof(eb), key, strlen(key)));
-		return -1;
-	}
-	if (dp->seen[k] != 0) {
-		conf_err(err, dp->path, line, "key '%s' given twice (first "
-		    "on line %u)", key, dp->seen[k]);
-		return -1;
-	}
-	dp->seen[k] = line;
-	if (conf_value_check(dp->path, line, key, value, vlen, err) != 0)
-		return -1;
 
 	switch ((enum daemon_key)k) {
 	case DK_RUNTIME_DIR:
-		if (value[0] != '/') {
-			conf_err(err, dp->path, line,
-			    "runtime_dir must be an absolute path");
+		if (runtime_dir_check(dp, value, vlen, line, err) != 0)
 			return -1;
-		}
-		/* The control socket lives there: its path, and the
-		 * longer one it is bound under first, must fit. */
-		max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1 -
-		    strlen("/" SEG_SOCKET_TEMP);
-		if (vlen > max) {
-			conf_err(err, dp->path, line, "runtime_dir is longer "
-			    "than %zu bytes (the socket path must fit in "
-			    "sun_path)", max);
-			return -1;
-		}
 		if ((c->runtime_dir = strndup(value, vlen)) == NULL)
 			goto nomem;
 		break;
@@ -166,15 +179,8 @@ daemon_handler(void *arg, const char *section, const char *key,
 		break;
 	case DK_USER:
 	case DK_ADMIN_GROUP:
-		/* Names as useradd(8) allows them; resolved by the daemon. */
-		for (max = 0; max < vlen; max++) {
-			if (!is_name_char(value[max]) || value[max] == '~' ||
-			    value[max] == '+' || value[max] == '@') {
-				conf_err(err, dp->path, line, "%s: not a valid "
-				    "user or group name", key);
-				return -1;
-			}
-		}
+		if (user_name_check(dp, key, value, vlen, line, err) != 0)
+			return -1;
 		if (k == DK_USER) {
 			free(c->user);
 			if ((c->user = strndup(value, vlen)) == NULL)
@@ -220,6 +226,36 @@ daemon_handler(void *arg, const char *section, const char *key,
 	return -1;
 }
 
+static int
+daemon_handler(void *arg, const char *section, const char *key,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	struct daemon_parse *dp = arg;
+	char eb[ECHO_MAX + 4];
+	size_t k;
+
+	if (key == NULL)
+		return daemon_section(dp, section, line, err);
+	for (k = 0; k < DK_COUNT; k++) {
+		if (strcmp(key, daemon_keys[k]) == 0)
+			break;
+	}
+	if (k == DK_COUNT) {
+		conf_err(err, dp->path, line, "unknown key '%s' in [daemon]",
+		    conf_echo(eb, sizeof(eb), key, strlen(key)));
+		return -1;
+	}
+	if (dp->seen[k] != 0) {
+		conf_err(err, dp->path, line, "key '%s' given twice (first "
+		    "on line %u)", key, dp->seen[k]);
+		return -1;
+	}
+	dp->seen[k] = line;
+	if (conf_value_check(dp->path, line, key, value, vlen, err) != 0)
+		return -1;
+	return daemon_key(dp, k, key, value, vlen, line, err);
+}
+
 /* ---- the whole configuration ------------------------------------------- */
 
 /*
@@ -247,58 +283,66 @@ cmp_cred(const void *a, const void *b)
 }
 
 /*
- * Load every credentials_dir/NAME.conf, sorted by name.  A directory that
- * does not exist means no credentials; one that cannot be read is an error,
- * since silently serving nothing would hide the mistake.
+ * The credentials directory, opened and checked: 0 with *dp (NULL if it
+ * does not exist), or -1 with err.
  */
 static int
-load_credentials(struct daemon_conf *c, char *err)
+creds_dir_open(const char *dir, DIR **dp, char *err)
 {
-	const char *dir = c->credentials_dir;
-	char **names = NULL, **nn, *path = NULL, eb[ECHO_MAX + 4];
-	/* Secret files may also belong to the user the worker runs as. */
-	struct daemon_user du = { c->user, 0, (uid_t)-1 };
-	char why[128];
-	size_t n = 0, cap = 0, i, nlen;
-	struct dirent *de;
 	struct stat st;
-	DIR *d = NULL;
-	int fd, ret = -1;
+	char why[128];
+	int fd;
 
+	*dp = NULL;
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT) {
-			ret = 0;
-			goto out;
-		}
+		if (errno == ENOENT)
+			return 0;
 		conf_err(err, dir, 0, "cannot open directory: %s",
 		    strerror(errno));
-		goto out;
+		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
 		conf_err(err, dir, 0, "cannot stat: %s", strerror(errno));
 		close(fd);
-		goto out;
+		return -1;
 	}
 	if (conf_perm_problem(&st, why, sizeof(why)) != NULL) {
 		conf_err(err, dir, 0, "refused: the directory %s", why);
 		close(fd);
-		goto out;
+		return -1;
 	}
-	if ((d = fdopendir(fd)) == NULL) {
+	if ((*dp = fdopendir(fd)) == NULL) {
 		conf_err(err, dir, 0, "cannot open directory: %s",
 		    strerror(errno));
 		close(fd);
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The "NAME.conf" files of d (the directory dir), at most
+ * c->max_credentials, into *namesp (*np of them, unsorted; the caller
+ * frees them, also on failure).  0, or -1 with err.
+ */
+static int
+creds_dir_list(const struct daemon_conf *c, const char *dir, DIR *d,
+    char ***namesp, size_t *np, char *err)
+{
+	char **nn, *path, eb[ECHO_MAX + 4];
+	size_t cap = 0, nlen;
+	struct dirent *de;
+	struct stat st;
+
 	for (;;) {
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
 			if (errno != 0) {
 				conf_err(err, dir, 0, "readdir: %s",
 				    strerror(errno));
-				goto out;
+				return -1;
 			}
-			break;
+			return 0;
 		}
 		/* Editors' and package managers' leftovers start with '.'
 		 * or end otherwise (.conf~, .conf.dpkg-old). */
@@ -307,45 +351,71 @@ load_credentials(struct daemon_conf *c, char *err)
 		    strcmp(de->d_name + nlen - 5, ".conf") != 0)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, 0) == -1) {
-			conf_err(err, dir, 0, "%s: %s", conf_echo(eb, sizeof(eb),
-			    de->d_name, nlen), strerror(errno));
-			goto out;
+			conf_err(err, dir, 0, "%s: %s", conf_echo(eb,
+			    sizeof(eb), de->d_name, nlen), strerror(errno));
+			return -1;
 		}
 		if (!S_ISREG(st.st_mode))
 			continue;
 		if (seg_name_valid(de->d_name, nlen - 5) != 0) {
-			free(path);
 			path = conf_path_resolve(dir, de->d_name);
 			conf_err(err, path != NULL ? path : dir, 0,
 			    "invalid credential name '%s' (allowed: A-Z a-z "
 			    "0-9 . _ ~ @ + -, 1..%d bytes, not starting with "
-			    "'.')", conf_echo(eb, sizeof(eb), de->d_name, nlen - 5),
-			    SEG_NAME_FIELD - 1);
-			goto out;
+			    "'.')", conf_echo(eb, sizeof(eb), de->d_name,
+			    nlen - 5), SEG_NAME_FIELD - 1);
+			free(path);
+			return -1;
 		}
-		if (n >= c->max_credentials) {
+		if (*np >= c->max_credentials) {
 			conf_err(err, dir, 0, "more than max_credentials (%u) "
 			    "credential files", c->max_credentials);
-			goto out;
+			return -1;
 		}
-		if (n == cap) {
+		if (*np == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
-			if ((nn = reallocarray(names, cap,
-			    sizeof(*names))) == NULL)
+			if ((nn = reallocarray(*namesp, cap,
+			    sizeof(**namesp))) == NULL)
 				goto nomem;
-			names = nn;
+			*namesp = nn;
 		}
-		if ((names[n] = strndup(de->d_name, nlen)) == NULL)
+		if (((*namesp)[*np] = strndup(de->d_name, nlen)) == NULL)
 			goto nomem;
-		n++;
+		(*np)++;
 	}
+ nomem:
+	conf_err(err, dir, 0, "out of memory");
+	return -1;
+}
+
+/*
+ * Load every credentials_dir/NAME.conf, sorted by name.  A directory that
+ * does not exist means no credentials; one that cannot be read is an error,
+ * since silently serving nothing would hide the mistake.
+ */
+static int
+load_credentials(struct daemon_conf *c, char *err)
+{
+	const char *dir = c->credentials_dir;
+	char **names = NULL, *path = NULL;
+	/* Secret files may also belong to the user the worker runs as. */
+	struct daemon_user du = { c->user, 0, (uid_t)-1 };
+	size_t n = 0, i;
+	DIR *d = NULL;
+	int ret = -1;
+
+	if (creds_dir_open(dir, &d, err) != 0 ||
+	    (d != NULL && creds_dir_list(c, dir, d, &names, &n, err) != 0))
+		goto out;
 	if (n == 0) {
 		ret = 0;
 		goto out;
 	}
 	qsort(names, n, sizeof(*names), cmp_conf_file);
-	if ((c->creds = calloc(n, sizeof(*c->creds))) == NULL)
-		goto nomem;
+	if ((c->creds = calloc(n, sizeof(*c->creds))) == NULL) {
+		conf_err(err, dir, 0, "out of memory");
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		free(path);
 		if ((path = conf_path_resolve(dir, names[i])) == NULL) {
@@ -360,9 +430,6 @@ load_credentials(struct daemon_conf *c, char *err)
 		c->ncreds++;
 	}
 	ret = 0;
-	goto out;
- nomem:
-	conf_err(err, dir, 0, "out of memory");
  out:
 	if (d != NULL)
 		closedir(d);
@@ -393,7 +460,8 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 		goto out;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(path)) == NULL || (dir = conf_dir_of(path)) == NULL)
+	    (c->path = strdup(path)) == NULL ||
+	    (dir = conf_dir_of(path)) == NULL)
 		goto nomem;
 	c->max_credentials = DEFAULT_MAX_CREDS;
 	c->max_token_size = DEFAULT_MAX_TOKEN;

@@ -163,8 +163,9 @@ void conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
 
 /*
  * What identifies the token a credential's request yields: the CF_REQUEST
- * fields, encoded by conf_cred_encode(), fed into st (a keyed BLAKE2b state the caller
- * initialised for a 16-byte output) and finalised into out; st is wiped.
+ * fields, encoded by conf_cred_encode(), fed into st (a keyed BLAKE2b
+ * state the caller initialised for a 16-byte output) and finalised into
+ * out; st is wiped.
  * A slot keeps it (seg_slot.request_id), so the bytes hashed must not
  * change from one release to the next for the same configuration: a
  * restarted daemon adopts a token only if its identity matches.

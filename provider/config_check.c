@@ -175,7 +175,8 @@ conf_token_url_problem(const char *url, size_t len)
 			return "token_url has junk after the host";
 		port = hend + 1;
 		plen = (size_t)(aend - port);
-		if (plen > 5 || conf_parse_ulong(port, plen, 1, 65535, &pn) != 0)
+		if (plen > 5 ||
+		    conf_parse_ulong(port, plen, 1, 65535, &pn) != 0)
 			return "token_url has an invalid port";
 	}
 	if (!tls && !(

@@ -375,7 +375,8 @@ cred_handler(void *arg, const char *section, const char *key,
 	}
 	if ((f = cred_field_of(key)) == NULL) {
 		conf_err(err, cp->path, line, "unknown key '%s' in "
-		    "[credential]", conf_echo(eb, sizeof(eb), key, strlen(key)));
+		    "[credential]", conf_echo(eb, sizeof(eb), key,
+		    strlen(key)));
 		return -1;
 	}
 	k = (size_t)(f - conf_cred_fields);
@@ -561,7 +562,8 @@ conf_cred_clear(struct cred_conf *c)
 			break;
 		case CF_SECRET:
 			if (*CRED_FIELD(c, f, char *) != NULL)
-				sodium_free(*CRED_FIELD(c, f, char *)); /* wipes */
+				/* wipes */
+				sodium_free(*CRED_FIELD(c, f, char *));
 			break;
 		case CF_LIST:
 			conf_free_list(*CRED_FIELD(c, f, char **));

@@ -282,6 +282,83 @@ conf_ini_read(const char *path, char **bufp, size_t *lenp, struct stat *stp,
 	return ret;
 }
 
+/* "[name]" between s and e (trimmed, NUL at e) into section. */
+static int
+ini_section(const char *path, unsigned int line, char *s, char *e,
+    char section[CONF_NAME_MAX + 1], char *err)
+{
+	size_t i;
+
+	if (e[-1] != ']' || e - s < 3) {
+		conf_err(err, path, line, "expected '[section]'");
+		return -1;
+	}
+	s++;
+	e--;
+	for (i = 0; s + i < e; i++) {
+		if (!is_name_char(s[i]) || i >= CONF_NAME_MAX) {
+			conf_err(err, path, line, "invalid section name");
+			return -1;
+		}
+	}
+	memcpy(section, s, i);
+	section[i] = '\0';
+	return 0;
+}
+
+/*
+ * "key = value" between s and e (trimmed, NUL at e): the key NUL-terminated
+ * in place at *kp, the value at *vp, up to e.
+ */
+static int
+ini_key_value(const char *path, unsigned int line, char *s, char *e,
+    char **kp, char **vp, char *err)
+{
+	char *eq, *k, *ke, *v;
+	size_t i;
+
+	if ((eq = strchr(s, '=')) == NULL) {
+		conf_err(err, path, line, "expected 'key = value'");
+		return -1;
+	}
+	k = s;
+	for (ke = eq; ke > k && is_blank(ke[-1]); ke--)
+		;
+	for (v = eq + 1; v < e && is_blank(*v); v++)
+		;
+	if (ke == k || ke - k > CONF_NAME_MAX) {
+		conf_err(err, path, line, "expected 'key = value'");
+		return -1;
+	}
+	for (i = 0; k + i < ke; i++) {
+		if (!is_name_char(k[i])) {
+			conf_err(err, path, line,
+			    "expected 'key = value'");
+			return -1;
+		}
+	}
+	*ke = '\0';
+	/* A value that starts with one is a comment to a reader. */
+	if (v < e && (*v == '#' || *v == ';')) {
+		conf_err(err, path, line, "value of '%s' begins with "
+		    "'%c': a comment must be on a line of its own",
+		    k, *v);
+		return -1;
+	}
+	for (i = 1; v + i < e; i++) {
+		if ((v[i] == '#' || v[i] == ';') && is_blank(v[i - 1])) {
+			conf_err(err, path, line, "'%c' after a value: "
+			    "a comment must be on a line of its own "
+			    "(a value may not hold a blank followed "
+			    "by '%c')", v[i], v[i]);
+			return -1;
+		}
+	}
+	*kp = k;
+	*vp = v;
+	return 0;
+}
+
 /*
  * Parse buf (len bytes, buf[len] == '\0'), splitting it in place.  Lines
  * are "[section]", "key = value", blank, or comments starting with '#' or
@@ -296,8 +373,8 @@ conf_ini_parse(const char *path, char *buf, size_t len,
     conf_ini_handler handler, void *arg, char *err)
 {
 	char section[CONF_NAME_MAX + 1] = "", *p = buf, *end = buf + len;
-	char *nl, *s, *e, *eq, *k, *ke, *v;
-	size_t linelen, i;
+	char *nl, *s, *e, *k, *v;
+	size_t linelen;
 	unsigned int line = 0;
 	int have_section = 0;
 
@@ -330,65 +407,15 @@ conf_ini_parse(const char *path, char *buf, size_t len,
 			continue;
 
 		if (*s == '[') {
-			if (e[-1] != ']' || e - s < 3) {
-				conf_err(err, path, line,
-				    "expected '[section]'");
+			if (ini_section(path, line, s, e, section, err) != 0)
 				return -1;
-			}
-			s++;
-			e--;
-			for (i = 0; s + i < e; i++) {
-				if (!is_name_char(s[i]) || i >= CONF_NAME_MAX) {
-					conf_err(err, path, line,
-					    "invalid section name");
-					return -1;
-				}
-			}
-			memcpy(section, s, i);
-			section[i] = '\0';
 			have_section = 1;
 			if (handler(arg, section, NULL, NULL, 0, line, err) != 0)
 				return -1;
 			continue;
 		}
-
-		if ((eq = strchr(s, '=')) == NULL) {
-			conf_err(err, path, line, "expected 'key = value'");
+		if (ini_key_value(path, line, s, e, &k, &v, err) != 0)
 			return -1;
-		}
-		k = s;
-		for (ke = eq; ke > k && is_blank(ke[-1]); ke--)
-			;
-		for (v = eq + 1; v < e && is_blank(*v); v++)
-			;
-		if (ke == k || ke - k > CONF_NAME_MAX) {
-			conf_err(err, path, line, "expected 'key = value'");
-			return -1;
-		}
-		for (i = 0; k + i < ke; i++) {
-			if (!is_name_char(k[i])) {
-				conf_err(err, path, line,
-				    "expected 'key = value'");
-				return -1;
-			}
-		}
-		*ke = '\0';
-		/* A value that starts with one is a comment to a reader. */
-		if (v < e && (*v == '#' || *v == ';')) {
-			conf_err(err, path, line, "value of '%s' begins with "
-			    "'%c': a comment must be on a line of its own",
-			    k, *v);
-			return -1;
-		}
-		for (i = 1; v + i < e; i++) {
-			if ((v[i] == '#' || v[i] == ';') && is_blank(v[i - 1])) {
-				conf_err(err, path, line, "'%c' after a value: "
-				    "a comment must be on a line of its own "
-				    "(a value may not hold a blank followed "
-				    "by '%c')", v[i], v[i]);
-				return -1;
-			}
-		}
 		if (!have_section) {
 			conf_err(err, path, line, "key outside any section");
 			return -1;

@@ -243,7 +243,8 @@ START_TEST(cred_table_covered)
 		if (conf_cred_fields[i].key == NULL)
 			continue;
 		for (j = 0; j < NSAMPLES; j++) {
-			if (strcmp(samples[j].key, conf_cred_fields[i].key) == 0)
+			if (strcmp(samples[j].key,
+			    conf_cred_fields[i].key) == 0)
 				break;
 		}
 		ck_assert_msg(j < NSAMPLES, "key '%s' has no sample in "
