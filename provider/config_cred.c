@@ -248,10 +248,13 @@ parse_seconds(struct cred_parse *cp, const struct cred_field *f,
  *
  * One row per field of struct cred_conf and per key of NAME.conf, in the
  * order they are packed and hashed.  See config.h.  The request identity
- * hashes the CF_REQUEST rows in this order: their order, kinds and
- * encodings must stay as they are (test_config's test_request_id_stable
- * holds them), and a new CF_REQUEST field that is unset must add nothing
- * to the hash, or every cached token is refetched after an upgrade.
+ * hashes the CF_REQUEST rows in this order (conf_cred_encode): their
+ * order, kinds and encodings must stay as they are, or no restarted
+ * daemon adopts a cached token (test_config_cred's cred_request_id_stable
+ * holds them to main's values).  A new CF_REQUEST row changes every
+ * identity, even while unset (NULL is encoded too): each token is then
+ * fetched once more after the upgrade.  A new key also needs its line in
+ * test_config_cred's samples[] (cred_table_covered says so).
  */
 
 /*
