@@ -161,7 +161,8 @@ struct seg_slot {
 		int64_t not_before_boot_ns; /* no request before this: the
 		                            * Retry-After hold of its endpoint */
 		uint32_t flags;            /* SEG_PLAN_* */
-		uint32_t reserved;
+		uint32_t failure_class;    /* SEG_FAILURE_*: of the failure
+		                            * that `failures` counts last */
 	} plan;
 	/* followed by ct[token_max + SEG_MAC_BYTES], padded to slot_size */
 };
@@ -170,6 +171,19 @@ struct seg_slot {
 #define SEG_PLAN_OVERLOADED 1u  /* its endpoint's rate cannot serve every
                                  * credential on it within its refresh
                                  * window (the capacity rule) */
+
+/*
+ * seg_plan.failure_class.  The daemon classifies a failure when it has the
+ * reply at hand (the status and the body: a 200 carrying invalid_client is
+ * permanent) and keeps the class here, so that a restarted daemon adopts
+ * it rather than judging again from the status alone.  This was the
+ * plan's reserved word, which every writer before it zeroed: a slot
+ * written by one of them reads SEG_FAILURE_UNKNOWN (see
+ * segw_failure_permanent()), and no minor was needed.
+ */
+#define SEG_FAILURE_UNKNOWN   0u  /* not recorded (an older writer) */
+#define SEG_FAILURE_TRANSIENT 1u  /* retried with backoff */
+#define SEG_FAILURE_PERMANENT 2u  /* will fail again: retried slowly */
 
 #define SEG_SLOT_META    sizeof(struct seg_slot)
 

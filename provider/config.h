@@ -9,12 +9,73 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <sodium.h>
+
 #define CONF_ERR_MAX 512
 
+/* In the order of cred_field.words of auth_method's row. */
 enum auth_method {
 	AUTH_CLIENT_SECRET_POST = 0,
 	AUTH_CLIENT_SECRET_BASIC = 1,
 };
+
+/*
+ * struct cred_conf's fields and keys are listed once, in one table
+ * (conf_cred_fields[] in config.c, a row each, in the spirit of OpenSSH's
+ * COPY_MATCH_STRING_OPTS): it says how a key is parsed and how its field
+ * is stored, and so drives parsing, conf_cred_clear(), the hand-over from
+ * the monitor to the worker (conf_pack/conf_unpack in privsep.c), the
+ * reload's comparisons and the request identity.  A new key is one row
+ * there, plus its parser if none of the existing ones fits.
+ */
+enum cred_field_kind {
+	CF_NONE,     /* a key with no field of its own (client_secret_file) */
+	CF_STR,      /* char *, NULL if unset */
+	CF_SECRET,   /* char *, sodium_malloc'd; its size_t length at len_off */
+	CF_LIST,     /* char **, NULL-terminated; size_t count at len_off */
+	CF_CHOICE,   /* an enum (unsigned int): the index of its word */
+	CF_LONG,     /* long: lo..hi (in the key's unit) times scale */
+};
+
+/* cred_field.flags */
+#define CF_REQUIRED  0x01u  /* the credential file must give the key */
+#define CF_SET       0x02u  /* not NULL in a loaded credential */
+#define CF_REPEAT    0x04u  /* the key may be given more than once */
+#define CF_REQUEST   0x08u  /* sent in the token request: part of its
+                             * identity (conf_cred_request_id) */
+#define CF_ACL       0x10u  /* who may read the token */
+
+struct cred_parse;
+
+struct cred_field {
+	const char *key;            /* in NAME.conf; NULL: set by the
+	                             * loader (name, path) */
+	enum cred_field_kind kind;
+	size_t off;                 /* of the field in struct cred_conf */
+	size_t len_off;             /* CF_SECRET, CF_LIST: of its length */
+	unsigned int flags;         /* CF_* */
+	/* Check value (vlen bytes, NUL-terminated) and store it; 0, or -1
+	 * with a message naming file and line in err. */
+	int (*parse)(struct cred_parse *cp, const struct cred_field *f,
+	    const char *value, size_t vlen, unsigned int line, char *err);
+	const char *const *words;   /* CF_CHOICE, or a CF_STR of fixed
+	                             * values: the values allowed */
+	long lo, hi, scale;         /* CF_LONG: range and unit */
+	long dflt;                  /* CF_LONG, CF_CHOICE: the default */
+};
+
+extern const struct cred_field conf_cred_fields[];
+extern const size_t conf_cred_nfields;
+
+/* The field of c that row f describes, as a pointer to type. */
+#define CRED_FIELD(c, f, type) \
+	((type *)(void *)((char *)(c) + (f)->off))
+#define CRED_CFIELD(c, f, type) \
+	((type const *)(const void *)((const char *)(c) + (f)->off))
+#define CRED_LEN(c, f) \
+	((size_t *)(void *)((char *)(c) + (f)->len_off))
+#define CRED_CLEN(c, f) \
+	((const size_t *)(const void *)((const char *)(c) + (f)->len_off))
 
 struct cred_conf {
 	char *name;              /* file stem, valid per seg_name_valid() */
@@ -79,14 +140,41 @@ void conf_cred_clear(struct cred_conf *c);
 
 /*
  * 1 if the two differ in anything that changes the token request, and so
- * the token: what cred_request_id() in daemon.c hashes.  Not timeout,
- * ca_file or the lifetime bounds, which change only how the next token is
- * fetched and kept.
+ * the token: what conf_cred_request_id() hashes (the CF_REQUEST fields).
+ * Not timeout, ca_file or the lifetime bounds, which change only how the
+ * next token is fetched and kept.
  */
 int conf_cred_request_differs(const struct cred_conf *a,
     const struct cred_conf *b);
 
-/* 1 if allow_users or allow_groups differ (as written). */
+/*
+ * The fields of cc whose rows have one of flags (every row if flags is 0),
+ * in table order, as bytes handed to put(arg, data, n): a string or secret
+ * as its length (UINT64_MAX for NULL) and its bytes, a list as its count
+ * and its strings, a choice or a number as a value; every count, length
+ * and value as 8 bytes in host order.  It is both the hand-over to the
+ * worker (conf_pack, which carries every row) and the input of the request
+ * identity (the CF_REQUEST rows), so the two cannot drift apart; and since
+ * the identity is stored, the encoding must never change.
+ */
+typedef void conf_put_fn(void *arg, const void *data, size_t n);
+void conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
+    conf_put_fn *put, void *arg);
+
+/*
+ * What identifies the token a credential's request yields: the CF_REQUEST
+ * fields, encoded by conf_cred_encode(), fed into st (a keyed BLAKE2b
+ * state the caller initialised for a 16-byte output) and finalised into
+ * out; st is wiped.
+ * A slot keeps it (seg_slot.request_id), so the bytes hashed must not
+ * change from one release to the next for the same configuration: a
+ * restarted daemon adopts a token only if its identity matches.
+ */
+void conf_cred_request_id(const struct cred_conf *cc,
+    crypto_generichash_state *st, uint8_t out[16]);
+
+/* 1 if allow_users or allow_groups (the CF_ACL fields) differ, as
+ * written. */
 int conf_cred_acl_differs(const struct cred_conf *a,
     const struct cred_conf *b);
 

@@ -37,45 +37,14 @@ cred_free(struct cred *c)
 	free(c);
 }
 
-static void
-hash_field(crypto_generichash_state *st, const char *s, size_t n)
-{
-	uint64_t len = s != NULL ? n : UINT64_MAX;
-
-	crypto_generichash_update(st, (const unsigned char *)&len, sizeof(len));
-	if (s != NULL)
-		crypto_generichash_update(st, (const unsigned char *)s, n);
-}
-
-static void
-hash_str(crypto_generichash_state *st, const char *s)
-{
-	hash_field(st, s, s != NULL ? strlen(s) : 0);
-}
-
 /* What identifies the token a credential's request yields. */
 void
 cred_request_id(struct daemon *d, const struct cred_conf *cc, uint8_t out[16])
 {
 	crypto_generichash_state st;
-	int64_t v;
-	size_t i;
 
 	segw_request_hash_init(&d->seg, &st);
-	hash_str(&st, cc->provider);
-	hash_str(&st, cc->token_url);
-	hash_str(&st, cc->client_id);
-	hash_field(&st, cc->client_secret, cc->client_secret_len);
-	v = cc->auth_method;
-	crypto_generichash_update(&st, (const unsigned char *)&v, sizeof(v));
-	hash_str(&st, cc->audience);
-	hash_str(&st, cc->scope);
-	v = (int64_t)cc->nresources;
-	crypto_generichash_update(&st, (const unsigned char *)&v, sizeof(v));
-	for (i = 0; i < cc->nresources; i++)
-		hash_str(&st, cc->resources[i]);
-	crypto_generichash_final(&st, out, 16);
-	sodium_memzero(&st, sizeof(st));
+	conf_cred_request_id(cc, &st, out);
 }
 
 /*
@@ -158,9 +127,7 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		c->ep->hold_until_ns = nb;
 	if (meta.failures > 0) {
 		c->failures = meta.failures;
-		c->permanent = meta.http_status >= 400 &&
-		    meta.http_status < 500 && meta.http_status != 408 &&
-		    meta.http_status != 429;
+		c->permanent = segw_failure_permanent(&meta);
 		snprintf(c->last_error, sizeof(c->last_error), "%s", meta.error);
 	}
 	if (left > NS_PER_S) {

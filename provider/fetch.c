@@ -196,7 +196,7 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	cred_request_id(d, c->conf, rid);
 	segw_set_failure(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
 	    c->last_error, c->failures, (uint32_t)http_status, wall,
-	    wall + (delay_ms + 999) / 1000, &plan, rid);
+	    wall + (delay_ms + 999) / 1000, &plan, rid, c->permanent);
 	if (retry_after > 0)
 		endpoint_write_hold(d, c->ep, now);
 	log_warnx("%s: fetch failed (%s%s): %s; %s, retry in %lld.%03lld s",

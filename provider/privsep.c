@@ -103,14 +103,11 @@ pk_str(struct pk *p, const char *s)
 	pk_bytes(p, s, s != NULL ? strlen(s) : 0);
 }
 
+/* conf_cred_encode()'s sink. */
 static void
-pk_list(struct pk *p, char *const *list, size_t n)
+pk_put_cb(void *arg, const void *data, size_t n)
 {
-	size_t i;
-
-	pk_u64(p, n);
-	for (i = 0; i < n; i++)
-		pk_str(p, list[i]);
+	pk_put(arg, data, n);
 }
 
 unsigned char *
@@ -132,26 +129,8 @@ conf_pack(const struct daemon_conf *c, size_t *len)
 	pk_u64(&p, c->endpoint_burst);
 	pk_u64(&p, (uint64_t)c->refresh_min_interval);
 	pk_u64(&p, c->ncreds);
-	for (i = 0; i < c->ncreds; i++) {
-		const struct cred_conf *cc = &c->creds[i];
-
-		pk_str(&p, cc->name);
-		pk_str(&p, cc->path);
-		pk_str(&p, cc->provider);
-		pk_str(&p, cc->token_url);
-		pk_str(&p, cc->client_id);
-		pk_bytes(&p, cc->client_secret, cc->client_secret_len);
-		pk_u64(&p, (uint64_t)cc->auth_method);
-		pk_str(&p, cc->audience);
-		pk_str(&p, cc->scope);
-		pk_list(&p, cc->resources, cc->nresources);
-		pk_list(&p, cc->allow_users, cc->nallow_users);
-		pk_list(&p, cc->allow_groups, cc->nallow_groups);
-		pk_u64(&p, (uint64_t)cc->timeout_ms);
-		pk_u64(&p, (uint64_t)cc->default_lifetime);
-		pk_u64(&p, (uint64_t)cc->max_lifetime);
-		pk_str(&p, cc->ca_file);
-	}
+	for (i = 0; i < c->ncreds; i++)
+		conf_cred_encode(&c->creds[i], 0, pk_put_cb, &p);
 	if (p.failed) {
 		sodium_free(p.buf);
 		return NULL;
@@ -228,6 +207,74 @@ up_list(struct up *u, size_t *np)
 	return list;
 }
 
+/* 1 if word is one of words (NULL-terminated). */
+static int
+up_word_valid(const char *word, const char *const *words)
+{
+	size_t i;
+
+	for (i = 0; words[i] != NULL; i++) {
+		if (strcmp(words[i], word) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A credential packed by conf_cred_encode().  The monitor is trusted, but the
+ * worker still takes only what conf_load() could have produced: the
+ * fields every credential has, a choice among its words, a number in
+ * its key's range.
+ */
+static void
+up_cred(struct up *u, struct cred_conf *cc)
+{
+	const struct cred_field *f;
+	uint64_t n, i;
+	char **sp;
+
+	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
+	    f++) {
+		switch (f->kind) {
+		case CF_STR:
+			sp = CRED_FIELD(cc, f, char *);
+			*sp = up_str(u, 0, NULL);
+			if (*sp != NULL && f->words != NULL &&
+			    !up_word_valid(*sp, f->words))
+				u->failed = 1;
+			break;
+		case CF_SECRET:
+			*CRED_FIELD(cc, f, char *) = up_str(u, 1,
+			    CRED_LEN(cc, f));
+			break;
+		case CF_LIST:
+			*CRED_FIELD(cc, f, char **) = up_list(u,
+			    CRED_LEN(cc, f));
+			break;
+		case CF_CHOICE:
+			for (n = up_u64(u), i = 0; f->words[i] != NULL; i++)
+				;
+			if (n >= i)
+				u->failed = 1;
+			*CRED_FIELD(cc, f, unsigned int) = (unsigned int)n;
+			break;
+		case CF_LONG:
+			n = up_u64(u);
+			if (n % (uint64_t)f->scale != 0 ||
+			    n / (uint64_t)f->scale < (uint64_t)f->lo ||
+			    n / (uint64_t)f->scale > (uint64_t)f->hi)
+				u->failed = 1;
+			*CRED_FIELD(cc, f, long) = (long)n;
+			break;
+		case CF_NONE:
+			break;
+		}
+		if ((f->flags & CF_SET) != 0 &&
+		    *CRED_FIELD(cc, f, char *) == NULL)
+			u->failed = 1;
+	}
+}
+
 int
 conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
 {
@@ -259,30 +306,8 @@ conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
 	if (u.failed || n > 65536 ||
 	    (c->creds = calloc(n + 1, sizeof(*c->creds))) == NULL)
 		goto fail;
-	for (i = 0; i < n && !u.failed; i++, c->ncreds++) {
-		struct cred_conf *cc = &c->creds[i];
-
-		cc->name = up_str(&u, 0, NULL);
-		cc->path = up_str(&u, 0, NULL);
-		cc->provider = up_str(&u, 0, NULL);
-		cc->token_url = up_str(&u, 0, NULL);
-		cc->client_id = up_str(&u, 0, NULL);
-		cc->client_secret = up_str(&u, 1, &cc->client_secret_len);
-		cc->auth_method = (enum auth_method)up_u64(&u);
-		cc->audience = up_str(&u, 0, NULL);
-		cc->scope = up_str(&u, 0, NULL);
-		cc->resources = up_list(&u, &cc->nresources);
-		cc->allow_users = up_list(&u, &cc->nallow_users);
-		cc->allow_groups = up_list(&u, &cc->nallow_groups);
-		cc->timeout_ms = (long)up_u64(&u);
-		cc->default_lifetime = (long)up_u64(&u);
-		cc->max_lifetime = (long)up_u64(&u);
-		cc->ca_file = up_str(&u, 0, NULL);
-		if (cc->name == NULL || cc->provider == NULL ||
-		    cc->token_url == NULL || cc->client_id == NULL ||
-		    cc->client_secret == NULL)
-			u.failed = 1;
-	}
+	for (i = 0; i < n && !u.failed; i++, c->ncreds++)
+		up_cred(&u, &c->creds[i]);
 	if (u.failed || u.off != u.len || c->path == NULL ||
 	    c->runtime_dir == NULL || c->user == NULL)
 		goto fail;

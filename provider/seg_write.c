@@ -909,6 +909,7 @@ segw_publish_unchecked(struct segw *w, uint32_t idx, const char *token,
 	s.plan.next_boot_ns = meta->plan.next_boot_ns;
 	s.plan.not_before_boot_ns = meta->plan.not_before_boot_ns;
 	s.plan.flags = meta->plan.flags;
+	s.plan.failure_class = SEG_FAILURE_UNKNOWN;
 	s.failures = 0;
 	s.http_status = 200;
 	copy_field(s.token_type, sizeof(s.token_type), meta->token_type);
@@ -998,6 +999,8 @@ slot_status(struct seg_slot *s, uint32_t state, const char *error,
 	s->http_status = http_status;
 	s->last_attempt_at = last_attempt_at;
 	s->next_refresh_at = next_refresh_at;
+	/* segw_set_failure() says which; a bare status does not. */
+	s->plan.failure_class = SEG_FAILURE_UNKNOWN;
 }
 
 void
@@ -1018,7 +1021,8 @@ void
 segw_set_failure(struct segw *w, uint32_t idx, uint32_t state,
     const char *error, uint32_t failures, uint32_t http_status,
     int64_t last_attempt_at, int64_t next_refresh_at,
-    const struct seg_plan *plan, const uint8_t request_id[16])
+    const struct seg_plan *plan, const uint8_t request_id[16],
+    int permanent)
 {
 	struct seg_slot s;
 
@@ -1027,7 +1031,8 @@ segw_set_failure(struct segw *w, uint32_t idx, uint32_t state,
 	slot_status(&s, state, error, failures, http_status, last_attempt_at,
 	    next_refresh_at);
 	s.plan = *plan;
-	s.plan.reserved = 0;
+	s.plan.failure_class = permanent ? SEG_FAILURE_PERMANENT :
+	    SEG_FAILURE_TRANSIENT;
 	/* A token's request_id stays the one that got it. */
 	if (s.ct_len == 0)
 		memcpy(s.request_id, request_id, sizeof(s.request_id));
@@ -1038,13 +1043,31 @@ void
 segw_set_plan(struct segw *w, uint32_t idx, const struct seg_plan *plan)
 {
 	struct seg_slot s;
+	struct seg_plan p = *plan;
 
-	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED ||
-	    memcmp(&s.plan, plan, sizeof(s.plan)) == 0)
+	if (segw_read(w, idx, &s) != 0 || s.use != SLOT_USED)
 		return;
-	s.plan = *plan;
-	s.plan.reserved = 0;
+	/* The plan, not the class of the failure it follows. */
+	p.failure_class = s.plan.failure_class;
+	if (memcmp(&s.plan, &p, sizeof(s.plan)) == 0)
+		return;
+	s.plan = p;
 	slot_store(w, idx, &s, NULL, 0);
+}
+
+int
+segw_failure_permanent(const struct seg_slot *s)
+{
+	switch (s->plan.failure_class) {
+	case SEG_FAILURE_PERMANENT:
+		return 1;
+	case SEG_FAILURE_TRANSIENT:
+		return 0;
+	default:
+		/* What the daemons that kept no class judged. */
+		return s->http_status >= 400 && s->http_status < 500 &&
+		    s->http_status != 408 && s->http_status != 429;
+	}
 }
 
 void

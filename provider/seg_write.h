@@ -122,12 +122,23 @@ void segw_set_status(struct segw *w, uint32_t idx, uint32_t state,
  * leave the failures with the old plan): segw_set_status's fields and the
  * boot-clock plan; request_id too when the slot holds no token (a token's
  * stays the one of the request that got it), so that a restarted daemon
- * whose request changed meanwhile does not adopt the old server's plan.
+ * whose request changed meanwhile does not adopt the old server's plan;
+ * and the failure's class (permanent nonzero: as tok_parse() judged the
+ * reply), which a restarted daemon reads back with segw_failure_permanent().
  */
 void segw_set_failure(struct segw *w, uint32_t idx, uint32_t state,
     const char *error, uint32_t failures, uint32_t http_status,
     int64_t last_attempt_at, int64_t next_refresh_at,
-    const struct seg_plan *plan, const uint8_t request_id[16]);
+    const struct seg_plan *plan, const uint8_t request_id[16],
+    int permanent);
+
+/*
+ * 1 if the failure a slot records (s->failures > 0) is permanent: the
+ * class segw_set_failure() kept (its `permanent`), or, in a slot written
+ * by a daemon that kept none, the judgement such a daemon made from the
+ * HTTP status alone (4xx other than 408 and 429).
+ */
+int segw_failure_permanent(const struct seg_slot *s);
 
 /* Replace the boot-clock plan of slot idx (a no-op if unchanged). */
 void segw_set_plan(struct segw *w, uint32_t idx, const struct seg_plan *plan);

@@ -10,6 +10,7 @@
 
 #include "seg.h"
 #include "seg_write.h"
+#include "token_parse.h"
 #include "testutil.h"
 #include "tokencache.h"
 
@@ -705,7 +706,7 @@ START_TEST(test_plan_minor2)
 	live = (struct seg_slot *)(void *)(w.base + w.view.hdr.slots_offset +
 	    (size_t)got * w.view.hdr.slot_size);
 	ck_assert_int_eq(live->plan.next_boot_ns, 0);
-	ck_assert_uint_eq(live->plan.reserved, 0);
+	ck_assert_uint_eq(live->plan.failure_class, SEG_FAILURE_UNKNOWN);
 	ck_assert_int_eq(segw_read(&w, got, &s), 0);
 	ck_assert_str_eq(s.error, "HTTP 429");
 }
@@ -732,7 +733,7 @@ START_TEST(test_set_failure_one_store)
 	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
 	seq = s.seq;
 	segw_set_failure(&w, idx, TS_FAILED, "HTTP 429", 2, 429, 10, 30,
-	    &plan, rid_b);
+	    &plan, rid_b, 0);
 	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
 	ck_assert_uint_eq(s.seq, seq + 2);	/* one store */
 	ck_assert_uint_eq(s.failures, 2);
@@ -745,11 +746,102 @@ START_TEST(test_set_failure_one_store)
 	mt.request_id = rid_a;
 	ck_assert_int_eq(segw_publish(&w, idx, "tok", 3, &mt), 0);
 	segw_set_failure(&w, idx, TS_VALID, "HTTP 503", 1, 503, 11, 31,
-	    &plan, rid_b);
+	    &plan, rid_b, 0);
 	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
 	ck_assert_uint_eq(s.failures, 1);
 	ck_assert_int_eq(memcmp(s.request_id, rid_a, 16), 0);
 	ck_assert_uint_ne(s.ct_len, 0);
+}
+END_TEST
+
+/*
+ * Issue 9: the class of a failure is kept in the slot, as tok_parse()
+ * judged the reply, status and body.  A 200 whose body says
+ * invalid_client is permanent when fetched; a restarted daemon used to
+ * judge the adopted slot from the HTTP status alone (transient, then),
+ * and likewise a 400 temporarily_unavailable (permanent, then) and a
+ * redirect (transient).  A slot that an older daemon wrote, with no
+ * class, is judged as that daemon did; a new plan keeps the class.
+ */
+START_TEST(test_failure_class_survives_restart)
+{
+	static const struct {
+		long status;
+		const char *body;
+		enum tok_outcome want;
+	} cases[] = {
+		{ 200, "{\"error\":\"invalid_client\"}", TOK_PERMANENT },
+		{ 400, "{\"error\":\"temporarily_unavailable\"}", TOK_TRANSIENT },
+		{ 302, "", TOK_PERMANENT },
+		{ 503, "{\"error\":\"server_error\"}", TOK_TRANSIENT },
+		{ 401, "{\"error\":\"invalid_client\"}", TOK_PERMANENT },
+	};
+	const struct tok_limits lim = { TMAX, 3600, 86400 };
+	struct seg_plan plan = { 0, 7000, 0, 0, 0 };
+	struct tok_result t;
+	struct seg_slot s;
+	char err[256], name[16];
+	uint8_t rid[16];
+	uint32_t idx, old_idx, i;
+
+	memset(rid, 0x5a, sizeof(rid));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(tok_parse(cases[i].body, strlen(cases[i].body),
+		    cases[i].status, (int64_t)time(NULL), &lim, &t),
+		    cases[i].want);
+		snprintf(name, sizeof(name), "c%u", i);
+		ck_assert_int_eq(segw_assign(&w, name, &idx), 0);
+		segw_set_failure(&w, idx, TS_FAILED, t.error, 3,
+		    (uint32_t)cases[i].status, 10, 30, &plan, rid,
+		    t.outcome == TOK_PERMANENT);
+		tok_result_clear(&t);
+	}
+	/* A slot as a daemon that kept no class left it. */
+	ck_assert_int_eq(segw_assign(&w, "old401", &old_idx), 0);
+	segw_set_status(&w, old_idx, TS_FAILED, "invalid_client", 1, 401,
+	    10, 30);
+	ck_assert_int_eq(segw_read(&w, old_idx, &s), 0);
+	ck_assert_uint_eq(s.plan.failure_class, SEG_FAILURE_UNKNOWN);
+	/* A new plan (an endpoint's hold) leaves the class alone. */
+	ck_assert_int_eq(segw_find(&w, "c0", &idx), 0);
+	plan.not_before_boot_ns = 9000;
+	segw_set_plan(&w, idx, &plan);
+
+	/* The daemon restarts and adopts the persistent copy. */
+	segw_close(&w, 0);
+	ck_assert_msg(segw_open(&w, dir, 64, TMAX, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_int_eq(w.adopted, 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(name, sizeof(name), "c%u", i);
+		ck_assert_int_eq(segw_find(&w, name, &idx), 0);
+		ck_assert_int_eq(segw_read(&w, idx, &s), 0);
+		ck_assert_uint_eq(s.failures, 3);
+		ck_assert_msg(segw_failure_permanent(&s) ==
+		    (cases[i].want == TOK_PERMANENT), "HTTP %ld %s read back "
+		    "as %s", cases[i].status, cases[i].body,
+		    segw_failure_permanent(&s) ? "permanent" : "transient");
+	}
+	ck_assert_int_eq(segw_find(&w, "c0", &idx), 0);
+	ck_assert_int_eq(segw_read(&w, idx, &s), 0);
+	ck_assert_int_eq(s.plan.not_before_boot_ns, 9000);
+	ck_assert_int_eq(segw_find(&w, "old401", &old_idx), 0);
+	ck_assert_int_eq(segw_read(&w, old_idx, &s), 0);
+	ck_assert_int_eq(segw_failure_permanent(&s), 1);
+	s.http_status = 503;
+	ck_assert_int_eq(segw_failure_permanent(&s), 0);
+	s.http_status = 429;
+	ck_assert_int_eq(segw_failure_permanent(&s), 0);
+	/* A published token ends the failures, and their class. */
+	{
+		struct segw_meta mt = meta_valid_for(600);
+
+		ck_assert_int_eq(segw_find(&w, "c0", &idx), 0);
+		ck_assert_int_eq(segw_publish(&w, idx, "tok", 3, &mt), 0);
+		ck_assert_int_eq(segw_read(&w, idx, &s), 0);
+		ck_assert_uint_eq(s.failures, 0);
+		ck_assert_uint_eq(s.plan.failure_class, SEG_FAILURE_UNKNOWN);
+	}
 }
 END_TEST
 
@@ -998,6 +1090,7 @@ seg_suite(void)
 	tcase_add_test(tc, test_persistent_copy_roundtrip);
 	tcase_add_test(tc, test_plan_minor2);
 	tcase_add_test(tc, test_set_failure_one_store);
+	tcase_add_test(tc, test_failure_class_survives_restart);
 	tcase_add_test(tc, test_check_file_repairs);
 	tcase_add_test(tc, test_corrupt_copy_not_adopted);
 	tcase_add_test(tc, test_other_boot_not_adopted);

@@ -1,0 +1,742 @@
+/*
+ * config_cred.c - credentials_dir/NAME.conf.
+ *
+ * Every key and field of a credential is one row of conf_cred_fields[]
+ * below (see config.h), which drives parsing, conf_cred_clear(), the
+ * "request changed" and ACL diffs and the request identity; privsep.c's
+ * hand-over to the worker walks the same rows.  A new key is one row,
+ * plus a parser if none of the existing ones fits.
+ *
+ * Credential files and secret files hold client secrets: secrets live in
+ * sodium_malloc'd memory, and no error message quotes a value that could
+ * be a secret.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config_internal.h"
+#include "seg.h"
+
+#define DEFAULT_TIMEOUT		30		/* seconds */
+#define DEFAULT_LIFETIME	3600		/* seconds */
+#define DEFAULT_MAX_LIFETIME	2678400		/* 31 days */
+#define TIMEOUT_MAX		600
+#define LIFETIME_MAX		315360000	/* ten years */
+
+/* ---- credential files -------------------------------------------------- */
+
+#define CRED_FIELDS_MAX 32	/* rows of conf_cred_fields[], at most */
+
+struct cred_parse {
+	const char *path;
+	char *dir;
+	struct cred_conf *c;
+	unsigned int seen[CRED_FIELDS_MAX];  /* by row: line of the (first)
+	                                      * occurrence of its key */
+	unsigned int section_line;
+	char *secret_file;             /* resolved client_secret_file */
+};
+
+/* ---- the parsers of credential keys -------------------------------------
+ *
+ * One per kind of value; conf_cred_fields[] names each key's.  value is
+ * NUL-terminated at vlen and has passed conf_value_check().
+ */
+
+static int
+store_str(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	if ((*CRED_FIELD(cp->c, f, char *) = strndup(value, vlen)) == NULL) {
+		conf_err(err, cp->path, line, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* One of f->words: the word itself (CF_STR) or its index (CF_CHOICE). */
+static int
+parse_word(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	char eb[ECHO_MAX + 4], known[256];
+	size_t i, n = 0;
+
+	for (i = 0; f->words[i] != NULL; i++) {
+		if (strlen(f->words[i]) == vlen &&
+		    memcmp(f->words[i], value, vlen) == 0)
+			break;
+	}
+	if (f->words[i] == NULL) {
+		known[0] = '\0';
+		for (i = 0; f->words[i] != NULL && n < sizeof(known); i++)
+			n += (size_t)snprintf(known + n, sizeof(known) - n,
+			    "%s%s", i == 0 ? "" : ", ", f->words[i]);
+		conf_err(err, cp->path, line, "unknown %s '%s' (known: %s)",
+		    f->key, conf_echo(eb, sizeof(eb), value, vlen), known);
+		return -1;
+	}
+	if (f->kind == CF_CHOICE) {
+		*CRED_FIELD(cp->c, f, unsigned int) = (unsigned int)i;
+		return 0;
+	}
+	return store_str(cp, f, value, vlen, line, err);
+}
+
+static int
+parse_token_url(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	const char *why;
+
+	if ((why = conf_token_url_problem(value, vlen)) != NULL) {
+		conf_err(err, cp->path, line, "%s", why);
+		return -1;
+	}
+	return store_str(cp, f, value, vlen, line, err);
+}
+
+/* RFC 6749 Appendix A: client_id, client_secret and scope are VSCHARs;
+ * so must an audience be, which goes into the same form. */
+static int
+vschar_check(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	if (!all_bytes_in(value, vlen, 0x20, 0x7e)) {
+		conf_err(err, cp->path, line, "%s contains a byte outside "
+		    "printable ASCII (0x20..0x7e)", f->key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_vschar(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	if (vschar_check(cp, f, value, vlen, line, err) != 0)
+		return -1;
+	return store_str(cp, f, value, vlen, line, err);
+}
+
+/* A secret given inline, into sodium_malloc'd memory.  Never quoted. */
+static int
+parse_secret(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	char **sp = CRED_FIELD(cp->c, f, char *);
+
+	if (vschar_check(cp, f, value, vlen, line, err) != 0)
+		return -1;
+	if (vlen > SECRET_MAX) {
+		conf_err(err, cp->path, line, "%s is longer than %d bytes",
+		    f->key, SECRET_MAX);
+		return -1;
+	}
+	if ((*sp = sodium_malloc(vlen + 1)) == NULL) {
+		conf_err(err, cp->path, line, "out of memory");
+		return -1;
+	}
+	memcpy(*sp, value, vlen);
+	(*sp)[vlen] = '\0';
+	*CRED_LEN(cp->c, f) = vlen;
+	return 0;
+}
+
+/* A path, relative to the credential file's directory. */
+static int
+resolve_value(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, unsigned int line, char **out, char *err)
+{
+	if ((*out = conf_path_resolve(cp->dir, value)) == NULL) {
+		conf_err(err, cp->path, line, "%s: path too long or out of "
+		    "memory", f->key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_path(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	(void)vlen;
+	return resolve_value(cp, f, value, line, CRED_FIELD(cp->c, f, char *),
+	    err);
+}
+
+/* The file is read once the whole credential file is (conf_cred_load):
+ * client_secret_file and client_secret exclude each other. */
+static int
+parse_secret_file(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	(void)vlen;
+	return resolve_value(cp, f, value, line, &cp->secret_file, err);
+}
+
+/* RFC 8707 §2: each `resource` line adds one. */
+static int
+parse_resource(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	char ***listp = CRED_FIELD(cp->c, f, char **), **nl;
+	size_t *np = CRED_LEN(cp->c, f);
+
+	if (!conf_resource_valid(value, vlen)) {
+		conf_err(err, cp->path, line, "%s must be an absolute URI "
+		    "without a fragment, like https://api.example.com/",
+		    f->key);
+		return -1;
+	}
+	if ((nl = reallocarray(*listp, *np + 2, sizeof(*nl))) == NULL)
+		goto nomem;
+	*listp = nl;
+	nl[*np + 1] = NULL;
+	if ((nl[*np] = strndup(value, vlen)) == NULL)
+		goto nomem;
+	(*np)++;
+	return 0;
+ nomem:
+	conf_err(err, cp->path, line, "out of memory");
+	return -1;
+}
+
+/* Blank-separated user or group names, as written. */
+static int
+parse_names(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	return conf_split_list(cp->path, line, f->key, value, vlen,
+	    CRED_FIELD(cp->c, f, char **), CRED_LEN(cp->c, f), err);
+}
+
+/* Whole seconds in f->lo..f->hi, kept in units of 1/f->scale s. */
+static int
+parse_seconds(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	unsigned long n;
+
+	if (conf_parse_ulong(value, vlen, (unsigned long)f->lo,
+	    (unsigned long)f->hi, &n) != 0) {
+		conf_err(err, cp->path, line, "%s must be an integer in "
+		    "%ld..%ld (seconds)", f->key, f->lo, f->hi);
+		return -1;
+	}
+	*CRED_FIELD(cp->c, f, long) = (long)n * f->scale;
+	return 0;
+}
+
+/* ---- the table of credential fields --------------------------------------
+ *
+ * One row per field of struct cred_conf and per key of NAME.conf, in the
+ * order they are packed and hashed.  See config.h.  The request identity
+ * hashes the CF_REQUEST rows in this order (conf_cred_encode): their
+ * order, kinds and encodings must stay as they are, or no restarted
+ * daemon adopts a cached token (test_config_cred's cred_request_id_stable
+ * holds them to main's values).  A new CF_REQUEST row changes every
+ * identity, even while unset (NULL is encoded too): each token is then
+ * fetched once more after the upgrade.  A new key also needs its line in
+ * test_config_cred's samples[] (cred_table_covered says so).
+ */
+
+/*
+ * The offset of a field, checked at compile time to have the type the
+ * row's kind reads it as: a _Generic with no matching association does
+ * not compile.  An enum is read as unsigned int, the type GCC and Clang
+ * give an enum without negative values.
+ */
+#define CF_OFF(field, type) _Generic(((struct cred_conf *)0)->field, \
+	type: offsetof(struct cred_conf, field))
+
+#define F_STR(key, field, flags, parse) { key, CF_STR, \
+	CF_OFF(field, char *), 0, flags, parse, NULL, 0, 0, 0, 0 }
+#define F_WORD(key, field, flags, words) { key, CF_STR, \
+	CF_OFF(field, char *), 0, flags, parse_word, words, 0, 0, 0, 0 }
+#define F_CHOICE(key, field, flags, words, dflt) { key, CF_CHOICE, \
+	CF_OFF(field, unsigned int), 0, flags, parse_word, words, 0, 0, 0, \
+	dflt }
+#define F_SECRET(key, field, len, flags, parse) { key, CF_SECRET, \
+	CF_OFF(field, char *), CF_OFF(len, size_t), flags, parse, NULL, \
+	0, 0, 0, 0 }
+#define F_LIST(key, field, n, flags, parse) { key, CF_LIST, \
+	CF_OFF(field, char **), CF_OFF(n, size_t), flags, parse, NULL, \
+	0, 0, 0, 0 }
+#define F_SECONDS(key, field, lo, hi, scale, dflt) { key, CF_LONG, \
+	CF_OFF(field, long), 0, 0, parse_seconds, NULL, lo, hi, scale, dflt }
+#define F_KEY(key, parse) { key, CF_NONE, 0, 0, 0, parse, NULL, \
+	0, 0, 0, 0 }
+
+static const char *const provider_words[] = { "oauth2", NULL };
+static const char *const auth_method_words[] = {
+	[AUTH_CLIENT_SECRET_POST] = "client_secret_post",
+	[AUTH_CLIENT_SECRET_BASIC] = "client_secret_basic",
+	NULL,
+};
+
+const struct cred_field conf_cred_fields[] = {
+	F_STR(NULL, name, CF_SET, NULL),
+	F_STR(NULL, path, 0, NULL),
+	F_WORD("provider", provider, CF_REQUIRED | CF_SET | CF_REQUEST,
+	    provider_words),
+	F_STR("token_url", token_url, CF_REQUIRED | CF_SET | CF_REQUEST,
+	    parse_token_url),
+	F_STR("client_id", client_id, CF_REQUIRED | CF_SET | CF_REQUEST,
+	    parse_vschar),
+	/* Required too, or client_secret_file: see conf_cred_load(). */
+	F_SECRET("client_secret", client_secret, client_secret_len,
+	    CF_SET | CF_REQUEST, parse_secret),
+	F_KEY("client_secret_file", parse_secret_file),
+	F_CHOICE("auth_method", auth_method, CF_REQUEST, auth_method_words,
+	    AUTH_CLIENT_SECRET_POST),
+	F_STR("audience", audience, CF_REQUEST, parse_vschar),
+	F_STR("scope", scope, CF_REQUEST, parse_vschar),
+	/* RFC 8707 §2: several resource parameters may be sent. */
+	F_LIST("resource", resources, nresources, CF_REPEAT | CF_REQUEST,
+	    parse_resource),
+	F_LIST("allow_users", allow_users, nallow_users, CF_ACL, parse_names),
+	F_LIST("allow_groups", allow_groups, nallow_groups, CF_ACL,
+	    parse_names),
+	F_SECONDS("timeout", timeout_ms, 1, TIMEOUT_MAX, 1000,
+	    DEFAULT_TIMEOUT),
+	F_SECONDS("default_lifetime", default_lifetime, 1, LIFETIME_MAX, 1,
+	    DEFAULT_LIFETIME),
+	F_SECONDS("max_lifetime", max_lifetime, 1, LIFETIME_MAX, 1,
+	    DEFAULT_MAX_LIFETIME),
+	F_STR("ca_file", ca_file, 0, parse_path),
+};
+
+const size_t conf_cred_nfields = sizeof(conf_cred_fields) /
+    sizeof(conf_cred_fields[0]);
+
+_Static_assert(sizeof(conf_cred_fields) / sizeof(conf_cred_fields[0]) <=
+    CRED_FIELDS_MAX, "raise CRED_FIELDS_MAX");
+
+/* The row of a key, or NULL. */
+static const struct cred_field *
+cred_field_of(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < conf_cred_nfields; i++) {
+		if (conf_cred_fields[i].key != NULL &&
+		    strcmp(conf_cred_fields[i].key, key) == 0)
+			return &conf_cred_fields[i];
+	}
+	return NULL;
+}
+
+/* The line key was (first) given on, 0 if not at all. */
+static unsigned int
+cred_seen(const struct cred_parse *cp, const char *key)
+{
+	const struct cred_field *f = cred_field_of(key);
+
+	return f != NULL ? cp->seen[f - conf_cred_fields] : 0;
+}
+
+static int
+cred_handler(void *arg, const char *section, const char *key,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	struct cred_parse *cp = arg;
+	const struct cred_field *f;
+	char eb[ECHO_MAX + 4];
+	size_t k;
+
+	if (key == NULL) {
+		if (strcmp(section, "credential") != 0) {
+			conf_err(err, cp->path, line, "unknown section [%s] "
+			    "(expected [credential])", section);
+			return -1;
+		}
+		if (cp->section_line != 0) {
+			conf_err(err, cp->path, line, "section [credential] "
+			    "given twice (first on line %u)",
+			    cp->section_line);
+			return -1;
+		}
+		cp->section_line = line;
+		return 0;
+	}
+	if ((f = cred_field_of(key)) == NULL) {
+		conf_err(err, cp->path, line, "unknown key '%s' in "
+		    "[credential]", conf_echo(eb, sizeof(eb), key,
+		    strlen(key)));
+		return -1;
+	}
+	k = (size_t)(f - conf_cred_fields);
+	if (cp->seen[k] != 0 && (f->flags & CF_REPEAT) == 0) {
+		conf_err(err, cp->path, line, "key '%s' given twice (first "
+		    "on line %u)", key, cp->seen[k]);
+		return -1;
+	}
+	if (cp->seen[k] == 0)
+		cp->seen[k] = line;
+	if (conf_value_check(cp->path, line, key, value, vlen, err) != 0)
+		return -1;
+	return f->parse(cp, f, value, vlen, line, err);
+}
+
+int
+conf_load_credential(const char *path, const char *name,
+    struct cred_conf *out, char *err)
+{
+	return conf_cred_load(path, name, NULL, out, err);
+}
+
+/* A credential before its file is read: every key at its default. */
+static void
+cred_defaults(struct cred_conf *c)
+{
+	const struct cred_field *f;
+
+	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
+	    f++) {
+		if (f->kind == CF_CHOICE)
+			*CRED_FIELD(c, f, unsigned int) =
+			    (unsigned int)f->dflt;
+		else if (f->kind == CF_LONG)
+			*CRED_FIELD(c, f, long) = f->dflt * f->scale;
+	}
+}
+
+/*
+ * What a credential file must say as a whole, checked once all of it is
+ * read (st: the file's fstat): the required keys, one source of the
+ * secret, lifetimes that fit; then the secret file is read.
+ */
+static int
+cred_finish(struct cred_parse *cp, const struct stat *st,
+    struct daemon_user *du, char *err)
+{
+	const struct cred_field *f;
+	struct cred_conf *c = cp->c;
+	const char *path = cp->path;
+	unsigned int line, secret_line, file_line, dflt_line;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < conf_cred_nfields; i++) {
+		if ((conf_cred_fields[i].flags & CF_REQUIRED) != 0 &&
+		    cp->seen[i] == 0) {
+			conf_err(err, path, 0, "missing required key '%s'",
+			    conf_cred_fields[i].key);
+			return -1;
+		}
+	}
+	secret_line = cred_seen(cp, "client_secret");
+	file_line = cred_seen(cp, "client_secret_file");
+	if (secret_line == 0 && file_line == 0) {
+		conf_err(err, path, 0, "missing required key "
+		    "'client_secret_file' (or 'client_secret')");
+		return -1;
+	}
+	if (secret_line != 0 && file_line != 0) {
+		line = secret_line > file_line ? secret_line : file_line;
+		conf_err(err, path, line, "give client_secret_file or "
+		    "client_secret, not both");
+		return -1;
+	}
+	if (c->default_lifetime > c->max_lifetime) {
+		/* Only an explicit default is a mistake; the built-in one
+		 * yields to a short max_lifetime. */
+		if ((dflt_line = cred_seen(cp, "default_lifetime")) != 0) {
+			conf_err(err, path, dflt_line,
+			    "default_lifetime %ld exceeds max_lifetime %ld",
+			    c->default_lifetime, c->max_lifetime);
+			return -1;
+		}
+		c->default_lifetime = c->max_lifetime;
+	}
+	/* A list not given is empty, not NULL. */
+	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
+	    f++) {
+		if (f->kind == CF_LIST && *CRED_FIELD(c, f, char **) == NULL &&
+		    (*CRED_FIELD(c, f, char **) = calloc(1,
+		    sizeof(char *))) == NULL) {
+			conf_err(err, path, 0, "out of memory");
+			return -1;
+		}
+	}
+	if (secret_line != 0) {
+		if (conf_secret_perm_problem(st, du, why, sizeof(why)) !=
+		    NULL) {
+			conf_err(err, path, secret_line,
+			    "file holds client_secret inline but %s", why);
+			return -1;
+		}
+		return 0;
+	}
+	return conf_read_secret_file(path, file_line, cp->secret_file, du,
+	    &c->client_secret, &c->client_secret_len, err);
+}
+
+int
+conf_cred_load(const char *path, const char *name, struct daemon_user *du,
+    struct cred_conf *out, char *err)
+{
+	struct cred_parse cp;
+	struct cred_conf c;
+	struct stat st;
+	char *buf = NULL, eb[ECHO_MAX + 4];
+	size_t len = 0;
+	int ret = -1;
+
+	memset(&cp, 0, sizeof(cp));
+	memset(&c, 0, sizeof(c));
+	if (path == NULL || name == NULL || out == NULL) {
+		snprintf(err, CONF_ERR_MAX, "conf_load_credential: invalid "
+		    "argument");
+		goto out;
+	}
+	if (sodium_init() < 0) {
+		conf_err(err, path, 0, "libsodium failed to initialise");
+		goto out;
+	}
+	if (seg_name_valid(name, strlen(name)) != 0) {
+		conf_err(err, path, 0, "invalid credential name '%s' "
+		    "(allowed: A-Z a-z 0-9 . _ ~ @ + -, 1..%d bytes, not "
+		    "starting with '.')", conf_echo(eb, sizeof(eb), name,
+		    strlen(name)), SEG_NAME_FIELD - 1);
+		goto out;
+	}
+	cred_defaults(&c);
+	if ((c.name = strdup(name)) == NULL || (c.path = strdup(path)) ==
+	    NULL || (cp.dir = conf_dir_of(path)) == NULL) {
+		conf_err(err, path, 0, "out of memory");
+		goto out;
+	}
+	cp.path = path;
+	cp.c = &c;
+
+	if (conf_ini_read(path, &buf, &len, &st, err) != 0)
+		goto out;
+	if (conf_ini_parse(path, buf, len, cred_handler, &cp, err) != 0)
+		goto out;
+	if (cred_finish(&cp, &st, du, err) != 0)
+		goto out;
+
+	/* success */
+	*out = c;
+	memset(&c, 0, sizeof(c));
+	ret = 0;
+ out:
+	conf_cred_clear(&c);
+	free(cp.dir);
+	free(cp.secret_file);
+	if (buf != NULL) {
+		/* It may have held client_secret. */
+		sodium_memzero(buf, len + 1);
+		free(buf);
+	}
+	return ret;
+}
+
+void
+conf_cred_clear(struct cred_conf *c)
+{
+	const struct cred_field *f;
+
+	if (c == NULL)
+		return;
+	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
+	    f++) {
+		switch (f->kind) {
+		case CF_STR:
+			free(*CRED_FIELD(c, f, char *));
+			break;
+		case CF_SECRET:
+			if (*CRED_FIELD(c, f, char *) != NULL)
+				/* wipes */
+				sodium_free(*CRED_FIELD(c, f, char *));
+			break;
+		case CF_LIST:
+			conf_free_list(*CRED_FIELD(c, f, char **));
+			break;
+		case CF_NONE:
+		case CF_CHOICE:
+		case CF_LONG:
+			break;
+		}
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static int
+list_differs(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++) {
+		if (str_differs(a[i], b[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+field_differs(const struct cred_conf *a, const struct cred_conf *b,
+    const struct cred_field *f)
+{
+	const char *sa, *sb;
+	size_t la, lb;
+
+	switch (f->kind) {
+	case CF_STR:
+		return str_differs(*CRED_CFIELD(a, f, char *),
+		    *CRED_CFIELD(b, f, char *));
+	case CF_SECRET:
+		sa = *CRED_CFIELD(a, f, char *);
+		sb = *CRED_CFIELD(b, f, char *);
+		la = *CRED_CLEN(a, f);
+		lb = *CRED_CLEN(b, f);
+		if (la != lb || (sa == NULL) != (sb == NULL))
+			return 1;
+		return sa != NULL && sodium_memcmp(sa, sb, la) != 0;
+	case CF_LIST:
+		return list_differs(*CRED_CFIELD(a, f, char **),
+		    *CRED_CLEN(a, f), *CRED_CFIELD(b, f, char **),
+		    *CRED_CLEN(b, f));
+	case CF_CHOICE:
+		return *CRED_CFIELD(a, f, unsigned int) !=
+		    *CRED_CFIELD(b, f, unsigned int);
+	case CF_LONG:
+		return *CRED_CFIELD(a, f, long) != *CRED_CFIELD(b, f, long);
+	case CF_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* 1 if a and b differ in any field whose row has one of flags. */
+static int
+fields_differ(const struct cred_conf *a, const struct cred_conf *b,
+    unsigned int flags)
+{
+	size_t i;
+
+	for (i = 0; i < conf_cred_nfields; i++) {
+		if ((conf_cred_fields[i].flags & flags) != 0 &&
+		    field_differs(a, b, &conf_cred_fields[i]))
+			return 1;
+	}
+	return 0;
+}
+
+int
+conf_cred_request_differs(const struct cred_conf *a,
+    const struct cred_conf *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return fields_differ(a, b, CF_REQUEST);
+}
+
+int
+conf_cred_acl_differs(const struct cred_conf *a, const struct cred_conf *b)
+{
+	return fields_differ(a, b, CF_ACL);
+}
+
+static void
+put_u64(conf_put_fn *put, void *arg, uint64_t v)
+{
+	put(arg, &v, sizeof(v));
+}
+
+/* A string as its length (UINT64_MAX for NULL) and its bytes. */
+static void
+put_bytes(conf_put_fn *put, void *arg, const char *s, size_t n)
+{
+	put_u64(put, arg, s != NULL ? n : UINT64_MAX);
+	if (s != NULL)
+		put(arg, s, n);
+}
+
+static void
+put_str(conf_put_fn *put, void *arg, const char *s)
+{
+	put_bytes(put, arg, s, s != NULL ? strlen(s) : 0);
+}
+
+void
+conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
+    conf_put_fn *put, void *arg)
+{
+	const struct cred_field *f;
+	char *const *list;
+	size_t i, n;
+
+	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
+	    f++) {
+		if (flags != 0 && (f->flags & flags) == 0)
+			continue;
+		switch (f->kind) {
+		case CF_STR:
+			put_str(put, arg, *CRED_CFIELD(cc, f, char *));
+			break;
+		case CF_SECRET:
+			put_bytes(put, arg, *CRED_CFIELD(cc, f, char *),
+			    *CRED_CLEN(cc, f));
+			break;
+		case CF_LIST:
+			list = *CRED_CFIELD(cc, f, char **);
+			n = *CRED_CLEN(cc, f);
+			put_u64(put, arg, n);
+			for (i = 0; i < n; i++)
+				put_str(put, arg, list[i]);
+			break;
+		case CF_CHOICE:
+			put_u64(put, arg, *CRED_CFIELD(cc, f, unsigned int));
+			break;
+		case CF_LONG:
+			put_u64(put, arg, (uint64_t)*CRED_CFIELD(cc, f, long));
+			break;
+		case CF_NONE:
+			break;
+		}
+	}
+}
+
+static void
+hash_put(void *arg, const void *data, size_t n)
+{
+	crypto_generichash_update(arg, data, n);
+}
+
+void
+conf_cred_request_id(const struct cred_conf *cc,
+    crypto_generichash_state *st, uint8_t out[16])
+{
+	conf_cred_encode(cc, CF_REQUEST, hash_put, st);
+	crypto_generichash_final(st, out, 16);
+	sodium_memzero(st, sizeof(*st));
+}

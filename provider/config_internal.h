@@ -1,0 +1,152 @@
+/*
+ * config_internal.h - what the configuration reader's files share, and
+ * nothing else of the daemon needs (that is config.h):
+ *
+ *   config.c       tokencached.conf's keys; the whole configuration
+ *   config_cred.c  credentials_dir/NAME.conf: the table of credential
+ *                  fields and what it drives (parsing, clearing, the
+ *                  "request changed" diff, the request identity)
+ *   config_check.c who may own a file, what a token_url or resource may
+ *                  be; reading client_secret_file under those checks
+ *   config_ini.c   the INI reader, its messages and small helpers
+ */
+#ifndef TOKENCACHE_CONFIG_INTERNAL_H
+#define TOKENCACHE_CONFIG_INTERNAL_H
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <stddef.h>
+
+#include "config.h"
+
+#define SECRET_MAX		4096
+#define ECHO_MAX		64	/* bytes of a value quoted in errors */
+#define LIST_ITEM_MAX		255	/* a user or group name */
+
+/* ---- messages (config_ini.c) ---- */
+
+/*
+ * "PATH:LINE: message" into err (CONF_ERR_MAX bytes), or "PATH: message"
+ * when line is 0.  Control bytes in the path are shown as '?'.
+ */
+void conf_err(char *err, const char *path, unsigned int line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * s (len bytes) fit to quote in a message, in buf (at least ECHO_MAX + 4
+ * bytes): at most ECHO_MAX bytes, others as '?'.  Returns buf.  Never
+ * called on anything that may be a secret.
+ */
+const char *conf_echo(char *buf, size_t bufsz, const char *s, size_t len);
+
+/* ---- small helpers (config_ini.c) ---- */
+
+static inline int
+all_bytes_in(const char *s, size_t len, unsigned char lo, unsigned char hi)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < lo || (unsigned char)s[i] > hi)
+			return 0;
+	}
+	return 1;
+}
+
+static inline int
+is_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+}
+
+static inline int
+is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Decimal digits only, no sign, in [min, max]: 0 and *out, or -1. */
+int conf_parse_ulong(const char *s, size_t len, unsigned long min,
+    unsigned long max, unsigned long *out);
+
+/* The directory of path (malloc'd), or NULL. */
+char *conf_dir_of(const char *path);
+
+/* rel if absolute, else dir/rel (malloc'd); NULL if too long or no
+ * memory. */
+char *conf_path_resolve(const char *dir, const char *rel);
+
+/* Frees a NULL-terminated list and its strings; NULL is fine. */
+void conf_free_list(char **list);
+
+/*
+ * Split a blank-separated value (key's, on line of path) into a
+ * NULL-terminated array: 0 with *listp and *np set, or -1 with err.
+ */
+int conf_split_list(const char *path, unsigned int line, const char *key,
+    const char *value, size_t vlen, char ***listp, size_t *np, char *err);
+
+/* ---- the INI reader (config_ini.c) ---- */
+
+/*
+ * Called once per section header (key NULL) and once per "key = value".
+ * Returns 0, or -1 with err set.
+ */
+typedef int (*conf_ini_handler)(void *arg, const char *section,
+    const char *key, const char *value, size_t vlen, unsigned int line,
+    char *err);
+
+/* A configuration file into *bufp (NUL-terminated, *lenp bytes, the
+ * caller wipes and frees it) and its fstat into *stp; 0, or -1 with err. */
+int conf_ini_read(const char *path, char **bufp, size_t *lenp,
+    struct stat *stp, char *err);
+
+/* Parse buf (len bytes, buf[len] == '\0') in place, calling handler. */
+int conf_ini_parse(const char *path, char *buf, size_t len,
+    conf_ini_handler handler, void *arg, char *err);
+
+/* What every value must satisfy before a key looks at it. */
+int conf_value_check(const char *path, unsigned int line, const char *key,
+    const char *value, size_t vlen, char *err);
+
+/* ---- files and values (config_check.c) ---- */
+
+/* The user the worker runs as, looked up when first needed. */
+struct daemon_user {
+	const char *name;         /* NULL: none */
+	int looked_up;
+	uid_t uid;                /* (uid_t)-1 if there is no such user */
+};
+
+/* Why a file holding a secret (st) may not be trusted, into buf, or
+ * NULL. */
+const char *conf_secret_perm_problem(const struct stat *st,
+    struct daemon_user *du, char *buf, size_t sz);
+
+/* Why a configuration file or directory may not be trusted, or NULL. */
+const char *conf_perm_problem(const struct stat *st, char *buf, size_t sz);
+
+/* Why url (len bytes) may not be a token endpoint, or NULL. */
+const char *conf_token_url_problem(const char *url, size_t len);
+
+/* 1 if s (len bytes) may be a resource (RFC 8707 §2). */
+int conf_resource_valid(const char *s, size_t len);
+
+/*
+ * client_secret_file spath, given on line of cpath, into sodium_malloc'd
+ * *secretp (*lenp bytes, NUL-terminated): 0, or -1 with err.
+ */
+int conf_read_secret_file(const char *cpath, unsigned int line,
+    const char *spath, struct daemon_user *du, char **secretp,
+    size_t *lenp, char *err);
+
+/* ---- credential files (config_cred.c) ---- */
+
+/* conf_load_credential(), with secret files also trusted when du's user
+ * owns them. */
+int conf_cred_load(const char *path, const char *name,
+    struct daemon_user *du, struct cred_conf *out, char *err);
+
+#endif
