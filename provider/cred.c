@@ -62,6 +62,73 @@ outlives_max_lifetime(const struct cred_conf *cc, const struct seg_slot *m)
 }
 
 /*
+ * Adopt the cached token in m, valid for left ns more: its expiry, when it
+ * was fetched, and the refresh the last daemon planned for it.
+ */
+static void
+adopt_token(struct cred *c, const struct seg_slot *m, int64_t left,
+    int64_t nb, int64_t now)
+{
+	int64_t lo, hi;
+
+	c->expires_ns = m->expires_boot_ns;
+	if (m->plan.fetched_boot_ns > 0 &&
+	    m->plan.fetched_boot_ns <= now &&
+	    m->plan.fetched_boot_ns < m->expires_boot_ns) {
+		c->sent_ns = c->fetched_ns = m->plan.fetched_boot_ns;
+		c->life_ns = m->expires_boot_ns - c->fetched_ns;
+	}
+	if (m->plan.next_boot_ns > 0)
+		c->due_ns = sched_adopted_due_ns(m->plan.next_boot_ns,
+		    nb, m->expires_boot_ns, now);
+	else
+		c->due_ns = sched_adopted_refresh_ns(m->expires_at,
+		    m->next_refresh_at, m->expires_boot_ns, now);
+	c->need_by_ns = c->due_ns;
+	if (c->fetched_ns != 0 && m->failures == 0) {
+		sched_window(c->fetched_ns, c->expires_ns, &lo, &hi);
+		if (hi > c->due_ns)
+			c->need_by_ns = hi;
+	}
+	log_info("%s: kept the cached token, valid %lld s more",
+	    c->name, (long long)(left / NS_PER_S));
+}
+
+/* Adopt the retry the last daemon planned after a failed fetch, if any. */
+static void
+adopt_retry(struct cred *c, const struct seg_slot *m, int64_t nb,
+    int64_t wall, int64_t now)
+{
+	int64_t left;
+
+	if (m->failures > 0 && m->plan.next_boot_ns > now) {
+		c->due_ns = sched_adopted_due_ns(m->plan.next_boot_ns, nb,
+		    now + SLOW_CAP_MS * NS_PER_MS, now);
+		log_info("%s: last fetch failed (%s); next attempt in %lld ms, "
+		    "as planned", c->name, c->last_error,
+		    (long long)((c->due_ns - now) / NS_PER_MS));
+	} else if (m->failures > 0 && m->plan.next_boot_ns == 0 &&
+	    m->next_refresh_at > wall) {
+		/*
+		 * A segment from before minor 2 has the plan only in
+		 * wall-clock seconds.  Never wait longer than the delay that
+		 * was planned (both ends were written with one reading of
+		 * the clock), nor than the cap, whatever the wall clock did
+		 * meanwhile; the seconds were cut short, so a second more.
+		 */
+		left = m->next_refresh_at - wall + 1;
+		if (m->last_attempt_at > 0 &&
+		    left > m->next_refresh_at - m->last_attempt_at + 1)
+			left = m->next_refresh_at - m->last_attempt_at + 1;
+		if (left > SLOW_CAP_MS / 1000)
+			left = SLOW_CAP_MS / 1000;
+		c->due_ns = now + left * NS_PER_S;
+		log_info("%s: last fetch failed (%s); next attempt in %lld s, "
+		    "as planned", c->name, c->last_error, (long long)left);
+	}
+}
+
+/*
  * Bind a credential to its slot.  If the slot already holds a token that
  * decrypts and has time left (a previous daemon's), keep it and plan the
  * refresh the previous daemon planned.  A slot whose fetches were failing
@@ -78,7 +145,7 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 	struct seg_slot meta;
 	uint8_t rid[16];
 	size_t len;
-	int64_t wall = (int64_t)time(NULL), left, lo, hi, nb;
+	int64_t wall = (int64_t)time(NULL), left, nb;
 
 	c->due_ns = now;
 	if (segw_find(&d->seg, c->name, &c->slot) != 0) {
@@ -131,54 +198,10 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 		snprintf(c->last_error, sizeof(c->last_error), "%s", meta.error);
 	}
 	if (left > NS_PER_S) {
-		c->expires_ns = meta.expires_boot_ns;
-		if (meta.plan.fetched_boot_ns > 0 &&
-		    meta.plan.fetched_boot_ns <= now &&
-		    meta.plan.fetched_boot_ns < meta.expires_boot_ns) {
-			c->sent_ns = c->fetched_ns = meta.plan.fetched_boot_ns;
-			c->life_ns = meta.expires_boot_ns - c->fetched_ns;
-		}
-		if (meta.plan.next_boot_ns > 0)
-			c->due_ns = sched_adopted_due_ns(meta.plan.next_boot_ns,
-			    nb, meta.expires_boot_ns, now);
-		else
-			c->due_ns = sched_adopted_refresh_ns(meta.expires_at,
-			    meta.next_refresh_at, meta.expires_boot_ns, now);
-		c->need_by_ns = c->due_ns;
-		if (c->fetched_ns != 0 && meta.failures == 0) {
-			sched_window(c->fetched_ns, c->expires_ns, &lo, &hi);
-			if (hi > c->due_ns)
-				c->need_by_ns = hi;
-		}
-		log_info("%s: kept the cached token, valid %lld s more",
-		    c->name, (long long)(left / NS_PER_S));
+		adopt_token(c, &meta, left, nb, now);
 		return 0;
 	}
-	if (meta.failures > 0 && meta.plan.next_boot_ns > now) {
-		c->due_ns = sched_adopted_due_ns(meta.plan.next_boot_ns, nb,
-		    now + SLOW_CAP_MS * NS_PER_MS, now);
-		log_info("%s: last fetch failed (%s); next attempt in %lld ms, "
-		    "as planned", c->name, c->last_error,
-		    (long long)((c->due_ns - now) / NS_PER_MS));
-	} else if (meta.failures > 0 && meta.plan.next_boot_ns == 0 &&
-	    meta.next_refresh_at > wall) {
-		/*
-		 * A segment from before minor 2 has the plan only in
-		 * wall-clock seconds.  Never wait longer than the delay that
-		 * was planned (both ends were written with one reading of
-		 * the clock), nor than the cap, whatever the wall clock did
-		 * meanwhile; the seconds were cut short, so a second more.
-		 */
-		left = meta.next_refresh_at - wall + 1;
-		if (meta.last_attempt_at > 0 &&
-		    left > meta.next_refresh_at - meta.last_attempt_at + 1)
-			left = meta.next_refresh_at - meta.last_attempt_at + 1;
-		if (left > SLOW_CAP_MS / 1000)
-			left = SLOW_CAP_MS / 1000;
-		c->due_ns = now + left * NS_PER_S;
-		log_info("%s: last fetch failed (%s); next attempt in %lld s, "
-		    "as planned", c->name, c->last_error, (long long)left);
-	}
+	adopt_retry(c, &meta, nb, wall, now);
 	if (c->due_ns < c->ep->hold_until_ns)
 		c->due_ns = c->ep->hold_until_ns;
 	return 0;
