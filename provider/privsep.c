@@ -802,7 +802,9 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 {
 	struct passwd *pw;
 	sigset_t chld, oldmask;
+#ifdef TC_TEST_HOOKS
 	const char *hook;
+#endif
 	char *path;
 	int sv[2], sp[2], fail_at_once, config;
 	pid_t pid, monitor = getpid();
@@ -848,10 +850,14 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &oldmask);
+#ifdef TC_TEST_HOOKS
 	/* For the tests: TOKENCACHE_TEST_CRASH=worker-start fails the worker
 	 * at once, as a failed drop would, while the monitor dawdles. */
 	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
 	fail_at_once = hook != NULL && strcmp(hook, "worker-start") == 0;
+#else
+	fail_at_once = 0;
+#endif
 	if ((pid = fork()) == -1) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
@@ -859,11 +865,13 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+#ifdef TC_TEST_HOOKS
 		if (fail_at_once) {
 			snprintf(err, errlen, "the worker failed at once "
 			    "(TOKENCACHE_TEST_CRASH=worker-start)");
 			return -1;
 		}
+#endif
 	}
 	if (pid != 0) {
 		if (fail_at_once)

@@ -131,6 +131,7 @@ slot_store(struct segw *w, uint32_t idx, const struct seg_slot *meta,
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	store_live((unsigned char *)live + off, (const unsigned char *)meta + off,
 	    sizeof(*meta) - off);
+#ifdef TC_TEST_HOOKS
 	if (ct != NULL && w->crash_mid_publish && ctbytes > 8 &&
 	    (w->crash_name[0] == '\0' ||
 	    strcmp(w->crash_name, meta->name) == 0)) {
@@ -139,6 +140,7 @@ slot_store(struct segw *w, uint32_t idx, const struct seg_slot *meta,
 		    (ctbytes / 2) & ~(size_t)7);
 		raise(SIGKILL);
 	}
+#endif
 	if (ct != NULL)
 		store_live((unsigned char *)live + SEG_SLOT_META, ct, ctbytes);
 	__atomic_store_n(&live->seq, seq + 2, __ATOMIC_RELEASE);
@@ -605,7 +607,9 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
     uint32_t token_max, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
+#ifdef TC_TEST_HOOKS
 	const char *hook;
+#endif
 	struct stat st;
 
 	memset(w, 0, sizeof(*w));
@@ -655,6 +659,7 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 	}
 	if (load_master_key(w, err, errlen) != 0)
 		goto fail;
+#ifdef TC_TEST_HOOKS
 	/* For the kill tests: TOKENCACHE_TEST_CRASH=publish. */
 	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
 	w->crash_mid_publish = hook != NULL && (strcmp(hook, "publish") == 0 ||
@@ -664,6 +669,7 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 	if (w->crash_mid_publish)
 		log_warnx("test hook TOKENCACHE_TEST_CRASH=%s is set: the "
 		    "daemon will kill itself in a publish", hook);
+#endif
 	if (build_segment(w, nslots, token_max, err, errlen) != 0)
 		goto fail;
 	return 0;
