@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "runtime_dir.h"
 #include "seg_write.h"
 #include "tokencache.h"
 
@@ -610,7 +611,7 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 #ifdef TC_TEST_HOOKS
 	const char *hook;
 #endif
-	struct stat st;
+	int config;
 
 	memset(w, 0, sizeof(*w));
 	w->fd = w->ro_fd = w->file_fd = w->lock_fd = w->view.fd = -1;
@@ -624,24 +625,9 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		seterr(err, errlen, "cannot create runtime directory %s: %s",
-		    dir, strerror(errno));
+	if (runtime_dir_prepare(dir, geteuid(), getegid(), &config, err,
+	    errlen) != 0)
 		goto fail;
-	}
-	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, "runtime directory %s is not a directory",
-		    dir);
-		goto fail;
-	}
-	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
-		seterr(err, errlen, "runtime directory %s must be owned by "
-		    "uid %u and writable by nobody else", dir,
-		    (unsigned)geteuid());
-		goto fail;
-	}
-	/* Whatever the umask, readers need to search the directory. */
-	(void)chmod(dir, 0755);
 	snprintf(path, sizeof(path), "%s/%s", dir, SEG_LOCK_NAME);
 	unlink_foreign(path);
 	w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

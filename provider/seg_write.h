@@ -44,9 +44,10 @@ struct segw_meta {
 };
 
 /*
- * Take the runtime directory: create it (mode 0755) if missing, lock it
- * against a second daemon, load or create the master key, then build the
- * live segment (a new sealed memfd) from the persistent copy a previous
+ * Take the runtime directory: prepare it for this process's user
+ * (runtime_dir_prepare()), lock it against a second daemon, load or
+ * create the master key, then build the live segment (a new sealed
+ * memfd) from the persistent copy a previous
  * daemon left if it is sound, matches nslots and token_max and was made
  * with the same master key (it is adopted), else empty (a copy that is
  * there but unusable is kept as cache.old), and write a new persistent
