@@ -31,6 +31,7 @@
 
 #include <sodium.h>
 
+#include "detach.h"
 #include "log.h"
 #include "privsep.h"
 #include "runtime_dir.h"
@@ -665,19 +666,9 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		if (worker_fd != -1) {
 			/* In the background: the worker releases the
 			 * parent; the monitor leaves the terminal too. */
-			int nfd;
-
 			close(worker_fd);
-			if ((nfd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
-				(void)dup2(nfd, STDIN_FILENO);
-				(void)dup2(nfd, STDOUT_FILENO);
-				(void)dup2(nfd, STDERR_FILENO);
-				if (nfd > STDERR_FILENO)
-					close(nfd);
-			}
-			if (chdir("/") == -1)
+			if (detach_terminal() == -1)
 				log_warn("monitor: chdir /");
-			log_detach();
 		}
 		if ((path = strdup(conf->path)) == NULL)
 			fatalx("monitor: out of memory");
