@@ -32,6 +32,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "proto.h"
 #include "seg.h"
 
 #define CONF_FILE_MAX		(1024 * 1024)
@@ -41,7 +42,6 @@
 #define ECHO_MAX		64	/* bytes of a value quoted in errors */
 #define LIST_ITEM_MAX		255	/* a user or group name */
 
-#define DEFAULT_RUNTIME_DIR	"/run/tokencache"
 #define DEFAULT_CREDS_DIR	"credentials.d"
 #define DEFAULT_MAX_CREDS	128
 #define DEFAULT_MAX_TOKEN	16384
@@ -1526,7 +1526,7 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 	if (ini_parse(path, buf, len, daemon_handler, &dp, err) != 0)
 		goto out;
 	if (c->runtime_dir == NULL &&
-	    (c->runtime_dir = strdup(DEFAULT_RUNTIME_DIR)) == NULL)
+	    (c->runtime_dir = strdup(PROTO_RUNTIME_DIR)) == NULL)
 		goto nomem;
 	if (c->credentials_dir == NULL &&
 	    (c->credentials_dir = path_resolve(dir,
