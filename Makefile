@@ -30,8 +30,16 @@ PKG_CONFIG ?= pkg-config
 CFLAGS     ?= -O2 -g
 SANITIZE   ?=
 
+# The version has one source, tokencache.h (TC_VERSION_MAJOR, _MINOR,
+# _PATCH); its TC_VERSION_STRING must say the same.  The soname's major
+# number is the ABI's, not the release's.
+tc_version = $(shell sed -n 's/^.define TC_VERSION_$(1)  *"*\([0-9.]*\)"*$$/\1/p' \
+                 libclient/tokencache.h)
+LIBVERSION  := $(call tc_version,MAJOR).$(call tc_version,MINOR).$(call tc_version,PATCH)
+ifneq ($(call tc_version,STRING),$(LIBVERSION))
+$(error libclient/tokencache.h: TC_VERSION_STRING "$(call tc_version,STRING)" is not TC_VERSION_MAJOR.MINOR.PATCH ($(LIBVERSION)))
+endif
 SONAME_MAJOR = 0
-LIBVERSION   = 0.1.0
 LIBNAME      = libtokencache.so
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -72,6 +80,11 @@ ZDEFS = $(if $(filter thread fuzzer,$(SANITIZE)),,-Wl,-z,defs)
 PKGS_LIB    = libsodium
 PKGS_DAEMON = libcurl json-c libsodium
 
+# Each object also writes the headers it included (-MMD) to its .d file,
+# which make reads back below, so that a changed header rebuilds exactly
+# what includes it; -MP keeps a removed header from breaking the build.
+DEPFLAGS = -MMD -MP
+
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
@@ -95,10 +108,18 @@ LIB_SRCS    = libclient/seg.c libclient/client.c libclient/proto.c
 LIB_OBJS    = $(LIB_SRCS:%.c=$(B)/pic/%.o)
 DAEMON_SRCS = $(filter-out provider/main.c,$(wildcard provider/*.c))
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
+# The daemon again, with its test hooks (TOKENCACHE_TEST_CRASH, the
+# allocator's wipe_malloc_fail_at): only the tests link these objects; the
+# installed daemon is built from DAEMON_OBJS, which have none.
+TEST_HOOKS  = -DTC_TEST_HOOKS
+TEST_DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/tests/obj/%.o)
 CTL_SRCS    = $(wildcard tools/*.c)
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+# The unit tests that drive the test hooks; the others link DAEMON_OBJS,
+# the objects that are installed.
+HOOK_UNIT_BINS = $(B)/tests/test_alloc
 BENCH_SRCS  = $(wildcard tests/bench/*.c)
 FUZZ_NAMES  = token_parse config segment proto
 FUZZ_BINS   = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
@@ -112,26 +133,41 @@ SHLIB       = $(B)/$(LIBNAME).$(LIBVERSION)
 STATICLIB   = $(B)/libtcclient.a
 DAEMON      = $(B)/tokencached
 CTL         = $(B)/tokencachectl
+TEST_DAEMON = $(B)/tests/tokencached
 BENCH       = $(B)/tc-bench
 
 .PHONY: all deps check check-unit check-integration check-systemd demo \
-        bench install fuzz \
+        bench install fuzz check-installed \
         uninstall clean distclean deb
 .DELETE_ON_ERROR:
 
 all: $(SHLIB) $(B)/$(LIBNAME) $(STATICLIB) $(DAEMON) $(CTL) \
      $(B)/tokencache.pc
 
-$(B)/pic/%.o: %.c libclient/*.h $(FLAGS_FILE)
+$(B)/pic/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DTC_BUILDING_LIBRARY \
-	    $(call pc_cflags,$(PKGS_LIB)) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden \
+	    -DTC_BUILDING_LIBRARY $(call pc_cflags,$(PKGS_LIB)) -c -o $@ $<
 
 # Not `check`'s flags: without it installed, pkg-config would answer
 # nothing at all, and `make` needs only the build dependencies.
-$(B)/%.o: %.c libclient/*.h provider/*.h $(FLAGS_FILE)
+$(B)/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(call pc_cflags,$(PKGS_DAEMON)) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(call pc_cflags,$(PKGS_DAEMON)) \
+	    -c -o $@ $<
+
+$(B)/tests/obj/%.o: %.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(TEST_HOOKS) \
+	    $(call pc_cflags,$(PKGS_DAEMON)) -c -o $@ $<
+
+# The programs built from one source in one step write theirs too
+# (build/tests/test_seg.d); the fuzz targets and tc-bench, built from
+# several sources at once, list their headers instead.
+-include $(patsubst %.o,%.d,$(LIB_OBJS) $(B)/provider/main.o $(DAEMON_OBJS) \
+    $(B)/tests/obj/provider/main.o $(TEST_DAEMON_OBJS) $(CTL_OBJS)) \
+    $(addsuffix .d,$(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-resource \
+    $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon)
 
 $(SHLIB): $(LIB_OBJS) libclient/libtokencache.sym
 	$(CC) -shared -Wl,-soname,$(LIBNAME).$(SONAME_MAJOR) \
@@ -149,6 +185,11 @@ $(STATICLIB): $(LIB_OBJS)
 $(DAEMON): $(B)/provider/main.o $(DAEMON_OBJS) $(STATICLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_DAEMON)) -pthread
 
+# The daemon the integration tests run (tests/integration/lib.sh).
+$(TEST_DAEMON): $(B)/tests/obj/provider/main.o $(TEST_DAEMON_OBJS) \
+    $(STATICLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_DAEMON)) -pthread
+
 # tokencachectl links the library statically: it reads the segment's
 # metadata through the internal reader, which the shared object hides.
 $(CTL): $(CTL_OBJS) $(STATICLIB)
@@ -159,17 +200,30 @@ $(B)/tokencache.pc: libclient/tokencache.pc.in Makefile $(FLAGS_FILE)
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g' \
 	    $< > $@
 
-$(B)/tests/%: tests/unit/%.c $(DAEMON_OBJS) $(STATICLIB) $(wildcard tests/unit/*.h)
+# The Check framework's flags (pkg-config check: -pthread, -lcheck_pic,
+# -lsubunit ...) and -Itests/unit reach these programs alone, never an
+# object that is installed: the daemon's objects are built by the rules
+# above and only linked here.
+UNIT_CFLAGS = -Itests/unit $(call pc_cflags,$(PKGS_DAEMON) check)
+UNIT_LIBS   = $(call pc_libs,$(PKGS_DAEMON) check) -pthread
+
+$(filter-out $(HOOK_UNIT_BINS),$(UNIT_BINS)): $(B)/tests/%: tests/unit/%.c \
+    $(DAEMON_OBJS) $(STATICLIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(call pc_cflags,$(PKGS_DAEMON) check) \
-	    $(ALL_LDFLAGS) -o $@ $< $(DAEMON_OBJS) $(STATICLIB) \
-	    $(call pc_libs,$(PKGS_DAEMON) check) -pthread
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(UNIT_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(DAEMON_OBJS) $(STATICLIB) $(UNIT_LIBS)
+
+$(HOOK_UNIT_BINS): $(B)/tests/%: tests/unit/%.c $(TEST_DAEMON_OBJS) \
+    $(STATICLIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(TEST_HOOKS) $(UNIT_CFLAGS) \
+	    $(ALL_LDFLAGS) -o $@ $< $(TEST_DAEMON_OBJS) $(STATICLIB) $(UNIT_LIBS)
 
 # A client that sees only the public header and the shared object.
 $(B)/tests/tc-reader: tests/integration/reader.c tests/integration/outcome.h \
     $(B)/$(LIBNAME)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -L$(B) -ltokencache \
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< -L$(B) -ltokencache \
 	    -Wl,-rpath,'$$ORIGIN/..'
 
 # The resource and clock tests' helper (tests/integration/t_resource.sh):
@@ -177,7 +231,7 @@ $(B)/tests/tc-reader: tests/integration/reader.c tests/integration/outcome.h \
 $(B)/tests/tc-resource: tests/integration/resource.c \
     tests/integration/outcome.h $(STATICLIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
 	    $(call pc_libs,$(PKGS_LIB)) -pthread
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(DAEMON_OBJS) \
@@ -189,7 +243,7 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(DAEMON_OBJS) \
 
 $(B)/tests/tc-sockfuzz: tests/integration/sockfuzz.c $(STATICLIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
 	    $(call pc_libs,$(PKGS_LIB)) -pthread
 
 # A daemon that is not tokencached (tests/integration/t_harden.sh): the
@@ -197,7 +251,7 @@ $(B)/tests/tc-sockfuzz: tests/integration/sockfuzz.c $(STATICLIB)
 $(B)/tests/tc-fakedaemon: tests/integration/fakedaemon.c $(DAEMON_OBJS) \
     $(STATICLIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(call pc_cflags,$(PKGS_DAEMON)) $(ALL_LDFLAGS) \
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(call pc_cflags,$(PKGS_DAEMON)) $(ALL_LDFLAGS) \
 	    -o $@ $< $(DAEMON_OBJS) $(STATICLIB) \
 	    $(call pc_libs,$(PKGS_DAEMON)) -pthread
 
@@ -214,7 +268,7 @@ $(BENCH): $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(STATICLIB) \
 deps:
 	@sh tests/deps.sh
 
-TEST_PROGS = $(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-resource \
+TEST_PROGS = $(UNIT_BINS) $(TEST_DAEMON) $(B)/tests/tc-reader $(B)/tests/tc-resource \
              $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon \
              $(FUZZ_BINS)
 
@@ -227,6 +281,7 @@ check: deps
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
 	@sh tests/man.sh
+	@$(MAKE) --no-print-directory check-installed
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 	$(if $(SANITIZE),,@bash tests/integration/systemd.sh)
 
@@ -239,6 +294,7 @@ check-unit:
 	$(MAKE) $(PAR) all $(TEST_PROGS)
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
+	@$(MAKE) --no-print-directory check-installed
 
 # Fuzz one target with libFuzzer for SECONDS (needs clang):
 #   make fuzz FUZZ=token_parse SECONDS=600   (config, segment, proto)
@@ -248,18 +304,29 @@ fuzz:
 	build-fuzzer/fuzz/fuzz_$(FUZZ) -max_total_time=$(SECONDS) \
 	    build-fuzzer/corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
+# What make install puts on a system: no test hook, one version
+# (tests/installed.sh); the test daemon shows that the check sees hooks.
+check-installed: all $(TEST_DAEMON)
+	rm -rf $(B)/installed
+	$(MAKE) -s --no-print-directory install DESTDIR=$(abspath $(B))/installed
+	@sh tests/installed.sh $(B)/installed $(TEST_DAEMON) $(LIBVERSION)
+
 check-integration:
 	$(MAKE) $(PAR) all $(TEST_PROGS)
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 
+# The demo and the benchmark run the daemon as installed, without test
+# hooks (the tests run $(TEST_DAEMON)).
 demo: deps
 	$(MAKE) all
-	@B=$(abspath $(B)) bash tests/integration/demo.sh
+	@B=$(abspath $(B)) TC_DAEMON=$(abspath $(DAEMON)) \
+	    bash tests/integration/demo.sh
 
 bench:
 	@DEPS_BENCH=1 sh tests/deps.sh
 	$(MAKE) all $(BENCH)
-	@B=$(abspath $(B)) bash tests/bench/run.sh
+	@B=$(abspath $(B)) TC_DAEMON=$(abspath $(DAEMON)) \
+	    bash tests/bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

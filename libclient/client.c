@@ -45,7 +45,6 @@
 #endif
 #endif
 
-#define DEFAULT_RUNTIME_DIR "/run/tokencache"
 /* TC_DAEMON_USER, tokencached's default `user`, comes from the Makefile
  * (TOKENCACHE_USER). */
 #define SYSTEM_UID_LIMIT 1000	/* below: a system account (Debian, Fedora) */
@@ -390,7 +389,7 @@ proto_runtime_dir(void)
 {
 	const char *d = secure_getenv("TOKENCACHE_RUNTIME_DIR");
 
-	return (d != NULL && *d != '\0') ? d : DEFAULT_RUNTIME_DIR;
+	return (d != NULL && *d != '\0') ? d : PROTO_RUNTIME_DIR;
 }
 
 int

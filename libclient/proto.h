@@ -101,8 +101,12 @@ struct proto_resp {
 #define PROTO_WAIT_MAX_MS   (10 * 60 * 1000)
 #define PROTO_CALL_SLACK_MS 2000   /* a reply may take this much past timeout */
 
+/* Where the daemon and its clients meet unless told otherwise: the
+ * daemon's default runtime_dir, the clients' default directory. */
+#define PROTO_RUNTIME_DIR "/run/tokencache"
+
 /* The runtime directory clients use: $TOKENCACHE_RUNTIME_DIR (read with
- * secure_getenv) or /run/tokencache. */
+ * secure_getenv) or PROTO_RUNTIME_DIR. */
 const char *proto_runtime_dir(void);
 
 /* One request/response exchange with the daemon in runtime_dir, waiting

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nsec.h"
 #include "seg.h"
 #include "tokencache.h"
 
@@ -490,5 +491,5 @@ seg_boottime_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }

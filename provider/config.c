@@ -33,9 +33,9 @@
 #include <sodium.h>
 
 #include "config_internal.h"
+#include "proto.h"
 #include "seg.h"
 
-#define DEFAULT_RUNTIME_DIR	"/run/tokencache"
 #define DEFAULT_CREDS_DIR	"credentials.d"
 #define DEFAULT_MAX_CREDS	128
 #define DEFAULT_MAX_TOKEN	16384
@@ -480,7 +480,7 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 	if (conf_ini_parse(path, buf, len, daemon_handler, &dp, err) != 0)
 		goto out;
 	if (c->runtime_dir == NULL &&
-	    (c->runtime_dir = strdup(DEFAULT_RUNTIME_DIR)) == NULL)
+	    (c->runtime_dir = strdup(PROTO_RUNTIME_DIR)) == NULL)
 		goto nomem;
 	if (c->credentials_dir == NULL &&
 	    (c->credentials_dir = conf_path_resolve(dir,

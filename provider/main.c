@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "detach.h"
 #include "log.h"
 #include "privsep.h"
 #include "tokencache.h"
@@ -86,17 +87,8 @@ background(void)
 static void
 detach(int ready_fd)
 {
-	int fd;
-
-	if (chdir("/") == -1)
-		fatal("chdir");
-	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
-		(void)dup2(fd, STDIN_FILENO);
-		(void)dup2(fd, STDOUT_FILENO);
-		(void)dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
+	if (detach_terminal() == -1)
+		fatal("chdir /");
 	if (write(ready_fd, "", 1) != 1)
 		fatal("cannot tell the parent we are ready");
 	close(ready_fd);
@@ -173,10 +165,8 @@ main(int argc, char *argv[])
 	}
 	if ((d = daemon_new(conf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if (!foreground) {
+	if (!foreground)
 		detach(ready_fd);
-		log_init(0, level);
-	}
 	status = daemon_run(d);
 	daemon_free(d);
 	curl_global_cleanup();

@@ -31,8 +31,10 @@
 
 #include <sodium.h>
 
+#include "detach.h"
 #include "log.h"
 #include "privsep.h"
+#include "runtime_dir.h"
 #include "seg.h"
 #include "wipe_regs.h"
 
@@ -603,231 +605,15 @@ privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * Files of a daemon before us that root owns: systemd gives everything in
- * a preserved RuntimeDirectory= to the unit's user (root) at each start,
- * and the worker can neither read nor keep a root-owned master.key.  Give
- * them back to the daemon's user, acting on the very inode we checked (an
- * O_PATH descriptor): a regular file with one link, so that no other file
- * (a hard link to one elsewhere) can change owner.  Files of any other
- * user are left for the worker, which replaces them.
- */
-static void
-own_runtime_files(int dfd, uid_t uid, gid_t gid)
-{
-	static const char *const names[] = {
-		SEG_KEY_NAME, SEG_FILE_NAME, SEG_LOCK_NAME,
-	};
-	struct stat st;
-	size_t i;
-	int fd;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		fd = openat(dfd, names[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd == -1) {
-			if (errno != ENOENT)
-				log_warn("runtime directory: %s: open",
-				    names[i]);
-			continue;
-		}
-		if (fstat(fd, &st) == -1)
-			log_warn("runtime directory: %s: fstat", names[i]);
-		else if (S_ISREG(st.st_mode) && st.st_uid == 0 &&
-		    st.st_nlink == 1 &&
-		    fchownat(fd, "", uid, gid, AT_EMPTY_PATH) == -1)
-			log_warn("runtime directory: %s: chown", names[i]);
-		close(fd);
-	}
-}
-
-/*
- * Open runtime_dir as root without following a symbolic link anywhere in
- * its path, refusing a path another user could change.  Every directory
- * above it must belong to root and be writable by nobody else; a
- * root-owned sticky directory (/tmp) is fine when what follows it belongs
- * to root, or is runtime_dir itself and belongs to the daemon's user:
- * nobody else can then rename or remove it (systemd's rule for unsafe
- * path transitions).  Creates the last component if need be.  Returns a
- * read-only descriptor of the directory, or -1 with a message in err;
- * *config is set when the configuration is at fault.
- */
-/*
- * Under the unit's ProtectSystem=strict only /run/tokencache is writable:
- * a runtime_dir elsewhere fails with EROFS.
- */
-#define RO_HINT " (under systemd's ProtectSystem=strict, add it to the " \
-	"unit's ReadWritePaths=)"
-
-static void
-writable_err(char *err, size_t errlen, const char *dir, const char *sofar,
-    int plen, mode_t mode)
-{
-	snprintf(err, errlen, "runtime_dir %s: %.*s is writable by others "
-	    "(mode %04o), who could replace %s", dir, plen ? plen : 1,
-	    plen ? sofar : "/", (unsigned)(mode & 07777), sofar);
-}
-
-static int
-open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
-    size_t errlen)
-{
-	char buf[PATH_MAX], sofar[PATH_MAX] = "";
-	char *comp, *next;
-	struct stat pst, cst;
-	int pfd, cfd = -1, last, plen = 0, e, ret = -1;
-
-	*config = 1;
-	if (dir[0] != '/' || strlen(dir) >= sizeof(buf)) {
-		snprintf(err, errlen, "runtime_dir %s: not an absolute path "
-		    "shorter than %d bytes", dir, PATH_MAX);
-		return -1;
-	}
-	memcpy(buf, dir, strlen(dir) + 1);
-	if ((pfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fstat(pfd, &pst) == -1) {
-		*config = 0;
-		snprintf(err, errlen, "/: %s", strerror(errno));
-		goto out;
-	}
-	for (comp = buf;;) {
-		while (*comp == '/')
-			comp++;
-		if (*comp == '\0') {
-			snprintf(err, errlen, "runtime_dir %s: not a directory "
-			    "below /", dir);
-			goto out;
-		}
-		if ((next = strchr(comp, '/')) != NULL)
-			*next++ = '\0';
-		while (next != NULL && *next == '/')
-			next++;
-		last = next == NULL || *next == '\0';
-		if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
-			snprintf(err, errlen, "runtime_dir %s: '.' and '..' "
-			    "are not allowed", dir);
-			goto out;
-		}
-		/* sofar: the path so far, for messages (fits: dir does) */
-		snprintf(sofar + strlen(sofar), sizeof(sofar) - strlen(sofar),
-		    "/%s", comp);
-		/* The parent's path: sofar without comp. */
-		plen = (int)(strrchr(sofar, '/') - sofar);
-		/* Judged before anything is made in it. */
-		if (pst.st_uid != 0) {
-			snprintf(err, errlen, "runtime_dir %s: %.*s belongs to "
-			    "uid %u; only root may own the directories above "
-			    "the runtime directory", dir, plen ? plen : 1,
-			    plen ? sofar : "/", (unsigned)pst.st_uid);
-			goto out;
-		}
-		if ((pst.st_mode & 022) != 0 && (pst.st_mode & S_ISVTX) == 0) {
-			writable_err(err, errlen, dir, sofar, plen, pst.st_mode);
-			goto out;
-		}
-		if (last && mkdirat(pfd, comp, 0755) == -1 && errno != EEXIST) {
-			e = errno;
-			*config = e == ENOENT || e == ENOTDIR || e == EROFS;
-			snprintf(err, errlen, "cannot create runtime directory "
-			    "%s: %s%s", dir, strerror(e),
-			    e == EROFS ? RO_HINT : "");
-			goto out;
-		}
-		cfd = openat(pfd, comp, (last ? O_RDONLY : O_PATH) |
-		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (cfd == -1 || fstat(cfd, &cst) == -1) {
-			e = errno;
-			if (e == ELOOP || (e == ENOTDIR &&
-			    fstatat(pfd, comp, &cst, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISLNK(cst.st_mode)))
-				snprintf(err, errlen, "runtime_dir %s: %s is a "
-				    "symbolic link; give the path it points to",
-				    dir, sofar);
-			else {
-				*config = e == ENOENT || e == ENOTDIR;
-				snprintf(err, errlen, "runtime_dir %s: %s: %s",
-				    dir, sofar, strerror(e));
-			}
-			goto out;
-		}
-		/* A sticky parent: others may not rename or remove what
-		 * root, or the daemon's user, owns in it. */
-		if ((pst.st_mode & 022) != 0 &&
-		    cst.st_uid != 0 && !(last && cst.st_uid == uid)) {
-			writable_err(err, errlen, dir, sofar, plen, pst.st_mode);
-			goto out;
-		}
-		close(pfd);
-		pfd = cfd;
-		cfd = -1;
-		pst = cst;
-		if (last)
-			break;
-		comp = next;
-	}
-	if (pst.st_uid != 0 && pst.st_uid != uid) {
-		snprintf(err, errlen, "runtime directory %s belongs to uid %u, "
-		    "neither root nor the daemon's user", dir,
-		    (unsigned)pst.st_uid);
-		goto out;
-	}
-	/* success */
-	*config = 0;
-	ret = pfd;
-	pfd = -1;
- out:
-	if (cfd != -1)
-		close(cfd);
-	if (pfd != -1)
-		close(pfd);
-	return ret;
-}
-
-/*
- * Make the runtime directory the daemon user's, as root, through a
- * descriptor that open_runtime_dir() checked.  A daemon already holding
- * its lock means we must not touch it.
- */
-static int
-prepare_runtime_dir(const char *dir, uid_t uid, gid_t gid, int *config,
-    char *err, size_t errlen)
-{
-	int dfd, fd, busy, e, ret = -1;
-
-	if ((dfd = open_runtime_dir(dir, uid, config, err, errlen)) == -1)
-		return -1;
-	fd = openat(dfd, SEG_LOCK_NAME, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd != -1) {
-		busy = flock(fd, LOCK_EX | LOCK_NB) == -1 &&
-		    errno == EWOULDBLOCK;
-		close(fd);
-		if (busy) {
-			snprintf(err, errlen, "another tokencached is running "
-			    "on %s", dir);
-			goto out;
-		}
-	}
-	own_runtime_files(dfd, uid, gid);
-	if (fchown(dfd, uid, gid) == -1 || fchmod(dfd, 0755) == -1) {
-		e = errno;
-		*config = e == EROFS;
-		snprintf(err, errlen, "runtime directory %s: %s%s", dir,
-		    strerror(e), e == EROFS ? RO_HINT : "");
-		goto out;
-	}
-	ret = 0;
- out:
-	close(dfd);
-	return ret;
-}
-
 int
 privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
     size_t errlen)
 {
 	struct passwd *pw;
 	sigset_t chld, oldmask;
+#ifdef TC_TEST_HOOKS
 	const char *hook;
+#endif
 	char *path;
 	int sv[2], sp[2], fail_at_once, config;
 	pid_t pid, monitor = getpid();
@@ -849,7 +635,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		    conf->path);
 		return 0;
 	}
-	if (prepare_runtime_dir(conf->runtime_dir, uid, gid, &config, err,
+	if (runtime_dir_prepare(conf->runtime_dir, uid, gid, &config, err,
 	    errlen) != 0)
 		return config ? PRIVSEP_ECONFIG : -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -873,10 +659,14 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &oldmask);
+#ifdef TC_TEST_HOOKS
 	/* For the tests: TOKENCACHE_TEST_CRASH=worker-start fails the worker
 	 * at once, as a failed drop would, while the monitor dawdles. */
 	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
 	fail_at_once = hook != NULL && strcmp(hook, "worker-start") == 0;
+#else
+	fail_at_once = 0;
+#endif
 	if ((pid = fork()) == -1) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
@@ -884,11 +674,13 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+#ifdef TC_TEST_HOOKS
 		if (fail_at_once) {
 			snprintf(err, errlen, "the worker failed at once "
 			    "(TOKENCACHE_TEST_CRASH=worker-start)");
 			return -1;
 		}
+#endif
 	}
 	if (pid != 0) {
 		if (fail_at_once)
@@ -899,19 +691,9 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		if (worker_fd != -1) {
 			/* In the background: the worker releases the
 			 * parent; the monitor leaves the terminal too. */
-			int nfd;
-
 			close(worker_fd);
-			if ((nfd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
-				(void)dup2(nfd, STDIN_FILENO);
-				(void)dup2(nfd, STDOUT_FILENO);
-				(void)dup2(nfd, STDERR_FILENO);
-				if (nfd > STDERR_FILENO)
-					close(nfd);
-			}
-			if (chdir("/") == -1)
+			if (detach_terminal() == -1)
 				log_warn("monitor: chdir /");
-			log_detach();
 		}
 		if ((path = strdup(conf->path)) == NULL)
 			fatalx("monitor: out of memory");

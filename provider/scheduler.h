@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NS_PER_S         INT64_C(1000000000)
-#define NS_PER_MS        INT64_C(1000000)
+#include "nsec.h"
+
 #define RETRY_BASE_MS    INT64_C(1000)
 #define RETRY_CAP_MS     INT64_C(300000)      /* transient: up to 5 min */
 #define NOTOKEN_CAP_MS   INT64_C(4000)        /* ... 4 s while no valid token */

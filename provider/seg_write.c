@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "runtime_dir.h"
 #include "seg_write.h"
 #include "tokencache.h"
 
@@ -131,6 +132,7 @@ slot_store(struct segw *w, uint32_t idx, const struct seg_slot *meta,
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	store_live((unsigned char *)live + off, (const unsigned char *)meta + off,
 	    sizeof(*meta) - off);
+#ifdef TC_TEST_HOOKS
 	if (ct != NULL && w->crash_mid_publish && ctbytes > 8 &&
 	    (w->crash_name[0] == '\0' ||
 	    strcmp(w->crash_name, meta->name) == 0)) {
@@ -139,6 +141,7 @@ slot_store(struct segw *w, uint32_t idx, const struct seg_slot *meta,
 		    (ctbytes / 2) & ~(size_t)7);
 		raise(SIGKILL);
 	}
+#endif
 	if (ct != NULL)
 		store_live((unsigned char *)live + SEG_SLOT_META, ct, ctbytes);
 	__atomic_store_n(&live->seq, seq + 2, __ATOMIC_RELEASE);
@@ -605,8 +608,10 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
     uint32_t token_max, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
+#ifdef TC_TEST_HOOKS
 	const char *hook;
-	struct stat st;
+#endif
+	int config;
 
 	memset(w, 0, sizeof(*w));
 	w->fd = w->ro_fd = w->file_fd = w->lock_fd = w->view.fd = -1;
@@ -620,24 +625,9 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		seterr(err, errlen, "cannot create runtime directory %s: %s",
-		    dir, strerror(errno));
+	if (runtime_dir_prepare(dir, geteuid(), getegid(), &config, err,
+	    errlen) != 0)
 		goto fail;
-	}
-	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, "runtime directory %s is not a directory",
-		    dir);
-		goto fail;
-	}
-	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
-		seterr(err, errlen, "runtime directory %s must be owned by "
-		    "uid %u and writable by nobody else", dir,
-		    (unsigned)geteuid());
-		goto fail;
-	}
-	/* Whatever the umask, readers need to search the directory. */
-	(void)chmod(dir, 0755);
 	snprintf(path, sizeof(path), "%s/%s", dir, SEG_LOCK_NAME);
 	unlink_foreign(path);
 	w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -655,6 +645,7 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 	}
 	if (load_master_key(w, err, errlen) != 0)
 		goto fail;
+#ifdef TC_TEST_HOOKS
 	/* For the kill tests: TOKENCACHE_TEST_CRASH=publish. */
 	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
 	w->crash_mid_publish = hook != NULL && (strcmp(hook, "publish") == 0 ||
@@ -664,6 +655,7 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 	if (w->crash_mid_publish)
 		log_warnx("test hook TOKENCACHE_TEST_CRASH=%s is set: the "
 		    "daemon will kill itself in a publish", hook);
+#endif
 	if (build_segment(w, nslots, token_max, err, errlen) != 0)
 		goto fail;
 	return 0;

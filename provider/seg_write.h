@@ -25,7 +25,10 @@ struct segw {
 	unsigned char *master;     /* sodium_malloc'd master key */
 	uint64_t epoch;
 	int adopted;               /* 1 if an existing segment was taken over */
-	int crash_mid_publish;     /* test hook, see segw_open() */
+	int crash_mid_publish;     /* test hook, see segw_open(); the
+	                            * fields stay in every build, so that
+	                            * test and installed objects agree on
+	                            * the layout */
 	char crash_name[SEG_NAME_FIELD]; /* only for this credential */
 };
 
@@ -41,13 +44,14 @@ struct segw_meta {
 };
 
 /*
- * Take the runtime directory: create it (mode 0755) if missing, lock it
- * against a second daemon, load or create the master key, then build the
- * live segment (a new sealed memfd) from the persistent copy a previous
+ * Take the runtime directory: prepare it for this process's user
+ * (runtime_dir_prepare()), lock it against a second daemon, load or
+ * create the master key, then build the live segment (a new sealed
+ * memfd) from the persistent copy a previous
  * daemon left if it is sound, matches nslots and token_max and was made
  * with the same master key (it is adopted), else empty (a copy that is
  * there but unusable is kept as cache.old), and write a new persistent
- * copy.  With
+ * copy.  In a test build (-DTC_TEST_HOOKS), with
  * TOKENCACHE_TEST_CRASH=publish in the environment (for the kill tests),
  * the process kills itself halfway through writing a token;
  * with publish:NAME, only NAME's.  On failure returns

@@ -11,6 +11,10 @@
  *
  * The sanitizers bring their own allocator; there only the test hooks'
  * variables remain, inert.
+ *
+ * The test hooks (wipe_malloc.h) exist only in test builds
+ * (-DTC_TEST_HOOKS, the Makefile's $(B)/tests/obj/): the installed daemon
+ * counts nothing and fails no allocation on purpose.
  */
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
@@ -35,6 +39,7 @@ void *calloc(size_t n, size_t size);
 void *realloc(void *p, size_t n);
 void free(void *p);
 
+#ifdef TC_TEST_HOOKS
 #include "wipe_malloc.h"
 
 /*
@@ -65,6 +70,17 @@ counted(void *p)
 	return p;
 }
 
+static void
+uncounted(void)
+{
+	__atomic_sub_fetch(&wipe_malloc_live, 1, __ATOMIC_RELAXED);
+}
+#else
+#define injected_failure() 0
+#define counted(p) (p)
+#define uncounted() ((void)0)
+#endif
+
 void *
 malloc(size_t n)
 {
@@ -86,7 +102,7 @@ free(void *p)
 {
 	if (p == NULL)
 		return;
-	__atomic_sub_fetch(&wipe_malloc_live, 1, __ATOMIC_RELAXED);
+	uncounted();
 	explicit_bzero(p, malloc_usable_size(p));
 	__libc_free(p);
 }
@@ -114,7 +130,7 @@ realloc(void *p, size_t n)
 	return q;
 }
 
-#else
+#elif defined(TC_TEST_HOOKS)
 #include "wipe_malloc.h"
 
 /* The sanitizers' allocator: no hooks. */

@@ -1,8 +1,14 @@
 /*
  * wipe_malloc.h - test hooks of the daemon's allocator (wipe_malloc.c).
+ * They exist only in test builds (-DTC_TEST_HOOKS): a program that uses
+ * them must link the daemon objects built for the tests.
  */
 #ifndef TC_WIPE_MALLOC_H
 #define TC_WIPE_MALLOC_H
+
+#ifndef TC_TEST_HOOKS
+#error "wipe_malloc.h: the allocator's test hooks need -DTC_TEST_HOOKS"
+#endif
 
 /* 0 in sanitizer builds, whose allocator replaces ours. */
 extern const int wipe_malloc_active;

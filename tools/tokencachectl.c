@@ -21,6 +21,7 @@
 #include <json.h>
 #include <sodium.h>
 
+#include "nsec.h"
 #include "proto.h"
 #include "seg.h"
 #include "tokencache.h"
@@ -509,7 +510,7 @@ ctl_slot_json(const struct seg_slot *s, int64_t now_boot)
 	    s->last_attempt_at) != 0 ||
 	    ctl_json_put_int(o, "next_request_in_ms", s->plan.next_boot_ns != 0,
 	    s->plan.next_boot_ns > now_boot ?
-	    (s->plan.next_boot_ns - now_boot) / 1000000 : 0) != 0 ||
+	    (s->plan.next_boot_ns - now_boot) / NS_PER_MS : 0) != 0 ||
 	    ctl_json_put(o, "endpoint_overloaded", json_object_new_boolean(
 	    (s->plan.flags & SEG_PLAN_OVERLOADED) != 0)) != 0 ||
 	    ctl_json_put(o, "generation",
@@ -664,8 +665,8 @@ cmd_show(const struct ctl_args *a)
 		printf("%-16s due\n", "next_request_in:");
 	else
 		printf("%-16s %lld.%03lld s\n", "next_request_in:",
-		    (long long)((s.plan.next_boot_ns - now) / 1000000000),
-		    (long long)((s.plan.next_boot_ns - now) / 1000000 % 1000));
+		    (long long)((s.plan.next_boot_ns - now) / NS_PER_S),
+		    (long long)((s.plan.next_boot_ns - now) / NS_PER_MS % 1000));
 	printf("%-16s %s\n", "endpoint_rate:",
 	    s.plan.flags & SEG_PLAN_OVERLOADED ? "cannot keep up: refreshes "
 	    "can come after 80 % of a lifetime (see the log)" : "keeps up");

@@ -6,7 +6,7 @@
 
 B=${B:-$TOP/build}
 CTL=$B/tokencachectl
-DAEMON=$B/tokencached
+DAEMON=${TC_DAEMON:-$B/tests/tokencached}
 SERVER_DIR=$TOP/tests/oauth-server
 
 # A fresh work directory; WORK is set.
