@@ -91,7 +91,9 @@ $(shell mkdir -p $(B))
 $(file >$(FLAGS_FILE),$(BUILD_FLAGS))
 endif
 
-LIB_SRCS    = libclient/seg.c libclient/client.c libclient/proto.c
+LIB_SRCS    = libclient/seg.c libclient/proto.c libclient/proto_call.c \
+              libclient/cell.c libclient/ptab.c libclient/segmap.c \
+              libclient/entry.c libclient/view.c libclient/client.c
 LIB_OBJS    = $(LIB_SRCS:%.c=$(B)/pic/%.o)
 DAEMON_SRCS = $(filter-out provider/main.c,$(wildcard provider/*.c))
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
