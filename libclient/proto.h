@@ -106,9 +106,15 @@ int seg_map_from_daemon(const char *runtime_dir, int timeout_ms,
 int proto_req_parse(const void *buf, size_t len, struct proto_req *out,
     char name[SEG_NAME_FIELD]);
 
-/* Check a received reply to op: 0 with *out filled (message
- * NUL-terminated), or TC_EPROTO. */
-int proto_resp_check(const void *buf, size_t len, int op, struct proto_resp *out);
+/*
+ * Check a received reply to op: its size, magic, version, op and status,
+ * and, when fd is not NULL (the caller wants a descriptor; *fd is the one
+ * that came, -1 for none), that a reply with status 0 brought one.  0 with
+ * *out filled (message NUL-terminated), or TC_EPROTO.  The library's one
+ * check of replies (proto_call_fd), and what the proto fuzz target runs.
+ */
+int proto_resp_check(const void *buf, size_t len, int op, const int *fd,
+    struct proto_resp *out);
 
 /*
  * Send the len-byte message buf on the connected socket sock with one file

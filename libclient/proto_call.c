@@ -255,13 +255,9 @@ call_once(const char *runtime_dir, const struct proto_req *req,
 		goto out;
 	}
 	/* The one checker of replies, the one the fuzzer runs. */
-	if ((ret = proto_resp_check(&buf, (size_t)n, req->op, &r)) != 0)
+	if ((ret = proto_resp_check(&buf, (size_t)n, req->op,
+	    fdp != NULL ? &got : NULL, &r)) != 0)
 		goto out;
-	/* A descriptor comes with a good answer to those who want one. */
-	if (fdp != NULL && r.status == 0 && got == -1) {
-		ret = TC_EPROTO;
-		goto out;
-	}
 	/* success */
 	*resp = r;
 	if (fdp != NULL) {

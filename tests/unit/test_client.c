@@ -533,6 +533,38 @@ START_TEST(test_segment_fd_checked)
 END_TEST
 
 /*
+ * The one reply check (proto_resp_check, which proto_call_fd uses and the
+ * proto fuzz target runs): a reply that should bring a descriptor and
+ * brought none is refused when it says yes, taken when it refuses.
+ */
+START_TEST(test_resp_check_descriptor)
+{
+	struct proto_resp in, out;
+	const int none = -1, some = 7;
+
+	memset(&in, 0, sizeof(in));
+	in.magic = PROTO_MAGIC;
+	in.version = PROTO_VERSION;
+	in.op = PROTO_OP_SEGMENT;
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_SEGMENT,
+	    NULL, &out), 0);
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_SEGMENT,
+	    &some, &out), 0);
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_SEGMENT,
+	    &none, &out), TC_EPROTO);
+	in.status = TC_EBUSY;
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_SEGMENT,
+	    &none, &out), 0);
+	ck_assert_int_eq(out.status, TC_EBUSY);
+	/* The older checks still hold. */
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_OPEN,
+	    NULL, &out), TC_EPROTO);
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in) - 1,
+	    PROTO_OP_SEGMENT, NULL, &out), TC_EPROTO);
+}
+END_TEST
+
+/*
  * A reader of a dead daemon's segment keeps its token while no daemon
  * runs, and moves to the next daemon's segment without waiting for its
  * token to expire: at once when the old segment shows no token, else on
@@ -642,6 +674,7 @@ client_suite(void)
 	tcase_add_test(tc, test_busy_first_read_retried);
 	tcase_add_test(tc, test_segment_replaced);
 	tcase_add_test(tc, test_segment_fd_checked);
+	tcase_add_test(tc, test_resp_check_descriptor);
 	tcase_add_test(tc, test_moves_to_new_segment);
 	tcase_add_test(tc, test_keeps_token_until_new_segment_has_one);
 	tcase_add_test(tc, test_daemon_not_accepting);
