@@ -16,17 +16,17 @@
 
 #include "client_int.h"
 
-#define SCELL_MIN_SHIFT 5
-#define SCHUNK_MIN      (16 * 1024)
+#define CELL_MIN_SHIFT 5
+#define CELL_CHUNK_MIN      (16 * 1024)
 
 static int
-scell_class(size_t n, size_t *size)
+cell_class(size_t n, size_t *size)
 {
 	int k;
 
-	for (k = 0; k < SCELL_CLASSES; k++) {
-		if (((size_t)1 << (k + SCELL_MIN_SHIFT)) >= n) {
-			*size = (size_t)1 << (k + SCELL_MIN_SHIFT);
+	for (k = 0; k < CELL_CLASSES; k++) {
+		if (((size_t)1 << (k + CELL_MIN_SHIFT)) >= n) {
+			*size = (size_t)1 << (k + CELL_MIN_SHIFT);
 			return k;
 		}
 	}
@@ -35,14 +35,14 @@ scell_class(size_t n, size_t *size)
 
 /* A cell of at least n bytes; its size in *cap.  NULL if out of memory. */
 void *
-scell_alloc(struct sarena *a, size_t n, size_t *cap)
+cell_alloc(struct cell_arena *a, size_t n, size_t *cap)
 {
-	struct schunk *ch;
+	struct cell_chunk *ch;
 	size_t size, csize;
 	void *cell;
 	int k;
 
-	if ((k = scell_class(n, &size)) < 0)
+	if ((k = cell_class(n, &size)) < 0)
 		return NULL;
 	if ((cell = a->free[k]) != NULL) {
 		memcpy(&a->free[k], cell, sizeof(void *));
@@ -51,7 +51,7 @@ scell_alloc(struct sarena *a, size_t n, size_t *cap)
 	}
 	if (a->left < size) {
 		/* A new chunk; what is left of the last one stays unused. */
-		csize = size > SCHUNK_MIN ? size : SCHUNK_MIN;
+		csize = size > CELL_CHUNK_MIN ? size : CELL_CHUNK_MIN;
 		if ((ch = malloc(sizeof(*ch))) == NULL)
 			return NULL;
 		if ((ch->mem = sodium_malloc(csize)) == NULL) {
@@ -73,12 +73,12 @@ scell_alloc(struct sarena *a, size_t n, size_t *cap)
 
 /* Wipe a cell and give it back; NULL is a no-op. */
 void
-scell_free(struct sarena *a, void *cell, size_t cap)
+cell_free(struct cell_arena *a, void *cell, size_t cap)
 {
 	size_t size;
 	int k;
 
-	if (cell == NULL || (k = scell_class(cap, &size)) < 0)
+	if (cell == NULL || (k = cell_class(cap, &size)) < 0)
 		return;
 	sodium_memzero(cell, size);
 	memcpy(cell, &a->free[k], sizeof(void *));
@@ -87,9 +87,9 @@ scell_free(struct sarena *a, void *cell, size_t cap)
 
 /* Free every chunk (sodium_free wipes them). */
 void
-sarena_destroy(struct sarena *a)
+cell_arena_destroy(struct cell_arena *a)
 {
-	struct schunk *ch;
+	struct cell_chunk *ch;
 
 	while ((ch = a->chunks) != NULL) {
 		a->chunks = ch->next;

@@ -32,11 +32,11 @@
  * their handle's lock, so they too are consistent in the child; those of
  * threads the child does not have are freed with the handle.
  *
- * Lock order: clients_lock, then a handle's lock.
+ * Lock order: client_list_lock, then a handle's lock.
  */
-pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t client_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-struct tc_client *clients;
+struct tc_client *client_list;
 static uint64_t last_client_id;
 
 static void
@@ -44,8 +44,8 @@ atfork_prepare(void)
 {
 	struct tc_client *c;
 
-	pthread_mutex_lock(&clients_lock);
-	for (c = clients; c != NULL; c = c->next)
+	pthread_mutex_lock(&client_list_lock);
+	for (c = client_list; c != NULL; c = c->next)
 		pthread_mutex_lock(&c->lock);
 }
 
@@ -54,9 +54,9 @@ atfork_release(void)
 {
 	struct tc_client *c;
 
-	for (c = clients; c != NULL; c = c->next)
+	for (c = client_list; c != NULL; c = c->next)
 		pthread_mutex_unlock(&c->lock);
-	pthread_mutex_unlock(&clients_lock);
+	pthread_mutex_unlock(&client_list_lock);
 }
 
 
@@ -64,19 +64,20 @@ static void
 init_library(void)
 {
 	(void)pthread_atfork(atfork_prepare, atfork_release, atfork_release);
-	tthread_key_made = pthread_key_create(&tthread_key, thread_exit) == 0;
+	view_tls_key_made = pthread_key_create(&view_tls_key,
+	    view_thread_exit) == 0;
 }
 
 /*
  * Unloaded by dlclose(): a thread that ends later must not call
- * thread_exit(), which is gone.  Its views leak; they are wiped only at
+ * view_thread_exit(), which is gone.  Its views leak; they are wiped only at
  * tc_close(), which a program that unloads us has called.
  */
 __attribute__((destructor)) static void
 unload_library(void)
 {
-	if (tthread_key_made)
-		(void)pthread_key_delete(tthread_key);
+	if (view_tls_key_made)
+		(void)pthread_key_delete(view_tls_key);
 }
 
 
@@ -100,11 +101,11 @@ tc_open(tc_client **ret, const char *runtime_dir)
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_once(&init_once, init_library);
-	pthread_mutex_lock(&clients_lock);
+	pthread_mutex_lock(&client_list_lock);
 	c->id = ++last_client_id;
-	c->next = clients;
-	clients = c;
-	pthread_mutex_unlock(&clients_lock);
+	c->next = client_list;
+	client_list = c;
+	pthread_mutex_unlock(&client_list_lock);
 	*ret = c;
 	return 0;
 }
@@ -119,15 +120,15 @@ tc_close(tc_client *c)
 
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&clients_lock);
-	for (pp = &clients; *pp != NULL; pp = &(*pp)->next) {
+	pthread_mutex_lock(&client_list_lock);
+	for (pp = &client_list; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&clients_lock);
-	thread_forget(c->id);
+	pthread_mutex_unlock(&client_list_lock);
+	view_forget_handle(c->id);
 	while ((v = c->views) != NULL) {
 		c->views = v->next;
 		view_free(c, v);
@@ -143,7 +144,7 @@ tc_close(tc_client *c)
 		free(c->entries.slot[i]);
 	free(c->entries.slot);
 	free(c->ct);
-	sarena_destroy(&c->secrets);	/* wipes every key and token */
+	cell_arena_destroy(&c->secrets);	/* wipes every key and token */
 	pthread_mutex_destroy(&c->lock);
 	free(c->dir);
 	free(c);
@@ -161,9 +162,9 @@ get_slow(tc_client *c, const char *name, char *buf, size_t buflen,
 	len = strnlen(name, TC_NAME_MAX + 1);
 	if (seg_name_valid(name, len) != 0)
 		return TC_EINVAL;
-	thread_make_room(c);
+	view_make_room(c);
 	pthread_mutex_lock(&c->lock);
-	r = get_locked(c, name, len, buf, buflen, info, &e);
+	r = entry_get_locked(c, name, len, buf, buflen, info, &e);
 	/*
 	 * No token here, or only our own copy of one the segment lost, or
 	 * simply time to look: maybe the daemon was restarted and writes
@@ -173,10 +174,10 @@ get_slow(tc_client *c, const char *name, char *buf, size_t buflen,
 	if (((r == TC_ENOTFOUND || r == TC_ENOTOKEN || r == TC_EEXPIRED ||
 	    r == TC_EFAILED || r == TC_EDECRYPT) ||
 	    coarse_mono_ns() >= c->next_check_ns) &&
-	    segment_switch(c, name, len, r == 0))
-		r = get_locked(c, name, len, buf, buflen, info, &e);
+	    segmap_switch(c, name, len, r == 0))
+		r = entry_get_locked(c, name, len, buf, buflen, info, &e);
 	if (e != NULL)
-		thread_copy_update(c, e, r);
+		view_copy_update(c, e, r);
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }

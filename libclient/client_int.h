@@ -17,8 +17,28 @@
 #include "seg.h"
 #include "tokencache.h"
 
-/* Nothing declared here leaves the library (the version script says the
- * same for the shared object; this keeps calls between its files direct). */
+/*
+ * Names.  tc_ means "declared in tokencache.h": the public API, and
+ * nothing else.  Every other symbol of the library that one file shares
+ * with another is named for its module, which is the file it lives in:
+ *
+ *   seg_      seg.c (reading the segment; seg_map_from_daemon, in
+ *             segmap.c, is the segment's too)
+ *   proto_    proto.c (checking messages), proto_call.c (the call)
+ *   cell_     cell.c       locked-memory cells for keys and tokens
+ *   ptab_     ptab.c       the pointer table
+ *   segmap_   segmap.c     which segment the handle maps
+ *   entry_    entry.c      the handle's entry cache
+ *   view_     view.c       the threads' copies
+ *   client_   client.c     the handle registry
+ *
+ * Functions private to a file are static and need no prefix; static
+ * inline helpers here (the hot path) are named for what they do.
+ *
+ * Nothing declared here leaves the library: the version script
+ * (libtokencache.sym) exports tokencache.h's functions alone, and this
+ * pragma keeps the calls between the library's files direct.
+ */
 #pragma GCC visibility push(hidden)
 
 #if defined(__SANITIZE_THREAD__)
@@ -37,7 +57,7 @@
  * How often, at most, the slow path asks whether the daemon has moved on
  * to another segment while what we read still looks fine; and how long a
  * thread's copy stays on the hot path without a visit to the slow path
- * (see thread_copy_update), so that a reader of a dead daemon's segment
+ * (see view_copy_update), so that a reader of a dead daemon's segment
  * moves to its successor's within about that time, not at expiry.
  */
 #define SEG_CHECK_NS    NS_PER_S
@@ -45,18 +65,18 @@
 #define NS_PER_S INT64_C(1000000000)
 
 /* Cells: see cell.c. */
-#define SCELL_CLASSES   17
+#define CELL_CLASSES   17
 
-struct schunk {
-	struct schunk *next;
+struct cell_chunk {
+	struct cell_chunk *next;
 	void *mem;                /* sodium_malloc'd */
 };
 
-struct sarena {
-	struct schunk *chunks;
+struct cell_arena {
+	struct cell_chunk *chunks;
 	unsigned char *tail;      /* the newest chunk's unused end */
 	size_t left;              /* its size */
-	void *free[SCELL_CLASSES]; /* a free cell holds the next one's address */
+	void *free[CELL_CLASSES]; /* a free cell holds the next one's address */
 };
 
 struct centry {
@@ -125,7 +145,7 @@ struct tthread {
 };
 
 /* A mapping we no longer read, kept reserved as zero pages; see
- * unmap_segment(). */
+ * segmap_leave(). */
 struct parked {
 	struct parked *next;
 	void *base;
@@ -140,59 +160,59 @@ struct tc_client {
 	struct seg_map map;
 	struct parked *spare;     /* for the mapping we have, when it goes */
 	struct parked *parked;    /* mappings we had */
-	int64_t next_check_ns;    /* coarse monotonic; see segment_switch() */
+	int64_t next_check_ns;    /* coarse monotonic; see segmap_switch() */
 	int64_t next_daemon_ns;   /* ditto, for asking the daemon */
 	unsigned char *ct;        /* scratch for ciphertext copies */
-	struct sarena secrets;
+	struct cell_arena secrets;
 	struct ptab entries;      /* of struct centry, by name hash */
 	struct tview *views;      /* every thread's, for tc_close() */
 	struct tc_client *next;   /* all handles, for fork safety */
 };
 
-/* The handles open in this process (client.c); lock order: clients_lock,
+/* The handles open in this process (client.c); lock order: client_list_lock,
  * then a handle's lock. */
-extern pthread_mutex_t clients_lock;
-extern struct tc_client *clients;
+extern pthread_mutex_t client_list_lock;
+extern struct tc_client *client_list;
 
 /* This thread's views (view.c). */
-extern pthread_key_t tthread_key;
-extern int tthread_key_made;
-extern _Thread_local struct tthread *tls_thread
+extern pthread_key_t view_tls_key;
+extern int view_tls_key_made;
+extern _Thread_local struct tthread *view_tls
     __attribute__((tls_model("initial-exec")));
 
 /* cell.c */
-void *scell_alloc(struct sarena *a, size_t n, size_t *cap);
-void scell_free(struct sarena *a, void *cell, size_t cap);
-void sarena_destroy(struct sarena *a);
+void *cell_alloc(struct cell_arena *a, size_t n, size_t *cap);
+void cell_free(struct cell_arena *a, void *cell, size_t cap);
+void cell_arena_destroy(struct cell_arena *a);
 
 /* ptab.c */
 int ptab_reserve(struct ptab *t, uint64_t (*hash_of)(const void *));
 void ptab_add(struct ptab *t, void *p, uint64_t h);
 
 /* segmap.c */
-void unmap_segment(tc_client *c);
-int segment_switch(tc_client *c, const char *name, size_t len,
+void segmap_leave(tc_client *c);
+int segmap_switch(tc_client *c, const char *name, size_t len,
     int have_token);
-int ensure_mapped(tc_client *c, const char *name, size_t len, uint64_t h);
+int segmap_ensure(tc_client *c, const char *name, size_t len, uint64_t h);
 
 /* entry.c */
-struct centry *find_entry(tc_client *c, const char *name, size_t len,
+struct centry *entry_find(tc_client *c, const char *name, size_t len,
     uint64_t h);
-struct centry *add_entry(tc_client *c, const char *name, size_t len,
+struct centry *entry_add(tc_client *c, const char *name, size_t len,
     uint64_t h);
-void fill_info(tc_token_info *info, const struct seg_slot *m, size_t len,
+void entry_fill_info(tc_token_info *info, const struct seg_slot *m, size_t len,
     int64_t now_boot);
-int get_locked(tc_client *c, const char *name, size_t len, char *buf,
+int entry_get_locked(tc_client *c, const char *name, size_t len, char *buf,
     size_t buflen, tc_token_info *info, struct centry **ep);
 
 /* view.c */
-void thread_exit(void *arg);
+void view_thread_exit(void *arg);
 void view_free(tc_client *c, struct tview *v);
-void thread_forget(uint64_t id);
-void thread_copy_update(tc_client *c, const struct centry *e, int r);
-void thread_make_room(const tc_client *c);
+void view_forget_handle(uint64_t id);
+void view_copy_update(tc_client *c, const struct centry *e, int r);
+void view_make_room(const tc_client *c);
 struct tcopy *view_find(struct tview *v, const char *name);
-int copy_recheck(struct tcopy *t, time_t now);
+int view_copy_recheck(struct tcopy *t, time_t now);
 
 /*
  * A hash of a credential name for the handle's and the threads' tables:
@@ -235,7 +255,7 @@ coarse_mono_ns(void)
 static inline struct tview *
 thread_view(const tc_client *c)
 {
-	struct tthread *t = tls_thread;
+	struct tthread *t = view_tls;
 	size_t i;
 
 	if (t == NULL)
@@ -305,7 +325,7 @@ copy_in_time(struct tcopy *t)
 {
 	time_t now = time(NULL);
 
-	return now == t->checked_sec || copy_recheck(t, now);
+	return now == t->checked_sec || view_copy_recheck(t, now);
 }
 
 /*

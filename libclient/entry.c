@@ -15,14 +15,14 @@ entry_forget_slot(tc_client *c, struct centry *e)
 	e->have_slot = 0;
 	e->have_token = 0;
 	e->seq = 0;
-	scell_free(&c->secrets, e->token, e->token_cap);
+	cell_free(&c->secrets, e->token, e->token_cap);
 	e->token = NULL;
 	e->token_cap = 0;
 	e->token_len = 0;
 }
 
 struct centry *
-find_entry(tc_client *c, const char *name, size_t len, uint64_t h)
+entry_find(tc_client *c, const char *name, size_t len, uint64_t h)
 {
 	struct centry *e;
 	size_t i;
@@ -44,7 +44,7 @@ entry_hash(const void *p)
 }
 
 struct centry *
-add_entry(tc_client *c, const char *name, size_t len, uint64_t h)
+entry_add(tc_client *c, const char *name, size_t len, uint64_t h)
 {
 	struct centry *e;
 	size_t cap;
@@ -53,7 +53,7 @@ add_entry(tc_client *c, const char *name, size_t len, uint64_t h)
 		return NULL;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
-	if ((e->key = scell_alloc(&c->secrets, SEG_KEY_BYTES, &cap)) == NULL) {
+	if ((e->key = cell_alloc(&c->secrets, SEG_KEY_BYTES, &cap)) == NULL) {
 		free(e);
 		return NULL;
 	}
@@ -85,7 +85,7 @@ fetch_key(tc_client *c, struct centry *e)
 }
 
 void
-fill_info(tc_token_info *info, const struct seg_slot *m, size_t len,
+entry_fill_info(tc_token_info *info, const struct seg_slot *m, size_t len,
     int64_t now_boot)
 {
 	int64_t left = m->expires_boot_ns - now_boot;
@@ -189,9 +189,9 @@ refresh_entry(tc_client *c, struct centry *e)
 		e->have_token = 0;
 		need = (size_t)s.ct_len - SEG_MAC_BYTES + 1;
 		if (e->token_cap < need) {
-			scell_free(&c->secrets, e->token, e->token_cap);
+			cell_free(&c->secrets, e->token, e->token_cap);
 			e->token_cap = 0;
-			if ((e->token = scell_alloc(&c->secrets, need,
+			if ((e->token = cell_alloc(&c->secrets, need,
 			    &e->token_cap)) == NULL)
 				return TC_ENOMEM;
 		}
@@ -225,34 +225,34 @@ copy_out(const struct centry *e, char *buf, size_t buflen,
 {
 	if (e->meta.expires_boot_ns <= now) {
 		if (info != NULL)
-			fill_info(info, &e->meta, e->token_len, now);
+			entry_fill_info(info, &e->meta, e->token_len, now);
 		return TC_EEXPIRED;
 	}
 	if (buflen < e->token_len + 1) {
 		if (info != NULL)
-			fill_info(info, &e->meta, e->token_len, now);
+			entry_fill_info(info, &e->meta, e->token_len, now);
 		return TC_ERANGE;
 	}
 	memcpy(buf, e->token, e->token_len + 1);
 	if (info != NULL)
-		fill_info(info, &e->meta, e->token_len, now);
+		entry_fill_info(info, &e->meta, e->token_len, now);
 	return 0;
 }
 
 /* The token for name, through the handle's cache; *ep gets the entry
  * once there is one.  Called with c->lock held. */
 int
-get_locked(tc_client *c, const char *name, size_t len, char *buf,
+entry_get_locked(tc_client *c, const char *name, size_t len, char *buf,
     size_t buflen, tc_token_info *info, struct centry **ep)
 {
 	struct centry *e;
 	uint64_t h = name_hash(name, len);
 	int r;
 
-	if ((r = ensure_mapped(c, name, len, h)) != 0)
+	if ((r = segmap_ensure(c, name, len, h)) != 0)
 		return r;
-	if ((e = find_entry(c, name, len, h)) == NULL &&
-	    (e = add_entry(c, name, len, h)) == NULL)
+	if ((e = entry_find(c, name, len, h)) == NULL &&
+	    (e = entry_add(c, name, len, h)) == NULL)
 		return TC_ENOMEM;
 	*ep = e;
 	/* The slot has not changed since we last copied it. */
@@ -262,7 +262,8 @@ get_locked(tc_client *c, const char *name, size_t len, char *buf,
 		if ((r = refresh_entry(c, e)) != 0) {
 			if (info != NULL && (r == TC_ENOTOKEN ||
 			    r == TC_EFAILED || r == TC_EEXPIRED))
-				fill_info(info, &e->meta, 0, seg_boottime_ns());
+				entry_fill_info(info, &e->meta, 0,
+				    seg_boottime_ns());
 			return r;
 		}
 	}

@@ -42,7 +42,7 @@ entry_leave_segment(struct centry *e)
  * would in a single thread).
  */
 void
-unmap_segment(tc_client *c)
+segmap_leave(tc_client *c)
 {
 	struct parked *p;
 	size_t i;
@@ -54,7 +54,7 @@ unmap_segment(tc_client *c)
 	c->ct = NULL;
 	if (!c->mapped)
 		return;
-	p = c->spare;		/* ensure_mapped() made sure of it */
+	p = c->spare;		/* segmap_ensure() made sure of it */
 	c->spare = NULL;
 	p->base = (void *)c->map.base;
 	p->size = c->map.size;
@@ -91,7 +91,7 @@ seg_map_from_daemon(const char *dir, int timeout_ms, struct seg_map *m)
 }
 
 /* Read m from now on (closed on failure); the segment we map, if any, is
- * left as unmap_segment() leaves it. */
+ * left as segmap_leave() leaves it. */
 static int
 install_map(tc_client *c, struct seg_map *m)
 {
@@ -111,7 +111,7 @@ install_map(tc_client *c, struct seg_map *m)
 		seg_map_close(m);
 		return TC_ENOMEM;
 	}
-	unmap_segment(c);	/* takes c->spare if mapped */
+	segmap_leave(c);	/* takes c->spare if mapped */
 	if (c->spare == NULL)
 		c->spare = p;
 	else
@@ -133,7 +133,7 @@ install_map(tc_client *c, struct seg_map *m)
  * daemon we keep what we map: its tokens stay good until they expire.
  */
 int
-segment_switch(tc_client *c, const char *name, size_t len, int have_token)
+segmap_switch(tc_client *c, const char *name, size_t len, int have_token)
 {
 	struct seg_map m;
 	struct seg_slot s;
@@ -185,7 +185,7 @@ segment_switch(tc_client *c, const char *name, size_t len, int have_token)
  * asks again in refresh_entry(), which reports why.
  */
 int
-ensure_mapped(tc_client *c, const char *name, size_t len, uint64_t h)
+segmap_ensure(tc_client *c, const char *name, size_t len, uint64_t h)
 {
 	struct proto_req req;
 	struct proto_resp resp;
@@ -196,7 +196,7 @@ ensure_mapped(tc_client *c, const char *name, size_t len, uint64_t h)
 	if (c->mapped) {
 		if (seg_live_status(&c->map) == SEG_ALIVE)
 			return 0;
-		unmap_segment(c);
+		segmap_leave(c);
 	}
 	if ((r = proto_req_init(&req, PROTO_OP_OPEN, name, 0)) != 0)
 		return r;
@@ -213,8 +213,8 @@ ensure_mapped(tc_client *c, const char *name, size_t len, uint64_t h)
 		r = resp.status != 0 ? resp.status : TC_EPROTO;
 	else if ((r = seg_map_fd(&m, fd)) == 0 &&
 	    (r = install_map(c, &m)) == 0 && resp.status == 0 &&
-	    ((e = find_entry(c, name, len, h)) != NULL ||
-	    (e = add_entry(c, name, len, h)) != NULL)) {
+	    ((e = entry_find(c, name, len, h)) != NULL ||
+	    (e = entry_add(c, name, len, h)) != NULL)) {
 		memcpy(e->key, resp.key, SEG_KEY_BYTES);
 		e->key_epoch = resp.key_epoch;
 		e->have_key = 1;

@@ -8,9 +8,9 @@
 
 #include "client_int.h"
 
-pthread_key_t tthread_key;
-int tthread_key_made;
-_Thread_local struct tthread *tls_thread
+pthread_key_t view_tls_key;
+int view_tls_key_made;
+_Thread_local struct tthread *view_tls
     __attribute__((tls_model("initial-exec")));
 
 static void
@@ -28,15 +28,15 @@ view_unlink(tc_client *c, struct tview *v)
 
 /* A thread ends: free its views of the handles still open. */
 void
-thread_exit(void *arg)
+view_thread_exit(void *arg)
 {
 	struct tthread *t = arg;
 	struct tc_client *c;
 	size_t i;
 
-	pthread_mutex_lock(&clients_lock);
+	pthread_mutex_lock(&client_list_lock);
 	for (i = 0; i < t->n; i++) {
-		for (c = clients; c != NULL && c->id != t->views[i].id;
+		for (c = client_list; c != NULL && c->id != t->views[i].id;
 		    c = c->next)
 			;
 		if (c == NULL)
@@ -46,8 +46,8 @@ thread_exit(void *arg)
 		view_free(c, t->views[i].v);
 		pthread_mutex_unlock(&c->lock);
 	}
-	pthread_mutex_unlock(&clients_lock);
-	tls_thread = NULL;
+	pthread_mutex_unlock(&client_list_lock);
+	view_tls = NULL;
 	free(t);
 }
 
@@ -60,7 +60,7 @@ view_free(tc_client *c, struct tview *v)
 	for (i = 0; v->copies.slot != NULL && i <= v->copies.mask; i++) {
 		if ((t = v->copies.slot[i]) == NULL)
 			continue;
-		scell_free(&c->secrets, t->token, t->token_cap);
+		cell_free(&c->secrets, t->token, t->token_cap);
 		sodium_memzero(t, sizeof(*t));
 		free(t);
 	}
@@ -100,7 +100,7 @@ view_find(struct tview *v, const char *name)
 /* The check against the coarse monotonic clock; out of line, as it runs
  * about once a second. */
 __attribute__((noinline)) int
-copy_recheck(struct tcopy *t, time_t now)
+view_copy_recheck(struct tcopy *t, time_t now)
 {
 	int64_t m = coarse_mono_ns(), skew;
 
@@ -119,9 +119,9 @@ copy_recheck(struct tcopy *t, time_t now)
  * nothing.
  */
 void
-thread_forget(uint64_t id)
+view_forget_handle(uint64_t id)
 {
-	struct tthread *t = tls_thread;
+	struct tthread *t = view_tls;
 	size_t i;
 
 	if (t == NULL)
@@ -133,8 +133,8 @@ thread_forget(uint64_t id)
 		}
 	}
 	if (t->n == 0) {
-		(void)pthread_setspecific(tthread_key, NULL);
-		tls_thread = NULL;
+		(void)pthread_setspecific(view_tls_key, NULL);
+		view_tls = NULL;
 		free(t);
 	}
 }
@@ -147,19 +147,19 @@ view_make(tc_client *c)
 	struct tthread *th;
 	struct tview *v;
 
-	if (!tthread_key_made)
+	if (!view_tls_key_made)
 		return NULL;
-	if ((th = tls_thread) == NULL) {
+	if ((th = view_tls) == NULL) {
 		if ((th = calloc(1, sizeof(*th))) == NULL)
 			return NULL;
-		if (pthread_setspecific(tthread_key, th) != 0) {
+		if (pthread_setspecific(view_tls_key, th) != 0) {
 			free(th);
 			return NULL;
 		}
-		tls_thread = th;
+		view_tls = th;
 	}
 	if (th->n == TVIEWS_MAX || (v = calloc(1, sizeof(*v))) == NULL) {
-		thread_forget(0);	/* ids start at 1 */
+		view_forget_handle(0);	/* ids start at 1 */
 		return NULL;
 	}
 	v->next = c->views;
@@ -173,7 +173,7 @@ view_make(tc_client *c)
 /* Refill the calling thread's copy of e after the slow path; r is what
  * it returned.  Called with c->lock held. */
 void
-thread_copy_update(tc_client *c, const struct centry *e, int r)
+view_copy_update(tc_client *c, const struct centry *e, int r)
 {
 	struct tview *v = thread_view(c);
 	struct tcopy *t = NULL;
@@ -201,15 +201,15 @@ thread_copy_update(tc_client *c, const struct centry *e, int r)
 	}
 	t->seq = 0;
 	if (t->token_cap < e->token_len + 1) {
-		scell_free(&c->secrets, t->token, t->token_cap);
+		cell_free(&c->secrets, t->token, t->token_cap);
 		t->token_cap = 0;
-		if ((t->token = scell_alloc(&c->secrets, e->token_len + 1,
+		if ((t->token = cell_alloc(&c->secrets, e->token_len + 1,
 		    &t->token_cap)) == NULL)
 			return;
 	}
 	memcpy(t->token, e->token, e->token_len + 1);
 	t->token_len = e->token_len;
-	fill_info(&t->info, &e->meta, e->token_len, 0);
+	entry_fill_info(&t->info, &e->meta, e->token_len, 0);
 	t->info.expires_in_ms = 0;
 	t->expires_boot_ns = e->meta.expires_boot_ns;
 	m0 = coarse_mono_ns();
@@ -238,17 +238,17 @@ thread_copy_update(tc_client *c, const struct centry *e, int r)
  * one, forget the views of handles closed since (tc_close freed them).
  */
 void
-thread_make_room(const tc_client *c)
+view_make_room(const tc_client *c)
 {
-	struct tthread *t = tls_thread;
+	struct tthread *t = view_tls;
 	struct tc_client *o;
 	size_t i;
 
 	if (t == NULL || t->n < TVIEWS_MAX || thread_view(c) != NULL)
 		return;
-	pthread_mutex_lock(&clients_lock);
+	pthread_mutex_lock(&client_list_lock);
 	for (i = 0; i < t->n; ) {
-		for (o = clients; o != NULL && o->id != t->views[i].id;
+		for (o = client_list; o != NULL && o->id != t->views[i].id;
 		    o = o->next)
 			;
 		if (o == NULL)
@@ -256,5 +256,5 @@ thread_make_room(const tc_client *c)
 		else
 			i++;
 	}
-	pthread_mutex_unlock(&clients_lock);
+	pthread_mutex_unlock(&client_list_lock);
 }
