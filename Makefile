@@ -75,7 +75,9 @@ PKGS_DAEMON = libcurl json-c libsodium
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilibclient -Iprovider $(WARN) \
+# The library sees its own headers alone: nothing of the daemon's.
+INCLUDES   = -Ilibclient -Iprovider
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(INCLUDES) $(WARN) \
              $(HARDEN_CFLAGS) $(SAN_FLAGS) \
              -DTC_SYSCONFDIR='"$(SYSCONFDIR)"' \
              -DTC_DAEMON_USER='"$(TOKENCACHE_USER)"' $(CPPFLAGS) $(CFLAGS)
@@ -124,6 +126,7 @@ BENCH       = $(B)/tc-bench
 all: $(SHLIB) $(B)/$(LIBNAME) $(STATICLIB) $(DAEMON) $(CTL) \
      $(B)/tokencache.pc
 
+$(LIB_OBJS): INCLUDES = -Ilibclient
 $(B)/pic/%.o: %.c libclient/*.h $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DTC_BUILDING_LIBRARY \
