@@ -19,6 +19,7 @@
  * right one, a decrypt, and a fresh copy for the calling thread.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -182,14 +183,33 @@ get_slow(tc_client *c, const char *name, char *buf, size_t buflen,
 	return r;
 }
 
+/*
+ * Symbol versions (libtokencache.sym).  tc_get and tc_get_wait are
+ * TOKENCACHE_0.2 since tc_token_info carries its size; their
+ * TOKENCACHE_0.1 versions, below, serve programs built against 0.1.0,
+ * which pass the struct without it.  In a static link, and in the
+ * library itself, the names mean the 0.2 functions.
+ */
+TC_EXPORT int tc_get_v0_2(tc_client *c, const char *name, char *buf,
+    size_t buflen, tc_token_info *info);
+TC_EXPORT int tc_get_wait_v0_2(tc_client *c, const char *name, char *buf,
+    size_t buflen, tc_token_info *info, int timeout_ms);
+__asm__(".symver tc_get_v0_2, tc_get@@TOKENCACHE_0.2");
+__asm__(".symver tc_get_wait_v0_2, tc_get_wait@@TOKENCACHE_0.2");
+_Static_assert(__builtin_types_compatible_p(__typeof__(tc_get),
+    __typeof__(tc_get_v0_2)) && __builtin_types_compatible_p(
+    __typeof__(tc_get_wait), __typeof__(tc_get_wait_v0_2)),
+    "tc_get_v0_2 and tc_get_wait_v0_2 are tokencache.h's functions");
+
 int
-tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
+tc_get_v0_2(tc_client *c, const char *name, char *buf, size_t buflen,
     tc_token_info *info)
 {
 	struct tview *v;
 	struct tcopy *t;
 
-	if (c == NULL || name == NULL || buf == NULL)
+	if (c == NULL || name == NULL || buf == NULL ||
+	    (info != NULL && info->size < INFO_FIRST))
 		return TC_EINVAL;
 	/* The hot path: this thread's copy is current. */
 	if ((v = thread_view(c)) != NULL && (t = view_lookup(v, name)) != NULL &&
@@ -224,12 +244,12 @@ wait_op(tc_client *c, int op, const char *name, int timeout_ms)
 }
 
 int
-tc_get_wait(tc_client *c, const char *name, char *buf, size_t buflen,
+tc_get_wait_v0_2(tc_client *c, const char *name, char *buf, size_t buflen,
     tc_token_info *info, int timeout_ms)
 {
 	int r;
 
-	r = tc_get(c, name, buf, buflen, info);
+	r = tc_get_v0_2(c, name, buf, buflen, info);
 	if (timeout_ms == 0 || (r != TC_ENOTOKEN && r != TC_EEXPIRED &&
 	    r != TC_EFAILED && r != TC_ENOCACHE))
 		return r;
@@ -242,11 +262,64 @@ tc_get_wait(tc_client *c, const char *name, char *buf, size_t buflen,
 		 * meanwhile (TC_ERANGE here) is worth returning after all.
 		 */
 		if (r == TC_EFAILED && info != NULL &&
-		    tc_get(c, name, none, sizeof(none), info) == TC_ERANGE)
-			return tc_get(c, name, buf, buflen, info);
+		    tc_get_v0_2(c, name, none, sizeof(none), info) ==
+		    TC_ERANGE)
+			return tc_get_v0_2(c, name, buf, buflen, info);
 		return r;
 	}
-	return tc_get(c, name, buf, buflen, info);
+	return tc_get_v0_2(c, name, buf, buflen, info);
+}
+
+/* tc_token_info as 0.1.0 had it: today's first fields, without size. */
+struct tc_token_info_0_1 {
+	int64_t expires_at;
+	int64_t expires_in_ms;
+	int64_t fetched_at;
+	uint64_t generation;
+	size_t length;
+	char token_type[TC_TYPE_MAX];
+	char error[TC_ERROR_MAX];
+};
+_Static_assert(INFO_FIRST + sizeof(struct tc_token_info_0_1) ==
+    offsetof(tc_token_info, error) + TC_ERROR_MAX &&
+    INFO_FIRST + offsetof(struct tc_token_info_0_1, error) ==
+    offsetof(tc_token_info, error),
+    "tc_token_info after size is 0.1.0's struct");
+
+TC_EXPORT int tc_get_v0_1(tc_client *c, const char *name, char *buf,
+    size_t buflen, struct tc_token_info_0_1 *old);
+TC_EXPORT int tc_get_wait_v0_1(tc_client *c, const char *name, char *buf,
+    size_t buflen, struct tc_token_info_0_1 *old, int timeout_ms);
+__asm__(".symver tc_get_v0_1, tc_get@TOKENCACHE_0.1");
+__asm__(".symver tc_get_wait_v0_1, tc_get_wait@TOKENCACHE_0.1");
+
+/*
+ * The 0.1 calls: the 0.2 call on a sized copy of the caller's struct,
+ * copied back whole, so that what 0.2 leaves alone the caller gets back
+ * as it was.
+ */
+int
+tc_get_v0_1(tc_client *c, const char *name, char *buf, size_t buflen,
+    struct tc_token_info_0_1 *old)
+{
+	return tc_get_wait_v0_1(c, name, buf, buflen, old, 0);
+}
+
+int
+tc_get_wait_v0_1(tc_client *c, const char *name, char *buf, size_t buflen,
+    struct tc_token_info_0_1 *old, int timeout_ms)
+{
+	tc_token_info info;
+	int r;
+
+	if (old == NULL)
+		return tc_get_wait_v0_2(c, name, buf, buflen, NULL,
+		    timeout_ms);
+	info.size = INFO_FIRST + sizeof(*old);
+	memcpy((char *)&info + INFO_FIRST, old, sizeof(*old));
+	r = tc_get_wait_v0_2(c, name, buf, buflen, &info, timeout_ms);
+	memcpy(old, (char *)&info + INFO_FIRST, sizeof(*old));
+	return r;
 }
 
 int

@@ -9,6 +9,7 @@
 #define TC_CLIENT_INT_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -200,6 +201,7 @@ struct centry *entry_find(tc_client *c, const char *name, size_t len,
     uint64_t h);
 struct centry *entry_add(tc_client *c, const char *name, size_t len,
     uint64_t h);
+/* Describe m in the caller's *info, as far as info->size reaches. */
 void entry_fill_info(tc_token_info *info, const struct seg_slot *m, size_t len,
     int64_t now_boot);
 int entry_get_locked(tc_client *c, const char *name, size_t len, char *buf,
@@ -329,6 +331,24 @@ copy_in_time(struct tcopy *t)
 }
 
 /*
+ * tc_token_info's ABI rule (tokencache.h): copy src's fields into the
+ * caller's dst, as far as dst->size reaches, never size itself.  The
+ * callers checked that dst->size >= INFO_FIRST (tc_get's TC_EINVAL).
+ */
+#define INFO_FIRST offsetof(tc_token_info, expires_at)
+#define INFO_HAS(dst, field) ((dst)->size >= offsetof(tc_token_info, field) + \
+	sizeof((dst)->field))
+
+static inline void
+info_out(tc_token_info *dst, const tc_token_info *src)
+{
+	size_t n = dst->size < sizeof(*src) ? dst->size : sizeof(*src);
+
+	memcpy((char *)dst + INFO_FIRST, (const char *)src + INFO_FIRST,
+	    n - INFO_FIRST);
+}
+
+/*
  * Is the calling thread's copy the current token, in time, and does it
  * fit?  Then fill *info (if given) and say yes; on the hot path.
  */
@@ -346,8 +366,9 @@ copy_usable(struct tcopy *t, size_t buflen, tc_token_info *info)
 	now = seg_boottime_ns();
 	if (now >= t->expires_boot_ns)
 		return 0;
-	*info = t->info;
-	info->expires_in_ms = (t->expires_boot_ns - now) / 1000000;
+	info_out(info, &t->info);
+	if (INFO_HAS(info, expires_in_ms))
+		info->expires_in_ms = (t->expires_boot_ns - now) / 1000000;
 	return 1;
 }
 

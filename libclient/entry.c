@@ -89,18 +89,20 @@ entry_fill_info(tc_token_info *info, const struct seg_slot *m, size_t len,
     int64_t now_boot)
 {
 	int64_t left = m->expires_boot_ns - now_boot;
+	tc_token_info all;
 
-	memset(info, 0, sizeof(*info));
-	info->expires_at = m->expires_at;
-	info->expires_in_ms = left > 0 ? left / 1000000 : 0;
-	info->fetched_at = m->fetched_at;
-	info->generation = m->generation;
-	info->length = len;
-	memcpy(info->token_type, m->token_type, sizeof(info->token_type));
-	info->token_type[sizeof(info->token_type) - 1] = '\0';
-	memset(info->error, 0, sizeof(info->error));
-	memcpy(info->error, m->error, sizeof(m->error));
-	info->error[sizeof(m->error) - 1] = '\0';
+	memset(&all, 0, sizeof(all));
+	all.size = sizeof(all);
+	all.expires_at = m->expires_at;
+	all.expires_in_ms = left > 0 ? left / 1000000 : 0;
+	all.fetched_at = m->fetched_at;
+	all.generation = m->generation;
+	all.length = len;
+	memcpy(all.token_type, m->token_type, sizeof(all.token_type));
+	all.token_type[sizeof(all.token_type) - 1] = '\0';
+	memcpy(all.error, m->error, sizeof(m->error));
+	all.error[sizeof(m->error) - 1] = '\0';
+	info_out(info, &all);
 }
 
 static int

@@ -209,6 +209,7 @@ view_copy_update(tc_client *c, const struct centry *e, int r)
 	}
 	memcpy(t->token, e->token, e->token_len + 1);
 	t->token_len = e->token_len;
+	t->info.size = sizeof(t->info);
 	entry_fill_info(&t->info, &e->meta, e->token_len, 0);
 	t->info.expires_in_ms = 0;
 	t->expires_boot_ns = e->meta.expires_boot_ns;

@@ -67,7 +67,7 @@ row_tc_get(void *arg)
 static int
 row_tc_get_info(void *arg)
 {
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 
 	(void)arg;
 	return tc_get(client, env.cred, buf, sizeof(buf), &info);
@@ -86,7 +86,7 @@ static void
 changed_rows(int n, struct lat *changed, struct lat *cold)
 {
 	double *sc, *sd, t0, t1, tc = timer_cost();
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	uint64_t gen = 0;
 	int i, r;
 

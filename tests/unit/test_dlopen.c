@@ -288,6 +288,10 @@ START_TEST(test_exports)
 		    api[i]);
 	/* The versioned node is there. */
 	ck_assert_ptr_nonnull(dlvsym(h, "tc_get", "TOKENCACHE_0.1"));
+	/* tc_token_info with its size (0.2): the default version. */
+	ck_assert_ptr_eq(dlvsym(h, "tc_get", "TOKENCACHE_0.2"), dlsym(h, "tc_get"));
+	ck_assert_ptr_ne(dlvsym(h, "tc_get", "TOKENCACHE_0.1"),
+	    dlvsym(h, "tc_get", "TOKENCACHE_0.2"));
 	*(void **)&version = dlsym(h, "tc_version");
 	ck_assert_str_eq(version(), TC_VERSION_STRING);
 	ck_assert_int_eq(dlclose(h), 0);
