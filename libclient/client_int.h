@@ -342,10 +342,16 @@ copy_in_time(struct tcopy *t)
 static inline void
 info_out(tc_token_info *dst, const tc_token_info *src)
 {
-	size_t n = dst->size < sizeof(*src) ? dst->size : sizeof(*src);
-
-	memcpy((char *)dst + INFO_FIRST, (const char *)src + INFO_FIRST,
-	    n - INFO_FIRST);
+	/* The usual case first: a copy of known size, inlined (the hot
+	 * path with info costs no more than a struct assignment did). */
+	if (dst->size >= sizeof(*src))
+		memcpy((char *)dst + INFO_FIRST,
+		    (const char *)src + INFO_FIRST,
+		    sizeof(*src) - INFO_FIRST);
+	else
+		memcpy((char *)dst + INFO_FIRST,
+		    (const char *)src + INFO_FIRST,
+		    dst->size - INFO_FIRST);
 }
 
 /*
