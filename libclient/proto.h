@@ -73,7 +73,7 @@ const char *proto_runtime_dir(void);
  * at most timeout_ms for the reply.  Returns 0 with *resp checked (magic,
  * version, op), or TC_ENODAEMON / TC_ETIMEDOUT / TC_EPROTO / TC_ESYSTEM,
  * TC_ENOMEM, or TC_EPEER when the listener is not root, the daemon's user
- * or ours (see peer_trusted in client.c).
+ * or ours (see peer_trusted in proto_call.c).
  * resp->status is the daemon's verdict; a busy one (TC_EBUSY: rate
  * limited, or too many of our segment replies unread), or a connection
  * closed without a reply (past our user's connection cap), is asked
