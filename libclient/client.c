@@ -2,22 +2,24 @@
  * client.c - libtokencache: the public API (tc_*), the registry of open
  * handles and fork handling.
  *
- * Two levels of cache.  The handle keeps (entry.c), per credential it has read, the
- * slot index, the slot's sequence word as of the last decrypt, the key and
- * the decrypted token.  It changes only under the handle's mutex.  Each
- * thread that reads through the handle also keeps a copy of every token it
- * has read (its "view" of the handle, view.c), which that thread alone
- * reads and which changes only under the mutex, by that thread.
+ * Two levels of cache.  The handle keeps (entry.c), per credential it
+ * has read, the slot index, the slot's sequence word as of the last
+ * decrypt, the key and the decrypted token.  It changes only under the
+ * handle's mutex.  Each thread that reads through the handle also keeps a
+ * copy of every token it has read (its "view" of the handle, view.c),
+ * which that thread alone reads and which changes only under the mutex,
+ * by that thread.
  *
  * tc_get() on an unchanged token touches only the calling thread's copy
  * and two words of the live segment: it finds the copy, checks that the
  * segment is alive and that the slot's sequence word is the one the copy
- * was made at, checks the expiry against coarse clocks (see
- * copy_in_time in client_int.h) and copies the token out.  No lock, no
- * system call, no decryption and no store to memory another thread reads, so readers on different cores do
- * not slow each other down.  Anything else takes the slow path under the
- * mutex: a seqlock copy of the slot, a key from the daemon if we lack the
- * right one, a decrypt, and a fresh copy for the calling thread.
+ * was made at, checks the expiry against coarse clocks (see copy_in_time
+ * in client_int.h) and copies the token out.  No lock, no system call, no
+ * decryption and no store to memory another thread reads, so readers on
+ * different cores do not slow each other down.  Anything else takes the
+ * slow path under the mutex: a seqlock copy of the slot, a key from the
+ * daemon if we lack the right one, a decrypt, and a fresh copy for the
+ * calling thread.
  */
 #include <pthread.h>
 #include <stddef.h>
