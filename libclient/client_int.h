@@ -20,7 +20,8 @@
 
 /*
  * Names.  tc_ means "declared in tokencache.h": the public API, and
- * nothing else.  Every other symbol of the library that one file shares
+ * nothing else but the versions of its functions (tc_get_v0_2 is
+ * tc_get@@TOKENCACHE_0.2; see client.c).  Every other symbol of the library that one file shares
  * with another is named for its module, which is the file it lives in:
  *
  *   seg_      seg.c (reading the segment; seg_map_from_daemon, in
