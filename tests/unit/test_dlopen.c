@@ -298,6 +298,60 @@ START_TEST(test_exports)
 }
 END_TEST
 
+/*
+ * A program built against 0.1.0 calls tc_get@TOKENCACHE_0.1 with the
+ * struct that had no size: the call is served, and an error that leaves
+ * info alone leaves every byte of it alone.  One built now calls
+ * tc_get@TOKENCACHE_0.2, which refuses a struct whose size is not set.
+ */
+START_TEST(test_versions_of_tc_get)
+{
+	struct {
+		int64_t expires_at, expires_in_ms, fetched_at;
+		uint64_t generation;
+		size_t length;
+		char token_type[TC_TYPE_MAX];
+		char error[TC_ERROR_MAX];
+	} old;
+	unsigned char copy[sizeof(old)];
+	tc_token_info info;
+	int (*open_)(tc_client **, const char *);
+	void (*close_)(tc_client *);
+	int (*get_0_1)(tc_client *, const char *, char *, size_t, void *);
+	int (*get_0_2)(tc_client *, const char *, char *, size_t,
+	    tc_token_info *);
+	char *dir = tu_tmpdir(), buf[64];
+	tc_client *c;
+	void *h;
+
+	h = dlopen(lib_path(), RTLD_NOW | RTLD_LOCAL);
+	ck_assert_msg(h != NULL, "dlopen %s: %s", lib_path(), dlerror());
+	*(void **)&open_ = dlsym(h, "tc_open");
+	*(void **)&close_ = dlsym(h, "tc_close");
+	*(void **)&get_0_1 = dlvsym(h, "tc_get", "TOKENCACHE_0.1");
+	*(void **)&get_0_2 = dlvsym(h, "tc_get", "TOKENCACHE_0.2");
+	ck_assert(open_ != NULL && close_ != NULL && get_0_1 != NULL &&
+	    get_0_2 != NULL);
+	ck_assert_int_eq(open_(&c, dir), 0);	/* no daemon there */
+	memset(&old, 0xA5, sizeof(old));
+	memcpy(copy, &old, sizeof(old));
+	ck_assert_int_eq(get_0_1(c, "svc", buf, sizeof(buf), &old),
+	    TC_ENOCACHE);
+	ck_assert(memcmp(copy, &old, sizeof(old)) == 0);
+	ck_assert_int_eq(get_0_1(c, "svc", buf, sizeof(buf), NULL),
+	    TC_ENOCACHE);
+	memset(&info, 0, sizeof(info));
+	ck_assert_int_eq(get_0_2(c, "svc", buf, sizeof(buf), &info),
+	    TC_EINVAL);
+	info.size = sizeof(info);
+	ck_assert_int_eq(get_0_2(c, "svc", buf, sizeof(buf), &info),
+	    TC_ENOCACHE);
+	close_(c);
+	ck_assert_int_eq(dlclose(h), 0);
+	tu_rmtree(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -306,6 +360,7 @@ main(void)
 
 	tcase_add_test(tc, test_exports);
 	tcase_add_test(tc, test_dynamic_symbols_are_the_script);
+	tcase_add_test(tc, test_versions_of_tc_get);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
