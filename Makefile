@@ -88,7 +88,9 @@ DEPFLAGS = -MMD -MP
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilibclient -Iprovider $(WARN) \
+# The library sees its own headers alone: nothing of the daemon's.
+INCLUDES   = -Ilibclient -Iprovider
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(INCLUDES) $(WARN) \
              $(HARDEN_CFLAGS) $(SAN_FLAGS) \
              -DTC_SYSCONFDIR='"$(SYSCONFDIR)"' \
              -DTC_DAEMON_USER='"$(TOKENCACHE_USER)"' $(CPPFLAGS) $(CFLAGS)
@@ -104,7 +106,9 @@ $(shell mkdir -p $(B))
 $(file >$(FLAGS_FILE),$(BUILD_FLAGS))
 endif
 
-LIB_SRCS    = libclient/seg.c libclient/client.c libclient/proto.c
+LIB_SRCS    = libclient/seg.c libclient/proto.c libclient/proto_call.c \
+              libclient/cell.c libclient/ptab.c libclient/segmap.c \
+              libclient/entry.c libclient/view.c libclient/client.c
 LIB_OBJS    = $(LIB_SRCS:%.c=$(B)/pic/%.o)
 DAEMON_SRCS = $(filter-out provider/main.c,$(wildcard provider/*.c))
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
@@ -144,6 +148,7 @@ BENCH       = $(B)/tc-bench
 all: $(SHLIB) $(B)/$(LIBNAME) $(STATICLIB) $(DAEMON) $(CTL) \
      $(B)/tokencache.pc
 
+$(LIB_OBJS): INCLUDES = -Ilibclient
 $(B)/pic/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden \

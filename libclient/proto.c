@@ -53,7 +53,8 @@ proto_req_parse(const void *buf, size_t len, struct proto_req *out,
 }
 
 int
-proto_resp_check(const void *buf, size_t len, int op, struct proto_resp *out)
+proto_resp_check(const void *buf, size_t len, int op, const int *fd,
+    struct proto_resp *out)
 {
 	struct proto_resp r;
 
@@ -63,6 +64,9 @@ proto_resp_check(const void *buf, size_t len, int op, struct proto_resp *out)
 	/* A status is 0 or one of our (negative, small) codes. */
 	if (r.magic != PROTO_MAGIC || r.version != PROTO_VERSION ||
 	    r.op != op || r.status > 0 || r.status < -1000)
+		return TC_EPROTO;
+	/* A descriptor comes with a good answer to those who want one. */
+	if (fd != NULL && *fd == -1 && r.status == 0)
 		return TC_EPROTO;
 	r.message[sizeof(r.message) - 1] = '\0';
 	*out = r;

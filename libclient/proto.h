@@ -113,7 +113,7 @@ const char *proto_runtime_dir(void);
  * at most timeout_ms for the reply.  Returns 0 with *resp checked (magic,
  * version, op), or TC_ENODAEMON / TC_ETIMEDOUT / TC_EPROTO / TC_ESYSTEM,
  * TC_ENOMEM, or TC_EPEER when the listener is not root, the daemon's user
- * or ours (see peer_trusted in client.c).
+ * or ours (see peer_trusted in proto_call.c).
  * resp->status is the daemon's verdict; a busy one (TC_EBUSY: rate
  * limited, or too many of our segment replies unread), or a connection
  * closed without a reply (past our user's connection cap), is asked
@@ -147,9 +147,15 @@ int seg_map_from_daemon(const char *runtime_dir, int timeout_ms,
 int proto_req_parse(const void *buf, size_t len, struct proto_req *out,
     char name[SEG_NAME_FIELD]);
 
-/* Check a received reply to op: 0 with *out filled (message
- * NUL-terminated), or TC_EPROTO. */
-int proto_resp_check(const void *buf, size_t len, int op, struct proto_resp *out);
+/*
+ * Check a received reply to op: its size, magic, version, op and status,
+ * and, when fd is not NULL (the caller wants a descriptor; *fd is the one
+ * that came, -1 for none), that a reply with status 0 brought one.  0 with
+ * *out filled (message NUL-terminated), or TC_EPROTO.  The library's one
+ * check of replies (proto_call_fd), and what the proto fuzz target runs.
+ */
+int proto_resp_check(const void *buf, size_t len, int op, const int *fd,
+    struct proto_resp *out);
 
 /*
  * Send the len-byte message buf on the connected socket sock with one file

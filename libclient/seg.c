@@ -408,31 +408,22 @@ seg_lookup(const struct seg_map *m, const char *name, size_t len,
 	return TC_ENOTFOUND;
 }
 
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
 size_t
 seg_build_ad(const struct seg_slot *s, unsigned char *buf)
 {
 	size_t n = 0, tlen;
 
-	put_le64(buf + n, s->name_len);
+	seg_put_le64(buf + n, s->name_len);
 	n += 8;
 	memcpy(buf + n, s->name, s->name_len);
 	n += s->name_len;
-	put_le64(buf + n, s->generation);
+	seg_put_le64(buf + n, s->generation);
 	n += 8;
-	put_le64(buf + n, (uint64_t)s->expires_at);
+	seg_put_le64(buf + n, (uint64_t)s->expires_at);
 	n += 8;
-	put_le64(buf + n, (uint64_t)s->expires_boot_ns);
+	seg_put_le64(buf + n, (uint64_t)s->expires_boot_ns);
 	n += 8;
-	put_le64(buf + n, s->key_epoch);
+	seg_put_le64(buf + n, s->key_epoch);
 	n += 8;
 	tlen = strnlen(s->token_type, SEG_TYPE_FIELD - 1);
 	memcpy(buf + n, s->token_type, tlen);
@@ -460,29 +451,6 @@ seg_open_token(const struct seg_slot *s, const unsigned char *ct,
 	out[plen] = '\0';
 	*len = (size_t)plen;
 	return 0;
-}
-
-void
-seg_derive_key(unsigned char out[SEG_KEY_BYTES],
-    const unsigned char master[SEG_KEY_BYTES], uint64_t epoch,
-    const char *name, size_t len)
-{
-	crypto_generichash_state st;
-	unsigned char ep[8];
-
-	/*
-	 * crypto_kdf wants a 64-bit subkey id; our subkeys are named by
-	 * strings, so use the same primitive (keyed BLAKE2b) over a context
-	 * label, the epoch and the name.  A subkey reveals nothing about the
-	 * master key or its siblings.
-	 */
-	put_le64(ep, epoch);
-	crypto_generichash_init(&st, master, SEG_KEY_BYTES, SEG_KEY_BYTES);
-	crypto_generichash_update(&st, (const unsigned char *)"tokencache-slot-key-v1", 22);
-	crypto_generichash_update(&st, ep, sizeof(ep));
-	crypto_generichash_update(&st, (const unsigned char *)name, len);
-	crypto_generichash_final(&st, out, SEG_KEY_BYTES);
-	sodium_memzero(&st, sizeof(st));
 }
 
 int64_t

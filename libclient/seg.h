@@ -290,11 +290,16 @@ int seg_open_token(const struct seg_slot *s, const unsigned char *ct,
     const unsigned char key[SEG_KEY_BYTES], char *out, size_t cap,
     size_t *len);
 
-/* Per-credential key: keyed BLAKE2b of (epoch, name) under the master key.
- * Only the daemon calls this; readers receive keys over the socket. */
-void seg_derive_key(unsigned char out[SEG_KEY_BYTES],
-    const unsigned char master[SEG_KEY_BYTES], uint64_t epoch,
-    const char *name, size_t len);
+/* v as 8 little-endian bytes at p: the segment's byte order for the
+ * associated data and the daemon's key derivation. */
+static inline void
+seg_put_le64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
 
 /* CLOCK_BOOTTIME now, in nanoseconds. */
 int64_t seg_boottime_ns(void);

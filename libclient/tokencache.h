@@ -64,8 +64,24 @@ extern "C" {
 #define TC_ERROR_MAX 256     /* size of tc_token_info.error, with the NUL */
 #define TC_TYPE_MAX 32       /* size of tc_token_info.token_type */
 
-/* What tc_get() tells about the token beside the token itself. */
+/*
+ * What tc_get() tells about the token beside the token itself.
+ *
+ * The ABI rule: this struct only grows, by fields added at its end; no
+ * field is ever removed, moved or resized.  The caller sets size to
+ * sizeof(tc_token_info) as its own header has it (TC_TOKEN_INFO_INIT does
+ * that), and the library writes only the first min(size, its own
+ * sizeof(tc_token_info)) bytes, never size itself: never a byte at or
+ * past info->size.  So a program built against an older header runs with
+ * a newer library, and one built against a newer header with an older
+ * library, which leaves the fields it does not know as the caller set
+ * them.  A size smaller than the size member itself (0: set to nothing)
+ * gives TC_EINVAL.  Programs built against 0.1.0, whose struct had no
+ * size, keep working: they are bound to the TOKENCACHE_0.1 versions of
+ * tc_get() and tc_get_wait().
+ */
 typedef struct tc_token_info {
+	size_t size;             /* set by the caller: sizeof(tc_token_info) */
 	int64_t expires_at;      /* Unix time (seconds) the token expires */
 	int64_t expires_in_ms;   /* milliseconds left, on CLOCK_BOOTTIME */
 	int64_t fetched_at;      /* Unix time the daemon received it */
@@ -73,7 +89,11 @@ typedef struct tc_token_info {
 	size_t length;           /* strlen() of the token */
 	char token_type[TC_TYPE_MAX];  /* as sent by the server, e.g. "Bearer" */
 	char error[TC_ERROR_MAX];      /* last fetch error, "" if none */
+	/* New fields go here, and only here. */
 } tc_token_info;
+
+/* tc_token_info info = TC_TOKEN_INFO_INIT; */
+#define TC_TOKEN_INFO_INIT { .size = sizeof(tc_token_info) }
 
 typedef struct tc_client tc_client;
 
@@ -95,7 +115,7 @@ TC_EXPORT int tc_open(tc_client **ret, const char *runtime_dir);
  * info->length (when info is given) says how many bytes are needed, less
  * the NUL.  On TC_ERANGE, TC_EEXPIRED, TC_EFAILED and TC_ENOTOKEN, info
  * (when given) describes the credential's state, error included; on other
- * errors it is left untouched.
+ * errors it is left untouched.  info->size must be set (see tc_token_info).
  */
 TC_EXPORT int tc_get(tc_client *c, const char *name, char *buf, size_t buflen,
     tc_token_info *info);

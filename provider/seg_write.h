@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "seg.h"
+#include "seg_key.h"
 
 struct segw {
 	char *dir;

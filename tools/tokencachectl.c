@@ -776,6 +776,7 @@ cmd_token(const struct ctl_args *a)
 		/* The library writes info on some failures too; start clean
 		 * so that a stale error is never shown. */
 		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
 		errno = 0;
 		/* --wait 0 means do not wait: the library would take a zero
 		 * timeout as "the daemon's own fetch timeout". */

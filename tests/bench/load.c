@@ -610,7 +610,7 @@ static void
 tokencache_reader(struct lctl *ctl, int g)
 {
 	char name[32], b[65536];
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	useconds_t backoff = 10000;
 	int r, tries;

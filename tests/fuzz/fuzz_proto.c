@@ -17,6 +17,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct proto_req q;
 	struct proto_resp r;
 	char name[SEG_NAME_FIELD];
+	const int no_fd = -1;
 	int op;
 
 	if (proto_req_parse(data, size, &q, name) == 0) {
@@ -34,8 +35,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	for (op = PROTO_OP_PING; op <= PROTO_OP_LAST; op++) {
-		if (proto_resp_check(data, size, op, &r) == 0 &&
+		if (proto_resp_check(data, size, op, NULL, &r) == 0 &&
 		    (r.status > 0 || strlen(r.message) >= sizeof(r.message)))
+			abort();
+		/* Wanted a descriptor, none came: only a refusal passes. */
+		if (proto_resp_check(data, size, op, &no_fd, &r) == 0 &&
+		    r.status == 0)
 			abort();
 	}
 	return 0;

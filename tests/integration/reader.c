@@ -46,7 +46,7 @@ watch(const char *dir, const char *name, int seconds)
 {
 	static char buf[65536];
 	char last[OUTCOME_LINE] = "";
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	int i, r;
 
@@ -111,7 +111,7 @@ expcheck(const char *dir, const char *name, int seconds)
 	char last[OUTCOME_LINE] = "", line[OUTCOME_LINE];
 	long long t, end = wall_ms() + (long long)seconds * 1000, exp;
 	long long reads = 0, past = 0, max_past = 0;
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	int r;
 
@@ -166,7 +166,7 @@ herd(const char *dir, const char *name, int n)
 	struct { int r; unsigned long long gen; } rep;
 	unsigned long long first_gen = 0;
 	int gate[2], out[2], i, ok = 0, same = 1, st;
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	pid_t pid;
 	char dummy;
@@ -219,7 +219,7 @@ int
 main(int argc, char *argv[])
 {
 	static char buf[65536], again[65536];
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	pid_t pid;
 	int r, i, st;

@@ -87,7 +87,7 @@ static int
 client(const char *dir, const char *name)
 {
 	struct rlimit rl = { 64, 64 };
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c = NULL;
 	int fds[128], n, i, r, st = 1;
 
@@ -227,7 +227,7 @@ hog(const char *dir, int n, int seconds)
 static int
 deadline_of(tc_client *c, const char *name, int64_t *deadline)
 {
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	int r;
 
 	r = tc_get(c, name, buf, sizeof(buf), &info);
@@ -238,7 +238,7 @@ deadline_of(tc_client *c, const char *name, int64_t *deadline)
 static int
 deadline(const char *dir, const char *name, int seconds)
 {
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	char last[OUTCOME_LINE] = "";
 	int64_t dl = 0, t, end;
@@ -338,7 +338,7 @@ make_suspend(int seconds)
 static int
 suspend(const char *dir, const char *name, int seconds)
 {
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	int64_t end;
 	int r;

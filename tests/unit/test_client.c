@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -72,7 +73,7 @@ END_TEST
 
 START_TEST(test_roundtrip_and_hot_path)
 {
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	char buf[TMAX + 1];
 	int i;
@@ -116,7 +117,7 @@ END_TEST
 
 START_TEST(test_states)
 {
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	char buf[TMAX + 1];
 	uint32_t idx;
@@ -145,6 +146,157 @@ START_TEST(test_states)
 	ck_assert_uint_eq(info.length, 10);
 	ck_assert_int_eq(tc_get(c, "sized", buf, 11, &info), 0);
 	ck_assert_str_eq(buf, "0123456789");
+	tc_close(c);
+}
+END_TEST
+
+/*
+ * tc_token_info's ABI rule: the library writes no byte at or past
+ * info->size, whatever the path (slow, hot, too small a buffer, no token,
+ * expired), fills what fits, and refuses a size of 0.  A caller built
+ * against an older header (a struct that ends before error[]) and one
+ * built against a newer (a struct with more after it) both get guard
+ * bytes back as they were.
+ */
+#define GUARD 0xA5
+struct sized_info {
+	tc_token_info info;
+	unsigned char after[64];
+};
+
+static void
+sized_init(struct sized_info *si, size_t size)
+{
+	memset(si, GUARD, sizeof(*si));
+	si->info.size = size;
+}
+
+static void
+assert_guarded(const struct sized_info *si, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)si;
+	size_t i;
+
+	ck_assert_uint_eq(si->info.size, size);
+	/* The size member is the caller's, whatever it says. */
+	for (i = size > sizeof(size) ? size : sizeof(size); i < sizeof(*si);
+	    i++)
+		ck_assert_msg(p[i] == GUARD, "byte %zu of a %zu-byte "
+		    "tc_token_info written", i, size);
+}
+
+START_TEST(test_info_size)
+{
+	const size_t old = offsetof(tc_token_info, error);
+	const size_t sizes[] = { old, sizeof(tc_token_info),
+	    sizeof(tc_token_info) + 32, offsetof(tc_token_info, expires_at) };
+	struct sized_info si;
+	tc_client *c;
+	char buf[TMAX + 1];
+	uint32_t idx;
+	size_t k;
+	int i;
+
+	keysrv_publish("svc", "sized-token", 60 * NS_PER_S);
+	keysrv_publish("stale", "old-token", -NS_PER_S);
+	pthread_mutex_lock(&wlock);
+	ck_assert_int_eq(segw_assign(&w, "pending", &idx), 0);
+	pthread_mutex_unlock(&wlock);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		ck_assert_int_eq(tc_open(&c, dir), 0);
+		/* The first read takes the slow path, the next the hot one. */
+		for (i = 0; i < 3; i++) {
+			sized_init(&si, sizes[k]);
+			ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf),
+			    &si.info), 0);
+			assert_guarded(&si, sizes[k]);
+			if (sizes[k] >= old) {
+				ck_assert_uint_eq(si.info.length, 11);
+				ck_assert_str_eq(si.info.token_type, "Bearer");
+				ck_assert_int_gt(si.info.expires_in_ms, 50000);
+			}
+			if (sizes[k] > old)
+				ck_assert_str_eq(si.info.error, "");
+		}
+		sized_init(&si, sizes[k]);
+		ck_assert_int_eq(tc_get(c, "svc", buf, 5, &si.info),
+		    TC_ERANGE);
+		assert_guarded(&si, sizes[k]);
+		if (sizes[k] >= old)
+			ck_assert_uint_eq(si.info.length, 11);
+		sized_init(&si, sizes[k]);
+		ck_assert_int_eq(tc_get(c, "pending", buf, sizeof(buf),
+		    &si.info), TC_ENOTOKEN);
+		assert_guarded(&si, sizes[k]);
+		sized_init(&si, sizes[k]);
+		ck_assert_int_eq(tc_get_wait(c, "stale", buf, sizeof(buf),
+		    &si.info, 0), TC_EEXPIRED);
+		assert_guarded(&si, sizes[k]);
+		tc_close(c);
+	}
+	/* No size at all: refused, nothing written. */
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	for (i = 0; i < 2; i++) {
+		sized_init(&si, 0);
+		ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf),
+		    &si.info), TC_EINVAL);
+		assert_guarded(&si, 0);
+		ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
+	}
+	tc_close(c);
+}
+END_TEST
+
+/*
+ * Programs built against 0.1.0 pass tc_token_info without its size; the
+ * TOKENCACHE_0.1 versions of tc_get and tc_get_wait (tc_get_v0_1 and
+ * tc_get_wait_v0_1 in the library, hidden, reached here through the
+ * static library) fill that struct and nothing past it.
+ */
+struct info_0_1 {
+	int64_t expires_at, expires_in_ms, fetched_at;
+	uint64_t generation;
+	size_t length;
+	char token_type[TC_TYPE_MAX];
+	char error[TC_ERROR_MAX];
+	unsigned char after[64];
+};
+int tc_get_v0_1(tc_client *c, const char *name, char *buf, size_t buflen,
+    struct info_0_1 *old);
+int tc_get_wait_v0_1(tc_client *c, const char *name, char *buf,
+    size_t buflen, struct info_0_1 *old, int timeout_ms);
+
+START_TEST(test_info_0_1)
+{
+	struct info_0_1 o;
+	tc_client *c;
+	char buf[TMAX + 1];
+	size_t i;
+	int k;
+
+	keysrv_publish("svc", "old-abi-token", 60 * NS_PER_S);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	for (k = 0; k < 3; k++) {
+		memset(&o, GUARD, sizeof(o));
+		ck_assert_int_eq(k < 2 ? tc_get_v0_1(c, "svc", buf,
+		    sizeof(buf), &o) : tc_get_wait_v0_1(c, "svc", buf,
+		    sizeof(buf), &o, 1000), 0);
+		ck_assert_str_eq(buf, "old-abi-token");
+		ck_assert_uint_eq(o.length, 13);
+		ck_assert_str_eq(o.token_type, "Bearer");
+		ck_assert_str_eq(o.error, "");
+		ck_assert_int_gt(o.expires_in_ms, 50000);
+		ck_assert_int_gt(o.expires_at, 0);
+		for (i = 0; i < sizeof(o.after); i++)
+			ck_assert_uint_eq(o.after[i], GUARD);
+	}
+	/* An error that leaves info alone leaves the old struct alone. */
+	memset(&o, GUARD, sizeof(o));
+	ck_assert_int_eq(tc_get_v0_1(c, "no/such name", buf, sizeof(buf),
+	    &o), TC_EINVAL);
+	for (i = 0; i < sizeof(o); i++)
+		ck_assert_uint_eq(((unsigned char *)&o)[i], GUARD);
+	ck_assert_int_eq(tc_get_v0_1(c, "svc", buf, sizeof(buf), NULL), 0);
 	tc_close(c);
 }
 END_TEST
@@ -188,7 +340,7 @@ START_TEST(test_forged_token_bytes)
 		"\x01",
 	};
 	tc_client *c;
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	char buf[TMAX + 1], name[32];
 	size_t i;
 
@@ -404,7 +556,7 @@ static void *
 reader(void *arg)
 {
 	long *wrong = arg;
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	char buf[TMAX + 1], want[64];
 
 	while (!atomic_load(&race_stop)) {
@@ -533,6 +685,38 @@ START_TEST(test_segment_fd_checked)
 END_TEST
 
 /*
+ * The one reply check (proto_resp_check, which proto_call_fd uses and the
+ * proto fuzz target runs): a reply that should bring a descriptor and
+ * brought none is refused when it says yes, taken when it refuses.
+ */
+START_TEST(test_resp_check_descriptor)
+{
+	struct proto_resp in, out;
+	const int none = -1, some = 7;
+
+	memset(&in, 0, sizeof(in));
+	in.magic = PROTO_MAGIC;
+	in.version = PROTO_VERSION;
+	in.op = PROTO_OP_SEGMENT;
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_SEGMENT,
+	    NULL, &out), 0);
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_SEGMENT,
+	    &some, &out), 0);
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_SEGMENT,
+	    &none, &out), TC_EPROTO);
+	in.status = TC_EBUSY;
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_SEGMENT,
+	    &none, &out), 0);
+	ck_assert_int_eq(out.status, TC_EBUSY);
+	/* The older checks still hold. */
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in), PROTO_OP_OPEN,
+	    NULL, &out), TC_EPROTO);
+	ck_assert_int_eq(proto_resp_check(&in, sizeof(in) - 1,
+	    PROTO_OP_SEGMENT, NULL, &out), TC_EPROTO);
+}
+END_TEST
+
+/*
  * A reader of a dead daemon's segment keeps its token while no daemon
  * runs, and moves to the next daemon's segment without waiting for its
  * token to expire: at once when the old segment shows no token, else on
@@ -636,12 +820,15 @@ client_suite(void)
 	tcase_add_test(tc, test_no_cache);
 	tcase_add_test(tc, test_roundtrip_and_hot_path);
 	tcase_add_test(tc, test_states);
+	tcase_add_test(tc, test_info_size);
+	tcase_add_test(tc, test_info_0_1);
 	tcase_add_test(tc, test_access_denied_and_no_daemon);
 	tcase_add_test(tc, test_forged_token_bytes);
 	tcase_add_test(tc, test_rate_limited_first_read);
 	tcase_add_test(tc, test_busy_first_read_retried);
 	tcase_add_test(tc, test_segment_replaced);
 	tcase_add_test(tc, test_segment_fd_checked);
+	tcase_add_test(tc, test_resp_check_descriptor);
 	tcase_add_test(tc, test_moves_to_new_segment);
 	tcase_add_test(tc, test_keeps_token_until_new_segment_has_one);
 	tcase_add_test(tc, test_daemon_not_accepting);

@@ -70,7 +70,7 @@ bump(const char *name)
 /* The hot path gives what the slow path gave, info included. */
 START_TEST(test_hot_matches_slow)
 {
-	tc_token_info a, b;
+	tc_token_info a = TC_TOKEN_INFO_INIT, b = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	char buf[TMAX + 1], small[4];
 	int i;
@@ -120,7 +120,7 @@ START_TEST(test_never_past_deadline)
 	/* Long enough for the coarse check to be used for a while. */
 	const int64_t life = INT64_C(8500000000);
 	tc_client *c;
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	char buf[TMAX + 1];
 	int64_t deadline, before;
 	int r, ok = 0, i;
@@ -165,7 +165,7 @@ static void *
 reader(void *arg)
 {
 	struct reader_stats *st = arg;
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	char buf[TMAX + 1], want[64];
 	long n = 0;
 	int r;
@@ -328,7 +328,7 @@ END_TEST
 START_TEST(test_many_credentials)
 {
 	enum { N = 1500 };
-	tc_token_info info;
+	tc_token_info info = TC_TOKEN_INFO_INIT;
 	tc_client *c;
 	char name[32], buf[TMAX + 1], want[64];
 	int i, round;
