@@ -341,7 +341,7 @@ t_res_daemon_emfile() {
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred mid "$PORT_resmid" it-res-a "$(tc_secret a "$RES_SECRET")"
 	# (Not ulimit in this shell: bash itself needs descriptors.  The
-	# subshell must not run run.sh's EXIT trap.  The hard limit too: the
+	# subshell must not run the scenario's EXIT trap.  The hard limit too: the
 	# worker raises its soft limit to the hard one.)
 	(trap - EXIT; ulimit -n 40 && exec "$DAEMON" -f -d -c "$WORK/tokencache.conf") \
 	    >>"$WORK/daemon.log" 2>&1 &
