@@ -7,29 +7,29 @@
 # or run it alone: B=build bash tests/integration/fetch.sh
 [ -n "${TC_LIB:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-t_post_opaque() {
+# it_fetch_verified NAME CLIENT SECRET KIND: the standard scenario's
+# credential NAME fetched, and the server calls it a valid KIND token.
+it_fetch_verified() {
 	it_std || return 1
-	token_of opaque-post "$WORK/t1" || return 1
-	tc_verify "$P" it-post "$POST_SECRET" "$WORK/t1" | grep -q 'valid opaque' ||
-	    { echo "server rejected the opaque token"; return 1; }
+	token_of "$1" "$WORK/tok" || return 1
+	tc_verify "$P" "$2" "$3" "$WORK/tok" | grep -q "valid $4" ||
+	    { echo "server rejected the $4 token of $1"; return 1; }
+}
+
+t_post_opaque() {
+	it_fetch_verified opaque-post it-post "$POST_SECRET" opaque
 }
 
 tc_scenario t_post_opaque "client_secret_post: opaque token accepted by the server"
 
 t_basic_jwt() {
-	it_std || return 1
-	token_of jwt-basic "$WORK/t2" || return 1
-	tc_verify "$P" it-basic "$BASIC_SECRET" "$WORK/t2" | grep -q 'valid jwt' ||
-	    { echo "server rejected the JWT"; return 1; }
+	it_fetch_verified jwt-basic it-basic "$BASIC_SECRET" jwt
 }
 
 tc_scenario t_basic_jwt "client_secret_basic (RFC 6749 2.3.1 encoding): JWT verified against JWKS"
 
 t_audience_jwt() {
-	it_std || return 1
-	token_of jwt-audience "$WORK/t3" || return 1
-	tc_verify "$P" it-post "$POST_SECRET" "$WORK/t3" | grep -q 'valid jwt' ||
-	    { echo "server rejected the JWT"; return 1; }
+	it_fetch_verified jwt-audience it-post "$POST_SECRET" jwt
 }
 
 tc_scenario t_audience_jwt "audience parameter: JWT verified"

@@ -532,6 +532,11 @@ tc_users_del() {
 	for u in $IT_GROUPS; do groupdel "$u" 2>/dev/null; done
 }
 
+# tc_sanitizer_report FILE: print the sanitizer reports in FILE; 0 if any.
+tc_sanitizer_report() {
+	grep -E "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" "$1" 2>/dev/null
+}
+
 # In the scenario's subshell: stop its daemon, the helpers it started
 # (pids in RES_PIDS, and any background job left), its servers; unmount
 # what it mounted (RES_MOUNTS); fail it if its daemon's log has a
@@ -542,8 +547,7 @@ tc_scenario_cleanup() {
 	for p in $RES_PIDS $(jobs -p); do wait "$p" 2>/dev/null; done
 	tc_stop_all
 	for m in $RES_MOUNTS; do umount "$m" || { echo "cannot unmount $m"; TC_ST=1; }; done
-	if grep -E "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" \
-	    "$WORK/daemon.log" 2>/dev/null; then
+	if tc_sanitizer_report "$WORK/daemon.log"; then
 		echo "a sanitizer report in the daemon's log"
 		TC_ST=1
 	fi
