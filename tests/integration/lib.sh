@@ -623,7 +623,7 @@ tc_suite_reap() {
 tc_suite() {
 	local f why serial=() run=()
 	set -u
-	declare -gA TC_RUNNING TC_T0
+	declare -gA TC_RUNNING=() TC_T0=()
 	TC_PASS=0 TC_FAIL=0 TC_SKIP=0
 	# A strict umask: the modes of the runtime files must not depend on it.
 	umask 077
