@@ -11,6 +11,7 @@
 #                                 the number of CPUs)
 #   KEEP=1 bash tests/integration/run.sh   keep the work directories
 #   bash tests/integration/access.sh       one area file alone
+#   bash tests/integration/each.sh         every scenario alone, in turn
 #
 # The scenarios live in one file per area; lib.sh has the fixtures and the
 # runner (how a scenario is written: the comment at its "scenarios" part).
