@@ -231,7 +231,7 @@ $(B)/tests/tc-reader: tests/integration/reader.c tests/integration/outcome.h \
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< -L$(B) -ltokencache \
 	    -Wl,-rpath,'$$ORIGIN/..'
 
-# The resource and clock tests' helper (tests/integration/t_resource.sh):
+# The resource and clock tests' helper (tests/integration/resources.sh):
 # it also speaks the control protocol, so it links the static library.
 $(B)/tests/tc-resource: tests/integration/resource.c \
     tests/integration/outcome.h $(STATICLIB)
@@ -251,7 +251,7 @@ $(B)/tests/tc-sockfuzz: tests/integration/sockfuzz.c $(STATICLIB)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
 	    $(call pc_libs,$(PKGS_LIB)) -pthread
 
-# A daemon that is not tokencached (tests/integration/t_harden.sh): the
+# A daemon that is not tokencached (tests/integration/harden.sh): the
 # daemon's segment writer behind a socket of its own.
 $(B)/tests/tc-fakedaemon: tests/integration/fakedaemon.c $(DAEMON_OBJS) \
     $(STATICLIB)

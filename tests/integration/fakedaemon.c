@@ -1,6 +1,6 @@
 /*
  * fakedaemon.c - a daemon that is not tokencached, for the integration
- * tests of what the library and tokencachectl trust (t_harden.sh).
+ * tests of what the library and tokencachectl trust (harden.sh).
  *
  *   tc-fakedaemon DIR MODE SECONDS
  *

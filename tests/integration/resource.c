@@ -1,6 +1,6 @@
 /*
  * resource.c - helpers for the integration tests of resource exhaustion
- * and wall-clock jumps (tests/integration/t_resource.sh).
+ * and wall-clock jumps (tests/integration/resources.sh).
  *
  *   tc-resource client RUNTIME_DIR NAME
  *       Uses up its descriptors (RLIMIT_NOFILE lowered to 64), then makes

@@ -150,15 +150,7 @@ jerr() { in_ct journalctl -q --no-pager -u tokencached -p err "$@"; }
 jerr_count() { jerr -o cat | grep -c -- "$1"; }
 # jerr_more PATTERN N: more than N such lines already?
 jerr_more() { [ "$(jerr_count "$1")" -gt "$2" ]; }
-wait_for() {	# SECONDS COMMAND...: until COMMAND succeeds here
-	local n=$(($1 * 10)) i
-	shift
-	for i in $(seq 1 "$n"); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# wait_for SECONDS COMMAND...: until COMMAND succeeds here (lib.sh).
 ct_wait() {	# SECONDS COMMAND...: until COMMAND succeeds in the container
 	local n=$(($1 * 10)) i
 	shift

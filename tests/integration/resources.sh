@@ -1,66 +1,10 @@
-# t_resource.sh - sourced by run.sh: wall-clock jumps (libfaketime),
-# a full or too small tmpfs, RLIMIT_MEMLOCK 0, descriptors used up in a
-# client and in the daemon.  Each test but the client one runs a daemon
-# of its own in $WORK/<test>, with OAuth servers of its own, so that the
-# counts it asserts are its own.
-
-RES_SECRET='res-secret-0123456789'
-RES_PIDS=
-RES_MOUNTS=
-
-res_servers() {
-	[ -n "${PORT_reslong:-}" ] && return 0
-	cat >"$WORK/res-clients.json" <<EOF
-[
- {"client_id": "it-res-a", "client_secret": "$RES_SECRET",
-  "token_endpoint_auth_method": "client_secret_post"},
- {"client_id": "it-res-b", "client_secret": "$RES_SECRET",
-  "token_endpoint_auth_method": "client_secret_post"}
-]
-EOF
-	tc_server reslong "$WORK/res-clients.json" 3600 &&
-	    tc_server resshort "$WORK/res-clients.json" 10 &&
-	    tc_server resmid "$WORK/res-clients.json" 40
-}
-
-# in_private NAME FUNCTION: run FUNCTION with WORK=$WORK/NAME (its own
-# configuration, runtime directory and daemon log) and DAEMON_PID its own
-# daemon; afterwards stop that daemon, the helpers FUNCTION started (pids
-# in RES_PIDS) and unmount what it mounted (RES_MOUNTS), whatever it
-# returned.
-in_private() {
-	res_servers || { echo "no OAuth server"; return 1; }
-	# FT: the faketime prefix, set by ft_env for the clock tests only.
-	local WORK=$WORK/$1 DAEMON_PID= FT= st=0 p m
-	shift
-	rm -rf "$WORK"
-	mkdir -p "$WORK/creds" "$WORK/secrets" "$WORK/run"
-	chmod 0755 "$WORK" "$WORK/run"
-	chmod 0700 "$WORK/secrets"
-	RES_PIDS=
-	RES_MOUNTS=
-	"$@" || st=$?
-	for p in $RES_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	tc_daemon_stop TERM >/dev/null 2>&1 || true
-	for m in $RES_MOUNTS; do umount "$m" || { echo "cannot unmount $m"; st=1; }; done
-	[ $st = 0 ] || echo "daemon log: $WORK/daemon.log"
-	return $st
-}
-
-# wait_json NAME EXPR SECONDS: until EXPR (over `ctl show NAME --json`)
-# is true.  $FT is prepended, so that it runs under the same clock.
-wait_json() {
-	local i
-	for i in $(seq 1 $(($3 * 10))); do
-		$FT "$CTL" --runtime-dir "$WORK/run" show "$1" --json \
-		    >"$WORK/wait.json" 2>/dev/null &&
-		    [ "$(tc_json "$WORK/wait.json" "$2")" = true ] && return 0
-		sleep 0.1
-	done
-	echo "not true after $3 s: $2"
-	cat "$WORK/wait.json"
-	return 1
-}
+#!/usr/bin/env bash
+# resources.sh - wall-clock jumps (libfaketime), a full or too small
+# tmpfs, RLIMIT_MEMLOCK 0, descriptors used up in the daemon, a suspend.
+#
+# A scenario file of the integration suite (see lib.sh): run.sh sources it,
+# or run it alone: B=build bash tests/integration/resources.sh
+[ -n "${TC_LIB:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The reader's record (tc-resource deadline): tokens in order, never an
 # error unless allowed, never a token past its deadline.
@@ -76,12 +20,6 @@ res_reader() {	# NAME SECONDS OUT: start tc-resource deadline in the background
 	wait_grep '^ok 1' "$3" 20
 }
 
-# ---------------------------------------------------------------- clock
-
-FT_LIB=
-for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
-	[ -e "$f" ] && { FT_LIB=$f; break; }
-done
 # The fake offset lives in $WORK/faketime, re-read on every call
 # (FAKETIME_NO_CACHE); CLOCK_MONOTONIC and CLOCK_BOOTTIME are left alone
 # (FAKETIME_DONT_FAKE_MONOTONIC, checked by ft_check).  The worker is
@@ -94,10 +32,12 @@ ft_env() {
 	[ $SANITIZED = 1 ] && FT="$FT ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0"
 	ft_check
 }
+
 ft_set() {
 	printf '%s\n' "$1" >"$WORK/faketime"
 	chmod 0644 "$WORK/faketime"
 }
+
 # Does it work here: wall clock a day on, boot clock not faked?
 ft_check() {
 	local out
@@ -109,6 +49,7 @@ ft_check() {
 	    { echo "boot clock faked too: $out"; return 1; }
 	ft_set +0
 }
+
 # The daemon under the fake clock: tc_daemon_start with the same
 # environment as $FT (its other commands see the fake wall clock too).
 ft_daemon_start() {
@@ -117,16 +58,61 @@ ft_daemon_start() {
 	    ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0:detect_leaks=0} \
 	    tc_daemon_start
 }
+
 fctl() {
 	$FT "$CTL" --runtime-dir "$WORK/run" "$@"
 }
+
+res_mount() {	# DIR SIZE
+	mount -t tmpfs -o "size=$2,mode=0755" tokencache-it "$1" || return 1
+	RES_MOUNTS="$1 $RES_MOUNTS"
+}
+
+# A suspend as a reader sees it at the resume: CLOCK_BOOTTIME and the wall
+# clock on, CLOCK_MONOTONIC not (tc-resource suspend: a time namespace of
+# its own and libfaketime; the daemon stays awake).  Tokens live an hour.
+# After 10 minutes asleep the token is still served, with 10 minutes less
+# left; after 2 hours it is served by neither the hot path nor the exact
+# one.
+# suspend_for SECONDS: one reader across a suspend that long; what it saw
+# in $WORK/sSECONDS.out, shown.
+suspend_for() {
+	local st=0
+	ft_set +0
+	$FT "$B/tests/tc-resource" suspend "$WORK/run" long "$1" >"$WORK/s$1.out" 2>&1 || st=$?
+	sed "s/^/$1 s: /" "$WORK/s$1.out"
+	expect_eq "$st" 0 "tc-resource suspend $1"
+}
+
+t_res_suspend() {
+	it_res_server long || return 1
+	local before after
+	ft_env || return 1
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred long "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
+	tc_daemon_start || return 1
+	ctl token long --wait 15 >/dev/null || return 1
+	suspend_for 600 || return 1
+	expect_grep "^hot path: ok, same token" "$WORK/s600.out" "600 s asleep" || return 1
+	before=$(sed -n 's/^before: ok, \([0-9]*\) ms left/\1/p' "$WORK/s600.out")
+	after=$(sed -n 's/^exact: ok, \([0-9]*\) ms left/\1/p' "$WORK/s600.out")
+	[ -n "$before" ] && [ -n "$after" ] &&
+	    [ "$after" -le $((before - 600000)) ] && [ "$after" -ge $((before - 630000)) ] ||
+	    { echo "time left $before ms before, $after ms after 600 s asleep"; return 1; }
+	suspend_for 7200 || return 1
+	expect_grep "^hot path: error" "$WORK/s7200.out" "2 h asleep, hot path" || return 1
+	expect_grep "^exact: error" "$WORK/s7200.out" "2 h asleep, exact"
+}
+
+tc_scenario t_res_suspend "a reader across a suspend: 10 min asleep, still served, 10 min less left; 2 h asleep, not served" faketime timens
 
 # The wall clock jumps a day on, a day back, a year on, with the daemon and
 # a reader running under it: no extra request, the same token, sane expiry.
 # Then a fetch a year ahead (the JWT's exp is "in the past" by our clock,
 # not by the server's Date) and a restart another year on (the adopted
 # token's refresh is planned on CLOCK_BOOTTIME): one request in all.
-res_clock_jumps() {
+t_res_clock_jumps() {
+	it_res_server long || return 1
 	local tok tok2 n0 exp off
 	ft_env || return 1
 	tc_config "$FAST_RATE" "$FAST_BURST" "refresh_min_interval = 0"
@@ -167,10 +153,13 @@ res_clock_jumps() {
 	grep -q '^ok 2' "$WORK/reader.out" || { cat "$WORK/reader.out"; echo "reader missed the new token"; return 1; }
 }
 
+tc_scenario t_res_clock_jumps "wall clock +1 d, -1 d, +1 y: no extra request, same token, sane expiry" faketime
+
 # The converse: a token whose real lifetime (10 s) runs out while every
 # refresh fails is not served past its CLOCK_BOOTTIME deadline, though the
 # wall clock went a day back meanwhile.
-res_clock_back_expiry() {
+t_res_clock_back_expiry() {
+	it_res_server short || return 1
 	local st=0
 	ft_env || return 1
 	tc_config "$FAST_RATE" "$FAST_BURST"
@@ -198,9 +187,12 @@ res_clock_back_expiry() {
 	return 0
 }
 
+tc_scenario t_res_clock_back_expiry "wall clock set back: a token is not served past its boot-clock deadline" faketime
+
 # An HTTP-date Retry-After 40 s ahead by the server's clock, our wall clock
 # a day back: a 40 s hold, not one of a day (clamped to an hour).
-res_retry_after_skew() {
+t_res_retry_after_skew() {
+	it_fault_server || return 1
 	local next last
 	ft_env || return 1
 	ft_set -1d
@@ -215,16 +207,12 @@ res_retry_after_skew() {
 	    { echo "retry planned $((next - last)) s after the attempt, not about 40"; return 1; }
 }
 
-# ---------------------------------------------------------------- tmpfs
-
-res_mount() {	# DIR SIZE
-	mount -t tmpfs -o "size=$2,mode=0755" tokencache-it "$1" || return 1
-	RES_MOUNTS="$1 $RES_MOUNTS"
-}
+tc_scenario t_res_retry_after_skew "HTTP-date Retry-After measured against the server's Date, not our clock" faketime
 
 # A runtime directory too small for the segment: exit 1, a message naming
 # the file and the failure, no segment or half-made file left behind.
-res_tmpfs_too_small() {
+t_res_tmpfs_too_small() {
+	it_res_server long || return 1
 	local st=0
 	res_mount "$WORK/run" 1m || return 1
 	tc_config
@@ -240,10 +228,13 @@ res_tmpfs_too_small() {
 	done
 }
 
+tc_scenario t_res_tmpfs_too_small "runtime tmpfs too small for the segment: exit 1, clear message, nothing left" root
+
 # The runtime tmpfs filled to the last byte under a running daemon: the
 # preallocated segment takes refreshes, readers and new clients are
 # served, reload and rotate-keys work, nothing crashes.
-res_tmpfs_full() {
+t_res_tmpfs_full() {
+	it_res_server short || return 1
 	local gen0 gen size
 	res_mount "$WORK/run" 16m || return 1
 	tc_config "$FAST_RATE" "$FAST_BURST"
@@ -275,41 +266,14 @@ res_tmpfs_full() {
 	rm -f "$WORK"/run/filler*
 }
 
-# The longest runtime_dir the configuration takes, 99 bytes: the socket,
-# bound under its longer temporary name first, still fits; the daemon
-# serves there and leaves nothing temporary behind.  One byte more is a
-# configuration error naming file and line.  ($WORK/run links to the
-# directory, so that the helpers find it.)
-res_longest_runtime_dir() {
-	local dir=$WORK/long st=0
-	[ ${#dir} -lt 97 ] || { echo "$WORK is too long for this test (TMPDIR)"; return 1; }
-	dir=$dir/$(printf 'd%.0s' $(seq 1 $((99 - ${#dir} - 1))))
-	expect_eq "${#dir}" 99 "length of the runtime directory" || return 1
-	mkdir -p "$dir" && chmod 0755 "$WORK/long" "$dir" || return 1
-	rmdir "$WORK/run" && ln -s "$dir" "$WORK/run" || return 1
-	tc_config
-	sed -i "s|^runtime_dir = .*|runtime_dir = $dir|" "$WORK/tokencache.conf"
-	tc_cred long "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
-	tc_daemon_start || { echo "the daemon did not start"; return 1; }
-	ctl token long --wait 15 >/dev/null || return 1
-	[ -S "$dir/socket" ] || { echo "no socket in $dir"; return 1; }
-	[ ! -e "$dir/.socket" ] || { echo ".socket left behind"; return 1; }
-	tc_daemon_stop TERM || return 1
-	sed -i "s|^runtime_dir = .*|runtime_dir = ${dir}d|" "$WORK/tokencache.conf"
-	timeout 30 "$DAEMON" -f -c "$WORK/tokencache.conf" >"$WORK/long.log" 2>&1 || st=$?
-	cat "$WORK/long.log"
-	expect_eq "$st" 78 "exit status with a 100-byte runtime_dir (EX_CONFIG)" || return 1
-	expect_grep "tokencache.conf:3: runtime_dir is longer than 99 bytes" \
-	    "$WORK/long.log" "the error" || return 1
-}
-
-# ---------------------------------------------------------------- memlock
+tc_scenario t_res_tmpfs_full "runtime tmpfs full: refreshes publish, readers and new clients served" root
 
 # RLIMIT_MEMLOCK 0: sodium_malloc ignores a failed mlock (libsodium's
 # _sodium_malloc does not check sodium_mlock), so the daemon and the
 # library both work, with nothing locked.  As root the reader runs as
 # tc-it-alice: root may lock whatever its limit says.
-res_memlock_zero() {
+t_res_memlock_zero() {
+	it_res_server long || return 1
 	local old tok w
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred mem "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
@@ -334,22 +298,50 @@ res_memlock_zero() {
 	expect_eq "$(head -n1 "$WORK/mem.out")" "$tok" "token read under memlock 0" || return 1
 }
 
-# ---------------------------------------------------------------- descriptors
+tc_scenario t_res_memlock_zero "RLIMIT_MEMLOCK 0: daemon and reader work, nothing locked"
 
-t_res_client_emfile() {
-	"$B/tests/tc-resource" client "$WORK/run" opaque-post
+# The longest runtime_dir the configuration takes, 99 bytes: the socket,
+# bound under its longer temporary name first, still fits; the daemon
+# serves there and leaves nothing temporary behind.  One byte more is a
+# configuration error naming file and line.  ($WORK/run links to the
+# directory, so that the helpers find it.)
+t_res_longest_runtime_dir() {
+	it_res_server long || return 1
+	local dir=$WORK/long st=0
+	[ ${#dir} -lt 97 ] || { echo "$WORK is too long for this test (TMPDIR)"; return 1; }
+	dir=$dir/$(printf 'd%.0s' $(seq 1 $((99 - ${#dir} - 1))))
+	expect_eq "${#dir}" 99 "length of the runtime directory" || return 1
+	mkdir -p "$dir" && chmod 0755 "$WORK/long" "$dir" || return 1
+	rmdir "$WORK/run" && ln -s "$dir" "$WORK/run" || return 1
+	tc_config
+	sed -i "s|^runtime_dir = .*|runtime_dir = $dir|" "$WORK/tokencache.conf"
+	tc_cred long "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
+	tc_daemon_start || { echo "the daemon did not start"; return 1; }
+	ctl token long --wait 15 >/dev/null || return 1
+	[ -S "$dir/socket" ] || { echo "no socket in $dir"; return 1; }
+	[ ! -e "$dir/.socket" ] || { echo ".socket left behind"; return 1; }
+	tc_daemon_stop TERM || return 1
+	sed -i "s|^runtime_dir = .*|runtime_dir = ${dir}d|" "$WORK/tokencache.conf"
+	timeout 30 "$DAEMON" -f -c "$WORK/tokencache.conf" >"$WORK/long.log" 2>&1 || st=$?
+	cat "$WORK/long.log"
+	expect_eq "$st" 78 "exit status with a 100-byte runtime_dir (EX_CONFIG)" || return 1
+	expect_grep "tokencache.conf:3: runtime_dir is longer than 99 bytes" \
+	    "$WORK/long.log" "the error" || return 1
 }
+
+tc_scenario t_res_longest_runtime_dir "the longest runtime_dir (99 bytes) serves; one byte more is refused with file:line"
 
 # The daemon out of descriptors (RLIMIT_NOFILE 40, 200 connections held):
 # it does not spin on accept(), says so in its log (not per attempt),
 # keeps serving readers their token, takes a refresh that gets no socket
 # as a transient failure, and serves new clients once descriptors free.
-res_daemon_emfile() {
+t_res_daemon_emfile() {
+	it_res_server mid || return 1
 	local tok w t1 t2 hz i n
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred mid "$PORT_resmid" it-res-a "$(tc_secret a "$RES_SECRET")"
 	# (Not ulimit in this shell: bash itself needs descriptors.  The
-	# subshell must not run run.sh's EXIT trap.  The hard limit too: the
+	# subshell must not run the scenario's EXIT trap.  The hard limit too: the
 	# worker raises its soft limit to the hard one.)
 	(trap - EXIT; ulimit -n 40 && exec "$DAEMON" -f -d -c "$WORK/tokencache.conf") \
 	    >>"$WORK/daemon.log" 2>&1 &
@@ -406,85 +398,6 @@ res_daemon_emfile() {
 	kill -0 "$DAEMON_PID" || { echo "daemon gone"; return 1; }
 }
 
-# A suspend as a reader sees it at the resume: CLOCK_BOOTTIME and the wall
-# clock on, CLOCK_MONOTONIC not (tc-resource suspend: a time namespace of
-# its own and libfaketime; the daemon stays awake).  Tokens live an hour.
-# After 10 minutes asleep the token is still served, with 10 minutes less
-# left; after 2 hours it is served by neither the hot path nor the exact
-# one.
-# suspend_for SECONDS: one reader across a suspend that long; what it saw
-# in $WORK/sSECONDS.out, shown.
-suspend_for() {
-	local st=0
-	ft_set +0
-	$FT "$B/tests/tc-resource" suspend "$WORK/run" long "$1" >"$WORK/s$1.out" 2>&1 || st=$?
-	sed "s/^/$1 s: /" "$WORK/s$1.out"
-	expect_eq "$st" 0 "tc-resource suspend $1"
-}
-res_suspend() {
-	local before after
-	ft_env || return 1
-	tc_config "$FAST_RATE" "$FAST_BURST"
-	tc_cred long "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
-	tc_daemon_start || return 1
-	ctl token long --wait 15 >/dev/null || return 1
-	suspend_for 600 || return 1
-	expect_grep "^hot path: ok, same token" "$WORK/s600.out" "600 s asleep" || return 1
-	before=$(sed -n 's/^before: ok, \([0-9]*\) ms left/\1/p' "$WORK/s600.out")
-	after=$(sed -n 's/^exact: ok, \([0-9]*\) ms left/\1/p' "$WORK/s600.out")
-	[ -n "$before" ] && [ -n "$after" ] &&
-	    [ "$after" -le $((before - 600000)) ] && [ "$after" -ge $((before - 630000)) ] ||
-	    { echo "time left $before ms before, $after ms after 600 s asleep"; return 1; }
-	suspend_for 7200 || return 1
-	expect_grep "^hot path: error" "$WORK/s7200.out" "2 h asleep, hot path" || return 1
-	expect_grep "^exact: error" "$WORK/s7200.out" "2 h asleep, exact"
-}
+tc_scenario t_res_daemon_emfile "daemon out of descriptors: no accept spin, logged once, readers and then new clients served" root
 
-# Each in a private directory and daemon of its own.
-t_res_clock_jumps() { in_private clock_jumps res_clock_jumps; }
-t_res_clock_back_expiry() { in_private clock_back_expiry res_clock_back_expiry; }
-t_res_retry_after_skew() { in_private retry_after_skew res_retry_after_skew; }
-t_res_tmpfs_too_small() { in_private tmpfs_too_small res_tmpfs_too_small; }
-t_res_tmpfs_full() { in_private tmpfs_full res_tmpfs_full; }
-t_res_memlock_zero() { in_private memlock_zero res_memlock_zero; }
-t_res_longest_runtime_dir() { in_private longest_runtime_dir res_longest_runtime_dir; }
-t_res_daemon_emfile() { in_private daemon_emfile res_daemon_emfile; }
-t_res_suspend() { in_private suspend res_suspend; }
-
-res_root_test() {	# NAME FUNCTION: as root only (mount; a hog past the per-user cap)
-	if [ "${AS_ROOT:-0}" = 1 ]; then
-		run_test "$1" "$2"
-	else
-		skip=$((skip + 1))
-		echo "skip - $1 (needs root to mount a tmpfs / change another user's limits)"
-	fi
-}
-
-res_ft_test() {		# NAME FUNCTION: needs libfaketime
-	if [ -z "$FT_LIB" ]; then
-		skip=$((skip + 1))
-		echo "skip - $1 (libfaketime not installed: tests/deps.sh installs faketime)"
-	else
-		run_test "$1" "$2"
-	fi
-}
-
-# A suspend needs a time namespace (root, Linux 5.6) and libfaketime.
-if [ -z "$FT_LIB" ]; then
-	skip=$((skip + 1))
-	echo "skip - a reader across a suspend (libfaketime not installed: tests/deps.sh installs faketime)"
-elif ! unshare --time --boottime 1 true 2>/dev/null; then
-	skip=$((skip + 1))
-	echo "skip - a reader across a suspend (no time namespace here: needs root, Linux 5.6 and unshare --time from util-linux 2.36 or later)"
-else
-	run_test "a reader across a suspend: 10 min asleep, still served, 10 min less left; 2 h asleep, not served" t_res_suspend
-fi
-res_ft_test "wall clock +1 d, -1 d, +1 y: no extra request, same token, sane expiry" t_res_clock_jumps
-res_ft_test "wall clock set back: a token is not served past its boot-clock deadline" t_res_clock_back_expiry
-res_ft_test "HTTP-date Retry-After measured against the server's Date, not our clock" t_res_retry_after_skew
-res_root_test "runtime tmpfs too small for the segment: exit 1, clear message, nothing left" t_res_tmpfs_too_small
-res_root_test "runtime tmpfs full: refreshes publish, readers and new clients served" t_res_tmpfs_full
-run_test "RLIMIT_MEMLOCK 0: daemon and reader work, nothing locked" t_res_memlock_zero
-run_test "client out of descriptors: clear error, then works; hot path needs none" t_res_client_emfile
-run_test "the longest runtime_dir (99 bytes) serves; one byte more is refused with file:line" t_res_longest_runtime_dir
-res_root_test "daemon out of descriptors: no accept spin, logged once, readers and then new clients served" t_res_daemon_emfile
+tc_main_if_run "${BASH_SOURCE[0]}" "$0"

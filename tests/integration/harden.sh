@@ -1,15 +1,12 @@
-# t_harden.sh - sourced by run.sh after t_resource.sh (whose in_private
-# and OAuth servers it uses): what a local user, a fake daemon or a hostile
-# token endpoint cannot do (issue 14), and what check and reload say
-# (issue 15).  Each test runs a daemon of its own in $WORK/<test>.
+#!/usr/bin/env bash
+# harden.sh - what a local user, a fake daemon or a hostile token
+# endpoint cannot do, and what check and reload say.
+#
+# A scenario file of the integration suite (see lib.sh): run.sh sources it,
+# or run it alone: B=build bash tests/integration/harden.sh
+[ -n "${TC_LIB:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# as_user for a background job: exec'd, so that $! is the program itself
-# and in_private's kill reaches it.
-as_user_bg() {
-	local u=$1
-	shift
-	exec setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"
-}
+HARD_KINDS="crlf esc space del high nul"
 
 # A user who asks for segments on ever more connections and never reads a
 # reply (each carries the memfd over SCM_RIGHTS, charged to the daemon's
@@ -17,7 +14,8 @@ as_user_bg() {
 # daemon runs with RLIMIT_NOFILE 64, so that the old daemon ran out after
 # about 64 unread replies, 1.3 s of the attack; the attack goes on for
 # 6 s (300 requests) before the reader starts, and on while it reads.
-hard_segment_hoard() {
+t_hard_segment_hoard() {
+	it_res_server long || return 1
 	local out i c0 c1
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred acl "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
@@ -52,6 +50,31 @@ hard_segment_hoard() {
 	fi
 }
 
+tc_scenario t_hard_segment_hoard "a user hoarding unread segment replies does not stop another user's new reader" root serial
+
+# A service of one user that starts many processes at once: the replies to
+# their first reads are unread for a moment, past the daemon's count of a
+# user's unread segment replies, and some are told "busy"; busy is "not
+# now", so those ask again within their deadline, and every one gets the
+# token (without the library's retry, some reported "busy").
+t_hard_same_user_herd() {
+	it_res_server long || return 1
+	local n=40 st=0
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	tc_cred acl "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
+	    "allow_users = tc-it-alice"
+	tc_daemon_start || return 1
+	ctl token acl --wait 15 >/dev/null || return 1
+	as_user tc-it-alice "$B/tests/tc-reader" "$WORK/run" acl $n herd \
+	    >"$WORK/uherd.out" 2>&1 || st=$?
+	cat "$WORK/uherd.out"
+	expect_eq "$st" 0 "the herd's status" || return 1
+	expect_eq "$(tail -n 1 "$WORK/uherd.out")" \
+	    "$n of $n got a token, the same generation" "the herd" || return 1
+}
+
+tc_scenario t_hard_same_user_herd "a service of one user starting 40 readers at once: every one gets the token (busy is asked again)" root
+
 # Eight users hoard at once, each on as many connections as the daemon
 # lets a user have (16), asking for segments and never reading: before
 # the parked set, their 128 connections, unread replies all, filled the
@@ -59,7 +82,8 @@ hard_segment_hoard() {
 # alice's new readers and check timed out.  Now each keeps at most 4
 # unread replies (parked, outside the table) and is told busy past them;
 # the rest of their connections may be evicted.
-hard_multi_user_hoard() {
+t_hard_multi_user_hoard() {
+	it_res_server long || return 1
 	local u out i
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred acl "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
@@ -93,11 +117,13 @@ hard_multi_user_hoard() {
 	fi
 }
 
+tc_scenario t_hard_multi_user_hoard "eight users hoarding unread segment replies on every connection they may have do not stop root's or another user's new reader, nor check" root serial
+
 # A daemon run by another user (dave, in a directory of his) is refused
 # by the library, whatever the reader is told to trust by the path; its
 # user trusts it, but not a forged token it serves.  TOKENCACHE_DAEMON_USER
 # naming dave (an ordinary user) changes nothing.
-hard_fake_daemon_refused() {
+t_hard_fake_daemon_refused() {
 	local fake=$WORK/fake out u want
 	mkdir -p "$fake" && chown tc-it-dave "$fake" && chmod 0755 "$fake" || return 1
 	as_user_bg tc-it-dave "$B/tests/tc-fakedaemon" "$fake" serve 60 >"$WORK/fake.out" 2>&1 &
@@ -135,12 +161,14 @@ hard_fake_daemon_refused() {
 	    "forged token" || return 1
 }
 
+tc_scenario t_hard_fake_daemon_refused "a daemon run by another user is refused by the library; forged token bytes are refused" root
+
 # A daemon run by a system account that TOKENCACHE_DAEMON_USER names
 # (tc-it-daemon, as the whole suite runs) is trusted; and the library
 # looks that user up once per process, not on every call to the daemon:
 # check makes two (PING, SEGMENT), the old library read /etc/passwd for
 # each.
-hard_daemon_user_once() {
+t_hard_daemon_user_once() {
 	local fake=$WORK/fake out n
 	mkdir -p "$fake" && chown tc-it-daemon "$fake" && chmod 0755 "$fake" || return 1
 	as_user_bg tc-it-daemon "$B/tests/tc-fakedaemon" "$fake" serve 60 >"$WORK/fake.out" 2>&1 &
@@ -159,9 +187,11 @@ hard_daemon_user_once() {
 	expect_eq "$n" 1 "opens of /etc/passwd by one check (two calls)" || return 1
 }
 
+tc_scenario t_hard_daemon_user_once "a system account named by TOKENCACHE_DAEMON_USER is trusted, and looked up once per process" root
+
 # check asks for the segment as a new reader would: a daemon that answers
 # a ping but hands out no segment fails it.
-hard_check_needs_segment() {
+t_hard_check_needs_segment() {
 	local pid out
 	"$B/tests/tc-fakedaemon" "$WORK/run" nofd 60 >"$WORK/fake.out" 2>&1 &
 	pid=$!
@@ -196,13 +226,10 @@ hard_check_needs_segment() {
 	fi
 }
 
-# Token bytes no reader may get, from the token endpoint: the daemon
-# publishes none of them and says why.  A regression pin: the oauth2
-# module's parser refused these bytes before the hardening too, so this
-# passes on the old code; the publish path's own refusal, for any
-# module, is test_seg's test_publish_refuses_bad_bytes.
-HARD_KINDS="crlf esc space del high nul"
-hard_forged_not_published() {
+tc_scenario t_hard_check_needs_segment "check fails when the daemon hands out no segment"
+
+t_hard_forged_not_published() {
+	it_fault_server || return 1
 	local k st sf
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	sf=$(tc_secret p "$POST_SECRET")
@@ -226,10 +253,13 @@ hard_forged_not_published() {
 	fi
 }
 
+tc_scenario t_hard_forged_not_published "tokens with CR LF, escapes, space, DEL, high bytes or NUL are never published"
+
 # A denied user asking as fast as it can: every reply says denied, none
 # "busy", past the per-user rate too; the log has one line for it and,
 # once the daemon stops (or a minute is over), one with the count.
-hard_denials() {
+t_hard_denials() {
+	it_res_server long || return 1
 	local dave out denied busy ms n
 	tc_config "$FAST_RATE" "$FAST_BURST" "admin_group = tc-it-admins"
 	tc_cred acl "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
@@ -264,13 +294,16 @@ hard_denials() {
 	[ "${n:-0}" -ge "$denied" ] || { echo "denials counted in the log: '$n', sent $denied"; return 1; }
 }
 
+tc_scenario t_hard_denials "a denied user is told denied at any rate; denials are logged once a minute with a count" root
+
 # The denial log stays bounded whatever a denied user asks for: 75
 # (user, operation, credential) combinations in turn (more than the 64
 # the log table holds; an LRU table re-logged each at full rate), and
 # INVALIDATE with 3000 fresh names (each made a line).  Within the
 # minute: at most one line per table entry and one for the overflow,
 # and as many with the counts when the daemon stops.
-hard_denial_log_bounded() {
+t_hard_denial_log_bounded() {
+	it_res_server long || return 1
 	local i n dave
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	for i in $(seq 0 24); do
@@ -293,10 +326,13 @@ hard_denial_log_bounded() {
 	    { echo "no overflow count"; return 1; }
 }
 
+tc_scenario t_hard_denial_log_bounded "the denial log stays bounded: many combinations, fresh names" root
+
 # A credential that cannot load (an empty secret file): reload fails with
 # the file, line and reason, and check fails saying the same until the
 # configuration loads again.
-hard_check_config_not_loaded() {
+t_hard_check_config_not_loaded() {
+	it_res_server long || return 1
 	local sf out want line
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred good "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
@@ -337,53 +373,6 @@ hard_check_config_not_loaded() {
 	ctl reload >/dev/null && ctl check >/dev/null || { ctl check; return 1; }
 }
 
-# A service of one user that starts many processes at once: the replies to
-# their first reads are unread for a moment, past the daemon's count of a
-# user's unread segment replies, and some are told "busy"; busy is "not
-# now", so those ask again within their deadline, and every one gets the
-# token (without the library's retry, some reported "busy").
-hard_same_user_herd() {
-	local n=40 st=0
-	tc_config "$FAST_RATE" "$FAST_BURST"
-	tc_cred acl "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")" \
-	    "allow_users = tc-it-alice"
-	tc_daemon_start || return 1
-	ctl token acl --wait 15 >/dev/null || return 1
-	as_user tc-it-alice "$B/tests/tc-reader" "$WORK/run" acl $n herd \
-	    >"$WORK/uherd.out" 2>&1 || st=$?
-	cat "$WORK/uherd.out"
-	expect_eq "$st" 0 "the herd's status" || return 1
-	expect_eq "$(tail -n 1 "$WORK/uherd.out")" \
-	    "$n of $n got a token, the same generation" "the herd" || return 1
-}
+tc_scenario t_hard_check_config_not_loaded "a credential that cannot load fails reload and check with file:line"
 
-t_hard_segment_hoard() { in_private segment_hoard hard_segment_hoard; }
-t_hard_same_user_herd() { in_private same_user_herd hard_same_user_herd; }
-t_hard_multi_user_hoard() { in_private multi_hoard hard_multi_user_hoard; }
-t_hard_fake_daemon_refused() { in_private fake_daemon hard_fake_daemon_refused; }
-t_hard_daemon_user_once() { in_private daemon_user hard_daemon_user_once; }
-t_hard_check_needs_segment() { in_private check_segment hard_check_needs_segment; }
-t_hard_forged_not_published() { in_private forged hard_forged_not_published; }
-t_hard_denials() { in_private denials hard_denials; }
-t_hard_denial_log_bounded() { in_private denial_log hard_denial_log_bounded; }
-t_hard_check_config_not_loaded() { in_private check_config hard_check_config_not_loaded; }
-
-hard_root_test() {	# NAME FUNCTION: needs throwaway users
-	if [ "${AS_ROOT:-0}" = 1 ]; then
-		run_test "$1" "$2"
-	else
-		skip=$((skip + 1))
-		echo "skip - $1 (needs root to create users)"
-	fi
-}
-
-hard_root_test "a user hoarding unread segment replies does not stop another user's new reader" t_hard_segment_hoard
-hard_root_test "a service of one user starting 40 readers at once: every one gets the token (busy is asked again)" t_hard_same_user_herd
-hard_root_test "eight users hoarding unread segment replies on every connection they may have do not stop root's or another user's new reader, nor check" t_hard_multi_user_hoard
-hard_root_test "a daemon run by another user is refused by the library; forged token bytes are refused" t_hard_fake_daemon_refused
-hard_root_test "a system account named by TOKENCACHE_DAEMON_USER is trusted, and looked up once per process" t_hard_daemon_user_once
-run_test "check fails when the daemon hands out no segment" t_hard_check_needs_segment
-run_test "tokens with CR LF, escapes, space, DEL, high bytes or NUL are never published" t_hard_forged_not_published
-hard_root_test "a denied user is told denied at any rate; denials are logged once a minute with a count" t_hard_denials
-hard_root_test "the denial log stays bounded: many combinations, fresh names" t_hard_denial_log_bounded
-run_test "a credential that cannot load fails reload and check with file:line" t_hard_check_config_not_loaded
+tc_main_if_run "${BASH_SOURCE[0]}" "$0"

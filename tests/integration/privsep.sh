@@ -1,10 +1,11 @@
-# t_privsep.sh - sourced by run.sh after t_resource.sh (it uses in_private
-# and the servers there): the root monitor and the runtime directory.
-# Signals reach the worker without CAP_KILL; a runtime_dir whose path
-# another user could change is refused, and nothing outside it changes;
-# files that root owns in the runtime directory (systemd's doing at each
-# start) do not stop a restart from adopting the cache; configuration
-# errors exit 78.  All as root, with the tc-it-* users of run.sh.
+#!/usr/bin/env bash
+# privsep.sh - the root monitor and the runtime directory: signals
+# without CAP_KILL, runtime files root owns, a runtime_dir another user
+# could change, configuration errors exit 78.
+#
+# A scenario file of the integration suite (see lib.sh): run.sh sources it,
+# or run it alone: B=build bash tests/integration/privsep.sh
+[ -n "${TC_LIB:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ps_conf [key = value ...]: the private daemon's files, one credential
 # (it-res-a on the long-lived server) named ps-a.
@@ -28,7 +29,8 @@ ps_kill() {
 # A monitor without CAP_KILL, as under the systemd unit's
 # CapabilityBoundingSet, may not kill(2) the worker, which runs as another
 # user: SIGHUP and SIGTERM must reach it all the same.
-ps_no_cap_kill() {
+t_ps_no_cap_kill() {
+	it_res_server long || return 1
 	local DAEMON=$WORK/tokencached-nokill st=0 end
 	printf '#!/bin/sh\nexec setpriv --bounding-set=-kill %s "$@"\n' \
 	    "$B/tokencached" >"$DAEMON"
@@ -57,12 +59,14 @@ ps_no_cap_kill() {
 	DAEMON_PID=
 	expect_eq "$st" 0 "exit status after SIGTERM" || return 1
 }
-t_ps_no_cap_kill() { in_private no_cap_kill ps_no_cap_kill; }
+
+tc_scenario t_ps_no_cap_kill "SIGHUP and SIGTERM reach the worker from a monitor without CAP_KILL" root
 
 # systemd gives everything in a preserved RuntimeDirectory= to the unit's
 # user (root) at each start.  The next daemon must still adopt the cache:
 # same token, no request.
-ps_root_owned_adopted() {
+t_ps_root_owned_adopted() {
+	it_res_server long || return 1
 	local tok before
 	ps_conf
 	tc_daemon_start || return 1
@@ -82,13 +86,15 @@ ps_root_owned_adopted() {
 	tc_daemon_start || return 1
 	expect_eq "$(stat -c '%U %a' "$WORK/secrets/ps")" "root 600" "the linked file" || return 1
 }
-t_ps_root_owned_adopted() { in_private root_owned ps_root_owned_adopted; }
+
+tc_scenario t_ps_root_owned_adopted "runtime files root owns (systemd's chown at start) are adopted on restart; a hard link is not" root
 
 # A runtime_dir below a directory another user can change: that user could
 # swap a symbolic link in, and the root monitor would hand whatever it
 # points to to the daemon's user.  Refused, with the directory named, and
 # nothing outside changes owner or mode.
-ps_runtime_path_refused() {
+t_ps_runtime_path_refused() {
+	it_res_server long || return 1
 	local base=$WORK/paths st before
 	mkdir -p "$base/victim/rt" "$base/sticky/rootdir"
 	chmod 0755 "$base"
@@ -164,14 +170,16 @@ ps_runtime_path_refused() {
 	    { cat "$WORK/daemon.log"; return 1; }
 	expect_eq "$(stat -c '%U %a' "$WORKRUN")" "$DAEMON_USER 755" "runtime directory" || return 1
 }
-t_ps_runtime_path_refused() { in_private runtime_path ps_runtime_path_refused; }
+
+tc_scenario t_ps_runtime_path_refused "a runtime_dir another user could change is refused (status 78); nothing outside changes" root
 
 # systemd stops a unit with SIGTERM to every process in it: the worker may
 # be gone when the monitor passes its SIGTERM on.  Made certain here: the
 # monitor stopped, the worker killed, then SIGTERM (read before SIGCHLD,
 # its lower number).  The monitor leaves with the worker's status and
 # logs no error about the closed pipe.
-ps_sigterm_worker_gone() {
+t_ps_sigterm_worker_gone() {
+	it_res_server long || return 1
 	local w st=0 i
 	ps_conf
 	tc_daemon_start || return 1
@@ -192,10 +200,12 @@ ps_sigterm_worker_gone() {
 		echo "logged:"; grep "cannot pass" "$WORK/daemon.log"; return 1
 	fi
 }
-t_ps_sigterm_worker_gone() { in_private sigterm_gone ps_sigterm_worker_gone; }
+
+tc_scenario t_ps_sigterm_worker_gone "the worker gone when the monitor passes SIGTERM on: no error logged" root
 
 # A configuration error is not retried by systemd: a distinct status.
-ps_config_exit_status() {
+t_ps_config_exit_status() {
+	it_res_server long || return 1
 	local st=0
 	DAEMON_USER=tc-it-nosuchuser ps_conf
 	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start.log" 2>&1 || st=$?
@@ -224,10 +234,7 @@ ps_config_exit_status() {
 		    "$WORK/start-ro.log" "message" || return 1
 	done
 }
-t_ps_config_exit_status() { in_private config_status ps_config_exit_status; }
 
-res_root_test "SIGHUP and SIGTERM reach the worker from a monitor without CAP_KILL" t_ps_no_cap_kill
-res_root_test "runtime files root owns (systemd's chown at start) are adopted on restart; a hard link is not" t_ps_root_owned_adopted
-res_root_test "a runtime_dir another user could change is refused (status 78); nothing outside changes" t_ps_runtime_path_refused
-res_root_test "the worker gone when the monitor passes SIGTERM on: no error logged" t_ps_sigterm_worker_gone
-res_root_test "configuration errors exit 78 (EX_CONFIG), a read-only runtime_dir too" t_ps_config_exit_status
+tc_scenario t_ps_config_exit_status "configuration errors exit 78 (EX_CONFIG), a read-only runtime_dir too" root
+
+tc_main_if_run "${BASH_SOURCE[0]}" "$0"

@@ -1,7 +1,11 @@
-# t_sched.sh - sourced by run.sh after t_resource.sh (it uses in_private):
-# the scheduler under pressure, judged by the fault server's own arrival
-# times (tests/oauth-server/fault.cjs, /jwt and /status).  Each test runs a
-# daemon of its own at the default endpoint_rate = 1.
+#!/usr/bin/env bash
+# sched.sh - the scheduler under pressure, judged by the fault
+# server's own arrival times (tests/oauth-server/fault.cjs, /jwt and
+# /status), and the per-endpoint rate guard.
+#
+# A scenario file of the integration suite (see lib.sh): run.sh sources it,
+# or run it alone: B=build bash tests/integration/sched.sh
+[ -n "${TC_LIB:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SCHED_SECRET='sched-secret-0123456789'
 
@@ -30,7 +34,8 @@ sched_bad_gaps() {
 #  - the other endpoint is reported, in the log and in `show`;
 #  - each reader of the first has a token again within 8 s of the outage's
 #    end (its retries stay within 4 s while it has no token).
-sched_shared_endpoint() {
+t_sched_shared_endpoint() {
+	it_fault_server || return 1
 	local sf i n bad t_on t_off first url_a url_b
 	sf=$(tc_secret s "$SCHED_SECRET")
 	tc_config "endpoint_rate = 1" "endpoint_burst = 2"
@@ -96,15 +101,15 @@ sched_shared_endpoint() {
 		[ "$n" -le 8000 ] || { cat "$WORK/r.$i"; echo "$i: $n ms after the outage"; return 1; }
 	done
 }
-t_sched_shared_endpoint() {
-	in_private sched-shared sched_shared_endpoint
-}
+
+tc_scenario t_sched_shared_endpoint "shared endpoint at 1/s: no token past exp, refreshes in 70-80 % or reported, readers served within 8 s of an outage's end"
 
 # A 429 with Retry-After: 6, and a restart (SIGTERM or SIGKILL) as soon as
 # the daemon has logged it, four times: no request reaches the server
 # before the 6 s are over, restart or not (before, 7 of 11 came
 # 5.55-5.78 s after the 429: the plan was kept in whole seconds).
-sched_retry_after_restart() {
+t_sched_retry_after_restart() {
+	it_fault_server || return 1
 	local sf i key="/status?code=429&after=6&t=restart" bad
 	sf=$(tc_secret s "$SCHED_SECRET")
 	tc_config "endpoint_rate = 1" "endpoint_burst = 2"
@@ -127,9 +132,8 @@ sched_retry_after_restart() {
 	[ -z "$bad" ] || { echo "requests inside Retry-After (ms after the previous): $bad"; return 1; }
 	[ "$(wc -l <"$WORK/hits")" -ge 5 ] || { echo "too few requests"; return 1; }
 }
-t_sched_retry_after_restart() {
-	in_private sched-ra sched_retry_after_restart
-}
+
+tc_scenario t_sched_retry_after_restart "429 Retry-After across restarts: no request before it ends"
 
 # Review 4: a Retry-After hold survives a restart in every slot of its
 # endpoint.  Two credentials share an endpoint that answers 429 with
@@ -141,7 +145,8 @@ t_sched_retry_after_restart() {
 # another token_url: it fetches from there at once, not after the old
 # server's 60 s (before, a slot without a token kept its plan and hold
 # whatever the request).
-sched_hold_restart() {
+t_sched_hold_restart() {
+	it_fault_server || return 1
 	local sf key="/status?code=429&after=20&t=hold" who bad end
 	sf=$(tc_secret s "$SCHED_SECRET")
 	tc_config "endpoint_rate = 1" "endpoint_burst = 1"
@@ -171,9 +176,8 @@ sched_hold_restart() {
 	bad=$(awk 'NR > 1 && $1 - p < 20000 { print $1 - p } { p = $1 }' "$WORK/hits")
 	[ -z "$bad" ] || { echo "requests inside Retry-After (ms after the previous): $bad"; return 1; }
 }
-t_sched_hold_restart() {
-	in_private sched-hold sched_hold_restart
-}
+
+tc_scenario t_sched_hold_restart "a Retry-After hold kept in every slot of its endpoint across a SIGKILL; a moved credential drops the old server's plan"
 
 # REFRESH in a loop on one credential (as root: no per-user rate limit),
 # whose name sorts first, while another on the same endpoint (1 request/s,
@@ -181,7 +185,8 @@ t_sched_hold_restart() {
 # time, and the loop gets no more than one request per
 # refresh_min_interval (10 s).  Before, the loop took the endpoint's every
 # request and the victim's token expired.
-sched_refresh_spam() {
+t_sched_refresh_spam() {
+	it_fault_server || return 1
 	local sf key="/jwt?ttl=8&ttl_it-spam=3600&ep=spam" t0 t1 n bad lpid
 	sf=$(tc_secret s "$SCHED_SECRET")
 	tc_config "endpoint_rate = 1" "endpoint_burst = 1"
@@ -208,11 +213,33 @@ sched_refresh_spam() {
 	[ -z "$bad" ] || { echo "victim refreshes outside 70-80 % (ms apart): $bad"; return 1; }
 	[ "$n" -ge 5 ] || { echo "victim starved: $n refreshes in 30 s"; return 1; }
 }
-t_sched_refresh_spam() {
-	in_private sched-spam sched_refresh_spam
+
+tc_scenario t_sched_refresh_spam "REFRESH in a loop cannot starve another credential of the endpoint"
+
+# The endpoint rate guard: four credentials on one endpoint, one request
+# a second (burst 1): no two requests closer than a second.
+t_endpoint_rate_guard() {
+	it_fault_server || return 1
+	it_std || return 1
+	local i g n t0
+	sed -i "s/^$FAST_RATE\$/endpoint_rate = 1/; s/^$FAST_BURST\$/endpoint_burst = 1/" "$WORK/tokencache.conf"
+	for i in 1 2 3 4; do
+		tc_cred "g-$i" "$PF/ok?ttl=3600" it-post "$post_sf"
+	done
+	# Counted by the server's arrival times (ms), not by when we look.
+	t0=$(date +%s%3N)
+	ctl reload >/dev/null || return 1
+	sleep 1.5
+	n=$(tc_fault_hits "/ok?ttl=3600" | awk -v end=$((t0 + 1500)) '$1 < end' | wc -l)
+	[ "$n" -le 2 ] || { echo "$n requests in the first 1.5 s"; return 1; }
+	for i in 1 2 3 4; do ctl token "g-$i" --wait 10 >/dev/null || return 1; done
+	expect_eq "$(tc_fault_hits "/ok?ttl=3600" | wc -l)" 4 "requests" || return 1
+	g=$(min_gap "/ok?ttl=3600")
+	[ "$g" -ge 950 ] || { echo "gap $g ms between requests to one endpoint"; return 1; }
+	sed -i "s/^endpoint_rate = 1\$/$FAST_RATE/; s/^endpoint_burst = 1\$/$FAST_BURST/" "$WORK/tokencache.conf"
+	ctl reload >/dev/null || return 1
 }
 
-run_test "shared endpoint at 1/s: no token past exp, refreshes in 70-80 % or reported, readers served within 8 s of an outage's end" t_sched_shared_endpoint
-run_test "429 Retry-After across restarts: no request before it ends" t_sched_retry_after_restart
-run_test "a Retry-After hold kept in every slot of its endpoint across a SIGKILL; a moved credential drops the old server's plan" t_sched_hold_restart
-run_test "REFRESH in a loop cannot starve another credential of the endpoint" t_sched_refresh_spam
+tc_scenario t_endpoint_rate_guard "the per-endpoint rate guard spaces requests"
+
+tc_main_if_run "${BASH_SOURCE[0]}" "$0"
