@@ -140,7 +140,7 @@ CTL         = $(B)/tokencachectl
 TEST_DAEMON = $(B)/tests/tokencached
 BENCH       = $(B)/tc-bench
 
-.PHONY: all deps check check-unit check-integration check-systemd demo \
+.PHONY: all deps check check-unit check-integration check-each check-systemd demo \
         bench install fuzz check-installed \
         uninstall clean distclean deb
 .DELETE_ON_ERROR:
@@ -319,6 +319,12 @@ check-installed: all $(TEST_DAEMON)
 check-integration:
 	$(MAKE) $(PAR) all $(TEST_PROGS)
 	@B=$(abspath $(B)) bash tests/integration/run.sh
+
+# Every integration scenario alone, one after another (about 8 minutes):
+# none may need another's state.  EACH=REGEX narrows it.
+check-each:
+	$(MAKE) $(PAR) all $(TEST_PROGS)
+	@B=$(abspath $(B)) bash tests/integration/each.sh
 
 # The demo and the benchmark run the daemon as installed, without test
 # hooks (the tests run $(TEST_DAEMON)).
