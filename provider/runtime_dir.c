@@ -1,7 +1,7 @@
 /*
  * runtime_dir.c - the runtime directory, prepared in one place for both of
  * its callers: the monitor (root) before it hands the directory to the
- * worker's user, and the segment writer (seg_write.c) that keeps its
+ * worker's user, and the segment writer (seg_file.c) that keeps its
  * files there, whoever runs it.
  */
 #include <errno.h>
