@@ -398,6 +398,93 @@ boot_id_differs(const uint8_t a[16], const uint8_t b[16])
 }
 
 /*
+ * Load the persistent copy a previous daemon left into img and judge it:
+ * *r is 0 if it is sound and fits (nslots, token_max, master key, this
+ * boot), and img is then open; else *r is TC_ENOCACHE or the load's error,
+ * img is closed, and a copy that was there is moved aside as cache.old.
+ * Returns -1 with a message in err only if moving it aside failed.
+ */
+static int
+load_previous(struct segw *w, struct seg_map *img, uint32_t nslots,
+    uint32_t token_max, const uint8_t boot_id[16], int *r, char *err,
+    size_t errlen)
+{
+	*r = seg_file_load(img, w->dir);
+	/* A runtime_dir that is not a tmpfs survives a reboot; the boot
+	 * clock deadlines in it do not. */
+	if (*r == 0 && boot_id_differs(img->hdr.boot_id, boot_id)) {
+		log_info("%s/%s: made before the last reboot; not adopted, "
+		    "kept as %s.old", w->dir, SEG_FILE_NAME, SEG_FILE_NAME);
+		seg_map_close(img);
+		*r = TC_ENOCACHE;
+		if (move_aside(w, err, errlen) != 0)
+			return -1;
+	} else if (*r == 0 && (img->hdr.nslots != nslots ||
+	    img->hdr.token_max != token_max ||
+	    img->hdr.key_id != key_id_of(w->master))) {
+		log_info("%s/%s: made for another size or master key; not "
+		    "adopted, kept as %s.old", w->dir, SEG_FILE_NAME,
+		    SEG_FILE_NAME);
+		seg_map_close(img);
+		*r = TC_ENOCACHE;
+		if (move_aside(w, err, errlen) != 0)
+			return -1;
+	} else if (*r != 0 && *r != TC_ENOCACHE) {
+		log_warnx("%s/%s: %s; not adopted, kept as %s.old", w->dir,
+		    SEG_FILE_NAME, tc_strerror(*r), SEG_FILE_NAME);
+		if (move_aside(w, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Take over img (size bytes, nslots slots) into the new memfd. */
+static void
+adopt_image(struct segw *w, struct seg_map *img, size_t size,
+    uint32_t nslots)
+{
+	struct seg_header *h = live_header(w);
+
+	memcpy(w->base, img->base, size);
+	seg_map_close(img);
+	w->adopted = 1;
+	/* Written in our format from now on.  Before minor 2 the
+	 * plan's bytes were the tail of the error field: no reader
+	 * has the memfd yet, so plain stores do. */
+	if (h->minor < 2) {
+		uint32_t i;
+
+		for (i = 0; i < nslots; i++)
+			memset(&((struct seg_slot *)(void *)(w->base +
+			    h->slots_offset + (size_t)i *
+			    h->slot_size))->plan, 0,
+			    sizeof(struct seg_plan));
+	}
+	h->minor = SEG_MINOR;
+}
+
+/* The header of an empty segment, in the new memfd. */
+static void
+init_header(struct segw *w, uint32_t nslots, uint32_t token_max,
+    size_t size)
+{
+	struct seg_header *h = live_header(w);
+
+	h->major = SEG_MAJOR;
+	h->minor = SEG_MINOR;
+	h->header_size = sizeof(*h);
+	h->slot_size = (uint32_t)seg_slot_size(token_max);
+	h->nslots = nslots;
+	h->token_max = token_max;
+	h->file_size = size;
+	h->slots_offset = sizeof(*h);
+	h->key_epoch = 1;
+	h->key_id = key_id_of(w->master);
+	h->created_at = (int64_t)time(NULL);
+	h->magic = SEG_MAGIC;
+}
+
+/*
  * Build the live segment: from the persistent copy a previous daemon left,
  * if it is sound and fits (nslots, token_max, master key), else empty.  A
  * copy that does not fit or is corrupt is moved aside as cache.old for
@@ -417,68 +504,18 @@ build_segment(struct segw *w, uint32_t nslots, uint32_t token_max,
 	size = sizeof(struct seg_header) + (size_t)nslots *
 	    seg_slot_size(token_max);
 	read_boot_id(boot_id);
-	r = seg_file_load(&img, w->dir);
-	/* A runtime_dir that is not a tmpfs survives a reboot; the boot
-	 * clock deadlines in it do not. */
-	if (r == 0 && boot_id_differs(img.hdr.boot_id, boot_id)) {
-		log_info("%s/%s: made before the last reboot; not adopted, "
-		    "kept as %s.old", w->dir, SEG_FILE_NAME, SEG_FILE_NAME);
-		seg_map_close(&img);
-		r = TC_ENOCACHE;
-		if (move_aside(w, err, errlen) != 0)
-			return -1;
-	} else if (r == 0 && (img.hdr.nslots != nslots ||
-	    img.hdr.token_max != token_max ||
-	    img.hdr.key_id != key_id_of(w->master))) {
-		log_info("%s/%s: made for another size or master key; not "
-		    "adopted, kept as %s.old", w->dir, SEG_FILE_NAME,
-		    SEG_FILE_NAME);
-		seg_map_close(&img);
-		r = TC_ENOCACHE;
-		if (move_aside(w, err, errlen) != 0)
-			return -1;
-	} else if (r != 0 && r != TC_ENOCACHE) {
-		log_warnx("%s/%s: %s; not adopted, kept as %s.old", w->dir,
-		    SEG_FILE_NAME, tc_strerror(r), SEG_FILE_NAME);
-		if (move_aside(w, err, errlen) != 0)
-			return -1;
-	}
+	if (load_previous(w, &img, nslots, token_max, boot_id, &r, err,
+	    errlen) != 0)
+		return -1;
 	if (live_create(w, size, err, errlen) != 0) {
 		seg_map_close(&img);
 		return -1;
 	}
+	if (r == 0)
+		adopt_image(w, &img, size, nslots);
+	else
+		init_header(w, nslots, token_max, size);
 	h = live_header(w);
-	if (r == 0) {
-		memcpy(w->base, img.base, size);
-		seg_map_close(&img);
-		w->adopted = 1;
-		/* Written in our format from now on.  Before minor 2 the
-		 * plan's bytes were the tail of the error field: no reader
-		 * has the memfd yet, so plain stores do. */
-		if (h->minor < 2) {
-			uint32_t i;
-
-			for (i = 0; i < nslots; i++)
-				memset(&((struct seg_slot *)(void *)(w->base +
-				    h->slots_offset + (size_t)i *
-				    h->slot_size))->plan, 0,
-				    sizeof(struct seg_plan));
-		}
-		h->minor = SEG_MINOR;
-	} else {
-		h->major = SEG_MAJOR;
-		h->minor = SEG_MINOR;
-		h->header_size = sizeof(*h);
-		h->slot_size = (uint32_t)seg_slot_size(token_max);
-		h->nslots = nslots;
-		h->token_max = token_max;
-		h->file_size = size;
-		h->slots_offset = sizeof(*h);
-		h->key_epoch = 1;
-		h->key_id = key_id_of(w->master);
-		h->created_at = (int64_t)time(NULL);
-		h->magic = SEG_MAGIC;
-	}
 	randombytes_buf(h->instance_id, sizeof(h->instance_id));
 	memcpy(h->boot_id, boot_id, sizeof(h->boot_id));
 	h->status = SEG_ALIVE;
