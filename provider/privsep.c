@@ -605,39 +605,31 @@ privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 	return 0;
 }
 
-int
-privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
-    size_t errlen)
+/*
+ * The worker's user: uid and gid of conf->user, or PRIVSEP_ECONFIG with
+ * a message in err if there is no such user.
+ */
+static int
+worker_user(const struct daemon_conf *conf, uid_t *uid, gid_t *gid,
+    char *err, size_t errlen)
 {
 	struct passwd *pw;
-	sigset_t chld, oldmask;
-#ifdef TC_TEST_HOOKS
-	const char *hook;
-#endif
-	char *path;
-	int sv[2], sp[2], fail_at_once, config;
-	pid_t pid, monitor = getpid();
-	uid_t uid;
-	gid_t gid;
 
-	if (geteuid() != 0)
-		return 0;
 	if ((pw = getpwnam(conf->user)) == NULL) {
 		snprintf(err, errlen, "%s: user '%s' does not exist (create it, "
 		    "e.g. useradd --system --no-create-home tokencache, or set "
 		    "user in [daemon])", conf->path, conf->user);
 		return PRIVSEP_ECONFIG;
 	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (uid == 0) {
-		log_warnx("running as root: user = %s in %s", conf->user,
-		    conf->path);
-		return 0;
-	}
-	if (runtime_dir_prepare(conf->runtime_dir, uid, gid, &config, err,
-	    errlen) != 0)
-		return config ? PRIVSEP_ECONFIG : -1;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* The monitor-worker socket pair sv and the signal pipe sp. */
+static int
+open_channels(int sv[2], int sp[2], char *err, size_t errlen)
+{
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
@@ -650,6 +642,79 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		close(sv[1]);
 		return -1;
 	}
+	return 0;
+}
+
+/* Is the worker to fail at once (a test hook)? */
+static int
+worker_fails_at_once(void)
+{
+#ifdef TC_TEST_HOOKS
+	const char *hook;
+
+	/* For the tests: TOKENCACHE_TEST_CRASH=worker-start fails the worker
+	 * at once, as a failed drop would, while the monitor dawdles. */
+	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
+	return hook != NULL && strcmp(hook, "worker-start") == 0;
+#else
+	return 0;
+#endif
+}
+
+/*
+ * The parent after the fork: keep the monitor's ends of sv and sp, let
+ * go of the configuration and the terminal, and serve the worker until
+ * it exits.
+ */
+static void __attribute__((noreturn))
+become_monitor(struct daemon_conf *conf, int worker_fd, const int sv[2],
+    const int sp[2], pid_t worker, int fail_at_once)
+{
+	char *path;
+
+	if (fail_at_once)
+		usleep(200 * 1000);
+	/* The monitor keeps no secrets between reloads. */
+	close(sv[1]);
+	close(sp[0]);
+	if (worker_fd != -1) {
+		/* In the background: the worker releases the
+		 * parent; the monitor leaves the terminal too. */
+		close(worker_fd);
+		if (detach_terminal() == -1)
+			log_warn("monitor: chdir /");
+	}
+	if ((path = strdup(conf->path)) == NULL)
+		fatalx("monitor: out of memory");
+	conf_free(conf);
+	wipe_vector_registers();
+	monitor_main(sv[0], sp[1], worker, path);
+}
+
+int
+privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
+    size_t errlen)
+{
+	sigset_t chld, oldmask;
+	int sv[2], sp[2], fail_at_once, config, r;
+	pid_t pid, monitor = getpid();
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((r = worker_user(conf, &uid, &gid, err, errlen)) != 0)
+		return r;
+	if (uid == 0) {
+		log_warnx("running as root: user = %s in %s", conf->user,
+		    conf->path);
+		return 0;
+	}
+	if (runtime_dir_prepare(conf->runtime_dir, uid, gid, &config, err,
+	    errlen) != 0)
+		return config ? PRIVSEP_ECONFIG : -1;
+	if (open_channels(sv, sp, err, errlen) != 0)
+		return -1;
 	/*
 	 * SIGCHLD is blocked before the fork, so that a worker that dies at
 	 * once (a failed drop) is still seen by the monitor's signalfd: left
@@ -659,14 +724,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &oldmask);
-#ifdef TC_TEST_HOOKS
-	/* For the tests: TOKENCACHE_TEST_CRASH=worker-start fails the worker
-	 * at once, as a failed drop would, while the monitor dawdles. */
-	hook = secure_getenv("TOKENCACHE_TEST_CRASH");
-	fail_at_once = hook != NULL && strcmp(hook, "worker-start") == 0;
-#else
-	fail_at_once = 0;
-#endif
+	fail_at_once = worker_fails_at_once();
 	if ((pid = fork()) == -1) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
@@ -682,25 +740,8 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		}
 #endif
 	}
-	if (pid != 0) {
-		if (fail_at_once)
-			usleep(200 * 1000);
-		/* The monitor keeps no secrets between reloads. */
-		close(sv[1]);
-		close(sp[0]);
-		if (worker_fd != -1) {
-			/* In the background: the worker releases the
-			 * parent; the monitor leaves the terminal too. */
-			close(worker_fd);
-			if (detach_terminal() == -1)
-				log_warn("monitor: chdir /");
-		}
-		if ((path = strdup(conf->path)) == NULL)
-			fatalx("monitor: out of memory");
-		conf_free(conf);
-		wipe_vector_registers();
-		monitor_main(sv[0], sp[1], pid, path);
-	}
+	if (pid != 0)
+		become_monitor(conf, worker_fd, sv, sp, pid, fail_at_once);
 	close(sv[0]);
 	close(sp[1]);
 	monitor_fd = sv[1];

@@ -1,7 +1,7 @@
 /*
  * runtime_dir.c - the runtime directory, prepared in one place for both of
  * its callers: the monitor (root) before it hands the directory to the
- * worker's user, and the segment writer (seg_write.c) that keeps its
+ * worker's user, and the segment writer (seg_file.c) that keeps its
  * files there, whoever runs it.
  */
 #include <errno.h>
@@ -55,17 +55,6 @@ own_runtime_files(int dfd, uid_t uid, gid_t gid)
 }
 
 /*
- * Open runtime_dir as root without following a symbolic link anywhere in
- * its path, refusing a path another user could change.  Every directory
- * above it must belong to root and be writable by nobody else; a
- * root-owned sticky directory (/tmp) is fine when what follows it belongs
- * to root, or is runtime_dir itself and belongs to the daemon's user:
- * nobody else can then rename or remove it (systemd's rule for unsafe
- * path transitions).  Creates the last component if need be.  Returns a
- * read-only descriptor of the directory, or -1 with a message in err;
- * *config is set when the configuration is at fault.
- */
-/*
  * Under the unit's ProtectSystem=strict only /run/tokencache is writable:
  * a runtime_dir elsewhere fails with EROFS.
  */
@@ -81,6 +70,83 @@ writable_err(char *err, size_t errlen, const char *dir, const char *sofar,
 	    plen ? sofar : "/", (unsigned)(mode & 07777), sofar);
 }
 
+/*
+ * Judge the parent (pst; its path is the first plen bytes of sofar)
+ * before anything is made in it: root's, and writable by nobody else
+ * unless sticky.
+ */
+static int
+parent_safe(const char *dir, const char *sofar, int plen,
+    const struct stat *pst, char *err, size_t errlen)
+{
+	if (pst->st_uid != 0) {
+		snprintf(err, errlen, "runtime_dir %s: %.*s belongs to "
+		    "uid %u; only root may own the directories above "
+		    "the runtime directory", dir, plen ? plen : 1,
+		    plen ? sofar : "/", (unsigned)pst->st_uid);
+		return -1;
+	}
+	if ((pst->st_mode & 022) != 0 && (pst->st_mode & S_ISVTX) == 0) {
+		writable_err(err, errlen, dir, sofar, plen, pst->st_mode);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Open comp in the directory pfd without following a link, creating it
+ * first if it is the last component; its stat goes to cst.  Returns the
+ * descriptor (O_PATH but for the last), or -1 with a message in err and
+ * *config set as open_runtime_dir() says (left alone for a link).
+ */
+static int
+open_component(int pfd, const char *comp, int last, const char *dir,
+    const char *sofar, struct stat *cst, int *config, char *err,
+    size_t errlen)
+{
+	int cfd, e;
+
+	if (last && mkdirat(pfd, comp, 0755) == -1 && errno != EEXIST) {
+		e = errno;
+		*config = e == ENOENT || e == ENOTDIR || e == EROFS;
+		snprintf(err, errlen, "cannot create runtime directory "
+		    "%s: %s%s", dir, strerror(e),
+		    e == EROFS ? RO_HINT : "");
+		return -1;
+	}
+	cfd = openat(pfd, comp, (last ? O_RDONLY : O_PATH) |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd == -1 || fstat(cfd, cst) == -1) {
+		e = errno;
+		if (e == ELOOP || (e == ENOTDIR &&
+		    fstatat(pfd, comp, cst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(cst->st_mode)))
+			snprintf(err, errlen, "runtime_dir %s: %s is a "
+			    "symbolic link; give the path it points to",
+			    dir, sofar);
+		else {
+			*config = e == ENOENT || e == ENOTDIR;
+			snprintf(err, errlen, "runtime_dir %s: %s: %s",
+			    dir, sofar, strerror(e));
+		}
+		if (cfd != -1)
+			close(cfd);
+		return -1;
+	}
+	return cfd;
+}
+
+/*
+ * Open runtime_dir as root without following a symbolic link anywhere in
+ * its path, refusing a path another user could change.  Every directory
+ * above it must belong to root and be writable by nobody else; a
+ * root-owned sticky directory (/tmp) is fine when what follows it belongs
+ * to root, or is runtime_dir itself and belongs to the daemon's user:
+ * nobody else can then rename or remove it (systemd's rule for unsafe
+ * path transitions).  Creates the last component if need be.  Returns a
+ * read-only descriptor of the directory, or -1 with a message in err;
+ * *config is set when the configuration is at fault.
+ */
 static int
 open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
     size_t errlen)
@@ -88,7 +154,7 @@ open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
 	char buf[PATH_MAX], sofar[PATH_MAX] = "";
 	char *comp, *next;
 	struct stat pst, cst;
-	int pfd, cfd = -1, last, plen = 0, e, ret = -1;
+	int pfd, cfd = -1, last, plen = 0, ret = -1;
 
 	*config = 1;
 	if (dir[0] != '/' || strlen(dir) >= sizeof(buf)) {
@@ -126,43 +192,11 @@ open_runtime_dir(const char *dir, uid_t uid, int *config, char *err,
 		    "/%s", comp);
 		/* The parent's path: sofar without comp. */
 		plen = (int)(strrchr(sofar, '/') - sofar);
-		/* Judged before anything is made in it. */
-		if (pst.st_uid != 0) {
-			snprintf(err, errlen, "runtime_dir %s: %.*s belongs to "
-			    "uid %u; only root may own the directories above "
-			    "the runtime directory", dir, plen ? plen : 1,
-			    plen ? sofar : "/", (unsigned)pst.st_uid);
+		if (parent_safe(dir, sofar, plen, &pst, err, errlen) != 0)
 			goto out;
-		}
-		if ((pst.st_mode & 022) != 0 && (pst.st_mode & S_ISVTX) == 0) {
-			writable_err(err, errlen, dir, sofar, plen, pst.st_mode);
+		if ((cfd = open_component(pfd, comp, last, dir, sofar, &cst,
+		    config, err, errlen)) == -1)
 			goto out;
-		}
-		if (last && mkdirat(pfd, comp, 0755) == -1 && errno != EEXIST) {
-			e = errno;
-			*config = e == ENOENT || e == ENOTDIR || e == EROFS;
-			snprintf(err, errlen, "cannot create runtime directory "
-			    "%s: %s%s", dir, strerror(e),
-			    e == EROFS ? RO_HINT : "");
-			goto out;
-		}
-		cfd = openat(pfd, comp, (last ? O_RDONLY : O_PATH) |
-		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (cfd == -1 || fstat(cfd, &cst) == -1) {
-			e = errno;
-			if (e == ELOOP || (e == ENOTDIR &&
-			    fstatat(pfd, comp, &cst, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISLNK(cst.st_mode)))
-				snprintf(err, errlen, "runtime_dir %s: %s is a "
-				    "symbolic link; give the path it points to",
-				    dir, sofar);
-			else {
-				*config = e == ENOENT || e == ENOTDIR;
-				snprintf(err, errlen, "runtime_dir %s: %s: %s",
-				    dir, sofar, strerror(e));
-			}
-			goto out;
-		}
 		/* A sticky parent: others may not rename or remove what
 		 * root, or the daemon's user, owns in it. */
 		if ((pst.st_mode & 022) != 0 &&

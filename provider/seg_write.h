@@ -1,5 +1,10 @@
 /*
  * seg_write.h - the writer half of the segment (daemon only).
+ *
+ * Made of seg_file.c (the segment's life: lock, master key, memfd, the
+ * persistent copy, building and adopting), seg_slot.c (what is written
+ * into the slots) and seg_store.c (the seqlock writer every slot write
+ * goes through); seg_write_int.h is what they share.
  */
 #ifndef TC_SEG_WRITE_H
 #define TC_SEG_WRITE_H

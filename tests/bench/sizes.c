@@ -1,7 +1,7 @@
 /*
  * sizes.c - tc_get against the size of the token, and against the number
  * of credentials.  Both use a segment written in this process by the
- * daemon's own writer (seg_write.c), so that the bench can republish at
+ * daemon's own writer (seg_write.h), so that the bench can republish at
  * will; readers get keys from a key service in this process that speaks
  * the daemon's protocol.
  */
