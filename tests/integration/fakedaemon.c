@@ -4,7 +4,7 @@
  *
  *   tc-fakedaemon DIR MODE SECONDS
  *
- * Builds a real segment in DIR with the daemon's own writer (seg_write.c)
+ * Builds a real segment in DIR with the daemon's own writer (seg_write.h)
  * holding two credentials, "good" (the token fake-good-token) and
  * "forged" (a token with CR LF and a header after it, as a squatter or a
  * hostile OAuth server would serve), listens on DIR/socket (mode 0666)
