@@ -21,10 +21,10 @@ enum auth_method {
 
 /*
  * struct cred_conf's fields and keys are listed once, in one table
- * (conf_cred_fields[] in config.c, a row each, in the spirit of OpenSSH's
+ * (conf_cred_fields[] in config_cred.c, a row each, in the spirit of OpenSSH's
  * COPY_MATCH_STRING_OPTS): it says how a key is parsed and how its field
  * is stored, and so drives parsing, conf_cred_clear(), the hand-over from
- * the monitor to the worker (conf_pack/conf_unpack in privsep.c), the
+ * the monitor to the worker (conf_pack/conf_unpack in config_pack.c), the
  * reload's comparisons and the request identity.  A new key is one row
  * there, plus its parser if none of the existing ones fits.
  */
@@ -181,5 +181,13 @@ int conf_cred_acl_differs(const struct cred_conf *a,
 /* Find a credential by name; NULL if absent. */
 const struct cred_conf *conf_find(const struct daemon_conf *c,
     const char *name);
+
+/* Serialise a configuration, secrets included, into a sodium_malloc'd
+ * buffer (free with sodium_free), and back: the monitor's hand-over to the
+ * worker (config_pack.c).  conf_unpack refuses what a configuration file
+ * could not have said. */
+unsigned char *conf_pack(const struct daemon_conf *c, size_t *len);
+int conf_unpack(const unsigned char *buf, size_t len,
+    struct daemon_conf **out);
 
 #endif /* TC_CONFIG_H */

@@ -43,12 +43,6 @@ int privsep_load(const char *path, struct daemon_conf **out, char *err);
 int privsep_signal_fd(void);
 int privsep_signal_read(void);
 
-/* Serialise a configuration, secrets included, into a sodium_malloc'd
- * buffer (free with sodium_free), and back.  Exposed for the tests. */
-unsigned char *conf_pack(const struct daemon_conf *c, size_t *len);
-int conf_unpack(const unsigned char *buf, size_t len,
-    struct daemon_conf **out);
-
 /* Drop to uid/gid for good: no supplementary groups, all three ids set,
  * checked, and no way back.  -1 with a message in err. */
 int privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen);

@@ -2,7 +2,7 @@
  * test_config_cred.c - the table of credential fields (conf_cred_fields[]
  * in provider/config_cred.c) and everything it drives: parsing a key of
  * each kind, conf_cred_clear(), the hand-over to the worker
- * (conf_pack/conf_unpack in privsep.c), the "request changed" and ACL
+ * (conf_pack/conf_unpack in config_pack.c), the "request changed" and ACL
  * diffs, and the request identity.  The tests walk the table itself, so a
  * row added without a sample value here fails cred_table_covered.
  */
