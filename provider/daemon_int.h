@@ -4,6 +4,40 @@
  * file of the daemon has its own header with the contract of its
  * functions; this one has only the structures they share.
  *
+ * provider/, one concern per file.  Start and configuration:
+ *
+ *   main.c         the command line; privilege separation or not
+ *   detach.c       leaving the terminal (chdir /, stdio to /dev/null)
+ *   privsep.c      the monitor (root, reads the files) and the worker's
+ *                  end of it: load requests, signals over a pipe, dropping
+ *                  privileges
+ *   config.c       tokencache.conf's [daemon] keys, loading it all
+ *   config_cred.c  a credential file: the one table of credential fields
+ *                  and what it drives (parse, clear, diffs, request id)
+ *   config_ini.c   the INI reader and its PATH:LINE messages
+ *   config_check.c who may own a file; token_url and resource checks;
+ *                  reading client_secret_file
+ *   config_pack.c  the configuration packed for the monitor's hand-over
+ *   runtime_dir.c  the runtime directory, walked and made safely, once
+ *   log.c          logging to stderr or syslog with sd-daemon priorities
+ *
+ * Tokens and the shared segment:
+ *
+ *   module.h       what a token source module provides to the daemon
+ *   oauth2.c       the `oauth2` module: the client credentials request
+ *   token_parse.c  the token endpoint's reply: JSON, errors, the judgement
+ *                  of a failure as permanent or transient
+ *   seg_file.c     the segment's life: master key, memfd, persistent
+ *                  copy, boot id, open and adopt, close
+ *   seg_slot.c     what the daemon writes into slots: assign, publish,
+ *                  drop, status, failure, plan, rotate
+ *   seg_store.c    the one seqlock write of a slot, and its persistence
+ *   seg_key.c      deriving a slot's key (the daemon's alone)
+ *   wipe_malloc.c  every block the daemon frees is wiped first
+ *   wipe_regs.c    zeroing the vector registers after secrets
+ *
+ * The running daemon:
+ *
  *   daemon.c    the loop: set up, poll, timers, signals
  *   cred.c      a credential's record, bound to its slot in the segment
  *   access.c    who may do what: admin rights, a credential's readers,
