@@ -21,14 +21,10 @@
 #include <json.h>
 #include <sodium.h>
 
-#include "nsec.h"
+#include "ctl.h"
 #include "proto.h"
 #include "seg.h"
 #include "tokencache.h"
-
-#define CTL_EXIT_OK      0
-#define CTL_EXIT_FAIL    1     /* the daemon or a credential is not right */
-#define CTL_EXIT_USAGE   2     /* the command line is not right */
 
 #define CTL_TOKEN_BUF    (16 * 1024)   /* first guess; grown on TC_ERANGE */
 #define CTL_MAX_SECONDS  (PROTO_WAIT_MAX_MS / 1000)
@@ -36,8 +32,6 @@
 #define CTL_PING_MS      2000
 /* A reload parses every credential file inside the daemon's loop. */
 #define CTL_RELOAD_MS    10000
-
-#define NS_PER_S         INT64_C(1000000000)
 
 /* Options a command may accept, beside --help and --runtime-dir. */
 #define CTL_OPT_JSON     0x01
@@ -52,15 +46,6 @@ enum {
 	LOPT_TIMEOUT,
 };
 
-struct ctl_args {
-	const char *dir;          /* the runtime directory */
-	const char *name;         /* the NAME operand, validated */
-	int json;
-	int have_wait;
-	long wait_s;
-	long timeout_s;
-};
-
 struct ctl_cmd {
 	const char *name;
 	const char *synopsis;     /* what follows the command name in usage */
@@ -68,13 +53,6 @@ struct ctl_cmd {
 	unsigned int opts;        /* CTL_OPT_* */
 	int takes_name;
 	int (*run)(const struct ctl_args *);
-};
-
-/* The used slots of a segment, cleaned up for display. */
-struct ctl_cache {
-	struct seg_slot *creds;   /* sorted by name */
-	size_t ncreds;
-	size_t nbad;              /* slots that could not be read */
 };
 
 static const struct option global_opts[] = {
@@ -93,24 +71,10 @@ static const struct option command_opts[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
-static void ctl_warnx(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
 static int usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static const struct ctl_cmd *ctl_commands(size_t *n);
-
-static void
-ctl_warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("tokencachectl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void
 print_usage(FILE *fp)
@@ -166,25 +130,6 @@ usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
-/*
- * Text from the segment is written by the daemon, and the error field
- * partly by the OAuth server.  RFC 6749 §5.2 restricts error and
- * error_description to printable ASCII, so anything else is replaced: a
- * hostile server must not put terminal escapes on an operator's screen or
- * invalid UTF-8 into our JSON.
- */
-static void
-make_printable(char *s, size_t cap)
-{
-	size_t i;
-
-	for (i = 0; i < cap && s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			s[i] = '?';
-	if (cap > 0)
-		s[cap - 1] = '\0';
-}
-
 /* A whole number of seconds in [min, max], digits only. */
 static int
 parse_seconds(const char *s, long min, long max, long *out)
@@ -205,347 +150,6 @@ parse_seconds(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
-}
-
-/* Local time as "2026-11-30 10:00:00", or "-" for 0. */
-static void
-format_wall(char *buf, size_t len, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0)
-		snprintf(buf, len, "-");
-	else if (localtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		snprintf(buf, len, "@%lld", (long long)t);
-}
-
-/* "45s", "59m12s", "5h03m", "2d04h": two units are plenty to read. */
-static void
-format_duration(char *buf, size_t len, int64_t s)
-{
-	long long v = (long long)s;
-
-	if (v < 60)
-		snprintf(buf, len, "%llds", v);
-	else if (v < 3600)
-		snprintf(buf, len, "%lldm%02llds", v / 60, v % 60);
-	else if (v < 86400)
-		snprintf(buf, len, "%lldh%02lldm", v / 3600, v % 3600 / 60);
-	else
-		snprintf(buf, len, "%lldd%02lldh", v / 86400, v % 86400 / 3600);
-}
-
-static int
-ctl_slot_has_expiry(const struct seg_slot *s)
-{
-	return s->expires_boot_ns != 0;
-}
-
-/* Whole seconds the token has left, 0 once it has expired. */
-static int64_t
-ctl_slot_seconds_left(const struct seg_slot *s, int64_t now_boot)
-{
-	int64_t left = s->expires_boot_ns - now_boot;
-
-	return left > 0 ? left / NS_PER_S : 0;
-}
-
-/* What the IN column shows: time left, "expired", or "-" for no token. */
-static void
-format_remaining(char *buf, size_t len, const struct seg_slot *s,
-    int64_t now_boot)
-{
-	if (!ctl_slot_has_expiry(s))
-		snprintf(buf, len, "-");
-	else if (s->expires_boot_ns <= now_boot)
-		snprintf(buf, len, "expired");
-	else
-		format_duration(buf, len, ctl_slot_seconds_left(s, now_boot));
-}
-
-/*
- * The state people should see.  The daemon marks a token TS_EXPIRED only
- * when its timer fires; a reader may get there first, and a token whose
- * deadline has passed is expired whatever the slot says.
- */
-static const char *
-ctl_slot_state_name(const struct seg_slot *s, int64_t now_boot)
-{
-	switch (s->state) {
-	case TS_PENDING:
-		return "pending";
-	case TS_VALID:
-		return s->expires_boot_ns > now_boot ? "valid" : "expired";
-	case TS_FAILED:
-		return "failed";
-	case TS_EXPIRED:
-		return "expired";
-	case TS_LOST:
-		return "lost";
-	default:
-		return "unknown";
-	}
-}
-
-static int
-ctl_slot_is_ok(const struct seg_slot *s, int64_t now_boot)
-{
-	return s->state == TS_VALID && s->expires_boot_ns > now_boot;
-}
-
-/*
- * Make a consistent slot copy safe to print: the name must be one the
- * daemon could have written, the other strings printable.
- */
-static int
-ctl_slot_clean(struct seg_slot *s)
-{
-	/* seg_read_slot() checked name_len <= TC_NAME_MAX < SEG_NAME_FIELD. */
-	s->name[s->name_len] = '\0';
-	if (seg_name_valid(s->name, s->name_len) != 0)
-		return TC_ECORRUPT;
-	make_printable(s->token_type, sizeof(s->token_type));
-	make_printable(s->error, sizeof(s->error));
-	return 0;
-}
-
-/*
- * Read the daemon's persistent copy of the segment (never mapped: a file
- * truncated meanwhile is an error, not SIGBUS).  A segment the daemon has
- * retired is about to be replaced by a new file under the same name, so
- * look once more.
- */
-static int
-ctl_cache_open(struct seg_map *m, const char *dir, int *err)
-{
-	int r, tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		errno = 0;
-		if ((r = seg_file_load(m, dir)) != 0) {
-			*err = errno;
-			return r;
-		}
-		if (seg_live_status(m) == SEG_ALIVE)
-			return 0;
-		seg_map_close(m);
-	}
-	*err = 0;
-	return TC_ENOCACHE;
-}
-
-static void
-ctl_cache_strerror(char *buf, size_t len, const char *dir, int r, int err)
-{
-	if (r == TC_ENOCACHE)
-		snprintf(buf, len, "no token cache in %s (is tokencached "
-		    "running?)", dir);
-	else if (r == TC_EINVAL)
-		snprintf(buf, len, "%s: path too long", dir);
-	else if (r == TC_ESYSTEM && err != 0)
-		snprintf(buf, len, "%s/%s: %s", dir, SEG_FILE_NAME,
-		    strerror(err));
-	else
-		snprintf(buf, len, "%s/%s: %s", dir, SEG_FILE_NAME,
-		    tc_strerror(r));
-}
-
-static int
-compare_slot_names(const void *a, const void *b)
-{
-	const struct seg_slot *x = a, *y = b;
-
-	return strcmp(x->name, y->name);
-}
-
-static void
-ctl_cache_free(struct ctl_cache *c)
-{
-	free(c->creds);
-	memset(c, 0, sizeof(*c));
-}
-
-/*
- * Copy every used slot.  A slot that cannot be read consistently is
- * reported and counted in nbad; the others are still listed.
- */
-static int
-ctl_cache_load(struct ctl_cache *out, const char *dir, int *err)
-{
-	struct ctl_cache c;
-	struct seg_map m;
-	struct seg_slot s, *p;
-	size_t cap = 0;
-	uint32_t i;
-	int r;
-
-	memset(&c, 0, sizeof(c));
-	if ((r = ctl_cache_open(&m, dir, err)) != 0)
-		return r;
-	for (i = 0; i < m.hdr.nslots; i++) {
-		if ((r = seg_read_slot(&m, i, &s, NULL)) == 0 &&
-		    s.use == SLOT_USED)
-			r = ctl_slot_clean(&s);
-		if (r != 0) {
-			ctl_warnx("%s/%s: slot %u: %s", dir, SEG_FILE_NAME,
-			    (unsigned)i, tc_strerror(r));
-			c.nbad++;
-			continue;
-		}
-		if (s.use != SLOT_USED)
-			continue;
-		if (c.ncreds == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = reallocarray(c.creds, cap, sizeof(*p))) ==
-			    NULL) {
-				r = TC_ENOMEM;
-				goto out;
-			}
-			c.creds = p;
-		}
-		c.creds[c.ncreds++] = s;
-	}
-	if (c.ncreds > 0)
-		qsort(c.creds, c.ncreds, sizeof(*c.creds), compare_slot_names);
-	/* success */
-	*out = c;
-	memset(&c, 0, sizeof(c));
-	r = 0;
- out:
-	ctl_cache_free(&c);
-	seg_map_close(&m);
-	return r;
-}
-
-/* The metadata of one credential, cleaned up like ctl_cache_load()'s. */
-static int
-ctl_cache_lookup(struct seg_slot *out, const char *dir, const char *name,
-    int *err)
-{
-	struct seg_map m;
-	struct seg_slot s;
-	uint32_t idx;
-	int r;
-
-	if ((r = ctl_cache_open(&m, dir, err)) != 0)
-		return r;
-	if ((r = seg_lookup(&m, name, strlen(name), &idx, &s)) == 0 &&
-	    (r = ctl_slot_clean(&s)) == 0)
-		*out = s;
-	seg_map_close(&m);
-	return r;
-}
-
-/*
- * Why a credential has no token, from the segment.  The library hands
- * over the last error only when it read the slot itself; after a wait or
- * a refresh the daemon's verdict arrives without it.  Best effort.
- */
-static void
-ctl_cache_last_error(char *buf, size_t len, const char *dir, const char *name)
-{
-	struct seg_slot s;
-	int err;
-
-	if (ctl_cache_lookup(&s, dir, name, &err) == 0)
-		snprintf(buf, len, "%s", s.error);
-}
-
-/* ------------------------------------------------------------------ */
-/* JSON                                                                */
-
-/* Add v under key; v == NULL means json-c ran out of memory. */
-static int
-ctl_json_put(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (v == NULL)
-		return -1;
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
-}
-
-/* ctl_json_put(), then *v is no longer ours, added or freed. */
-static int
-ctl_json_give(struct json_object *o, const char *key, struct json_object **v)
-{
-	struct json_object *child = *v;
-
-	*v = NULL;
-	return ctl_json_put(o, key, child);
-}
-
-/* An integer, or null when have is 0. */
-static int
-ctl_json_put_int(struct json_object *o, const char *key, int have, int64_t v)
-{
-	if (!have)
-		return json_object_object_add(o, key, NULL) == 0 ? 0 : -1;
-	return ctl_json_put(o, key, json_object_new_int64(v));
-}
-
-static struct json_object *
-ctl_slot_json(const struct seg_slot *s, int64_t now_boot)
-{
-	struct json_object *o;
-
-	if ((o = json_object_new_object()) == NULL)
-		return NULL;
-	if (ctl_json_put(o, "name", json_object_new_string(s->name)) != 0 ||
-	    ctl_json_put(o, "state", json_object_new_string(
-	    ctl_slot_state_name(s, now_boot))) != 0 ||
-	    ctl_json_put_int(o, "expires_at", s->expires_at != 0,
-	    s->expires_at) != 0 ||
-	    ctl_json_put_int(o, "expires_in", ctl_slot_has_expiry(s),
-	    ctl_slot_seconds_left(s, now_boot)) != 0 ||
-	    ctl_json_put_int(o, "fetched_at", s->fetched_at != 0,
-	    s->fetched_at) != 0 ||
-	    ctl_json_put_int(o, "next_refresh_at", s->next_refresh_at != 0,
-	    s->next_refresh_at) != 0 ||
-	    ctl_json_put_int(o, "last_attempt_at", s->last_attempt_at != 0,
-	    s->last_attempt_at) != 0 ||
-	    ctl_json_put_int(o, "next_request_in_ms", s->plan.next_boot_ns != 0,
-	    s->plan.next_boot_ns > now_boot ?
-	    (s->plan.next_boot_ns - now_boot) / NS_PER_MS : 0) != 0 ||
-	    ctl_json_put(o, "endpoint_overloaded", json_object_new_boolean(
-	    (s->plan.flags & SEG_PLAN_OVERLOADED) != 0)) != 0 ||
-	    ctl_json_put(o, "generation",
-	    json_object_new_uint64(s->generation)) != 0 ||
-	    ctl_json_put(o, "failures", json_object_new_int64(s->failures)) != 0 ||
-	    ctl_json_put(o, "http_status",
-	    json_object_new_int64(s->http_status)) != 0 ||
-	    ctl_json_put(o, "token_type",
-	    json_object_new_string(s->token_type)) != 0 ||
-	    ctl_json_put(o, "last_error", json_object_new_string(s->error)) != 0) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* Print and free o; NULL (out of memory while building it) fails. */
-static int
-ctl_json_print(struct json_object *o)
-{
-	const char *text;
-	int r = CTL_EXIT_FAIL;
-
-	if (o == NULL) {
-		ctl_warnx("out of memory");
-		return CTL_EXIT_FAIL;
-	}
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text == NULL)
-		ctl_warnx("out of memory");
-	else if (printf("%s\n", text) >= 0)
-		r = CTL_EXIT_OK;
-	json_object_put(o);
-	return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -590,7 +194,7 @@ cmd_list(const struct ctl_args *a)
 
 		if (strlen(s->name) > wname)
 			wname = strlen(s->name);
-		format_remaining(in, sizeof(in), s, now);
+		ctl_format_remaining(in, sizeof(in), s, now);
 		if (strlen(in) > win)
 			win = strlen(in);
 		snprintf(gen, sizeof(gen), "%llu",
@@ -604,8 +208,8 @@ cmd_list(const struct ctl_args *a)
 	for (i = 0; i < c.ncreds; i++) {
 		const struct seg_slot *s = &c.creds[i];
 
-		format_wall(expires, sizeof(expires), s->expires_at);
-		format_remaining(in, sizeof(in), s, now);
+		ctl_format_wall(expires, sizeof(expires), s->expires_at);
+		ctl_format_remaining(in, sizeof(in), s, now);
 		printf("%-*s  %-7s  %-19s  %-*s  %-*llu  %s\n", (int)wname,
 		    s->name, ctl_slot_state_name(s, now), expires, (int)win, in,
 		    (int)wgen, (unsigned long long)s->generation,
@@ -649,15 +253,15 @@ cmd_show(const struct ctl_args *a)
 	printf("%-16s %s\n", "state:", ctl_slot_state_name(&s, now));
 	printf("%-16s %s\n", "token_type:",
 	    s.token_type[0] != '\0' ? s.token_type : "-");
-	format_wall(buf, sizeof(buf), s.expires_at);
+	ctl_format_wall(buf, sizeof(buf), s.expires_at);
 	printf("%-16s %s\n", "expires_at:", buf);
-	format_remaining(buf, sizeof(buf), &s, now);
+	ctl_format_remaining(buf, sizeof(buf), &s, now);
 	printf("%-16s %s\n", "expires_in:", buf);
-	format_wall(buf, sizeof(buf), s.fetched_at);
+	ctl_format_wall(buf, sizeof(buf), s.fetched_at);
 	printf("%-16s %s\n", "fetched_at:", buf);
-	format_wall(buf, sizeof(buf), s.next_refresh_at);
+	ctl_format_wall(buf, sizeof(buf), s.next_refresh_at);
 	printf("%-16s %s\n", "next_refresh_at:", buf);
-	format_wall(buf, sizeof(buf), s.last_attempt_at);
+	ctl_format_wall(buf, sizeof(buf), s.last_attempt_at);
 	printf("%-16s %s\n", "last_attempt_at:", buf);
 	if (s.plan.next_boot_ns == 0)
 		printf("%-16s -\n", "next_request_in:");
@@ -700,7 +304,7 @@ report_credential_error(const struct ctl_args *a, int r, int err,
 		if (why[0] == '\0')
 			ctl_cache_last_error(why, sizeof(why), a->dir,
 			    a->name);
-		make_printable(why, sizeof(why));
+		ctl_make_printable(why, sizeof(why));
 	}
 	if (r == TC_ENOCACHE)
 		ctl_warnx("%s: no token cache in %s (is tokencached running?)",
@@ -859,7 +463,7 @@ ctl_daemon_call(const char *dir, int op, const char *name, int timeout_ms,
 		*err = errno;
 		return r;
 	}
-	make_printable(resp->message, sizeof(resp->message));
+	ctl_make_printable(resp->message, sizeof(resp->message));
 	return 0;
 }
 
@@ -1161,7 +765,7 @@ rejected_option(char **argv, char *buf, size_t len)
 		snprintf(buf, len, "-%c", optopt);
 	else
 		snprintf(buf, len, "%s", argv[optind - 1]);
-	make_printable(buf, len);
+	ctl_make_printable(buf, len);
 	return buf;
 }
 
@@ -1173,7 +777,7 @@ check_name(const struct ctl_cmd *cmd, const char *name)
 	if (seg_name_valid(name, strnlen(name, TC_NAME_MAX + 1)) == 0)
 		return 0;
 	snprintf(shown, sizeof(shown), "%s", name);
-	make_printable(shown, sizeof(shown));
+	ctl_make_printable(shown, sizeof(shown));
 	return usage_error(cmd, "invalid credential name '%s%s': a name has "
 	    "1 to %d of the characters A-Z a-z 0-9 . _ ~ @ + - and does not "
 	    "start with '.'", shown, strlen(name) > TC_NAME_MAX ? "..." : "",
@@ -1265,7 +869,7 @@ parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
 		char shown[64];
 
 		snprintf(shown, sizeof(shown), "%s", extra);
-		make_printable(shown, sizeof(shown));
+		ctl_make_printable(shown, sizeof(shown));
 		return usage_error(cmd, "%s: unexpected argument '%s'",
 		    cmd->name, shown);
 	}
@@ -1329,7 +933,7 @@ main(int argc, char *argv[])
 		char shown[64];
 
 		snprintf(shown, sizeof(shown), "%s", argv[optind]);
-		make_printable(shown, sizeof(shown));
+		ctl_make_printable(shown, sizeof(shown));
 		return usage_error(NULL, "unknown command '%s'", shown);
 	}
 	r = parse_command(cmd, argc - optind, argv + optind, &a, &done);
