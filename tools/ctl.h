@@ -11,6 +11,7 @@
 #include "nsec.h"
 
 struct json_object;
+struct proto_resp;
 struct seg_slot;
 
 #define CTL_EXIT_OK      0
@@ -60,5 +61,21 @@ int	ctl_cache_lookup(struct seg_slot *out, const char *dir,
 	    const char *name, int *err);
 void	ctl_cache_last_error(char *buf, size_t len, const char *dir,
 	    const char *name);
+
+/* ctl_daemon.c: the control protocol */
+int	ctl_daemon_call(const char *dir, int op, const char *name,
+	    int timeout_ms, struct proto_resp *resp, int *err);
+void	ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r,
+	    int err);
+
+/* The commands, one per entry of tokencachectl.c's table. */
+int	cmd_list(const struct ctl_args *a);		/* ctl_status.c */
+int	cmd_show(const struct ctl_args *a);
+int	cmd_token(const struct ctl_args *a);		/* ctl_token.c */
+int	cmd_refresh(const struct ctl_args *a);
+int	cmd_check(const struct ctl_args *a);		/* ctl_check.c */
+int	cmd_reload(const struct ctl_args *a);		/* ctl_daemon.c */
+int	cmd_rotate_keys(const struct ctl_args *a);
+int	cmd_invalidate(const struct ctl_args *a);
 
 #endif
