@@ -252,75 +252,86 @@ add_operand(const struct ctl_cmd *cmd, const char **name, const char **extra,
 }
 
 /*
- * Parse a command's options and operands (argv[0] is the command name).
- * The leading '-' makes getopt_long() hand over operands in order as
- * option 1, so options may follow NAME even with POSIXLY_CORRECT set.
+ * An option getopt_long() rejected, or a known one this command does not
+ * take.  Always returns CTL_EXIT_USAGE.
  */
 static int
-parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
-    struct ctl_args *a, int *done)
+reject_option(const struct ctl_cmd *cmd, int ch, int longindex, char **argv)
 {
-	const char *name = NULL, *extra = NULL;
 	char opt[64];
-	int ch, r, longindex = -1;
 
-	*done = 0;
-	opterr = 0;
-	optind = 0;		/* a second argument vector: reinitialise */
-	while ((ch = getopt_long(argc, argv, "-:h", command_opts,
-	    &longindex)) != -1) {
-		switch (ch) {
-		case 1:
-			add_operand(cmd, &name, &extra, optarg);
+	/* A known option this command does not take: name it, since argv
+	 * may point at its argument by now. */
+	if (ch >= 256 && longindex >= 0)
+		return usage_error(cmd, "%s does not take --%s", cmd->name,
+		    command_opts[longindex].name);
+	return usage_error(cmd, "%s: unknown option %s", cmd->name,
+	    rejected_option(argv, opt, sizeof(opt)));
+}
+
+/*
+ * One option of a command (operands are add_operand()'s).  CTL_EXIT_OK
+ * to go on; otherwise the exit status, with *done set after --help.
+ */
+static int
+parse_command_option(const struct ctl_cmd *cmd, int ch, int longindex,
+    char **argv, struct ctl_args *a, int *done)
+{
+	char opt[64];
+
+	switch (ch) {
+	case 'h':
+		print_command_usage(stdout, cmd);
+		printf("%s\n", cmd->summary);
+		*done = 1;
+		return CTL_EXIT_OK;
+	case LOPT_RUNTIME_DIR:
+		if (optarg[0] == '\0')
+			return usage_error(cmd, "--runtime-dir must not be "
+			    "empty");
+		a->dir = optarg;
+		return CTL_EXIT_OK;
+	case LOPT_JSON:
+		if (!(cmd->opts & CTL_OPT_JSON))
 			break;
-		case 'h':
-			print_command_usage(stdout, cmd);
-			printf("%s\n", cmd->summary);
-			*done = 1;
-			return CTL_EXIT_OK;
-		case LOPT_RUNTIME_DIR:
-			if (optarg[0] == '\0')
-				return usage_error(cmd, "--runtime-dir must "
-				    "not be empty");
-			a->dir = optarg;
+		a->json = 1;
+		return CTL_EXIT_OK;
+	case LOPT_WAIT:
+		if (!(cmd->opts & CTL_OPT_WAIT))
 			break;
-		case LOPT_JSON:
-			if (!(cmd->opts & CTL_OPT_JSON))
-				goto unknown;
-			a->json = 1;
+		if (parse_seconds(optarg, 0, CTL_MAX_SECONDS, &a->wait_s) != 0)
+			return usage_error(cmd, "--wait: '%s' is not a whole "
+			    "number of seconds from 0 to %d", optarg,
+			    CTL_MAX_SECONDS);
+		a->have_wait = 1;
+		return CTL_EXIT_OK;
+	case LOPT_TIMEOUT:
+		if (!(cmd->opts & CTL_OPT_TIMEOUT))
 			break;
-		case LOPT_WAIT:
-			if (!(cmd->opts & CTL_OPT_WAIT))
-				goto unknown;
-			if (parse_seconds(optarg, 0, CTL_MAX_SECONDS,
-			    &a->wait_s) != 0)
-				return usage_error(cmd, "--wait: '%s' is not "
-				    "a whole number of seconds from 0 to %d",
-				    optarg, CTL_MAX_SECONDS);
-			a->have_wait = 1;
-			break;
-		case LOPT_TIMEOUT:
-			if (!(cmd->opts & CTL_OPT_TIMEOUT))
-				goto unknown;
-			/* 0 would mean the daemon's own timeout to the
-			 * library; keep the meaning obvious. */
-			if (parse_seconds(optarg, 1, CTL_MAX_SECONDS,
-			    &a->timeout_s) != 0)
-				return usage_error(cmd, "--timeout: '%s' is "
-				    "not a whole number of seconds from 1 to "
-				    "%d", optarg, CTL_MAX_SECONDS);
-			break;
-		case ':':
-			return usage_error(cmd, "%s: option %s needs an "
-			    "argument", cmd->name,
-			    rejected_option(argv, opt, sizeof(opt)));
-		default:
-			goto unknown;
-		}
+		/* 0 would mean the daemon's own timeout to the library;
+		 * keep the meaning obvious. */
+		if (parse_seconds(optarg, 1, CTL_MAX_SECONDS,
+		    &a->timeout_s) != 0)
+			return usage_error(cmd, "--timeout: '%s' is not a "
+			    "whole number of seconds from 1 to %d", optarg,
+			    CTL_MAX_SECONDS);
+		return CTL_EXIT_OK;
+	case ':':
+		return usage_error(cmd, "%s: option %s needs an argument",
+		    cmd->name, rejected_option(argv, opt, sizeof(opt)));
+	default:
+		break;
 	}
-	/* What follows "--" is all operands. */
-	for (; optind < argc; optind++)
-		add_operand(cmd, &name, &extra, argv[optind]);
+	return reject_option(cmd, ch, longindex, argv);
+}
+
+/* After the options: no operand too many, and NAME given and valid. */
+static int
+check_operands(const struct ctl_cmd *cmd, const char *name,
+    const char *extra, struct ctl_args *a)
+{
+	int r;
+
 	if (extra != NULL) {
 		char shown[64];
 
@@ -338,14 +349,37 @@ parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
 		a->name = name;
 	}
 	return CTL_EXIT_OK;
- unknown:
-	/* A known option this command does not take: name it, since argv
-	 * may point at its argument by now. */
-	if (ch >= 256 && longindex >= 0)
-		return usage_error(cmd, "%s does not take --%s", cmd->name,
-		    command_opts[longindex].name);
-	return usage_error(cmd, "%s: unknown option %s", cmd->name,
-	    rejected_option(argv, opt, sizeof(opt)));
+}
+
+/*
+ * Parse a command's options and operands (argv[0] is the command name).
+ * The leading '-' makes getopt_long() hand over operands in order as
+ * option 1, so options may follow NAME even with POSIXLY_CORRECT set.
+ */
+static int
+parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
+    struct ctl_args *a, int *done)
+{
+	const char *name = NULL, *extra = NULL;
+	int ch, r, longindex = -1;
+
+	*done = 0;
+	opterr = 0;
+	optind = 0;		/* a second argument vector: reinitialise */
+	while ((ch = getopt_long(argc, argv, "-:h", command_opts,
+	    &longindex)) != -1) {
+		if (ch == 1) {
+			add_operand(cmd, &name, &extra, optarg);
+			continue;
+		}
+		if ((r = parse_command_option(cmd, ch, longindex, argv, a,
+		    done)) != CTL_EXIT_OK || *done)
+			return r;
+	}
+	/* What follows "--" is all operands. */
+	for (; optind < argc; optind++)
+		add_operand(cmd, &name, &extra, argv[optind]);
+	return check_operands(cmd, name, extra, a);
 }
 
 int
