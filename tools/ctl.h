@@ -5,6 +5,7 @@
 #ifndef TC_CTL_H
 #define TC_CTL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,8 @@ struct ctl_cache {
 };
 
 /* ctl_out.c: output */
+void	ctl_vwarnx(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 void	ctl_warnx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 void	ctl_make_printable(char *s, size_t cap);

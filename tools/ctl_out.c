@@ -12,16 +12,23 @@
 #include "ctl.h"
 #include "seg.h"
 
+/* "tokencachectl: ", the message and a newline, on standard error. */
+void
+ctl_vwarnx(const char *fmt, va_list ap)
+{
+	fputs("tokencachectl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void
 ctl_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("tokencachectl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_vwarnx(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /*

@@ -111,11 +111,9 @@ usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("tokencachectl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_vwarnx(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (cmd != NULL)
 		print_command_usage(stderr, cmd);
 	else
