@@ -149,6 +149,8 @@ all: $(SHLIB) $(B)/$(LIBNAME) $(STATICLIB) $(DAEMON) $(CTL) \
      $(B)/tokencache.pc
 
 $(LIB_OBJS): INCLUDES = -Ilibclient
+# The tool is a client: the library's headers, never the daemon's.
+$(CTL_OBJS): INCLUDES = -Ilibclient
 $(B)/pic/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden \

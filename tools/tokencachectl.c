@@ -7,37 +7,26 @@
  * (tokencache.h) like any other client, so the daemon's access rules apply
  * to them unchanged.  check and reload speak the control protocol
  * (proto.h) directly, since the public API has no call for either.
+ *
+ * This file holds the command table, the argument parsing and main; the
+ * commands live in ctl_status.c (list, show), ctl_token.c (token,
+ * refresh), ctl_check.c (check) and ctl_daemon.c (reload, rotate-keys,
+ * invalidate), over ctl_cache.c (reading the segment) and ctl_out.c
+ * (output, JSON).  ctl.h is what they share.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <json.h>
-#include <sodium.h>
-
-#include "nsec.h"
+#include "ctl.h"
 #include "proto.h"
 #include "seg.h"
 #include "tokencache.h"
 
-#define CTL_EXIT_OK      0
-#define CTL_EXIT_FAIL    1     /* the daemon or a credential is not right */
-#define CTL_EXIT_USAGE   2     /* the command line is not right */
-
-#define CTL_TOKEN_BUF    (16 * 1024)   /* first guess; grown on TC_ERANGE */
 #define CTL_MAX_SECONDS  (PROTO_WAIT_MAX_MS / 1000)
 #define CTL_REFRESH_SECS 30
-#define CTL_PING_MS      2000
-/* A reload parses every credential file inside the daemon's loop. */
-#define CTL_RELOAD_MS    10000
-
-#define NS_PER_S         INT64_C(1000000000)
 
 /* Options a command may accept, beside --help and --runtime-dir. */
 #define CTL_OPT_JSON     0x01
@@ -52,15 +41,6 @@ enum {
 	LOPT_TIMEOUT,
 };
 
-struct ctl_args {
-	const char *dir;          /* the runtime directory */
-	const char *name;         /* the NAME operand, validated */
-	int json;
-	int have_wait;
-	long wait_s;
-	long timeout_s;
-};
-
 struct ctl_cmd {
 	const char *name;
 	const char *synopsis;     /* what follows the command name in usage */
@@ -68,13 +48,6 @@ struct ctl_cmd {
 	unsigned int opts;        /* CTL_OPT_* */
 	int takes_name;
 	int (*run)(const struct ctl_args *);
-};
-
-/* The used slots of a segment, cleaned up for display. */
-struct ctl_cache {
-	struct seg_slot *creds;   /* sorted by name */
-	size_t ncreds;
-	size_t nbad;              /* slots that could not be read */
 };
 
 static const struct option global_opts[] = {
@@ -93,24 +66,10 @@ static const struct option command_opts[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
-static void ctl_warnx(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
 static int usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static const struct ctl_cmd *ctl_commands(size_t *n);
-
-static void
-ctl_warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("tokencachectl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void
 print_usage(FILE *fp)
@@ -152,11 +111,9 @@ usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("tokencachectl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_vwarnx(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (cmd != NULL)
 		print_command_usage(stderr, cmd);
 	else
@@ -164,25 +121,6 @@ usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
 		    "[ARGS]\n", stderr);
 	fputs("Try 'tokencachectl --help' for more information.\n", stderr);
 	return CTL_EXIT_USAGE;
-}
-
-/*
- * Text from the segment is written by the daemon, and the error field
- * partly by the OAuth server.  RFC 6749 §5.2 restricts error and
- * error_description to printable ASCII, so anything else is replaced: a
- * hostile server must not put terminal escapes on an operator's screen or
- * invalid UTF-8 into our JSON.
- */
-static void
-make_printable(char *s, size_t cap)
-{
-	size_t i;
-
-	for (i = 0; i < cap && s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			s[i] = '?';
-	if (cap > 0)
-		s[cap - 1] = '\0';
 }
 
 /* A whole number of seconds in [min, max], digits only. */
@@ -205,886 +143,6 @@ parse_seconds(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
-}
-
-/* Local time as "2026-11-30 10:00:00", or "-" for 0. */
-static void
-format_wall(char *buf, size_t len, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0)
-		snprintf(buf, len, "-");
-	else if (localtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		snprintf(buf, len, "@%lld", (long long)t);
-}
-
-/* "45s", "59m12s", "5h03m", "2d04h": two units are plenty to read. */
-static void
-format_duration(char *buf, size_t len, int64_t s)
-{
-	long long v = (long long)s;
-
-	if (v < 60)
-		snprintf(buf, len, "%llds", v);
-	else if (v < 3600)
-		snprintf(buf, len, "%lldm%02llds", v / 60, v % 60);
-	else if (v < 86400)
-		snprintf(buf, len, "%lldh%02lldm", v / 3600, v % 3600 / 60);
-	else
-		snprintf(buf, len, "%lldd%02lldh", v / 86400, v % 86400 / 3600);
-}
-
-static int
-ctl_slot_has_expiry(const struct seg_slot *s)
-{
-	return s->expires_boot_ns != 0;
-}
-
-/* Whole seconds the token has left, 0 once it has expired. */
-static int64_t
-ctl_slot_seconds_left(const struct seg_slot *s, int64_t now_boot)
-{
-	int64_t left = s->expires_boot_ns - now_boot;
-
-	return left > 0 ? left / NS_PER_S : 0;
-}
-
-/* What the IN column shows: time left, "expired", or "-" for no token. */
-static void
-format_remaining(char *buf, size_t len, const struct seg_slot *s,
-    int64_t now_boot)
-{
-	if (!ctl_slot_has_expiry(s))
-		snprintf(buf, len, "-");
-	else if (s->expires_boot_ns <= now_boot)
-		snprintf(buf, len, "expired");
-	else
-		format_duration(buf, len, ctl_slot_seconds_left(s, now_boot));
-}
-
-/*
- * The state people should see.  The daemon marks a token TS_EXPIRED only
- * when its timer fires; a reader may get there first, and a token whose
- * deadline has passed is expired whatever the slot says.
- */
-static const char *
-ctl_slot_state_name(const struct seg_slot *s, int64_t now_boot)
-{
-	switch (s->state) {
-	case TS_PENDING:
-		return "pending";
-	case TS_VALID:
-		return s->expires_boot_ns > now_boot ? "valid" : "expired";
-	case TS_FAILED:
-		return "failed";
-	case TS_EXPIRED:
-		return "expired";
-	case TS_LOST:
-		return "lost";
-	default:
-		return "unknown";
-	}
-}
-
-static int
-ctl_slot_is_ok(const struct seg_slot *s, int64_t now_boot)
-{
-	return s->state == TS_VALID && s->expires_boot_ns > now_boot;
-}
-
-/*
- * Make a consistent slot copy safe to print: the name must be one the
- * daemon could have written, the other strings printable.
- */
-static int
-ctl_slot_clean(struct seg_slot *s)
-{
-	/* seg_read_slot() checked name_len <= TC_NAME_MAX < SEG_NAME_FIELD. */
-	s->name[s->name_len] = '\0';
-	if (seg_name_valid(s->name, s->name_len) != 0)
-		return TC_ECORRUPT;
-	make_printable(s->token_type, sizeof(s->token_type));
-	make_printable(s->error, sizeof(s->error));
-	return 0;
-}
-
-/*
- * Read the daemon's persistent copy of the segment (never mapped: a file
- * truncated meanwhile is an error, not SIGBUS).  A segment the daemon has
- * retired is about to be replaced by a new file under the same name, so
- * look once more.
- */
-static int
-ctl_cache_open(struct seg_map *m, const char *dir, int *err)
-{
-	int r, tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		errno = 0;
-		if ((r = seg_file_load(m, dir)) != 0) {
-			*err = errno;
-			return r;
-		}
-		if (seg_live_status(m) == SEG_ALIVE)
-			return 0;
-		seg_map_close(m);
-	}
-	*err = 0;
-	return TC_ENOCACHE;
-}
-
-static void
-ctl_cache_strerror(char *buf, size_t len, const char *dir, int r, int err)
-{
-	if (r == TC_ENOCACHE)
-		snprintf(buf, len, "no token cache in %s (is tokencached "
-		    "running?)", dir);
-	else if (r == TC_EINVAL)
-		snprintf(buf, len, "%s: path too long", dir);
-	else if (r == TC_ESYSTEM && err != 0)
-		snprintf(buf, len, "%s/%s: %s", dir, SEG_FILE_NAME,
-		    strerror(err));
-	else
-		snprintf(buf, len, "%s/%s: %s", dir, SEG_FILE_NAME,
-		    tc_strerror(r));
-}
-
-static int
-compare_slot_names(const void *a, const void *b)
-{
-	const struct seg_slot *x = a, *y = b;
-
-	return strcmp(x->name, y->name);
-}
-
-static void
-ctl_cache_free(struct ctl_cache *c)
-{
-	free(c->creds);
-	memset(c, 0, sizeof(*c));
-}
-
-/*
- * Copy every used slot.  A slot that cannot be read consistently is
- * reported and counted in nbad; the others are still listed.
- */
-static int
-ctl_cache_load(struct ctl_cache *out, const char *dir, int *err)
-{
-	struct ctl_cache c;
-	struct seg_map m;
-	struct seg_slot s, *p;
-	size_t cap = 0;
-	uint32_t i;
-	int r;
-
-	memset(&c, 0, sizeof(c));
-	if ((r = ctl_cache_open(&m, dir, err)) != 0)
-		return r;
-	for (i = 0; i < m.hdr.nslots; i++) {
-		if ((r = seg_read_slot(&m, i, &s, NULL)) == 0 &&
-		    s.use == SLOT_USED)
-			r = ctl_slot_clean(&s);
-		if (r != 0) {
-			ctl_warnx("%s/%s: slot %u: %s", dir, SEG_FILE_NAME,
-			    (unsigned)i, tc_strerror(r));
-			c.nbad++;
-			continue;
-		}
-		if (s.use != SLOT_USED)
-			continue;
-		if (c.ncreds == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = reallocarray(c.creds, cap, sizeof(*p))) ==
-			    NULL) {
-				r = TC_ENOMEM;
-				goto out;
-			}
-			c.creds = p;
-		}
-		c.creds[c.ncreds++] = s;
-	}
-	if (c.ncreds > 0)
-		qsort(c.creds, c.ncreds, sizeof(*c.creds), compare_slot_names);
-	/* success */
-	*out = c;
-	memset(&c, 0, sizeof(c));
-	r = 0;
- out:
-	ctl_cache_free(&c);
-	seg_map_close(&m);
-	return r;
-}
-
-/* The metadata of one credential, cleaned up like ctl_cache_load()'s. */
-static int
-ctl_cache_lookup(struct seg_slot *out, const char *dir, const char *name,
-    int *err)
-{
-	struct seg_map m;
-	struct seg_slot s;
-	uint32_t idx;
-	int r;
-
-	if ((r = ctl_cache_open(&m, dir, err)) != 0)
-		return r;
-	if ((r = seg_lookup(&m, name, strlen(name), &idx, &s)) == 0 &&
-	    (r = ctl_slot_clean(&s)) == 0)
-		*out = s;
-	seg_map_close(&m);
-	return r;
-}
-
-/*
- * Why a credential has no token, from the segment.  The library hands
- * over the last error only when it read the slot itself; after a wait or
- * a refresh the daemon's verdict arrives without it.  Best effort.
- */
-static void
-ctl_cache_last_error(char *buf, size_t len, const char *dir, const char *name)
-{
-	struct seg_slot s;
-	int err;
-
-	if (ctl_cache_lookup(&s, dir, name, &err) == 0)
-		snprintf(buf, len, "%s", s.error);
-}
-
-/* ------------------------------------------------------------------ */
-/* JSON                                                                */
-
-/* Add v under key; v == NULL means json-c ran out of memory. */
-static int
-ctl_json_put(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (v == NULL)
-		return -1;
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
-}
-
-/* ctl_json_put(), then *v is no longer ours, added or freed. */
-static int
-ctl_json_give(struct json_object *o, const char *key, struct json_object **v)
-{
-	struct json_object *child = *v;
-
-	*v = NULL;
-	return ctl_json_put(o, key, child);
-}
-
-/* An integer, or null when have is 0. */
-static int
-ctl_json_put_int(struct json_object *o, const char *key, int have, int64_t v)
-{
-	if (!have)
-		return json_object_object_add(o, key, NULL) == 0 ? 0 : -1;
-	return ctl_json_put(o, key, json_object_new_int64(v));
-}
-
-static struct json_object *
-ctl_slot_json(const struct seg_slot *s, int64_t now_boot)
-{
-	struct json_object *o;
-
-	if ((o = json_object_new_object()) == NULL)
-		return NULL;
-	if (ctl_json_put(o, "name", json_object_new_string(s->name)) != 0 ||
-	    ctl_json_put(o, "state", json_object_new_string(
-	    ctl_slot_state_name(s, now_boot))) != 0 ||
-	    ctl_json_put_int(o, "expires_at", s->expires_at != 0,
-	    s->expires_at) != 0 ||
-	    ctl_json_put_int(o, "expires_in", ctl_slot_has_expiry(s),
-	    ctl_slot_seconds_left(s, now_boot)) != 0 ||
-	    ctl_json_put_int(o, "fetched_at", s->fetched_at != 0,
-	    s->fetched_at) != 0 ||
-	    ctl_json_put_int(o, "next_refresh_at", s->next_refresh_at != 0,
-	    s->next_refresh_at) != 0 ||
-	    ctl_json_put_int(o, "last_attempt_at", s->last_attempt_at != 0,
-	    s->last_attempt_at) != 0 ||
-	    ctl_json_put_int(o, "next_request_in_ms", s->plan.next_boot_ns != 0,
-	    s->plan.next_boot_ns > now_boot ?
-	    (s->plan.next_boot_ns - now_boot) / NS_PER_MS : 0) != 0 ||
-	    ctl_json_put(o, "endpoint_overloaded", json_object_new_boolean(
-	    (s->plan.flags & SEG_PLAN_OVERLOADED) != 0)) != 0 ||
-	    ctl_json_put(o, "generation",
-	    json_object_new_uint64(s->generation)) != 0 ||
-	    ctl_json_put(o, "failures", json_object_new_int64(s->failures)) != 0 ||
-	    ctl_json_put(o, "http_status",
-	    json_object_new_int64(s->http_status)) != 0 ||
-	    ctl_json_put(o, "token_type",
-	    json_object_new_string(s->token_type)) != 0 ||
-	    ctl_json_put(o, "last_error", json_object_new_string(s->error)) != 0) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* Print and free o; NULL (out of memory while building it) fails. */
-static int
-ctl_json_print(struct json_object *o)
-{
-	const char *text;
-	int r = CTL_EXIT_FAIL;
-
-	if (o == NULL) {
-		ctl_warnx("out of memory");
-		return CTL_EXIT_FAIL;
-	}
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text == NULL)
-		ctl_warnx("out of memory");
-	else if (printf("%s\n", text) >= 0)
-		r = CTL_EXIT_OK;
-	json_object_put(o);
-	return r;
-}
-
-/* ------------------------------------------------------------------ */
-/* Commands                                                            */
-
-static int
-cmd_list(const struct ctl_args *a)
-{
-	struct ctl_cache c;
-	struct json_object *arr = NULL, *o;
-	char expires[32], in[32], gen[24];
-	int64_t now;
-	size_t i, wname = 4, win = 2, wgen = 3;
-	int r, err;
-
-	if ((r = ctl_cache_load(&c, a->dir, &err)) != 0) {
-		char msg[512];
-
-		ctl_cache_strerror(msg, sizeof(msg), a->dir, r, err);
-		ctl_warnx("%s", msg);
-		return CTL_EXIT_FAIL;
-	}
-	now = seg_boottime_ns();
-	if (a->json) {
-		if ((arr = json_object_new_array()) == NULL)
-			goto nomem;
-		for (i = 0; i < c.ncreds; i++) {
-			if ((o = ctl_slot_json(&c.creds[i], now)) == NULL)
-				goto nomem;
-			if (json_object_array_add(arr, o) != 0) {
-				json_object_put(o);
-				goto nomem;
-			}
-		}
-		r = ctl_json_print(arr);
-		arr = NULL;
-		goto out;
-	}
-	/* Size the columns to what they hold, so wide names still line up. */
-	for (i = 0; i < c.ncreds; i++) {
-		const struct seg_slot *s = &c.creds[i];
-
-		if (strlen(s->name) > wname)
-			wname = strlen(s->name);
-		format_remaining(in, sizeof(in), s, now);
-		if (strlen(in) > win)
-			win = strlen(in);
-		snprintf(gen, sizeof(gen), "%llu",
-		    (unsigned long long)s->generation);
-		if (strlen(gen) > wgen)
-			wgen = strlen(gen);
-	}
-	printf("%-*s  %-7s  %-19s  %-*s  %-*s  %s\n", (int)wname, "NAME",
-	    "STATE", "EXPIRES", (int)win, "IN", (int)wgen, "GEN",
-	    "LAST ERROR");
-	for (i = 0; i < c.ncreds; i++) {
-		const struct seg_slot *s = &c.creds[i];
-
-		format_wall(expires, sizeof(expires), s->expires_at);
-		format_remaining(in, sizeof(in), s, now);
-		printf("%-*s  %-7s  %-19s  %-*s  %-*llu  %s\n", (int)wname,
-		    s->name, ctl_slot_state_name(s, now), expires, (int)win, in,
-		    (int)wgen, (unsigned long long)s->generation,
-		    s->error[0] != '\0' ? s->error : "-");
-	}
-	r = CTL_EXIT_OK;
-	goto out;
- nomem:
-	ctl_warnx("out of memory");
-	r = CTL_EXIT_FAIL;
- out:
-	json_object_put(arr);
-	/* Unreadable slots were reported: the listing is not complete. */
-	if (r == CTL_EXIT_OK && c.nbad > 0)
-		r = CTL_EXIT_FAIL;
-	ctl_cache_free(&c);
-	return r;
-}
-
-static int
-cmd_show(const struct ctl_args *a)
-{
-	struct seg_slot s;
-	char buf[64], msg[512];
-	int64_t now;
-	int r, err;
-
-	if ((r = ctl_cache_lookup(&s, a->dir, a->name, &err)) != 0) {
-		if (r == TC_ENOTFOUND)
-			ctl_warnx("%s: %s", a->name, tc_strerror(r));
-		else {
-			ctl_cache_strerror(msg, sizeof(msg), a->dir, r, err);
-			ctl_warnx("%s", msg);
-		}
-		return CTL_EXIT_FAIL;
-	}
-	now = seg_boottime_ns();
-	if (a->json)
-		return ctl_json_print(ctl_slot_json(&s, now));
-	printf("%-16s %s\n", "name:", s.name);
-	printf("%-16s %s\n", "state:", ctl_slot_state_name(&s, now));
-	printf("%-16s %s\n", "token_type:",
-	    s.token_type[0] != '\0' ? s.token_type : "-");
-	format_wall(buf, sizeof(buf), s.expires_at);
-	printf("%-16s %s\n", "expires_at:", buf);
-	format_remaining(buf, sizeof(buf), &s, now);
-	printf("%-16s %s\n", "expires_in:", buf);
-	format_wall(buf, sizeof(buf), s.fetched_at);
-	printf("%-16s %s\n", "fetched_at:", buf);
-	format_wall(buf, sizeof(buf), s.next_refresh_at);
-	printf("%-16s %s\n", "next_refresh_at:", buf);
-	format_wall(buf, sizeof(buf), s.last_attempt_at);
-	printf("%-16s %s\n", "last_attempt_at:", buf);
-	if (s.plan.next_boot_ns == 0)
-		printf("%-16s -\n", "next_request_in:");
-	else if (s.plan.next_boot_ns <= now)
-		printf("%-16s due\n", "next_request_in:");
-	else
-		printf("%-16s %lld.%03lld s\n", "next_request_in:",
-		    (long long)((s.plan.next_boot_ns - now) / NS_PER_S),
-		    (long long)((s.plan.next_boot_ns - now) / NS_PER_MS % 1000));
-	printf("%-16s %s\n", "endpoint_rate:",
-	    s.plan.flags & SEG_PLAN_OVERLOADED ? "cannot keep up: refreshes "
-	    "can come after 80 % of a lifetime (see the log)" : "keeps up");
-	printf("%-16s %llu\n", "generation:",
-	    (unsigned long long)s.generation);
-	printf("%-16s %u\n", "failures:", (unsigned)s.failures);
-	if (s.http_status != 0)
-		printf("%-16s %u\n", "http_status:", (unsigned)s.http_status);
-	else
-		printf("%-16s -\n", "http_status:");
-	printf("%-16s %s\n", "last_error:", s.error[0] != '\0' ? s.error : "-");
-	return CTL_EXIT_OK;
-}
-
-/*
- * Report a failed token or refresh call: the library's verdict and, when
- * the credential has no token, the reason the daemon recorded.  The
- * reason is left out of other errors (permission denied, no daemon ...),
- * where an old fetch error would only mislead.
- */
-static void
-report_credential_error(const struct ctl_args *a, int r, int err,
-    const char *info_error)
-{
-	char why[SEG_ERROR_FIELD] = "";
-
-	if (r == TC_EFAILED || r == TC_EEXPIRED || r == TC_ENOTOKEN ||
-	    r == TC_ETIMEDOUT) {
-		if (info_error != NULL)
-			snprintf(why, sizeof(why), "%s", info_error);
-		if (why[0] == '\0')
-			ctl_cache_last_error(why, sizeof(why), a->dir,
-			    a->name);
-		make_printable(why, sizeof(why));
-	}
-	if (r == TC_ENOCACHE)
-		ctl_warnx("%s: no token cache in %s (is tokencached running?)",
-		    a->name, a->dir);
-	else if (r == TC_ENODAEMON)
-		ctl_warnx("%s: cannot reach tokencached at %s/%s", a->name,
-		    a->dir, SEG_SOCKET_NAME);
-	else if (r == TC_EPEER)
-		ctl_warnx("%s: %s/%s: %s", a->name, a->dir, SEG_SOCKET_NAME,
-		    tc_strerror(r));
-	else if (r == TC_ESYSTEM && err != 0)
-		ctl_warnx("%s: %s: %s", a->name, tc_strerror(r), strerror(err));
-	else if (why[0] != '\0')
-		ctl_warnx("%s: %s: %s", a->name, tc_strerror(r), why);
-	else
-		ctl_warnx("%s: %s", a->name, tc_strerror(r));
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* A library handle for a->dir; reports its own errors. */
-static int
-open_client(const struct ctl_args *a, tc_client **c)
-{
-	int r, err;
-
-	if (sodium_init() < 0) {
-		ctl_warnx("libsodium failed to initialise");
-		return -1;
-	}
-	errno = 0;
-	if ((r = tc_open(c, a->dir)) != 0) {
-		err = errno;
-		report_credential_error(a, r, err, NULL);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-cmd_token(const struct ctl_args *a)
-{
-	tc_client *c = NULL;
-	tc_token_info info;
-	char *buf = NULL;
-	size_t cap = CTL_TOKEN_BUF;
-	int r, err, tries, ret = CTL_EXIT_FAIL;
-
-	memset(&info, 0, sizeof(info));
-	if (open_client(a, &c) != 0)
-		goto out;
-	/* Guarded memory: no swap, no core dump, wiped by sodium_free(). */
-	if ((buf = sodium_malloc(cap)) == NULL) {
-		ctl_warnx("out of memory");
-		goto out;
-	}
-	for (tries = 0;; tries++) {
-		/* The library writes info on some failures too; start clean
-		 * so that a stale error is never shown. */
-		memset(&info, 0, sizeof(info));
-		info.size = sizeof(info);
-		errno = 0;
-		/* --wait 0 means do not wait: the library would take a zero
-		 * timeout as "the daemon's own fetch timeout". */
-		if (a->have_wait && a->wait_s > 0)
-			r = tc_get_wait(c, a->name, buf, cap, &info,
-			    (int)(a->wait_s * 1000));
-		else
-			r = tc_get(c, a->name, buf, cap, &info);
-		err = errno;
-		/* A token can change between calls, so grow a few times,
-		 * but never past what a segment can hold. */
-		if (r != TC_ERANGE || tries == 3 ||
-		    info.length >= SEG_TOKEN_MAX || info.length + 1 <= cap)
-			break;
-		sodium_free(buf);
-		cap = info.length + 1;
-		if ((buf = sodium_malloc(cap)) == NULL) {
-			ctl_warnx("out of memory");
-			goto out;
-		}
-	}
-	if (r != 0) {
-		report_credential_error(a, r, err, info.error);
-		goto out;
-	}
-	if (info.length >= cap) {	/* cannot happen: tc_get checked */
-		ctl_warnx("%s: %s", a->name, tc_strerror(TC_EPROTO));
-		goto out;
-	}
-	/*
-	 * Written straight from guarded memory: stdio would leave a copy of
-	 * the token in its heap buffer.  The NUL makes room for the newline.
-	 */
-	buf[info.length] = '\n';
-	if (write_all(STDOUT_FILENO, buf, info.length + 1) != 0) {
-		ctl_warnx("standard output: %s", strerror(errno));
-		goto out;
-	}
-	ret = CTL_EXIT_OK;
- out:
-	sodium_free(buf);
-	sodium_memzero(&info, sizeof(info));
-	tc_close(c);
-	return ret;
-}
-
-static int
-cmd_refresh(const struct ctl_args *a)
-{
-	tc_client *c = NULL;
-	int r, err, ret = CTL_EXIT_FAIL;
-
-	if (open_client(a, &c) != 0)
-		goto out;
-	errno = 0;
-	if ((r = tc_refresh(c, a->name, (int)(a->timeout_s * 1000))) != 0) {
-		err = errno;
-		report_credential_error(a, r, err, NULL);
-		goto out;
-	}
-	printf("%s: refreshed\n", a->name);
-	ret = CTL_EXIT_OK;
- out:
-	tc_close(c);
-	return ret;
-}
-
-/* One exchange with the daemon; resp->message is printable afterwards. */
-static int
-ctl_daemon_call(const char *dir, int op, const char *name, int timeout_ms,
-    struct proto_resp *resp, int *err)
-{
-	struct proto_req req;
-	int r;
-
-	if ((r = proto_req_init(&req, op, name, 0)) != 0)
-		return r;
-	errno = 0;
-	if ((r = proto_call(dir, &req, resp, timeout_ms)) != 0) {
-		*err = errno;
-		return r;
-	}
-	make_printable(resp->message, sizeof(resp->message));
-	return 0;
-}
-
-static void
-ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r, int err)
-{
-	if (r == TC_ENODAEMON)
-		snprintf(buf, len, "cannot reach tokencached at %s/%s", dir,
-		    SEG_SOCKET_NAME);
-	else if (r == TC_EPEER)
-		snprintf(buf, len, "%s/%s: %s", dir, SEG_SOCKET_NAME,
-		    tc_strerror(r));
-	else if (r == TC_ESYSTEM && err != 0)
-		snprintf(buf, len, "%s: %s", tc_strerror(r), strerror(err));
-	else
-		snprintf(buf, len, "%s", tc_strerror(r));
-}
-
-/*
- * Ask for the segment as a first read does (PROTO_OP_SEGMENT: the memfd over
- * SCM_RIGHTS) and check it as the library would: a daemon that answers a
- * ping but can hand no reader its segment (out of descriptors, say) serves
- * nobody new, and check must say so.  0, or a message in buf.
- */
-static int
-ctl_segment_probe(const char *dir, char *buf, size_t len)
-{
-	struct seg_map m;
-	int r;
-
-	errno = 0;
-	if ((r = seg_map_from_daemon(dir, CTL_PING_MS, &m)) != 0) {
-		ctl_daemon_strerror(buf, len, dir, r, errno);
-		return -1;
-	}
-	seg_map_close(&m);
-	return 0;
-}
-
-static struct json_object *
-ctl_check_json(int reachable, const char *daemon_msg, int seg_ok,
-    const char *seg_msg, int conf_ok, const char *conf_msg, int cache_ok,
-    const char *cache_msg, const struct ctl_cache *c, int64_t now, int ok)
-{
-	struct json_object *root, *d = NULL, *k = NULL, *arr = NULL, *o;
-	size_t i;
-
-	if ((root = json_object_new_object()) == NULL)
-		return NULL;
-	if ((d = json_object_new_object()) == NULL ||
-	    ctl_json_put(d, "reachable", json_object_new_boolean(reachable)) ||
-	    ctl_json_put(d, "message", json_object_new_string(daemon_msg)) ||
-	    ctl_json_put(d, "segment", json_object_new_boolean(seg_ok)) ||
-	    ctl_json_put(d, "segment_message",
-	    json_object_new_string(seg_msg)) ||
-	    ctl_json_put(d, "configuration_loaded",
-	    json_object_new_boolean(conf_ok)) ||
-	    ctl_json_put(d, "configuration_message",
-	    json_object_new_string(conf_msg)) ||
-	    ctl_json_give(root, "daemon", &d))
-		goto fail;
-	if ((k = json_object_new_object()) == NULL ||
-	    ctl_json_put(k, "readable", json_object_new_boolean(cache_ok)) ||
-	    ctl_json_put(k, "message", json_object_new_string(cache_msg)) ||
-	    ctl_json_give(root, "cache", &k))
-		goto fail;
-	if ((arr = json_object_new_array()) == NULL)
-		goto fail;
-	for (i = 0; i < c->ncreds; i++) {
-		const struct seg_slot *s = &c->creds[i];
-
-		if ((o = json_object_new_object()) == NULL)
-			goto fail;
-		if (ctl_json_put(o, "name", json_object_new_string(s->name)) ||
-		    ctl_json_put(o, "state", json_object_new_string(
-		    ctl_slot_state_name(s, now))) ||
-		    ctl_json_put(o, "ok", json_object_new_boolean(
-		    ctl_slot_is_ok(s, now))) ||
-		    ctl_json_put(o, "last_error",
-		    json_object_new_string(s->error)) ||
-		    json_object_array_add(arr, o) != 0) {
-			json_object_put(o);
-			goto fail;
-		}
-	}
-	if (ctl_json_give(root, "credentials", &arr))
-		goto fail;
-	if (ctl_json_put(root, "ok", json_object_new_boolean(ok)))
-		goto fail;
-	return root;
- fail:
-	/* ctl_json_put() frees what it could not add; the rest is ours. */
-	json_object_put(d);
-	json_object_put(k);
-	json_object_put(arr);
-	json_object_put(root);
-	return NULL;
-}
-
-static int
-cmd_check(const struct ctl_args *a)
-{
-	struct ctl_cache c;
-	struct proto_resp resp;
-	char dmsg[SEG_ERROR_FIELD + 64], cmsg[512] = "", smsg[512] = "";
-	char fmsg[SEG_ERROR_FIELD] = "";
-	int64_t now;
-	size_t i, nok = 0;
-	int r, err = 0, reachable, cache_ok, seg_ok = 0, conf_ok = 1, ok;
-
-	memset(&c, 0, sizeof(c));
-	if ((r = ctl_daemon_call(a->dir, PROTO_OP_PING, NULL, CTL_PING_MS, &resp,
-	    &err)) == 0 && (r = resp.status) == 0) {
-		/* It runs an older configuration than the one on disk,
-		 * which did not load: a credential there is not served. */
-		if (resp.flags & PROTO_RESP_CONF_STALE) {
-			conf_ok = 0;
-			snprintf(fmsg, sizeof(fmsg), "%s", resp.message);
-			snprintf(dmsg, sizeof(dmsg), "tokencached answers");
-		} else
-			snprintf(dmsg, sizeof(dmsg), "%s", resp.message);
-	} else
-		ctl_daemon_strerror(dmsg, sizeof(dmsg), a->dir, r, err);
-	reachable = r == 0;
-	if (reachable)
-		seg_ok = ctl_segment_probe(a->dir, smsg, sizeof(smsg)) == 0;
-	if ((r = ctl_cache_load(&c, a->dir, &err)) != 0)
-		ctl_cache_strerror(cmsg, sizeof(cmsg), a->dir, r, err);
-	else if (c.nbad > 0)
-		snprintf(cmsg, sizeof(cmsg), "%zu unreadable slot%s", c.nbad,
-		    c.nbad == 1 ? "" : "s");
-	cache_ok = r == 0 && c.nbad == 0;
-	now = seg_boottime_ns();
-	for (i = 0; i < c.ncreds; i++)
-		if (ctl_slot_is_ok(&c.creds[i], now))
-			nok++;
-	ok = reachable && seg_ok && conf_ok && cache_ok && nok == c.ncreds;
-	if (a->json) {
-		r = ctl_json_print(ctl_check_json(reachable, dmsg, seg_ok, smsg,
-		    conf_ok, fmsg, cache_ok, cmsg, &c, now, ok));
-		ctl_cache_free(&c);
-		return r != CTL_EXIT_OK ? r : (ok ? CTL_EXIT_OK : CTL_EXIT_FAIL);
-	}
-	if (!reachable)
-		printf("daemon: not reachable: %s\n", dmsg);
-	else if (!seg_ok)
-		printf("daemon: hands out no cache segment, new readers get no "
-		    "token: %s\n", smsg);
-	if (!conf_ok)
-		printf("configuration: not loaded, tokencached runs the previous "
-		    "one: %s\n", fmsg);
-	if (!cache_ok)
-		printf("cache: %s\n", cmsg);
-	for (i = 0; i < c.ncreds; i++) {
-		const struct seg_slot *s = &c.creds[i];
-
-		if (ctl_slot_is_ok(s, now))
-			continue;
-		if (s->error[0] != '\0')
-			printf("%s: %s: %s\n", s->name,
-			    ctl_slot_state_name(s, now), s->error);
-		else
-			printf("%s: %s\n", s->name, ctl_slot_state_name(s, now));
-	}
-	if (ok)
-		printf("ok: %zu credential%s valid (%s)\n", nok,
-		    nok == 1 ? "" : "s", dmsg);
-	ctl_cache_free(&c);
-	return ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
-}
-
-/*
- * reload, rotate-keys and invalidate: one request, the daemon's message
- * printed.  They need root or the daemon's admin_group.
- */
-static int
-admin_call(const struct ctl_args *a, const char *what, int op,
-    const char *name, const char *done)
-{
-	struct proto_resp resp;
-	char msg[SEG_ERROR_FIELD + 64];
-	int r, err = 0;
-
-	if ((r = ctl_daemon_call(a->dir, op, name, CTL_RELOAD_MS, &resp,
-	    &err)) != 0) {
-		ctl_daemon_strerror(msg, sizeof(msg), a->dir, r, err);
-		ctl_warnx("%s: %s", what, msg);
-		return CTL_EXIT_FAIL;
-	}
-	/*
-	 * The daemon's message, when there is one, is the whole story
-	 * ("permission denied: needs root or admin_group", "not reloaded,
-	 * ...: FILE:LINE: ..."); the code's generic text is for when there
-	 * is none, and would only repeat it or, as TC_EFAILED's "fetching
-	 * the token failed" for a reload, mislead.
-	 */
-	if (resp.status != 0) {
-		ctl_warnx("%s: %s", what, resp.message[0] != '\0' ?
-		    resp.message : tc_strerror(resp.status));
-		return CTL_EXIT_FAIL;
-	}
-	printf("%s\n", resp.message[0] != '\0' ? resp.message : done);
-	return CTL_EXIT_OK;
-}
-
-static int
-cmd_reload(const struct ctl_args *a)
-{
-	return admin_call(a, "reload", PROTO_OP_RELOAD, NULL, "reloaded");
-}
-
-static int
-cmd_rotate_keys(const struct ctl_args *a)
-{
-	return admin_call(a, "rotate-keys", PROTO_OP_ROTATE, NULL,
-	    "keys rotated");
-}
-
-static int
-cmd_invalidate(const struct ctl_args *a)
-{
-	char what[TC_NAME_MAX + 16];
-
-	snprintf(what, sizeof(what), "invalidate %s", a->name);
-	return admin_call(a, what, PROTO_OP_INVALIDATE, a->name, "invalidated");
 }
 
 static void
@@ -1161,7 +219,7 @@ rejected_option(char **argv, char *buf, size_t len)
 		snprintf(buf, len, "-%c", optopt);
 	else
 		snprintf(buf, len, "%s", argv[optind - 1]);
-	make_printable(buf, len);
+	ctl_make_printable(buf, len);
 	return buf;
 }
 
@@ -1173,7 +231,7 @@ check_name(const struct ctl_cmd *cmd, const char *name)
 	if (seg_name_valid(name, strnlen(name, TC_NAME_MAX + 1)) == 0)
 		return 0;
 	snprintf(shown, sizeof(shown), "%s", name);
-	make_printable(shown, sizeof(shown));
+	ctl_make_printable(shown, sizeof(shown));
 	return usage_error(cmd, "invalid credential name '%s%s': a name has "
 	    "1 to %d of the characters A-Z a-z 0-9 . _ ~ @ + - and does not "
 	    "start with '.'", shown, strlen(name) > TC_NAME_MAX ? "..." : "",
@@ -1192,80 +250,91 @@ add_operand(const struct ctl_cmd *cmd, const char **name, const char **extra,
 }
 
 /*
- * Parse a command's options and operands (argv[0] is the command name).
- * The leading '-' makes getopt_long() hand over operands in order as
- * option 1, so options may follow NAME even with POSIXLY_CORRECT set.
+ * An option getopt_long() rejected, or a known one this command does not
+ * take.  Always returns CTL_EXIT_USAGE.
  */
 static int
-parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
-    struct ctl_args *a, int *done)
+reject_option(const struct ctl_cmd *cmd, int ch, int longindex, char **argv)
 {
-	const char *name = NULL, *extra = NULL;
 	char opt[64];
-	int ch, r, longindex = -1;
 
-	*done = 0;
-	opterr = 0;
-	optind = 0;		/* a second argument vector: reinitialise */
-	while ((ch = getopt_long(argc, argv, "-:h", command_opts,
-	    &longindex)) != -1) {
-		switch (ch) {
-		case 1:
-			add_operand(cmd, &name, &extra, optarg);
+	/* A known option this command does not take: name it, since argv
+	 * may point at its argument by now. */
+	if (ch >= 256 && longindex >= 0)
+		return usage_error(cmd, "%s does not take --%s", cmd->name,
+		    command_opts[longindex].name);
+	return usage_error(cmd, "%s: unknown option %s", cmd->name,
+	    rejected_option(argv, opt, sizeof(opt)));
+}
+
+/*
+ * One option of a command (operands are add_operand()'s).  CTL_EXIT_OK
+ * to go on; otherwise the exit status, with *done set after --help.
+ */
+static int
+parse_command_option(const struct ctl_cmd *cmd, int ch, int longindex,
+    char **argv, struct ctl_args *a, int *done)
+{
+	char opt[64];
+
+	switch (ch) {
+	case 'h':
+		print_command_usage(stdout, cmd);
+		printf("%s\n", cmd->summary);
+		*done = 1;
+		return CTL_EXIT_OK;
+	case LOPT_RUNTIME_DIR:
+		if (optarg[0] == '\0')
+			return usage_error(cmd, "--runtime-dir must not be "
+			    "empty");
+		a->dir = optarg;
+		return CTL_EXIT_OK;
+	case LOPT_JSON:
+		if (!(cmd->opts & CTL_OPT_JSON))
 			break;
-		case 'h':
-			print_command_usage(stdout, cmd);
-			printf("%s\n", cmd->summary);
-			*done = 1;
-			return CTL_EXIT_OK;
-		case LOPT_RUNTIME_DIR:
-			if (optarg[0] == '\0')
-				return usage_error(cmd, "--runtime-dir must "
-				    "not be empty");
-			a->dir = optarg;
+		a->json = 1;
+		return CTL_EXIT_OK;
+	case LOPT_WAIT:
+		if (!(cmd->opts & CTL_OPT_WAIT))
 			break;
-		case LOPT_JSON:
-			if (!(cmd->opts & CTL_OPT_JSON))
-				goto unknown;
-			a->json = 1;
+		if (parse_seconds(optarg, 0, CTL_MAX_SECONDS, &a->wait_s) != 0)
+			return usage_error(cmd, "--wait: '%s' is not a whole "
+			    "number of seconds from 0 to %d", optarg,
+			    CTL_MAX_SECONDS);
+		a->have_wait = 1;
+		return CTL_EXIT_OK;
+	case LOPT_TIMEOUT:
+		if (!(cmd->opts & CTL_OPT_TIMEOUT))
 			break;
-		case LOPT_WAIT:
-			if (!(cmd->opts & CTL_OPT_WAIT))
-				goto unknown;
-			if (parse_seconds(optarg, 0, CTL_MAX_SECONDS,
-			    &a->wait_s) != 0)
-				return usage_error(cmd, "--wait: '%s' is not "
-				    "a whole number of seconds from 0 to %d",
-				    optarg, CTL_MAX_SECONDS);
-			a->have_wait = 1;
-			break;
-		case LOPT_TIMEOUT:
-			if (!(cmd->opts & CTL_OPT_TIMEOUT))
-				goto unknown;
-			/* 0 would mean the daemon's own timeout to the
-			 * library; keep the meaning obvious. */
-			if (parse_seconds(optarg, 1, CTL_MAX_SECONDS,
-			    &a->timeout_s) != 0)
-				return usage_error(cmd, "--timeout: '%s' is "
-				    "not a whole number of seconds from 1 to "
-				    "%d", optarg, CTL_MAX_SECONDS);
-			break;
-		case ':':
-			return usage_error(cmd, "%s: option %s needs an "
-			    "argument", cmd->name,
-			    rejected_option(argv, opt, sizeof(opt)));
-		default:
-			goto unknown;
-		}
+		/* 0 would mean the daemon's own timeout to the library;
+		 * keep the meaning obvious. */
+		if (parse_seconds(optarg, 1, CTL_MAX_SECONDS,
+		    &a->timeout_s) != 0)
+			return usage_error(cmd, "--timeout: '%s' is not a "
+			    "whole number of seconds from 1 to %d", optarg,
+			    CTL_MAX_SECONDS);
+		return CTL_EXIT_OK;
+	case ':':
+		return usage_error(cmd, "%s: option %s needs an argument",
+		    cmd->name, rejected_option(argv, opt, sizeof(opt)));
+	default:
+		break;
 	}
-	/* What follows "--" is all operands. */
-	for (; optind < argc; optind++)
-		add_operand(cmd, &name, &extra, argv[optind]);
+	return reject_option(cmd, ch, longindex, argv);
+}
+
+/* After the options: no operand too many, and NAME given and valid. */
+static int
+check_operands(const struct ctl_cmd *cmd, const char *name,
+    const char *extra, struct ctl_args *a)
+{
+	int r;
+
 	if (extra != NULL) {
 		char shown[64];
 
 		snprintf(shown, sizeof(shown), "%s", extra);
-		make_printable(shown, sizeof(shown));
+		ctl_make_printable(shown, sizeof(shown));
 		return usage_error(cmd, "%s: unexpected argument '%s'",
 		    cmd->name, shown);
 	}
@@ -1278,14 +347,37 @@ parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
 		a->name = name;
 	}
 	return CTL_EXIT_OK;
- unknown:
-	/* A known option this command does not take: name it, since argv
-	 * may point at its argument by now. */
-	if (ch >= 256 && longindex >= 0)
-		return usage_error(cmd, "%s does not take --%s", cmd->name,
-		    command_opts[longindex].name);
-	return usage_error(cmd, "%s: unknown option %s", cmd->name,
-	    rejected_option(argv, opt, sizeof(opt)));
+}
+
+/*
+ * Parse a command's options and operands (argv[0] is the command name).
+ * The leading '-' makes getopt_long() hand over operands in order as
+ * option 1, so options may follow NAME even with POSIXLY_CORRECT set.
+ */
+static int
+parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
+    struct ctl_args *a, int *done)
+{
+	const char *name = NULL, *extra = NULL;
+	int ch, r, longindex = -1;
+
+	*done = 0;
+	opterr = 0;
+	optind = 0;		/* a second argument vector: reinitialise */
+	while ((ch = getopt_long(argc, argv, "-:h", command_opts,
+	    &longindex)) != -1) {
+		if (ch == 1) {
+			add_operand(cmd, &name, &extra, optarg);
+			continue;
+		}
+		if ((r = parse_command_option(cmd, ch, longindex, argv, a,
+		    done)) != CTL_EXIT_OK || *done)
+			return r;
+	}
+	/* What follows "--" is all operands. */
+	for (; optind < argc; optind++)
+		add_operand(cmd, &name, &extra, argv[optind]);
+	return check_operands(cmd, name, extra, a);
 }
 
 int
@@ -1329,7 +421,7 @@ main(int argc, char *argv[])
 		char shown[64];
 
 		snprintf(shown, sizeof(shown), "%s", argv[optind]);
-		make_printable(shown, sizeof(shown));
+		ctl_make_printable(shown, sizeof(shown));
 		return usage_error(NULL, "unknown command '%s'", shown);
 	}
 	r = parse_command(cmd, argc - optind, argv + optind, &a, &done);

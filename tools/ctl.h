@@ -1,0 +1,84 @@
+/*
+ * tokencachectl's internal interface: what its files share.  Not
+ * installed; the tool's users see only its command line (tokencachectl(1)).
+ */
+#ifndef TC_CTL_H
+#define TC_CTL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nsec.h"
+
+struct json_object;
+struct proto_resp;
+struct seg_slot;
+
+#define CTL_EXIT_OK      0
+#define CTL_EXIT_FAIL    1     /* the daemon or a credential is not right */
+#define CTL_EXIT_USAGE   2     /* the command line is not right */
+
+struct ctl_args {
+	const char *dir;          /* the runtime directory */
+	const char *name;         /* the NAME operand, validated */
+	int json;
+	int have_wait;
+	long wait_s;
+	long timeout_s;
+};
+
+/* The used slots of a segment, cleaned up for display. */
+struct ctl_cache {
+	struct seg_slot *creds;   /* sorted by name */
+	size_t ncreds;
+	size_t nbad;              /* slots that could not be read */
+};
+
+/* ctl_out.c: output */
+void	ctl_vwarnx(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+void	ctl_warnx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+void	ctl_make_printable(char *s, size_t cap);
+void	ctl_format_wall(char *buf, size_t len, int64_t t);
+void	ctl_format_remaining(char *buf, size_t len, const struct seg_slot *s,
+	    int64_t now_boot);
+int	ctl_json_put(struct json_object *o, const char *key,
+	    struct json_object *v);
+int	ctl_json_give(struct json_object *o, const char *key,
+	    struct json_object **v);
+struct json_object *ctl_slot_json(const struct seg_slot *s, int64_t now_boot);
+int	ctl_json_print(struct json_object *o);
+
+/* ctl_cache.c: the segment, read without a key */
+int	ctl_slot_has_expiry(const struct seg_slot *s);
+int64_t	ctl_slot_seconds_left(const struct seg_slot *s, int64_t now_boot);
+const char *ctl_slot_state_name(const struct seg_slot *s, int64_t now_boot);
+int	ctl_slot_is_ok(const struct seg_slot *s, int64_t now_boot);
+void	ctl_cache_strerror(char *buf, size_t len, const char *dir, int r,
+	    int err);
+void	ctl_cache_free(struct ctl_cache *c);
+int	ctl_cache_load(struct ctl_cache *out, const char *dir, int *err);
+int	ctl_cache_lookup(struct seg_slot *out, const char *dir,
+	    const char *name, int *err);
+void	ctl_cache_last_error(char *buf, size_t len, const char *dir,
+	    const char *name);
+
+/* ctl_daemon.c: the control protocol */
+int	ctl_daemon_call(const char *dir, int op, const char *name,
+	    int timeout_ms, struct proto_resp *resp, int *err);
+void	ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r,
+	    int err);
+
+/* The commands, one per entry of tokencachectl.c's table. */
+int	cmd_list(const struct ctl_args *a);		/* ctl_status.c */
+int	cmd_show(const struct ctl_args *a);
+int	cmd_token(const struct ctl_args *a);		/* ctl_token.c */
+int	cmd_refresh(const struct ctl_args *a);
+int	cmd_check(const struct ctl_args *a);		/* ctl_check.c */
+int	cmd_reload(const struct ctl_args *a);		/* ctl_daemon.c */
+int	cmd_rotate_keys(const struct ctl_args *a);
+int	cmd_invalidate(const struct ctl_args *a);
+
+#endif
