@@ -280,7 +280,10 @@ call_once(const char *runtime_dir, const struct proto_req *req,
  * service starts many processes at once: ask again after a pause that
  * doubles from BUSY_PAUSE_MS to BUSY_PAUSE_MAX_MS, with jitter so that a
  * herd spreads out, for as long as the deadline allows.  The last answer
- * stands when it does not (a hang-up then says TC_ENODAEMON, as before).
+ * stands when it does not (a hang-up then says TC_ENODAEMON, as before);
+ * and when the deadline runs out while waiting for the answer after a
+ * busy one, busy stands too: the daemon answers, only not now, and "timed
+ * out" would say it does not.
  */
 #define BUSY_PAUSE_MS     5
 #define BUSY_PAUSE_MAX_MS 200
@@ -291,12 +294,15 @@ proto_call_fd(const char *runtime_dir, const struct proto_req *req,
 {
 	int64_t deadline = mono_ms() + timeout_ms;
 	uint32_t pause = BUSY_PAUSE_MS, t;
-	int r;
+	int r, busy = 0;
 
 	for (;;) {
 		r = call_once(runtime_dir, req, resp, deadline, fdp);
+		if (r == TC_ETIMEDOUT && busy)
+			return 0;	/* *resp still holds the busy answer */
 		if (r != CALL_HUNG_UP && (r != 0 || resp->status != TC_EBUSY))
 			return r;
+		busy = r == 0;
 		t = pause + randombytes_uniform(pause);
 		if (mono_ms() + t >= deadline)
 			return r == CALL_HUNG_UP ? TC_ENODAEMON : 0;

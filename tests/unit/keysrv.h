@@ -41,6 +41,10 @@ static int keysrv_refuse_status;   /* not 0: SEGMENT and OPEN get this
                                     * daemon answers a rate-limited peer */
 static int keysrv_busy_times;      /* > 0: the next that many SEGMENT and
                                     * OPEN are answered TC_EBUSY */
+static int keysrv_mute_after_busy; /* set: once keysrv_busy_times is used
+                                    * up, SEGMENT and OPEN get no answer
+                                    * until the client gives up (a daemon
+                                    * too slow to answer in time) */
 static atomic_int seg_requests;
 static atomic_int connections;     /* connections accepted */
 static atomic_int keysrv_closed;   /* connections the server has closed */
@@ -115,6 +119,17 @@ keysrv_main(void *arg)
 					segw_key_for(&w, q.name, r.key,
 					    &r.key_epoch);
 				atomic_fetch_add(&key_requests, 1);
+			}
+			if (keysrv_mute_after_busy && keysrv_busy_times == 0 &&
+			    keysrv_refuse_status == 0) {
+				struct pollfd pfd = { .fd = fd,
+				    .events = POLLRDHUP };
+
+				pthread_mutex_unlock(&wlock);
+				(void)poll(&pfd, 1, 15000);
+				close(fd);
+				atomic_fetch_add(&keysrv_closed, 1);
+				continue;
 			}
 			if (keysrv_refuse_status != 0 || keysrv_busy_times > 0) {
 				sodium_memzero(r.key, sizeof(r.key));

@@ -406,6 +406,34 @@ START_TEST(test_rate_limited_first_read)
 END_TEST
 
 /*
+ * Told busy, then not answered before the deadline (the daemon slow under
+ * load): the answer that stands is busy, not "timed out", which would say
+ * the daemon does not answer at all.  Fails with the timeout passed on
+ * (TC_ETIMEDOUT), as an ASan run on a loaded machine once showed for
+ * test_rate_limited_first_read.
+ */
+START_TEST(test_busy_then_silent_is_busy)
+{
+	tc_client *c;
+	char buf[TMAX + 1];
+
+	keysrv_publish("svc", "slow-token", 60 * NS_PER_S);
+	pthread_mutex_lock(&wlock);
+	keysrv_busy_times = 1;
+	keysrv_mute_after_busy = 1;
+	pthread_mutex_unlock(&wlock);
+	ck_assert_int_eq(tc_open(&c, dir), 0);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), TC_EBUSY);
+	pthread_mutex_lock(&wlock);
+	keysrv_mute_after_busy = 0;
+	pthread_mutex_unlock(&wlock);
+	ck_assert_int_eq(tc_get(c, "svc", buf, sizeof(buf), NULL), 0);
+	ck_assert_str_eq(buf, "slow-token");
+	tc_close(c);
+}
+END_TEST
+
+/*
  * Busy is "not now": a first read told so (a service starting many
  * processes at once, past the daemon's count of a user's unread segment
  * replies) asks again within its deadline and gets the token.  Fails with
@@ -826,6 +854,7 @@ client_suite(void)
 	tcase_add_test(tc, test_forged_token_bytes);
 	tcase_add_test(tc, test_rate_limited_first_read);
 	tcase_add_test(tc, test_busy_first_read_retried);
+	tcase_add_test(tc, test_busy_then_silent_is_busy);
 	tcase_add_test(tc, test_segment_replaced);
 	tcase_add_test(tc, test_segment_fd_checked);
 	tcase_add_test(tc, test_resp_check_descriptor);
