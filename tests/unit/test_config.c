@@ -40,68 +40,10 @@
 	LONG_NAME16 LONG_NAME16 LONG_NAME16 LONG_NAME16 \
 	LONG_NAME16 LONG_NAME16 LONG_NAME16 LONG_NAME16
 
-static char tmpdir[64];
-
-static void
-setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tc-config-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void
-teardown(void)
-{
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* tmpdir/rel; four rotating buffers so a call can use several. */
-static const char *
-tpath(const char *rel)
-{
-	static char buf[4][PATH_MAX];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmpdir, rel);
-	return buf[i];
-}
-
-static void
-putn(const char *rel, mode_t mode, const void *data, size_t len)
-{
-	const char *p = tpath(rel);
-	int fd;
-
-	/* a fresh file: the old one may be read-only or owned by another */
-	ck_assert(unlink(p) == 0 || errno == ENOENT);
-	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-
-	ck_assert_msg(fd != -1, "%s: %s", p, strerror(errno));
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	close(fd);
-}
-
-static void
-put(const char *rel, mode_t mode, const char *content)
-{
-	putn(rel, mode, content, strlen(content));
-}
-
 static void
 mkd(const char *rel)
 {
-	ck_assert_int_eq(mkdir(tpath(rel), 0755), 0);
+	ck_assert_int_eq(mkdir(tu_path(rel), 0755), 0);
 }
 
 static void
@@ -137,21 +79,21 @@ assert_err(const char *err, const char *path, unsigned int line,
 static void
 put_secret(void)
 {
-	put("secret", 0600, SECRET "\n");
+	tu_put("secret", 0600, SECRET "\n");
 }
 
-/* Load tmpdir/cred.conf as credential "cred"; expect failure. */
+/* Load the scratch cred.conf as credential "cred"; expect failure. */
 static void
 cred_fails(const char *content, unsigned int line, const char *what)
 {
 	struct cred_conf c;
 	char err[CONF_ERR_MAX];
 
-	put("cred.conf", 0600, content);
+	tu_put("cred.conf", 0600, content);
 	memset(&c, 0x5a, sizeof(c));
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), line, what);
+	assert_err(err, tu_path("cred.conf"), line, what);
 	/* untouched on failure */
 	{
 		unsigned char *p = (unsigned char *)&c;
@@ -167,8 +109,8 @@ cred_ok(const char *content, struct cred_conf *c)
 {
 	char err[CONF_ERR_MAX] = "";
 
-	put("cred.conf", 0600, content);
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", c,
+	tu_put("cred.conf", 0600, content);
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", c,
 	    err) == 0, "%s", err);
 }
 
@@ -183,12 +125,12 @@ START_TEST(main_defaults)
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		put("tokencache.conf", 0644, bodies[i]);
-		ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0,
+		tu_put("tokencache.conf", 0644, bodies[i]);
+		ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0,
 		    "%s", err);
-		ck_assert_str_eq(c->path, tpath("tokencache.conf"));
+		ck_assert_str_eq(c->path, tu_path("tokencache.conf"));
 		ck_assert_str_eq(c->runtime_dir, "/run/tokencache");
-		ck_assert_str_eq(c->credentials_dir, tpath("credentials.d"));
+		ck_assert_str_eq(c->credentials_dir, tu_path("credentials.d"));
 		ck_assert_uint_eq(c->max_credentials, 128);
 		ck_assert_uint_eq(c->max_token_size, 16384);
 		ck_assert_str_eq(c->user, "tokencache");
@@ -208,7 +150,7 @@ START_TEST(main_keys)
 	struct daemon_conf *c = NULL;
 	char err[CONF_ERR_MAX];
 
-	put("tokencache.conf", 0644,
+	tu_put("tokencache.conf", 0644,
 	    "[daemon]\n"
 	    "runtime_dir = /run/tc-test\n"
 	    "  credentials_dir\t=   /nonexistent/creds  \n"
@@ -218,7 +160,7 @@ START_TEST(main_keys)
 	    "key_rotation_interval = 0\n"
 	    "refresh_min_interval = 0\n"
 	    "max_token_size = 2048\r\n");
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
 	ck_assert_str_eq(c->user, "tc-daemon_1");
 	ck_assert_str_eq(c->admin_group, "tc.admins");
@@ -231,17 +173,17 @@ START_TEST(main_keys)
 	ck_assert_uint_eq(c->ncreds, 0);
 	conf_free(c);
 
-	put("tokencache.conf", 0644, "[daemon]\nmax_credentials = 65536\n"
+	tu_put("tokencache.conf", 0644, "[daemon]\nmax_credentials = 65536\n"
 	    "max_token_size = 1048576\n");
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
 	ck_assert_uint_eq(c->max_credentials, 65536);
 	ck_assert_uint_eq(c->max_token_size, 1048576);
 	conf_free(c);
 
-	put("tokencache.conf", 0644, "[daemon]\nmax_credentials = 1\n"
+	tu_put("tokencache.conf", 0644, "[daemon]\nmax_credentials = 1\n"
 	    "max_token_size = 1024\n");
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
 	ck_assert_uint_eq(c->max_credentials, 1);
 	ck_assert_uint_eq(c->max_token_size, 1024);
@@ -256,23 +198,23 @@ START_TEST(main_relative_credentials_dir)
 
 	mkd("etc");
 	mkd("etc/creds");
-	put("etc/tokencache.conf", 0644, "[daemon]\ncredentials_dir = creds\n");
-	put("etc/creds/secret", 0600, SECRET);
-	put("etc/creds/zeebe.conf", 0600, BASE);
+	tu_put("etc/tokencache.conf", 0644, "[daemon]\ncredentials_dir = creds\n");
+	tu_put("etc/creds/secret", 0600, SECRET);
+	tu_put("etc/creds/zeebe.conf", 0600, BASE);
 	/* resolution must not depend on the working directory */
 	ck_assert_int_eq(chdir("/"), 0);
-	ck_assert_msg(conf_load(tpath("etc/tokencache.conf"), &c, err) == 0,
+	ck_assert_msg(conf_load(tu_path("etc/tokencache.conf"), &c, err) == 0,
 	    "%s", err);
-	ck_assert_str_eq(c->credentials_dir, tpath("etc/creds"));
+	ck_assert_str_eq(c->credentials_dir, tu_path("etc/creds"));
 	ck_assert_uint_eq(c->ncreds, 1);
 	ck_assert_str_eq(c->creds[0].name, "zeebe");
-	ck_assert_str_eq(c->creds[0].path, tpath("etc/creds/zeebe.conf"));
+	ck_assert_str_eq(c->creds[0].path, tu_path("etc/creds/zeebe.conf"));
 	ck_assert_str_eq(c->creds[0].client_secret, SECRET);
 	conf_free(c);
 
-	put("etc/tokencache.conf", 0644,
+	tu_put("etc/tokencache.conf", 0644,
 	    "[daemon]\ncredentials_dir = ../etc/./creds\n");
-	ck_assert_msg(conf_load(tpath("etc/tokencache.conf"), &c, err) == 0,
+	ck_assert_msg(conf_load(tu_path("etc/tokencache.conf"), &c, err) == 0,
 	    "%s", err);
 	ck_assert_uint_eq(c->ncreds, 1);
 	conf_free(c);
@@ -296,8 +238,8 @@ START_TEST(main_runtime_dir_longest)
 	dir[0] = '/';
 	dir[max] = '\0';
 	snprintf(text, sizeof(text), "[daemon]\nruntime_dir = %s\n", dir);
-	put("tokencache.conf", 0644, text);
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	tu_put("tokencache.conf", 0644, text);
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
 	ck_assert_uint_eq(strlen(c->runtime_dir), max);
 	conf_free(c);
@@ -305,8 +247,8 @@ START_TEST(main_runtime_dir_longest)
 	dir[max] = 'a';
 	dir[max + 1] = '\0';
 	snprintf(text, sizeof(text), "[daemon]\nruntime_dir = %s\n", dir);
-	put("tokencache.conf", 0644, text);
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	tu_put("tokencache.conf", 0644, text);
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &c, err), -1);
 	ck_assert_msg(strstr(err, "tokencache.conf:2: runtime_dir is longer "
 	    "than 99 bytes") != NULL, "%s", err);
 }
@@ -317,13 +259,13 @@ START_TEST(main_missing)
 	struct daemon_conf *c = (struct daemon_conf *)&c;   /* sentinel */
 	char err[CONF_ERR_MAX];
 
-	ck_assert_int_eq(conf_load(tpath("nope.conf"), &c, err), -1);
+	ck_assert_int_eq(conf_load(tu_path("nope.conf"), &c, err), -1);
 	ck_assert_ptr_eq(c, (struct daemon_conf *)&c);
-	assert_err(err, tpath("nope.conf"), 0, "No such file");
+	assert_err(err, tu_path("nope.conf"), 0, "No such file");
 
 	/* a directory is not a configuration file */
-	ck_assert_int_eq(conf_load(tmpdir, &c, err), -1);
-	assert_err(err, tmpdir, 0, "not a regular file");
+	ck_assert_int_eq(conf_load(tu_scratch(), &c, err), -1);
+	assert_err(err, tu_scratch(), 0, "not a regular file");
 }
 END_TEST
 
@@ -400,10 +342,10 @@ START_TEST(main_error_lines)
 	struct daemon_conf *c = (struct daemon_conf *)&c;
 	char err[CONF_ERR_MAX];
 
-	put("tokencache.conf", 0644, main_errors[_i].content);
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	tu_put("tokencache.conf", 0644, main_errors[_i].content);
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &c, err), -1);
 	ck_assert_ptr_eq(c, (struct daemon_conf *)&c);
-	assert_err(err, tpath("tokencache.conf"), main_errors[_i].line,
+	assert_err(err, tu_path("tokencache.conf"), main_errors[_i].line,
 	    main_errors[_i].what);
 }
 END_TEST
@@ -417,7 +359,7 @@ START_TEST(cred_defaults)
 	put_secret();
 	cred_ok(BASE, &c);
 	ck_assert_str_eq(c.name, "cred");
-	ck_assert_str_eq(c.path, tpath("cred.conf"));
+	ck_assert_str_eq(c.path, tu_path("cred.conf"));
 	ck_assert_str_eq(c.provider, "oauth2");
 	ck_assert_str_eq(c.token_url, "https://login.example.com/oauth/token");
 	ck_assert_str_eq(c.client_id, "my-client");
@@ -496,7 +438,7 @@ START_TEST(cred_every_key)
 	ck_assert_int_eq(c.timeout_ms, 5000);
 	ck_assert_int_eq(c.default_lifetime, 600);
 	ck_assert_int_eq(c.max_lifetime, 7200);
-	ck_assert_str_eq(c.ca_file, tpath("ca/roots.pem"));
+	ck_assert_str_eq(c.ca_file, tu_path("ca/roots.pem"));
 	conf_cred_clear(&c);
 
 	cred_ok(BASE "ca_file = /etc/ssl/certs/ca.pem\n"
@@ -714,22 +656,22 @@ START_TEST(secret_file_modes)
 	size_t i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		put("secret", 0600, SECRET "\n");
-		ck_assert_int_eq(chmod(tpath("secret"), good[i]), 0);
+		tu_put("secret", 0600, SECRET "\n");
+		ck_assert_int_eq(chmod(tu_path("secret"), good[i]), 0);
 		cred_ok(BASE, &c);
 		ck_assert_str_eq(c.client_secret, SECRET);
 		conf_cred_clear(&c);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		put("secret", 0600, SECRET "\n");
-		ck_assert_int_eq(chmod(tpath("secret"), bad[i]), 0);
+		tu_put("secret", 0600, SECRET "\n");
+		ck_assert_int_eq(chmod(tu_path("secret"), bad[i]), 0);
 		cred_fails(BASE, 5, "group- or world-accessible");
 		{
 			char err[CONF_ERR_MAX];
 
 			ck_assert_int_eq(conf_load_credential(
-			    tpath("cred.conf"), "cred", &c, err), -1);
-			ck_assert_ptr_nonnull(strstr(err, tpath("secret")));
+			    tu_path("cred.conf"), "cred", &c, err), -1);
+			ck_assert_ptr_nonnull(strstr(err, tu_path("secret")));
 		}
 	}
 }
@@ -743,22 +685,22 @@ START_TEST(secret_file_owner)
 	if (geteuid() != 0)
 		return;   /* cannot give a file away without root */
 	put_secret();
-	put("cred.conf", 0600, BASE);
-	ck_assert_int_eq(chown(tpath("secret"), 12345, 12345), 0);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_put("cred.conf", 0600, BASE);
+	ck_assert_int_eq(chown(tu_path("secret"), 12345, 12345), 0);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), 5, "owned by uid 12345");
-	ck_assert_ptr_nonnull(strstr(err, tpath("secret")));
+	assert_err(err, tu_path("cred.conf"), 5, "owned by uid 12345");
+	ck_assert_ptr_nonnull(strstr(err, tu_path("secret")));
 
 	/* a credential file owned by someone else is refused before its
 	 * secret is looked at */
-	put("inline.conf", 0600, "[credential]\nprovider = oauth2\n"
+	tu_put("inline.conf", 0600, "[credential]\nprovider = oauth2\n"
 	    "token_url = https://a/\nclient_id = a\nclient_secret = "
 	    SECRET "\n");
-	ck_assert_int_eq(chown(tpath("inline.conf"), 12345, 12345), 0);
-	ck_assert_int_eq(conf_load_credential(tpath("inline.conf"), "inline",
+	ck_assert_int_eq(chown(tu_path("inline.conf"), 12345, 12345), 0);
+	ck_assert_int_eq(conf_load_credential(tu_path("inline.conf"), "inline",
 	    &c, err), -1);
-	assert_err(err, tpath("inline.conf"), 0,
+	assert_err(err, tu_path("inline.conf"), 0,
 	    "refused: the file is owned by uid 12345");
 }
 END_TEST
@@ -775,35 +717,35 @@ START_TEST(conf_files_trusted)
 	char err[CONF_ERR_MAX];
 
 	put_secret();
-	put("cred.conf", 0600, BASE);
-	ck_assert_int_eq(chmod(tpath("cred.conf"), 0620), 0);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_put("cred.conf", 0600, BASE);
+	ck_assert_int_eq(chmod(tu_path("cred.conf"), 0620), 0);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), 0,
+	assert_err(err, tu_path("cred.conf"), 0,
 	    "refused: the file is group- or world-writable (mode 0620)");
 
-	put("tokencache.conf", 0644, "[daemon]\n");
-	ck_assert_int_eq(chmod(tpath("tokencache.conf"), 0646), 0);
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &dc, err), -1);
-	assert_err(err, tpath("tokencache.conf"), 0,
+	tu_put("tokencache.conf", 0644, "[daemon]\n");
+	ck_assert_int_eq(chmod(tu_path("tokencache.conf"), 0646), 0);
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &dc, err), -1);
+	assert_err(err, tu_path("tokencache.conf"), 0,
 	    "group- or world-writable (mode 0646)");
 
 	mkd("cd");
-	ck_assert_int_eq(chmod(tpath("cd"), 0775), 0);
-	put("tokencache.conf", 0644, "[daemon]\ncredentials_dir = cd\n");
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &dc, err), -1);
-	assert_err(err, tpath("cd"), 0,
+	ck_assert_int_eq(chmod(tu_path("cd"), 0775), 0);
+	tu_put("tokencache.conf", 0644, "[daemon]\ncredentials_dir = cd\n");
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &dc, err), -1);
+	assert_err(err, tu_path("cd"), 0,
 	    "refused: the directory is group- or world-writable (mode 0775)");
-	ck_assert_int_eq(chmod(tpath("cd"), 0755), 0);
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &dc, err) == 0, "%s",
+	ck_assert_int_eq(chmod(tu_path("cd"), 0755), 0);
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &dc, err) == 0, "%s",
 	    err);
 	conf_free(dc);
 
 	if (geteuid() != 0)
 		return;   /* cannot give a file away without root */
-	ck_assert_int_eq(chown(tpath("tokencache.conf"), 12345, 0), 0);
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &dc, err), -1);
-	assert_err(err, tpath("tokencache.conf"), 0, "owned by uid 12345");
+	ck_assert_int_eq(chown(tu_path("tokencache.conf"), 12345, 0), 0);
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &dc, err), -1);
+	assert_err(err, tu_path("tokencache.conf"), 0, "owned by uid 12345");
 }
 END_TEST
 
@@ -818,19 +760,19 @@ START_TEST(secret_owned_by_daemon_user)
 	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL)
 		return;   /* needs root and the user nobody */
 	mkd("cd");
-	put("cd/secret", 0600, SECRET);
-	put("cd/zeebe.conf", 0600, BASE);
-	ck_assert_int_eq(chown(tpath("cd/secret"), pw->pw_uid, 0), 0);
-	put("tokencache.conf", 0644,
+	tu_put("cd/secret", 0600, SECRET);
+	tu_put("cd/zeebe.conf", 0600, BASE);
+	ck_assert_int_eq(chown(tu_path("cd/secret"), pw->pw_uid, 0), 0);
+	tu_put("tokencache.conf", 0644,
 	    "[daemon]\ncredentials_dir = cd\nuser = nobody\n");
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &dc, err) == 0, "%s",
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &dc, err) == 0, "%s",
 	    err);
 	ck_assert_uint_eq(dc->ncreds, 1);
 	conf_free(dc);
 	/* not so for another user */
-	put("tokencache.conf", 0644,
+	tu_put("tokencache.conf", 0644,
 	    "[daemon]\ncredentials_dir = cd\nuser = root\n");
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &dc, err), -1);
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &dc, err), -1);
 	ck_assert_msg(strstr(err, "not by root") != NULL, "%s", err);
 }
 END_TEST
@@ -842,46 +784,46 @@ START_TEST(secret_file_kinds)
 
 	/* missing */
 	cred_fails(BASE, 5, "No such file");
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	ck_assert_ptr_nonnull(strstr(err, tpath("secret")));
+	ck_assert_ptr_nonnull(strstr(err, tu_path("secret")));
 
 	/* a symbolic link, even to a good file */
-	put("real-secret", 0600, SECRET);
-	ck_assert_int_eq(symlink(tpath("real-secret"), tpath("secret")), 0);
+	tu_put("real-secret", 0600, SECRET);
+	ck_assert_int_eq(symlink(tu_path("real-secret"), tu_path("secret")), 0);
 	cred_fails(BASE, 5, "symbolic link");
-	ck_assert_int_eq(unlink(tpath("secret")), 0);
+	ck_assert_int_eq(unlink(tu_path("secret")), 0);
 
 	/* a directory */
 	mkd("secret");
-	ck_assert_int_eq(chmod(tpath("secret"), 0700), 0);
+	ck_assert_int_eq(chmod(tu_path("secret"), 0700), 0);
 	cred_fails(BASE, 5, "not a regular file");
-	ck_assert_int_eq(rmdir(tpath("secret")), 0);
+	ck_assert_int_eq(rmdir(tu_path("secret")), 0);
 
 	/* a FIFO must not hang the daemon */
-	ck_assert_int_eq(mkfifo(tpath("secret"), 0600), 0);
+	ck_assert_int_eq(mkfifo(tu_path("secret"), 0600), 0);
 	cred_fails(BASE, 5, "not a regular file");
-	ck_assert_int_eq(unlink(tpath("secret")), 0);
+	ck_assert_int_eq(unlink(tu_path("secret")), 0);
 
 	/* relative to the credential file, not the working directory */
 	mkd("sub");
-	put("sub/secret", 0600, "sub-" SECRET "\n");
-	put("sub/cred.conf", 0600, BASE);
+	tu_put("sub/secret", 0600, "sub-" SECRET "\n");
+	tu_put("sub/cred.conf", 0600, BASE);
 	ck_assert_int_eq(chdir("/"), 0);
-	ck_assert_msg(conf_load_credential(tpath("sub/cred.conf"), "cred", &c,
+	ck_assert_msg(conf_load_credential(tu_path("sub/cred.conf"), "cred", &c,
 	    err) == 0, "%s", err);
 	ck_assert_str_eq(c.client_secret, "sub-" SECRET);
 	conf_cred_clear(&c);
 
 	/* absolute */
-	put("cred.conf", 0600, "[credential]\nprovider = oauth2\n"
+	tu_put("cred.conf", 0600, "[credential]\nprovider = oauth2\n"
 	    "token_url = https://a/\nclient_id = a\n");
 	{
 		char body[PATH_MAX + 128];
 
 		snprintf(body, sizeof(body), "[credential]\nprovider = oauth2\n"
 		    "token_url = https://a/\nclient_id = a\n"
-		    "client_secret_file = %s\n", tpath("sub/secret"));
+		    "client_secret_file = %s\n", tu_path("sub/secret"));
 		cred_ok(body, &c);
 		ck_assert_str_eq(c.client_secret, "sub-" SECRET);
 		conf_cred_clear(&c);
@@ -918,19 +860,19 @@ START_TEST(secret_file_contents)
 	struct cred_conf c;
 	char err[CONF_ERR_MAX];
 
-	putn("secret", 0600, secret_contents[_i].data, secret_contents[_i].len);
-	put("cred.conf", 0600, BASE);
+	tu_putn("secret", 0600, secret_contents[_i].data, secret_contents[_i].len);
+	tu_put("cred.conf", 0600, BASE);
 	if (secret_contents[_i].want != NULL) {
-		ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred",
+		ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred",
 		    &c, err) == 0, "%s", err);
 		ck_assert_str_eq(c.client_secret, secret_contents[_i].want);
 		ck_assert_uint_eq(c.client_secret_len,
 		    strlen(secret_contents[_i].want));
 		conf_cred_clear(&c);
 	} else {
-		ck_assert_int_eq(conf_load_credential(tpath("cred.conf"),
+		ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"),
 		    "cred", &c, err), -1);
-		assert_err(err, tpath("cred.conf"), 5, tpath("secret"));
+		assert_err(err, tu_path("cred.conf"), 5, tu_path("secret"));
 	}
 }
 END_TEST
@@ -942,9 +884,9 @@ START_TEST(secret_file_size)
 
 	memset(buf, 'k', 8192);
 	buf[4096] = '\n';
-	putn("secret", 0600, buf, 4097);
-	put("cred.conf", 0600, BASE);
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("secret", 0600, buf, 4097);
+	tu_put("cred.conf", 0600, BASE);
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err) == 0, "%s", err);
 	ck_assert_uint_eq(c.client_secret_len, 4096);
 	ck_assert_uint_eq(strlen(c.client_secret), 4096);
@@ -952,22 +894,22 @@ START_TEST(secret_file_size)
 
 	buf[4096] = '\r';
 	buf[4097] = '\n';
-	putn("secret", 0600, buf, 4098);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("secret", 0600, buf, 4098);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), 0);
 	ck_assert_uint_eq(c.client_secret_len, 4096);
 	conf_cred_clear(&c);
 
 	buf[4096] = 'k';
-	putn("secret", 0600, buf, 4097);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("secret", 0600, buf, 4097);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), 5, "longer than 4096");
+	assert_err(err, tu_path("cred.conf"), 5, "longer than 4096");
 
-	putn("secret", 0600, buf, 8192);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("secret", 0600, buf, 8192);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), 5, "longer than 4096");
+	assert_err(err, tu_path("cred.conf"), 5, "longer than 4096");
 	free(buf);
 }
 END_TEST
@@ -980,36 +922,36 @@ START_TEST(inline_secret)
 	    "token_url = https://a/\nclient_id = a\n"
 	    "client_secret =   " SECRET "  \n";
 
-	put("cred.conf", 0600, body);
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_put("cred.conf", 0600, body);
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err) == 0, "%s", err);
 	ck_assert_str_eq(c.client_secret, SECRET);
 	ck_assert_uint_eq(c.client_secret_len, strlen(SECRET));
 	conf_cred_clear(&c);
 
-	put("cred.conf", 0644, body);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_put("cred.conf", 0644, body);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), 5, "client_secret inline");
+	assert_err(err, tu_path("cred.conf"), 5, "client_secret inline");
 	ck_assert_ptr_nonnull(strstr(err, "group- or world-accessible"));
 
-	put("cred.conf", 0640, body);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_put("cred.conf", 0640, body);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
 
 	/* '#' and ';' are fine in a value, after anything but a blank */
-	put("cred.conf", 0600, "[credential]\nprovider = oauth2\n"
+	tu_put("cred.conf", 0600, "[credential]\nprovider = oauth2\n"
 	    "token_url = https://a/\nclient_id = a\n"
 	    "client_secret = s3c#ret;x#\n");
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err) == 0, "%s", err);
 	ck_assert_str_eq(c.client_secret, "s3c#ret;x#");
 	conf_cred_clear(&c);
 
 	/* a file holding only client_secret_file may be world-readable */
 	put_secret();
-	put("cred.conf", 0644, BASE);
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_put("cred.conf", 0644, BASE);
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err) == 0, "%s", err);
 	conf_cred_clear(&c);
 }
@@ -1041,13 +983,13 @@ START_TEST(secret_never_in_errors)
 
 	put_secret();
 	for (i = 0; bodies[i] != NULL; i++) {
-		put("cred.conf", 0644, bodies[i]);
-		ck_assert_int_eq(conf_load_credential(tpath("cred.conf"),
+		tu_put("cred.conf", 0644, bodies[i]);
+		ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"),
 		    "cred", &c, err), -1);
 		ck_assert_msg(strstr(err, SECRET) == NULL, "%s", err);
 		/* the same in a safe file */
-		put("cred.conf", 0600, bodies[i]);
-		if (conf_load_credential(tpath("cred.conf"), "cred", &c,
+		tu_put("cred.conf", 0600, bodies[i]);
+		if (conf_load_credential(tu_path("cred.conf"), "cred", &c,
 		    err) == 0)
 			conf_cred_clear(&c);
 		else
@@ -1055,17 +997,17 @@ START_TEST(secret_never_in_errors)
 	}
 
 	/* secret files that are refused */
-	put("cred.conf", 0600, BASE);
-	put("secret", 0644, SECRET);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_put("cred.conf", 0600, BASE);
+	tu_put("secret", 0644, SECRET);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
 	ck_assert_ptr_null(strstr(err, SECRET));
-	put("secret", 0600, SECRET "\x01");
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_put("secret", 0600, SECRET "\x01");
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
 	ck_assert_ptr_null(strstr(err, SECRET));
-	put("secret", 0600, SECRET "\n\n");
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_put("secret", 0600, SECRET "\n\n");
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
 	ck_assert_ptr_null(strstr(err, SECRET));
 
@@ -1077,10 +1019,10 @@ START_TEST(secret_never_in_errors)
 		memcpy(big, "[credential]\nclient_secret = " SECRET, 29 +
 		    strlen(SECRET));
 		big[5999] = '\n';
-		putn("cred.conf", 0600, big, 6000);
-		ck_assert_int_eq(conf_load_credential(tpath("cred.conf"),
+		tu_putn("cred.conf", 0600, big, 6000);
+		ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"),
 		    "cred", &c, err), -1);
-		assert_err(err, tpath("cred.conf"), 2, "longer than 4096");
+		assert_err(err, tu_path("cred.conf"), 2, "longer than 4096");
 		free(big);
 	}
 }
@@ -1097,10 +1039,10 @@ START_TEST(nul_and_long_lines)
 	size_t n;
 
 	put_secret();
-	putn("cred.conf", 0600, nul, sizeof(nul) - 1);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("cred.conf", 0600, nul, sizeof(nul) - 1);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), 3, "NUL byte");
+	assert_err(err, tu_path("cred.conf"), 3, "NUL byte");
 
 	/* a comment of exactly 4096 bytes is fine, 4097 is not */
 	big = malloc(2 * 1024 * 1024);
@@ -1111,45 +1053,45 @@ START_TEST(nul_and_long_lines)
 	memset(big + n + 1, 'x', 4095);
 	n += 4096;
 	big[n++] = '\n';
-	putn("cred.conf", 0600, big, n);
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("cred.conf", 0600, big, n);
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err) == 0, "%s", err);
 	conf_cred_clear(&c);
 	/* ... also with CRLF */
 	big[n - 1] = '\r';
 	big[n++] = '\n';
-	putn("cred.conf", 0600, big, n);
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("cred.conf", 0600, big, n);
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err) == 0, "%s", err);
 	conf_cred_clear(&c);
 	/* 4097 bytes, with and without a newline */
 	big[n - 2] = 'x';
-	putn("cred.conf", 0600, big, n - 1);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("cred.conf", 0600, big, n - 1);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), 6, "line longer than 4096 bytes");
+	assert_err(err, tu_path("cred.conf"), 6, "line longer than 4096 bytes");
 	big[n - 1] = '\n';
-	putn("cred.conf", 0600, big, n);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("cred.conf", 0600, big, n);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), 6, "line longer than 4096 bytes");
+	assert_err(err, tu_path("cred.conf"), 6, "line longer than 4096 bytes");
 
 	/* a file over 1 MiB, even of blank lines */
 	memset(big, '\n', 2 * 1024 * 1024);
-	putn("cred.conf", 0600, big, 1024 * 1024 + 1);
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("cred.conf", 0600, big, 1024 * 1024 + 1);
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
-	assert_err(err, tpath("cred.conf"), 0, "larger than");
+	assert_err(err, tu_path("cred.conf"), 0, "larger than");
 	memcpy(big, BASE, strlen(BASE));
-	putn("cred.conf", 0600, big, 1024 * 1024);
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("cred.conf", 0600, big, 1024 * 1024);
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err) == 0, "%s", err);
 	conf_cred_clear(&c);
 	free(big);
 
 	/* no trailing newline at all */
-	putn("cred.conf", 0600, BASE, strlen(BASE) - 1);
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	tu_putn("cred.conf", 0600, BASE, strlen(BASE) - 1);
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err) == 0, "%s", err);
 	conf_cred_clear(&c);
 }
@@ -1206,18 +1148,18 @@ START_TEST(random_garbage)
 				len += plen;
 			}
 		}
-		putn("cred.conf", 0600, buf, len);
+		tu_putn("cred.conf", 0600, buf, len);
 		err[0] = '\0';
-		r = conf_load_credential(tpath("cred.conf"), "cred", &c, err);
+		r = conf_load_credential(tu_path("cred.conf"), "cred", &c, err);
 		if (r == 0)
 			conf_cred_clear(&c);
 		else {
 			ck_assert_int_eq(r, -1);
-			ck_assert_ptr_nonnull(strstr(err, tpath("cred.conf")));
+			ck_assert_ptr_nonnull(strstr(err, tu_path("cred.conf")));
 			ck_assert_ptr_null(strstr(err, SECRET));
 			assert_no_ctl(err);
 		}
-		r = conf_load(tpath("cred.conf"), &dc, err);
+		r = conf_load(tu_path("cred.conf"), &dc, err);
 		if (r == 0)
 			conf_free(dc);
 		else {
@@ -1237,30 +1179,30 @@ START_TEST(creds_dir_sorted_and_find)
 	char err[CONF_ERR_MAX];
 	size_t i;
 
-	put("tokencache.conf", 0644, "[daemon]\n");
+	tu_put("tokencache.conf", 0644, "[daemon]\n");
 	mkd("credentials.d");
-	put("credentials.d/secret", 0600, SECRET);
-	put("credentials.d/b.conf", 0600, BASE);
-	put("credentials.d/a.conf", 0600, BASE "audience = A\n");
+	tu_put("credentials.d/secret", 0600, SECRET);
+	tu_put("credentials.d/b.conf", 0600, BASE);
+	tu_put("credentials.d/a.conf", 0600, BASE "audience = A\n");
 	/* "a-b.conf" sorts before "a.conf", but "a-b" after "a" */
-	put("credentials.d/a-b.conf", 0600, BASE "audience = AB\n");
-	put("credentials.d/C~x@y+z-1.conf", 0600, BASE);
-	put("credentials.d/z.conf.conf", 0600, BASE);
+	tu_put("credentials.d/a-b.conf", 0600, BASE "audience = AB\n");
+	tu_put("credentials.d/C~x@y+z-1.conf", 0600, BASE);
+	tu_put("credentials.d/z.conf.conf", 0600, BASE);
 	/* skipped: hidden, other suffixes, not regular */
-	put("credentials.d/.hidden.conf", 0600, "garbage");
-	put("credentials.d/.conf", 0600, "garbage");
-	put("credentials.d/x.conf~", 0600, "garbage");
-	put("credentials.d/x.conf.dpkg-old", 0600, "garbage");
-	put("credentials.d/README", 0600, "garbage");
-	put("credentials.d/conf", 0600, "garbage");
+	tu_put("credentials.d/.hidden.conf", 0600, "garbage");
+	tu_put("credentials.d/.conf", 0600, "garbage");
+	tu_put("credentials.d/x.conf~", 0600, "garbage");
+	tu_put("credentials.d/x.conf.dpkg-old", 0600, "garbage");
+	tu_put("credentials.d/README", 0600, "garbage");
+	tu_put("credentials.d/conf", 0600, "garbage");
 	mkd("credentials.d/dir.conf");
-	ck_assert_int_eq(mkfifo(tpath("credentials.d/fifo.conf"), 0600), 0);
+	ck_assert_int_eq(mkfifo(tu_path("credentials.d/fifo.conf"), 0600), 0);
 	/* a symlink to a regular file counts */
-	put("elsewhere.conf", 0600, BASE "audience = L\n");
+	tu_put("elsewhere.conf", 0600, BASE "audience = L\n");
 	ck_assert_int_eq(symlink("../elsewhere.conf",
-	    tpath("credentials.d/link.conf")), 0);
+	    tu_path("credentials.d/link.conf")), 0);
 
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
 	ck_assert_uint_eq(c->ncreds, 6);
 	ck_assert_str_eq(c->creds[0].name, "C~x@y+z-1");
@@ -1272,7 +1214,7 @@ START_TEST(creds_dir_sorted_and_find)
 	for (i = 1; i < c->ncreds; i++)
 		ck_assert_int_lt(strcmp(c->creds[i - 1].name,
 		    c->creds[i].name), 0);
-	ck_assert_str_eq(c->creds[1].path, tpath("credentials.d/a.conf"));
+	ck_assert_str_eq(c->creds[1].path, tu_path("credentials.d/a.conf"));
 	ck_assert_str_eq(conf_find(c, "a")->audience, "A");
 	ck_assert_str_eq(conf_find(c, "a-b")->audience, "AB");
 	ck_assert_ptr_null(conf_find(c, "b")->audience);
@@ -1299,41 +1241,41 @@ START_TEST(creds_dir_bad_names)
 	char err[CONF_ERR_MAX], rel[256], name[200];
 	size_t i;
 
-	put("tokencache.conf", 0644, "[daemon]\n");
+	tu_put("tokencache.conf", 0644, "[daemon]\n");
 	mkd("credentials.d");
-	put("credentials.d/secret", 0600, SECRET);
-	put("credentials.d/good.conf", 0600, BASE);
+	tu_put("credentials.d/secret", 0600, SECRET);
+	tu_put("credentials.d/good.conf", 0600, BASE);
 	for (i = 0; bad[i] != NULL; i++) {
 		if (strchr(bad[i], '/') != NULL)
 			continue;
 		snprintf(rel, sizeof(rel), "credentials.d/%s", bad[i]);
-		put(rel, 0600, BASE);
-		ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err),
+		tu_put(rel, 0600, BASE);
+		ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &c, err),
 		    -1);
 		ck_assert_ptr_eq(c, (struct daemon_conf *)&c);
 		ck_assert_msg(strstr(err, "invalid credential name") != NULL,
 		    "%s", err);
-		ck_assert_msg(strstr(err, tpath("credentials.d/")) != NULL,
+		ck_assert_msg(strstr(err, tu_path("credentials.d/")) != NULL,
 		    "%s", err);
 		assert_no_ctl(err);
-		ck_assert_int_eq(unlink(tpath(rel)), 0);
+		ck_assert_int_eq(unlink(tu_path(rel)), 0);
 	}
 
 	/* 127 bytes is the longest name */
 	memset(name, 'n', 127);
 	memcpy(name + 127, ".conf", 6);
 	snprintf(rel, sizeof(rel), "credentials.d/%s", name);
-	put(rel, 0600, BASE);
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	tu_put(rel, 0600, BASE);
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
 	ck_assert_uint_eq(c->ncreds, 2);
 	conf_free(c);
-	ck_assert_int_eq(unlink(tpath(rel)), 0);
+	ck_assert_int_eq(unlink(tu_path(rel)), 0);
 	memset(name, 'n', 128);
 	memcpy(name + 128, ".conf", 6);
 	snprintf(rel, sizeof(rel), "credentials.d/%s", name);
-	put(rel, 0600, BASE);
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	tu_put(rel, 0600, BASE);
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &c, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "invalid credential name"));
 
 	/* conf_load_credential checks the name it is given, too */
@@ -1341,10 +1283,10 @@ START_TEST(creds_dir_bad_names)
 		struct cred_conf cc;
 
 		ck_assert_int_eq(conf_load_credential(
-		    tpath("credentials.d/good.conf"), ".hidden", &cc, err), -1);
+		    tu_path("credentials.d/good.conf"), ".hidden", &cc, err), -1);
 		ck_assert_ptr_nonnull(strstr(err, "invalid credential name"));
 		ck_assert_int_eq(conf_load_credential(
-		    tpath("credentials.d/good.conf"), "", &cc, err), -1);
+		    tu_path("credentials.d/good.conf"), "", &cc, err), -1);
 	}
 }
 END_TEST
@@ -1354,18 +1296,18 @@ START_TEST(creds_dir_limits)
 	struct daemon_conf *c;
 	char err[CONF_ERR_MAX];
 
-	put("tokencache.conf", 0644, "[daemon]\nmax_credentials = 2\n");
+	tu_put("tokencache.conf", 0644, "[daemon]\nmax_credentials = 2\n");
 	mkd("credentials.d");
-	put("credentials.d/secret", 0600, SECRET);
-	put("credentials.d/a.conf", 0600, BASE);
-	put("credentials.d/b.conf", 0600, BASE);
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	tu_put("credentials.d/secret", 0600, SECRET);
+	tu_put("credentials.d/a.conf", 0600, BASE);
+	tu_put("credentials.d/b.conf", 0600, BASE);
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
 	ck_assert_uint_eq(c->ncreds, 2);
 	conf_free(c);
-	put("credentials.d/c.conf", 0600, BASE);
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
-	assert_err(err, tpath("credentials.d"), 0, "max_credentials (2)");
+	tu_put("credentials.d/c.conf", 0600, BASE);
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &c, err), -1);
+	assert_err(err, tu_path("credentials.d"), 0, "max_credentials (2)");
 }
 END_TEST
 
@@ -1375,38 +1317,38 @@ START_TEST(creds_dir_errors)
 	char err[CONF_ERR_MAX];
 
 	/* not a directory */
-	put("tokencache.conf", 0644, "[daemon]\ncredentials_dir = notadir\n");
-	put("notadir", 0644, "x");
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
-	assert_err(err, tpath("notadir"), 0, "cannot open directory");
+	tu_put("tokencache.conf", 0644, "[daemon]\ncredentials_dir = notadir\n");
+	tu_put("notadir", 0644, "x");
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &c, err), -1);
+	assert_err(err, tu_path("notadir"), 0, "cannot open directory");
 
 	/* a bad credential file fails the whole load, naming file and line */
-	put("tokencache.conf", 0644, "[daemon]\n");
+	tu_put("tokencache.conf", 0644, "[daemon]\n");
 	mkd("credentials.d");
-	put("credentials.d/secret", 0600, SECRET);
-	put("credentials.d/a.conf", 0600, BASE);
-	put("credentials.d/b.conf", 0600, BASE "tokn_url = x\n");
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	tu_put("credentials.d/secret", 0600, SECRET);
+	tu_put("credentials.d/a.conf", 0600, BASE);
+	tu_put("credentials.d/b.conf", 0600, BASE "tokn_url = x\n");
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &c, err), -1);
 	ck_assert_ptr_eq(c, (struct daemon_conf *)&c);
-	assert_err(err, tpath("credentials.d/b.conf"), 6,
+	assert_err(err, tu_path("credentials.d/b.conf"), 6,
 	    "unknown key 'tokn_url' in [credential]");
 
 	/* a dangling symlink is an error, not silently skipped */
-	put("credentials.d/b.conf", 0600, BASE);
-	ck_assert_int_eq(symlink("nowhere", tpath("credentials.d/d.conf")), 0);
-	ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err), -1);
+	tu_put("credentials.d/b.conf", 0600, BASE);
+	ck_assert_int_eq(symlink("nowhere", tu_path("credentials.d/d.conf")), 0);
+	ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &c, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "d.conf"));
 
 	/* unreadable: only meaningful when not root */
-	ck_assert_int_eq(unlink(tpath("credentials.d/d.conf")), 0);
+	ck_assert_int_eq(unlink(tu_path("credentials.d/d.conf")), 0);
 	if (geteuid() != 0) {
-		ck_assert_int_eq(chmod(tpath("credentials.d"), 0), 0);
-		ck_assert_int_eq(conf_load(tpath("tokencache.conf"), &c, err),
+		ck_assert_int_eq(chmod(tu_path("credentials.d"), 0), 0);
+		ck_assert_int_eq(conf_load(tu_path("tokencache.conf"), &c, err),
 		    -1);
-		assert_err(err, tpath("credentials.d"), 0, "cannot open");
-		ck_assert_int_eq(chmod(tpath("credentials.d"), 0755), 0);
+		assert_err(err, tu_path("credentials.d"), 0, "cannot open");
+		ck_assert_int_eq(chmod(tu_path("credentials.d"), 0755), 0);
 	}
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), &c, err) == 0, "%s",
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0, "%s",
 	    err);
 	ck_assert_uint_eq(c->ncreds, 2);
 	conf_free(c);
@@ -1469,11 +1411,11 @@ START_TEST(request_differs_fields)
 	conf_cred_clear(&a);
 
 	cred_ok(BASE, &a);
-	put("secret", 0600, SECRET "2");
+	tu_put("secret", 0600, SECRET "2");
 	cred_ok(BASE, &b);
 	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
 	conf_cred_clear(&b);
-	put("secret", 0600, "X" SECRET);   /* same length, other bytes */
+	tu_put("secret", 0600, "X" SECRET);   /* same length, other bytes */
 	cred_ok(BASE, &b);
 	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
 	conf_cred_clear(&b);
@@ -1507,7 +1449,7 @@ config_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("main");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, main_defaults);
 	tcase_add_test(tc, main_keys);
 	tcase_add_test(tc, main_relative_credentials_dir);
@@ -1518,7 +1460,7 @@ config_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("credential");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, cred_defaults);
 	tcase_add_test(tc, cred_every_key);
 	tcase_add_loop_test(tc, cred_error_lines, 0,
@@ -1530,7 +1472,7 @@ config_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("secret");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, secret_file_modes);
 	tcase_add_test(tc, secret_file_owner);
 	tcase_add_test(tc, conf_files_trusted);
@@ -1544,14 +1486,14 @@ config_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reader");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, nul_and_long_lines);
 	tcase_add_test(tc, random_garbage);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("directory");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, creds_dir_sorted_and_find);
 	tcase_add_test(tc, creds_dir_bad_names);
 	tcase_add_test(tc, creds_dir_limits);

@@ -54,64 +54,14 @@
 	"client_id = my-client\n" \
 	"client_secret_file = secret\n"
 
-static char tmpdir[64];
-
-static void
-setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tc-confcred-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void
-teardown(void)
-{
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *
-tpath(const char *rel)
-{
-	static char buf[4][PATH_MAX];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmpdir, rel);
-	return buf[i];
-}
-
-static void
-put(const char *rel, mode_t mode, const char *content)
-{
-	const char *p = tpath(rel);
-	size_t len = strlen(content);
-	int fd;
-
-	ck_assert(unlink(p) == 0 || errno == ENOENT);
-	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-	ck_assert_msg(fd != -1, "%s: %s", p, strerror(errno));
-	ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	close(fd);
-}
-
 static void
 cred_ok(const char *content, struct cred_conf *c)
 {
 	char err[CONF_ERR_MAX] = "";
 
-	put("cred.conf", 0600, content);
-	put("secret", 0600, SECRET "\n");
-	ck_assert_msg(conf_load_credential(tpath("cred.conf"), "cred", c,
+	tu_put("cred.conf", 0600, content);
+	tu_put("secret", 0600, SECRET "\n");
+	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", c,
 	    err) == 0, "%s", err);
 }
 
@@ -305,7 +255,7 @@ START_TEST(cred_parse_each_key)
 	} else {
 		field_text(&c, f, got, sizeof(got));
 		if (strcmp(s->key, "ca_file") == 0)
-			snprintf(want, sizeof(want), "%s", tpath(s->stored));
+			snprintf(want, sizeof(want), "%s", tu_path(s->stored));
 		else
 			snprintf(want, sizeof(want), "%s", s->stored);
 		ck_assert_msg(strcmp(got, want) == 0, "%s: got '%s', want "
@@ -326,10 +276,10 @@ START_TEST(cred_parse_each_key_refused)
 	if (s->bad == NULL)
 		return;
 	with_key(body, sizeof(body), s->key, s->bad);
-	put("cred.conf", 0600, body);
-	put("secret", 0600, SECRET "\n");
+	tu_put("cred.conf", 0600, body);
+	tu_put("secret", 0600, SECRET "\n");
 	memset(&c, 0x5a, sizeof(c));
-	ck_assert_int_eq(conf_load_credential(tpath("cred.conf"), "cred", &c,
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
 	/* the key is line 3 after the header and one required key, or 6 */
 	line = strcmp(s->key, "provider") == 0 ||
@@ -337,7 +287,7 @@ START_TEST(cred_parse_each_key_refused)
 	    strcmp(s->key, "client_id") == 0 ? 3 :
 	    strcmp(s->key, "client_secret") == 0 ||
 	    strcmp(s->key, "client_secret_file") == 0 ? 5 : 6;
-	snprintf(want, sizeof(want), "%s:%u: ", tpath("cred.conf"), line);
+	snprintf(want, sizeof(want), "%s:%u: ", tu_path("cred.conf"), line);
 	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
 	    "%s: error '%s' does not start with '%s'", s->key, err, want);
 	ck_assert_msg(strstr(err, s->why) != NULL, "%s: error '%s' lacks "
@@ -418,12 +368,12 @@ load_two(struct daemon_conf **out)
 {
 	char err[CONF_ERR_MAX] = "";
 
-	put("tokencache.conf", 0644, "[daemon]\nruntime_dir = /run/tc-x\n");
-	ck_assert_int_eq(mkdir(tpath("credentials.d"), 0755), 0);
-	put("credentials.d/full.conf", 0600, FULL);
-	put("credentials.d/bare.conf", 0600, BARE);
-	put("credentials.d/secret", 0600, SECRET "\n");
-	ck_assert_msg(conf_load(tpath("tokencache.conf"), out, err) == 0,
+	tu_put("tokencache.conf", 0644, "[daemon]\nruntime_dir = /run/tc-x\n");
+	ck_assert_int_eq(mkdir(tu_path("credentials.d"), 0755), 0);
+	tu_put("credentials.d/full.conf", 0600, FULL);
+	tu_put("credentials.d/bare.conf", 0600, BARE);
+	tu_put("credentials.d/secret", 0600, SECRET "\n");
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), out, err) == 0,
 	    "%s", err);
 	ck_assert_uint_eq((*out)->ncreds, 2);
 }
@@ -640,7 +590,7 @@ config_cred_suite(void)
 	Suite *s = suite_create("config_cred");
 	TCase *tc = tcase_create("table");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, cred_table_covered);
 	tcase_add_test(tc, cred_table_flags);
 	tcase_add_loop_test(tc, cred_parse_each_key, 0, NSAMPLES);
