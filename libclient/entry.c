@@ -129,7 +129,8 @@ own_copy_valid(const struct centry *e)
 
 /*
  * Bring e up to date with its slot: find the slot, copy it, and decrypt
- * when the token changed.  Called with c->lock held.
+ * when the token changed.  Called with c->lock held.  Kept whole, over 80
+ * lines: each step decides from the entry's state the step before left.
  */
 static int
 refresh_entry(tc_client *c, struct centry *e)

@@ -182,7 +182,12 @@ proto_call(const char *runtime_dir, const struct proto_req *req,
  */
 #define CALL_HUNG_UP 1
 
-/* One exchange of proto_call_fd(), bounded by deadline (mono_ms()). */
+/*
+ * One exchange of proto_call_fd(), bounded by deadline (mono_ms()).  Kept
+ * whole, over 80 lines: connect, peer check, send, wait, receive and check
+ * are one sequence with one exit that wipes both buffers and closes what
+ * is open.
+ */
 static int
 call_once(const char *runtime_dir, const struct proto_req *req,
     struct proto_resp *resp, int64_t deadline, int *fdp)

@@ -136,7 +136,8 @@ user_name_check(struct daemon_parse *dp, const char *key, const char *value,
 	return 0;
 }
 
-/* Store key k's value, checked. */
+/* Store key k's value, checked: one case per [daemon] key (which is why it
+ * runs over 80 lines; the credential keys have a table, config_cred.c). */
 static int
 daemon_key(struct daemon_parse *dp, size_t k, const char *key,
     const char *value, size_t vlen, unsigned int line, char *err)

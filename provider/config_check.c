@@ -216,7 +216,9 @@ conf_resource_valid(const char *s, size_t len)
 
 /*
  * Read client_secret_file into sodium_malloc'd memory.  O_NOFOLLOW and
- * fstat on the descriptor: the file checked is the file read.
+ * fstat on the descriptor: the file checked is the file read.  Kept whole,
+ * over 80 lines: every check after the open unwinds the same way, wiping
+ * what was read.
  */
 int
 conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,

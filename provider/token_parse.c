@@ -328,7 +328,9 @@ wipe_json_string(struct json_object *obj, const char *key)
 		    (size_t)n);
 }
 
-/* RFC 6749 §5.1: a successful reply.  Fills r only when TOK_OK. */
+/* RFC 6749 §5.1: a successful reply.  Fills r only when TOK_OK.  Kept
+ * whole, over 80 lines: the fields are judged in order, each refusal
+ * leaving r as it was. */
 static void
 parse_success(struct json_object *obj, int64_t now,
     const struct tok_limits *lim, struct tok_result *r)
