@@ -42,13 +42,10 @@ void	ctl_warnx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 void	ctl_make_printable(char *s, size_t cap);
 void	ctl_format_wall(char *buf, size_t len, int64_t t);
-void	ctl_format_remaining(char *buf, size_t len, const struct seg_slot *s,
-	    int64_t now_boot);
 int	ctl_json_put(struct json_object *o, const char *key,
 	    struct json_object *v);
 int	ctl_json_give(struct json_object *o, const char *key,
 	    struct json_object **v);
-struct json_object *ctl_slot_json(const struct seg_slot *s, int64_t now_boot);
 int	ctl_json_print(struct json_object *o);
 
 /* ctl_cache.c: the segment, read without a key */

@@ -1,6 +1,7 @@
 /*
  * list and show: the credentials' state from the segment, as a table,
- * as key: value lines or as JSON.
+ * as key: value lines or as JSON (a slot's time left and its JSON object
+ * are shown here alone).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,83 @@
 #include "ctl.h"
 #include "seg.h"
 #include "tokencache.h"
+
+/* "45s", "59m12s", "5h03m", "2d04h": two units are plenty to read. */
+static void
+format_duration(char *buf, size_t len, int64_t s)
+{
+	long long v = (long long)s;
+
+	if (v < 60)
+		snprintf(buf, len, "%llds", v);
+	else if (v < 3600)
+		snprintf(buf, len, "%lldm%02llds", v / 60, v % 60);
+	else if (v < 86400)
+		snprintf(buf, len, "%lldh%02lldm", v / 3600, v % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", v / 86400, v % 86400 / 3600);
+}
+
+/* What the IN column shows: time left, "expired", or "-" for no token. */
+static void
+format_remaining(char *buf, size_t len, const struct seg_slot *s,
+    int64_t now_boot)
+{
+	if (!ctl_slot_has_expiry(s))
+		snprintf(buf, len, "-");
+	else if (s->expires_boot_ns <= now_boot)
+		snprintf(buf, len, "expired");
+	else
+		format_duration(buf, len, ctl_slot_seconds_left(s, now_boot));
+}
+
+/* An integer, or null when have is 0. */
+static int
+json_put_int(struct json_object *o, const char *key, int have, int64_t v)
+{
+	if (!have)
+		return json_object_object_add(o, key, NULL) == 0 ? 0 : -1;
+	return ctl_json_put(o, key, json_object_new_int64(v));
+}
+
+static struct json_object *
+slot_json(const struct seg_slot *s, int64_t now_boot)
+{
+	struct json_object *o;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	if (ctl_json_put(o, "name", json_object_new_string(s->name)) != 0 ||
+	    ctl_json_put(o, "state", json_object_new_string(
+	    ctl_slot_state_name(s, now_boot))) != 0 ||
+	    json_put_int(o, "expires_at", s->expires_at != 0,
+	    s->expires_at) != 0 ||
+	    json_put_int(o, "expires_in", ctl_slot_has_expiry(s),
+	    ctl_slot_seconds_left(s, now_boot)) != 0 ||
+	    json_put_int(o, "fetched_at", s->fetched_at != 0,
+	    s->fetched_at) != 0 ||
+	    json_put_int(o, "next_refresh_at", s->next_refresh_at != 0,
+	    s->next_refresh_at) != 0 ||
+	    json_put_int(o, "last_attempt_at", s->last_attempt_at != 0,
+	    s->last_attempt_at) != 0 ||
+	    json_put_int(o, "next_request_in_ms", s->plan.next_boot_ns != 0,
+	    s->plan.next_boot_ns > now_boot ?
+	    (s->plan.next_boot_ns - now_boot) / NS_PER_MS : 0) != 0 ||
+	    ctl_json_put(o, "endpoint_overloaded", json_object_new_boolean(
+	    (s->plan.flags & SEG_PLAN_OVERLOADED) != 0)) != 0 ||
+	    ctl_json_put(o, "generation",
+	    json_object_new_uint64(s->generation)) != 0 ||
+	    ctl_json_put(o, "failures", json_object_new_int64(s->failures)) != 0 ||
+	    ctl_json_put(o, "http_status",
+	    json_object_new_int64(s->http_status)) != 0 ||
+	    ctl_json_put(o, "token_type",
+	    json_object_new_string(s->token_type)) != 0 ||
+	    ctl_json_put(o, "last_error", json_object_new_string(s->error)) != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
 
 int
 cmd_list(const struct ctl_args *a)
@@ -34,7 +112,7 @@ cmd_list(const struct ctl_args *a)
 		if ((arr = json_object_new_array()) == NULL)
 			goto nomem;
 		for (i = 0; i < c.ncreds; i++) {
-			if ((o = ctl_slot_json(&c.creds[i], now)) == NULL)
+			if ((o = slot_json(&c.creds[i], now)) == NULL)
 				goto nomem;
 			if (json_object_array_add(arr, o) != 0) {
 				json_object_put(o);
@@ -51,7 +129,7 @@ cmd_list(const struct ctl_args *a)
 
 		if (strlen(s->name) > wname)
 			wname = strlen(s->name);
-		ctl_format_remaining(in, sizeof(in), s, now);
+		format_remaining(in, sizeof(in), s, now);
 		if (strlen(in) > win)
 			win = strlen(in);
 		snprintf(gen, sizeof(gen), "%llu",
@@ -66,7 +144,7 @@ cmd_list(const struct ctl_args *a)
 		const struct seg_slot *s = &c.creds[i];
 
 		ctl_format_wall(expires, sizeof(expires), s->expires_at);
-		ctl_format_remaining(in, sizeof(in), s, now);
+		format_remaining(in, sizeof(in), s, now);
 		printf("%-*s  %-7s  %-19s  %-*s  %-*llu  %s\n", (int)wname,
 		    s->name, ctl_slot_state_name(s, now), expires, (int)win, in,
 		    (int)wgen, (unsigned long long)s->generation,
@@ -105,14 +183,14 @@ cmd_show(const struct ctl_args *a)
 	}
 	now = seg_boottime_ns();
 	if (a->json)
-		return ctl_json_print(ctl_slot_json(&s, now));
+		return ctl_json_print(slot_json(&s, now));
 	printf("%-16s %s\n", "name:", s.name);
 	printf("%-16s %s\n", "state:", ctl_slot_state_name(&s, now));
 	printf("%-16s %s\n", "token_type:",
 	    s.token_type[0] != '\0' ? s.token_type : "-");
 	ctl_format_wall(buf, sizeof(buf), s.expires_at);
 	printf("%-16s %s\n", "expires_at:", buf);
-	ctl_format_remaining(buf, sizeof(buf), &s, now);
+	format_remaining(buf, sizeof(buf), &s, now);
 	printf("%-16s %s\n", "expires_in:", buf);
 	ctl_format_wall(buf, sizeof(buf), s.fetched_at);
 	printf("%-16s %s\n", "fetched_at:", buf);
