@@ -2,8 +2,8 @@
  * config_check.c - what a file and a value must be before the
  * configuration trusts them: who may own a configuration or secret file
  * and with which mode, what a token_url and a resource may be; and reading
- * client_secret_file under those checks (config_internal.h lists who owns
- * what).
+ * configuration files and client_secret_file under those checks
+ * (config_internal.h lists who owns what).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -25,6 +25,8 @@
 #include <sodium.h>
 
 #include "config_internal.h"
+
+#define CONF_FILE_MAX		(1024 * 1024)
 
 /* Looked up only when a file's owner makes it matter, so that loading a
  * configuration of root's files never depends on NSS. */
@@ -212,6 +214,85 @@ conf_resource_valid(const char *s, size_t len)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Read all of a regular configuration file of at most CONF_FILE_MAX bytes,
+ * trusted by conf_perm_problem(), into *bufp
+ * (NUL-terminated, length *lenp; the caller wipes and frees it).  O_NONBLOCK
+ * keeps a FIFO from hanging the daemon; fstat is done on the descriptor so
+ * the checks apply to what was opened.
+ */
+int
+conf_read_file(const char *path, char **bufp, size_t *lenp, struct stat *stp,
+    char *err)
+{
+	char why[128];
+	struct stat st;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	ssize_t r;
+	int fd = -1, ret = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) ==
+	    -1) {
+		conf_err(err, path, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		conf_err(err, path, 0, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		conf_err(err, path, 0, "not a regular file");
+		goto out;
+	}
+	if (conf_perm_problem(&st, why, sizeof(why)) != NULL) {
+		conf_err(err, path, 0, "refused: the file %s", why);
+		goto out;
+	}
+	if (st.st_size < 0 || st.st_size > CONF_FILE_MAX) {
+		conf_err(err, path, 0, "file is larger than %d bytes",
+		    CONF_FILE_MAX);
+		goto out;
+	}
+	/* One spare byte to notice growth, one for the NUL. */
+	cap = (size_t)st.st_size + 2;
+	if ((buf = malloc(cap)) == NULL) {
+		conf_err(err, path, 0, "out of memory");
+		goto out;
+	}
+	while (n < cap - 1) {
+		r = read(fd, buf + n, cap - 1 - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			conf_err(err, path, 0, "read: %s", strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > (size_t)st.st_size) {
+		conf_err(err, path, 0, "file changed while being read");
+		goto out;
+	}
+	buf[n] = '\0';
+	/* success */
+	*bufp = buf;
+	buf = NULL;
+	*lenp = n;
+	*stp = st;
+	ret = 0;
+ out:
+	if (buf != NULL) {
+		sodium_memzero(buf, cap);
+		free(buf);
+	}
+	if (fd != -1)
+		close(fd);
+	return ret;
 }
 
 /*

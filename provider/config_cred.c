@@ -527,7 +527,7 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 	cp.path = path;
 	cp.c = &c;
 
-	if (conf_ini_read(path, &buf, &len, &st, err) != 0)
+	if (conf_read_file(path, &buf, &len, &st, err) != 0)
 		goto out;
 	if (conf_ini_parse(path, buf, len, cred_handler, &cp, err) != 0)
 		goto out;

@@ -29,7 +29,6 @@
 
 #include "config_internal.h"
 
-#define CONF_FILE_MAX		(1024 * 1024)
 #define CONF_LINE_MAX		4096
 #define CONF_NAME_MAX		64	/* section and key names */
 
@@ -203,84 +202,6 @@ conf_split_list(const char *path, unsigned int line, const char *key,
 }
 
 /* ---- the INI reader ---------------------------------------------------- */
-
-/*
- * Read all of a regular file of at most CONF_FILE_MAX bytes into *bufp
- * (NUL-terminated, length *lenp; the caller wipes and frees it).  O_NONBLOCK
- * keeps a FIFO from hanging the daemon; fstat is done on the descriptor so
- * the checks apply to what was opened.
- */
-int
-conf_ini_read(const char *path, char **bufp, size_t *lenp, struct stat *stp,
-    char *err)
-{
-	char why[128];
-	struct stat st;
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	ssize_t r;
-	int fd = -1, ret = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) ==
-	    -1) {
-		conf_err(err, path, 0, "cannot open: %s", strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		conf_err(err, path, 0, "cannot stat: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		conf_err(err, path, 0, "not a regular file");
-		goto out;
-	}
-	if (conf_perm_problem(&st, why, sizeof(why)) != NULL) {
-		conf_err(err, path, 0, "refused: the file %s", why);
-		goto out;
-	}
-	if (st.st_size < 0 || st.st_size > CONF_FILE_MAX) {
-		conf_err(err, path, 0, "file is larger than %d bytes",
-		    CONF_FILE_MAX);
-		goto out;
-	}
-	/* One spare byte to notice growth, one for the NUL. */
-	cap = (size_t)st.st_size + 2;
-	if ((buf = malloc(cap)) == NULL) {
-		conf_err(err, path, 0, "out of memory");
-		goto out;
-	}
-	while (n < cap - 1) {
-		r = read(fd, buf + n, cap - 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			conf_err(err, path, 0, "read: %s", strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > (size_t)st.st_size) {
-		conf_err(err, path, 0, "file changed while being read");
-		goto out;
-	}
-	buf[n] = '\0';
-	/* success */
-	*bufp = buf;
-	buf = NULL;
-	*lenp = n;
-	*stp = st;
-	ret = 0;
- out:
-	if (buf != NULL) {
-		sodium_memzero(buf, cap);
-		free(buf);
-	}
-	if (fd != -1)
-		close(fd);
-	return ret;
-}
 
 /* "[name]" between s and e (trimmed, NUL at e) into section. */
 static int

@@ -2,12 +2,13 @@
  * config_internal.h - what the configuration reader's files share, and
  * nothing else of the daemon needs (that is config.h):
  *
- *   config.c       tokencached.conf's keys; the whole configuration
+ *   config_load.c  tokencached.conf's keys; loading the whole configuration
  *   config_cred.c  credentials_dir/NAME.conf: the table of credential
  *                  fields and what it drives (parsing, clearing, the
  *                  "request changed" diff, the request identity)
  *   config_check.c who may own a file, what a token_url or resource may
- *                  be; reading client_secret_file under those checks
+ *                  be; reading configuration files and client_secret_file
+ *                  under those checks
  *   config_ini.c   the INI reader, its messages and small helpers
  */
 #ifndef TOKENCACHE_CONFIG_INTERNAL_H
@@ -98,11 +99,6 @@ typedef int (*conf_ini_handler)(void *arg, const char *section,
     const char *key, const char *value, size_t vlen, unsigned int line,
     char *err);
 
-/* A configuration file into *bufp (NUL-terminated, *lenp bytes, the
- * caller wipes and frees it) and its fstat into *stp; 0, or -1 with err. */
-int conf_ini_read(const char *path, char **bufp, size_t *lenp,
-    struct stat *stp, char *err);
-
 /* Parse buf (len bytes, buf[len] == '\0') in place, calling handler. */
 int conf_ini_parse(const char *path, char *buf, size_t len,
     conf_ini_handler handler, void *arg, char *err);
@@ -133,6 +129,12 @@ const char *conf_token_url_problem(const char *url, size_t len);
 
 /* 1 if s (len bytes) may be a resource (RFC 8707 §2). */
 int conf_resource_valid(const char *s, size_t len);
+
+/* A configuration file, if conf_perm_problem() finds nothing, into *bufp
+ * (NUL-terminated, *lenp bytes, the caller wipes and frees it) and its
+ * fstat into *stp; 0, or -1 with err. */
+int conf_read_file(const char *path, char **bufp, size_t *lenp,
+    struct stat *stp, char *err);
 
 /*
  * client_secret_file spath, given on line of cpath, into sodium_malloc'd

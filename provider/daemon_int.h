@@ -11,7 +11,7 @@
  *   privsep.c      the monitor (root, reads the files) and the worker's
  *                  end of it: load requests, signals over a pipe, dropping
  *                  privileges
- *   config.c       tokencache.conf's [daemon] keys, loading it all
+ *   config_load.c  tokencache.conf's [daemon] keys, loading it all
  *   config_cred.c  a credential file: the one table of credential fields
  *                  and what it drives (parse, clear, diffs, request id)
  *   config_ini.c   the INI reader and its PATH:LINE messages

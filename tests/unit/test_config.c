@@ -1,5 +1,6 @@
 /*
- * test_config.c - the main file and credential files (provider/config.c).
+ * test_config.c - the main file and credential files
+ * (provider/config_load.c, config_cred.c, config_ini.c, config_check.c).
  */
 #include <sys/types.h>
 #include <sys/stat.h>

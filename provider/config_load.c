@@ -1,5 +1,5 @@
 /*
- * config.c - read tokencached's main file, then every
+ * config_load.c - read tokencached's main file, then every
  * credentials_dir/NAME.conf (config_cred.c), into one struct daemon_conf.
  *
  * Both are INI files read by the reader in config_ini.c.  It is strict on
@@ -476,7 +476,7 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 	dp.dir = dir;
 	dp.c = c;
 
-	if (conf_ini_read(path, &buf, &len, &st, err) != 0)
+	if (conf_read_file(path, &buf, &len, &st, err) != 0)
 		goto out;
 	if (conf_ini_parse(path, buf, len, daemon_handler, &dp, err) != 0)
 		goto out;
