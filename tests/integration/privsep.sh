@@ -89,13 +89,23 @@ t_ps_root_owned_adopted() {
 
 tc_scenario t_ps_root_owned_adopted "runtime files root owns (systemd's chown at start) are adopted on restart; a hard link is not" root
 
+# ps_start_refused LOG WHAT MESSAGE: tokencached on $WORK/tokencache.conf
+# exits 78 (a configuration error) with MESSAGE in $WORK/LOG.  timeout: a
+# daemon that took the configuration would run.
+ps_start_refused() {
+	local st=0
+	timeout 20 "$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/$1" 2>&1 || st=$?
+	expect_eq "$st" 78 "exit status ($2)" || { cat "$WORK/$1"; return 1; }
+	expect_grep "$3" "$WORK/$1" "message"
+}
+
 # A runtime_dir below a directory another user can change: that user could
 # swap a symbolic link in, and the root monitor would hand whatever it
 # points to to the daemon's user.  Refused, with the directory named, and
 # nothing outside changes owner or mode.
 t_ps_runtime_path_refused() {
 	it_res_server long || return 1
-	local base=$WORK/paths st before
+	local base=$WORK/paths before
 	mkdir -p "$base/victim/rt" "$base/sticky/rootdir"
 	chmod 0755 "$base"
 	chmod 0700 "$base/victim" "$base/victim/rt"
@@ -109,54 +119,36 @@ t_ps_runtime_path_refused() {
 	as_user tc-it-dave ln -s "$base/victim" "$base/dave/x" || return 1
 	ps_conf
 	sed -i "s|^runtime_dir = .*|runtime_dir = $base/dave/x/rt|" "$WORK/tokencache.conf"
-	st=0
-	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start1.log" 2>&1 || st=$?
-	expect_eq "$st" 78 "exit status (dave's directory)" || return 1
-	expect_grep "$base/dave belongs to uid $(id -u tc-it-dave); only root may own" \
-	    "$WORK/start1.log" "message" || return 1
+	ps_start_refused start1.log "dave's directory" "$base/dave belongs to uid $(id -u tc-it-dave); only root may own" || return 1
 	expect_eq "$(stat_tree "$base/victim")" "$before" "the victim directory" || return 1
 
 	# 2. A middle component, in a sticky directory, a symbolic link of
 	# dave's to a directory of root's: every check above holds for what
 	# it points to, so only opening each component without following a
-	# link (O_NOFOLLOW) refuses it.  timeout: a daemon that took it
-	# would run.
+	# link (O_NOFOLLOW) refuses it.
 	as_user tc-it-dave ln -s "$base/victim" "$base/sticky/lnk" || return 1
 	sed -i "s|^runtime_dir = .*|runtime_dir = $base/sticky/lnk/rt|" "$WORK/tokencache.conf"
-	st=0
-	timeout 20 "$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start2l.log" 2>&1 || st=$?
-	expect_eq "$st" 78 "exit status (a link in the middle)" || { cat "$WORK/start2l.log"; return 1; }
-	expect_grep "$base/sticky/lnk is a symbolic link" "$WORK/start2l.log" "message" || return 1
+	ps_start_refused start2l.log "a link in the middle" "$base/sticky/lnk is a symbolic link" || return 1
 	expect_eq "$(stat_tree "$base/victim")" "$before" "the victim directory" || return 1
 
 	# 2b. The last component, in a sticky directory, a symbolic link of
 	# dave's.
 	as_user tc-it-dave ln -s "$base/victim/rt" "$base/sticky/rt" || return 1
 	sed -i "s|^runtime_dir = .*|runtime_dir = $base/sticky/rt|" "$WORK/tokencache.conf"
-	st=0
-	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start2.log" 2>&1 || st=$?
-	expect_eq "$st" 78 "exit status (symbolic link)" || return 1
-	expect_grep "$base/sticky/rt is a symbolic link" "$WORK/start2.log" "message" || return 1
+	ps_start_refused start2.log "symbolic link" "$base/sticky/rt is a symbolic link" || return 1
 	expect_eq "$(stat_tree "$base/victim")" "$before" "the victim directory" || return 1
 
 	# 3. A directory of dave's in a sticky directory: he could rename
 	# or replace what is in it.
 	as_user tc-it-dave mkdir "$base/sticky/dd" || return 1
 	sed -i "s|^runtime_dir = .*|runtime_dir = $base/sticky/dd/rt|" "$WORK/tokencache.conf"
-	st=0
-	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start3.log" 2>&1 || st=$?
-	expect_eq "$st" 78 "exit status (dave's directory in a sticky one)" || return 1
-	expect_grep "$base/sticky is writable by others (mode 1777), who could replace $base/sticky/dd" \
-	    "$WORK/start3.log" "message" || return 1
+	ps_start_refused start3.log "dave's directory in a sticky one" "$base/sticky is writable by others (mode 1777), who could replace $base/sticky/dd" || return 1
 	[ ! -e "$base/sticky/dd/rt" ] || { echo "created $base/sticky/dd/rt"; return 1; }
 
 	# 4. A group-writable ancestor, sticky or not, owned by root.
 	chmod 0775 "$base/victim"
 	sed -i "s|^runtime_dir = .*|runtime_dir = $base/victim/rt|" "$WORK/tokencache.conf"
-	st=0
-	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start4.log" 2>&1 || st=$?
-	expect_eq "$st" 78 "exit status (group-writable parent)" || return 1
-	expect_grep "$base/victim is writable by others (mode 0775)" "$WORK/start4.log" "message" || return 1
+	ps_start_refused start4.log "group-writable parent" "$base/victim is writable by others (mode 0775)" || return 1
 	chmod 0700 "$base/victim"
 	expect_eq "$(stat_tree "$base/victim")" "$before" "the victim directory" || return 1
 
@@ -208,15 +200,10 @@ t_ps_config_exit_status() {
 	it_res_server long || return 1
 	local st=0
 	DAEMON_USER=tc-it-nosuchuser ps_conf
-	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start.log" 2>&1 || st=$?
-	expect_eq "$st" 78 "exit status (no such user)" || return 1
-	expect_grep "user 'tc-it-nosuchuser' does not exist" "$WORK/start.log" "message" || return 1
+	ps_start_refused start.log "no such user" "user 'tc-it-nosuchuser' does not exist" || return 1
 	ps_conf
 	echo "max_credentials = 12 # twelve" >>"$WORK/tokencache.conf"
-	st=0
-	"$B/tokencached" -f -c "$WORK/tokencache.conf" >"$WORK/start.log" 2>&1 || st=$?
-	expect_eq "$st" 78 "exit status (a comment after a value)" || return 1
-	expect_grep "tokencache.conf:.*: '#' after a value" "$WORK/start.log" "message" || return 1
+	ps_start_refused start.log "a comment after a value" "tokencache.conf:.*: '#' after a value" || return 1
 	# A runtime_dir on a read-only file system, as every path but
 	# /run/tokencache is under the unit's ProtectSystem=strict: to make,
 	# or existing (then its chown fails).
