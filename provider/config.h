@@ -80,7 +80,7 @@ extern const size_t conf_cred_nfields;
 struct cred_conf {
 	char *name;              /* file stem, valid per seg_name_valid() */
 	char *path;              /* the credential file, for messages */
-	char *provider;          /* module name: "oauth2" */
+	char *provider;          /* module name: "oauth2", "camunda" */
 	char *token_url;
 	char *client_id;
 	char *client_secret;     /* sodium_malloc'd, NUL-terminated */
@@ -98,6 +98,10 @@ struct cred_conf {
 	long default_lifetime;   /* seconds when the server sends none: 3600 */
 	long max_lifetime;       /* cap on any lifetime: 31 days */
 	char *ca_file;           /* NULL: system CA store */
+	/* provider = camunda (config_camunda.c): the console's file, and
+	 * the audience to send instead of the component's. */
+	char *camunda_file;      /* credentials_file, resolved */
+	char *audience_value;
 };
 
 struct daemon_conf {

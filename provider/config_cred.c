@@ -284,7 +284,7 @@ parse_seconds(struct cred_parse *cp, const struct cred_field *f,
 #define F_KEY(key, parse) { key, CF_NONE, 0, 0, 0, parse, NULL, \
 	0, 0, 0, 0 }
 
-static const char *const provider_words[] = { "oauth2", NULL };
+static const char *const provider_words[] = { "oauth2", "camunda", NULL };
 static const char *const auth_method_words[] = {
 	[AUTH_CLIENT_SECRET_POST] = "client_secret_post",
 	[AUTH_CLIENT_SECRET_BASIC] = "client_secret_basic",
@@ -321,6 +321,10 @@ const struct cred_field conf_cred_fields[] = {
 	F_SECONDS("max_lifetime", max_lifetime, 1, LIFETIME_MAX, 1,
 	    DEFAULT_MAX_LIFETIME),
 	F_STR("ca_file", ca_file, 0, parse_path),
+	/* provider = camunda (config_camunda.c); what it derives from the
+	 * file is in the CF_REQUEST rows above, so these are not. */
+	F_STR("credentials_file", camunda_file, 0, parse_path),
+	F_STR("audience_value", audience_value, 0, parse_vschar),
 };
 
 const size_t conf_cred_nfields = sizeof(conf_cred_fields) /
@@ -433,8 +437,13 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 	unsigned int line, secret_line, file_line, dflt_line;
 	char why[128];
 	size_t i;
+	int camunda = conf_camunda_cred(c);
 
-	for (i = 0; i < conf_cred_nfields; i++) {
+	/* provider = camunda takes token_url, client_id and the secret from
+	 * its credentials_file, not from keys (config_camunda.c). */
+	if (conf_camunda_finish(path, cp->seen, c, du, err) != 0)
+		return -1;
+	for (i = 0; i < conf_cred_nfields && !camunda; i++) {
 		if ((conf_cred_fields[i].flags & CF_REQUIRED) != 0 &&
 		    cp->seen[i] == 0) {
 			conf_err(err, path, 0, "missing required key '%s'",
@@ -444,7 +453,7 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 	}
 	secret_line = cred_seen(cp, "client_secret");
 	file_line = cred_seen(cp, "client_secret_file");
-	if (secret_line == 0 && file_line == 0) {
+	if (secret_line == 0 && file_line == 0 && !camunda) {
 		conf_err(err, path, 0, "missing required key "
 		    "'client_secret_file' (or 'client_secret')");
 		return -1;
@@ -476,6 +485,8 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 			return -1;
 		}
 	}
+	if (camunda)
+		return 0;
 	if (secret_line != 0) {
 		if (conf_secret_perm_problem(st, du, why, sizeof(why)) !=
 		    NULL) {

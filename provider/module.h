@@ -50,5 +50,6 @@ struct prov_module {
 const struct prov_module *prov_module_find(const char *name);
 
 extern const struct prov_module prov_oauth2;
+extern const struct prov_module prov_camunda;
 
 #endif /* TC_MODULE_H */

@@ -321,10 +321,21 @@ const struct prov_module prov_oauth2 = {
 	.cleanup = oauth2_cleanup,
 };
 
+/* provider = camunda: an oauth2 request whose fields the monitor took
+ * from the console's credentials file (config_camunda.c). */
+const struct prov_module prov_camunda = {
+	.abi = PROV_MODULE_ABI,
+	.name = "camunda",
+	.start = oauth2_start,
+	.finish = oauth2_finish,
+	.cleanup = oauth2_cleanup,
+};
+
 const struct prov_module *
 prov_module_find(const char *name)
 {
-	static const struct prov_module *const builtin[] = { &prov_oauth2 };
+	static const struct prov_module *const builtin[] = { &prov_oauth2,
+	    &prov_camunda };
 	size_t i;
 
 	for (i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
