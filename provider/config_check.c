@@ -406,7 +406,7 @@ conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,
 int
 conf_provider_builtin(const char *name)
 {
-	return strcmp(name, "oauth2") == 0;
+	return strcmp(name, "oauth2") == 0 || strcmp(name, "camunda") == 0;
 }
 
 int
