@@ -13,6 +13,19 @@
 
 #define CONF_ERR_MAX 512
 
+/*
+ * A chain's control word for one of its sources, PAM-style (see
+ * tokencache.conf(5), CHAINS), in the order of control's words.
+ */
+enum src_control {
+	SRC_SUFFICIENT = 0,  /* a token ends the chain; a failure goes on */
+	SRC_REQUIRED = 1,    /* a failure ends the chain, as its failure */
+	SRC_OPTIONAL = 2,    /* like sufficient, but its failure is not the
+	                      * one reported if a later source fails too */
+};
+
+#define SOURCES_MAX 8        /* [source] sections of one credential */
+
 /* In the order of cred_field.words of auth_method's row. */
 enum auth_method {
 	AUTH_CLIENT_SECRET_POST = 0,
@@ -37,6 +50,8 @@ enum cred_field_kind {
 	CF_LONG,     /* long: lo..hi (in the key's unit) times scale */
 	CF_OPTS,     /* struct cred_opt *: a loaded module's options;
 	              * size_t count at len_off */
+	CF_SOURCES,  /* struct cred_conf *: a chain's [source] sections;
+	              * size_t count at len_off */
 };
 
 /* cred_field.flags */
@@ -46,6 +61,7 @@ enum cred_field_kind {
 #define CF_REQUEST   0x08u  /* sent in the token request: part of its
                              * identity (conf_cred_request_id) */
 #define CF_ACL       0x10u  /* who may read the token */
+#define CF_SOURCE    0x40u  /* only in a [source] section */
 #define CF_BUILTIN   0x20u  /* a key of the built-in sources (oauth2,
                              * camunda): with a loaded module's
                              * provider, the module's option instead */
@@ -129,6 +145,15 @@ struct cred_conf {
 	char *audience_value;
 	struct cred_opt *opts;   /* a loaded module's options, in file order */
 	size_t nopts;
+	/*
+	 * A chain: its [source] sections in order, each a cred_conf with
+	 * the source's keys (provider ...) and the credential's name, path,
+	 * timeout and lifetimes; the credential itself then has provider
+	 * "chain" and no source key.  A source has none of its own.
+	 */
+	struct cred_conf *sources;
+	size_t nsources;
+	enum src_control control;  /* a source's */
 
 	/*
 	 * Not from the file, not packed: set in the worker by

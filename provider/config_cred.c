@@ -44,18 +44,28 @@
 
 #define CRED_FIELDS_MAX 32	/* rows of conf_cred_fields[], at most */
 
+/* One section of a credential file as it is read: [credential], or one
+ * of a chain's [source] sections. */
+struct cred_sec {
+	struct cred_conf *c;           /* where its keys go */
+	unsigned int seen[CRED_FIELDS_MAX];  /* by row: line of the (first)
+	                                      * occurrence of its key */
+	unsigned int line;             /* of its header, 0 if none */
+	char *secret_file;             /* resolved client_secret_file */
+	int builtin;                   /* the provider is oauth2 or camunda
+	                                * (see conf_provider_builtin); -1:
+	                                * not given */
+	unsigned int secret_opt_line;  /* a module's secret given inline */
+};
+
 struct cred_parse {
 	const char *path;
 	char *dir;
-	struct cred_conf *c;
-	unsigned int seen[CRED_FIELDS_MAX];  /* by row: line of the (first)
-	                                      * occurrence of its key */
-	unsigned int section_line;
-	char *secret_file;             /* resolved client_secret_file */
-	int builtin;                   /* the provider is oauth2 or camunda
-	                                * (see conf_provider_builtin) */
-	unsigned int secret_opt_line;  /* a module's secret given inline */
 	struct daemon_user *du;
+	struct cred_sec secs[1 + SOURCES_MAX];  /* [credential], [source]s */
+	size_t nsources;               /* [source] sections (first pass) */
+	size_t at;                     /* [source] sections read so far */
+	struct cred_sec *s;            /* the section being read */
 };
 
 /* ---- the parsers of credential keys -------------------------------------
@@ -68,7 +78,7 @@ static int
 store_str(struct cred_parse *cp, const struct cred_field *f,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
-	if ((*CRED_FIELD(cp->c, f, char *) = strndup(value, vlen)) == NULL) {
+	if ((*CRED_FIELD(cp->s->c, f, char *) = strndup(value, vlen)) == NULL) {
 		conf_err(err, cp->path, line, "out of memory");
 		return -1;
 	}
@@ -98,7 +108,7 @@ parse_word(struct cred_parse *cp, const struct cred_field *f,
 		return -1;
 	}
 	if (f->kind == CF_CHOICE) {
-		*CRED_FIELD(cp->c, f, unsigned int) = (unsigned int)i;
+		*CRED_FIELD(cp->s->c, f, unsigned int) = (unsigned int)i;
 		return 0;
 	}
 	return store_str(cp, f, value, vlen, line, err);
@@ -114,6 +124,11 @@ parse_provider(struct cred_parse *cp, const struct cred_field *f,
 		conf_err(err, cp->path, line, "provider '%s' is not a module "
 		    "name (1..64 bytes of a-z 0-9 _ -)", conf_echo(eb,
 		    sizeof(eb), value, vlen));
+		return -1;
+	}
+	if (strcmp(value, "chain") == 0) {
+		conf_err(err, cp->path, line, "provider 'chain' is reserved: "
+		    "a chain is written as [source] sections");
 		return -1;
 	}
 	return store_str(cp, f, value, vlen, line, err);
@@ -160,7 +175,7 @@ static int
 parse_secret(struct cred_parse *cp, const struct cred_field *f,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
-	char **sp = CRED_FIELD(cp->c, f, char *);
+	char **sp = CRED_FIELD(cp->s->c, f, char *);
 
 	if (vschar_check(cp, f, value, vlen, line, err) != 0)
 		return -1;
@@ -175,7 +190,7 @@ parse_secret(struct cred_parse *cp, const struct cred_field *f,
 	}
 	memcpy(*sp, value, vlen);
 	(*sp)[vlen] = '\0';
-	*CRED_LEN(cp->c, f) = vlen;
+	*CRED_LEN(cp->s->c, f) = vlen;
 	return 0;
 }
 
@@ -197,7 +212,7 @@ parse_path(struct cred_parse *cp, const struct cred_field *f,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
 	(void)vlen;
-	return resolve_value(cp, f, value, line, CRED_FIELD(cp->c, f, char *),
+	return resolve_value(cp, f, value, line, CRED_FIELD(cp->s->c, f, char *),
 	    err);
 }
 
@@ -208,7 +223,7 @@ parse_secret_file(struct cred_parse *cp, const struct cred_field *f,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
 	(void)vlen;
-	return resolve_value(cp, f, value, line, &cp->secret_file, err);
+	return resolve_value(cp, f, value, line, &cp->s->secret_file, err);
 }
 
 /* RFC 8707 §2: each `resource` line adds one. */
@@ -216,8 +231,8 @@ static int
 parse_resource(struct cred_parse *cp, const struct cred_field *f,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
-	char ***listp = CRED_FIELD(cp->c, f, char **), **nl;
-	size_t *np = CRED_LEN(cp->c, f);
+	char ***listp = CRED_FIELD(cp->s->c, f, char **), **nl;
+	size_t *np = CRED_LEN(cp->s->c, f);
 
 	if (!conf_resource_valid(value, vlen)) {
 		conf_err(err, cp->path, line, "%s must be an absolute URI "
@@ -244,7 +259,7 @@ parse_names(struct cred_parse *cp, const struct cred_field *f,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
 	return conf_split_list(cp->path, line, f->key, value, vlen,
-	    CRED_FIELD(cp->c, f, char **), CRED_LEN(cp->c, f), err);
+	    CRED_FIELD(cp->s->c, f, char **), CRED_LEN(cp->s->c, f), err);
 }
 
 /* Whole seconds in f->lo..f->hi, kept in units of 1/f->scale s. */
@@ -260,7 +275,7 @@ parse_seconds(struct cred_parse *cp, const struct cred_field *f,
 		    "%ld..%ld (seconds)", f->key, f->lo, f->hi);
 		return -1;
 	}
-	*CRED_FIELD(cp->c, f, long) = (long)n * f->scale;
+	*CRED_FIELD(cp->s->c, f, long) = (long)n * f->scale;
 	return 0;
 }
 
@@ -304,11 +319,21 @@ parse_seconds(struct cred_parse *cp, const struct cred_field *f,
 #define F_KEY(key, flags, parse) { key, CF_NONE, 0, 0, flags, parse, \
 	NULL, 0, 0, 0, 0 }
 
+#define F_SOURCES(field, n) { NULL, CF_SOURCES, \
+	_Generic(((struct cred_conf *)0)->field, struct cred_conf *: \
+	offsetof(struct cred_conf, field)), CF_OFF(n, size_t), CF_REQUEST, \
+	NULL, NULL, 0, 0, 0, 0 }
 #define F_OPTS(field, n) { NULL, CF_OPTS, \
 	_Generic(((struct cred_conf *)0)->field, struct cred_opt *: \
 	offsetof(struct cred_conf, field)), CF_OFF(n, size_t), 0, NULL, \
 	NULL, 0, 0, 0, 0 }
 
+static const char *const control_words[] = {
+	[SRC_SUFFICIENT] = "sufficient",
+	[SRC_REQUIRED] = "required",
+	[SRC_OPTIONAL] = "optional",
+	NULL,
+};
 static const char *const auth_method_words[] = {
 	[AUTH_CLIENT_SECRET_POST] = "client_secret_post",
 	[AUTH_CLIENT_SECRET_BASIC] = "client_secret_basic",
@@ -351,6 +376,10 @@ const struct cred_field conf_cred_fields[] = {
 	F_STR("audience_value", audience_value, CF_BUILTIN, parse_vschar),
 	/* Every other key, when the provider is a loaded module. */
 	F_OPTS(opts, nopts),
+	/* A chain's sources (see cred_handler), and each one's word. */
+	F_SOURCES(sources, nsources),
+	F_CHOICE("control", control, CF_SOURCE, control_words,
+	    SRC_SUFFICIENT),
 };
 
 const size_t conf_cred_nfields = sizeof(conf_cred_fields) /
@@ -379,7 +408,7 @@ cred_seen(const struct cred_parse *cp, const char *key)
 {
 	const struct cred_field *f = cred_field_of(key);
 
-	return f != NULL ? cp->seen[f - conf_cred_fields] : 0;
+	return f != NULL ? cp->s->seen[f - conf_cred_fields] : 0;
 }
 
 /* ---- a loaded module's options ----------------------------------------- */
@@ -405,7 +434,7 @@ static int
 add_option(struct cred_parse *cp, const char *key, const char *value,
     size_t vlen, unsigned int line, char *err)
 {
-	struct cred_conf *c = cp->c;
+	struct cred_conf *c = cp->s->c;
 	struct cred_opt *o, *nl;
 	int secret;
 
@@ -435,8 +464,8 @@ add_option(struct cred_parse *cp, const char *key, const char *value,
 	}
 	if (ends_with(key, "secret")) {
 		o->flags = TC_MOD_OPT_SECRET;
-		if (cp->secret_opt_line == 0)
-			cp->secret_opt_line = line;
+		if (cp->s->secret_opt_line == 0)
+			cp->s->secret_opt_line = line;
 	}
 	if ((o->value = sodium_malloc(vlen + 1)) == NULL)
 		goto nomem;
@@ -462,21 +491,84 @@ free_options(struct cred_opt *opts, size_t n)
 	free(opts);
 }
 
-/* The first pass: only the provider, which says whose keys the others
- * are.  The second pass reports what is wrong with it. */
+/*
+ * The first pass: how many [source] sections there are, and each
+ * section's provider, which say whose keys the others are.  The second
+ * pass reports what is wrong with the file.
+ */
 static int
 provider_handler(void *arg, const char *section, const char *key,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
 	struct cred_parse *cp = arg;
 
-	(void)section;
 	(void)line;
 	(void)err;
-	if (key != NULL && strcmp(key, "provider") == 0 && cp->builtin == -1)
-		cp->builtin = conf_provider_builtin(value) ||
+	if (key == NULL) {
+		if (strcmp(section, "source") != 0)
+			cp->s = &cp->secs[0];
+		else if (cp->nsources < SOURCES_MAX)
+			cp->s = &cp->secs[++cp->nsources];
+		else
+			cp->s = NULL;	/* one too many: the second pass says */
+		return 0;
+	}
+	if (cp->s != NULL && strcmp(key, "provider") == 0 &&
+	    cp->s->builtin == -1)
+		cp->s->builtin = conf_provider_builtin(value) ||
 		    !conf_provider_valid(value, vlen);
 	return 0;
+}
+
+/* A section header of the second pass: [credential] once, then any
+ * [source] up to SOURCES_MAX. */
+static int
+cred_section(struct cred_parse *cp, const char *section, unsigned int line,
+    char *err)
+{
+	if (strcmp(section, "credential") == 0) {
+		if (cp->secs[0].line != 0) {
+			conf_err(err, cp->path, line, "section [credential] "
+			    "given twice (first on line %u)",
+			    cp->secs[0].line);
+			return -1;
+		}
+		cp->s = &cp->secs[0];
+	} else if (strcmp(section, "source") == 0) {
+		if (cp->at == SOURCES_MAX) {
+			conf_err(err, cp->path, line, "more than %d [source] "
+			    "sections", SOURCES_MAX);
+			return -1;
+		}
+		cp->s = &cp->secs[++cp->at];
+	} else {
+		conf_err(err, cp->path, line, "unknown section [%s] "
+		    "(expected [credential] or [source])", section);
+		return -1;
+	}
+	cp->s->line = line;
+	return 0;
+}
+
+/*
+ * Which section may hold key (its row f, NULL if none: a module's
+ * option): a source's keys (provider, the built-in sources' keys, a
+ * module's options, control) go in [source] when the credential has any,
+ * else in [credential]; the credential's own (who may read, timeout,
+ * lifetimes) always in [credential].  NULL, or why not.
+ */
+static const char *
+misplaced(const struct cred_parse *cp, const struct cred_field *f)
+{
+	int of_source = f == NULL || (f->flags & (CF_BUILTIN | CF_SOURCE)) !=
+	    0 || f->off == offsetof(struct cred_conf, provider);
+
+	if (cp->s != &cp->secs[0])
+		return of_source ? NULL : "belongs in [credential]";
+	if ((f != NULL && (f->flags & CF_SOURCE) != 0) ||
+	    (of_source && cp->nsources > 0))
+		return "belongs in a [source] section";
+	return NULL;
 }
 
 static int
@@ -485,45 +577,37 @@ cred_handler(void *arg, const char *section, const char *key,
 {
 	struct cred_parse *cp = arg;
 	const struct cred_field *f;
+	const char *why;
 	char eb[ECHO_MAX + 4];
 	size_t k;
 
-	if (key == NULL) {
-		if (strcmp(section, "credential") != 0) {
-			conf_err(err, cp->path, line, "unknown section [%s] "
-			    "(expected [credential])", section);
-			return -1;
-		}
-		if (cp->section_line != 0) {
-			conf_err(err, cp->path, line, "section [credential] "
-			    "given twice (first on line %u)",
-			    cp->section_line);
-			return -1;
-		}
-		cp->section_line = line;
-		return 0;
-	}
+	if (key == NULL)
+		return cred_section(cp, section, line, err);
 	f = cred_field_of(key);
-	if (!cp->builtin && (f == NULL || (f->flags & CF_BUILTIN) != 0)) {
+	if ((why = misplaced(cp, f)) != NULL) {
+		conf_err(err, cp->path, line, "'%s' %s", conf_echo(eb,
+		    sizeof(eb), key, strlen(key)), why);
+		return -1;
+	}
+	if (!cp->s->builtin && (f == NULL || (f->flags & CF_BUILTIN) != 0)) {
 		if (conf_value_check(cp->path, line, key, value, vlen, err) !=
 		    0)
 			return -1;
 		return add_option(cp, key, value, vlen, line, err);
 	}
 	if (f == NULL) {
-		conf_err(err, cp->path, line, "unknown key '%s' in "
-		    "[credential]", conf_echo(eb, sizeof(eb), key,
-		    strlen(key)));
+		conf_err(err, cp->path, line, "unknown key '%s' in [%s]",
+		    conf_echo(eb, sizeof(eb), key, strlen(key)), section);
 		return -1;
 	}
 	k = (size_t)(f - conf_cred_fields);
-	if (cp->seen[k] != 0 && (f->flags & CF_REPEAT) == 0) {
+	if (cp->s->seen[k] != 0 && (f->flags & CF_REPEAT) == 0) {
 		conf_err(err, cp->path, line, "key '%s' given twice (first "
-		    "on line %u)", key, cp->seen[k]);
+		    "on line %u)", key, cp->s->seen[k]);
 		return -1;
 	}
-	if (cp->seen[k] == 0)
-		cp->seen[k] = line;
+	if (cp->s->seen[k] == 0)
+		cp->s->seen[k] = line;
 	if (conf_value_check(cp->path, line, key, value, vlen, err) != 0)
 		return -1;
 	return f->parse(cp, f, value, vlen, line, err);
@@ -559,9 +643,9 @@ module_cred_finish(struct cred_parse *cp, const struct stat *st, char *err)
 {
 	char why[128];
 
-	if (cp->secret_opt_line != 0 &&
+	if (cp->s->secret_opt_line != 0 &&
 	    conf_secret_perm_problem(st, cp->du, why, sizeof(why)) != NULL) {
-		conf_err(err, cp->path, cp->secret_opt_line,
+		conf_err(err, cp->path, cp->s->secret_opt_line,
 		    "file holds a secret inline but %s", why);
 		return -1;
 	}
@@ -578,23 +662,27 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
     struct daemon_user *du, char *err)
 {
 	const struct cred_field *f;
-	struct cred_conf *c = cp->c;
+	struct cred_conf *c = cp->s->c;
 	const char *path = cp->path;
 	unsigned int line, secret_line, file_line, dflt_line;
 	char why[128];
 	size_t i;
 	int camunda = conf_camunda_cred(c);
+	/* A chain's [credential] has no source of its own. */
+	int chain = cp->s == &cp->secs[0] && cp->nsources > 0;
+	/* What is missing from a [source] is told at its header. */
+	unsigned int sline = cp->s == &cp->secs[0] ? 0 : cp->s->line;
 
 	/* provider = camunda takes token_url, client_id and the secret from
 	 * its credentials_file, not from keys (config_camunda.c). */
-	if (cp->builtin && conf_camunda_finish(path, cp->seen, c, du, err) !=
-	    0)
+	if (!chain && cp->s->builtin && conf_camunda_finish(path,
+	    cp->s->seen, c, du, err) != 0)
 		return -1;
-	for (i = 0; i < conf_cred_nfields && !camunda; i++) {
+	for (i = 0; i < conf_cred_nfields && !camunda && !chain; i++) {
 		if ((conf_cred_fields[i].flags & CF_REQUIRED) != 0 &&
-		    cp->seen[i] == 0 && (cp->builtin ||
+		    cp->s->seen[i] == 0 && (cp->s->builtin ||
 		    (conf_cred_fields[i].flags & CF_BUILTIN) == 0)) {
-			conf_err(err, path, 0, "missing required key '%s'",
+			conf_err(err, path, sline, "missing required key '%s'",
 			    conf_cred_fields[i].key);
 			return -1;
 		}
@@ -620,14 +708,21 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 			return -1;
 		}
 	}
-	if (!cp->builtin)
+	if (chain) {
+		if ((c->provider = strdup("chain")) == NULL) {
+			conf_err(err, path, 0, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if (!cp->s->builtin)
 		return module_cred_finish(cp, st, err);
 	if (camunda)
 		return 0;
 	secret_line = cred_seen(cp, "client_secret");
 	file_line = cred_seen(cp, "client_secret_file");
 	if (secret_line == 0 && file_line == 0) {
-		conf_err(err, path, 0, "missing required key "
+		conf_err(err, path, sline, "missing required key "
 		    "'client_secret_file' (or 'client_secret')");
 		return -1;
 	}
@@ -646,7 +741,7 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 		}
 		return 0;
 	}
-	return conf_read_secret_file(path, file_line, cp->secret_file, du,
+	return conf_read_secret_file(path, file_line, cp->s->secret_file, du,
 	    &c->client_secret, &c->client_secret_len, err);
 }
 
@@ -657,8 +752,9 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 	struct cred_parse cp;
 	struct cred_conf c;
 	struct stat st;
+	struct cred_conf *src;
 	char *buf = NULL, *pre = NULL, eb[ECHO_MAX + 4], pre_err[CONF_ERR_MAX];
-	size_t len = 0;
+	size_t len = 0, i;
 	int ret = -1;
 
 	memset(&cp, 0, sizeof(cp));
@@ -686,7 +782,6 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 		goto out;
 	}
 	cp.path = path;
-	cp.c = &c;
 
 	if (conf_read_file(path, &buf, &len, &st, err) != 0)
 		goto out;
@@ -696,15 +791,49 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 		goto out;
 	}
 	memcpy(pre, buf, len + 1);
-	cp.builtin = -1;
+	for (i = 0; i <= SOURCES_MAX; i++)
+		cp.secs[i].builtin = -1;
+	cp.s = &cp.secs[0];
 	(void)conf_ini_parse(path, pre, len, provider_handler, &cp, pre_err);
-	if (cp.builtin == -1)
-		cp.builtin = 1;
+	for (i = 0; i <= SOURCES_MAX; i++)
+		if (cp.secs[i].builtin == -1)
+			cp.secs[i].builtin = 1;
+	if (cp.nsources > 0) {
+		if ((c.sources = calloc(cp.nsources, sizeof(*c.sources))) ==
+		    NULL) {
+			conf_err(err, path, 0, "out of memory");
+			goto out;
+		}
+		c.nsources = cp.nsources;
+		for (i = 0; i < cp.nsources; i++) {
+			cred_defaults(&c.sources[i]);
+			cp.secs[i + 1].c = &c.sources[i];
+		}
+	}
+	cp.secs[0].c = &c;
+	cp.s = &cp.secs[0];
 	cp.du = du;
 	if (conf_ini_parse(path, buf, len, cred_handler, &cp, err) != 0)
 		goto out;
+	cp.s = &cp.secs[0];
 	if (cred_finish(&cp, &st, du, err) != 0)
 		goto out;
+	/* Each source has the credential's name, path, timeout and
+	 * lifetimes. */
+	for (i = 0; i < c.nsources; i++) {
+		src = &c.sources[i];
+		src->timeout_ms = c.timeout_ms;
+		src->default_lifetime = c.default_lifetime;
+		src->max_lifetime = c.max_lifetime;
+		if ((src->name = strdup(c.name)) == NULL ||
+		    (src->path = strdup(c.path)) == NULL) {
+			conf_err(err, path, 0, "out of memory");
+			goto out;
+		}
+		cp.s = &cp.secs[i + 1];
+		if (cred_finish(&cp, &st, du, err) != 0)
+			goto out;
+	}
 
 	/* success */
 	*out = c;
@@ -713,7 +842,8 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
  out:
 	conf_cred_clear(&c);
 	free(cp.dir);
-	free(cp.secret_file);
+	for (i = 0; i <= SOURCES_MAX; i++)
+		free(cp.secs[i].secret_file);
 	sodium_free(pre);	/* wipes */
 	if (buf != NULL) {
 		/* It may have held client_secret. */
@@ -727,6 +857,7 @@ void
 conf_cred_clear(struct cred_conf *c)
 {
 	const struct cred_field *f;
+	size_t i;
 
 	if (c == NULL)
 		return;
@@ -747,6 +878,12 @@ conf_cred_clear(struct cred_conf *c)
 		case CF_OPTS:
 			free_options(*CRED_FIELD(c, f, struct cred_opt *),
 			    *CRED_LEN(c, f));
+			break;
+		case CF_SOURCES:
+			for (i = 0; i < *CRED_LEN(c, f); i++)
+				conf_cred_clear(&(*CRED_FIELD(c, f,
+				    struct cred_conf *))[i]);
+			free(*CRED_FIELD(c, f, struct cred_conf *));
 			break;
 		case CF_NONE:
 		case CF_CHOICE:
@@ -797,6 +934,24 @@ opts_differ(const struct cred_opt *a, size_t na, const struct cred_opt *b,
 	return 0;
 }
 
+/* Only the CF_REQUEST row of sources calls it: a chain's sources differ
+ * in what their requests are, or in their order or words. */
+static int
+sources_differ(const struct cred_conf *a, size_t na,
+    const struct cred_conf *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++) {
+		if (a[i].control != b[i].control ||
+		    conf_cred_request_differs(&a[i], &b[i]))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 field_differs(const struct cred_conf *a, const struct cred_conf *b,
     const struct cred_field *f)
@@ -828,6 +983,10 @@ field_differs(const struct cred_conf *a, const struct cred_conf *b,
 	case CF_OPTS:
 		return opts_differ(*CRED_CFIELD(a, f, struct cred_opt *),
 		    *CRED_CLEN(a, f), *CRED_CFIELD(b, f, struct cred_opt *),
+		    *CRED_CLEN(b, f));
+	case CF_SOURCES:
+		return sources_differ(*CRED_CFIELD(a, f, struct cred_conf *),
+		    *CRED_CLEN(a, f), *CRED_CFIELD(b, f, struct cred_conf *),
 		    *CRED_CLEN(b, f));
 	case CF_NONE:
 		break;
@@ -904,6 +1063,34 @@ put_opts(conf_put_fn *put, void *arg, const struct cred_opt *o, size_t n)
 	}
 }
 
+/*
+ * A chain's sources: their count, then each source whole (flags 0: the
+ * hand-over), or, for the request identity, each one's control word, its
+ * request fields and what its module added.  No sources add nothing to
+ * an identity, so that a credential without them keeps the identity it
+ * had before chains.
+ */
+static void
+put_sources(conf_put_fn *put, void *arg, unsigned int flags,
+    const struct cred_conf *src, size_t n)
+{
+	size_t i;
+
+	if (flags != 0 && n == 0)
+		return;
+	put_u64(put, arg, n);
+	for (i = 0; i < n; i++) {
+		if (flags == 0) {
+			conf_cred_encode(&src[i], 0, put, arg);
+			continue;
+		}
+		put_u64(put, arg, src[i].control);
+		conf_cred_encode(&src[i], flags, put, arg);
+		if (src[i].src_id_set)
+			put(arg, src[i].src_id, sizeof(src[i].src_id));
+	}
+}
+
 void
 conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
     conf_put_fn *put, void *arg)
@@ -940,6 +1127,10 @@ conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
 		case CF_OPTS:
 			put_opts(put, arg, *CRED_CFIELD(cc, f,
 			    struct cred_opt *), *CRED_CLEN(cc, f));
+			break;
+		case CF_SOURCES:
+			put_sources(put, arg, flags, *CRED_CFIELD(cc, f,
+			    struct cred_conf *), *CRED_CLEN(cc, f));
 			break;
 		case CF_NONE:
 			break;

@@ -228,6 +228,9 @@ up_opts(struct up *u, size_t *np)
 	return o;
 }
 
+static void up_cred(struct up *u, struct cred_conf *cc);
+static struct cred_conf *up_sources(struct up *u, size_t *np);
+
 /* 1 if word is one of words (NULL-terminated). */
 static int
 up_word_valid(const char *word, const char *const *words)
@@ -291,6 +294,10 @@ up_cred(struct up *u, struct cred_conf *cc)
 			*CRED_FIELD(cc, f, struct cred_opt *) = up_opts(u,
 			    CRED_LEN(cc, f));
 			break;
+		case CF_SOURCES:
+			*CRED_FIELD(cc, f, struct cred_conf *) = up_sources(u,
+			    CRED_LEN(cc, f));
+			break;
 		case CF_NONE:
 			break;
 		}
@@ -315,6 +322,34 @@ up_cred(struct up *u, struct cred_conf *cc)
 	if (cc->provider != NULL && conf_provider_builtin(cc->provider) &&
 	    cc->nopts != 0)
 		u->failed = 1;
+	/* A chain, and only a chain, has sources, which have none. */
+	if (cc->provider != NULL && (strcmp(cc->provider, "chain") == 0) !=
+	    (cc->nsources > 0))
+		u->failed = 1;
+}
+
+/* A chain's sources packed by conf_cred_encode: count, then each whole. */
+static struct cred_conf *
+up_sources(struct up *u, size_t *np)
+{
+	uint64_t n = up_u64(u), i;
+	struct cred_conf *src;
+
+	if (u->failed || n > SOURCES_MAX) {
+		u->failed = 1;
+		return NULL;
+	}
+	if ((src = calloc(n + 1, sizeof(*src))) == NULL) {
+		u->failed = 1;
+		return NULL;
+	}
+	*np = n;
+	for (i = 0; i < n && !u->failed; i++) {
+		up_cred(u, &src[i]);
+		if (src[i].nsources != 0)
+			u->failed = 1;
+	}
+	return src;
 }
 
 int

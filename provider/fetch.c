@@ -45,23 +45,31 @@ static void fetch_failed(struct daemon *d, struct cred *c,
     const struct tok_result *t, long http_status, long retry_after,
     int64_t now);
 
+/* The source c asks now: its own, or its chain's current one. */
+static const struct cred_conf *
+source_of(const struct cred *c)
+{
+	return c->conf->nsources > 0 ? &c->conf->sources[c->src_at] : c->conf;
+}
+
+static void source_over(struct daemon *d, struct cred *c, int64_t now);
+
 /*
- * A request that could not start failed like any other, so that backoff
- * applies and its reason shows; one whose handle libcurl would not take
- * is retried soon.
+ * Start the request of c's current source.  One that could not start
+ * failed like any other (source_over), so that a chain goes on, backoff
+ * applies and its reason shows; a handle libcurl would not take is tried
+ * again soon.
  */
-void
-start_fetch(struct daemon *d, struct cred *c, int64_t now)
+static void
+start_source(struct daemon *d, struct cred *c, int64_t now)
 {
 	struct tc_mod_req *q = &c->req;
 	struct tok_limits lim;
 
 	limits_of(d, c, &lim);
 	c->sent_ns = now;
-	if (srcmod_start(c->conf, &lim, q) != 0) {
-		fetch_failed(d, c, &q->res, q->http_status, q->retry_after,
-		    now);
-		tok_result_clear(&q->res);
+	if (srcmod_start(source_of(c), &lim, q) != 0) {
+		source_over(d, c, now);
 		return;
 	}
 	if (q->easy != NULL) {
@@ -81,7 +89,21 @@ start_fetch(struct daemon *d, struct cred *c, int64_t now)
 	 * CURLOPT_TIMEOUT, whose message is the better one. */
 	c->req_deadline_ns = now + c->conf->timeout_ms * NS_PER_MS +
 	    (q->easy != NULL ? NS_PER_S : 0);
-	log_debug("%s: requesting a token (%s)", c->name, c->ep->url);
+	if (c->conf->nsources > 0)
+		log_debug("%s: requesting a token from source %zu (%s)",
+		    c->name, c->src_at + 1, source_of(c)->provider);
+	else
+		log_debug("%s: requesting a token (%s)", c->name, c->ep->url);
+}
+
+void
+start_fetch(struct daemon *d, struct cred *c, int64_t now)
+{
+	/* A chain starts at its first source every time, PAM-style: a
+	 * primary that is back is used again at the next refresh. */
+	c->src_at = 0;
+	chain_forget(c);
+	start_source(d, c, now);
 }
 
 /*
@@ -217,6 +239,74 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	wake_waiters(d, c, TC_EFAILED, c->last_error);
 }
 
+/*
+ * A chain's source failed with q's result: keep it as the failure the
+ * chain reports, unless an earlier one is kept and this source is
+ * optional.  It is told with the source's number.
+ */
+static void
+chain_keep(struct cred *c, const struct tc_mod_req *q)
+{
+	if (c->chain_kept && c->conf->sources[c->src_at].control ==
+	    SRC_OPTIONAL)
+		return;
+	memset(&c->chain_res, 0, sizeof(c->chain_res));
+	tok_seterr(&c->chain_res, q->res.outcome, "source %zu (%s): %s",
+	    c->src_at + 1, c->conf->sources[c->src_at].provider, q->res.error);
+	c->chain_status = q->http_status;
+	c->chain_retry_after = q->retry_after;
+	c->chain_kept = 1;
+}
+
+void
+chain_forget(struct cred *c)
+{
+	memset(&c->chain_res, 0, sizeof(c->chain_res));
+	c->chain_kept = 0;
+	c->chain_status = 0;
+	c->chain_retry_after = 0;
+}
+
+/*
+ * c's current source is over, with c->req.res.  A token, or the failure
+ * of a credential that is no chain, is the fetch's result.  A chain's
+ * source that failed passes on to the next source unless it is required
+ * or the last; the chain then fails with the failure it kept (see
+ * chain_keep): tokencache.conf(5), CHAINS.
+ */
+static void
+source_over(struct daemon *d, struct cred *c, int64_t now)
+{
+	struct tc_mod_req *q = &c->req;
+	const struct cred_conf *cc = c->conf;
+
+	if (q->res.outcome != TOK_OK && cc->nsources > 0) {
+		chain_keep(c, q);
+		if (cc->sources[c->src_at].control != SRC_REQUIRED &&
+		    c->src_at + 1 < cc->nsources) {
+			log_info("%s: source %zu failed (%s); trying source "
+			    "%zu", c->name, c->src_at + 1, q->res.error,
+			    c->src_at + 2);
+			tok_result_clear(&q->res);
+			c->src_at++;
+			start_source(d, c, now);
+			return;
+		}
+		tok_result_clear(&q->res);
+		q->res = c->chain_res;
+		q->http_status = c->chain_status;
+		q->retry_after = c->chain_retry_after;
+		chain_forget(c);
+	}
+	endpoint_outcome(c, q->res.outcome == TOK_TRANSIENT, now);
+	if (q->res.outcome == TOK_OK)
+		fetch_succeeded(d, c, &q->res, now);
+	else
+		fetch_failed(d, c, &q->res, q->http_status, q->retry_after,
+		    now);
+	tok_result_clear(&q->res);
+}
+
 /* The request is over: end it and judge its result. */
 static void
 fetch_over(struct daemon *d, struct cred *c, int64_t now)
@@ -227,13 +317,7 @@ fetch_over(struct daemon *d, struct cred *c, int64_t now)
 		curl_multi_remove_handle(d->multi, q->easy);
 	srcmod_end(q);
 	c->in_flight = 0;
-	endpoint_outcome(c, q->res.outcome == TOK_TRANSIENT, now);
-	if (q->res.outcome == TOK_OK)
-		fetch_succeeded(d, c, &q->res, now);
-	else
-		fetch_failed(d, c, &q->res, q->http_status, q->retry_after,
-		    now);
-	tok_result_clear(&q->res);
+	source_over(d, c, now);
 }
 
 void

@@ -32,6 +32,9 @@ void fetch_fd_ready(struct daemon *d, struct cred *c);
  * timeout): it is ended as a transient failure.  Otherwise nothing. */
 void fetch_check_deadline(struct daemon *d, struct cred *c, int64_t now);
 
+/* Forget the failure a chain kept during its attempt (fetch.c). */
+void chain_forget(struct cred *c);
+
 /* Abandon c's request in flight, if any (reload, exit). */
 void cred_abort_fetch(struct daemon *d, struct cred *c);
 

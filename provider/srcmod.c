@@ -222,12 +222,15 @@ release_one(struct cred_conf *cc)
 void
 srcmod_release(struct daemon_conf *conf)
 {
-	size_t i;
+	size_t i, j;
 
 	if (conf == NULL)
 		return;
-	for (i = 0; i < conf->ncreds; i++)
+	for (i = 0; i < conf->ncreds; i++) {
+		for (j = 0; j < conf->creds[i].nsources; j++)
+			release_one(&conf->creds[i].sources[j]);
 		release_one(&conf->creds[i]);
+	}
 }
 
 void
@@ -279,16 +282,24 @@ configure_one(struct cred_conf *cc, const char *dir, size_t token_max,
 int
 srcmod_configure(struct daemon_conf *conf, char *err, size_t errlen)
 {
-	size_t i;
+	struct cred_conf *cc;
+	size_t i, j;
 
 	for (i = 0; i < conf->ncreds; i++) {
-		if (configure_one(&conf->creds[i], conf->module_dir,
-		    conf->max_token_size, err, errlen) != 0) {
-			srcmod_release(conf);
-			return -1;
-		}
+		cc = &conf->creds[i];
+		/* A chain's own record fetches nothing: its sources do. */
+		for (j = 0; j < cc->nsources; j++)
+			if (configure_one(&cc->sources[j], conf->module_dir,
+			    conf->max_token_size, err, errlen) != 0)
+				goto fail;
+		if (cc->nsources == 0 && configure_one(cc, conf->module_dir,
+		    conf->max_token_size, err, errlen) != 0)
+			goto fail;
 	}
 	return 0;
+ fail:
+	srcmod_release(conf);
+	return -1;
 }
 
 const struct cred_conf *

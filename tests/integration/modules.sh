@@ -125,3 +125,67 @@ t_module_reload_refused_and_failures() {
 }
 
 tc_scenario t_module_reload_refused_and_failures "a bad module on reload changes nothing; a failing module's error is shown"
+
+# ---- chains: [source] sections, PAM-style (tokencache.conf(5), CHAINS)
+
+# chain_file NAME SECTION...: a chain credential NAME whose [source]
+# sections are the SECTIONs, each a string of lines.
+chain_file() {
+	local name=$1 sec
+	shift
+	{
+		printf '[credential]\ntimeout = 5\n'
+		for sec in "$@"; do printf '\n[source]\n%s\n' "$sec"; done
+	} >"$WORK/creds/$name.conf"
+}
+
+# A primary token endpoint that is down: the chain goes on to the real
+# server, at once, and serves its token; every attempt starts again at
+# the primary (its failure is logged each time).
+t_chain_primary_down() {
+	mod_setup
+	it_server main 3600 || return 1
+	local sf dead
+	sf=$(tc_secret post "$POST_SECRET")
+	# A port nobody listens on: the server's, once it is stopped would
+	# race; a fresh socket's port closed again is free.
+	dead=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});')
+	chain_file failover "$(printf 'provider = oauth2\ntoken_url = http://127.0.0.1:%s/token\nclient_id = it-post\nclient_secret_file = %s' "$dead" "$sf")" \
+	    "$(printf 'control = required\nprovider = oauth2\ntoken_url = http://127.0.0.1:%s/token\nclient_id = it-post\nclient_secret_file = %s' "$PORT_main" "$sf")"
+	tc_daemon_start || return 1
+	ctl token failover --wait 15 >"$WORK/tok" || { cat "$WORK/daemon.log"; return 1; }
+	tc_verify "$PORT_main" it-post "$POST_SECRET" "$WORK/tok" || return 1
+	expect_grep "failover: source 1 failed (" "$WORK/daemon.log" "log" || return 1
+	expect_grep "trying source 2" "$WORK/daemon.log" "log" || return 1
+	expect_eq "$(tc_stats "$PORT_main" it-post)" 1 "requests to the second source" || return 1
+}
+
+tc_scenario t_chain_primary_down "a chain whose primary is down is served by its next source at once"
+
+# required: its failure ends the chain, and is the one reported; later
+# sources are not asked.  optional: its failure is not the one reported
+# when a later source fails too.  sufficient: a token ends the chain.
+t_chain_controls() {
+	mod_setup
+	chain_file req "$(printf 'control = required\nprovider = fixed\ntoken = x\nfail = transient')" \
+	    "$(printf 'provider = other\ntoken = never-asked')"
+	chain_file opt "$(printf 'control = optional\nprovider = fixed\ntoken = x\nfail = permanent')" \
+	    "$(printf 'provider = fixed\ntoken = y\nfail = transient')"
+	chain_file first "$(printf 'provider = fixed\ntoken = from-first')" \
+	    "$(printf 'provider = other\ntoken = from-second')"
+	chain_file second "$(printf 'provider = fixed\ntoken = z\nfail = permanent')" \
+	    "$(printf 'control = optional\nprovider = other\ntoken = from-second')"
+	tc_daemon_start || return 1
+	expect_eq "$(ctl token first --wait 10)" from-first "sufficient first source" || return 1
+	expect_eq "$(ctl token second --wait 10)" from-second "second source" || return 1
+	wait_json req 'j.last_error === "source 1 (fixed): fixed: failing as told"' 10 || return 1
+	ctl token req >/dev/null 2>&1 && { echo "req served a token"; return 1; }
+	grep -q "req: source 1 failed" "$WORK/daemon.log" &&
+	    { echo "a required source passed on"; return 1; }
+	wait_json opt 'j.last_error === "source 2 (fixed): fixed: failing as told"' 10 || return 1
+	# transient, the reported failure's kind, not the optional's permanent
+	expect_grep "opt: fetch failed (transient, no HTTP reply): source 2" \
+	    "$WORK/daemon.log" "opt's failure kind" || return 1
+}
+
+tc_scenario t_chain_controls "chains: required stops, optional is not reported, sufficient ends the chain"

@@ -555,7 +555,7 @@ static const struct {
 	{ BASE "default_lifetime = 7200\nmax_lifetime = 3600\n", 6,
 	  "default_lifetime 7200 exceeds max_lifetime 3600" },
 	{ BASE "allow_users = ok " LONG_NAME "\n", 6, "longer than 255" },
-	{ "[cred]\n", 1, "unknown section [cred] (expected [credential])" },
+	{ "[cred]\n", 1, "unknown section [cred] (expected [credential] or [source])" },
 	{ "[daemon]\n", 1, "unknown section [daemon]" },
 	{ "provider = oauth2\n", 1, "key outside any section" },
 	{ BASE "just words\n", 6, "expected 'key = value'" },

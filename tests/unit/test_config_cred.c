@@ -200,6 +200,9 @@ field_text(const struct cred_conf *c, const struct cred_field *f, char *out,
 	case CF_LONG:
 		snprintf(out, sz, "%ld", *CRED_CFIELD(c, f, long));
 		break;
+	case CF_SOURCES:
+		snprintf(out, sz, "%zu sources", *CRED_CLEN(c, f));
+		break;
 	case CF_OPTS:
 		n = *CRED_CLEN(c, f);
 		for (i = 0; i < n; i++)
@@ -219,7 +222,9 @@ START_TEST(cred_table_covered)
 	size_t i, j;
 
 	for (i = 0; i < conf_cred_nfields; i++) {
-		if (conf_cred_fields[i].key == NULL)
+		/* control is a [source]'s: the cred_chain tests. */
+		if (conf_cred_fields[i].key == NULL ||
+		    (conf_cred_fields[i].flags & CF_SOURCE) != 0)
 			continue;
 		for (j = 0; j < NSAMPLES; j++) {
 			if (strcmp(samples[j].key,
@@ -255,6 +260,11 @@ START_TEST(cred_table_flags)
 	for (i = 0; acl[i] != NULL; i++, nacl++)
 		ck_assert_msg((row(acl[i])->flags & CF_ACL) != 0,
 		    "%s is not CF_ACL", acl[i]);
+	/* A chain's sources are part of its request (put_sources). */
+	for (f = conf_cred_fields; f->kind != CF_SOURCES; f++)
+		;
+	ck_assert_uint_ne(f->flags & CF_REQUEST, 0);
+	nreq++;
 	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
 	    f++) {
 		if ((f->flags & CF_REQUEST) != 0)
@@ -365,6 +375,8 @@ assert_same_opts(const struct cred_opt *a, size_t na,
 }
 
 /* a and b the same, field by field, walking the table. */
+static void assert_same_cred(const struct cred_conf *a,
+    const struct cred_conf *b);
 static void
 assert_same_cred(const struct cred_conf *a, const struct cred_conf *b)
 {
@@ -406,6 +418,13 @@ assert_same_cred(const struct cred_conf *a, const struct cred_conf *b)
 		case CF_LONG:
 			ck_assert_int_eq(*CRED_CFIELD(a, f, long),
 			    *CRED_CFIELD(b, f, long));
+			break;
+		case CF_SOURCES:
+			ck_assert_uint_eq(*CRED_CLEN(a, f), *CRED_CLEN(b, f));
+			for (i = 0; i < *CRED_CLEN(a, f); i++)
+				assert_same_cred(&(*CRED_CFIELD(a, f,
+				    struct cred_conf *))[i], &(*CRED_CFIELD(b,
+				    f, struct cred_conf *))[i]);
 			break;
 		case CF_OPTS:
 			assert_same_opts(*CRED_CFIELD(a, f, struct cred_opt *),
@@ -515,8 +534,9 @@ mutate(struct cred_conf *c, const struct cred_field *f)
 		*CRED_FIELD(c, f, long) += 1;
 		break;
 	case CF_OPTS:
-		/* An oauth2 credential has none; module_options covers
-		 * them. */
+	case CF_SOURCES:
+		/* An oauth2 credential has none: cred_module_options and
+		 * the cred_chain tests cover them. */
 		break;
 	case CF_NONE:
 		break;
@@ -549,7 +569,9 @@ START_TEST(cred_differs_each_field)
 	uint8_t ida[16], idb[16];
 	int req = (f->flags & CF_REQUEST) != 0, acl = (f->flags & CF_ACL) != 0;
 
-	if (f->kind == CF_NONE)
+	/* An oauth2 credential has no options or sources to change: the
+	 * module and chain tests do. */
+	if (f->kind == CF_NONE || f->kind == CF_OPTS || f->kind == CF_SOURCES)
 		return;
 	cred_ok(FULL, &a);
 	cred_ok(FULL, &b);
@@ -643,6 +665,25 @@ START_TEST(cred_request_id_stable)
 }
 END_TEST
 
+/* c's first credential survives the hand-over to the worker whole; c is
+ * freed. */
+static void
+assert_handed_over(struct daemon_conf *c)
+{
+	struct daemon_conf *u = NULL;
+	unsigned char *buf;
+	size_t len = 0;
+
+	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
+	ck_assert_int_eq(conf_unpack(buf, len, &u), 0);
+	assert_same_cred(&c->creds[0], &u->creds[0]);
+	ck_assert_int_eq(conf_cred_request_differs(&c->creds[0],
+	    &u->creds[0]), 0);
+	sodium_free(buf);
+	conf_free(u);
+	conf_free(c);
+}
+
 /*
  * A loaded module's credential: every key but the daemon's own is an
  * option, in file order with its line, the oauth2 keys included; a
@@ -675,11 +716,10 @@ START_TEST(cred_module_options)
 		{ "ca_file", "CERT", 7, TC_MOD_OPT_FILE },
 		{ "token", "again", 8, 0 },
 	};
-	struct daemon_conf *c = NULL, *u = NULL;
+	struct daemon_conf *c = NULL;
 	const struct cred_conf *cc;
-	unsigned char *buf;
 	char err[CONF_ERR_MAX] = "";
-	size_t i, len = 0;
+	size_t i;
 
 	tu_put("tokencache.conf", 0644, "[daemon]\nruntime_dir = /run/tc-x\n");
 	ck_assert_int_eq(mkdir(tu_path("credentials.d"), 0755), 0);
@@ -706,14 +746,7 @@ START_TEST(cred_module_options)
 		    ((want[i].flags & TC_MOD_OPT_FILE) != 0));
 	}
 	ck_assert_str_eq(cc->opts[3].path, tu_path("credentials.d/key"));
-	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
-	ck_assert_int_eq(conf_unpack(buf, len, &u), 0);
-	assert_same_cred(&c->creds[0], &u->creds[0]);
-	ck_assert_int_eq(conf_cred_request_differs(&c->creds[0],
-	    &u->creds[0]), 0);
-	sodium_free(buf);
-	conf_free(u);
-	conf_free(c);
+	assert_handed_over(c);
 }
 END_TEST
 
@@ -756,6 +789,135 @@ START_TEST(cred_module_options_refused)
 	/* oauth2 still knows its keys. */
 	modcred_fails("[credential]\nprovider = oauth2\ntoken = abc\n", 0600,
 	    3, "unknown key 'token'");
+}
+END_TEST
+
+/* ---- chains ----------------------------------------------------------- */
+
+#define CHAIN \
+	"[credential]\n" \
+	"allow_users = alice\n" \
+	"timeout = 9\n" \
+	"\n" \
+	"[source]\n" \
+	"control = required\n" \
+	"provider = oauth2\n" \
+	"token_url = https://a.example.com/t\n" \
+	"client_id = a\n" \
+	"client_secret_file = secret\n" \
+	"\n" \
+	"[source]\n" \
+	"provider = fixed\n" \
+	"token = abc\n"
+
+/* [source] sections: each a source with its own keys and the
+ * credential's name, path, timeout and lifetimes; the credential is a
+ * chain with none of its own. */
+START_TEST(cred_chain_parse)
+{
+	struct cred_conf c;
+
+	cred_ok(CHAIN, &c);
+	ck_assert_str_eq(c.provider, "chain");
+	ck_assert_ptr_null(c.token_url);
+	ck_assert_uint_eq(c.nallow_users, 1);
+	ck_assert_uint_eq(c.nsources, 2);
+	ck_assert_int_eq(c.sources[0].control, SRC_REQUIRED);
+	ck_assert_int_eq(c.sources[1].control, SRC_SUFFICIENT);
+	ck_assert_str_eq(c.sources[0].provider, "oauth2");
+	ck_assert_str_eq(c.sources[0].token_url, "https://a.example.com/t");
+	ck_assert_str_eq(c.sources[0].client_secret, SECRET);
+	ck_assert_str_eq(c.sources[1].provider, "fixed");
+	ck_assert_uint_eq(c.sources[1].nopts, 1);
+	ck_assert_str_eq(c.sources[1].opts[0].key, "token");
+	ck_assert_uint_eq(c.sources[1].opts[0].line, 14);
+	ck_assert_str_eq(c.sources[1].name, "cred");
+	ck_assert_str_eq(c.sources[1].path, tu_path("cred.conf"));
+	ck_assert_int_eq(c.sources[0].timeout_ms, 9000);
+	ck_assert_int_eq(c.sources[1].timeout_ms, 9000);
+	ck_assert_uint_eq(c.sources[0].nallow_users, 0);
+	conf_cred_clear(&c);
+}
+END_TEST
+
+START_TEST(cred_chain_refused)
+{
+	char many[4096] = "[credential]\n";
+	int i;
+
+	modcred_fails("[credential]\nprovider = oauth2\n[source]\n"
+	    "provider = fixed\n", 0600, 2,
+	    "'provider' belongs in a [source] section");
+	modcred_fails("[credential]\n[source]\nprovider = fixed\n"
+	    "allow_users = bob\n", 0600, 4, "'allow_users' belongs in "
+	    "[credential]");
+	modcred_fails("[credential]\ncontrol = required\nprovider = oauth2"
+	    "\n", 0600, 2, "'control' belongs in a [source] section");
+	modcred_fails("[credential]\n[source]\ncontrol = requisite\n", 0600,
+	    3, "unknown control 'requisite' (known: sufficient, required, "
+	    "optional)");
+	modcred_fails("[credential]\n[source]\nprovider = fixed\n"
+	    "[source]\ncontrol = optional\n", 0600, 4,
+	    "missing required key 'provider'");
+	modcred_fails("[credential]\n[source]\nprovider = chain\n", 0600, 3,
+	    "provider 'chain' is reserved");
+	modcred_fails("[credential]\n[source]\nprovider = oauth2\n"
+	    "token_url = https://a/\nclient_id = c\n", 0600, 2,
+	    "missing required key 'client_secret_file'");
+	for (i = 0; i < SOURCES_MAX + 1; i++)
+		strcat(many, "[source]\nprovider = fixed\n");
+	modcred_fails(many, 0600, 2 + 2 * SOURCES_MAX,
+	    "more than 8 [source] sections");
+}
+END_TEST
+
+/* The hand-over carries a chain whole; its identity covers each
+ * source's request, order and word, and a source's module's part. */
+START_TEST(cred_chain_identity)
+{
+	struct daemon_conf *c = NULL;
+	struct cred_conf a, b;
+	uint8_t ida[16], idb[16];
+	char err[CONF_ERR_MAX] = "";
+	struct cred_conf tmp;
+
+	tu_put("tokencache.conf", 0644, "[daemon]\nruntime_dir = /run/tc-x\n");
+	ck_assert_int_eq(mkdir(tu_path("credentials.d"), 0755), 0);
+	tu_put("credentials.d/chain.conf", 0600, CHAIN);
+	tu_put("credentials.d/secret", 0600, SECRET "\n");
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0,
+	    "%s", err);
+	assert_handed_over(c);
+
+	cred_ok(CHAIN, &a);
+	cred_ok(CHAIN, &b);
+	request_id(&a, ida);
+	request_id(&b, idb);
+	ck_assert_int_eq(memcmp(ida, idb, 16), 0);
+	/* a word */
+	b.sources[0].control = SRC_OPTIONAL;
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
+	request_id(&b, idb);
+	ck_assert_int_ne(memcmp(ida, idb, 16), 0);
+	b.sources[0].control = SRC_REQUIRED;
+	/* the order */
+	tmp = b.sources[0];
+	b.sources[0] = b.sources[1];
+	b.sources[1] = tmp;
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
+	request_id(&b, idb);
+	ck_assert_int_ne(memcmp(ida, idb, 16), 0);
+	tmp = b.sources[0];
+	b.sources[0] = b.sources[1];
+	b.sources[1] = tmp;
+	/* what a source's module added */
+	b.sources[1].src_id_set = 1;
+	b.sources[1].src_id[0] = 1;
+	ck_assert_int_eq(conf_cred_request_differs(&a, &b), 1);
+	request_id(&b, idb);
+	ck_assert_int_ne(memcmp(ida, idb, 16), 0);
+	conf_cred_clear(&a);
+	conf_cred_clear(&b);
 }
 END_TEST
 
@@ -810,6 +972,9 @@ config_cred_suite(void)
 	tcase_add_test(tc, cred_module_options);
 	tcase_add_test(tc, cred_module_options_refused);
 	tcase_add_test(tc, cred_unpack_refuses_mixed);
+	tcase_add_test(tc, cred_chain_parse);
+	tcase_add_test(tc, cred_chain_refused);
+	tcase_add_test(tc, cred_chain_identity);
 	suite_add_tcase(s, tc);
 	return s;
 }
