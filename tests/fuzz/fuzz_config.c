@@ -18,6 +18,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char dir[] = "/tmp/tc-fuzz-config.XXXXXX";
 static char path[64];
 
+/* What loads is handed over to the worker whole: conf_unpack takes
+ * what conf_pack makes of it (chains and module options included). */
+static void
+handover(struct cred_conf *c)
+{
+	struct daemon_conf d, *u = NULL;
+	unsigned char *buf;
+	size_t len = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.path = path;
+	d.runtime_dir = (char *)"/run/tc-fuzz";
+	d.user = (char *)"tokencache";
+	d.module_dir = (char *)"/usr/lib/tokencache/modules";
+	d.max_credentials = 1;
+	d.max_token_size = 4096;
+	d.endpoint_rate = 1;
+	d.endpoint_burst = 1;
+	d.creds = c;
+	d.ncreds = 1;
+	if ((buf = conf_pack(&d, &len)) == NULL)
+		abort();
+	if (conf_unpack(buf, len, &u) != 0 ||
+	    conf_cred_request_differs(c, &u->creds[0]) ||
+	    conf_cred_acl_differs(c, &u->creds[0]))
+		abort();
+	conf_free(u);
+	sodium_free(buf);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,8 +68,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	close(fd);
 	memset(&c, 0, sizeof(c));
-	if (conf_load_credential(path, "x", &c, err) == 0)
+	if (conf_load_credential(path, "x", &c, err) == 0) {
+		handover(&c);
 		conf_cred_clear(&c);
+	}
 	else if (strlen(err) == 0)
 		abort();	/* every failure says why */
 	if (conf_load(path, &dc, err) == 0)
