@@ -56,6 +56,12 @@
 struct exec_conf {
 	char **argv;		/* the command, then each arg; NULL-ended */
 	size_t argc;
+	/*
+	 * The command's last component, for messages: a credential's last
+	 * error holds some 220 bytes, which a long path would fill before
+	 * the part that says what went wrong.  The log names the credential.
+	 */
+	const char *name;
 	char **envp;		/* exactly the child's environment */
 	size_t envc;
 	size_t output_max;
@@ -257,6 +263,7 @@ exec_configure(tc_mod_cred *cred, void **state)
 		    "'command = /absolute/path'");
 		goto fail;
 	}
+	c->name = strrchr(c->argv[0], '/') + 1;
 	/* The environment is exactly the configured one, but for a PATH
 	 * for the scripts that call other programs. */
 	if (!seen_path) {
@@ -447,7 +454,7 @@ exec_start(void *state, tc_mod_req *req)
 	outp[1] = errp[1] = -1;
 	if (watch_fd(r, r->out_fd) == -1 || watch_fd(r, r->err_fd) == -1) {
 		tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "cannot watch %s: %s",
-		    c->argv[0], strerror(errno));
+		    c->name, strerror(errno));
 		goto fail;
 	}
 	/* success */
@@ -560,7 +567,7 @@ static void
 judge(const struct exec_conf *c, struct exec_run *r, const siginfo_t *si,
     tc_mod_req *req)
 {
-	const char *cmd = c->argv[0], *sig;
+	const char *cmd = c->name, *sig;
 	char why[STDERR_ECHO + 8];
 	struct exec_doc doc;
 
@@ -616,11 +623,11 @@ exec_finish(void *state, tc_mod_req *req, CURLcode cc)
 		if ((n = read_stdout(c, r)) == 1) {
 			tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "the output "
 			    "of %s is larger than %zu bytes (output_max)",
-			    c->argv[0], c->output_max);
+			    c->name, c->output_max);
 			return 0;
 		} else if (n == -1) {
 			tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "reading the "
-			    "output of %s: %s", c->argv[0], strerror(errno));
+			    "output of %s: %s", c->name, strerror(errno));
 			return 0;
 		}
 	}
@@ -635,7 +642,7 @@ exec_finish(void *state, tc_mod_req *req, CURLcode cc)
 	if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOHANG | WNOWAIT)
 	    == -1) {
 		tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "waiting for %s: %s",
-		    c->argv[0], strerror(errno));
+		    c->name, strerror(errno));
 		return 0;
 	}
 	if (si.si_pid == 0) {
@@ -645,7 +652,7 @@ exec_finish(void *state, tc_mod_req *req, CURLcode cc)
 			r->pid_fd = (int)syscall(SYS_pidfd_open, r->pid, 0);
 			if (r->pid_fd == -1 || watch_fd(r, r->pid_fd) == -1) {
 				tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0,
-				    "cannot wait for %s: %s", c->argv[0],
+				    "cannot wait for %s: %s", c->name,
 				    strerror(errno));
 				return 0;
 			}

@@ -1,6 +1,6 @@
 #!/bin/sh
-# hang.sh MARKER: an exec program that never answers, with a child that
-# does not either; MARKER, in both command lines, lets the scenario see
-# that the timeout ended them both.
-sh -c 'sleep 1000; :' "$1" &
+# hang.sh SECONDS: an exec program that does not answer for SECONDS, with
+# a child and a grandchild that do not either; SECONDS, in all three
+# command lines, lets the scenario see that the timeout ended them all.
+sh -c 'sleep "$0"; :' "$1" &
 wait
