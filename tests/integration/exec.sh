@@ -67,6 +67,7 @@ exec_alive() {
 t_exec_token() {
 	exec_ok ok exec-ok
 	exec_cred slow slow-close.sh "arg = 1" "arg = exec-slow"
+	exec_cred noisy noisy.sh "arg = exec-noisy" "timeout = 10"
 	exec_start || return 1
 	local tok now exp
 	tok=$(ctl token ok --wait 15) ||
@@ -81,11 +82,14 @@ t_exec_token() {
 	    { echo "expires_at $exp is not about now+3600 ($now)"; return 1; }
 	# Stdout closed, exit a second later: the token, once it has exited.
 	expect_eq "$(ctl token slow --wait 15)" "exec-slow.slow" "slow's token" || return 1
+	# Megabytes on stderr, then the token.
+	expect_eq "$(ctl token noisy --wait 15)" "exec-noisy.noisy" "noisy's token" ||
+	    { echo "noisy: $(exec_error noisy)"; return 1; }
 	grep -qF "exec-ok.s1" "$WORK/daemon.log" && { echo "the token is in the log"; return 1; }
 	return 0
 }
 
-tc_scenario t_exec_token "exec: a program's token, from its argv and clean environment, no shell, no inherited descriptor or signal state"
+tc_scenario t_exec_token "exec: a program's token, from its argv and clean environment, no shell, no inherited descriptor or signal state; after closing stdout; after megabytes on stderr"
 
 t_exec_failures() {
 	exec_ok ok exec-ok
