@@ -15,6 +15,7 @@ SBINDIR    ?= $(PREFIX)/sbin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
+MODULEDIR  ?= $(LIBDIR)/tokencache/modules
 ifeq ($(PREFIX),/usr)
 SYSCONFDIR ?= /etc
 else
@@ -93,12 +94,14 @@ INCLUDES   = -Ilibclient -Iprovider
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(INCLUDES) $(WARN) \
              $(HARDEN_CFLAGS) $(SAN_FLAGS) \
              -DTC_SYSCONFDIR='"$(SYSCONFDIR)"' \
+             -DTC_MODULE_DIR='"$(MODULEDIR)"' \
              -DTC_DAEMON_USER='"$(TOKENCACHE_USER)"' $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
 # Objects depend on the flags and paths they were built with, so that
 # `make install PREFIX=/usr` after a plain `make` rebuilds what changed.
 BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PREFIX) $(LIBDIR) \
+              $(MODULEDIR) \
               $(INCLUDEDIR) $(SYSCONFDIR)
 FLAGS_FILE  = $(B)/.build-flags
 ifneq ($(file <$(FLAGS_FILE)),$(BUILD_FLAGS))
@@ -153,7 +156,7 @@ BENCH       = $(B)/tc-bench
 .DELETE_ON_ERROR:
 
 all: $(SHLIB) $(B)/$(LIBNAME) $(STATICLIB) $(DAEMON) $(CTL) \
-     $(B)/tokencache.pc $(MODULE_SOS)
+     $(B)/tokencache.pc $(B)/tokencache-module.pc $(MODULE_SOS)
 
 $(LIB_OBJS): INCLUDES = -Ilibclient
 # The tool is a client: the library's headers, never the daemon's.
@@ -217,13 +220,18 @@ $(STATICLIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(DAEMON): $(B)/provider/main.o $(DAEMON_OBJS) $(STATICLIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_DAEMON)) -pthread
+# The daemon exports the host's side of the module ABI (tc_mod_*) to the
+# modules it loads, and nothing else.
+DYNLIST = provider/module.dynlist
+$(DAEMON): $(B)/provider/main.o $(DAEMON_OBJS) $(STATICLIB) $(DYNLIST)
+	$(CC) $(ALL_LDFLAGS) -Wl,--dynamic-list=$(DYNLIST) -o $@ \
+	    $(filter %.o %.a,$^) $(call pc_libs,$(PKGS_DAEMON)) -pthread
 
 # The daemon the integration tests run (tests/integration/lib.sh).
 $(TEST_DAEMON): $(B)/tests/obj/provider/main.o $(TEST_DAEMON_OBJS) \
-    $(STATICLIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_DAEMON)) -pthread
+    $(STATICLIB) $(DYNLIST)
+	$(CC) $(ALL_LDFLAGS) -Wl,--dynamic-list=$(DYNLIST) -o $@ \
+	    $(filter %.o %.a,$^) $(call pc_libs,$(PKGS_DAEMON)) -pthread
 
 # tokencachectl links the library statically: it reads the segment's
 # metadata through the internal reader, which the shared object hides.
@@ -234,6 +242,38 @@ $(B)/tokencache.pc: libclient/tokencache.pc.in Makefile $(FLAGS_FILE)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g' \
 	    $< > $@
+
+$(B)/tokencache-module.pc: provider/tokencache-module.pc.in Makefile \
+    $(FLAGS_FILE)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@MODULEDIR@|$(MODULEDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g' \
+	    $< > $@
+
+# What a module's author installs (header and pkg-config file), into a
+# tree of its own: the test modules are built from it alone.
+SDK = $(B)/sdk
+$(SDK)/.stamp: provider/tokencache/module.h $(B)/tokencache-module.pc
+	rm -rf $(SDK)
+	install -d $(SDK)$(INCLUDEDIR)/tokencache $(SDK)$(LIBDIR)/pkgconfig
+	install -m 0644 provider/tokencache/module.h $(SDK)$(INCLUDEDIR)/tokencache/
+	install -m 0644 $(B)/tokencache-module.pc $(SDK)$(LIBDIR)/pkgconfig/
+	touch $@
+
+# The test modules (tests/modules/fixed.c): a good one under two names,
+# and three the daemon must refuse.
+SDK_CFLAGS = $(shell PKG_CONFIG_SYSROOT_DIR=$(abspath $(SDK)) \
+    PKG_CONFIG_PATH=$(abspath $(SDK))$(LIBDIR)/pkgconfig \
+    $(PKG_CONFIG) --cflags tokencache-module 2>/dev/null)
+TEST_MODULES = $(addprefix $(B)/tests/modules/,fixed.so other.so \
+    wrongabi.so noentry.so nostart.so)
+$(B)/tests/modules/%.so: tests/modules/fixed.c $(SDK)/.stamp
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O2 $(SAN_FLAGS) $(SDK_CFLAGS) \
+	    $(if $(SDK_CFLAGS),,$(error pkg-config found no tokencache-module in $(SDK))) \
+	    -DFIXED_NAME='"$*"' $(MODULE_VARIANT_$*) -o $@ $<
+MODULE_VARIANT_wrongabi = -DFIXED_WRONG_ABI
+MODULE_VARIANT_noentry  = -DFIXED_NO_ENTRY -Wno-unused-function
+MODULE_VARIANT_nostart  = -DFIXED_NO_START -Wno-unused-function
 
 # The Check framework's flags (pkg-config check: -pthread, -lcheck_pic,
 # -lsubunit ...) and -Itests/unit reach these programs alone, never an
@@ -309,7 +349,7 @@ deps:
 
 TEST_PROGS = $(UNIT_BINS) $(TEST_DAEMON) $(B)/tests/tc-reader $(B)/tests/tc-resource \
              $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon \
-             $(FUZZ_BINS)
+             $(FUZZ_BINS) $(TEST_MODULES)
 
 # The builds for the tests go one job per CPU, unless make was given -j.
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
@@ -379,15 +419,18 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/tokencache/credentials.d \
-	    $(DESTDIR)$(LIBDIR)/tokencache/modules
+	    $(DESTDIR)$(INCLUDEDIR)/tokencache $(DESTDIR)$(MODULEDIR)
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/tokencached
 	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/tokencachectl
 	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
-	install -m 0644 $(MODULE_SOS) $(DESTDIR)$(LIBDIR)/tokencache/modules/
+	install -m 0644 $(MODULE_SOS) $(DESTDIR)$(MODULEDIR)/
 	ln -sf $(LIBNAME).$(LIBVERSION) $(DESTDIR)$(LIBDIR)/$(LIBNAME).$(SONAME_MAJOR)
 	ln -sf $(LIBNAME).$(SONAME_MAJOR) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
 	install -m 0644 libclient/tokencache.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 $(B)/tokencache.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0644 provider/tokencache/module.h $(DESTDIR)$(INCLUDEDIR)/tokencache/
+	install -m 0644 $(B)/tokencache-module.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0644 provider/tokencache-module.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 tools/tokencachectl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 libclient/tokencache.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 provider/tokencache.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -401,14 +444,17 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/tokencached $(DESTDIR)$(BINDIR)/tokencachectl \
 	    $(DESTDIR)$(LIBDIR)/$(LIBNAME)* $(DESTDIR)$(INCLUDEDIR)/tokencache.h \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/tokencache.pc \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/tokencache-module.pc \
+	    $(DESTDIR)$(INCLUDEDIR)/tokencache/module.h \
+	    $(DESTDIR)$(MANDIR)/man3/tokencache-module.3 \
 	    $(DESTDIR)$(MANDIR)/man1/tokencachectl.1 \
 	    $(DESTDIR)$(MANDIR)/man3/tokencache.3 \
 	    $(DESTDIR)$(MANDIR)/man5/tokencache.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man7/tokencache.7 \
 	    $(DESTDIR)$(MANDIR)/man8/tokencached.8 \
-	    $(MODULES:%=$(DESTDIR)$(LIBDIR)/tokencache/modules/%.so)
-	rmdir $(DESTDIR)$(LIBDIR)/tokencache/modules $(DESTDIR)$(LIBDIR)/tokencache \
-	    2>/dev/null || :
+	    $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so)
+	rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(LIBDIR)/tokencache \
+	    $(DESTDIR)$(INCLUDEDIR)/tokencache 2>/dev/null || :
 
 clean:
 	rm -rf build build-address build-thread build-fuzzer

@@ -35,6 +35,8 @@ enum cred_field_kind {
 	CF_LIST,     /* char **, NULL-terminated; size_t count at len_off */
 	CF_CHOICE,   /* an enum (unsigned int): the index of its word */
 	CF_LONG,     /* long: lo..hi (in the key's unit) times scale */
+	CF_OPTS,     /* struct cred_opt *: a loaded module's options;
+	              * size_t count at len_off */
 };
 
 /* cred_field.flags */
@@ -44,6 +46,9 @@ enum cred_field_kind {
 #define CF_REQUEST   0x08u  /* sent in the token request: part of its
                              * identity (conf_cred_request_id) */
 #define CF_ACL       0x10u  /* who may read the token */
+#define CF_BUILTIN   0x20u  /* a key of the built-in sources (oauth2,
+                             * camunda): with a loaded module's
+                             * provider, the module's option instead */
 
 struct cred_parse;
 
@@ -77,10 +82,29 @@ extern const size_t conf_cred_nfields;
 #define CRED_CLEN(c, f) \
 	((const size_t *)(const void *)((const char *)(c) + (f)->len_off))
 
+/*
+ * An option of a credential whose provider is a loaded module: a key the
+ * daemon does not read itself, handed to the module as written
+ * (tokencache/module.h).  Values are sodium_malloc'd: any may be a
+ * secret.  A KEY_file option holds the contents of the file it named,
+ * read by the monitor under the secret-file rules unless KEY ends in
+ * "ca_file" or "cert_file" (certificates are public).
+ */
+struct cred_opt {
+	char *key;
+	char *value;             /* NUL-terminated, len bytes */
+	size_t len;
+	char *path;              /* TC_MOD_OPT_FILE: the file; else NULL */
+	unsigned int line;
+	unsigned int flags;      /* TC_MOD_OPT_SECRET, TC_MOD_OPT_FILE */
+};
+
+struct srcmod;
+
 struct cred_conf {
 	char *name;              /* file stem, valid per seg_name_valid() */
 	char *path;              /* the credential file, for messages */
-	char *provider;          /* module name: "oauth2" */
+	char *provider;          /* "oauth2", or a loaded module's name */
 	char *token_url;
 	char *client_id;
 	char *client_secret;     /* sodium_malloc'd, NUL-terminated */
@@ -98,7 +122,29 @@ struct cred_conf {
 	long default_lifetime;   /* seconds when the server sends none: 3600 */
 	long max_lifetime;       /* cap on any lifetime: 31 days */
 	char *ca_file;           /* NULL: system CA store */
+	struct cred_opt *opts;   /* a loaded module's options, in file order */
+	size_t nopts;
+
+	/*
+	 * Not from the file, not packed: set in the worker by
+	 * srcmod_configure() (srcmod.h) and released by srcmod_release()
+	 * before the configuration is freed.  src_id is what the module added
+	 * to the request identity, hashed; conf_cred_request_differs()
+	 * compares it.
+	 */
+	const struct srcmod *src;
+	void *src_state;
+	uint8_t src_id[16];
+	int src_id_set;
 };
+
+/* 1 if name is a source built into the daemon (oauth2, camunda), whose
+ * keys are the CF_BUILTIN rows; else a module's name (see
+ * conf_provider_valid). */
+int conf_provider_builtin(const char *name);
+/* 1 if name may name a provider: 1..64 bytes of a-z 0-9 _ -, not
+ * starting with '-'. */
+int conf_provider_valid(const char *name, size_t len);
 
 struct daemon_conf {
 	char *path;              /* the main file */
@@ -116,6 +162,8 @@ struct daemon_conf {
 	uint32_t endpoint_burst;   /* ... after a burst of this many, default 2 */
 	long refresh_min_interval; /* seconds between explicit refreshes of one
 	                            * credential, 0: none; default 10 */
+	char *module_dir;          /* loaded modules: NAME.so; default
+	                            * TC_MODULE_DIR */
 	struct cred_conf *creds;   /* sorted by name */
 	size_t ncreds;
 };

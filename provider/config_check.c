@@ -389,3 +389,88 @@ conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,
 		close(fd);
 	return ret;
 }
+
+int
+conf_provider_builtin(const char *name)
+{
+	return strcmp(name, "oauth2") == 0;
+}
+
+int
+conf_provider_valid(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 64 || name[0] == '-')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if ((name[i] < 'a' || name[i] > 'z') &&
+		    (name[i] < '0' || name[i] > '9') && name[i] != '_' &&
+		    name[i] != '-')
+			return 0;
+	}
+	return 1;
+}
+
+int
+conf_read_opt_file(const char *cpath, unsigned int line, const char *key,
+    const char *spath, struct daemon_user *du, int secret, char **valuep,
+    size_t *lenp, char *err)
+{
+	struct stat st;
+	char *buf = NULL, why[128];
+	const size_t cap = CONF_OPT_FILE_MAX + 1;
+	size_t n = 0;
+	ssize_t r;
+	int fd = -1, ret = -1;
+
+	if ((fd = open(spath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY)) == -1) {
+		conf_err(err, cpath, line, "%s %s: %s", key, spath,
+		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		conf_err(err, cpath, line, "%s %s: not a regular file", key,
+		    spath);
+		goto out;
+	}
+	if ((secret ? conf_secret_perm_problem(&st, du, why, sizeof(why)) :
+	    conf_perm_problem(&st, why, sizeof(why))) != NULL) {
+		conf_err(err, cpath, line, "%s %s %s", key, spath, why);
+		goto out;
+	}
+	if ((buf = sodium_malloc(cap + 1)) == NULL) {
+		conf_err(err, cpath, line, "out of memory");
+		goto out;
+	}
+	while (n < cap) {
+		r = read(fd, buf + n, cap - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			conf_err(err, cpath, line, "%s %s: %s", key, spath,
+			    strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > CONF_OPT_FILE_MAX) {
+		conf_err(err, cpath, line, "%s %s is larger than %d bytes", key,
+		    spath, CONF_OPT_FILE_MAX);
+		goto out;
+	}
+	buf[n] = '\0';
+	/* success */
+	*valuep = buf;
+	buf = NULL;
+	*lenp = n;
+	ret = 0;
+ out:
+	sodium_free(buf);	/* wipes; NULL-safe */
+	if (fd != -1)
+		close(fd);
+	return ret;
+}

@@ -32,6 +32,7 @@
 
 #include "config_internal.h"
 #include "seg.h"
+#include "tokencache/module.h"
 
 #define DEFAULT_TIMEOUT		30		/* seconds */
 #define DEFAULT_LIFETIME	3600		/* seconds */
@@ -51,6 +52,10 @@ struct cred_parse {
 	                                      * occurrence of its key */
 	unsigned int section_line;
 	char *secret_file;             /* resolved client_secret_file */
+	int builtin;                   /* the provider is oauth2 or camunda
+	                                * (see conf_provider_builtin) */
+	unsigned int secret_opt_line;  /* a module's secret given inline */
+	struct daemon_user *du;
 };
 
 /* ---- the parsers of credential keys -------------------------------------
@@ -95,6 +100,21 @@ parse_word(struct cred_parse *cp, const struct cred_field *f,
 	if (f->kind == CF_CHOICE) {
 		*CRED_FIELD(cp->c, f, unsigned int) = (unsigned int)i;
 		return 0;
+	}
+	return store_str(cp, f, value, vlen, line, err);
+}
+
+static int
+parse_provider(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	char eb[ECHO_MAX + 4];
+
+	if (!conf_provider_valid(value, vlen)) {
+		conf_err(err, cp->path, line, "provider '%s' is not a module "
+		    "name (1..64 bytes of a-z 0-9 _ -)", conf_echo(eb,
+		    sizeof(eb), value, vlen));
+		return -1;
 	}
 	return store_str(cp, f, value, vlen, line, err);
 }
@@ -281,10 +301,14 @@ parse_seconds(struct cred_parse *cp, const struct cred_field *f,
 	0, 0, 0, 0 }
 #define F_SECONDS(key, field, lo, hi, scale, dflt) { key, CF_LONG, \
 	CF_OFF(field, long), 0, 0, parse_seconds, NULL, lo, hi, scale, dflt }
-#define F_KEY(key, parse) { key, CF_NONE, 0, 0, 0, parse, NULL, \
-	0, 0, 0, 0 }
+#define F_KEY(key, flags, parse) { key, CF_NONE, 0, 0, flags, parse, \
+	NULL, 0, 0, 0, 0 }
 
-static const char *const provider_words[] = { "oauth2", NULL };
+#define F_OPTS(field, n) { NULL, CF_OPTS, \
+	_Generic(((struct cred_conf *)0)->field, struct cred_opt *: \
+	offsetof(struct cred_conf, field)), CF_OFF(n, size_t), 0, NULL, \
+	NULL, 0, 0, 0, 0 }
+
 static const char *const auth_method_words[] = {
 	[AUTH_CLIENT_SECRET_POST] = "client_secret_post",
 	[AUTH_CLIENT_SECRET_BASIC] = "client_secret_basic",
@@ -294,23 +318,23 @@ static const char *const auth_method_words[] = {
 const struct cred_field conf_cred_fields[] = {
 	F_STR(NULL, name, CF_SET, NULL),
 	F_STR(NULL, path, 0, NULL),
-	F_WORD("provider", provider, CF_REQUIRED | CF_SET | CF_REQUEST,
-	    provider_words),
-	F_STR("token_url", token_url, CF_REQUIRED | CF_SET | CF_REQUEST,
-	    parse_token_url),
-	F_STR("client_id", client_id, CF_REQUIRED | CF_SET | CF_REQUEST,
-	    parse_vschar),
+	F_STR("provider", provider, CF_REQUIRED | CF_SET | CF_REQUEST,
+	    parse_provider),
+	F_STR("token_url", token_url, CF_REQUIRED | CF_SET | CF_REQUEST |
+	    CF_BUILTIN, parse_token_url),
+	F_STR("client_id", client_id, CF_REQUIRED | CF_SET | CF_REQUEST |
+	    CF_BUILTIN, parse_vschar),
 	/* Required too, or client_secret_file: see conf_cred_load(). */
 	F_SECRET("client_secret", client_secret, client_secret_len,
-	    CF_SET | CF_REQUEST, parse_secret),
-	F_KEY("client_secret_file", parse_secret_file),
-	F_CHOICE("auth_method", auth_method, CF_REQUEST, auth_method_words,
-	    AUTH_CLIENT_SECRET_POST),
-	F_STR("audience", audience, CF_REQUEST, parse_vschar),
-	F_STR("scope", scope, CF_REQUEST, parse_vschar),
+	    CF_SET | CF_REQUEST | CF_BUILTIN, parse_secret),
+	F_KEY("client_secret_file", CF_BUILTIN, parse_secret_file),
+	F_CHOICE("auth_method", auth_method, CF_REQUEST | CF_BUILTIN,
+	    auth_method_words, AUTH_CLIENT_SECRET_POST),
+	F_STR("audience", audience, CF_REQUEST | CF_BUILTIN, parse_vschar),
+	F_STR("scope", scope, CF_REQUEST | CF_BUILTIN, parse_vschar),
 	/* RFC 8707 §2: several resource parameters may be sent. */
-	F_LIST("resource", resources, nresources, CF_REPEAT | CF_REQUEST,
-	    parse_resource),
+	F_LIST("resource", resources, nresources, CF_REPEAT | CF_REQUEST |
+	    CF_BUILTIN, parse_resource),
 	F_LIST("allow_users", allow_users, nallow_users, CF_ACL, parse_names),
 	F_LIST("allow_groups", allow_groups, nallow_groups, CF_ACL,
 	    parse_names),
@@ -320,7 +344,9 @@ const struct cred_field conf_cred_fields[] = {
 	    DEFAULT_LIFETIME),
 	F_SECONDS("max_lifetime", max_lifetime, 1, LIFETIME_MAX, 1,
 	    DEFAULT_MAX_LIFETIME),
-	F_STR("ca_file", ca_file, 0, parse_path),
+	F_STR("ca_file", ca_file, CF_BUILTIN, parse_path),
+	/* Every other key, when the provider is a loaded module. */
+	F_OPTS(opts, nopts),
 };
 
 const size_t conf_cred_nfields = sizeof(conf_cred_fields) /
@@ -352,6 +378,103 @@ cred_seen(const struct cred_parse *cp, const char *key)
 	return f != NULL ? cp->seen[f - conf_cred_fields] : 0;
 }
 
+/* ---- a loaded module's options ----------------------------------------- */
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+#define OPTS_MAX 256	/* options of one credential, at most */
+
+/*
+ * A key the daemon does not read itself, kept for the module as written
+ * (tokencache/module.h).  A KEY_file is read here, by the monitor, which
+ * can read what the worker may not; all but certificates under the rules
+ * of secret files.  A key ending in "secret" given inline is a secret,
+ * and makes the credential file one (cred_finish).
+ */
+static int
+add_option(struct cred_parse *cp, const char *key, const char *value,
+    size_t vlen, unsigned int line, char *err)
+{
+	struct cred_conf *c = cp->c;
+	struct cred_opt *o, *nl;
+	int secret;
+
+	if (c->nopts >= OPTS_MAX) {
+		conf_err(err, cp->path, line, "more than %d options",
+		    OPTS_MAX);
+		return -1;
+	}
+	if ((nl = reallocarray(c->opts, c->nopts + 1, sizeof(*nl))) == NULL)
+		goto nomem;
+	c->opts = nl;
+	o = &c->opts[c->nopts];
+	memset(o, 0, sizeof(*o));
+	o->line = line;
+	if ((o->key = strdup(key)) == NULL)
+		goto nomem;
+	c->nopts++;
+	if (ends_with(key, "_file")) {
+		secret = !ends_with(key, "ca_file") &&
+		    !ends_with(key, "cert_file");
+		o->flags = TC_MOD_OPT_FILE | (secret ? TC_MOD_OPT_SECRET : 0);
+		if (resolve_value(cp, &(struct cred_field){ .key = key },
+		    value, line, &o->path, err) != 0)
+			return -1;
+		return conf_read_opt_file(cp->path, line, key, o->path,
+		    secret ? cp->du : NULL, secret, &o->value, &o->len, err);
+	}
+	if (ends_with(key, "secret")) {
+		o->flags = TC_MOD_OPT_SECRET;
+		if (cp->secret_opt_line == 0)
+			cp->secret_opt_line = line;
+	}
+	if ((o->value = sodium_malloc(vlen + 1)) == NULL)
+		goto nomem;
+	memcpy(o->value, value, vlen);
+	o->value[vlen] = '\0';
+	o->len = vlen;
+	return 0;
+ nomem:
+	conf_err(err, cp->path, line, "out of memory");
+	return -1;
+}
+
+static void
+free_options(struct cred_opt *opts, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(opts[i].key);
+		free(opts[i].path);
+		sodium_free(opts[i].value);	/* wipes */
+	}
+	free(opts);
+}
+
+/* The first pass: only the provider, which says whose keys the others
+ * are.  The second pass reports what is wrong with it. */
+static int
+provider_handler(void *arg, const char *section, const char *key,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	struct cred_parse *cp = arg;
+
+	(void)section;
+	(void)line;
+	(void)err;
+	if (key != NULL && strcmp(key, "provider") == 0 && cp->builtin == -1)
+		cp->builtin = conf_provider_builtin(value) ||
+		    !conf_provider_valid(value, vlen);
+	return 0;
+}
+
 static int
 cred_handler(void *arg, const char *section, const char *key,
     const char *value, size_t vlen, unsigned int line, char *err)
@@ -376,7 +499,14 @@ cred_handler(void *arg, const char *section, const char *key,
 		cp->section_line = line;
 		return 0;
 	}
-	if ((f = cred_field_of(key)) == NULL) {
+	f = cred_field_of(key);
+	if (!cp->builtin && (f == NULL || (f->flags & CF_BUILTIN) != 0)) {
+		if (conf_value_check(cp->path, line, key, value, vlen, err) !=
+		    0)
+			return -1;
+		return add_option(cp, key, value, vlen, line, err);
+	}
+	if (f == NULL) {
 		conf_err(err, cp->path, line, "unknown key '%s' in "
 		    "[credential]", conf_echo(eb, sizeof(eb), key,
 		    strlen(key)));
@@ -418,6 +548,22 @@ cred_defaults(struct cred_conf *c)
 	}
 }
 
+/* A loaded module's credential: its options are the module's to judge,
+ * in the worker; the file must be a secret file if it holds one. */
+static int
+module_cred_finish(struct cred_parse *cp, const struct stat *st, char *err)
+{
+	char why[128];
+
+	if (cp->secret_opt_line != 0 &&
+	    conf_secret_perm_problem(st, cp->du, why, sizeof(why)) != NULL) {
+		conf_err(err, cp->path, cp->secret_opt_line,
+		    "file holds a secret inline but %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * What a credential file must say as a whole, checked once all of it is
  * read (st: the file's fstat): the required keys, one source of the
@@ -436,24 +582,12 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 
 	for (i = 0; i < conf_cred_nfields; i++) {
 		if ((conf_cred_fields[i].flags & CF_REQUIRED) != 0 &&
-		    cp->seen[i] == 0) {
+		    cp->seen[i] == 0 && (cp->builtin ||
+		    (conf_cred_fields[i].flags & CF_BUILTIN) == 0)) {
 			conf_err(err, path, 0, "missing required key '%s'",
 			    conf_cred_fields[i].key);
 			return -1;
 		}
-	}
-	secret_line = cred_seen(cp, "client_secret");
-	file_line = cred_seen(cp, "client_secret_file");
-	if (secret_line == 0 && file_line == 0) {
-		conf_err(err, path, 0, "missing required key "
-		    "'client_secret_file' (or 'client_secret')");
-		return -1;
-	}
-	if (secret_line != 0 && file_line != 0) {
-		line = secret_line > file_line ? secret_line : file_line;
-		conf_err(err, path, line, "give client_secret_file or "
-		    "client_secret, not both");
-		return -1;
 	}
 	if (c->default_lifetime > c->max_lifetime) {
 		/* Only an explicit default is a mistake; the built-in one
@@ -476,6 +610,21 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 			return -1;
 		}
 	}
+	if (!cp->builtin)
+		return module_cred_finish(cp, st, err);
+	secret_line = cred_seen(cp, "client_secret");
+	file_line = cred_seen(cp, "client_secret_file");
+	if (secret_line == 0 && file_line == 0) {
+		conf_err(err, path, 0, "missing required key "
+		    "'client_secret_file' (or 'client_secret')");
+		return -1;
+	}
+	if (secret_line != 0 && file_line != 0) {
+		line = secret_line > file_line ? secret_line : file_line;
+		conf_err(err, path, line, "give client_secret_file or "
+		    "client_secret, not both");
+		return -1;
+	}
 	if (secret_line != 0) {
 		if (conf_secret_perm_problem(st, du, why, sizeof(why)) !=
 		    NULL) {
@@ -496,7 +645,7 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 	struct cred_parse cp;
 	struct cred_conf c;
 	struct stat st;
-	char *buf = NULL, eb[ECHO_MAX + 4];
+	char *buf = NULL, *pre = NULL, eb[ECHO_MAX + 4], pre_err[CONF_ERR_MAX];
 	size_t len = 0;
 	int ret = -1;
 
@@ -529,6 +678,17 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 
 	if (conf_read_file(path, &buf, &len, &st, err) != 0)
 		goto out;
+	/* The reader splits the buffer: the first pass reads a copy. */
+	if ((pre = sodium_malloc(len + 1)) == NULL) {
+		conf_err(err, path, 0, "out of memory");
+		goto out;
+	}
+	memcpy(pre, buf, len + 1);
+	cp.builtin = -1;
+	(void)conf_ini_parse(path, pre, len, provider_handler, &cp, pre_err);
+	if (cp.builtin == -1)
+		cp.builtin = 1;
+	cp.du = du;
 	if (conf_ini_parse(path, buf, len, cred_handler, &cp, err) != 0)
 		goto out;
 	if (cred_finish(&cp, &st, du, err) != 0)
@@ -542,6 +702,7 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 	conf_cred_clear(&c);
 	free(cp.dir);
 	free(cp.secret_file);
+	sodium_free(pre);	/* wipes */
 	if (buf != NULL) {
 		/* It may have held client_secret. */
 		sodium_memzero(buf, len + 1);
@@ -570,6 +731,10 @@ conf_cred_clear(struct cred_conf *c)
 			break;
 		case CF_LIST:
 			conf_free_list(*CRED_FIELD(c, f, char **));
+			break;
+		case CF_OPTS:
+			free_options(*CRED_FIELD(c, f, struct cred_opt *),
+			    *CRED_LEN(c, f));
 			break;
 		case CF_NONE:
 		case CF_CHOICE:
@@ -603,6 +768,24 @@ list_differs(char *const *a, size_t na, char *const *b, size_t nb)
 }
 
 static int
+opts_differ(const struct cred_opt *a, size_t na, const struct cred_opt *b,
+    size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++) {
+		if (strcmp(a[i].key, b[i].key) != 0 || a[i].len != b[i].len ||
+		    a[i].flags != b[i].flags || a[i].line != b[i].line ||
+		    str_differs(a[i].path, b[i].path) ||
+		    sodium_memcmp(a[i].value, b[i].value, a[i].len) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
 field_differs(const struct cred_conf *a, const struct cred_conf *b,
     const struct cred_field *f)
 {
@@ -630,6 +813,10 @@ field_differs(const struct cred_conf *a, const struct cred_conf *b,
 		    *CRED_CFIELD(b, f, unsigned int);
 	case CF_LONG:
 		return *CRED_CFIELD(a, f, long) != *CRED_CFIELD(b, f, long);
+	case CF_OPTS:
+		return opts_differ(*CRED_CFIELD(a, f, struct cred_opt *),
+		    *CRED_CLEN(a, f), *CRED_CFIELD(b, f, struct cred_opt *),
+		    *CRED_CLEN(b, f));
 	case CF_NONE:
 		break;
 	}
@@ -657,7 +844,9 @@ conf_cred_request_differs(const struct cred_conf *a,
 {
 	if (a == NULL || b == NULL)
 		return a != b;
-	return fields_differ(a, b, CF_REQUEST);
+	return fields_differ(a, b, CF_REQUEST) ||
+	    a->src_id_set != b->src_id_set ||
+	    memcmp(a->src_id, b->src_id, sizeof(a->src_id)) != 0;
 }
 
 int
@@ -685,6 +874,22 @@ static void
 put_str(conf_put_fn *put, void *arg, const char *s)
 {
 	put_bytes(put, arg, s, s != NULL ? strlen(s) : 0);
+}
+
+/* Options as their count and, each, key, value, path, line and flags. */
+static void
+put_opts(conf_put_fn *put, void *arg, const struct cred_opt *o, size_t n)
+{
+	size_t i;
+
+	put_u64(put, arg, n);
+	for (i = 0; i < n; i++) {
+		put_str(put, arg, o[i].key);
+		put_bytes(put, arg, o[i].value, o[i].len);
+		put_str(put, arg, o[i].path);
+		put_u64(put, arg, o[i].line);
+		put_u64(put, arg, o[i].flags);
+	}
 }
 
 void
@@ -720,6 +925,10 @@ conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
 		case CF_LONG:
 			put_u64(put, arg, (uint64_t)*CRED_CFIELD(cc, f, long));
 			break;
+		case CF_OPTS:
+			put_opts(put, arg, *CRED_CFIELD(cc, f,
+			    struct cred_opt *), *CRED_CLEN(cc, f));
+			break;
 		case CF_NONE:
 			break;
 		}
@@ -737,6 +946,11 @@ conf_cred_request_id(const struct cred_conf *cc,
     crypto_generichash_state *st, uint8_t out[16])
 {
 	conf_cred_encode(cc, CF_REQUEST, hash_put, st);
+	/* Only a loaded module adds its part: an oauth2 credential's
+	 * identity stays what it was before modules. */
+	if (cc->src_id_set)
+		crypto_generichash_update(st, cc->src_id,
+		    sizeof(cc->src_id));
 	crypto_generichash_final(st, out, 16);
 	sodium_memzero(st, sizeof(*st));
 }

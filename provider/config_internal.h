@@ -144,6 +144,18 @@ int conf_read_secret_file(const char *cpath, unsigned int line,
     const char *spath, struct daemon_user *du, char **secretp,
     size_t *lenp, char *err);
 
+/*
+ * A loaded module's KEY_file option spath, given on line of cpath, into
+ * sodium_malloc'd *valuep (*lenp bytes, NUL-terminated; any bytes, up to
+ * CONF_OPT_FILE_MAX).  If secret, under the rules of a secret file (du as
+ * for conf_secret_perm_problem), else those of a configuration file.  0,
+ * or -1 with err.
+ */
+#define CONF_OPT_FILE_MAX (1024 * 1024)
+int conf_read_opt_file(const char *cpath, unsigned int line,
+    const char *key, const char *spath, struct daemon_user *du, int secret,
+    char **valuep, size_t *lenp, char *err);
+
 /* ---- credential files (config_cred.c) ---- */
 
 /* conf_load_credential(), with secret files also trusted when du's user

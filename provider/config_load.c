@@ -59,13 +59,14 @@ enum daemon_key {
 	DK_ENDPOINT_RATE,
 	DK_ENDPOINT_BURST,
 	DK_REFRESH_MIN_INTERVAL,
+	DK_MODULE_DIR,
 	DK_COUNT
 };
 
 static const char *const daemon_keys[DK_COUNT] = {
 	"runtime_dir", "credentials_dir", "max_credentials", "max_token_size",
 	"user", "admin_group", "key_rotation_interval", "endpoint_rate",
-	"endpoint_burst", "refresh_min_interval",
+	"endpoint_burst", "refresh_min_interval", "module_dir",
 };
 
 struct daemon_parse {
@@ -217,6 +218,16 @@ daemon_key(struct daemon_parse *dp, size_t k, const char *key,
 			return -1;
 		}
 		c->refresh_min_interval = (long)n;
+		break;
+	case DK_MODULE_DIR:
+		/* Absolute: the worker, in "/", opens modules from it. */
+		if (value[0] != '/') {
+			conf_err(err, dp->path, line, "module_dir must be an "
+			    "absolute path");
+			return -1;
+		}
+		if ((c->module_dir = strndup(value, vlen)) == NULL)
+			goto nomem;
 		break;
 	case DK_COUNT:
 		break;
@@ -489,6 +500,9 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 		conf_err(err, path, 0, "credentials_dir: path too long or out of memory");
 		goto out;
 	}
+	if (c->module_dir == NULL &&
+	    (c->module_dir = strdup(TC_MODULE_DIR)) == NULL)
+		goto nomem;
 	if (load_credentials(c, err) != 0)
 		goto out;
 
@@ -524,6 +538,7 @@ conf_free(struct daemon_conf *c)
 	free(c->credentials_dir);
 	free(c->user);
 	free(c->admin_group);
+	free(c->module_dir);
 	free(c);
 }
 

@@ -8,6 +8,7 @@
  * a configuration file could not have said (words and ranges are checked
  * again).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,7 @@ conf_pack(const struct daemon_conf *c, size_t *len)
 	pk_u64(&p, c->endpoint_rate);
 	pk_u64(&p, c->endpoint_burst);
 	pk_u64(&p, (uint64_t)c->refresh_min_interval);
+	pk_str(&p, c->module_dir);
 	pk_u64(&p, c->ncreds);
 	for (i = 0; i < c->ncreds; i++)
 		conf_cred_encode(&c->creds[i], 0, pk_put_cb, &p);
@@ -151,6 +153,29 @@ up_str(struct up *u, int secret, size_t *lenp)
 	return s;
 }
 
+/* Bytes packed by pk_bytes that may hold anything, NUL included (a
+ * module's file): sodium_malloc'd, NUL-terminated. */
+static char *
+up_bin(struct up *u, size_t *lenp)
+{
+	uint64_t n = up_u64(u);
+	char *s;
+
+	if (u->failed || n == UINT64_MAX || n > u->len - u->off) {
+		u->failed = 1;
+		return NULL;
+	}
+	if ((s = sodium_malloc(n + 1)) == NULL) {
+		u->failed = 1;
+		return NULL;
+	}
+	memcpy(s, u->buf + u->off, n);
+	s[n] = '\0';
+	u->off += n;
+	*lenp = n;
+	return s;
+}
+
 static char **
 up_list(struct up *u, size_t *np)
 {
@@ -171,6 +196,36 @@ up_list(struct up *u, size_t *np)
 			u->failed = 1;
 	*np = n;
 	return list;
+}
+
+/* Options packed by conf_cred_encode: count, then key, value, path, line
+ * and flags each. */
+static struct cred_opt *
+up_opts(struct up *u, size_t *np)
+{
+	uint64_t n = up_u64(u), i;
+	struct cred_opt *o;
+
+	/* Every option takes at least 40 bytes: bounds n before calloc. */
+	if (u->failed || n > (u->len - u->off) / 40) {
+		u->failed = 1;
+		return NULL;
+	}
+	if ((o = calloc(n + 1, sizeof(*o))) == NULL) {
+		u->failed = 1;
+		return NULL;
+	}
+	*np = n;
+	for (i = 0; i < n && !u->failed; i++) {
+		o[i].key = up_str(u, 0, NULL);
+		o[i].value = up_bin(u, &o[i].len);
+		o[i].path = up_str(u, 0, NULL);
+		o[i].line = (unsigned int)up_u64(u);
+		o[i].flags = (unsigned int)up_u64(u);
+		if (o[i].key == NULL || o[i].value == NULL)
+			u->failed = 1;
+	}
+	return o;
 }
 
 /* 1 if word is one of words (NULL-terminated). */
@@ -232,13 +287,34 @@ up_cred(struct up *u, struct cred_conf *cc)
 				u->failed = 1;
 			*CRED_FIELD(cc, f, long) = (long)n;
 			break;
+		case CF_OPTS:
+			*CRED_FIELD(cc, f, struct cred_opt *) = up_opts(u,
+			    CRED_LEN(cc, f));
+			break;
 		case CF_NONE:
 			break;
+		}
+		/* The built-in sources' keys, for a loaded module's
+		 * credential, are its options. */
+		if ((f->flags & CF_BUILTIN) != 0 && cc->provider != NULL &&
+		    !conf_provider_builtin(cc->provider)) {
+			if (f->kind == CF_STR || f->kind == CF_SECRET ?
+			    *CRED_FIELD(cc, f, char *) != NULL :
+			    f->kind == CF_LIST && *CRED_LEN(cc, f) != 0)
+				u->failed = 1;
+			continue;
 		}
 		if ((f->flags & CF_SET) != 0 &&
 		    *CRED_FIELD(cc, f, char *) == NULL)
 			u->failed = 1;
+		if (f->off == offsetof(struct cred_conf, provider) &&
+		    cc->provider != NULL && !conf_provider_valid(cc->provider,
+		    strlen(cc->provider)))
+			u->failed = 1;
 	}
+	if (cc->provider != NULL && conf_provider_builtin(cc->provider) &&
+	    cc->nopts != 0)
+		u->failed = 1;
 }
 
 int
@@ -268,6 +344,7 @@ conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
 	if ((n = up_u64(&u)) > 86400)
 		u.failed = 1;
 	c->refresh_min_interval = (long)n;
+	c->module_dir = up_str(&u, 0, NULL);
 	n = up_u64(&u);
 	if (u.failed || n > 65536 ||
 	    (c->creds = calloc(n + 1, sizeof(*c->creds))) == NULL)
@@ -275,7 +352,8 @@ conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
 	for (i = 0; i < n && !u.failed; i++, c->ncreds++)
 		up_cred(&u, &c->creds[i]);
 	if (u.failed || u.off != u.len || c->path == NULL ||
-	    c->runtime_dir == NULL || c->user == NULL)
+	    c->runtime_dir == NULL || c->user == NULL ||
+	    c->module_dir == NULL || c->module_dir[0] != '/')
 		goto fail;
 	*out = c;
 	return 0;

@@ -207,18 +207,28 @@ cred_attach(struct daemon *d, struct cred *c, int64_t now)
 	return 0;
 }
 
+const char *
+cred_endpoint_key(const struct cred_conf *cc, char *buf, size_t n)
+{
+	if (cc->token_url != NULL)
+		return cc->token_url;
+	snprintf(buf, n, "%s:%s", cc->provider, cc->name);
+	return buf;
+}
+
 struct cred *
 cred_new(struct daemon *d, const struct cred_conf *cc, int64_t now)
 {
+	char key[ENDPOINT_KEY_MAX];
 	struct cred *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	snprintf(c->name, sizeof(c->name), "%s", cc->name);
 	c->conf = cc;
-	c->mod = prov_module_find(cc->provider);
-	c->ep = endpoint_get(d, cc->token_url, now);
-	if (c->mod == NULL || c->ep == NULL || cred_resolve_acl(c) != 0 ||
+	c->req.fd = -1;
+	c->ep = endpoint_get(d, cred_endpoint_key(cc, key, sizeof(key)), now);
+	if (c->ep == NULL || cred_resolve_acl(c) != 0 ||
 	    cred_attach(d, c, now) != 0) {
 		cred_free(c);
 		return NULL;

@@ -4,6 +4,7 @@
 #ifndef TC_CRED_H
 #define TC_CRED_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct cred;
@@ -20,6 +21,16 @@ struct cred *cred_find(struct daemon *d, const char *name);
  * segment is full or out of memory.  Free with cred_free(). */
 struct cred *cred_new(struct daemon *d, const struct cred_conf *cc,
     int64_t now);
+
+/*
+ * What the credentials that share a rate guard share (struct endpoint):
+ * the token_url, or for a loaded module's credential, which has none,
+ * "PROVIDER:NAME", its own; buf (n bytes, ENDPOINT_KEY_MAX is enough)
+ * may hold it.
+ */
+#define ENDPOINT_KEY_MAX 160
+const char *cred_endpoint_key(const struct cred_conf *cc, char *buf,
+    size_t n);
 
 /* Free c (NULL is fine); its fetch must have been aborted. */
 void cred_free(struct cred *c);

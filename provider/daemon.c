@@ -39,7 +39,7 @@
 #include "keys.h"
 #include "reload.h"
 #include "log.h"
-#include "module.h"
+#include "srcmod.h"
 #include "privsep.h"
 #include "scheduler.h"
 #include "proto.h"
@@ -84,7 +84,7 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		conf_free(conf);
+		srcmod_conf_free(conf);
 		return NULL;
 	}
 	d->conf = conf;
@@ -158,6 +158,8 @@ daemon_free(struct daemon *d)
 	while (d->nparked > 0)
 		park_drop(d, d->nparked - 1);
 	free(d->parked);
+	free(d->pfds);
+	free(d->pfd_creds);
 	deny_log_flush(d, now_ns(), 1);
 	if (d->lfd != -1) {
 		close(d->lfd);
@@ -170,7 +172,7 @@ daemon_free(struct daemon *d)
 	if (d->seg.base != NULL || d->seg.lock_fd != -1)
 		segw_close(&d->seg, 0);
 	sodium_free(d->tokbuf);
-	conf_free(d->conf);
+	srcmod_conf_free(d->conf);
 	free(d);
 }
 
@@ -225,10 +227,14 @@ run_timers(struct daemon *d, int64_t now)
 			    c->name);
 		}
 	}
+	for (i = 0; i < d->ncreds; i++)
+		fetch_check_deadline(d, d->creds[i], now);
 	start_due(d, now, &next);
 	for (i = 0; i < d->ncreds; i++) {
 		struct cred *c = d->creds[i];
 
+		if (c->in_flight && c->req_deadline_ns < next)
+			next = c->req_deadline_ns;
 		if (!c->in_flight && c->due_ns > now && c->due_ns < next)
 			next = c->due_ns;
 		if (c->expires_ns != 0 && c->expires_ns < next)
@@ -290,12 +296,34 @@ run_timers(struct daemon *d, int64_t now)
 	return next <= 0 ? 0 : (int)((next + NS_PER_MS - 1) / NS_PER_MS);
 }
 
+/* Room in d->pfds for the loop's descriptors, connections and every
+ * credential's; 0 or -1 (out of memory: the descriptors of modules wait). */
+static int
+pfds_room(struct daemon *d)
+{
+	size_t want = 3 + MAX_CONNS + d->ncreds;
+	struct curl_waitfd *p;
+	struct cred **c;
+
+	if (want <= d->pfds_cap)
+		return 0;
+	if ((p = reallocarray(d->pfds, want, sizeof(*p))) != NULL)
+		d->pfds = p;
+	if ((c = reallocarray(d->pfd_creds, want, sizeof(*c))) != NULL)
+		d->pfd_creds = c;
+	if (p == NULL || c == NULL)
+		return -1;
+	d->pfds_cap = want;
+	return 0;
+}
+
 int
 daemon_run(struct daemon *d)
 {
-	struct curl_waitfd fds[3 + MAX_CONNS];
+	struct curl_waitfd *fds;
 	struct CURLMsg *msg;
-	int timeout, nfds, first, running, left, listening, i;
+	int timeout, nfds, first, nmods, running, left, listening, i;
+	size_t j;
 
 	/* After daemon(3), we are a new process. */
 	segw_set_pid(&d->seg);
@@ -303,6 +331,12 @@ daemon_run(struct daemon *d)
 		conn_reap(d);
 		deny_log_flush(d, now_ns(), 0);
 		timeout = run_timers(d, now_ns());
+		if (pfds_room(d) != 0 && d->pfds_cap < 3 + MAX_CONNS) {
+			log_warnx("out of memory");
+			sleep(1);
+			continue;
+		}
+		fds = d->pfds;
 		nfds = 0;
 		fds[nfds].fd = d->sfd;
 		fds[nfds].events = CURL_WAIT_POLLIN;
@@ -324,22 +358,39 @@ daemon_run(struct daemon *d)
 			fds[nfds].events = CURL_WAIT_POLLIN;
 			fds[nfds++].revents = 0;
 		}
+		/* Modules' descriptors (a pipe from a child ...). */
+		nmods = 0;
+		for (j = 0; j < d->ncreds &&
+		    (size_t)nfds < d->pfds_cap; j++) {
+			if (!d->creds[j]->in_flight ||
+			    d->creds[j]->req.fd == -1)
+				continue;
+			d->pfd_creds[nmods++] = d->creds[j];
+			fds[nfds].fd = d->creds[j]->req.fd;
+			fds[nfds].events = CURL_WAIT_POLLIN;
+			fds[nfds++].revents = 0;
+		}
 		if (curl_multi_poll(d->multi, fds, (unsigned)nfds, timeout,
 		    NULL) != CURLM_OK) {
 			log_warnx("curl_multi_poll failed");
 			sleep(1);
 			continue;
 		}
+		/* Before anything that may reload and free credentials. */
+		first = nfds - nmods;
+		for (i = 0; i < nmods; i++)
+			if (fds[first + i].revents)
+				fetch_fd_ready(d, d->pfd_creds[i]);
 		if (fds[0].revents || fds[2].revents)
 			read_signals(d);
-		/* fds[first + i] is d->conns[i]: closing only marks. */
-		first = nfds - d->nconns;
+		/* fds[3 + i] is d->conns[i]: closing only marks. */
+		first = 3;
 		for (i = 0; i < d->nconns; i++)
 			if (fds[first + i].revents && d->conns[i].fd != -1)
 				read_conn(d, i);
 		/* A burst of clients is taken in one turn, as far as there
 		 * is room, rather than one a turn. */
-		if (first == 3 && listening && fds[1].revents)
+		if (listening && fds[1].revents)
 			for (i = 0; i < ACCEPT_BURST && conn_room(d) &&
 			    d->accept_paused_until_ns == 0; i++)
 				if (!accept_conn(d))

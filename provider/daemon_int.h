@@ -23,8 +23,13 @@
  *
  * Tokens and the shared segment:
  *
- *   module.h       what a token source module provides to the daemon
- *   oauth2.c       the `oauth2` module: the client credentials request
+ *   tokencache/module.h  the module ABI (installed): what a token
+ *                  source module provides, and the tc_mod_* host calls
+ *   srcmod.c       modules in the worker: built in or loaded from
+ *                  module_dir, configuring credentials, their requests,
+ *                  the host's side of the ABI
+ *   oauth2.c       the built-in `oauth2` module: the client credentials
+ *                  request
  *   token_parse.c  the token endpoint's reply: JSON, errors, the judgement
  *                  of a failure as permanent or transient
  *   seg_file.c     the segment's life: master key, memfd, persistent
@@ -65,7 +70,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
-#include "module.h"
+#include "srcmod.h"
 #include "scheduler.h"
 #include "seg_write.h"
 
@@ -112,16 +117,16 @@ struct endpoint {
 struct cred {
 	char name[SEG_NAME_FIELD];
 	struct endpoint *ep;
-	const struct cred_conf *conf;   /* into daemon->conf */
-	const struct prov_module *mod;
+	const struct cred_conf *conf;   /* into daemon->conf: its src is
+	                                 * the module that fetches */
 	uid_t *uids;
 	size_t nuids;
 	gid_t *gids;
 	size_t ngids;
 	uint32_t slot;
 	int in_flight;
-	CURL *easy;
-	void *ctx;
+	struct tc_mod_req req;   /* in flight: the module's request */
+	int64_t req_deadline_ns; /* ... ended as timed out at this time */
 	int64_t due_ns;          /* next fetch; INT64_MAX: none planned */
 	int64_t need_by_ns;      /* a valid token needs its successor by
 	                          * then (see sched_urgency) */
@@ -203,6 +208,9 @@ struct daemon {
 	int64_t seg_logged_ns;     /* a segment send last failed, logged */
 	uint64_t seg_failed;       /* ... and failures since */
 	char conf_error[SEG_ERROR_FIELD];  /* the last reload's, "" if none */
+	struct curl_waitfd *pfds;  /* the loop's poll set (daemon_run) ... */
+	struct cred **pfd_creds;   /* ... and whose module descriptors in it */
+	size_t pfds_cap;
 };
 
 static inline int64_t

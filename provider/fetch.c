@@ -26,10 +26,10 @@ cred_abort_fetch(struct daemon *d, struct cred *c)
 		return;
 	if (c->ep->prober == c)
 		c->ep->prober = NULL;
-	curl_multi_remove_handle(d->multi, c->easy);
-	c->mod->cleanup(c->ctx);
-	c->easy = NULL;
-	c->ctx = NULL;
+	if (c->req.easy != NULL)
+		curl_multi_remove_handle(d->multi, c->req.easy);
+	srcmod_end(&c->req);
+	tok_result_clear(&c->req.res);
 	c->in_flight = 0;
 }
 
@@ -41,38 +41,48 @@ limits_of(const struct daemon *d, const struct cred *c, struct tok_limits *lim)
 	lim->max_lifetime = c->conf->max_lifetime;
 }
 
-void
-start_fetch(struct daemon *d, struct cred *c, int64_t now)
-{
-	struct tok_limits lim;
-	char err[256];
-
-	limits_of(d, c, &lim);
-	if (c->mod->start(c->conf, &lim, &c->easy, &c->ctx, err,
-	    sizeof(err)) != 0) {
-		log_warnx("%s: %s", c->name, err);
-		c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
-		return;
-	}
-	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
-	if (curl_multi_add_handle(d->multi, c->easy) != CURLM_OK) {
-		log_warnx("%s: cannot start the request", c->name);
-		c->mod->cleanup(c->ctx);
-		c->easy = NULL;
-		c->ctx = NULL;
-		c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
-		return;
-	}
-	c->in_flight = 1;
-	c->sent_ns = now;
-	c->due_ns = INT64_MAX;
-	log_debug("%s: requesting a token from %s", c->name,
-	    c->conf->token_url);
-}
-
 static void fetch_failed(struct daemon *d, struct cred *c,
     const struct tok_result *t, long http_status, long retry_after,
     int64_t now);
+
+/*
+ * A request that could not start failed like any other, so that backoff
+ * applies and its reason shows; one whose handle libcurl would not take
+ * is retried soon.
+ */
+void
+start_fetch(struct daemon *d, struct cred *c, int64_t now)
+{
+	struct tc_mod_req *q = &c->req;
+	struct tok_limits lim;
+
+	limits_of(d, c, &lim);
+	c->sent_ns = now;
+	if (srcmod_start(c->conf, &lim, q) != 0) {
+		fetch_failed(d, c, &q->res, q->http_status, q->retry_after,
+		    now);
+		tok_result_clear(&q->res);
+		return;
+	}
+	if (q->easy != NULL) {
+		curl_easy_setopt(q->easy, CURLOPT_PRIVATE, c);
+		if (curl_multi_add_handle(d->multi, q->easy) != CURLM_OK) {
+			log_warnx("%s: cannot start the request", c->name);
+			srcmod_end(q);
+			tok_result_clear(&q->res);
+			c->due_ns = now + RETRY_BASE_MS * NS_PER_MS;
+			return;
+		}
+	}
+	c->in_flight = 1;
+	c->due_ns = INT64_MAX;
+	/* The daemon's bound, whatever the module does: exact for a
+	 * descriptor; for a handle, a second after libcurl's own
+	 * CURLOPT_TIMEOUT, whose message is the better one. */
+	c->req_deadline_ns = now + c->conf->timeout_ms * NS_PER_MS +
+	    (q->easy != NULL ? NS_PER_S : 0);
+	log_debug("%s: requesting a token (%s)", c->name, c->ep->url);
+}
 
 /*
  * A token arrived.  Its lifetime counts from when the request was sent,
@@ -207,32 +217,53 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	wake_waiters(d, c, TC_EFAILED, c->last_error);
 }
 
+/* The request is over: end it and judge its result. */
+static void
+fetch_over(struct daemon *d, struct cred *c, int64_t now)
+{
+	struct tc_mod_req *q = &c->req;
+
+	if (q->easy != NULL)
+		curl_multi_remove_handle(d->multi, q->easy);
+	srcmod_end(q);
+	c->in_flight = 0;
+	endpoint_outcome(c, q->res.outcome == TOK_TRANSIENT, now);
+	if (q->res.outcome == TOK_OK)
+		fetch_succeeded(d, c, &q->res, now);
+	else
+		fetch_failed(d, c, &q->res, q->http_status, q->retry_after,
+		    now);
+	tok_result_clear(&q->res);
+}
+
 void
 fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 {
-	struct tok_result t;
-	struct tok_limits lim;
 	struct cred *c = NULL;
-	long status = 0, retry_after = 0;
-	int64_t now = now_ns();
-	void *ctx;
 
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
-	if (c == NULL || c->easy != easy)
+	if (c == NULL || !c->in_flight || c->req.easy != easy)
 		return;
-	limits_of(d, c, &lim);
-	c->mod->finish(c->ctx, cc, (int64_t)time(NULL), &lim, &t, &status,
-	    &retry_after);
-	curl_multi_remove_handle(d->multi, easy);
-	ctx = c->ctx;
-	c->easy = NULL;
-	c->ctx = NULL;
-	c->in_flight = 0;
-	c->mod->cleanup(ctx);
-	endpoint_outcome(c, t.outcome == TOK_TRANSIENT, now);
-	if (t.outcome == TOK_OK)
-		fetch_succeeded(d, c, &t, now);
-	else
-		fetch_failed(d, c, &t, status, retry_after, now);
-	tok_result_clear(&t);
+	(void)srcmod_finish(&c->req, cc);
+	fetch_over(d, c, now_ns());
+}
+
+void
+fetch_fd_ready(struct daemon *d, struct cred *c)
+{
+	if (!c->in_flight || c->req.fd == -1)
+		return;
+	if (srcmod_finish(&c->req, CURLE_OK) == 1)
+		return;
+	fetch_over(d, c, now_ns());
+}
+
+void
+fetch_check_deadline(struct daemon *d, struct cred *c, int64_t now)
+{
+	if (!c->in_flight || now < c->req_deadline_ns)
+		return;
+	tc_mod_fail(&c->req, TC_MOD_TRANSIENT, 0, 0, "timed out after "
+	    "%ld ms", c->conf->timeout_ms);
+	fetch_over(d, c, now);
 }

@@ -23,6 +23,7 @@
 #include "detach.h"
 #include "log.h"
 #include "privsep.h"
+#include "srcmod.h"
 #include "tokencache.h"
 
 #ifndef TC_SYSCONFDIR
@@ -163,6 +164,9 @@ main(int argc, char *argv[])
 			fatalx_config("%s", err);
 		fatalx("%s", err);
 	}
+	/* In the worker: module code never runs as root. */
+	if (srcmod_configure(conf, err, sizeof(err)) != 0)
+		fatalx_config("%s", err);
 	if ((d = daemon_new(conf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (!foreground)

@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "module.h"
+#include "srcmod.h"
 #include "tokencache.h"
 
 /*
@@ -124,9 +124,8 @@ basic_auth_header(const struct cred_conf *cred)
 }
 
 static void
-oauth2_cleanup(void *ctx)
+oauth2_cleanup(struct oauth2_req *q)
 {
-	struct oauth2_req *q = ctx;
 	struct curl_slist *h;
 
 	if (q == NULL)
@@ -146,10 +145,19 @@ oauth2_cleanup(void *ctx)
 	free(q);
 }
 
+/* The built-in source reads its credential's fields itself; a
+ * credential's request is as its cred_conf says, nothing to keep. */
 static int
-oauth2_start(const struct cred_conf *cred, const struct tok_limits *lim,
-    CURL **easy, void **ctx, char *err, size_t errlen)
+oauth2_configure(tc_mod_cred *mc, void **state)
 {
+	*state = (void *)(uintptr_t)srcmod_cred_conf(mc);
+	return 0;
+}
+
+static int
+oauth2_start(void *state, tc_mod_req *req)
+{
+	const struct cred_conf *cred = state;
 	struct oauth2_req *q;
 	struct curl_slist *h;
 	size_t blen = 0;
@@ -157,7 +165,7 @@ oauth2_start(const struct cred_conf *cred, const struct tok_limits *lim,
 
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		goto nomem;
-	q->resp_max = 2 * lim->token_max + RESPONSE_SLACK;
+	q->resp_max = 2 * tc_mod_req_token_max(req) + RESPONSE_SLACK;
 	if ((q->body = sodium_malloc(1)) == NULL)
 		goto nomem;
 	q->body[0] = '\0';
@@ -219,116 +227,50 @@ oauth2_start(const struct cred_conf *cred, const struct tok_limits *lim,
 	curl_easy_setopt(q->easy, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)q->resp_max);
 	/* success */
-	*easy = q->easy;
-	*ctx = q;
+	tc_mod_req_set_easy(req, q->easy);
+	tc_mod_req_set_data(req, q);
 	return 0;
  nomem:
-	snprintf(err, errlen, "out of memory preparing the request");
+	tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "out of memory preparing "
+	    "the request");
 	oauth2_cleanup(q);
 	return -1;
 }
 
-/*
- * The server's clock, from the reply's Date header (RFC 9110 §6.6.1), or
- * local_now without one.  A JWT's exp and an HTTP-date Retry-After are
- * the server's clock too: measured against its Date, they give the time
- * left whatever our own wall clock says (set wrong, or jumped), and are
- * turned into CLOCK_BOOTTIME deadlines once, here, at fetch time.
- */
-static int64_t
-server_now(CURL *easy, int64_t local_now)
+static int
+oauth2_finish(void *state, tc_mod_req *req, CURLcode cc)
 {
-	struct curl_header *h;
-	time_t t;
+	struct oauth2_req *q = tc_mod_req_data(req);
 
-	if (curl_easy_header(easy, "Date", 0, CURLH_HEADER, -1, &h) !=
-	    CURLHE_OK || (t = curl_getdate(h->value, NULL)) <= 0)
-		return local_now;
-	return (int64_t)t;
-}
-
-/*
- * Retry-After in seconds (RFC 9110 §10.2.3), 0 if none or in the past.
- * libcurl measures an HTTP-date against our wall clock; we measure it
- * against the server's.  Delay-seconds are libcurl's reading.
- */
-static curl_off_t
-retry_after_of(CURL *easy, int64_t server)
-{
-	struct curl_header *h;
-	curl_off_t ra = 0;
-	const char *v;
-	time_t date;
-
-	if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK)
-		ra = 0;
-	if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) ==
-	    CURLHE_OK) {
-		for (v = h->value; *v == ' ' || *v == '\t'; v++)
-			;
-		if ((*v < '0' || *v > '9') && *v != '-' &&
-		    (date = curl_getdate(v, NULL)) != -1)
-			ra = (curl_off_t)((int64_t)date - server);
-	}
-	/* Before curl 8.12 a date in the past could come back negative. */
-	return ra < 0 ? 0 : ra;
-}
-
-static enum tok_outcome
-oauth2_finish(void *ctx, CURLcode cc, int64_t now,
-    const struct tok_limits *lim, struct tok_result *out,
-    long *http_status, long *retry_after)
-{
-	struct oauth2_req *q = ctx;
-	curl_off_t ra = 0;
-	long status = 0;
-
-	memset(out, 0, sizeof(*out));
-	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
-	*http_status = status;
-	now = server_now(q->easy, now);
-	ra = retry_after_of(q->easy, now);
-	*retry_after = ra > 86400 ? 86400 : (long)ra;
+	(void)state;
 	if (q->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
-		out->outcome = TOK_TRANSIENT;
-		snprintf(out->error, sizeof(out->error),
-		    "response larger than %zu bytes", q->resp_max);
-		return out->outcome;
+		tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "response larger "
+		    "than %zu bytes", q->resp_max);
+		return 0;
 	}
 	if (cc != CURLE_OK) {
-		tok_seterr(out, TOK_TRANSIENT, "%s",
+		tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "%s",
 		    q->errbuf[0] ? q->errbuf : curl_easy_strerror(cc));
-		return out->outcome;
+		return 0;
 	}
-	/*
-	 * Date, like our time(), has whole seconds: the server's clock may
-	 * read up to a second more than it says.  A JWT's time left is
-	 * measured from the latest it may be, so that its deadline never
-	 * lands after exp; an HTTP-date Retry-After (above) from the
-	 * earliest, so that the hold never ends early.  The daemon counts the
-	 * lifetime from when the request was sent, before the server wrote
-	 * either.
-	 */
-	return tok_parse(q->resp != NULL ? q->resp : "", q->resp_len, status,
-	    now + 1, lim, out);
+	(void)tc_mod_token_reply(req, q->easy, 0, q->resp, q->resp_len);
+	return 0;
 }
 
-const struct prov_module prov_oauth2 = {
-	.abi = PROV_MODULE_ABI,
+static void
+oauth2_end(void *state, tc_mod_req *req)
+{
+	(void)state;
+	oauth2_cleanup(tc_mod_req_data(req));
+}
+
+const struct tc_module srcmod_oauth2 = {
+	.abi_major = TC_MODULE_ABI_MAJOR,
+	.abi_minor = TC_MODULE_ABI_MINOR,
+	.size = sizeof(struct tc_module),
 	.name = "oauth2",
+	.configure = oauth2_configure,
 	.start = oauth2_start,
 	.finish = oauth2_finish,
-	.cleanup = oauth2_cleanup,
+	.end = oauth2_end,
 };
-
-const struct prov_module *
-prov_module_find(const char *name)
-{
-	static const struct prov_module *const builtin[] = { &prov_oauth2 };
-	size_t i;
-
-	for (i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
-		if (strcmp(builtin[i]->name, name) == 0)
-			return builtin[i];
-	return NULL;
-}

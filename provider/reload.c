@@ -86,6 +86,7 @@ reload_keep(struct daemon *d, struct cred *c, const struct reload_cred *rc,
 	const struct cred_conf *cc = rc->conf;
 	struct seg_slot meta;
 	struct endpoint *ep;
+	char key[ENDPOINT_KEY_MAX];
 	int dropped = 0;
 
 	if (rc->request_changed || (rc->lifetime_shorter &&
@@ -97,8 +98,14 @@ reload_keep(struct daemon *d, struct cred *c, const struct reload_cred *rc,
 		c->due_ns = now;
 		c->failures = 0;
 		c->permanent = 0;
-		c->mod = prov_module_find(cc->provider);
 		dropped = 1;
+	} else if (c->in_flight && c->req.src != NULL &&
+	    c->req.src->path != NULL) {
+		/* A loaded module's request runs on the state it started
+		 * with, which goes with the old configuration: start it
+		 * again on the new one. */
+		cred_abort_fetch(d, c);
+		c->due_ns = now;
 	}
 	/* An explicit reload retries a permanent failure at once (the
 	 * bucket and holds still apply). */
@@ -108,7 +115,8 @@ reload_keep(struct daemon *d, struct cred *c, const struct reload_cred *rc,
 			c->due_ns = now;
 	}
 	c->conf = cc;
-	if ((ep = endpoint_get(d, cc->token_url, now)) != NULL)
+	if ((ep = endpoint_get(d, cred_endpoint_key(cc, key, sizeof(key)),
+	    now)) != NULL)
 		c->ep = ep;
 	if (cred_resolve_acl(c) != 0)
 		log_warnx("%s: out of memory", c->name);
@@ -149,7 +157,7 @@ reload_apply(struct daemon *d, struct daemon_conf *nc,
 		cred_free(c);
 	}
 	free(d->creds);
-	conf_free(d->conf);
+	srcmod_conf_free(d->conf);
 	d->conf = nc;
 	d->conf_error[0] = '\0';
 	/* compact: cred_new may have failed for some */
@@ -194,7 +202,7 @@ reload_plan(struct daemon *d, struct daemon_conf *nc,
 		    "keeping the running configuration");
 		log_errx("reload: %s", msg);
 		snprintf(d->conf_error, sizeof(d->conf_error), "%s", msg);
-		conf_free(nc);
+		srcmod_conf_free(nc);
 		return -1;
 	}
 	if (r != 0 || (*list = calloc(nc->ncreds + 1, sizeof(**list))) ==
@@ -203,7 +211,7 @@ reload_plan(struct daemon *d, struct daemon_conf *nc,
 			reload_change_free(ch);
 		snprintf(msg, msglen, "out of memory");
 		log_errx("reload: %s", msg);
-		conf_free(nc);
+		srcmod_conf_free(nc);
 		return -1;
 	}
 	return 0;
@@ -232,6 +240,19 @@ reload(struct daemon *d, char *msg, size_t msglen)
 		snprintf(d->conf_error, sizeof(d->conf_error), "%.*s",
 		    (int)sizeof(d->conf_error) - 1, err);
 		/* Cut short if need be: the log line above has it whole. */
+		if (snprintf(msg, msglen, "not reloaded, the running "
+		    "configuration stays: %s", d->conf_error) < 0)
+			msg[0] = '\0';
+		return -1;
+	}
+	/* The new configuration's modules judge their options before
+	 * anything changes. */
+	if (srcmod_configure(nc, err, sizeof(err)) != 0) {
+		srcmod_conf_free(nc);
+		log_errx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		snprintf(d->conf_error, sizeof(d->conf_error), "%.*s",
+		    (int)sizeof(d->conf_error) - 1, err);
 		if (snprintf(msg, msglen, "not reloaded, the running "
 		    "configuration stays: %s", d->conf_error) < 0)
 			msg[0] = '\0';

@@ -328,21 +328,40 @@ wipe_json_string(struct json_object *obj, const char *key)
 		    (size_t)n);
 }
 
-/* RFC 6749 §5.1: a successful reply.  Fills r only when TOK_OK.  Kept
- * whole, over 80 lines: the fields are judged in order, each refusal
- * leaving r as it was. */
+/* RFC 6749 §5.1: a successful reply.  Fills r only when TOK_OK. */
 static void
 parse_success(struct json_object *obj, int64_t now,
     const struct tok_limits *lim, struct tok_result *r)
 {
 	const char *tok, *type;
 	size_t toklen, typelen;
-	int64_t expires_in, jwt_exp, lifetime, left;
-	char *copy = NULL;
 
 	tok = member_string(obj, "access_token", &toklen);
 	if (tok == NULL || toklen == 0) {
 		tok_seterr(r, TOK_TRANSIENT, "response has no access_token");
+		return;
+	}
+	type = member_string(obj, "token_type", &typelen);
+	if (type == NULL || typelen == 0) {
+		tok_seterr(r, TOK_TRANSIENT, "response has no token_type");
+		return;
+	}
+	tok_accept(tok, toklen, type, typelen, expires_in_value(obj), now, lim,
+	    r);
+}
+
+/* Kept whole, over 80 lines: the token is judged in order, each refusal
+ * leaving r as it was. */
+void
+tok_accept(const char *tok, size_t toklen, const char *type, size_t typelen,
+    int64_t expires_in, int64_t now, const struct tok_limits *lim,
+    struct tok_result *r)
+{
+	int64_t jwt_exp, lifetime, left;
+	char *copy = NULL;
+
+	if (toklen == 0) {
+		tok_seterr(r, TOK_TRANSIENT, "the token is empty");
 		goto out;
 	}
 	/* Not the server's fault and not going to change on a retry. */
@@ -358,14 +377,10 @@ parse_success(struct json_object *obj, int64_t now,
 		    "outside 0x21..0x7e");
 		goto out;
 	}
-	type = member_string(obj, "token_type", &typelen);
-	if (type == NULL || typelen == 0) {
-		tok_seterr(r, TOK_TRANSIENT, "response has no token_type");
-		goto out;
-	}
-	if (typelen >= sizeof(r->token_type)) {
+	if (typelen == 0 || typelen >= sizeof(r->token_type)) {
 		tok_seterr(r, TOK_TRANSIENT, "token_type of %zu bytes is "
-		    "longer than %zu", typelen, sizeof(r->token_type) - 1);
+		    "empty or longer than %zu", typelen,
+		    sizeof(r->token_type) - 1);
 		goto out;
 	}
 	if (seg_token_valid(type, typelen) != 0) {
@@ -387,7 +402,7 @@ parse_success(struct json_object *obj, int64_t now,
 		if (__builtin_sub_overflow(jwt_exp, now, &left))
 			left = INT64_MAX;
 	}
-	if ((expires_in = expires_in_value(obj)) > 0)
+	if (expires_in > 0)
 		lifetime = expires_in;
 	else if (jwt_exp != 0)
 		lifetime = left;

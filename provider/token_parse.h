@@ -47,6 +47,17 @@ struct tok_result {
 enum tok_outcome tok_parse(const char *body, size_t len, long http_status,
     int64_t now, const struct tok_limits *lim, struct tok_result *out);
 
+/*
+ * Judge a token (toklen bytes) of type (typelen bytes) that came with
+ * expires_in seconds (0 or less: none) at Unix time now, as tok_parse()
+ * does for a successful reply (the same lifetime rule), and fill *r: on
+ * success r->outcome is TOK_OK and r holds a copy of the token; else r
+ * has the failure.  tok_parse() and modules (tc_mod_token) share it.
+ */
+void tok_accept(const char *tok, size_t toklen, const char *type,
+    size_t typelen, int64_t expires_in, int64_t now,
+    const struct tok_limits *lim, struct tok_result *r);
+
 /* Wipe and free what tok_parse() allocated.  NULL-safe. */
 void tok_result_clear(struct tok_result *r);
 

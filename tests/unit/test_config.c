@@ -496,10 +496,10 @@ static const struct {
 	  "value of 'client_secret' begins with '#'" },
 	{ "[credential]\naudience = ;zeebe\n", 2,
 	  "value of 'audience' begins with ';'" },
-	{ "[credential]\nprovider = oidc\n", 2,
-	  "unknown provider 'oidc' (known: oauth2)" },
+	{ "[credential]\nprovider = Oidc\n", 2,
+	  "provider 'Oidc' is not a module name" },
 	{ "[credential]\nprovider = \xe2\x80\x8b\n", 2,
-	  "unknown provider '?\?\?' (known: oauth2)" },
+	  "provider '?\?\?' is not a module name" },
 	{ "[credential]\ntoken_url = http://login.example.com/token\n", 2,
 	  "token_url must use https:// (http:// is allowed only for "
 	  "127.0.0.0/8, [::1] and localhost)" },

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "tokencache/module.h"
 #include "privsep.h"
 #include "testutil.h"
 
@@ -90,8 +91,8 @@ static const struct sample {
 	const char *good, *stored;
 	const char *bad, *why;
 } samples[] = {
-	{ "provider", "oauth2", "oauth2", "oauth3",
-	    "unknown provider 'oauth3' (known: oauth2)" },
+	{ "provider", "oauth2", "oauth2", "OAuth3",
+	    "provider 'OAuth3' is not a module name" },
 	{ "token_url", "https://idp.example.com/t",
 	    "https://idp.example.com/t", "http://idp.example.com/t",
 	    "token_url must use https://" },
@@ -178,6 +179,14 @@ field_text(const struct cred_conf *c, const struct cred_field *f, char *out,
 		break;
 	case CF_LONG:
 		snprintf(out, sz, "%ld", *CRED_CFIELD(c, f, long));
+		break;
+	case CF_OPTS:
+		n = *CRED_CLEN(c, f);
+		for (i = 0; i < n; i++)
+			snprintf(out + strlen(out), sz - strlen(out),
+			    "%s%s=%s", i == 0 ? "" : " ",
+			    (*CRED_CFIELD(c, f, struct cred_opt *))[i].key,
+			    (*CRED_CFIELD(c, f, struct cred_opt *))[i].value);
 		break;
 	case CF_NONE:
 		break;
@@ -313,6 +322,26 @@ START_TEST(cred_clear_every_field)
 }
 END_TEST
 
+static void
+assert_same_opts(const struct cred_opt *a, size_t na,
+    const struct cred_opt *b, size_t nb)
+{
+	size_t i;
+
+	ck_assert_uint_eq(na, nb);
+	for (i = 0; i < na; i++) {
+		ck_assert_str_eq(a[i].key, b[i].key);
+		ck_assert_uint_eq(a[i].len, b[i].len);
+		ck_assert_int_eq(memcmp(a[i].value, b[i].value, a[i].len + 1),
+		    0);
+		ck_assert_uint_eq(a[i].line, b[i].line);
+		ck_assert_uint_eq(a[i].flags, b[i].flags);
+		ck_assert((a[i].path == NULL) == (b[i].path == NULL));
+		if (a[i].path != NULL)
+			ck_assert_str_eq(a[i].path, b[i].path);
+	}
+}
+
 /* a and b the same, field by field, walking the table. */
 static void
 assert_same_cred(const struct cred_conf *a, const struct cred_conf *b)
@@ -336,10 +365,9 @@ assert_same_cred(const struct cred_conf *a, const struct cred_conf *b)
 			ck_assert_uint_eq(*CRED_CLEN(a, f), *CRED_CLEN(b, f));
 			sa = *CRED_CFIELD(a, f, char *);
 			sb = *CRED_CFIELD(b, f, char *);
-			ck_assert_ptr_nonnull(sa);
-			ck_assert_ptr_nonnull(sb);
-			ck_assert_int_eq(memcmp(sa, sb, *CRED_CLEN(a, f) + 1),
-			    0);
+			ck_assert((sa == NULL) == (sb == NULL));
+			ck_assert(sa == NULL || memcmp(sa, sb,
+			    *CRED_CLEN(a, f) + 1) == 0);
 			break;
 		case CF_LIST:
 			ck_assert_uint_eq(*CRED_CLEN(a, f), *CRED_CLEN(b, f));
@@ -356,6 +384,11 @@ assert_same_cred(const struct cred_conf *a, const struct cred_conf *b)
 		case CF_LONG:
 			ck_assert_int_eq(*CRED_CFIELD(a, f, long),
 			    *CRED_CFIELD(b, f, long));
+			break;
+		case CF_OPTS:
+			assert_same_opts(*CRED_CFIELD(a, f, struct cred_opt *),
+			    *CRED_CLEN(a, f), *CRED_CFIELD(b, f,
+			    struct cred_opt *), *CRED_CLEN(b, f));
 			break;
 		case CF_NONE:
 			break;
@@ -458,6 +491,10 @@ mutate(struct cred_conf *c, const struct cred_field *f)
 		break;
 	case CF_LONG:
 		*CRED_FIELD(c, f, long) += 1;
+		break;
+	case CF_OPTS:
+		/* An oauth2 credential has none; module_options covers
+		 * them. */
 		break;
 	case CF_NONE:
 		break;
@@ -584,6 +621,153 @@ START_TEST(cred_request_id_stable)
 }
 END_TEST
 
+/*
+ * A loaded module's credential: every key but the daemon's own is an
+ * option, in file order with its line, the oauth2 keys included; a
+ * KEY_file holds the file's bytes (NUL too), read under the rules of a
+ * secret file unless it is a certificate; a key ending in "secret" is a
+ * secret; all of it survives the hand-over.
+ */
+#define MODCRED \
+	"[credential]\n" \
+	"provider = fixed\n" \
+	"token = abc\n" \
+	"token_url = not-a-url\n" \
+	"api_secret = s3cr3t\n" \
+	"signing_key_file = key\n" \
+	"ca_file = ca.pem\n" \
+	"token = again\n" \
+	"timeout = 7\n"
+
+START_TEST(cred_module_options)
+{
+	static const struct {
+		const char *key, *value;
+		unsigned int line, flags;
+	} want[] = {
+		{ "token", "abc", 3, 0 },
+		{ "token_url", "not-a-url", 4, 0 },
+		{ "api_secret", "s3cr3t", 5, TC_MOD_OPT_SECRET },
+		{ "signing_key_file", "K\0EY", 6,
+		    TC_MOD_OPT_FILE | TC_MOD_OPT_SECRET },
+		{ "ca_file", "CERT", 7, TC_MOD_OPT_FILE },
+		{ "token", "again", 8, 0 },
+	};
+	struct daemon_conf *c = NULL, *u = NULL;
+	const struct cred_conf *cc;
+	unsigned char *buf;
+	char err[CONF_ERR_MAX] = "";
+	size_t i, len = 0;
+
+	tu_put("tokencache.conf", 0644, "[daemon]\nruntime_dir = /run/tc-x\n");
+	ck_assert_int_eq(mkdir(tu_path("credentials.d"), 0755), 0);
+	tu_put("credentials.d/mod.conf", 0600, MODCRED);
+	tu_putn("credentials.d/key", 0600, "K\0EY", 4);
+	tu_put("credentials.d/ca.pem", 0644, "CERT");
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0,
+	    "%s", err);
+	cc = &c->creds[0];
+	ck_assert_str_eq(cc->provider, "fixed");
+	ck_assert_ptr_null(cc->token_url);
+	ck_assert_ptr_null(cc->client_secret);
+	ck_assert_int_eq(cc->timeout_ms, 7000);
+	ck_assert_uint_eq(cc->nopts, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < cc->nopts; i++) {
+		ck_assert_str_eq(cc->opts[i].key, want[i].key);
+		ck_assert_uint_eq(cc->opts[i].line, want[i].line);
+		ck_assert_uint_eq(cc->opts[i].flags, want[i].flags);
+		ck_assert_uint_eq(cc->opts[i].len,
+		    i == 3 ? 4 : strlen(want[i].value));
+		ck_assert_int_eq(memcmp(cc->opts[i].value, want[i].value,
+		    cc->opts[i].len), 0);
+		ck_assert((cc->opts[i].path != NULL) ==
+		    ((want[i].flags & TC_MOD_OPT_FILE) != 0));
+	}
+	ck_assert_str_eq(cc->opts[3].path, tu_path("credentials.d/key"));
+	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
+	ck_assert_int_eq(conf_unpack(buf, len, &u), 0);
+	assert_same_cred(&c->creds[0], &u->creds[0]);
+	ck_assert_int_eq(conf_cred_request_differs(&c->creds[0],
+	    &u->creds[0]), 0);
+	sodium_free(buf);
+	conf_free(u);
+	conf_free(c);
+}
+END_TEST
+
+/* mod.conf (mode) refused, the message naming line and saying what. */
+static void
+modcred_fails(const char *body, mode_t mode, unsigned int line,
+    const char *what)
+{
+	struct cred_conf c;
+	char err[CONF_ERR_MAX] = "", want[PATH_MAX + 16];
+
+	tu_put("mod.conf", mode, body);
+	ck_assert_int_eq(conf_load_credential(tu_path("mod.conf"), "mod", &c,
+	    err), -1);
+	snprintf(want, sizeof(want), "%s:%u: ", tu_path("mod.conf"), line);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0 &&
+	    strstr(err, what) != NULL, "'%s' is not '%s...%s'", err, want,
+	    what);
+	ck_assert_ptr_null(strstr(err, "s3cr3t"));
+}
+
+START_TEST(cred_module_options_refused)
+{
+	tu_putn("key", 0640, "KEY", 3);
+	tu_put("ca.pem", 0666, "CERT");
+	modcred_fails("[credential]\nprovider = fixed\napi_secret = s3cr3t\n",
+	    0644, 3, "file holds a secret inline but is group- or "
+	    "world-accessible");
+	modcred_fails("[credential]\nprovider = fixed\nx_key_file = key\n",
+	    0600, 3, "x_key_file");
+	modcred_fails("[credential]\nprovider = fixed\nx_key_file = key\n",
+	    0600, 3, "is group- or world-accessible");
+	modcred_fails("[credential]\nprovider = fixed\nca_file = ca.pem\n",
+	    0600, 3, "is group- or world-writable");
+	modcred_fails("[credential]\nprovider = fixed\nx_file = nothere\n",
+	    0600, 3, "No such file");
+	/* The daemon's own keys are still its own to judge. */
+	modcred_fails("[credential]\nprovider = fixed\ntimeout = 0\n", 0600,
+	    3, "timeout must be");
+	/* oauth2 still knows its keys. */
+	modcred_fails("[credential]\nprovider = oauth2\ntoken = abc\n", 0600,
+	    3, "unknown key 'token'");
+}
+END_TEST
+
+/* The worker refuses what conf_load could not have made: options for
+ * oauth2, oauth2's keys for a module. */
+START_TEST(cred_unpack_refuses_mixed)
+{
+	struct daemon_conf *c = NULL, *u = NULL;
+	unsigned char *buf;
+	char *keep;
+	size_t len = 0;
+
+	load_two(&c);
+	ck_assert_ptr_nonnull(c->creds[0].opts = calloc(2,
+	    sizeof(*c->creds[0].opts)));
+	c->creds[0].nopts = 1;
+	ck_assert_ptr_nonnull(c->creds[0].opts[0].key = strdup("k"));
+	ck_assert_ptr_nonnull(c->creds[0].opts[0].value = sodium_malloc(1));
+	c->creds[0].opts[0].value[0] = '\0';
+	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
+	ck_assert_int_eq(conf_unpack(buf, len, &u), -1);
+	sodium_free(buf);
+	/* A module's credential with a token_url. */
+	keep = c->creds[0].provider;
+	ck_assert_ptr_nonnull(c->creds[0].provider = strdup("fixed"));
+	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
+	ck_assert_int_eq(conf_unpack(buf, len, &u), -1);
+	sodium_free(buf);
+	free(c->creds[0].provider);
+	c->creds[0].provider = keep;
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 config_cred_suite(void)
 {
@@ -601,6 +785,9 @@ config_cred_suite(void)
 	tcase_add_loop_test(tc, cred_differs_each_field, 0,
 	    (int)conf_cred_nfields);
 	tcase_add_test(tc, cred_request_id_stable);
+	tcase_add_test(tc, cred_module_options);
+	tcase_add_test(tc, cred_module_options_refused);
+	tcase_add_test(tc, cred_unpack_refuses_mixed);
 	suite_add_tcase(s, tc);
 	return s;
 }
