@@ -116,23 +116,28 @@ t_exec_failures() {
 tc_scenario t_exec_failures "exec: non-zero exit, error document, crash, garbage, megabytes, no such program: clear logged failures, daemon serves on"
 
 # hang.sh and slow-close.sh run past their timeout: each is killed with
-# all it started (MARK, in their command lines, finds them), and the
-# daemon serves the others meanwhile.
+# all it started (their numbers of seconds to sleep, in the command lines,
+# find them), and the daemon serves the others meanwhile.
 t_exec_timeout() {
-	local mark=$((100000 + RANDOM * 32 + $$ % 32))
+	local pids pat mark=$((100000 + RANDOM * 32 + $$ % 32))
 	exec_ok ok exec-ok
 	exec_cred hang hang.sh "arg = $mark" "timeout = 4"
 	exec_cred slow slow-close.sh "arg = $((mark + 1))" "arg = exec-slow" \
 	    "timeout = 2"
+	pat="\\<($mark|$((mark + 1)))\\>"
 	exec_start || return 1
-	pgrep -f "$mark" >/dev/null || { echo "hang.sh is not running"; return 1; }
+	# The first runs' processes: hang.sh, its sh -c, its sleep; and
+	# slow-close.sh and its sleep (the retries will start others).
+	wait_for 5 eval '[ "$(pgrep -f "$pat" | wc -l)" = 5 ]' ||
+	    { echo "not all running:"; pgrep -af "$pat"; return 1; }
+	pids=$(pgrep -f "$pat" | tr '\n' ' ')
 	ctl show hang --json >"$WORK/hang.json" || return 1
 	expect_eq "$(tc_json "$WORK/hang.json" 'j.state')" pending "hang's state while it hangs" || return 1
 	exec_alive || return 1
-	exec_failed hang 'time' || return 1
-	exec_failed slow 'time' || return 1
-	wait_for 5 eval '! pgrep -f "$mark" >/dev/null' ||
-	    { echo "left running:"; pgrep -af "$mark"; return 1; }
+	exec_failed hang 'timed out' || return 1
+	exec_failed slow 'timed out' || return 1
+	wait_for 5 eval '! kill -0 $pids 2>/dev/null' ||
+	    { echo "left running:"; ps -o pid,args -p "$(echo $pids | tr " " ,)"; return 1; }
 	exec_alive || return 1
 }
 

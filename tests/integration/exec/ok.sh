@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # ok.sh PREFIX: a well-behaved exec program (tests/integration/exec.sh).
 # It prints the token PREFIX.$EXEC_TEST_SUFFIX with a lifetime, after
 # checking that it got what the exec module promises (tokencache.conf(5),
@@ -14,8 +14,8 @@ fail() {
 [ -z "${EXEC_TEST_LEAK+x}" ] || fail "the daemon's environment leaked"
 [ -z "${HOME+x}" ] || fail "HOME is set"
 [ -n "${EXEC_TEST_SUFFIX:-}" ] || fail "EXEC_TEST_SUFFIX is not set"
-# stdin is /dev/null; no descriptor of the daemon's but the pipes (dash
-# keeps the script open on one of its own: that one is allowed).
+# stdin is /dev/null; no descriptor of the daemon's but the pipes (the
+# shell keeps the script open on one of its own: that one is allowed).
 [ "$(readlink /proc/$$/fd/0)" = /dev/null ] || fail "stdin is not /dev/null"
 for f in /proc/$$/fd/*; do
 	n=${f##*/}
@@ -26,9 +26,12 @@ for f in /proc/$$/fd/*; do
 	fail "descriptor $n is open ($t)"
 done
 # No signal blocked or ignored (but glibc's internal 32 and 33, which
-# its posix_spawn leaves ignored); a session of its own.
-grep -q '^SigBlk:	0*$' /proc/$$/status || fail "signals are blocked"
-ign=$(sed -n 's/^SigIgn:	//p' /proc/$$/status)
+# its posix_spawn leaves ignored), as grep and sed, run by this shell,
+# inherit them: bash, unlike dash, hands its children the mask it was
+# given, and blocks signals of its own, so its mask is no witness.  A
+# session of its own.
+grep -q '^SigBlk:	0*$' /proc/self/status || fail "signals are blocked"
+ign=$(sed -n 's/^SigIgn:	//p' /proc/self/status)
 [ $((0x${ign#????????} & 0x7fffffff)) = 0 ] || fail "signals are ignored ($ign)"
 [ "$(cut -d' ' -f6 /proc/$$/stat)" = $$ ] || fail "not a session leader"
 printf '{"version": 1, "access_token": "%s.%s", "token_type": "Bearer",\n' \
