@@ -68,6 +68,9 @@ t_exec_token() {
 	exec_ok ok exec-ok
 	exec_cred slow slow-close.sh "arg = 1" "arg = exec-slow"
 	exec_cred noisy noisy.sh "arg = exec-noisy" "timeout = 10"
+	# A variable from a secret file (env_file, read by the daemon).
+	exec_cred filed ok.sh "arg = exec-filed" \
+	    "env_file = $(tc_secret suffix EXEC_TEST_SUFFIX=from-file)"
 	exec_start || return 1
 	local tok now exp
 	tok=$(ctl token ok --wait 15) ||
@@ -85,11 +88,14 @@ t_exec_token() {
 	# Megabytes on stderr, then the token.
 	expect_eq "$(ctl token noisy --wait 15)" "exec-noisy.noisy" "noisy's token" ||
 	    { echo "noisy: $(exec_error noisy)"; return 1; }
-	grep -qF "exec-ok.s1" "$WORK/daemon.log" && { echo "the token is in the log"; return 1; }
+	expect_eq "$(ctl token filed --wait 15)" "exec-filed.from-file" "filed's token" ||
+	    { echo "filed: $(exec_error filed)"; return 1; }
+	grep -qE "exec-ok.s1|from-file" "$WORK/daemon.log" &&
+	    { echo "a token or the secret is in the log"; return 1; }
 	return 0
 }
 
-tc_scenario t_exec_token "exec: a program's token, from its argv and clean environment, no shell, no inherited descriptor or signal state; after closing stdout; after megabytes on stderr"
+tc_scenario t_exec_token "exec: a program's token, from its argv and clean environment, no shell, no inherited descriptor or signal state; env_file; after closing stdout; after megabytes on stderr"
 
 t_exec_failures() {
 	exec_ok ok exec-ok
