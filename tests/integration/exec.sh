@@ -105,6 +105,7 @@ t_exec_failures() {
 	exec_cred garbage garbage.sh
 	exec_cred huge huge.sh
 	exec_cred missing /nonexistent/tokencache-exec-test
+	exec_cred version2 version2.sh
 	exec_start || return 1
 	exec_failed fail '^fail\.sh exited with status 3: fail\.sh: the vault is sealed\?\[2J$' || return 1
 	exec_failed refuse 'refuse\.sh reported: refuse\.sh: account disabled' || return 1
@@ -112,6 +113,15 @@ t_exec_failures() {
 	exec_failed garbage 'garbage\.sh printed a bad document: the output is not a JSON document' || return 1
 	exec_failed huge 'the output of huge\.sh is larger than 65536 bytes \(output_max\)' || return 1
 	exec_failed missing 'cannot run /nonexistent/tokencache-exec-test: No such file or directory' || return 1
+	exec_failed version2 'version2\.sh printed a bad document: document version 2 is not known \(known: 1\)' || return 1
+	# Which of them a retry may mend, and which not (retried slowly).
+	local n kind
+	for n in fail:transient crash:transient garbage:transient huge:transient \
+	    refuse:permanent missing:permanent version2:permanent; do
+		kind=${n#*:} n=${n%:*}
+		grep -q "^tokencached: $n: fetch failed ($kind" "$WORK/daemon.log" ||
+		    { echo "$n: no $kind failure in the log"; grep "$n:" "$WORK/daemon.log"; return 1; }
+	done
 	# The failed attempts are retried, and still the daemon serves.
 	wait_json fail 'j.failures >= 2' 20 || return 1
 	exec_alive || return 1
@@ -119,7 +129,7 @@ t_exec_failures() {
 	return 0
 }
 
-tc_scenario t_exec_failures "exec: non-zero exit, error document, crash, garbage, megabytes, no such program: clear logged failures, daemon serves on"
+tc_scenario t_exec_failures "exec: non-zero exit, error document, crash, garbage, megabytes, no such program, unknown version: clear logged failures, transient or permanent, daemon serves on"
 
 # hang.sh and slow-close.sh run past their timeout: each is killed with
 # all it started (their numbers of seconds to sleep, in the command lines,
