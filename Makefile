@@ -128,7 +128,7 @@ UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 # the objects that are installed.
 HOOK_UNIT_BINS = $(B)/tests/test_alloc
 BENCH_SRCS  = $(wildcard tests/bench/*.c)
-FUZZ_NAMES  = token_parse config segment proto exec_doc
+FUZZ_NAMES  = token_parse config segment proto camunda_env exec_doc
 FUZZ_BINS   = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # Without libFuzzer, tests/fuzz/driver.c replays the corpus and a fixed
 # set of mutations of it.
@@ -161,6 +161,12 @@ all: $(SHLIB) $(B)/$(LIBNAME) $(STATICLIB) $(DAEMON) $(CTL) \
 $(LIB_OBJS): INCLUDES = -Ilibclient
 # The tool is a client: the library's headers, never the daemon's.
 $(CTL_OBJS): INCLUDES = -Ilibclient
+# ... but for import-camunda, which must read the console's credentials
+# file and the main file exactly as the daemon will: it includes their
+# readers' headers and links their two objects, which are pure C with no
+# daemon state (camunda_env.c; config_ini.c, the INI reader).
+CTL_DAEMON_OBJS = $(B)/provider/camunda_env.o $(B)/provider/config_ini.o
+$(B)/tools/ctl_camunda.o: INCLUDES = -Ilibclient -Iprovider
 $(B)/pic/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden \
@@ -235,7 +241,7 @@ $(TEST_DAEMON): $(B)/tests/obj/provider/main.o $(TEST_DAEMON_OBJS) \
 
 # tokencachectl links the library statically: it reads the segment's
 # metadata through the internal reader, which the shared object hides.
-$(CTL): $(CTL_OBJS) $(STATICLIB)
+$(CTL): $(CTL_OBJS) $(CTL_DAEMON_OBJS) $(STATICLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_LIB) json-c) -pthread
 
 $(B)/tokencache.pc: libclient/tokencache.pc.in Makefile $(FLAGS_FILE)
@@ -376,7 +382,8 @@ check-unit:
 	@$(MAKE) --no-print-directory check-installed
 
 # Fuzz one target with libFuzzer for SECONDS (needs clang):
-#   make fuzz FUZZ=token_parse SECONDS=600   (config, segment, proto)
+#   make fuzz FUZZ=token_parse SECONDS=600   (config, segment, proto,
+#   camunda_env)
 fuzz:
 	$(MAKE) SANITIZE=fuzzer build-fuzzer/fuzz/fuzz_$(FUZZ)
 	mkdir -p build-fuzzer/corpus/$(FUZZ)

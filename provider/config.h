@@ -104,7 +104,8 @@ struct srcmod;
 struct cred_conf {
 	char *name;              /* file stem, valid per seg_name_valid() */
 	char *path;              /* the credential file, for messages */
-	char *provider;          /* "oauth2", or a loaded module's name */
+	char *provider;          /* "oauth2" or "camunda" (built in),
+	                          * or a loaded module's name */
 	char *token_url;
 	char *client_id;
 	char *client_secret;     /* sodium_malloc'd, NUL-terminated */
@@ -122,6 +123,10 @@ struct cred_conf {
 	long default_lifetime;   /* seconds when the server sends none: 3600 */
 	long max_lifetime;       /* cap on any lifetime: 31 days */
 	char *ca_file;           /* NULL: system CA store */
+	/* provider = camunda (config_camunda.c): the console's file, and
+	 * the audience to send instead of the component's. */
+	char *camunda_file;      /* credentials_file, resolved */
+	char *audience_value;
 	struct cred_opt *opts;   /* a loaded module's options, in file order */
 	size_t nopts;
 

@@ -295,6 +295,28 @@ conf_read_file(const char *path, char **bufp, size_t *lenp, struct stat *stp,
 	return ret;
 }
 
+/* Up to cap bytes of fd (till its end) into buf, their count in *np; 0,
+ * or -1 with errno. */
+static int
+read_upto(int fd, char *buf, size_t cap, size_t *np)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < cap) {
+		r = read(fd, buf + n, cap - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*np = n;
+	return 0;
+}
+
 /*
  * Read client_secret_file into sodium_malloc'd memory.  O_NOFOLLOW and
  * fstat on the descriptor: the file checked is the file read.  Kept whole,
@@ -309,7 +331,6 @@ conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,
 	char *buf = NULL, why[128];
 	const size_t cap = SECRET_MAX + 3;	/* secret, "\r\n", one more */
 	size_t n = 0, i;
-	ssize_t r;
 	int fd = -1, ret = -1;
 
 	if ((fd = open(spath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
@@ -337,18 +358,10 @@ conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,
 		conf_err(err, cpath, line, "out of memory");
 		goto out;
 	}
-	while (n < cap) {
-		r = read(fd, buf + n, cap - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			conf_err(err, cpath, line, "client_secret_file %s: "
-			    "%s", spath, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	if (read_upto(fd, buf, cap, &n) != 0) {
+		conf_err(err, cpath, line, "client_secret_file %s: %s", spath,
+		    strerror(errno));
+		goto out;
 	}
 	/* One line ending is what editors and `conf_echo` add. */
 	if (n > 0 && buf[n - 1] == '\n') {
@@ -393,7 +406,7 @@ conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,
 int
 conf_provider_builtin(const char *name)
 {
-	return strcmp(name, "oauth2") == 0;
+	return strcmp(name, "oauth2") == 0 || strcmp(name, "camunda") == 0;
 }
 
 int
@@ -421,7 +434,6 @@ conf_read_opt_file(const char *cpath, unsigned int line, const char *key,
 	char *buf = NULL, why[128];
 	const size_t cap = CONF_OPT_FILE_MAX + 1;
 	size_t n = 0;
-	ssize_t r;
 	int fd = -1, ret = -1;
 
 	if ((fd = open(spath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
@@ -444,18 +456,10 @@ conf_read_opt_file(const char *cpath, unsigned int line, const char *key,
 		conf_err(err, cpath, line, "out of memory");
 		goto out;
 	}
-	while (n < cap) {
-		r = read(fd, buf + n, cap - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			conf_err(err, cpath, line, "%s %s: %s", key, spath,
-			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	if (read_upto(fd, buf, cap, &n) != 0) {
+		conf_err(err, cpath, line, "%s %s: %s", key, spath,
+		    strerror(errno));
+		goto out;
 	}
 	if (n > CONF_OPT_FILE_MAX) {
 		conf_err(err, cpath, line, "%s %s is larger than %d bytes", key,

@@ -345,6 +345,10 @@ const struct cred_field conf_cred_fields[] = {
 	F_SECONDS("max_lifetime", max_lifetime, 1, LIFETIME_MAX, 1,
 	    DEFAULT_MAX_LIFETIME),
 	F_STR("ca_file", ca_file, CF_BUILTIN, parse_path),
+	/* provider = camunda (config_camunda.c); what it derives from the
+	 * file is in the CF_REQUEST rows above, so these are not. */
+	F_STR("credentials_file", camunda_file, CF_BUILTIN, parse_path),
+	F_STR("audience_value", audience_value, CF_BUILTIN, parse_vschar),
 	/* Every other key, when the provider is a loaded module. */
 	F_OPTS(opts, nopts),
 };
@@ -579,8 +583,14 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 	unsigned int line, secret_line, file_line, dflt_line;
 	char why[128];
 	size_t i;
+	int camunda = conf_camunda_cred(c);
 
-	for (i = 0; i < conf_cred_nfields; i++) {
+	/* provider = camunda takes token_url, client_id and the secret from
+	 * its credentials_file, not from keys (config_camunda.c). */
+	if (cp->builtin && conf_camunda_finish(path, cp->seen, c, du, err) !=
+	    0)
+		return -1;
+	for (i = 0; i < conf_cred_nfields && !camunda; i++) {
 		if ((conf_cred_fields[i].flags & CF_REQUIRED) != 0 &&
 		    cp->seen[i] == 0 && (cp->builtin ||
 		    (conf_cred_fields[i].flags & CF_BUILTIN) == 0)) {
@@ -612,6 +622,8 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 	}
 	if (!cp->builtin)
 		return module_cred_finish(cp, st, err);
+	if (camunda)
+		return 0;
 	secret_line = cred_seen(cp, "client_secret");
 	file_line = cred_seen(cp, "client_secret_file");
 	if (secret_line == 0 && file_line == 0) {

@@ -10,6 +10,8 @@
  *                  be; reading configuration files and client_secret_file
  *                  under those checks
  *   config_ini.c   the INI reader, its messages and small helpers
+ *   config_camunda.c  provider = camunda: its keys, and the oauth2 fields
+ *                  it takes from the console's credentials file
  */
 #ifndef TOKENCACHE_CONFIG_INTERNAL_H
 #define TOKENCACHE_CONFIG_INTERNAL_H
@@ -162,5 +164,22 @@ int conf_read_opt_file(const char *cpath, unsigned int line,
  * owns them. */
 int conf_cred_load(const char *path, const char *name,
     struct daemon_user *du, struct cred_conf *out, char *err);
+
+/* ---- provider = camunda (config_camunda.c) ---- */
+
+/* 1 if c says provider = camunda. */
+int conf_camunda_cred(const struct cred_conf *c);
+
+/*
+ * Called by cred_finish() for every credential file (path) once it is read;
+ * seen[] holds the line of each row's key (0: not given).  For another
+ * provider, refuses the camunda keys.  For camunda, refuses the oauth2 keys
+ * the console's file replaces, reads credentials_file (under
+ * client_secret_file's rules, du as there) and fills c's token_url,
+ * client_id, client_secret, audience and, unless given, scope.  0, or -1
+ * with err naming the file and line.
+ */
+int conf_camunda_finish(const char *path, const unsigned int *seen,
+    struct cred_conf *c, struct daemon_user *du, char *err);
 
 #endif

@@ -217,6 +217,22 @@ reload_plan(struct daemon *d, struct daemon_conf *nc,
 	return 0;
 }
 
+/* A configuration that did not load or configure (err): nothing changes;
+ * say so in msg and the log, and keep err for check.  Returns -1. */
+static int
+reload_refused(struct daemon *d, const char *err, char *msg, size_t msglen)
+{
+	log_errx("reload failed, keeping the running configuration: %s", err);
+	/* check reports it until a reload succeeds. */
+	snprintf(d->conf_error, sizeof(d->conf_error), "%.*s",
+	    (int)sizeof(d->conf_error) - 1, err);
+	/* Cut short if need be: the log line above has it whole. */
+	if (snprintf(msg, msglen, "not reloaded, the running configuration "
+	    "stays: %s", d->conf_error) < 0)
+		msg[0] = '\0';
+	return -1;
+}
+
 /*
  * Re-read the configuration: load it, work out the change
  * (reload_compute), apply it (reload_apply), and rotate the keys if
@@ -233,30 +249,13 @@ reload(struct daemon *d, char *msg, size_t msglen)
 	size_t changed, removed, acl_changed, added;
 	int64_t now = now_ns();
 
-	if (privsep_load(d->conf->path, &nc, err) != 0) {
-		log_errx("reload failed, keeping the running configuration: "
-		    "%s", err);
-		/* check reports it until a reload succeeds. */
-		snprintf(d->conf_error, sizeof(d->conf_error), "%.*s",
-		    (int)sizeof(d->conf_error) - 1, err);
-		/* Cut short if need be: the log line above has it whole. */
-		if (snprintf(msg, msglen, "not reloaded, the running "
-		    "configuration stays: %s", d->conf_error) < 0)
-			msg[0] = '\0';
-		return -1;
-	}
 	/* The new configuration's modules judge their options before
 	 * anything changes. */
+	if (privsep_load(d->conf->path, &nc, err) != 0)
+		return reload_refused(d, err, msg, msglen);
 	if (srcmod_configure(nc, err, sizeof(err)) != 0) {
 		srcmod_conf_free(nc);
-		log_errx("reload failed, keeping the running configuration: "
-		    "%s", err);
-		snprintf(d->conf_error, sizeof(d->conf_error), "%.*s",
-		    (int)sizeof(d->conf_error) - 1, err);
-		if (snprintf(msg, msglen, "not reloaded, the running "
-		    "configuration stays: %s", d->conf_error) < 0)
-			msg[0] = '\0';
-		return -1;
+		return reload_refused(d, err, msg, msglen);
 	}
 	if (reload_plan(d, nc, &ch, &list, msg, msglen) != 0)
 		return -1;

@@ -4,7 +4,9 @@
 #     TOKENCACHE_TEST_CRASH hook nor the allocator's wipe_malloc_fail_at;
 #   - the test build of the daemon has both, so the check can see them;
 #   - one version everywhere: tokencache.h's, in the library's file name,
-#     the pkg-config file, the programs' version output and the manuals.
+#     the pkg-config files, the programs' version output and the manuals;
+#   - what a module's author needs: tokencache/module.h,
+#     tokencache-module.pc, the module directory it names.
 #
 #   sh tests/installed.sh DESTDIR TEST_DAEMON VERSION
 set -u
@@ -88,6 +90,21 @@ if "$ctl" --version 2>&1 | grep -q -x "tokencachectl $version"; then
 	ok "tokencachectl --version says $version"
 else
 	bad "tokencachectl --version says: $("$ctl" --version 2>&1)"
+fi
+# What a module's author builds against: the header, its pkg-config file
+# (saying where modules go), and that directory.
+mpc=$(find "$root" -name tokencache-module.pc)
+if [ -n "$(find "$root" -type f -path '*/include/tokencache/module.h')" ] &&
+    [ -n "$mpc" ] && grep -q -x "Version: $version" "$mpc"; then
+	ok "tokencache/module.h and tokencache-module.pc ($version)"
+else
+	bad "tokencache/module.h or tokencache-module.pc ($version) missing"
+fi
+mdir=$(sed -n 's/^moduledir=//p' "$mpc" 2>/dev/null)
+if [ -n "$mdir" ] && [ -d "$root$mdir" ]; then
+	ok "module directory $mdir"
+else
+	bad "module directory '$mdir' not installed"
 fi
 for m in $(find "$root" -type f -path '*/man/man*' | sort); do
 	if grep -q "^\.TH .* \"tokencache $version\" " "$m"; then

@@ -38,7 +38,7 @@ done)
 
 # The pages the project has: one missing is a failure, not a smaller test.
 for want in provider/tokencached.8 provider/tokencache.conf.5 tools/tokencachectl.1 \
-    libclient/tokencache.3 libclient/tokencache.7; do
+    libclient/tokencache.3 libclient/tokencache.7 provider/tokencache-module.3; do
 	case " $(echo $pages) " in
 	*" $want "*) ;;
 	*) not_ok "$want exists" ;;
@@ -69,7 +69,7 @@ for f in $pages; do
 	[ "$th" = "$want" ] || { not_ok "$f: .TH says '$th', not '$want'"; continue; }
 
 	# Every tokencache page it names exists in the tree.
-	refs=$(sed -n 's/^\.BR  *\(tokencache[a-z.]*\) (\([1-8]\)).*/\1(\2)/p' "$f" | sort -u)
+	refs=$(sed -n 's/^\.BR  *\(tokencache[a-z.-]*\) (\([1-8]\)).*/\1(\2)/p' "$f" | sort -u)
 	bad=
 	for r in $refs; do
 		case "$names " in
@@ -83,7 +83,7 @@ for f in $pages; do
 	# of any one page finds the rest (the configuration in (5), the
 	# overview in (7)).
 	seealso=$(awk '/^\.SH  *"?SEE ALSO/ { p = 1; next } /^\.SH/ { p = 0 } p' "$f" |
-	    sed -n 's/^\.BR  *\(tokencache[a-z.]*\) (\([1-8]\)).*/\1(\2)/p' | sort -u)
+	    sed -n 's/^\.BR  *\(tokencache[a-z.-]*\) (\([1-8]\)).*/\1(\2)/p' | sort -u)
 	bad=
 	for r in $names; do
 		[ "$r" = "$name($sect)" ] && continue

@@ -26,6 +26,8 @@ struct ctl_args {
 	int have_wait;
 	long wait_s;
 	long timeout_s;
+	int argc;                 /* the command's own arguments, argv[0] */
+	char **argv;              /* its name, for CTL_OPT_OWN_ARGS */
 };
 
 /* The used slots of a segment, cleaned up for display. */
@@ -77,5 +79,6 @@ int	cmd_check(const struct ctl_args *a);		/* ctl_check.c */
 int	cmd_reload(const struct ctl_args *a);		/* ctl_daemon.c */
 int	cmd_rotate_keys(const struct ctl_args *a);
 int	cmd_invalidate(const struct ctl_args *a);
+int	cmd_import_camunda(const struct ctl_args *a);	/* ctl_camunda.c */
 
 #endif

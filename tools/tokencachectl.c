@@ -32,6 +32,9 @@
 #define CTL_OPT_JSON     0x01
 #define CTL_OPT_WAIT     0x02
 #define CTL_OPT_TIMEOUT  0x04
+/* The command parses its own arguments (a.argc, a.argv): import-camunda,
+ * whose operand is a file and whose options are its own. */
+#define CTL_OPT_OWN_ARGS 0x08
 
 enum {
 	LOPT_RUNTIME_DIR = 256,
@@ -185,6 +188,9 @@ static const struct ctl_cmd commands[] = {
 	    0, 0, cmd_rotate_keys },
 	{ "invalidate", "NAME", "drop NAME's token now and fetch a new one",
 	    0, 1, cmd_invalidate },
+	{ "import-camunda", "FILE --name NAME [OPTIONS]", "add the client "
+	    "of a Camunda console file", CTL_OPT_OWN_ARGS, 0,
+	    cmd_import_camunda },
 	{ "version", "", "print the versions of the tool and the library",
 	    0, 0, cmd_version },
 	{ "help", "", "print this help", 0, 0, cmd_help },
@@ -424,10 +430,15 @@ main(int argc, char *argv[])
 		ctl_make_printable(shown, sizeof(shown));
 		return usage_error(NULL, "unknown command '%s'", shown);
 	}
-	r = parse_command(cmd, argc - optind, argv + optind, &a, &done);
+	a.argc = argc - optind;
+	a.argv = argv + optind;
+	done = 0;
+	r = (cmd->opts & CTL_OPT_OWN_ARGS) != 0 ? CTL_EXIT_OK :
+	    parse_command(cmd, argc - optind, argv + optind, &a, &done);
 	if (r != CTL_EXIT_OK || done)
 		return r;
-	if (a.dir == NULL)
+	/* import-camunda prefers its configuration's runtime_dir. */
+	if (a.dir == NULL && (cmd->opts & CTL_OPT_OWN_ARGS) == 0)
 		a.dir = proto_runtime_dir();
 	r = cmd->run(&a);
 	/* Buffered output may still fail, e.g. on a full disk. */

@@ -47,6 +47,13 @@
 	"max_lifetime = 7200\n" \
 	"ca_file = ca.pem\n"
 
+/* The console's file a camunda credential reads (test_config_camunda.c
+ * has the rest of them). */
+#define CONSOLE \
+	"export ZEEBE_CLIENT_ID='cam-id'\n" \
+	"export ZEEBE_CLIENT_SECRET='" SECRET "'\n" \
+	"export CAMUNDA_OAUTH_URL='https://login.example.com/oauth/token'\n"
+
 /* Only what a credential must say. */
 #define BARE \
 	"[credential]\n" \
@@ -62,6 +69,7 @@ cred_ok(const char *content, struct cred_conf *c)
 
 	tu_put("cred.conf", 0600, content);
 	tu_put("secret", 0600, SECRET "\n");
+	tu_put("console", 0600, CONSOLE);
 	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", c,
 	    err) == 0, "%s", err);
 }
@@ -118,6 +126,11 @@ static const struct sample {
 	{ "max_lifetime", "315360000", "315360000", "315360001",
 	    "max_lifetime must be an integer in 1..315360000 (seconds)" },
 	{ "ca_file", "ca.pem", "ca.pem", NULL, NULL },
+	/* provider = camunda's (with_key gives them a camunda base) */
+	{ "credentials_file", "console", "console", "no/such/file",
+	    "credentials_file" },
+	{ "audience_value", "my-aud", "my-aud", "a\xff",
+	    "audience_value contains a byte" },
 };
 
 #define NSAMPLES (sizeof(samples) / sizeof(samples[0]))
@@ -137,7 +150,14 @@ with_key(char *buf, size_t sz, const char *key, const char *value)
 	if (strcmp(key, "provider") == 0 || strcmp(key, "token_url") == 0 ||
 	    strcmp(key, "client_id") == 0)
 		base = "[credential]\nclient_secret_file = secret\n";
+	/* camunda's keys: on line 6 too */
+	if (strcmp(key, "credentials_file") == 0 ||
+	    strcmp(key, "audience_value") == 0)
+		base = "[credential]\nprovider = camunda\naudience = zeebe\n"
+		    "#\n#\n";
 	snprintf(buf, sz, "%s%s = %s\n", base, key, value);
+	if (strcmp(key, "audience_value") == 0)
+		strcat(buf, "credentials_file = console\n");
 	/* the required keys BARE gave and this one did not */
 	if (strcmp(key, "provider") == 0)
 		strcat(buf, "token_url = https://login.example.com/t\n"
@@ -263,7 +283,8 @@ START_TEST(cred_parse_each_key)
 		ck_assert_str_eq(c.client_secret, SECRET);
 	} else {
 		field_text(&c, f, got, sizeof(got));
-		if (strcmp(s->key, "ca_file") == 0)
+		if (strcmp(s->key, "ca_file") == 0 ||
+		    strcmp(s->key, "credentials_file") == 0)
 			snprintf(want, sizeof(want), "%s", tu_path(s->stored));
 		else
 			snprintf(want, sizeof(want), "%s", s->stored);
@@ -287,6 +308,7 @@ START_TEST(cred_parse_each_key_refused)
 	with_key(body, sizeof(body), s->key, s->bad);
 	tu_put("cred.conf", 0600, body);
 	tu_put("secret", 0600, SECRET "\n");
+	tu_put("console", 0600, CONSOLE);
 	memset(&c, 0x5a, sizeof(c));
 	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
