@@ -128,13 +128,20 @@ UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 # the objects that are installed.
 HOOK_UNIT_BINS = $(B)/tests/test_alloc
 BENCH_SRCS  = $(wildcard tests/bench/*.c)
-FUZZ_NAMES  = token_parse config segment proto camunda_env
+FUZZ_NAMES  = token_parse config segment proto camunda_env exec_doc
 FUZZ_BINS   = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # Without libFuzzer, tests/fuzz/driver.c replays the corpus and a fixed
 # set of mutations of it.
 FUZZ_MAIN   = $(if $(filter fuzzer,$(SANITIZE)),-fsanitize=fuzzer,tests/fuzz/driver.c)
 FUZZ        ?= token_parse
 SECONDS     ?= 60
+
+# The token source modules shipped (provider/modules/NAME.c, NAME.so):
+# each built against <tokencache/module.h> alone, like a third party's.
+MODULES     = exec
+MODULE_SOS  = $(MODULES:%=$(B)/modules/%.so)
+# The exec document's parser, also linked into its fuzz target and tests.
+EXEC_DOC_OBJ = $(B)/provider/modules/exec_doc.o
 
 SHLIB       = $(B)/$(LIBNAME).$(LIBVERSION)
 STATICLIB   = $(B)/libtcclient.a
@@ -149,7 +156,7 @@ BENCH       = $(B)/tc-bench
 .DELETE_ON_ERROR:
 
 all: $(SHLIB) $(B)/$(LIBNAME) $(STATICLIB) $(DAEMON) $(CTL) \
-     $(B)/tokencache.pc $(B)/tokencache-module.pc
+     $(B)/tokencache.pc $(B)/tokencache-module.pc $(MODULE_SOS)
 
 $(LIB_OBJS): INCLUDES = -Ilibclient
 # The tool is a client: the library's headers, never the daemon's.
@@ -164,6 +171,26 @@ $(B)/pic/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden \
 	    -DTC_BUILDING_LIBRARY $(call pc_cflags,$(PKGS_LIB)) -c -o $@ $<
+
+# A module sees the module ABI's header and its own directory, nothing
+# else of the daemon's; libcurl's flags for <curl/curl.h>, which the
+# header includes (a module need not link libcurl).  Only
+# tokencache_module is exported (TC_MODULE_EXPORT).
+$(B)/mod/%.o: INCLUDES = -Iprovider
+$(B)/mod/%.o: %.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden \
+	    $(call pc_cflags,libcurl) -c -o $@ $<
+
+# The tc_mod_* functions stay undefined: the daemon that loads the module
+# provides them, so no -z defs here.
+$(B)/modules/%.so: $(B)/mod/provider/modules/%.o
+	@mkdir -p $(@D)
+	$(CC) -shared $(ALL_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(B)/modules/exec.so: $(B)/mod/provider/modules/exec_doc.o
+# Kept: make would remove an object that a pattern rule alone asks for.
+.PRECIOUS: $(B)/mod/%.o
 
 # Not `check`'s flags: without it installed, pkg-config would answer
 # nothing at all, and `make` needs only the build dependencies.
@@ -181,7 +208,8 @@ $(B)/tests/obj/%.o: %.c $(FLAGS_FILE)
 # (build/tests/test_seg.d); the fuzz targets and tc-bench, built from
 # several sources at once, list their headers instead.
 -include $(patsubst %.o,%.d,$(LIB_OBJS) $(B)/provider/main.o $(DAEMON_OBJS) \
-    $(B)/tests/obj/provider/main.o $(TEST_DAEMON_OBJS) $(CTL_OBJS)) \
+    $(B)/tests/obj/provider/main.o $(TEST_DAEMON_OBJS) $(CTL_OBJS) \
+    $(wildcard $(B)/mod/provider/modules/*.o) $(EXEC_DOC_OBJ)) \
     $(addsuffix .d,$(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-resource \
     $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon)
 
@@ -264,7 +292,11 @@ $(filter-out $(HOOK_UNIT_BINS),$(UNIT_BINS)): $(B)/tests/%: tests/unit/%.c \
     $(DAEMON_OBJS) $(STATICLIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(UNIT_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-	    $(DAEMON_OBJS) $(STATICLIB) $(UNIT_LIBS)
+	    $(EXTRA_OBJS) $(DAEMON_OBJS) $(STATICLIB) $(UNIT_LIBS)
+
+# Tests of a module's own code link its object (EXTRA_OBJS).
+$(B)/tests/test_exec_doc $(B)/fuzz/fuzz_exec_doc: $(EXEC_DOC_OBJ)
+$(B)/tests/test_exec_doc $(B)/fuzz/fuzz_exec_doc: EXTRA_OBJS = $(EXEC_DOC_OBJ)
 
 $(HOOK_UNIT_BINS): $(B)/tests/%: tests/unit/%.c $(TEST_DAEMON_OBJS) \
     $(STATICLIB) $(wildcard tests/unit/*.h)
@@ -291,7 +323,7 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(DAEMON_OBJS) \
     $(STATICLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(call pc_cflags,$(PKGS_DAEMON)) $(ALL_LDFLAGS) \
-	    -o $@ $< $(FUZZ_MAIN) $(DAEMON_OBJS) $(STATICLIB) \
+	    -o $@ $< $(FUZZ_MAIN) $(EXTRA_OBJS) $(DAEMON_OBJS) $(STATICLIB) \
 	    $(call pc_libs,$(PKGS_DAEMON)) -pthread
 
 $(B)/tests/tc-sockfuzz: tests/integration/sockfuzz.c $(STATICLIB)
@@ -398,6 +430,7 @@ install: all
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/tokencached
 	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/tokencachectl
 	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(MODULE_SOS) $(DESTDIR)$(MODULEDIR)/
 	ln -sf $(LIBNAME).$(LIBVERSION) $(DESTDIR)$(LIBDIR)/$(LIBNAME).$(SONAME_MAJOR)
 	ln -sf $(LIBNAME).$(SONAME_MAJOR) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
 	install -m 0644 libclient/tokencache.h $(DESTDIR)$(INCLUDEDIR)/
@@ -425,7 +458,10 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man3/tokencache.3 \
 	    $(DESTDIR)$(MANDIR)/man5/tokencache.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man7/tokencache.7 \
-	    $(DESTDIR)$(MANDIR)/man8/tokencached.8
+	    $(DESTDIR)$(MANDIR)/man8/tokencached.8 \
+	    $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so)
+	rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(LIBDIR)/tokencache \
+	    $(DESTDIR)$(INCLUDEDIR)/tokencache 2>/dev/null || :
 
 clean:
 	rm -rf build build-address build-thread build-fuzzer

@@ -22,8 +22,8 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
 
 # The longest first, so that the two cores stay busy to the end.
-for area in sched resources restart harden faults fetch access reload \
-    segment privsep cli modules camunda; do
+for area in sched resources restart harden faults exec fetch access \
+    reload segment privsep cli modules camunda; do
 	. "$TOP/tests/integration/$area.sh"
 done
 
