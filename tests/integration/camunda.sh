@@ -138,3 +138,35 @@ t_camunda_refused() {
 tc_scenario t_camunda_refused "import-camunda refuses what a shell would run; a broken console file fails the reload with its line"
 
 tc_main_if_run "${BASH_SOURCE[0]}" "$0"
+
+# A console file whose token service answers 429 with Retry-After (the
+# fault endpoint): both audiences fail, transiently, with the status and
+# the server's words, and no request goes out again before the hold ends.
+t_camunda_rate_limited() {
+	it_fault_server || return 1
+	tc_config
+	local url="http://127.0.0.1:$PF/status?code=429&after=30"
+	{
+		echo "export ZEEBE_CLIENT_ID='it-post'"
+		echo "export ZEEBE_CLIENT_SECRET='$POST_SECRET'"
+		echo "export ZEEBE_TOKEN_AUDIENCE='zeebe.camunda.io'"
+		echo "export CAMUNDA_CREDENTIALS_SCOPES='Zeebe,Operate'"
+		echo "export CAMUNDA_OAUTH_URL='$url'"
+	} >"$WORK/console.txt"
+	"$CTL" import-camunda "$WORK/console.txt" --name slow \
+	    --config "$WORK/tokencache.conf" >"$WORK/import.out" 2>&1 ||
+	    { cat "$WORK/import.out"; return 1; }
+	tc_daemon_start || return 1
+	wait_json slow.zeebe 'j.http_status === 429' 10 || return 1
+	wait_json slow.operate 'j.http_status === 429' 10 || return 1
+	ctl show slow.zeebe --json >"$WORK/z" || return 1
+	expect_grep "slow_down: injected 429" "$WORK/z" "last error" || return 1
+	expect_eq "$(tc_json "$WORK/z" 'j.next_request_in_ms > 25000')" true \
+	    "Retry-After honoured" || return 1
+	expect_grep "slow.zeebe: fetch failed (transient" "$WORK/daemon.log" "log" || return 1
+	sleep 3
+	expect_eq "$(tc_fault_hits "/status?code=429&after=30" | wc -l)" 2 \
+	    "requests during the hold" || return 1
+}
+
+tc_scenario t_camunda_rate_limited "a Camunda client whose token service answers 429: both audiences held by Retry-After"
