@@ -90,6 +90,15 @@ t_camunda_import_no_daemon() {
 	P=$PORT_main
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	it_console "$WORK/console.txt"
+	local st=0
+	"$CTL" import-camunda "$WORK/console.txt" --name acme --audience tasklist,bogus \
+	    --config "$WORK/tokencache.conf" >"$out" 2>&1 || st=$?
+	expect_eq "$st" 2 "exit status for an unknown audience" || return 1
+	expect_grep "unknown audience 'bogus'" "$out" "message" || return 1
+	st=0
+	"$CTL" import-camunda "$WORK/console.txt" --config "$WORK/tokencache.conf" >"$out" 2>&1 || st=$?
+	expect_eq "$st" 2 "exit status without --name" || return 1
+	[ -z "$(ls -A "$WORK/creds")" ] || { echo "files written by a refused import"; return 1; }
 	"$CTL" import-camunda "$WORK/console.txt" --name acme --audience tasklist \
 	    --config "$WORK/tokencache.conf" >"$out" 2>&1 || { cat "$out"; return 1; }
 	expect_grep "tokencached is not running" "$out" "message" || return 1
