@@ -142,6 +142,17 @@ t_camunda_refused() {
 	fi
 	expect_grep "acme.camunda:4: single quote at column 28 is not closed" "$out" "reload message" || return 1
 	expect_eq "$(ctl token acme.zeebe)" "$(cat "$WORK/tz")" "token after the refused reload" || return 1
+	# A token URL the daemon does not accept: the import's reload fails
+	# with the daemon's FILE:LINE.
+	cp "$WORK/console.txt" "$WORK/creds/acme.camunda"
+	ctl reload >"$out" 2>&1 || { cat "$out"; echo "reload with the file mended failed"; return 1; }
+	it_console "$WORK/other.txt"
+	sed -i "s|_URL='http://127.0.0.1:[0-9]*/token'|_URL='http://login.example.com/t'|" "$WORK/other.txt"
+	local st=0
+	"$CTL" import-camunda "$WORK/other.txt" --name other \
+	    --config "$WORK/tokencache.conf" >"$out" 2>&1 || st=$?
+	expect_eq "$st" 1 "exit status of an import whose reload is refused" || return 1
+	expect_grep "reload: .*: CAMUNDA_OAUTH_URL: token_url must use https://" "$out" "message" || return 1
 }
 
 tc_scenario t_camunda_refused "import-camunda refuses what a shell would run; a broken console file fails the reload with its line"
