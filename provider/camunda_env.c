@@ -160,7 +160,8 @@ parse_value(struct env_parse *ep, const char *p, size_t n, size_t col0,
 				return control_err(ep, p[i + 1], col0 + i + 1);
 			out[o++] = p[i + 1];
 			i += 2;
-		} else if (strchr("$`;&|<>()*?[~", ch) != NULL) {
+		} else if (strchr("$`;&|<>()*?[~{}", ch) != NULL) {
+			/* { }: bash brace-expands export's arguments. */
 			return perr(ep, "'%c' at column %zu would mean "
 			    "something to a shell; quote the value with "
 			    "'...'", ch, col0 + i + 1);

@@ -19,7 +19,7 @@
  *                        any other byte is itself (as in sh); an unescaped
  *                        $ or ` is refused;
  *       unquoted bytes   \X stands for X (as in sh); $ ` ; & | < > ( )
- *                        * ? [ ~ and quotes left open are refused.
+ *                        * ? [ ~ { } and quotes left open are refused.
  *     What sh would expand, substitute or run ($VAR, ${..}, $(..),
  *     `..`, globs, a second command) is thus refused, never executed or
  *     guessed at: a value accepted here is the value sh would assign.

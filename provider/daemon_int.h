@@ -18,6 +18,9 @@
  *   config_check.c who may own a file; token_url and resource checks;
  *                  reading client_secret_file
  *   config_pack.c  the configuration packed for the monitor's hand-over
+ *   config_camunda.c  provider = camunda: the oauth2 fields taken from
+ *                  the console's credentials file
+ *   camunda_env.c  that file read as data (also linked by tokencachectl)
  *   runtime_dir.c  the runtime directory, walked and made safely, once
  *   log.c          logging to stderr or syslog with sd-daemon priorities
  *

@@ -296,8 +296,7 @@ check_console(struct import *im, const struct camunda_env *env)
 		}
 	}
 	if (im->audiences != NULL)
-		return pick_components(im->audiences, 1, "--audience",
-		    im->want);
+		return 0;	/* parse_import() took them */
 	scopes = &env->var[CV_CAMUNDA_CREDENTIALS_SCOPES];
 	if (scopes->s != NULL) {
 		char where[PATH_MAX + 16];
@@ -550,6 +549,12 @@ parse_import(int argc, char **argv, struct import *im, int *done)
 		return import_usage("import-camunda: --name is missing");
 	if (im->main == NULL)
 		im->main = DEFAULT_MAIN;
+	if (im->audiences != NULL && (pick_components(im->audiences, 1,
+	    "import-camunda: --audience", im->want) != 0 ||
+	    !(im->want[0] || im->want[1] || im->want[2] || im->want[3])))
+		return import_usage("import-camunda: --audience takes a "
+		    "comma-separated list of zeebe, operate, tasklist and "
+		    "optimize");
 	return check_import_name(im->name);
 }
 

@@ -10,9 +10,10 @@
  *
  * This file holds the command table, the argument parsing and main; the
  * commands live in ctl_status.c (list, show), ctl_token.c (token,
- * refresh), ctl_check.c (check) and ctl_daemon.c (reload, rotate-keys,
- * invalidate), over ctl_cache.c (reading the segment) and ctl_out.c
- * (output, JSON).  ctl.h is what they share.
+ * refresh), ctl_check.c (check), ctl_daemon.c (reload, rotate-keys,
+ * invalidate) and ctl_camunda.c (import-camunda), over ctl_cache.c
+ * (reading the segment) and ctl_out.c (output, JSON).  ctl.h is what they
+ * share.
  */
 #include <errno.h>
 #include <getopt.h>

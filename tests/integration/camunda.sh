@@ -90,6 +90,15 @@ t_camunda_import_no_daemon() {
 	P=$PORT_main
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	it_console "$WORK/console.txt"
+	local st=0
+	"$CTL" import-camunda "$WORK/console.txt" --name acme --audience tasklist,bogus \
+	    --config "$WORK/tokencache.conf" >"$out" 2>&1 || st=$?
+	expect_eq "$st" 2 "exit status for an unknown audience" || return 1
+	expect_grep "unknown audience 'bogus'" "$out" "message" || return 1
+	st=0
+	"$CTL" import-camunda "$WORK/console.txt" --config "$WORK/tokencache.conf" >"$out" 2>&1 || st=$?
+	expect_eq "$st" 2 "exit status without --name" || return 1
+	[ -z "$(ls -A "$WORK/creds")" ] || { echo "files written by a refused import"; return 1; }
 	"$CTL" import-camunda "$WORK/console.txt" --name acme --audience tasklist \
 	    --config "$WORK/tokencache.conf" >"$out" 2>&1 || { cat "$out"; return 1; }
 	expect_grep "tokencached is not running" "$out" "message" || return 1
@@ -133,6 +142,17 @@ t_camunda_refused() {
 	fi
 	expect_grep "acme.camunda:4: single quote at column 28 is not closed" "$out" "reload message" || return 1
 	expect_eq "$(ctl token acme.zeebe)" "$(cat "$WORK/tz")" "token after the refused reload" || return 1
+	# A token URL the daemon does not accept: the import's reload fails
+	# with the daemon's FILE:LINE.
+	cp "$WORK/console.txt" "$WORK/creds/acme.camunda"
+	ctl reload >"$out" 2>&1 || { cat "$out"; echo "reload with the file mended failed"; return 1; }
+	it_console "$WORK/other.txt"
+	sed -i "s|_URL='http://127.0.0.1:[0-9]*/token'|_URL='http://login.example.com/t'|" "$WORK/other.txt"
+	local st=0
+	"$CTL" import-camunda "$WORK/other.txt" --name other \
+	    --config "$WORK/tokencache.conf" >"$out" 2>&1 || st=$?
+	expect_eq "$st" 1 "exit status of an import whose reload is refused" || return 1
+	expect_grep "reload: .*: CAMUNDA_OAUTH_URL: token_url must use https://" "$out" "message" || return 1
 }
 
 tc_scenario t_camunda_refused "import-camunda refuses what a shell would run; a broken console file fails the reload with its line"

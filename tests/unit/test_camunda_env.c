@@ -121,7 +121,8 @@ static const struct {
 	{ "ZEEBE_CLIENT_ID=a#b", "a#b" },
 	{ "ZEEBE_CLIENT_ID=ab # a comment", "ab" },
 	{ "ZEEBE_CLIENT_ID='ab'#c", "ab#c" },
-	{ "ZEEBE_CLIENT_ID=k=v,x:y/z@w%+!{}.", "k=v,x:y/z@w%+!{}." },
+	{ "ZEEBE_CLIENT_ID=k=v,x:y/z@w%+!].", "k=v,x:y/z@w%+!]." },
+	{ "ZEEBE_CLIENT_ID='{a,b}'", "{a,b}" },
 	{ "ZEEBE_CLIENT_ID='caf\xc3\xa9'", "caf\xc3\xa9" },
 	{ "ZEEBE_CLIENT_ID='a\tb'", "a\tb" },
 };
@@ -174,6 +175,8 @@ static const struct {
 	{ "ZEEBE_CLIENT_ID=a>/tmp/x", 1, "'>'" },
 	{ "ZEEBE_CLIENT_ID=*", 1, "'*'" },
 	{ "ZEEBE_CLIENT_ID=~/x", 1, "'~'" },
+	/* bash: export A={a,b} sets A=b */
+	{ "export ZEEBE_CLIENT_ID={a,b}", 1, "'{' at column 24" },
 	{ "ZEEBE_CLIENT_ID='topsecret", 1, "single quote at column 17 is "
 	    "not closed" },
 	{ "ZEEBE_CLIENT_ID=\"topsecret", 1, "double quote at column 17 is "
