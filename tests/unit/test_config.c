@@ -532,7 +532,7 @@ static const struct {
 	  "client_secret contains a byte outside printable ASCII" },
 	{ BASE "auth_method = basic\n", 6,
 	  "unknown auth_method 'basic' (known: client_secret_post, "
-	  "client_secret_basic)" },
+	  "client_secret_basic, tls_client_auth, private_key_jwt)" },
 	{ BASE "resource = api.example.com\n", 6, "absolute URI" },
 	{ BASE "resource = ://x\n", 6, "absolute URI" },
 	{ BASE "resource = urn:\n", 6, "absolute URI" },
