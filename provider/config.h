@@ -129,6 +129,8 @@ struct cred_conf {
 	long default_lifetime;   /* seconds when the server sends none: 3600 */
 	long max_lifetime;       /* cap on any lifetime: 31 days */
 	char *ca_file;           /* NULL: system CA store */
+	char *ca_pem;            /* its contents, read by the monitor */
+	size_t ca_pem_len;
 	char *issuer;            /* OIDC discovery instead of token_url */
 	long connect_timeout_ms; /* default min(timeout, 10 s) */
 	char *proxy;             /* NULL: none, whatever *_proxy say */

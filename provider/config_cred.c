@@ -193,15 +193,6 @@ resolve_value(struct cred_parse *cp, const struct cred_field *f,
 	return 0;
 }
 
-static int
-parse_path(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	(void)vlen;
-	return resolve_value(cp, f, value, line, CRED_FIELD(cp->c, f, char *),
-	    err);
-}
-
 /* The file is read once the whole credential file is (conf_cred_load):
  * client_secret_file and client_secret exclude each other. */
 static int
@@ -390,29 +381,35 @@ parse_param(struct cred_parse *cp, const struct cred_field *f,
  * so that no root process parses it.
  */
 static int
-read_pem(struct cred_parse *cp, const struct cred_field *f,
+read_pem(struct cred_parse *cp, const char *key, const char *path,
+    unsigned int line, int secret, char **out, size_t *lenp, char *err)
+{
+	if (conf_read_opt_file(cp->path, line, key, path, secret ? cp->du :
+	    NULL, secret, out, lenp, err) != 0)
+		return -1;
+	if (memchr(*out, '\0', *lenp) != NULL ||
+	    strstr(*out, "-----BEGIN ") == NULL) {
+		conf_err(err, cp->path, line, "%s %s is not a PEM file", key,
+		    path);
+		return -1;	/* conf_cred_clear() frees *out */
+	}
+	return 0;
+}
+
+/* KEY_file: the row's CF_SECRET field gets the file's contents. */
+static int
+parse_pem_field(struct cred_parse *cp, const struct cred_field *f,
     const char *value, unsigned int line, int secret, char *err)
 {
-	char *path = NULL, **sp = CRED_FIELD(cp->c, f, char *);
-	size_t len = 0;
-	int ret = -1;
+	char *path = NULL;
+	int r;
 
 	if (resolve_value(cp, f, value, line, &path, err) != 0)
 		return -1;
-	if (conf_read_opt_file(cp->path, line, f->key, path, secret ?
-	    cp->du : NULL, secret, sp, &len, err) != 0)
-		goto out;
-	*CRED_LEN(cp->c, f) = len;
-	if (memchr(*sp, '\0', len) != NULL ||
-	    strstr(*sp, "-----BEGIN ") == NULL) {
-		conf_err(err, cp->path, line, "%s %s is not a PEM file",
-		    f->key, path);
-		goto out;
-	}
-	ret = 0;
- out:
+	r = read_pem(cp, f->key, path, line, secret, CRED_FIELD(cp->c, f,
+	    char *), CRED_LEN(cp->c, f), err);
 	free(path);
-	return ret;
+	return r;
 }
 
 static int
@@ -420,7 +417,7 @@ parse_cert_file(struct cred_parse *cp, const struct cred_field *f,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
 	(void)vlen;
-	return read_pem(cp, f, value, line, 0, err);
+	return parse_pem_field(cp, f, value, line, 0, err);
 }
 
 static int
@@ -428,7 +425,25 @@ parse_key_file(struct cred_parse *cp, const struct cred_field *f,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
 	(void)vlen;
-	return read_pem(cp, f, value, line, 1, err);
+	return parse_pem_field(cp, f, value, line, 1, err);
+}
+
+/*
+ * ca_file: its path, for messages and the reload's diff, and its
+ * contents, read now by the monitor since the worker may not read the
+ * file (libcurl takes them as a blob).
+ */
+static int
+parse_ca_file(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	char **pathp = CRED_FIELD(cp->c, f, char *);
+
+	(void)vlen;
+	if (resolve_value(cp, f, value, line, pathp, err) != 0)
+		return -1;
+	return read_pem(cp, f->key, *pathp, line, 0, &cp->c->ca_pem,
+	    &cp->c->ca_pem_len, err);
 }
 
 /* ---- the table of credential fields --------------------------------------
@@ -518,7 +533,8 @@ const struct cred_field conf_cred_fields[] = {
 	    DEFAULT_LIFETIME),
 	F_SECONDS("max_lifetime", max_lifetime, 1, LIFETIME_MAX, 1,
 	    DEFAULT_MAX_LIFETIME),
-	F_STR("ca_file", ca_file, CF_BUILTIN, parse_path),
+	/* Read by the monitor into ca_pem (a row below). */
+	F_STR("ca_file", ca_file, CF_BUILTIN, parse_ca_file),
 	/*
 	 * Keys added after the request identity was first stored.  Those
 	 * that select the token are CF_REQUEST with CF_ID_IFSET: left out
@@ -546,6 +562,9 @@ const struct cred_field conf_cred_fields[] = {
 	F_SECRET("private_key_file", private_key, private_key_len,
 	    CF_BUILTIN, parse_key_file),
 	F_STR("jwt_kid", jwt_kid, CF_BUILTIN, parse_vschar),
+	/* ca_file's contents (parse_ca_file); not a secret, but kept like
+	 * the other files the monitor reads for the worker. */
+	F_SECRET(NULL, ca_pem, ca_pem_len, CF_BUILTIN, NULL),
 	/* Every other key, when the provider is a loaded module. */
 	F_OPTS(opts, nopts),
 };

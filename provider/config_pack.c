@@ -256,7 +256,8 @@ up_builtin_valid(const struct cred_conf *cc)
 	    cc->tls_cert != NULL) &&
 	    (cc->auth_method == AUTH_PRIVATE_KEY_JWT) ==
 	    (cc->private_key != NULL) &&
-	    cc->connect_timeout_ms <= cc->timeout_ms;
+	    cc->connect_timeout_ms <= cc->timeout_ms &&
+	    (cc->ca_file == NULL) == (cc->ca_pem == NULL);
 }
 
 /*

@@ -416,15 +416,23 @@ common_options(struct oauth2_req *q, const struct cred_conf *cred)
 
 	curl_easy_setopt(q->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(q->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	/* An explicit proxy or none, whatever *_proxy say. */
+	/* An explicit proxy or none, whatever *_proxy and no_proxy say:
+	 * the empty no-proxy list keeps libcurl from reading no_proxy. */
 	curl_easy_setopt(q->easy, CURLOPT_PROXY, cred->proxy != NULL ?
 	    cred->proxy : "");
+	curl_easy_setopt(q->easy, CURLOPT_NOPROXY, "");
 	curl_easy_setopt(q->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->easy, CURLOPT_NOPROGRESS, 1L);
 	curl_easy_setopt(q->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(q->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cred->ca_file != NULL)
-		curl_easy_setopt(q->easy, CURLOPT_CAINFO, cred->ca_file);
+	if (cred->ca_pem != NULL) {
+		/* ca_file, as the monitor read it: the worker may not read
+		 * the file.  Public: libcurl keeps a copy. */
+		blob.data = cred->ca_pem;
+		blob.len = cred->ca_pem_len;
+		blob.flags = CURL_BLOB_COPY;
+		curl_easy_setopt(q->easy, CURLOPT_CAINFO_BLOB, &blob);
+	}
 	if (st->tls_cert != NULL) {
 		/*
 		 * RFC 8705: the client certificate, whatever auth_method.
@@ -686,9 +694,10 @@ discover_done(struct oauth2_req *q, tc_mod_req *req, CURLcode cc)
 /*
  * A discovered endpoint that cannot be reached or is not there any more
  * is forgotten, so that the next attempt asks the issuer again: the
- * server may have moved it.
+ * server may have moved it.  Returns the HTTP status if that was a 404,
+ * else 0.
  */
-static void
+static long
 judge_endpoint(struct oauth2_req *q, CURLcode cc)
 {
 	struct oauth2_state *st = q->st;
@@ -696,7 +705,7 @@ judge_endpoint(struct oauth2_req *q, CURLcode cc)
 
 	if (st->issuer == NULL || st->endpoint == NULL ||
 	    strcmp(st->endpoint, q->url) != 0)
-		return;
+		return 0;
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_CONNECT ||
@@ -704,6 +713,7 @@ judge_endpoint(struct oauth2_req *q, CURLcode cc)
 		free(st->endpoint);
 		st->endpoint = NULL;
 	}
+	return status == 404 ? status : 0;
 }
 
 static int
@@ -714,7 +724,14 @@ oauth2_finish(void *state, tc_mod_req *req, CURLcode cc)
 	(void)state;
 	if (q->step == STEP_DISCOVER)
 		return discover_done(q, req, cc);
-	judge_endpoint(q, cc);
+	if (judge_endpoint(q, cc) == 404) {
+		/* Not the account's fault but a stale endpoint: transient,
+		 * so that discovery runs again soon. */
+		tc_mod_fail(req, TC_MOD_TRANSIENT, 404, 0, "the discovered "
+		    "token endpoint %s answered HTTP 404; asking the issuer "
+		    "again", q->url);
+		return 0;
+	}
 	if (q->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 		tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "response larger "
 		    "than %zu bytes", q->resp_max);

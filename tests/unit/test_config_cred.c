@@ -69,6 +69,7 @@ put_pems(void)
 {
 	tu_put("cert.pem", 0644, PEM_CERT);
 	tu_put("key.pem", 0600, PEM_KEY);
+	tu_put("ca.pem", 0644, PEM_CERT);
 }
 
 static void
@@ -135,7 +136,7 @@ static const struct sample {
 	    "default_lifetime must be an integer in 1..315360000 (seconds)" },
 	{ "max_lifetime", "315360000", "315360000", "315360001",
 	    "max_lifetime must be an integer in 1..315360000 (seconds)" },
-	{ "ca_file", "ca.pem", "ca.pem", NULL, NULL },
+	{ "ca_file", "ca.pem", "ca.pem", "cred.conf", "is not a PEM file" },
 	{ "issuer", "https://idp.example.com/realms/x",
 	    "https://idp.example.com/realms/x", "https://idp.example.com/?a",
 	    "issuer must not have a query" },
@@ -465,6 +466,7 @@ load_two(struct daemon_conf **out)
 	tu_put("tokencache.conf", 0644, "[daemon]\nruntime_dir = /run/tc-x\n");
 	ck_assert_int_eq(mkdir(tu_path("credentials.d"), 0755), 0);
 	tu_put("credentials.d/full.conf", 0600, FULL);
+	tu_put("credentials.d/ca.pem", 0644, PEM_CERT);
 	tu_put("credentials.d/bare.conf", 0600, BARE);
 	tu_put("credentials.d/secret", 0600, SECRET "\n");
 	ck_assert_msg(conf_load(tu_path("tokencache.conf"), out, err) == 0,
