@@ -274,6 +274,46 @@ t_oauth2_private_key_jwt() {
 
 tc_scenario t_oauth2_private_key_jwt "private_key_jwt: RS256 and ES256 (kid, discovered aud) accepted; unknown key refused"
 
+# A reload while discovery is in flight: the request outlives the
+# configuration it started with (the built-in source's requests run on
+# across a reload), and still signs its assertion with the key it
+# started with, after the discovery document arrives.
+t_oauth2_reload_in_flight() {
+	local k=$WORK/secrets P
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	    -out "$k/rsa.pem" 2>/dev/null || return 1
+	chmod 0600 "$k/rsa.pem"
+	o2_clients "$(printf '{"client_id":"it-pkjwt-rsa","token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[%s]}}' \
+	    "$(o2_jwk "$k/rsa.pem" rsa-1)")" || return 1
+	tc_server main "$WORK/clients.json" 3600 || { echo "no OAuth server"; return 1; }
+	P=$PORT_main
+	tc_server_ctl "$P" "/_delay?discovery_ms=2000" || return 1
+	tc_config "$FAST_RATE" "$FAST_BURST" "refresh_min_interval = 0"
+	o2_cred pk "issuer = http://127.0.0.1:$P" "client_id = it-pkjwt-rsa" \
+	    "auth_method = private_key_jwt" "private_key_file = $k/rsa.pem" \
+	    "resource = urn:tokencache:test-api"
+	o2_start || return 1
+	wait_grep "pk: requesting a token" "$WORK/daemon.log" 5 || return 1
+	# Not the request: the token request in flight goes on.
+	printf 'timeout = 20\nconnect_timeout = 5\n' >>"$WORK/creds/pk.conf"
+	kill -HUP "$DAEMON_PID"
+	wait_grep "configuration reloaded: 1 credentials" "$WORK/daemon.log" 5 ||
+	    return 1
+	grep -q "pk: new" "$WORK/daemon.log" &&
+	    { echo "the token arrived before the reload: no test"; return 1; }
+	token_of pk "$WORK/t1" || { cat "$WORK/daemon.log"; return 1; }
+	tc_verify "$P" it-pkjwt-rsa - "$WORK/t1" | grep -q "valid jwt" ||
+	    { echo "server rejected the token"; return 1; }
+	expect_eq "$(grep -c 'pk: requesting a token' "$WORK/daemon.log")" 1 \
+	    "requests started" || return 1
+	# The request's name is the new configuration's (it was freed).
+	expect_grep "debug: pk: discovered token endpoint" "$WORK/daemon.log" \
+	    "daemon log" || return 1
+	expect_eq "$(tc_stats "$P" it-pkjwt-rsa)" 1 "token requests" || return 1
+}
+
+tc_scenario t_oauth2_reload_in_flight "reload during discovery: the request completes on the state it started with"
+
 # ---- mutual TLS ----------------------------------------------------------
 
 # o2_pki DIR: a CA, a server certificate for 127.0.0.1, a client

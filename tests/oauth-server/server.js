@@ -31,6 +31,8 @@
 //   POST /_fail?count=N&status=S   the next N token requests fail with
 //                  HTTP status S (default 503) and {"error":"temporarily_unavailable"}
 //   POST /_delay?ms=N              delay every token response by N ms (0 = off)
+//   POST /_delay?discovery_ms=N    delay every discovery document by N ms
+//                  (and token responses by ms, 0 if not given)
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -300,6 +302,7 @@ const stats = { token_requests: 0, token_errors: 0, by_client: {} };
 let failRemaining = 0;
 let failStatus = 503;
 let delayMs = 0;
+let delayDiscoveryMs = 0;
 
 const authMethodOf = new Map(clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
 
@@ -350,6 +353,7 @@ provider.use(async (ctx, next) => {
     stats.by_client = {};
     failRemaining = 0;
     delayMs = 0;
+    delayDiscoveryMs = 0;
     ctx.status = 204;
     return;
   }
@@ -361,8 +365,12 @@ provider.use(async (ctx, next) => {
   }
   if (ctx.path === '/_delay' && ctx.method === 'POST') {
     delayMs = Math.max(0, parseInt(ctx.query.ms ?? '0', 10) || 0);
+    delayDiscoveryMs = Math.max(0, parseInt(ctx.query.discovery_ms ?? '0', 10) || 0);
     ctx.status = 204;
     return;
+  }
+  if (ctx.path === '/.well-known/openid-configuration' && delayDiscoveryMs > 0) {
+    await new Promise((r) => { setTimeout(r, delayDiscoveryMs); });
   }
 
   if (ctx.path !== tokenPath || ctx.method !== 'POST') {
