@@ -227,10 +227,11 @@ int conf_cred_request_differs(const struct cred_conf *a,
  * and its strings, a choice or a number as a value; every count, length
  * and value as 8 bytes in host order.  When flags asks for CF_REQUEST, a
  * CF_ID_IFSET row that is unset (NULL, empty, its default) is left out
- * and a set one is preceded by its key as a string.  It is both the hand-over to the
- * worker (conf_pack, which carries every row) and the input of the request
- * identity (the CF_REQUEST rows), so the two cannot drift apart; and since
- * the identity is stored, the encoding must never change.
+ * and a set one is preceded by its key as a string.  It is both the
+ * hand-over to the worker (conf_pack, which carries every row) and the
+ * input of the request identity (the CF_REQUEST rows), so the two cannot
+ * drift apart; and since the identity is stored, the encoding must never
+ * change.
  */
 typedef void conf_put_fn(void *arg, const void *data, size_t n);
 void conf_cred_encode(const struct cred_conf *cc, unsigned int flags,

@@ -38,7 +38,7 @@
 #define DEFAULT_LIFETIME	3600		/* seconds */
 #define DEFAULT_MAX_LIFETIME	2678400		/* 31 days */
 #define TIMEOUT_MAX		600
-#define DEFAULT_CONNECT_TIMEOUT	10		/* seconds, at most timeout */
+#define DEFAULT_CONNECT_TIMEOUT	10	/* seconds, or timeout if shorter */
 #define LIFETIME_MAX		315360000	/* ten years */
 
 /* ---- credential files -------------------------------------------------- */

@@ -9,13 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <json.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include "discovery.h"
 #include "jwt.h"
 #include "srcmod.h"
 #include "tokencache.h"
@@ -31,9 +31,6 @@
 /* A discovered token endpoint is kept this long, and forgotten at once
  * when it fails to answer (oauth2_finish). */
 #define DISCOVERY_TTL_S (24 * 3600)
-#define URL_MAX 2048
-
-static const char discovery_path[] = "/.well-known/openid-configuration";
 
 /*
  * A credential's state.  A request holds a reference: the built-in
@@ -493,10 +490,10 @@ discover_step(struct oauth2_req *q)
 
 	if (n > 0 && iss[n - 1] == '/')
 		n--;
-	if ((url = malloc(n + sizeof(discovery_path))) == NULL)
+	if ((url = malloc(n + sizeof(DISCOVERY_PATH))) == NULL)
 		return -1;
 	memcpy(url, iss, n);
-	memcpy(url + n, discovery_path, sizeof(discovery_path));
+	memcpy(url + n, DISCOVERY_PATH, sizeof(DISCOVERY_PATH));
 	q->step = STEP_DISCOVER;
 	curl_easy_setopt(q->easy, CURLOPT_URL, url);	/* curl copies */
 	free(url);
@@ -589,18 +586,6 @@ oauth2_start(void *state, tc_mod_req *req)
 	return -1;
 }
 
-/* A discovery document's string member, or NULL. */
-static const char *
-doc_string(json_object *doc, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(doc, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /*
  * The discovery document arrived (or not).  0: the request failed, its
  * result set; 1: the token request is set up on the same handle.
@@ -609,12 +594,11 @@ static int
 discover_done(struct oauth2_req *q, tc_mod_req *req, CURLcode cc)
 {
 	struct oauth2_state *st = q->st;
-	struct json_tokener *tok = NULL;
-	json_object *doc = NULL;
-	const char *iss, *ep, *why;
+	const char *why;
+	char *ep = NULL;
 	struct timespec ts;
 	long status = 0;
-	int ret = 0;
+	int permanent;
 
 	if (q->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 		tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "discovery: "
@@ -633,62 +617,28 @@ discover_done(struct oauth2_req *q, tc_mod_req *req, CURLcode cc)
 		tc_mod_fail(req, status >= 500 || status == 429 ?
 		    TC_MOD_TRANSIENT : TC_MOD_PERMANENT, status, 0,
 		    "discovery: HTTP %ld from the issuer's %s", status,
-		    discovery_path);
+		    DISCOVERY_PATH);
 		return 0;
 	}
-	if ((tok = json_tokener_new()) == NULL)
-		goto garbage;
-	doc = json_tokener_parse_ex(tok, q->resp != NULL ? q->resp : "",
-	    (int)q->resp_len);
-	if (doc == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    !json_object_is_type(doc, json_type_object))
-		goto garbage;
-	/* OIDC Discovery §4.3: the same issuer, exactly, or an attacker's
-	 * document could name its own token endpoint. */
-	if ((iss = doc_string(doc, "issuer")) == NULL ||
-	    strcmp(iss, st->issuer) != 0) {
-		tc_mod_fail(req, TC_MOD_PERMANENT, status, 0, "discovery: "
-		    "the document's issuer is not the configured one "
-		    "(OIDC Discovery 4.3)");
-		goto out;
-	}
-	if ((ep = doc_string(doc, "token_endpoint")) == NULL) {
-		tc_mod_fail(req, TC_MOD_PERMANENT, status, 0, "discovery: "
-		    "the document has no token_endpoint");
-		goto out;
-	}
-	if (strlen(ep) > URL_MAX ||
-	    (why = conf_token_url_problem(ep, strlen(ep))) != NULL) {
-		tc_mod_fail(req, TC_MOD_PERMANENT, status, 0, "discovery: "
-		    "token_endpoint refused: %s", strlen(ep) > URL_MAX ?
-		    "too long" : why);
-		goto out;
+	if (discovery_parse(q->resp != NULL ? q->resp : "", q->resp_len,
+	    st->issuer, &ep, &why, &permanent) != 0) {
+		tc_mod_fail(req, permanent ? TC_MOD_PERMANENT :
+		    TC_MOD_TRANSIENT, status, 0, "discovery: %s", why);
+		return 0;
 	}
 	free(st->endpoint);
-	if ((st->endpoint = strdup(ep)) == NULL)
-		goto nomem;
+	st->endpoint = ep;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	st->endpoint_at = ts.tv_sec;
 	tc_mod_log(tc_mod_req_cred_name(req), TC_MOD_LOG_DEBUG,
 	    "discovered token endpoint %s", st->endpoint);
 	reset_response(q);
-	if (token_step(q, st->endpoint) != 0)
-		goto nomem;
+	if (token_step(q, st->endpoint) != 0) {
+		tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "out of memory");
+		return 0;
+	}
 	tc_mod_req_set_easy(req, q->easy);
-	ret = 1;
-	goto out;
- garbage:
-	tc_mod_fail(req, TC_MOD_TRANSIENT, status, 0, "discovery: the "
-	    "document is not a JSON object");
-	goto out;
- nomem:
-	tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "out of memory");
- out:
-	if (doc != NULL)
-		json_object_put(doc);
-	if (tok != NULL)
-		json_tokener_free(tok);
-	return ret;
+	return 1;
 }
 
 /*

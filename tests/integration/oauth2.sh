@@ -51,6 +51,9 @@ t_oauth2_issuer() {
 	    { echo "server rejected the token"; return 1; }
 	expect_grep "discovered token endpoint http://127.0.0.1:$P/token" \
 	    "$WORK/daemon.log" "daemon log" || return 1
+	# The rate guard counts requests per issuer (its endpoint's key).
+	expect_grep "disc: requesting a token (http://127.0.0.1:$P)" \
+	    "$WORK/daemon.log" "daemon log" || return 1
 	# The endpoint is cached: a refresh goes straight to it.
 	expect_eq "$(tc_stats "$P" it-post)" 1 "token requests" || return 1
 	ctl refresh disc >/dev/null 2>&1
@@ -399,3 +402,42 @@ t_oauth2_mtls() {
 }
 
 tc_scenario t_oauth2_mtls "mutual TLS: tls_client_auth (bound token), a rogue CA refused, a secret over mTLS"
+
+# Keys the worker cannot use are refused when the configuration loads,
+# naming the credential file, and the running configuration stays: a
+# client key that is not its certificate's, a short RSA key for
+# private_key_jwt, a file that is not PEM.
+t_oauth2_keys_refused() {
+	local d=$WORK/pki k=$WORK/secrets out sf
+	o2_pki "$d" || { echo "could not make the certificates"; return 1; }
+	cp "$d/client-rogue.key" "$k/" && chmod 0600 "$k"/*.key
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 \
+	    -out "$k/short.pem" 2>/dev/null || return 1
+	chmod 0600 "$k/short.pem"
+	sf=$(tc_secret s "x")
+	tc_config "$FAST_RATE" "$FAST_BURST"
+	o2_cred ok "token_url = http://127.0.0.1:1/token" "client_id = c" \
+	    "client_secret_file = $sf"
+	o2_start || return 1
+	o2_cred pair "token_url = https://127.0.0.1:1/token" "client_id = c" \
+	    "auth_method = tls_client_auth" "tls_cert_file = $d/client-ca.pem" \
+	    "tls_key_file = $k/client-rogue.key"
+	out=$(ctl reload 2>&1) && { echo "reload accepted a foreign key"; return 1; }
+	printf '%s' "$out" | grep -q "$WORK/creds/pair.conf: tls_key_file is not the key of tls_cert_file" ||
+	    { echo "reload said: $out"; return 1; }
+	rm "$WORK/creds/pair.conf"
+	o2_cred short "token_url = http://127.0.0.1:1/token" "client_id = c" \
+	    "auth_method = private_key_jwt" "private_key_file = $k/short.pem"
+	out=$(ctl reload 2>&1) && { echo "reload accepted a 1024-bit key"; return 1; }
+	printf '%s' "$out" | grep -q "$WORK/creds/short.conf: private_key_file: an RSA key shorter than 2048 bits" ||
+	    { echo "reload said: $out"; return 1; }
+	o2_cred short "token_url = http://127.0.0.1:1/token" "client_id = c" \
+	    "auth_method = private_key_jwt" "private_key_file = $sf"
+	out=$(ctl reload 2>&1) && { echo "reload accepted a secret as a key"; return 1; }
+	printf '%s' "$out" | grep -q "$WORK/creds/short.conf:6: private_key_file $sf is not a PEM file" ||
+	    { echo "reload said: $out"; return 1; }
+	grep -q "BEGIN" "$WORK/daemon.log" && { echo "key material in the log"; return 1; }
+	ctl show ok >/dev/null || { echo "the running configuration went"; return 1; }
+}
+
+tc_scenario t_oauth2_keys_refused "keys the worker cannot use refused at reload, naming the file"
