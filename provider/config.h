@@ -112,7 +112,7 @@ struct cred_conf {
 	char *name;              /* file stem, valid per seg_name_valid() */
 	char *path;              /* the credential file, for messages */
 	char *provider;          /* "oauth2", or a loaded module's name */
-	char *token_url;
+	char *token_url;         /* NULL: issuer gives it (oauth2.c) */
 	char *client_id;
 	char *client_secret;     /* sodium_malloc'd, NUL-terminated */
 	size_t client_secret_len;
