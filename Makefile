@@ -79,7 +79,7 @@ endif
 ZDEFS = $(if $(filter thread fuzzer,$(SANITIZE)),,-Wl,-z,defs)
 
 PKGS_LIB    = libsodium
-PKGS_DAEMON = libcurl json-c libsodium
+PKGS_DAEMON = libcurl json-c libsodium libcrypto
 
 # Each object also writes the headers it included (-MMD) to its .d file,
 # which make reads back below, so that a changed header rebuilds exactly
@@ -128,7 +128,8 @@ UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 # the objects that are installed.
 HOOK_UNIT_BINS = $(B)/tests/test_alloc
 BENCH_SRCS  = $(wildcard tests/bench/*.c)
-FUZZ_NAMES  = token_parse config segment proto camunda_env exec_doc
+FUZZ_NAMES  = token_parse config segment proto camunda_env exec_doc \
+              discovery
 FUZZ_BINS   = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # Without libFuzzer, tests/fuzz/driver.c replays the corpus and a fixed
 # set of mutations of it.

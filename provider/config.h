@@ -30,6 +30,8 @@ enum src_control {
 enum auth_method {
 	AUTH_CLIENT_SECRET_POST = 0,
 	AUTH_CLIENT_SECRET_BASIC = 1,
+	AUTH_TLS_CLIENT_AUTH = 2,     /* RFC 8705 §2.1: the client certificate */
+	AUTH_PRIVATE_KEY_JWT = 3,     /* RFC 7523 §2.2: a signed assertion */
 };
 
 /*
@@ -61,10 +63,15 @@ enum cred_field_kind {
 #define CF_REQUEST   0x08u  /* sent in the token request: part of its
                              * identity (conf_cred_request_id) */
 #define CF_ACL       0x10u  /* who may read the token */
-#define CF_SOURCE    0x40u  /* only in a [source] section */
+#define CF_SOURCE    0x80u  /* only in a [source] section */
 #define CF_BUILTIN   0x20u  /* a key of the built-in sources (oauth2,
                              * camunda): with a loaded module's
                              * provider, the module's option instead */
+#define CF_ID_IFSET  0x40u  /* with CF_REQUEST: in the identity only
+                             * when set, as its key and its value, so
+                             * that a credential without the key keeps
+                             * the identity it had before the key
+                             * existed (conf_cred_encode) */
 
 struct cred_parse;
 
@@ -122,7 +129,7 @@ struct cred_conf {
 	char *path;              /* the credential file, for messages */
 	char *provider;          /* "oauth2" or "camunda" (built in),
 	                          * or a loaded module's name */
-	char *token_url;
+	char *token_url;         /* NULL: issuer gives it (oauth2.c) */
 	char *client_id;
 	char *client_secret;     /* sodium_malloc'd, NUL-terminated */
 	size_t client_secret_len;
@@ -143,6 +150,20 @@ struct cred_conf {
 	 * the audience to send instead of the component's. */
 	char *camunda_file;      /* credentials_file, resolved */
 	char *audience_value;
+	char *ca_pem;            /* its contents, read by the monitor */
+	size_t ca_pem_len;
+	char *issuer;            /* OIDC discovery instead of token_url */
+	long connect_timeout_ms; /* default min(timeout, 10 s) */
+	char *proxy;             /* NULL: none, whatever *_proxy say */
+	char **params;           /* extra "name=value" form parameters */
+	size_t nparams;
+	char *tls_cert;          /* RFC 8705: client certificate, PEM */
+	size_t tls_cert_len;
+	char *tls_key;           /* ... its private key, PEM (secret) */
+	size_t tls_key_len;
+	char *private_key;       /* private_key_jwt's signing key, PEM */
+	size_t private_key_len;
+	char *jwt_kid;           /* the JWT header's kid; NULL: none */
 	struct cred_opt *opts;   /* a loaded module's options, in file order */
 	size_t nopts;
 	/*
@@ -172,6 +193,10 @@ struct cred_conf {
  * keys are the CF_BUILTIN rows; else a module's name (see
  * conf_provider_valid). */
 int conf_provider_builtin(const char *name);
+/* Why url (len bytes) may not be a token endpoint, or NULL: https, or
+ * http on loopback only; no user information or fragment.  The worker
+ * holds a discovered token_endpoint to it too (oauth2.c). */
+const char *conf_token_url_problem(const char *url, size_t len);
 /* 1 if name may name a provider: 1..64 bytes of a-z 0-9 _ -, not
  * starting with '-'. */
 int conf_provider_valid(const char *name, size_t len);
@@ -230,10 +255,13 @@ int conf_cred_request_differs(const struct cred_conf *a,
  * in table order, as bytes handed to put(arg, data, n): a string or secret
  * as its length (UINT64_MAX for NULL) and its bytes, a list as its count
  * and its strings, a choice or a number as a value; every count, length
- * and value as 8 bytes in host order.  It is both the hand-over to the
- * worker (conf_pack, which carries every row) and the input of the request
- * identity (the CF_REQUEST rows), so the two cannot drift apart; and since
- * the identity is stored, the encoding must never change.
+ * and value as 8 bytes in host order.  When flags asks for CF_REQUEST, a
+ * CF_ID_IFSET row that is unset (NULL, empty, its default) is left out
+ * and a set one is preceded by its key as a string.  It is both the
+ * hand-over to the worker (conf_pack, which carries every row) and the
+ * input of the request identity (the CF_REQUEST rows), so the two cannot
+ * drift apart; and since the identity is stored, the encoding must never
+ * change.
  */
 typedef void conf_put_fn(void *arg, const void *data, size_t n);
 void conf_cred_encode(const struct cred_conf *cc, unsigned int flags,

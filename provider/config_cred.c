@@ -38,11 +38,12 @@
 #define DEFAULT_LIFETIME	3600		/* seconds */
 #define DEFAULT_MAX_LIFETIME	2678400		/* 31 days */
 #define TIMEOUT_MAX		600
+#define DEFAULT_CONNECT_TIMEOUT	10	/* seconds, or timeout if shorter */
 #define LIFETIME_MAX		315360000	/* ten years */
 
 /* ---- credential files -------------------------------------------------- */
 
-#define CRED_FIELDS_MAX 32	/* rows of conf_cred_fields[], at most */
+#define CRED_FIELDS_MAX 40	/* rows of conf_cred_fields[], at most */
 
 /* One section of a credential file as it is read: [credential], or one
  * of a chain's [source] sections. */
@@ -279,6 +280,196 @@ parse_seconds(struct cred_parse *cp, const struct cred_field *f,
 	return 0;
 }
 
+/*
+ * OIDC Discovery §2 and §4.3: the issuer is the URL the discovery
+ * document must name again, byte for byte; https, or http on loopback as
+ * for token_url, and neither query nor fragment.
+ */
+static int
+parse_issuer(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	static const char what[] = "token_url ";
+	const char *why;
+
+	if ((why = conf_token_url_problem(value, vlen)) != NULL) {
+		/* Its messages name token_url: say issuer. */
+		if (strncmp(why, what, sizeof(what) - 1) == 0)
+			why += sizeof(what) - 1;
+		conf_err(err, cp->path, line, "%s %s", f->key, why);
+		return -1;
+	}
+	if (memchr(value, '?', vlen) != NULL) {
+		conf_err(err, cp->path, line, "%s must not have a query "
+		    "('?')", f->key);
+		return -1;
+	}
+	return store_str(cp, f, value, vlen, line, err);
+}
+
+/*
+ * A proxy URL as libcurl takes it, with a scheme so that libcurl guesses
+ * nothing.  No user information: a password in it would be a secret in a
+ * field that is not kept as one.
+ */
+static int
+parse_proxy(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	static const char *const schemes[] = { "http://", "https://",
+	    "socks4://", "socks4a://", "socks5://", "socks5h://", NULL };
+	const char *host = NULL;
+	size_t i;
+
+	for (i = 0; schemes[i] != NULL; i++) {
+		if (strncasecmp(value, schemes[i], strlen(schemes[i])) == 0) {
+			host = value + strlen(schemes[i]);
+			break;
+		}
+	}
+	if (!all_bytes_in(value, vlen, 0x21, 0x7e) || host == NULL ||
+	    *host == '\0' || *host == '/' || *host == ':') {
+		conf_err(err, cp->path, line, "%s must be a URL like "
+		    "http://proxy.example.com:3128 (schemes: http, https, "
+		    "socks4, socks4a, socks5, socks5h)", f->key);
+		return -1;
+	}
+	if (strchr(host, '@') != NULL) {
+		conf_err(err, cp->path, line, "%s must not hold a user or "
+		    "password ('@')", f->key);
+		return -1;
+	}
+	return store_str(cp, f, value, vlen, line, err);
+}
+
+/* Form parameters the daemon sends itself, by RFC 6749, 7521, 7523, 8693
+ * and 8707: a `param` may not set or repeat one. */
+static const char *const param_reserved[] = { "grant_type", "client_id",
+    "client_secret", "scope", "audience", "resource", NULL };
+
+/*
+ * `param = name=value`: one more form parameter of the token request.
+ * The name is a token of letters, digits and "_.-"; the value VSCHARs
+ * (RFC 6749 Appendix A), form-encoded when sent.
+ */
+static int
+parse_param(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	char ***listp = CRED_FIELD(cp->s->c, f, char **), **nl;
+	size_t *np = CRED_LEN(cp->s->c, f), nlen, i;
+	const char *eq = memchr(value, '=', vlen);
+	char eb[ECHO_MAX + 4];
+	int reserved;
+
+	nlen = eq != NULL ? (size_t)(eq - value) : 0;
+	for (i = 0; i < nlen; i++)
+		if (!is_name_char(value[i]))
+			break;
+	if (eq == NULL || nlen == 0 || nlen > 64 || i < nlen) {
+		conf_err(err, cp->path, line, "%s must be name=value, the "
+		    "name 1..64 of A-Z a-z 0-9 _ . -", f->key);
+		return -1;
+	}
+	if (vschar_check(cp, f, value, vlen, line, err) != 0)
+		return -1;
+	/* client_assertion and client_assertion_type, and any like them */
+	reserved = nlen >= 16 && memcmp(value, "client_assertion", 16) == 0;
+	for (i = 0; param_reserved[i] != NULL; i++)
+		reserved |= strlen(param_reserved[i]) == nlen &&
+		    memcmp(param_reserved[i], value, nlen) == 0;
+	if (reserved) {
+		conf_err(err, cp->path, line, "%s '%s' is one the daemon "
+		    "sets itself", f->key, conf_echo(eb, sizeof(eb), value,
+		    nlen));
+		return -1;
+	}
+	if ((nl = reallocarray(*listp, *np + 2, sizeof(*nl))) == NULL)
+		goto nomem;
+	*listp = nl;
+	nl[*np + 1] = NULL;
+	if ((nl[*np] = strndup(value, vlen)) == NULL)
+		goto nomem;
+	(*np)++;
+	return 0;
+ nomem:
+	conf_err(err, cp->path, line, "out of memory");
+	return -1;
+}
+
+/*
+ * A PEM file, read now by the monitor (root), since the worker may not
+ * read it: a certificate under the rules of a configuration file, a key
+ * under those of a secret file.  Into sodium_malloc'd memory either way;
+ * whether it holds what it should is the worker's to judge (oauth2.c),
+ * so that no root process parses it.
+ */
+static int
+read_pem(struct cred_parse *cp, const char *key, const char *path,
+    unsigned int line, int secret, char **out, size_t *lenp, char *err)
+{
+	if (conf_read_opt_file(cp->path, line, key, path, secret ? cp->du :
+	    NULL, secret, out, lenp, err) != 0)
+		return -1;
+	if (memchr(*out, '\0', *lenp) != NULL ||
+	    strstr(*out, "-----BEGIN ") == NULL) {
+		conf_err(err, cp->path, line, "%s %s is not a PEM file", key,
+		    path);
+		return -1;	/* conf_cred_clear() frees *out */
+	}
+	return 0;
+}
+
+/* KEY_file: the row's CF_SECRET field gets the file's contents. */
+static int
+parse_pem_field(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, unsigned int line, int secret, char *err)
+{
+	char *path = NULL;
+	int r;
+
+	if (resolve_value(cp, f, value, line, &path, err) != 0)
+		return -1;
+	r = read_pem(cp, f->key, path, line, secret, CRED_FIELD(cp->s->c, f,
+	    char *), CRED_LEN(cp->s->c, f), err);
+	free(path);
+	return r;
+}
+
+static int
+parse_cert_file(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	(void)vlen;
+	return parse_pem_field(cp, f, value, line, 0, err);
+}
+
+static int
+parse_key_file(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	(void)vlen;
+	return parse_pem_field(cp, f, value, line, 1, err);
+}
+
+/*
+ * ca_file: its path, for messages and the reload's diff, and its
+ * contents, read now by the monitor since the worker may not read the
+ * file (libcurl takes them as a blob).
+ */
+static int
+parse_ca_file(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	char **pathp = CRED_FIELD(cp->s->c, f, char *);
+
+	(void)vlen;
+	if (resolve_value(cp, f, value, line, pathp, err) != 0)
+		return -1;
+	return read_pem(cp, f->key, *pathp, line, 0, &cp->s->c->ca_pem,
+	    &cp->s->c->ca_pem_len, err);
+}
+
 /* ---- the table of credential fields --------------------------------------
  *
  * One row per field of struct cred_conf and per key of NAME.conf, in the
@@ -316,6 +507,9 @@ parse_seconds(struct cred_parse *cp, const struct cred_field *f,
 	0, 0, 0, 0 }
 #define F_SECONDS(key, field, lo, hi, scale, dflt) { key, CF_LONG, \
 	CF_OFF(field, long), 0, 0, parse_seconds, NULL, lo, hi, scale, dflt }
+#define F_SECONDS_F(key, field, flags, lo, hi, scale, dflt) { key, \
+	CF_LONG, CF_OFF(field, long), 0, flags, parse_seconds, NULL, lo, hi, \
+	scale, dflt }
 #define F_KEY(key, flags, parse) { key, CF_NONE, 0, 0, flags, parse, \
 	NULL, 0, 0, 0, 0 }
 
@@ -337,6 +531,8 @@ static const char *const control_words[] = {
 static const char *const auth_method_words[] = {
 	[AUTH_CLIENT_SECRET_POST] = "client_secret_post",
 	[AUTH_CLIENT_SECRET_BASIC] = "client_secret_basic",
+	[AUTH_TLS_CLIENT_AUTH] = "tls_client_auth",
+	[AUTH_PRIVATE_KEY_JWT] = "private_key_jwt",
 	NULL,
 };
 
@@ -345,13 +541,15 @@ const struct cred_field conf_cred_fields[] = {
 	F_STR(NULL, path, 0, NULL),
 	F_STR("provider", provider, CF_REQUIRED | CF_SET | CF_REQUEST,
 	    parse_provider),
-	F_STR("token_url", token_url, CF_REQUIRED | CF_SET | CF_REQUEST |
-	    CF_BUILTIN, parse_token_url),
+	/* Required too, or issuer: see cred_finish_oauth2(). */
+	F_STR("token_url", token_url, CF_REQUEST | CF_BUILTIN,
+	    parse_token_url),
 	F_STR("client_id", client_id, CF_REQUIRED | CF_SET | CF_REQUEST |
 	    CF_BUILTIN, parse_vschar),
-	/* Required too, or client_secret_file: see conf_cred_load(). */
+	/* Required too, or client_secret_file, by the auth_methods that
+	 * use one: see cred_finish(). */
 	F_SECRET("client_secret", client_secret, client_secret_len,
-	    CF_SET | CF_REQUEST | CF_BUILTIN, parse_secret),
+	    CF_REQUEST | CF_BUILTIN, parse_secret),
 	F_KEY("client_secret_file", CF_BUILTIN, parse_secret_file),
 	F_CHOICE("auth_method", auth_method, CF_REQUEST | CF_BUILTIN,
 	    auth_method_words, AUTH_CLIENT_SECRET_POST),
@@ -369,11 +567,42 @@ const struct cred_field conf_cred_fields[] = {
 	    DEFAULT_LIFETIME),
 	F_SECONDS("max_lifetime", max_lifetime, 1, LIFETIME_MAX, 1,
 	    DEFAULT_MAX_LIFETIME),
-	F_STR("ca_file", ca_file, CF_BUILTIN, parse_path),
+	/* Read by the monitor into ca_pem (a row below). */
+	F_STR("ca_file", ca_file, CF_BUILTIN, parse_ca_file),
 	/* provider = camunda (config_camunda.c); what it derives from the
 	 * file is in the CF_REQUEST rows above, so these are not. */
 	F_STR("credentials_file", camunda_file, CF_BUILTIN, parse_path),
 	F_STR("audience_value", audience_value, CF_BUILTIN, parse_vschar),
+	/*
+	 * Keys added after the request identity was first stored.  Those
+	 * that select the token are CF_REQUEST with CF_ID_IFSET: left out
+	 * of the identity while unset, so that no credential written
+	 * before them loses its cached token on the upgrade (a plain
+	 * CF_REQUEST row would change every identity, NULL being encoded
+	 * too).  The issuer names the server as token_url did; a param
+	 * can change the token (a tenant, say); the client certificate
+	 * may bind it (RFC 8705 §3).  How the request travels (timeouts,
+	 * proxy) and the keys that only prove who the client is (TLS key,
+	 * JWT key and kid) are not part of it, as ca_file is not.
+	 */
+	F_STR("issuer", issuer, CF_REQUEST | CF_ID_IFSET | CF_BUILTIN,
+	    parse_issuer),
+	/* Default min(timeout, 10 s): see cred_finish_oauth2(). */
+	F_SECONDS_F("connect_timeout", connect_timeout_ms, CF_BUILTIN, 1,
+	    TIMEOUT_MAX, 1000, DEFAULT_CONNECT_TIMEOUT),
+	F_STR("proxy", proxy, CF_BUILTIN, parse_proxy),
+	F_LIST("param", params, nparams, CF_REPEAT | CF_REQUEST |
+	    CF_ID_IFSET | CF_BUILTIN, parse_param),
+	F_SECRET("tls_cert_file", tls_cert, tls_cert_len, CF_REQUEST |
+	    CF_ID_IFSET | CF_BUILTIN, parse_cert_file),
+	F_SECRET("tls_key_file", tls_key, tls_key_len, CF_BUILTIN,
+	    parse_key_file),
+	F_SECRET("private_key_file", private_key, private_key_len,
+	    CF_BUILTIN, parse_key_file),
+	F_STR("jwt_kid", jwt_kid, CF_BUILTIN, parse_vschar),
+	/* ca_file's contents (parse_ca_file); not a secret, but kept like
+	 * the other files the monitor reads for the worker. */
+	F_SECRET(NULL, ca_pem, ca_pem_len, CF_BUILTIN, NULL),
 	/* Every other key, when the provider is a loaded module. */
 	F_OPTS(opts, nopts),
 	/* A chain's sources (see cred_handler), and each one's word. */
@@ -652,6 +881,77 @@ module_cred_finish(struct cred_parse *cp, const struct stat *st, char *err)
 	return 0;
 }
 
+/* The line of key, or of auth_method if key is not given, for a
+ * message about the two together. */
+static unsigned int
+seen_or_method(const struct cred_parse *cp, const char *key)
+{
+	unsigned int line = cred_seen(cp, key);
+
+	return line != 0 ? line : cred_seen(cp, "auth_method");
+}
+
+/*
+ * What the keys of the built-in oauth2 need of each other: one of
+ * token_url and issuer, a connect_timeout within timeout, and the keys
+ * that go with each auth_method (the client secret is cred_finish's).
+ */
+static int
+cred_finish_oauth2(struct cred_parse *cp, int camunda, unsigned int sline,
+    char *err)
+{
+	struct cred_conf *c = cp->s->c;
+	const char *path = cp->path;
+	unsigned int url_line = cred_seen(cp, "token_url");
+	unsigned int iss_line = cred_seen(cp, "issuer");
+	unsigned int line;
+
+	/* camunda's token URL came from the console's file. */
+	if (url_line == 0 && iss_line == 0 && !camunda) {
+		conf_err(err, path, sline, "missing required key 'token_url' "
+		    "(or 'issuer')");
+		return -1;
+	}
+	if (url_line != 0 && iss_line != 0) {
+		conf_err(err, path, url_line > iss_line ? url_line :
+		    iss_line, "give token_url or issuer, not both");
+		return -1;
+	}
+	if ((line = cred_seen(cp, "connect_timeout")) == 0) {
+		if (c->connect_timeout_ms > c->timeout_ms)
+			c->connect_timeout_ms = c->timeout_ms;
+	} else if (c->connect_timeout_ms > c->timeout_ms) {
+		conf_err(err, path, line, "connect_timeout %ld exceeds "
+		    "timeout %ld", c->connect_timeout_ms / 1000,
+		    c->timeout_ms / 1000);
+		return -1;
+	}
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		conf_err(err, path, cred_seen(cp, c->tls_cert != NULL ?
+		    "tls_cert_file" : "tls_key_file"), "tls_cert_file and "
+		    "tls_key_file go together");
+		return -1;
+	}
+	if (c->auth_method == AUTH_TLS_CLIENT_AUTH && c->tls_cert == NULL) {
+		conf_err(err, path, cred_seen(cp, "auth_method"), "auth_method "
+		    "tls_client_auth needs tls_cert_file and tls_key_file");
+		return -1;
+	}
+	if ((c->auth_method == AUTH_PRIVATE_KEY_JWT) !=
+	    (c->private_key != NULL)) {
+		conf_err(err, path, seen_or_method(cp, "private_key_file"),
+		    "auth_method private_key_jwt and private_key_file go "
+		    "together");
+		return -1;
+	}
+	if (c->jwt_kid != NULL && c->auth_method != AUTH_PRIVATE_KEY_JWT) {
+		conf_err(err, path, cred_seen(cp, "jwt_kid"), "jwt_kid needs "
+		    "auth_method private_key_jwt");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * What a credential file must say as a whole, checked once all of it is
  * read (st: the file's fstat): the required keys, one source of the
@@ -717,10 +1017,24 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 	}
 	if (!cp->s->builtin)
 		return module_cred_finish(cp, st, err);
+	if (cred_finish_oauth2(cp, camunda, sline, err) != 0)
+		return -1;
 	if (camunda)
 		return 0;
 	secret_line = cred_seen(cp, "client_secret");
 	file_line = cred_seen(cp, "client_secret_file");
+	if (c->auth_method == AUTH_TLS_CLIENT_AUTH ||
+	    c->auth_method == AUTH_PRIVATE_KEY_JWT) {
+		if (secret_line != 0 || file_line != 0) {
+			conf_err(err, path, secret_line ? secret_line :
+			    file_line, "auth_method %s sends no client "
+			    "secret: remove client_secret%s",
+			    auth_method_words[c->auth_method],
+			    secret_line ? "" : "_file");
+			return -1;
+		}
+		return 0;
+	}
 	if (secret_line == 0 && file_line == 0) {
 		conf_err(err, path, sline, "missing required key "
 		    "'client_secret_file' (or 'client_secret')");
@@ -1091,6 +1405,29 @@ put_sources(conf_put_fn *put, void *arg, unsigned int flags,
 	}
 }
 
+/* 1 if the field of row f differs from what an absent key leaves. */
+static int
+field_set(const struct cred_conf *cc, const struct cred_field *f)
+{
+	switch (f->kind) {
+	case CF_STR:
+	case CF_SECRET:
+		return *CRED_CFIELD(cc, f, char *) != NULL;
+	case CF_LIST:
+	case CF_OPTS:
+	case CF_SOURCES:
+		return *CRED_CLEN(cc, f) != 0;
+	case CF_CHOICE:
+		return *CRED_CFIELD(cc, f, unsigned int) !=
+		    (unsigned int)f->dflt;
+	case CF_LONG:
+		return *CRED_CFIELD(cc, f, long) != f->dflt * f->scale;
+	case CF_NONE:
+		break;
+	}
+	return 0;
+}
+
 void
 conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
     conf_put_fn *put, void *arg)
@@ -1103,6 +1440,14 @@ conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
 	    f++) {
 		if (flags != 0 && (f->flags & flags) == 0)
 			continue;
+		if ((flags & CF_REQUEST) != 0 &&
+		    (f->flags & CF_ID_IFSET) != 0) {
+			/* See CF_ID_IFSET: the key tells the set rows
+			 * apart; none at all leaves the old identity. */
+			if (!field_set(cc, f))
+				continue;
+			put_str(put, arg, f->key);
+		}
 		switch (f->kind) {
 		case CF_STR:
 			put_str(put, arg, *CRED_CFIELD(cc, f, char *));

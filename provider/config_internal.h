@@ -126,9 +126,6 @@ const char *conf_secret_perm_problem(const struct stat *st,
 /* Why a configuration file or directory may not be trusted, or NULL. */
 const char *conf_perm_problem(const struct stat *st, char *buf, size_t sz);
 
-/* Why url (len bytes) may not be a token endpoint, or NULL. */
-const char *conf_token_url_problem(const char *url, size_t len);
-
 /* 1 if s (len bytes) may be a resource (RFC 8707 §2). */
 int conf_resource_valid(const char *s, size_t len);
 

@@ -244,6 +244,25 @@ up_word_valid(const char *word, const char *const *words)
 	return 0;
 }
 
+/* What cred_finish() holds a built-in source's credential to: one of
+ * token_url and issuer, the secret or key its auth_method uses. */
+static int
+up_builtin_valid(const struct cred_conf *cc)
+{
+	int secret = cc->auth_method == AUTH_CLIENT_SECRET_POST ||
+	    cc->auth_method == AUTH_CLIENT_SECRET_BASIC;
+
+	return (cc->token_url == NULL) != (cc->issuer == NULL) &&
+	    secret == (cc->client_secret != NULL) &&
+	    (cc->tls_cert == NULL) == (cc->tls_key == NULL) &&
+	    (cc->auth_method != AUTH_TLS_CLIENT_AUTH ||
+	    cc->tls_cert != NULL) &&
+	    (cc->auth_method == AUTH_PRIVATE_KEY_JWT) ==
+	    (cc->private_key != NULL) &&
+	    cc->connect_timeout_ms <= cc->timeout_ms &&
+	    (cc->ca_file == NULL) == (cc->ca_pem == NULL);
+}
+
 /*
  * A credential packed by conf_cred_encode().  The monitor is trusted, but the
  * worker still takes only what conf_load() could have produced: the
@@ -320,7 +339,7 @@ up_cred(struct up *u, struct cred_conf *cc)
 			u->failed = 1;
 	}
 	if (cc->provider != NULL && conf_provider_builtin(cc->provider) &&
-	    cc->nopts != 0)
+	    (cc->nopts != 0 || !up_builtin_valid(cc)))
 		u->failed = 1;
 	/* A chain, and only a chain, has sources, which have none. */
 	if (cc->provider != NULL && (strcmp(cc->provider, "chain") == 0) !=

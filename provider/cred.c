@@ -212,6 +212,10 @@ cred_endpoint_key(const struct cred_conf *cc, char *buf, size_t n)
 {
 	if (cc->token_url != NULL)
 		return cc->token_url;
+	/* Discovery's token endpoint is the issuer's: its rate is the
+	 * issuer's too, known before the first request. */
+	if (cc->issuer != NULL)
+		return cc->issuer;
 	snprintf(buf, n, "%s:%s", cc->provider, cc->name);
 	return buf;
 }

@@ -24,7 +24,8 @@ struct cred *cred_new(struct daemon *d, const struct cred_conf *cc,
 
 /*
  * What the credentials that share a rate guard share (struct endpoint):
- * the token_url, or for a loaded module's credential, which has none,
+ * the token_url (the issuer with OIDC discovery), or for a loaded
+ * module's credential, which has none,
  * "PROVIDER:NAME", its own; buf (n bytes, ENDPOINT_KEY_MAX is enough)
  * may hold it.
  */

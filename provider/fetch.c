@@ -328,7 +328,16 @@ fetch_done(struct daemon *d, CURL *easy, CURLcode cc)
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
 	if (c == NULL || !c->in_flight || c->req.easy != easy)
 		return;
-	(void)srcmod_finish(&c->req, cc);
+	/* Off the multi handle first: the module may set the same handle
+	 * up for a next step (oauth2's discovery, then its token). */
+	curl_multi_remove_handle(d->multi, easy);
+	if (srcmod_finish(&c->req, cc) == 1) {
+		curl_easy_setopt(c->req.easy, CURLOPT_PRIVATE, c);
+		if (curl_multi_add_handle(d->multi, c->req.easy) == CURLM_OK)
+			return;
+		tc_mod_fail(&c->req, TC_MOD_TRANSIENT, 0, 0, "cannot "
+		    "continue the request");
+	}
 	fetch_over(d, c, now_ns());
 }
 

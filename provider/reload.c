@@ -115,6 +115,10 @@ reload_keep(struct daemon *d, struct cred *c, const struct reload_cred *rc,
 			c->due_ns = now;
 	}
 	c->conf = cc;
+	/* A built-in source's request runs on: its name (for
+	 * tc_mod_req_cred_name) pointed into the old configuration. */
+	if (c->in_flight)
+		c->req.name = cc->name;
 	if ((ep = endpoint_get(d, cred_endpoint_key(cc, key, sizeof(key)),
 	    now)) != NULL)
 		c->ep = ep;

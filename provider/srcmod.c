@@ -352,9 +352,13 @@ int
 srcmod_finish(struct tc_mod_req *req, CURLcode code)
 {
 	const struct tc_module *m = req->src->m;
+	int was_easy = req->easy != NULL;
 
-	if (m->finish(req->state, req, code) == 1 && req->easy == NULL &&
-	    req->fd != -1 && !req->res_set)
+	/* More to come keeps the request's kind: a descriptor, or (ABI
+	 * 1.1) a handle for the daemon to drive next. */
+	if (m->finish(req->state, req, code) == 1 && !req->res_set &&
+	    (was_easy ? req->easy != NULL && req->fd == -1 :
+	    req->easy == NULL && req->fd != -1))
 		return 1;
 	if (!req->res_set)
 		tc_mod_fail(req, TC_MOD_TRANSIENT, 0, 0, "module %s gave no "

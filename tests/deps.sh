@@ -6,7 +6,7 @@
 #   sh tests/deps.sh
 #
 # build: gcc make pkg-config libc6-dev libcurl4-openssl-dev libjson-c-dev
-#        libsodium-dev check
+#        libsodium-dev libssl-dev (libcrypto: private_key_jwt) check
 # tests: nodejs + npm (kept as they are when node >= 18), procps, util-linux,
 #        strace, gdb (gcore), clang (ThreadSanitizer, libFuzzer),
 #        faketime (libfaketime: the wall-clock jump tests),
@@ -56,6 +56,7 @@ collect() {
 	lib_present libcurl libcurl4-openssl-dev || add libcurl4-openssl-dev
 	lib_present json-c libjson-c-dev || add libjson-c-dev
 	lib_present libsodium libsodium-dev || add libsodium-dev
+	lib_present libcrypto libssl-dev || add libssl-dev
 	lib_present check check || add check
 
 	if ! have node || [ "$(node_major)" -lt "$NODE_MIN_MAJOR" ]; then

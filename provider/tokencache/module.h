@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 #define TC_MODULE_ABI_MAJOR 1
-#define TC_MODULE_ABI_MINOR 0
+#define TC_MODULE_ABI_MINOR 1
 
 /* The one symbol a module exports. */
 #define TC_MODULE_SYMBOL "tokencache_module"
@@ -96,6 +96,12 @@ struct tc_module {
 	 * set by tc_mod_token() or tc_mod_fail() (neither: a transient
 	 * failure); return 1 for a descriptor with more to come, after
 	 * tc_mod_req_set_fd() if another descriptor is to be watched.
+	 * Since ABI 1.1, a request of an easy handle may also return 1
+	 * after tc_mod_req_set_easy() with the handle to drive next: the
+	 * same one set up anew (the daemon took it off its multi handle
+	 * before finish()) or another (the module frees the one it
+	 * replaces); the credential's timeout covers all the steps.  A
+	 * daemon of ABI 1.0 takes that 1 for the end, with no result.
 	 */
 	int (*finish)(void *state, tc_mod_req *req, CURLcode cc);
 	/*

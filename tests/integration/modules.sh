@@ -39,7 +39,7 @@ t_module_serves_token() {
 	ctl token one --wait 10 >"$WORK/one" || return 1
 	expect_eq "$(cat "$WORK/one")" "tok-one.abc" "token of one" || return 1
 	expect_eq "$(ctl token two --wait 10)" "tok-two.def" "token of two" || return 1
-	expect_grep "loaded module $WORK/modules/fixed.so (ABI 1.0)" \
+	expect_grep "loaded module $WORK/modules/fixed.so (ABI 1.1)" \
 	    "$WORK/daemon.log" "log" || return 1
 	# expires_in reached the daemon: about 600 s left.
 	ctl show one --json >"$WORK/show" || return 1
@@ -82,7 +82,7 @@ mod_refused() {
 t_module_refused() {
 	mod_setup
 	mod_cred x wrongabi "token = t"
-	mod_refused wrongabi "$WORK/modules/wrongabi.so: built for module ABI 99.0; this tokencached speaks 1.0" || return 1
+	mod_refused wrongabi "$WORK/modules/wrongabi.so: built for module ABI 99.1; this tokencached speaks 1.1" || return 1
 	mod_cred x noentry "token = t"
 	mod_refused noentry "$WORK/modules/noentry.so: not a tokencache module: no entry point tokencache_module" || return 1
 	mod_cred x nostart "token = t"
@@ -120,7 +120,7 @@ t_module_reload_refused_and_failures() {
 	wait_json bad 'j.last_error === "fixed: failing as told"' 10 || return 1
 	mod_cred later wrongabi "token = t"
 	ctl reload >"$WORK/reload" 2>&1 && { echo "reload accepted a wrong module"; return 1; }
-	expect_grep "built for module ABI 99.0" "$WORK/reload" "reload message" || return 1
+	expect_grep "built for module ABI 99.1" "$WORK/reload" "reload message" || return 1
 	expect_eq "$(ctl token good)" good-token "still served" || return 1
 }
 

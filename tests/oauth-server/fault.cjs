@@ -32,6 +32,14 @@
 //   POST /_outage?on=1  until /_outage?on=0, every /jwt request gets a 503
 //                       temporarily_unavailable (no Retry-After); the
 //                       switches are recorded as "_outage:on" / ":off"
+//   /form               a good reply; the form it was sent is recorded as
+//                       "form:BODY" (client_secret and client_assertion
+//                       values replaced by "*")
+//   GET /.well-known/openid-configuration
+//                       an OIDC discovery document: issuer
+//                       http://127.0.0.1:PORT, token_endpoint .../ok,
+//                       unless POST /_discovery?endpoint=URL[&issuer=URL]
+//                       said otherwise (recorded as the path, as any)
 //   GET  /_stats        {"PATH?QUERY": [ms timestamps of requests], ...}
 //   POST /_reset        forget them
 
@@ -49,6 +57,7 @@ function token() {
 }
 
 let outage = false;
+const discovery = {};
 
 // A JWT whose exp is whole seconds, as a real server's: the current
 // second plus ttl.  The Date header says that same second (node's own
@@ -87,6 +96,13 @@ function handle(req, res, otherPort) {
     res.end();
     return;
   }
+  if (req.method === 'POST' && path === '/_discovery') {
+    discovery.endpoint = q.get('endpoint') ?? undefined;
+    discovery.issuer = q.get('issuer') ?? undefined;
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   if (req.method === 'POST' && path === '/_reset') {
     for (const k of Object.keys(hits)) delete hits[k];
     res.writeHead(204);
@@ -113,6 +129,21 @@ function handle(req, res, otherPort) {
         }
         const ttl = Number(q.get(`ttl_${client}`) || q.get('ttl') || 3600);
         return jwt(res, ttl);
+      }
+      case '/form': {
+        const form = new URLSearchParams(body);
+        for (const k of ['client_secret', 'client_assertion']) if (form.has(k)) form.set(k, '*');
+        record(`form:${form.toString()}`);
+        return good(res, '3600');
+      }
+      case '/.well-known/openid-configuration': {
+        const self = `http://127.0.0.1:${req.socket.localPort}`;
+        return json(200, {
+          issuer: discovery.issuer ?? self,
+          token_endpoint: discovery.endpoint ?? `${self}/ok`,
+          jwks_uri: `${self}/jwks`,
+          response_types_supported: ['code'],
+        });
       }
       case '/expires':
         return good(res, q.get('v') ?? '3600');

@@ -31,6 +31,8 @@
 //   POST /_fail?count=N&status=S   the next N token requests fail with
 //                  HTTP status S (default 503) and {"error":"temporarily_unavailable"}
 //   POST /_delay?ms=N              delay every token response by N ms (0 = off)
+//   POST /_delay?discovery_ms=N    delay every discovery document by N ms
+//                  (and token responses by ms, 0 if not given)
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -95,15 +97,20 @@ const seenIds = new Set();
 for (const c of clients) {
   if (c && seenIds.has(c.client_id)) die(`duplicate client_id ${c.client_id}`);
   if (c) seenIds.add(c.client_id);
-  if (!c || typeof c.client_id !== 'string' || typeof c.client_secret !== 'string') {
+  // private_key_jwt clients give their public keys (jwks) instead of a
+  // secret; tls_client_auth clients the subject DN of their certificate
+  // (tls_client_auth_subject_dn, as Node's X509Certificate.subject
+  // spells it: "CN=name"), presented through tls-front.cjs.
+  const keyed = c && ['private_key_jwt', 'tls_client_auth'].includes(c.token_endpoint_auth_method);
+  if (!c || typeof c.client_id !== 'string' || (!keyed && typeof c.client_secret !== 'string')) {
     die('every client needs string client_id and client_secret');
   }
   c.grant_types ??= ['client_credentials'];
   c.response_types ??= [];
   c.redirect_uris ??= [];
   c.token_endpoint_auth_method ??= 'client_secret_basic';
-  if (!['client_secret_basic', 'client_secret_post'].includes(c.token_endpoint_auth_method)) {
-    die(`client ${c.client_id}: token_endpoint_auth_method must be client_secret_basic or client_secret_post`);
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'].includes(c.token_endpoint_auth_method)) {
+    die(`client ${c.client_id}: token_endpoint_auth_method must be client_secret_basic, client_secret_post, private_key_jwt or tls_client_auth`);
   }
 }
 
@@ -202,8 +209,29 @@ const configuration = {
   jwks: { keys: [signingJwk] },
   cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
   scopes: [...allScopes],
+  clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'],
   features: {
     devInteractions: { enabled: false },
+    // RFC 8705, behind tls-front.cjs: it terminates TLS, verifies the
+    // client certificate against the test CA and passes it on in
+    // x-tc-client-cert (URL-encoded PEM), having dropped any such header
+    // a client sent.  Only for tests: this port itself is plain HTTP on
+    // the loopback interface.
+    mTLS: {
+      enabled: true,
+      tlsClientAuth: true,
+      certificateBoundAccessTokens: true,
+      getCertificate: (ctx) => {
+        const h = ctx.get('x-tc-client-cert');
+        return h ? decodeURIComponent(h) : undefined;
+      },
+      certificateAuthorized: (ctx) => ctx.get('x-tc-client-verified') === 'SUCCESS',
+      certificateSubjectMatches: (ctx, property, expected) => {
+        const h = ctx.get('x-tc-client-cert');
+        if (!h || property !== 'tls_client_auth_subject_dn') return false;
+        return new crypto.X509Certificate(decodeURIComponent(h)).subject === expected;
+      },
+    },
     clientCredentials: { enabled: true },
     introspection: {
       enabled: true,
@@ -274,6 +302,7 @@ const stats = { token_requests: 0, token_errors: 0, by_client: {} };
 let failRemaining = 0;
 let failStatus = 503;
 let delayMs = 0;
+let delayDiscoveryMs = 0;
 
 const authMethodOf = new Map(clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
 
@@ -324,6 +353,7 @@ provider.use(async (ctx, next) => {
     stats.by_client = {};
     failRemaining = 0;
     delayMs = 0;
+    delayDiscoveryMs = 0;
     ctx.status = 204;
     return;
   }
@@ -335,8 +365,12 @@ provider.use(async (ctx, next) => {
   }
   if (ctx.path === '/_delay' && ctx.method === 'POST') {
     delayMs = Math.max(0, parseInt(ctx.query.ms ?? '0', 10) || 0);
+    delayDiscoveryMs = Math.max(0, parseInt(ctx.query.discovery_ms ?? '0', 10) || 0);
     ctx.status = 204;
     return;
+  }
+  if (ctx.path === '/.well-known/openid-configuration' && delayDiscoveryMs > 0) {
+    await new Promise((r) => { setTimeout(r, delayDiscoveryMs); });
   }
 
   if (ctx.path !== tokenPath || ctx.method !== 'POST') {

@@ -24,6 +24,9 @@
 #include "testutil.h"
 
 #define SECRET	"s3cr3t-VALUE-xyz"
+/* ca_file is read by the monitor, which checks only that it is PEM. */
+#define CA_PEM	"-----BEGIN CERTIFICATE-----\nMIIB\n" \
+	"-----END CERTIFICATE-----\n"
 
 /* Lines 1-5 of a valid credential file; tests append from line 6. */
 #define BASE \
@@ -393,8 +396,12 @@ END_TEST
 START_TEST(cred_every_key)
 {
 	struct cred_conf c;
+	char body[1024];
 
 	put_secret();
+	ck_assert_int_eq(mkdir(tu_path("ca"), 0755), 0);
+	tu_put("ca/roots.pem", 0644, CA_PEM);
+	tu_put("abs-ca.pem", 0644, CA_PEM);
 	cred_ok("# Camunda SaaS\r\n"
 	    "[credential]\r\n"
 	    "provider=oauth2\r\n"
@@ -442,10 +449,14 @@ START_TEST(cred_every_key)
 	ck_assert_str_eq(c.ca_file, tu_path("ca/roots.pem"));
 	conf_cred_clear(&c);
 
-	cred_ok(BASE "ca_file = /etc/ssl/certs/ca.pem\n"
+	/* An absolute path is kept as it is; the monitor reads the file. */
+	snprintf(body, sizeof(body), BASE "ca_file = %s\n"
 	    "auth_method = client_secret_post\n"
-	    "timeout = 600\n", &c);
-	ck_assert_str_eq(c.ca_file, "/etc/ssl/certs/ca.pem");
+	    "timeout = 600\n", tu_path("abs-ca.pem"));
+	cred_ok(body, &c);
+	ck_assert_str_eq(c.ca_file, tu_path("abs-ca.pem"));
+	ck_assert_str_eq(c.ca_pem, CA_PEM);
+	ck_assert_uint_eq(c.ca_pem_len, strlen(CA_PEM));
 	ck_assert_int_eq(c.auth_method, AUTH_CLIENT_SECRET_POST);
 	ck_assert_int_eq(c.timeout_ms, 600000);
 	conf_cred_clear(&c);
@@ -532,7 +543,7 @@ static const struct {
 	  "client_secret contains a byte outside printable ASCII" },
 	{ BASE "auth_method = basic\n", 6,
 	  "unknown auth_method 'basic' (known: client_secret_post, "
-	  "client_secret_basic)" },
+	  "client_secret_basic, tls_client_auth, private_key_jwt)" },
 	{ BASE "resource = api.example.com\n", 6, "absolute URI" },
 	{ BASE "resource = ://x\n", 6, "absolute URI" },
 	{ BASE "resource = urn:\n", 6, "absolute URI" },
@@ -1375,7 +1386,7 @@ static const struct {
 	{ "timeout = 31\n", 0 },
 	{ "default_lifetime = 60\n", 0 },
 	{ "max_lifetime = 60\n", 0 },
-	{ "ca_file = /ca.pem\n", 0 },
+	{ "ca_file = ca.pem\n", 0 },
 };
 
 START_TEST(request_differs)
@@ -1384,6 +1395,7 @@ START_TEST(request_differs)
 	char body[1024];
 
 	put_secret();
+	tu_put("ca.pem", 0644, CA_PEM);
 	cred_ok(BASE, &a);
 	snprintf(body, sizeof(body), "%s%s", BASE, differs_cases[_i].extra);
 	cred_ok(body, &b);

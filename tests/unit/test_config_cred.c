@@ -53,6 +53,13 @@
 	"export ZEEBE_CLIENT_ID='cam-id'\n" \
 	"export ZEEBE_CLIENT_SECRET='" SECRET "'\n" \
 	"export CAMUNDA_OAUTH_URL='https://login.example.com/oauth/token'\n"
+/* Stand-ins for PEM files: the monitor only checks that they are PEM and
+ * reads them; the worker parses them (oauth2.c, tested by the
+ * integration tests and test_jwt). */
+#define PEM_CERT "-----BEGIN CERTIFICATE-----\nMIIBcert\n" \
+	"-----END CERTIFICATE-----\n"
+#define PEM_KEY "-----BEGIN PRIVATE KEY-----\nMIIBkey\n" \
+	"-----END PRIVATE KEY-----\n"
 
 /* Only what a credential must say. */
 #define BARE \
@@ -62,6 +69,15 @@
 	"client_id = my-client\n" \
 	"client_secret_file = secret\n"
 
+/* The files a credential may name besides its secret. */
+static void
+put_pems(void)
+{
+	tu_put("cert.pem", 0644, PEM_CERT);
+	tu_put("key.pem", 0600, PEM_KEY);
+	tu_put("ca.pem", 0644, PEM_CERT);
+}
+
 static void
 cred_ok(const char *content, struct cred_conf *c)
 {
@@ -70,6 +86,7 @@ cred_ok(const char *content, struct cred_conf *c)
 	tu_put("cred.conf", 0600, content);
 	tu_put("secret", 0600, SECRET "\n");
 	tu_put("console", 0600, CONSOLE);
+	put_pems();
 	ck_assert_msg(conf_load_credential(tu_path("cred.conf"), "cred", c,
 	    err) == 0, "%s", err);
 }
@@ -112,7 +129,8 @@ static const struct sample {
 	    "client_secret_file" },
 	{ "auth_method", "client_secret_basic", "1", "client_secret_jwt",
 	    "unknown auth_method 'client_secret_jwt' (known: "
-	    "client_secret_post, client_secret_basic)" },
+	    "client_secret_post, client_secret_basic, tls_client_auth, "
+	    "private_key_jwt)" },
 	{ "audience", "aud", "aud", "a\xff", "audience contains a byte" },
 	{ "scope", "a b", "a b", "a\xff", "scope contains a byte" },
 	{ "resource", "urn:x:y", "urn:x:y", "https://r/#frag",
@@ -125,7 +143,24 @@ static const struct sample {
 	    "default_lifetime must be an integer in 1..315360000 (seconds)" },
 	{ "max_lifetime", "315360000", "315360000", "315360001",
 	    "max_lifetime must be an integer in 1..315360000 (seconds)" },
-	{ "ca_file", "ca.pem", "ca.pem", NULL, NULL },
+	{ "ca_file", "ca.pem", "ca.pem", "cred.conf", "is not a PEM file" },
+	{ "issuer", "https://idp.example.com/realms/x",
+	    "https://idp.example.com/realms/x", "https://idp.example.com/?a",
+	    "issuer must not have a query" },
+	{ "connect_timeout", "5", "5000", "601",
+	    "connect_timeout must be an integer in 1..600 (seconds)" },
+	{ "proxy", "http://proxy.example.com:3128",
+	    "http://proxy.example.com:3128", "http://u:p@proxy:3128",
+	    "proxy must not hold a user or password" },
+	{ "param", "tenant=a b", "tenant=a b", "client_assertion_type=x",
+	    "param 'client_assertion_type' is one the daemon sets itself" },
+	{ "tls_cert_file", "cert.pem", PEM_CERT, "no/such/file",
+	    "tls_cert_file" },
+	{ "tls_key_file", "key.pem", PEM_KEY, "cred.conf",
+	    "is not a PEM file" },
+	{ "private_key_file", "key.pem", PEM_KEY, "no/such/file",
+	    "private_key_file" },
+	{ "jwt_kid", "key-1", "key-1", "k\xff", "jwt_kid contains a byte" },
 	/* provider = camunda's (with_key gives them a camunda base) */
 	{ "credentials_file", "console", "console", "no/such/file",
 	    "credentials_file" },
@@ -155,9 +190,25 @@ with_key(char *buf, size_t sz, const char *key, const char *value)
 	    strcmp(key, "audience_value") == 0)
 		base = "[credential]\nprovider = camunda\naudience = zeebe\n"
 		    "#\n#\n";
+	/* The key on line 6, as after BARE. */
+	if (strcmp(key, "issuer") == 0)
+		base = "[credential]\nprovider = oauth2\n"
+		    "client_id = my-client\nclient_secret_file = secret\n\n";
+	if (strcmp(key, "private_key_file") == 0 ||
+	    strcmp(key, "jwt_kid") == 0)
+		base = "[credential]\nprovider = oauth2\n"
+		    "token_url = https://login.example.com/oauth/token\n"
+		    "client_id = my-client\nauth_method = private_key_jwt\n";
 	snprintf(buf, sz, "%s%s = %s\n", base, key, value);
 	if (strcmp(key, "audience_value") == 0)
 		strcat(buf, "credentials_file = console\n");
+	/* the keys this one goes with */
+	if (strcmp(key, "jwt_kid") == 0)
+		strcat(buf, "private_key_file = key.pem\n");
+	else if (strcmp(key, "tls_cert_file") == 0)
+		strcat(buf, "tls_key_file = key.pem\n");
+	else if (strcmp(key, "tls_key_file") == 0)
+		strcat(buf, "tls_cert_file = cert.pem\n");
 	/* the required keys BARE gave and this one did not */
 	if (strcmp(key, "provider") == 0)
 		strcat(buf, "token_url = https://login.example.com/t\n"
@@ -248,11 +299,14 @@ START_TEST(cred_table_flags)
 {
 	static const char *const request[] = { "provider", "token_url",
 	    "client_id", "client_secret", "auth_method", "audience", "scope",
-	    "resource", NULL };
+	    "resource", "issuer", "param", "tls_cert_file", NULL };
+	/* added after identities were first stored: see CF_ID_IFSET */
+	static const char *const ifset[] = { "issuer", "param",
+	    "tls_cert_file", NULL };
 	static const char *const acl[] = { "allow_users", "allow_groups",
 	    NULL };
 	const struct cred_field *f;
-	size_t i, nreq = 0, nacl = 0;
+	size_t i, nreq = 0, nacl = 0, nifset = 0;
 
 	for (i = 0; request[i] != NULL; i++, nreq++)
 		ck_assert_msg((row(request[i])->flags & CF_REQUEST) != 0,
@@ -265,15 +319,21 @@ START_TEST(cred_table_flags)
 		;
 	ck_assert_uint_ne(f->flags & CF_REQUEST, 0);
 	nreq++;
+	for (i = 0; ifset[i] != NULL; i++, nifset++)
+		ck_assert_msg((row(ifset[i])->flags & CF_ID_IFSET) != 0,
+		    "%s is not CF_ID_IFSET", ifset[i]);
 	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
 	    f++) {
 		if ((f->flags & CF_REQUEST) != 0)
 			nreq--;
 		if ((f->flags & CF_ACL) != 0)
 			nacl--;
+		if ((f->flags & CF_ID_IFSET) != 0)
+			nifset--;
 	}
 	ck_assert_uint_eq(nreq, 0);
 	ck_assert_uint_eq(nacl, 0);
+	ck_assert_uint_eq(nifset, 0);
 }
 END_TEST
 
@@ -319,6 +379,7 @@ START_TEST(cred_parse_each_key_refused)
 	tu_put("cred.conf", 0600, body);
 	tu_put("secret", 0600, SECRET "\n");
 	tu_put("console", 0600, CONSOLE);
+	put_pems();
 	memset(&c, 0x5a, sizeof(c));
 	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
 	    err), -1);
@@ -445,6 +506,7 @@ load_two(struct daemon_conf **out)
 	tu_put("tokencache.conf", 0644, "[daemon]\nruntime_dir = /run/tc-x\n");
 	ck_assert_int_eq(mkdir(tu_path("credentials.d"), 0755), 0);
 	tu_put("credentials.d/full.conf", 0600, FULL);
+	tu_put("credentials.d/ca.pem", 0644, PEM_CERT);
 	tu_put("credentials.d/bare.conf", 0600, BARE);
 	tu_put("credentials.d/secret", 0600, SECRET "\n");
 	ck_assert_msg(conf_load(tu_path("tokencache.conf"), out, err) == 0,
@@ -489,7 +551,7 @@ START_TEST(cred_unpack_refuses_out_of_range)
 	size_t len = 0;
 
 	load_two(&c);
-	c->creds[0].auth_method = (enum auth_method)2;
+	c->creds[0].auth_method = (enum auth_method)4;
 	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
 	ck_assert_int_eq(conf_unpack(buf, len, &u), -1);
 	sodium_free(buf);
@@ -519,12 +581,26 @@ mutate(struct cred_conf *c, const struct cred_field *f)
 		ck_assert_ptr_nonnull(*sp = strdup("something-else"));
 		break;
 	case CF_SECRET:
-		(*CRED_FIELD(c, f, char *))[0] ^= 1;
+		/* FULL cannot give them all (private_key_file excludes
+		 * client_secret): an unset one is set. */
+		if (*CRED_FIELD(c, f, char *) == NULL) {
+			ck_assert_ptr_nonnull(*CRED_FIELD(c, f, char *) =
+			    sodium_malloc(2));
+			memcpy(*CRED_FIELD(c, f, char *), "x", 2);
+			*CRED_LEN(c, f) = 1;
+		} else
+			(*CRED_FIELD(c, f, char *))[0] ^= 1;
 		break;
 	case CF_LIST:
 		list = *CRED_FIELD(c, f, char **);
-		ck_assert_uint_gt(*CRED_LEN(c, f), 0);
-		free(list[0]);
+		if (*CRED_LEN(c, f) == 0) {
+			ck_assert_ptr_nonnull(list = realloc(list,
+			    2 * sizeof(*list)));
+			*CRED_FIELD(c, f, char **) = list;
+			list[1] = NULL;
+			*CRED_LEN(c, f) = 1;
+		} else
+			free(list[0]);
 		ck_assert_ptr_nonnull(list[0] = strdup("other"));
 		break;
 	case CF_CHOICE:
@@ -952,6 +1028,221 @@ START_TEST(cred_unpack_refuses_mixed)
 }
 END_TEST
 
+/* Lines 1-4: a credential with neither token_url nor a client secret. */
+#define HEAD "[credential]\nprovider = oauth2\nclient_id = my-client\n"
+#define URL "token_url = https://login.example.com/oauth/token\n"
+
+/*
+ * What the oauth2 keys need of each other, each refused with its file and
+ * line: one of token_url and issuer, the keys of each auth_method, and
+ * a connect_timeout within timeout.
+ */
+static const struct {
+	const char *content;
+	unsigned int line;
+	const char *why;
+} oauth2_refusals[] = {
+	{ HEAD "client_secret_file = secret\n", 0,
+	  "missing required key 'token_url' (or 'issuer')" },
+	{ HEAD URL "client_secret_file = secret\n"
+	  "issuer = https://login.example.com\n", 6,
+	  "give token_url or issuer, not both" },
+	{ HEAD URL "client_secret_file = secret\ntimeout = 5\n"
+	  "connect_timeout = 6\n", 7, "connect_timeout 6 exceeds timeout 5" },
+	{ HEAD URL "client_secret_file = secret\ntls_cert_file = cert.pem\n",
+	  6, "tls_cert_file and tls_key_file go together" },
+	{ HEAD URL "client_secret_file = secret\ntls_key_file = key.pem\n",
+	  6, "tls_cert_file and tls_key_file go together" },
+	{ HEAD URL "auth_method = tls_client_auth\n", 5,
+	  "auth_method tls_client_auth needs tls_cert_file and tls_key_file" },
+	{ HEAD URL "auth_method = private_key_jwt\n", 5,
+	  "auth_method private_key_jwt and private_key_file go together" },
+	{ HEAD URL "client_secret_file = secret\nprivate_key_file = key.pem\n",
+	  6, "auth_method private_key_jwt and private_key_file go together" },
+	{ HEAD URL "auth_method = private_key_jwt\nprivate_key_file = "
+	  "key.pem\nclient_secret_file = secret\n", 7,
+	  "auth_method private_key_jwt sends no client secret: remove "
+	  "client_secret_file" },
+	{ HEAD URL "auth_method = tls_client_auth\ntls_cert_file = cert.pem\n"
+	  "tls_key_file = key.pem\nclient_secret = x\n", 8,
+	  "auth_method tls_client_auth sends no client secret: remove "
+	  "client_secret" },
+	{ HEAD URL "client_secret_file = secret\njwt_kid = k\n", 6,
+	  "jwt_kid needs auth_method private_key_jwt" },
+	{ HEAD URL "client_secret_file = secret\nparam = scope=x\n", 6,
+	  "param 'scope' is one the daemon sets itself" },
+	{ HEAD URL "client_secret_file = secret\nparam = client_assertion=x\n",
+	  6, "param 'client_assertion' is one the daemon sets itself" },
+	{ HEAD URL "client_secret_file = secret\nparam = =x\n", 6,
+	  "param must be name=value" },
+	{ HEAD URL "client_secret_file = secret\nparam = a b=x\n", 6,
+	  "param must be name=value" },
+	{ HEAD URL "client_secret_file = secret\nproxy = ftp://p:21\n", 6,
+	  "proxy must be a URL" },
+	{ HEAD "issuer = http://idp.example.com\n"
+	  "client_secret_file = secret\n", 4, "issuer must use https://" },
+	{ HEAD "issuer = https://idp.example.com/#x\n"
+	  "client_secret_file = secret\n", 4,
+	  "issuer must not have a fragment" },
+	{ HEAD URL "client_secret_file = secret\ntls_cert_file = secret\n"
+	  "tls_key_file = key.pem\n", 6, "is not a PEM file" },
+};
+
+START_TEST(cred_oauth2_keys_refused)
+{
+	struct cred_conf c;
+	char err[CONF_ERR_MAX] = "", want[PATH_MAX + 16];
+
+	tu_put("cred.conf", 0600, oauth2_refusals[_i].content);
+	tu_put("secret", 0600, SECRET "\n");
+	put_pems();
+	ck_assert_int_eq(conf_load_credential(tu_path("cred.conf"), "cred", &c,
+	    err), -1);
+	if (oauth2_refusals[_i].line != 0)
+		snprintf(want, sizeof(want), "%s:%u: ", tu_path("cred.conf"),
+		    oauth2_refusals[_i].line);
+	else
+		snprintf(want, sizeof(want), "%s: ", tu_path("cred.conf"));
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
+	    "%u: error '%s' does not start with '%s'", _i, err, want);
+	ck_assert_msg(strstr(err, oauth2_refusals[_i].why) != NULL,
+	    "%u: error '%s' lacks '%s'", _i, err, oauth2_refusals[_i].why);
+	ck_assert_ptr_null(strstr(err, SECRET));
+}
+END_TEST
+
+/* The ways of authenticating that need no secret load, and connect_timeout
+ * defaults to min(timeout, 10 s). */
+START_TEST(cred_oauth2_keys_ok)
+{
+	struct cred_conf c;
+
+	cred_ok(HEAD "issuer = https://idp.example.com/\n"
+	    "auth_method = tls_client_auth\ntls_cert_file = cert.pem\n"
+	    "tls_key_file = key.pem\ntimeout = 4\n", &c);
+	ck_assert_ptr_null(c.token_url);
+	ck_assert_str_eq(c.issuer, "https://idp.example.com/");
+	ck_assert_ptr_null(c.client_secret);
+	ck_assert_uint_eq(c.auth_method, AUTH_TLS_CLIENT_AUTH);
+	ck_assert_uint_eq(c.tls_key_len, strlen(PEM_KEY));
+	ck_assert_int_eq(c.connect_timeout_ms, 4000);
+	conf_cred_clear(&c);
+	cred_ok(HEAD URL "auth_method = private_key_jwt\n"
+	    "private_key_file = key.pem\njwt_kid = k1\n"
+	    "param = tenant=t1\nparam = x.y-z_=\n", &c);
+	ck_assert_uint_eq(c.auth_method, AUTH_PRIVATE_KEY_JWT);
+	ck_assert_str_eq(c.private_key, PEM_KEY);
+	ck_assert_uint_eq(c.nparams, 2);
+	ck_assert_str_eq(c.params[1], "x.y-z_=");
+	ck_assert_int_eq(c.connect_timeout_ms, 10000);
+	conf_cred_clear(&c);
+}
+END_TEST
+
+/*
+ * The keys added after identities were first stored leave the identity
+ * of a credential that does not give them as it was (the golden values
+ * of cred_request_id_stable), those that only shape the request leave it
+ * whatever they say, and each of the others changes it, distinctly.
+ */
+START_TEST(cred_request_id_new_keys)
+{
+	static const char *const extra[] = {
+		"param = tenant=a\n",
+		"param = tenant=b\n",
+		"param = tenant=a\nparam = x=y\n",
+		"tls_cert_file = cert.pem\ntls_key_file = key.pem\n",
+	};
+	uint8_t ids[5][16], id[16];
+	struct cred_conf c;
+	char body[2048];
+	size_t i, j;
+
+	/* connect_timeout, proxy: not the request */
+	cred_ok(FULL "connect_timeout = 3\nproxy = socks5h://127.0.0.1:9\n",
+	    &c);
+	request_id(&c, id);
+	conf_cred_clear(&c);
+	ck_assert_int_eq(memcmp(id, golden_full, 16), 0);
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		snprintf(body, sizeof(body), "%s%s", FULL, extra[i]);
+		cred_ok(body, &c);
+		request_id(&c, ids[i]);
+		conf_cred_clear(&c);
+	}
+	/* issuer instead of token_url, the same URL */
+	cred_ok("[credential]\nprovider = oauth2\nclient_id = my-client\n"
+	    "client_secret_file = secret\n"
+	    "issuer = https://login.example.com/oauth/token\n", &c);
+	request_id(&c, ids[i]);
+	conf_cred_clear(&c);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_ne(memcmp(ids[i], golden_full, 16), 0);
+		ck_assert_int_ne(memcmp(ids[i], golden_bare, 16), 0);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(memcmp(ids[i], ids[j], 16) != 0,
+			    "identities %zu and %zu are the same", i, j);
+	}
+}
+END_TEST
+
+/* The hand-over carries the new keys, and the worker refuses a built-in
+ * credential that no file could have given. */
+START_TEST(cred_pack_oauth2_keys)
+{
+	struct daemon_conf *c = NULL, *u = NULL;
+	char err[CONF_ERR_MAX] = "";
+	unsigned char *buf;
+	size_t len = 0, i;
+	char *keep;
+
+	tu_put("tokencache.conf", 0644, "[daemon]\nruntime_dir = /run/tc-x\n");
+	ck_assert_int_eq(mkdir(tu_path("credentials.d"), 0755), 0);
+	tu_put("credentials.d/cert.pem", 0644, PEM_CERT);
+	tu_put("credentials.d/key.pem", 0600, PEM_KEY);
+	tu_put("credentials.d/jwt.conf", 0600, HEAD
+	    "issuer = https://idp.example.com\nauth_method = private_key_jwt\n"
+	    "private_key_file = key.pem\njwt_kid = k\nproxy = http://p:1\n"
+	    "connect_timeout = 2\n");
+	tu_put("credentials.d/mtls.conf", 0600, HEAD URL
+	    "auth_method = tls_client_auth\ntls_cert_file = cert.pem\n"
+	    "tls_key_file = key.pem\nparam = a=b\nparam = c=d\n");
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0,
+	    "%s", err);
+	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
+	ck_assert_int_eq(conf_unpack(buf, len, &u), 0);
+	sodium_free(buf);
+	for (i = 0; i < c->ncreds; i++) {
+		assert_same_cred(&c->creds[i], &u->creds[i]);
+		ck_assert_int_eq(conf_cred_request_differs(&c->creds[i],
+		    &u->creds[i]), 0);
+	}
+	conf_free(u);
+	/* jwt.conf with a token_url as well */
+	ck_assert_ptr_nonnull(c->creds[0].token_url = strdup("https://a/"));
+	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
+	ck_assert_int_eq(conf_unpack(buf, len, &u), -1);
+	sodium_free(buf);
+	free(c->creds[0].token_url);
+	c->creds[0].token_url = NULL;
+	/* mtls.conf without its key */
+	keep = c->creds[1].tls_key;
+	c->creds[1].tls_key = NULL;
+	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
+	ck_assert_int_eq(conf_unpack(buf, len, &u), -1);
+	sodium_free(buf);
+	c->creds[1].tls_key = keep;
+	/* ... or with a secret */
+	ck_assert_ptr_nonnull(c->creds[1].client_secret = sodium_malloc(2));
+	memcpy(c->creds[1].client_secret, "x", 2);
+	c->creds[1].client_secret_len = 1;
+	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
+	ck_assert_int_eq(conf_unpack(buf, len, &u), -1);
+	sodium_free(buf);
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 config_cred_suite(void)
 {
@@ -975,6 +1266,11 @@ config_cred_suite(void)
 	tcase_add_test(tc, cred_chain_parse);
 	tcase_add_test(tc, cred_chain_refused);
 	tcase_add_test(tc, cred_chain_identity);
+	tcase_add_loop_test(tc, cred_oauth2_keys_refused, 0,
+	    sizeof(oauth2_refusals) / sizeof(oauth2_refusals[0]));
+	tcase_add_test(tc, cred_oauth2_keys_ok);
+	tcase_add_test(tc, cred_request_id_new_keys);
+	tcase_add_test(tc, cred_pack_oauth2_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
