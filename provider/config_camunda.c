@@ -112,62 +112,21 @@ static int
 read_console_file(const char *cpath, unsigned int line, const char *fpath,
     struct daemon_user *du, char **bufp, size_t *lenp, char *err)
 {
-	struct stat st;
-	char *buf = NULL, why[128];
-	const size_t cap = CAMUNDA_ENV_FILE_MAX + 1;	/* one more: too big */
+	char *buf = NULL;
 	size_t n = 0;
-	ssize_t r;
-	int fd = -1, ret = -1;
 
-	if ((fd = open(fpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY)) == -1) {
-		conf_err(err, cpath, line, "credentials_file %s: %s", fpath,
-		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		conf_err(err, cpath, line, "credentials_file %s: not a "
-		    "regular file", fpath);
-		goto out;
-	}
-	if (conf_secret_perm_problem(&st, du, why, sizeof(why)) != NULL) {
-		conf_err(err, cpath, line, "credentials_file %s %s", fpath,
-		    why);
-		goto out;
-	}
-	if ((buf = sodium_malloc(cap)) == NULL) {
-		conf_err(err, cpath, line, "out of memory");
-		goto out;
-	}
-	while (n < cap) {
-		r = read(fd, buf + n, cap - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			conf_err(err, cpath, line, "credentials_file %s: %s",
-			    fpath, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	if (conf_read_opt_file(cpath, line, "credentials_file", fpath, du, 1,
+	    &buf, &n, err) != 0)
+		return -1;
 	if (n > CAMUNDA_ENV_FILE_MAX) {
 		conf_err(err, cpath, line, "credentials_file %s is larger "
 		    "than %d bytes", fpath, CAMUNDA_ENV_FILE_MAX);
-		goto out;
-	}
-	/* success */
-	*bufp = buf;
-	buf = NULL;
-	*lenp = n;
-	ret = 0;
- out:
-	if (buf != NULL)
 		sodium_free(buf);	/* wipes */
-	if (fd != -1)
-		close(fd);
-	return ret;
+		return -1;
+	}
+	*bufp = buf;
+	*lenp = n;
+	return 0;
 }
 
 /*

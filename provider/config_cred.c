@@ -1,11 +1,12 @@
 /*
- * config_cred.c - credentials_dir/NAME.conf.
+ * config_cred.c - credentials_dir/NAME.conf: the table, its sections,
+ * a module's options, and loading one file.
  *
  * Every key and field of a credential is one row of conf_cred_fields[]
- * below (see config.h), which drives parsing, conf_cred_clear(), the
- * "request changed" and ACL diffs and the request identity; privsep.c's
- * hand-over to the worker walks the same rows.  A new key is one row,
- * plus a parser if none of the existing ones fits.
+ * below (see config.h), which drives parsing (the parsers are in
+ * config_keys.c), clearing, the "request changed" and ACL diffs, the
+ * hand-over to the worker and the request identity (config_encode.c).
+ * A new key is one row, plus a parser if none of the existing ones fits.
  *
  * Credential files and secret files hold client secrets: secrets live in
  * sodium_malloc'd memory, and no error message quotes a value that could
@@ -43,432 +44,8 @@
 
 /* ---- credential files -------------------------------------------------- */
 
-#define CRED_FIELDS_MAX 40	/* rows of conf_cred_fields[], at most */
 
-/* One section of a credential file as it is read: [credential], or one
- * of a chain's [source] sections. */
-struct cred_sec {
-	struct cred_conf *c;           /* where its keys go */
-	unsigned int seen[CRED_FIELDS_MAX];  /* by row: line of the (first)
-	                                      * occurrence of its key */
-	unsigned int line;             /* of its header, 0 if none */
-	char *secret_file;             /* resolved client_secret_file */
-	int builtin;                   /* the provider is oauth2 or camunda
-	                                * (see conf_provider_builtin); -1:
-	                                * not given */
-	unsigned int secret_opt_line;  /* a module's secret given inline */
-};
-
-struct cred_parse {
-	const char *path;
-	char *dir;
-	struct daemon_user *du;
-	struct cred_sec secs[1 + SOURCES_MAX];  /* [credential], [source]s */
-	size_t nsources;               /* [source] sections (first pass) */
-	size_t at;                     /* [source] sections read so far */
-	struct cred_sec *s;            /* the section being read */
-};
-
-/* ---- the parsers of credential keys -------------------------------------
- *
- * One per kind of value; conf_cred_fields[] names each key's.  value is
- * NUL-terminated at vlen and has passed conf_value_check().
- */
-
-static int
-store_str(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	if ((*CRED_FIELD(cp->s->c, f, char *) = strndup(value, vlen)) == NULL) {
-		conf_err(err, cp->path, line, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-/* One of f->words: the word itself (CF_STR) or its index (CF_CHOICE). */
-static int
-parse_word(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	char eb[ECHO_MAX + 4], known[256];
-	size_t i, n = 0;
-
-	for (i = 0; f->words[i] != NULL; i++) {
-		if (strlen(f->words[i]) == vlen &&
-		    memcmp(f->words[i], value, vlen) == 0)
-			break;
-	}
-	if (f->words[i] == NULL) {
-		known[0] = '\0';
-		for (i = 0; f->words[i] != NULL && n < sizeof(known); i++)
-			n += (size_t)snprintf(known + n, sizeof(known) - n,
-			    "%s%s", i == 0 ? "" : ", ", f->words[i]);
-		conf_err(err, cp->path, line, "unknown %s '%s' (known: %s)",
-		    f->key, conf_echo(eb, sizeof(eb), value, vlen), known);
-		return -1;
-	}
-	if (f->kind == CF_CHOICE) {
-		*CRED_FIELD(cp->s->c, f, unsigned int) = (unsigned int)i;
-		return 0;
-	}
-	return store_str(cp, f, value, vlen, line, err);
-}
-
-static int
-parse_provider(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	char eb[ECHO_MAX + 4];
-
-	if (!conf_provider_valid(value, vlen)) {
-		conf_err(err, cp->path, line, "provider '%s' is not a module "
-		    "name (1..64 bytes of a-z 0-9 _ -)", conf_echo(eb,
-		    sizeof(eb), value, vlen));
-		return -1;
-	}
-	if (strcmp(value, "chain") == 0) {
-		conf_err(err, cp->path, line, "provider 'chain' is reserved: "
-		    "a chain is written as [source] sections");
-		return -1;
-	}
-	return store_str(cp, f, value, vlen, line, err);
-}
-
-static int
-parse_token_url(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	const char *why;
-
-	if ((why = conf_token_url_problem(value, vlen)) != NULL) {
-		conf_err(err, cp->path, line, "%s", why);
-		return -1;
-	}
-	return store_str(cp, f, value, vlen, line, err);
-}
-
-/* RFC 6749 Appendix A: client_id, client_secret and scope are VSCHARs;
- * so must an audience be, which goes into the same form. */
-static int
-vschar_check(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	if (!all_bytes_in(value, vlen, 0x20, 0x7e)) {
-		conf_err(err, cp->path, line, "%s contains a byte outside "
-		    "printable ASCII (0x20..0x7e)", f->key);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-parse_vschar(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	if (vschar_check(cp, f, value, vlen, line, err) != 0)
-		return -1;
-	return store_str(cp, f, value, vlen, line, err);
-}
-
-/* A secret given inline, into sodium_malloc'd memory.  Never quoted. */
-static int
-parse_secret(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	char **sp = CRED_FIELD(cp->s->c, f, char *);
-
-	if (vschar_check(cp, f, value, vlen, line, err) != 0)
-		return -1;
-	if (vlen > SECRET_MAX) {
-		conf_err(err, cp->path, line, "%s is longer than %d bytes",
-		    f->key, SECRET_MAX);
-		return -1;
-	}
-	if ((*sp = sodium_malloc(vlen + 1)) == NULL) {
-		conf_err(err, cp->path, line, "out of memory");
-		return -1;
-	}
-	memcpy(*sp, value, vlen);
-	(*sp)[vlen] = '\0';
-	*CRED_LEN(cp->s->c, f) = vlen;
-	return 0;
-}
-
-/* A path, relative to the credential file's directory. */
-static int
-resolve_value(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, unsigned int line, char **out, char *err)
-{
-	if ((*out = conf_path_resolve(cp->dir, value)) == NULL) {
-		conf_err(err, cp->path, line, "%s: path too long or out of "
-		    "memory", f->key);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-parse_path(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	(void)vlen;
-	return resolve_value(cp, f, value, line, CRED_FIELD(cp->s->c, f, char *),
-	    err);
-}
-
-/* The file is read once the whole credential file is (conf_cred_load):
- * client_secret_file and client_secret exclude each other. */
-static int
-parse_secret_file(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	(void)vlen;
-	return resolve_value(cp, f, value, line, &cp->s->secret_file, err);
-}
-
-/* RFC 8707 §2: each `resource` line adds one. */
-static int
-parse_resource(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	char ***listp = CRED_FIELD(cp->s->c, f, char **), **nl;
-	size_t *np = CRED_LEN(cp->s->c, f);
-
-	if (!conf_resource_valid(value, vlen)) {
-		conf_err(err, cp->path, line, "%s must be an absolute URI "
-		    "without a fragment, like https://api.example.com/",
-		    f->key);
-		return -1;
-	}
-	if ((nl = reallocarray(*listp, *np + 2, sizeof(*nl))) == NULL)
-		goto nomem;
-	*listp = nl;
-	nl[*np + 1] = NULL;
-	if ((nl[*np] = strndup(value, vlen)) == NULL)
-		goto nomem;
-	(*np)++;
-	return 0;
- nomem:
-	conf_err(err, cp->path, line, "out of memory");
-	return -1;
-}
-
-/* Blank-separated user or group names, as written. */
-static int
-parse_names(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	return conf_split_list(cp->path, line, f->key, value, vlen,
-	    CRED_FIELD(cp->s->c, f, char **), CRED_LEN(cp->s->c, f), err);
-}
-
-/* Whole seconds in f->lo..f->hi, kept in units of 1/f->scale s. */
-static int
-parse_seconds(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	unsigned long n;
-
-	if (conf_parse_ulong(value, vlen, (unsigned long)f->lo,
-	    (unsigned long)f->hi, &n) != 0) {
-		conf_err(err, cp->path, line, "%s must be an integer in "
-		    "%ld..%ld (seconds)", f->key, f->lo, f->hi);
-		return -1;
-	}
-	*CRED_FIELD(cp->s->c, f, long) = (long)n * f->scale;
-	return 0;
-}
-
-/*
- * OIDC Discovery §2 and §4.3: the issuer is the URL the discovery
- * document must name again, byte for byte; https, or http on loopback as
- * for token_url, and neither query nor fragment.
- */
-static int
-parse_issuer(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	static const char what[] = "token_url ";
-	const char *why;
-
-	if ((why = conf_token_url_problem(value, vlen)) != NULL) {
-		/* Its messages name token_url: say issuer. */
-		if (strncmp(why, what, sizeof(what) - 1) == 0)
-			why += sizeof(what) - 1;
-		conf_err(err, cp->path, line, "%s %s", f->key, why);
-		return -1;
-	}
-	if (memchr(value, '?', vlen) != NULL) {
-		conf_err(err, cp->path, line, "%s must not have a query "
-		    "('?')", f->key);
-		return -1;
-	}
-	return store_str(cp, f, value, vlen, line, err);
-}
-
-/*
- * A proxy URL as libcurl takes it, with a scheme so that libcurl guesses
- * nothing.  No user information: a password in it would be a secret in a
- * field that is not kept as one.
- */
-static int
-parse_proxy(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	static const char *const schemes[] = { "http://", "https://",
-	    "socks4://", "socks4a://", "socks5://", "socks5h://", NULL };
-	const char *host = NULL;
-	size_t i;
-
-	for (i = 0; schemes[i] != NULL; i++) {
-		if (strncasecmp(value, schemes[i], strlen(schemes[i])) == 0) {
-			host = value + strlen(schemes[i]);
-			break;
-		}
-	}
-	if (!all_bytes_in(value, vlen, 0x21, 0x7e) || host == NULL ||
-	    *host == '\0' || *host == '/' || *host == ':') {
-		conf_err(err, cp->path, line, "%s must be a URL like "
-		    "http://proxy.example.com:3128 (schemes: http, https, "
-		    "socks4, socks4a, socks5, socks5h)", f->key);
-		return -1;
-	}
-	if (strchr(host, '@') != NULL) {
-		conf_err(err, cp->path, line, "%s must not hold a user or "
-		    "password ('@')", f->key);
-		return -1;
-	}
-	return store_str(cp, f, value, vlen, line, err);
-}
-
-/* Form parameters the daemon sends itself, by RFC 6749, 7521, 7523, 8693
- * and 8707: a `param` may not set or repeat one. */
-static const char *const param_reserved[] = { "grant_type", "client_id",
-    "client_secret", "scope", "audience", "resource", NULL };
-
-/*
- * `param = name=value`: one more form parameter of the token request.
- * The name is a token of letters, digits and "_.-"; the value VSCHARs
- * (RFC 6749 Appendix A), form-encoded when sent.
- */
-static int
-parse_param(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	char ***listp = CRED_FIELD(cp->s->c, f, char **), **nl;
-	size_t *np = CRED_LEN(cp->s->c, f), nlen, i;
-	const char *eq = memchr(value, '=', vlen);
-	char eb[ECHO_MAX + 4];
-	int reserved;
-
-	nlen = eq != NULL ? (size_t)(eq - value) : 0;
-	for (i = 0; i < nlen; i++)
-		if (!is_name_char(value[i]))
-			break;
-	if (eq == NULL || nlen == 0 || nlen > 64 || i < nlen) {
-		conf_err(err, cp->path, line, "%s must be name=value, the "
-		    "name 1..64 of A-Z a-z 0-9 _ . -", f->key);
-		return -1;
-	}
-	if (vschar_check(cp, f, value, vlen, line, err) != 0)
-		return -1;
-	/* client_assertion and client_assertion_type, and any like them */
-	reserved = nlen >= 16 && memcmp(value, "client_assertion", 16) == 0;
-	for (i = 0; param_reserved[i] != NULL; i++)
-		reserved |= strlen(param_reserved[i]) == nlen &&
-		    memcmp(param_reserved[i], value, nlen) == 0;
-	if (reserved) {
-		conf_err(err, cp->path, line, "%s '%s' is one the daemon "
-		    "sets itself", f->key, conf_echo(eb, sizeof(eb), value,
-		    nlen));
-		return -1;
-	}
-	if ((nl = reallocarray(*listp, *np + 2, sizeof(*nl))) == NULL)
-		goto nomem;
-	*listp = nl;
-	nl[*np + 1] = NULL;
-	if ((nl[*np] = strndup(value, vlen)) == NULL)
-		goto nomem;
-	(*np)++;
-	return 0;
- nomem:
-	conf_err(err, cp->path, line, "out of memory");
-	return -1;
-}
-
-/*
- * A PEM file, read now by the monitor (root), since the worker may not
- * read it: a certificate under the rules of a configuration file, a key
- * under those of a secret file.  Into sodium_malloc'd memory either way;
- * whether it holds what it should is the worker's to judge (oauth2.c),
- * so that no root process parses it.
- */
-static int
-read_pem(struct cred_parse *cp, const char *key, const char *path,
-    unsigned int line, int secret, char **out, size_t *lenp, char *err)
-{
-	if (conf_read_opt_file(cp->path, line, key, path, secret ? cp->du :
-	    NULL, secret, out, lenp, err) != 0)
-		return -1;
-	if (memchr(*out, '\0', *lenp) != NULL ||
-	    strstr(*out, "-----BEGIN ") == NULL) {
-		conf_err(err, cp->path, line, "%s %s is not a PEM file", key,
-		    path);
-		return -1;	/* conf_cred_clear() frees *out */
-	}
-	return 0;
-}
-
-/* KEY_file: the row's CF_SECRET field gets the file's contents. */
-static int
-parse_pem_field(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, unsigned int line, int secret, char *err)
-{
-	char *path = NULL;
-	int r;
-
-	if (resolve_value(cp, f, value, line, &path, err) != 0)
-		return -1;
-	r = read_pem(cp, f->key, path, line, secret, CRED_FIELD(cp->s->c, f,
-	    char *), CRED_LEN(cp->s->c, f), err);
-	free(path);
-	return r;
-}
-
-static int
-parse_cert_file(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	(void)vlen;
-	return parse_pem_field(cp, f, value, line, 0, err);
-}
-
-static int
-parse_key_file(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	(void)vlen;
-	return parse_pem_field(cp, f, value, line, 1, err);
-}
-
-/*
- * ca_file: its path, for messages and the reload's diff, and its
- * contents, read now by the monitor since the worker may not read the
- * file (libcurl takes them as a blob).
- */
-static int
-parse_ca_file(struct cred_parse *cp, const struct cred_field *f,
-    const char *value, size_t vlen, unsigned int line, char *err)
-{
-	char **pathp = CRED_FIELD(cp->s->c, f, char *);
-
-	(void)vlen;
-	if (resolve_value(cp, f, value, line, pathp, err) != 0)
-		return -1;
-	return read_pem(cp, f->key, *pathp, line, 0, &cp->s->c->ca_pem,
-	    &cp->s->c->ca_pem_len, err);
-}
+/* struct cred_parse, struct cred_sec: config_internal.h */
 
 /* ---- the table of credential fields --------------------------------------
  *
@@ -495,9 +72,9 @@ parse_ca_file(struct cred_parse *cp, const struct cred_field *f,
 #define F_STR(key, field, flags, parse) { key, CF_STR, \
 	CF_OFF(field, char *), 0, flags, parse, NULL, 0, 0, 0, 0 }
 #define F_WORD(key, field, flags, words) { key, CF_STR, \
-	CF_OFF(field, char *), 0, flags, parse_word, words, 0, 0, 0, 0 }
+	CF_OFF(field, char *), 0, flags, ckey_word, words, 0, 0, 0, 0 }
 #define F_CHOICE(key, field, flags, words, dflt) { key, CF_CHOICE, \
-	CF_OFF(field, unsigned int), 0, flags, parse_word, words, 0, 0, 0, \
+	CF_OFF(field, unsigned int), 0, flags, ckey_word, words, 0, 0, 0, \
 	dflt }
 #define F_SECRET(key, field, len, flags, parse) { key, CF_SECRET, \
 	CF_OFF(field, char *), CF_OFF(len, size_t), flags, parse, NULL, \
@@ -506,9 +83,9 @@ parse_ca_file(struct cred_parse *cp, const struct cred_field *f,
 	CF_OFF(field, char **), CF_OFF(n, size_t), flags, parse, NULL, \
 	0, 0, 0, 0 }
 #define F_SECONDS(key, field, lo, hi, scale, dflt) { key, CF_LONG, \
-	CF_OFF(field, long), 0, 0, parse_seconds, NULL, lo, hi, scale, dflt }
+	CF_OFF(field, long), 0, 0, ckey_seconds, NULL, lo, hi, scale, dflt }
 #define F_SECONDS_F(key, field, flags, lo, hi, scale, dflt) { key, \
-	CF_LONG, CF_OFF(field, long), 0, flags, parse_seconds, NULL, lo, hi, \
+	CF_LONG, CF_OFF(field, long), 0, flags, ckey_seconds, NULL, lo, hi, \
 	scale, dflt }
 #define F_KEY(key, flags, parse) { key, CF_NONE, 0, 0, flags, parse, \
 	NULL, 0, 0, 0, 0 }
@@ -540,27 +117,27 @@ const struct cred_field conf_cred_fields[] = {
 	F_STR(NULL, name, CF_SET, NULL),
 	F_STR(NULL, path, 0, NULL),
 	F_STR("provider", provider, CF_REQUIRED | CF_SET | CF_REQUEST,
-	    parse_provider),
+	    ckey_provider),
 	/* Required too, or issuer: see cred_finish_oauth2(). */
 	F_STR("token_url", token_url, CF_REQUEST | CF_BUILTIN,
-	    parse_token_url),
+	    ckey_token_url),
 	F_STR("client_id", client_id, CF_REQUIRED | CF_SET | CF_REQUEST |
-	    CF_BUILTIN, parse_vschar),
+	    CF_BUILTIN, ckey_vschar),
 	/* Required too, or client_secret_file, by the auth_methods that
 	 * use one: see cred_finish(). */
 	F_SECRET("client_secret", client_secret, client_secret_len,
-	    CF_REQUEST | CF_BUILTIN, parse_secret),
-	F_KEY("client_secret_file", CF_BUILTIN, parse_secret_file),
+	    CF_REQUEST | CF_BUILTIN, ckey_secret),
+	F_KEY("client_secret_file", CF_BUILTIN, ckey_secret_file),
 	F_CHOICE("auth_method", auth_method, CF_REQUEST | CF_BUILTIN,
 	    auth_method_words, AUTH_CLIENT_SECRET_POST),
-	F_STR("audience", audience, CF_REQUEST | CF_BUILTIN, parse_vschar),
-	F_STR("scope", scope, CF_REQUEST | CF_BUILTIN, parse_vschar),
+	F_STR("audience", audience, CF_REQUEST | CF_BUILTIN, ckey_vschar),
+	F_STR("scope", scope, CF_REQUEST | CF_BUILTIN, ckey_vschar),
 	/* RFC 8707 §2: several resource parameters may be sent. */
 	F_LIST("resource", resources, nresources, CF_REPEAT | CF_REQUEST |
-	    CF_BUILTIN, parse_resource),
-	F_LIST("allow_users", allow_users, nallow_users, CF_ACL, parse_names),
+	    CF_BUILTIN, ckey_resource),
+	F_LIST("allow_users", allow_users, nallow_users, CF_ACL, ckey_names),
 	F_LIST("allow_groups", allow_groups, nallow_groups, CF_ACL,
-	    parse_names),
+	    ckey_names),
 	F_SECONDS("timeout", timeout_ms, 1, TIMEOUT_MAX, 1000,
 	    DEFAULT_TIMEOUT),
 	F_SECONDS("default_lifetime", default_lifetime, 1, LIFETIME_MAX, 1,
@@ -568,11 +145,11 @@ const struct cred_field conf_cred_fields[] = {
 	F_SECONDS("max_lifetime", max_lifetime, 1, LIFETIME_MAX, 1,
 	    DEFAULT_MAX_LIFETIME),
 	/* Read by the monitor into ca_pem (a row below). */
-	F_STR("ca_file", ca_file, CF_BUILTIN, parse_ca_file),
+	F_STR("ca_file", ca_file, CF_BUILTIN, ckey_ca_file),
 	/* provider = camunda (config_camunda.c); what it derives from the
 	 * file is in the CF_REQUEST rows above, so these are not. */
-	F_STR("credentials_file", camunda_file, CF_BUILTIN, parse_path),
-	F_STR("audience_value", audience_value, CF_BUILTIN, parse_vschar),
+	F_STR("credentials_file", camunda_file, CF_BUILTIN, ckey_path),
+	F_STR("audience_value", audience_value, CF_BUILTIN, ckey_vschar),
 	/*
 	 * Keys added after the request identity was first stored.  Those
 	 * that select the token are CF_REQUEST with CF_ID_IFSET: left out
@@ -586,21 +163,21 @@ const struct cred_field conf_cred_fields[] = {
 	 * JWT key and kid) are not part of it, as ca_file is not.
 	 */
 	F_STR("issuer", issuer, CF_REQUEST | CF_ID_IFSET | CF_BUILTIN,
-	    parse_issuer),
+	    ckey_issuer),
 	/* Default min(timeout, 10 s): see cred_finish_oauth2(). */
 	F_SECONDS_F("connect_timeout", connect_timeout_ms, CF_BUILTIN, 1,
 	    TIMEOUT_MAX, 1000, DEFAULT_CONNECT_TIMEOUT),
-	F_STR("proxy", proxy, CF_BUILTIN, parse_proxy),
+	F_STR("proxy", proxy, CF_BUILTIN, ckey_proxy),
 	F_LIST("param", params, nparams, CF_REPEAT | CF_REQUEST |
-	    CF_ID_IFSET | CF_BUILTIN, parse_param),
+	    CF_ID_IFSET | CF_BUILTIN, ckey_param),
 	F_SECRET("tls_cert_file", tls_cert, tls_cert_len, CF_REQUEST |
-	    CF_ID_IFSET | CF_BUILTIN, parse_cert_file),
+	    CF_ID_IFSET | CF_BUILTIN, ckey_cert_file),
 	F_SECRET("tls_key_file", tls_key, tls_key_len, CF_BUILTIN,
-	    parse_key_file),
+	    ckey_key_file),
 	F_SECRET("private_key_file", private_key, private_key_len,
-	    CF_BUILTIN, parse_key_file),
-	F_STR("jwt_kid", jwt_kid, CF_BUILTIN, parse_vschar),
-	/* ca_file's contents (parse_ca_file); not a secret, but kept like
+	    CF_BUILTIN, ckey_key_file),
+	F_STR("jwt_kid", jwt_kid, CF_BUILTIN, ckey_vschar),
+	/* ca_file's contents (ckey_ca_file); not a secret, but kept like
 	 * the other files the monitor reads for the worker. */
 	F_SECRET(NULL, ca_pem, ca_pem_len, CF_BUILTIN, NULL),
 	/* Every other key, when the provider is a loaded module. */
@@ -685,7 +262,7 @@ add_option(struct cred_parse *cp, const char *key, const char *value,
 		secret = !ends_with(key, "ca_file") &&
 		    !ends_with(key, "cert_file");
 		o->flags = TC_MOD_OPT_FILE | (secret ? TC_MOD_OPT_SECRET : 0);
-		if (resolve_value(cp, &(struct cred_field){ .key = key },
+		if (ckey_resolve_value(cp, &(struct cred_field){ .key = key },
 		    value, line, &o->path, err) != 0)
 			return -1;
 		return conf_read_opt_file(cp->path, line, key, o->path,
@@ -707,18 +284,6 @@ add_option(struct cred_parse *cp, const char *key, const char *value,
 	return -1;
 }
 
-static void
-free_options(struct cred_opt *opts, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(opts[i].key);
-		free(opts[i].path);
-		sodium_free(opts[i].value);	/* wipes */
-	}
-	free(opts);
-}
 
 /*
  * The first pass: how many [source] sections there are, and each
@@ -1165,340 +730,4 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 		free(buf);
 	}
 	return ret;
-}
-
-void
-conf_cred_clear(struct cred_conf *c)
-{
-	const struct cred_field *f;
-	size_t i;
-
-	if (c == NULL)
-		return;
-	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
-	    f++) {
-		switch (f->kind) {
-		case CF_STR:
-			free(*CRED_FIELD(c, f, char *));
-			break;
-		case CF_SECRET:
-			if (*CRED_FIELD(c, f, char *) != NULL)
-				/* wipes */
-				sodium_free(*CRED_FIELD(c, f, char *));
-			break;
-		case CF_LIST:
-			conf_free_list(*CRED_FIELD(c, f, char **));
-			break;
-		case CF_OPTS:
-			free_options(*CRED_FIELD(c, f, struct cred_opt *),
-			    *CRED_LEN(c, f));
-			break;
-		case CF_SOURCES:
-			for (i = 0; i < *CRED_LEN(c, f); i++)
-				conf_cred_clear(&(*CRED_FIELD(c, f,
-				    struct cred_conf *))[i]);
-			free(*CRED_FIELD(c, f, struct cred_conf *));
-			break;
-		case CF_NONE:
-		case CF_CHOICE:
-		case CF_LONG:
-			break;
-		}
-	}
-	memset(c, 0, sizeof(*c));
-}
-
-static int
-str_differs(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a != b;
-	return strcmp(a, b) != 0;
-}
-
-static int
-list_differs(char *const *a, size_t na, char *const *b, size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return 1;
-	for (i = 0; i < na; i++) {
-		if (str_differs(a[i], b[i]))
-			return 1;
-	}
-	return 0;
-}
-
-static int
-opts_differ(const struct cred_opt *a, size_t na, const struct cred_opt *b,
-    size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return 1;
-	for (i = 0; i < na; i++) {
-		if (strcmp(a[i].key, b[i].key) != 0 || a[i].len != b[i].len ||
-		    a[i].flags != b[i].flags || a[i].line != b[i].line ||
-		    str_differs(a[i].path, b[i].path) ||
-		    sodium_memcmp(a[i].value, b[i].value, a[i].len) != 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* Only the CF_REQUEST row of sources calls it: a chain's sources differ
- * in what their requests are, or in their order or words. */
-static int
-sources_differ(const struct cred_conf *a, size_t na,
-    const struct cred_conf *b, size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return 1;
-	for (i = 0; i < na; i++) {
-		if (a[i].control != b[i].control ||
-		    conf_cred_request_differs(&a[i], &b[i]))
-			return 1;
-	}
-	return 0;
-}
-
-static int
-field_differs(const struct cred_conf *a, const struct cred_conf *b,
-    const struct cred_field *f)
-{
-	const char *sa, *sb;
-	size_t la, lb;
-
-	switch (f->kind) {
-	case CF_STR:
-		return str_differs(*CRED_CFIELD(a, f, char *),
-		    *CRED_CFIELD(b, f, char *));
-	case CF_SECRET:
-		sa = *CRED_CFIELD(a, f, char *);
-		sb = *CRED_CFIELD(b, f, char *);
-		la = *CRED_CLEN(a, f);
-		lb = *CRED_CLEN(b, f);
-		if (la != lb || (sa == NULL) != (sb == NULL))
-			return 1;
-		return sa != NULL && sodium_memcmp(sa, sb, la) != 0;
-	case CF_LIST:
-		return list_differs(*CRED_CFIELD(a, f, char **),
-		    *CRED_CLEN(a, f), *CRED_CFIELD(b, f, char **),
-		    *CRED_CLEN(b, f));
-	case CF_CHOICE:
-		return *CRED_CFIELD(a, f, unsigned int) !=
-		    *CRED_CFIELD(b, f, unsigned int);
-	case CF_LONG:
-		return *CRED_CFIELD(a, f, long) != *CRED_CFIELD(b, f, long);
-	case CF_OPTS:
-		return opts_differ(*CRED_CFIELD(a, f, struct cred_opt *),
-		    *CRED_CLEN(a, f), *CRED_CFIELD(b, f, struct cred_opt *),
-		    *CRED_CLEN(b, f));
-	case CF_SOURCES:
-		return sources_differ(*CRED_CFIELD(a, f, struct cred_conf *),
-		    *CRED_CLEN(a, f), *CRED_CFIELD(b, f, struct cred_conf *),
-		    *CRED_CLEN(b, f));
-	case CF_NONE:
-		break;
-	}
-	return 0;
-}
-
-/* 1 if a and b differ in any field whose row has one of flags. */
-static int
-fields_differ(const struct cred_conf *a, const struct cred_conf *b,
-    unsigned int flags)
-{
-	size_t i;
-
-	for (i = 0; i < conf_cred_nfields; i++) {
-		if ((conf_cred_fields[i].flags & flags) != 0 &&
-		    field_differs(a, b, &conf_cred_fields[i]))
-			return 1;
-	}
-	return 0;
-}
-
-int
-conf_cred_request_differs(const struct cred_conf *a,
-    const struct cred_conf *b)
-{
-	if (a == NULL || b == NULL)
-		return a != b;
-	return fields_differ(a, b, CF_REQUEST) ||
-	    a->src_id_set != b->src_id_set ||
-	    memcmp(a->src_id, b->src_id, sizeof(a->src_id)) != 0;
-}
-
-int
-conf_cred_acl_differs(const struct cred_conf *a, const struct cred_conf *b)
-{
-	return fields_differ(a, b, CF_ACL);
-}
-
-static void
-put_u64(conf_put_fn *put, void *arg, uint64_t v)
-{
-	put(arg, &v, sizeof(v));
-}
-
-/* A string as its length (UINT64_MAX for NULL) and its bytes. */
-static void
-put_bytes(conf_put_fn *put, void *arg, const char *s, size_t n)
-{
-	put_u64(put, arg, s != NULL ? n : UINT64_MAX);
-	if (s != NULL)
-		put(arg, s, n);
-}
-
-static void
-put_str(conf_put_fn *put, void *arg, const char *s)
-{
-	put_bytes(put, arg, s, s != NULL ? strlen(s) : 0);
-}
-
-/* Options as their count and, each, key, value, path, line and flags. */
-static void
-put_opts(conf_put_fn *put, void *arg, const struct cred_opt *o, size_t n)
-{
-	size_t i;
-
-	put_u64(put, arg, n);
-	for (i = 0; i < n; i++) {
-		put_str(put, arg, o[i].key);
-		put_bytes(put, arg, o[i].value, o[i].len);
-		put_str(put, arg, o[i].path);
-		put_u64(put, arg, o[i].line);
-		put_u64(put, arg, o[i].flags);
-	}
-}
-
-/*
- * A chain's sources: their count, then each source whole (flags 0: the
- * hand-over), or, for the request identity, each one's control word, its
- * request fields and what its module added.  No sources add nothing to
- * an identity, so that a credential without them keeps the identity it
- * had before chains.
- */
-static void
-put_sources(conf_put_fn *put, void *arg, unsigned int flags,
-    const struct cred_conf *src, size_t n)
-{
-	size_t i;
-
-	if (flags != 0 && n == 0)
-		return;
-	put_u64(put, arg, n);
-	for (i = 0; i < n; i++) {
-		if (flags == 0) {
-			conf_cred_encode(&src[i], 0, put, arg);
-			continue;
-		}
-		put_u64(put, arg, src[i].control);
-		conf_cred_encode(&src[i], flags, put, arg);
-		if (src[i].src_id_set)
-			put(arg, src[i].src_id, sizeof(src[i].src_id));
-	}
-}
-
-/* 1 if the field of row f differs from what an absent key leaves. */
-static int
-field_set(const struct cred_conf *cc, const struct cred_field *f)
-{
-	switch (f->kind) {
-	case CF_STR:
-	case CF_SECRET:
-		return *CRED_CFIELD(cc, f, char *) != NULL;
-	case CF_LIST:
-	case CF_OPTS:
-	case CF_SOURCES:
-		return *CRED_CLEN(cc, f) != 0;
-	case CF_CHOICE:
-		return *CRED_CFIELD(cc, f, unsigned int) !=
-		    (unsigned int)f->dflt;
-	case CF_LONG:
-		return *CRED_CFIELD(cc, f, long) != f->dflt * f->scale;
-	case CF_NONE:
-		break;
-	}
-	return 0;
-}
-
-void
-conf_cred_encode(const struct cred_conf *cc, unsigned int flags,
-    conf_put_fn *put, void *arg)
-{
-	const struct cred_field *f;
-	char *const *list;
-	size_t i, n;
-
-	for (f = conf_cred_fields; f < conf_cred_fields + conf_cred_nfields;
-	    f++) {
-		if (flags != 0 && (f->flags & flags) == 0)
-			continue;
-		if ((flags & CF_REQUEST) != 0 &&
-		    (f->flags & CF_ID_IFSET) != 0) {
-			/* See CF_ID_IFSET: the key tells the set rows
-			 * apart; none at all leaves the old identity. */
-			if (!field_set(cc, f))
-				continue;
-			put_str(put, arg, f->key);
-		}
-		switch (f->kind) {
-		case CF_STR:
-			put_str(put, arg, *CRED_CFIELD(cc, f, char *));
-			break;
-		case CF_SECRET:
-			put_bytes(put, arg, *CRED_CFIELD(cc, f, char *),
-			    *CRED_CLEN(cc, f));
-			break;
-		case CF_LIST:
-			list = *CRED_CFIELD(cc, f, char **);
-			n = *CRED_CLEN(cc, f);
-			put_u64(put, arg, n);
-			for (i = 0; i < n; i++)
-				put_str(put, arg, list[i]);
-			break;
-		case CF_CHOICE:
-			put_u64(put, arg, *CRED_CFIELD(cc, f, unsigned int));
-			break;
-		case CF_LONG:
-			put_u64(put, arg, (uint64_t)*CRED_CFIELD(cc, f, long));
-			break;
-		case CF_OPTS:
-			put_opts(put, arg, *CRED_CFIELD(cc, f,
-			    struct cred_opt *), *CRED_CLEN(cc, f));
-			break;
-		case CF_SOURCES:
-			put_sources(put, arg, flags, *CRED_CFIELD(cc, f,
-			    struct cred_conf *), *CRED_CLEN(cc, f));
-			break;
-		case CF_NONE:
-			break;
-		}
-	}
-}
-
-static void
-hash_put(void *arg, const void *data, size_t n)
-{
-	crypto_generichash_update(arg, data, n);
-}
-
-void
-conf_cred_request_id(const struct cred_conf *cc,
-    crypto_generichash_state *st, uint8_t out[16])
-{
-	conf_cred_encode(cc, CF_REQUEST, hash_put, st);
-	/* Only a loaded module adds its part: an oauth2 credential's
-	 * identity stays what it was before modules. */
-	if (cc->src_id_set)
-		crypto_generichash_update(st, cc->src_id,
-		    sizeof(cc->src_id));
-	crypto_generichash_final(st, out, 16);
-	sodium_memzero(st, sizeof(*st));
 }

@@ -4,12 +4,15 @@
  *
  *   config_load.c  tokencached.conf's keys; loading the whole configuration
  *   config_cred.c  credentials_dir/NAME.conf: the table of credential
- *                  fields and what it drives (parsing, clearing, the
- *                  "request changed" diff, the request identity)
+ *                  fields, its sections ([credential], a chain's
+ *                  [source]s), a module's options, loading one file
  *   config_check.c who may own a file, what a token_url or resource may
  *                  be; reading configuration files and client_secret_file
  *                  under those checks
  *   config_ini.c   the INI reader, its messages and small helpers
+ *   config_keys.c  the parsers of credential keys, one per kind of value
+ *   config_encode.c  a credential as a whole: clear, diffs, its encoding
+ *                  for the hand-over and the request identity
  *   config_camunda.c  provider = camunda: its keys, and the oauth2 fields
  *                  it takes from the console's credentials file
  */
@@ -156,6 +159,63 @@ int conf_read_opt_file(const char *cpath, unsigned int line,
     char **valuep, size_t *lenp, char *err);
 
 /* ---- credential files (config_cred.c) ---- */
+
+#define CRED_FIELDS_MAX 40	/* rows of conf_cred_fields[], at most */
+
+/* One section of a credential file as it is read: [credential], or one
+ * of a chain's [source] sections. */
+struct cred_sec {
+	struct cred_conf *c;           /* where its keys go */
+	unsigned int seen[CRED_FIELDS_MAX];  /* by row: line of the (first)
+	                                      * occurrence of its key */
+	unsigned int line;             /* of its header, 0 if none */
+	char *secret_file;             /* resolved client_secret_file */
+	int builtin;                   /* the provider is oauth2 or camunda
+	                                * (see conf_provider_builtin); -1:
+	                                * not given */
+	unsigned int secret_opt_line;  /* a module's secret given inline */
+};
+
+struct cred_parse {
+	const char *path;
+	char *dir;
+	struct daemon_user *du;
+	struct cred_sec secs[1 + SOURCES_MAX];  /* [credential], [source]s */
+	size_t nsources;               /* [source] sections (first pass) */
+	size_t at;                     /* [source] sections read so far */
+	struct cred_sec *s;            /* the section being read */
+};
+
+/*
+ * The parsers of credential keys (config_keys.c), named by the rows of
+ * conf_cred_fields[]: each checks value (vlen bytes, NUL-terminated,
+ * past conf_value_check) for key f->key and stores it in cp->s->c; 0, or
+ * -1 with a message naming the file and line in err.
+ */
+#define CKEY_PARSER(name) int ckey_##name(struct cred_parse *cp, \
+    const struct cred_field *f, const char *value, size_t vlen, \
+    unsigned int line, char *err)
+CKEY_PARSER(word);       /* one of f->words: CF_CHOICE or CF_STR */
+CKEY_PARSER(provider);   /* a module name, not "chain" */
+CKEY_PARSER(token_url);  /* conf_token_url_problem() */
+CKEY_PARSER(vschar);     /* printable ASCII (RFC 6749 Appendix A) */
+CKEY_PARSER(secret);     /* a secret inline, into sodium memory */
+CKEY_PARSER(path);       /* a path, relative to the file's directory */
+CKEY_PARSER(secret_file); /* client_secret_file: read at finish */
+CKEY_PARSER(resource);   /* RFC 8707 §2: repeats */
+CKEY_PARSER(names);      /* blank-separated user or group names */
+CKEY_PARSER(seconds);    /* whole seconds in f->lo..f->hi */
+CKEY_PARSER(issuer);     /* OIDC discovery's issuer */
+CKEY_PARSER(proxy);
+CKEY_PARSER(param);      /* name=value, not one the daemon sets */
+CKEY_PARSER(cert_file);  /* PEM, read now by the monitor */
+CKEY_PARSER(key_file);   /* PEM, under the rules of a secret file */
+CKEY_PARSER(ca_file);    /* PEM, read now into ca_pem */
+
+/* value, a path relative to the credential file's directory, into *out
+ * (malloc'd); 0, or -1 with err naming f->key. */
+int ckey_resolve_value(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, unsigned int line, char **out, char *err);
 
 /* conf_load_credential(), with secret files also trusted when du's user
  * owns them. */

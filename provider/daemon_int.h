@@ -12,8 +12,12 @@
  *                  end of it: load requests, signals over a pipe, dropping
  *                  privileges
  *   config_load.c  tokencache.conf's [daemon] keys, loading it all
- *   config_cred.c  a credential file: the one table of credential fields
- *                  and what it drives (parse, clear, diffs, request id)
+ *   config_cred.c  a credential file: the one table of credential
+ *                  fields, its sections (a chain's [source]s), a
+ *                  module's options
+ *   config_keys.c  the parsers of credential keys, one per kind of value
+ *   config_encode.c  a credential whole: clear, diffs, the encoding for
+ *                  the hand-over and the request identity
  *   config_ini.c   the INI reader and its PATH:LINE messages
  *   config_check.c who may own a file; token_url and resource checks;
  *                  reading client_secret_file

@@ -29,22 +29,30 @@ no_passphrase(char *buf, int size, int rwflag, void *arg)
 	return -1;
 }
 
-static EVP_PKEY *
-load_key(const char *pem, size_t len, enum jwt_alg *alg, const char **why)
+EVP_PKEY *
+jwt_pem_private_key(const char *pem, size_t len)
 {
-	EVP_PKEY *pk = NULL;
+	EVP_PKEY *pk;
 	BIO *bio;
-	char group[32];
-	size_t glen = 0;
 
-	*alg = JWT_NONE;
-	*why = "not a PEM private key (or an encrypted one)";
 	if (len > INT32_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		return NULL;
 	pk = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
 	ERR_clear_error();
-	if (pk == NULL)
+	return pk;
+}
+
+static EVP_PKEY *
+load_key(const char *pem, size_t len, enum jwt_alg *alg, const char **why)
+{
+	EVP_PKEY *pk;
+	char group[32];
+	size_t glen = 0;
+
+	*alg = JWT_NONE;
+	*why = "not a PEM private key (or an encrypted one)";
+	if ((pk = jwt_pem_private_key(pem, len)) == NULL)
 		return NULL;
 	if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA) {
 		/* RFC 7518 §3.3: 2048 bits or more. */

@@ -8,6 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
+/* The unencrypted PEM private key pem (len bytes), or NULL (libcrypto's
+ * errors cleared); an encrypted key is refused, never asked about.
+ * Free with EVP_PKEY_free. */
+EVP_PKEY *jwt_pem_private_key(const char *pem, size_t len);
+
 /*
  * Why the PEM private key pem (len bytes) cannot sign a client assertion,
  * or NULL: it must be an unencrypted RSA key of at least 2048 bits

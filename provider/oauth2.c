@@ -217,17 +217,6 @@ oauth2_release(void *state)
 	state_unref(st);
 }
 
-/* An encrypted key would make libcrypto ask a terminal: refuse it. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *arg)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)arg;
-	return -1;
-}
-
 /*
  * Why the client certificate and key cannot be used, or NULL: each must
  * parse, and the key must be the certificate's (else every request would
@@ -246,11 +235,7 @@ tls_pair_problem(const struct cred_conf *cred)
 		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 		BIO_free(b);
 	}
-	if ((b = BIO_new_mem_buf(cred->tls_key, (int)cred->tls_key_len))
-	    != NULL) {
-		pk = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
-		BIO_free(b);
-	}
+	pk = jwt_pem_private_key(cred->tls_key, cred->tls_key_len);
 	if (x == NULL)
 		why = "tls_cert_file holds no PEM certificate";
 	else if (pk == NULL)
