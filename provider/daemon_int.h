@@ -35,8 +35,12 @@
  *   srcmod.c       modules in the worker: built in or loaded from
  *                  module_dir, configuring credentials, their requests,
  *                  the host's side of the ABI
- *   oauth2.c       the built-in `oauth2` module: the client credentials
- *                  request
+ *   oauth2.c       the built-in `oauth2` module (camunda's too): the
+ *                  client credentials request, discovery, mTLS
+ *   discovery.c    an OIDC discovery document, judged
+ *   jwt.c          private_key_jwt client assertions (libcrypto)
+ *   modules/exec.c the shipped `exec` module (exec.so), built against
+ *                  tokencache/module.h alone; exec_doc.c its document
  *   token_parse.c  the token endpoint's reply: JSON, errors, the judgement
  *                  of a failure as permanent or transient
  *   seg_file.c     the segment's life: master key, memfd, persistent
