@@ -518,6 +518,59 @@ cred_finish_oauth2(struct cred_parse *cp, int camunda, unsigned int sline,
 }
 
 /*
+ * The client secret of a built-in source's section: client_secret or
+ * client_secret_file, one of them unless the auth_method sends none; a
+ * secret inline makes the credential file a secret file.  sline: where
+ * a missing key is told (a [source]'s header, else 0).
+ */
+static int
+cred_finish_secret(struct cred_parse *cp, const struct stat *st,
+    struct daemon_user *du, unsigned int sline, char *err)
+{
+	struct cred_conf *c = cp->s->c;
+	const char *path = cp->path;
+	unsigned int line, secret_line, file_line;
+	char why[128];
+
+	secret_line = cred_seen(cp, "client_secret");
+	file_line = cred_seen(cp, "client_secret_file");
+	if (c->auth_method == AUTH_TLS_CLIENT_AUTH ||
+	    c->auth_method == AUTH_PRIVATE_KEY_JWT) {
+		if (secret_line != 0 || file_line != 0) {
+			conf_err(err, path, secret_line ? secret_line :
+			    file_line, "auth_method %s sends no client "
+			    "secret: remove client_secret%s",
+			    auth_method_words[c->auth_method],
+			    secret_line ? "" : "_file");
+			return -1;
+		}
+		return 0;
+	}
+	if (secret_line == 0 && file_line == 0) {
+		conf_err(err, path, sline, "missing required key "
+		    "'client_secret_file' (or 'client_secret')");
+		return -1;
+	}
+	if (secret_line != 0 && file_line != 0) {
+		line = secret_line > file_line ? secret_line : file_line;
+		conf_err(err, path, line, "give client_secret_file or "
+		    "client_secret, not both");
+		return -1;
+	}
+	if (secret_line != 0) {
+		if (conf_secret_perm_problem(st, du, why, sizeof(why)) !=
+		    NULL) {
+			conf_err(err, path, secret_line,
+			    "file holds client_secret inline but %s", why);
+			return -1;
+		}
+		return 0;
+	}
+	return conf_read_secret_file(path, file_line, cp->s->secret_file, du,
+	    &c->client_secret, &c->client_secret_len, err);
+}
+
+/*
  * What a credential file must say as a whole, checked once all of it is
  * read (st: the file's fstat): the required keys, one source of the
  * secret, lifetimes that fit; then the secret file is read.
@@ -529,8 +582,7 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 	const struct cred_field *f;
 	struct cred_conf *c = cp->s->c;
 	const char *path = cp->path;
-	unsigned int line, secret_line, file_line, dflt_line;
-	char why[128];
+	unsigned int dflt_line;
 	size_t i;
 	int camunda = conf_camunda_cred(c);
 	/* A chain's [credential] has no source of its own. */
@@ -586,42 +638,75 @@ cred_finish(struct cred_parse *cp, const struct stat *st,
 		return -1;
 	if (camunda)
 		return 0;
-	secret_line = cred_seen(cp, "client_secret");
-	file_line = cred_seen(cp, "client_secret_file");
-	if (c->auth_method == AUTH_TLS_CLIENT_AUTH ||
-	    c->auth_method == AUTH_PRIVATE_KEY_JWT) {
-		if (secret_line != 0 || file_line != 0) {
-			conf_err(err, path, secret_line ? secret_line :
-			    file_line, "auth_method %s sends no client "
-			    "secret: remove client_secret%s",
-			    auth_method_words[c->auth_method],
-			    secret_line ? "" : "_file");
-			return -1;
-		}
-		return 0;
-	}
-	if (secret_line == 0 && file_line == 0) {
-		conf_err(err, path, sline, "missing required key "
-		    "'client_secret_file' (or 'client_secret')");
+	return cred_finish_secret(cp, st, du, sline, err);
+}
+
+/*
+ * The first pass over buf (len bytes; a copy, since the reader splits
+ * what it reads): the [source] sections and each section's provider,
+ * then room for c's sources, each at its defaults.  0, or -1 with err.
+ */
+static int
+cred_first_pass(struct cred_parse *cp, struct cred_conf *c, const char *buf,
+    size_t len, char *err)
+{
+	char *pre, pre_err[CONF_ERR_MAX];
+	size_t i;
+
+	if ((pre = sodium_malloc(len + 1)) == NULL) {
+		conf_err(err, cp->path, 0, "out of memory");
 		return -1;
 	}
-	if (secret_line != 0 && file_line != 0) {
-		line = secret_line > file_line ? secret_line : file_line;
-		conf_err(err, path, line, "give client_secret_file or "
-		    "client_secret, not both");
+	memcpy(pre, buf, len + 1);
+	for (i = 0; i <= SOURCES_MAX; i++)
+		cp->secs[i].builtin = -1;
+	cp->s = &cp->secs[0];
+	/* Its errors are the second pass's to report. */
+	(void)conf_ini_parse(cp->path, pre, len, provider_handler, cp,
+	    pre_err);
+	sodium_free(pre);	/* wipes */
+	for (i = 0; i <= SOURCES_MAX; i++)
+		if (cp->secs[i].builtin == -1)
+			cp->secs[i].builtin = 1;
+	if (cp->nsources == 0)
+		return 0;
+	if ((c->sources = calloc(cp->nsources, sizeof(*c->sources))) == NULL) {
+		conf_err(err, cp->path, 0, "out of memory");
 		return -1;
 	}
-	if (secret_line != 0) {
-		if (conf_secret_perm_problem(st, du, why, sizeof(why)) !=
-		    NULL) {
-			conf_err(err, path, secret_line,
-			    "file holds client_secret inline but %s", why);
+	c->nsources = cp->nsources;
+	for (i = 0; i < cp->nsources; i++) {
+		cred_defaults(&c->sources[i]);
+		cp->secs[i + 1].c = &c->sources[i];
+	}
+	return 0;
+}
+
+/* A chain's sources, once its [credential] is finished: each has the
+ * credential's name, path, timeout and lifetimes, then is finished as a
+ * credential of its own would be. */
+static int
+sources_finish(struct cred_parse *cp, struct cred_conf *c,
+    const struct stat *st, struct daemon_user *du, char *err)
+{
+	struct cred_conf *src;
+	size_t i;
+
+	for (i = 0; i < c->nsources; i++) {
+		src = &c->sources[i];
+		src->timeout_ms = c->timeout_ms;
+		src->default_lifetime = c->default_lifetime;
+		src->max_lifetime = c->max_lifetime;
+		if ((src->name = strdup(c->name)) == NULL ||
+		    (src->path = strdup(c->path)) == NULL) {
+			conf_err(err, cp->path, 0, "out of memory");
 			return -1;
 		}
-		return 0;
+		cp->s = &cp->secs[i + 1];
+		if (cred_finish(cp, st, du, err) != 0)
+			return -1;
 	}
-	return conf_read_secret_file(path, file_line, cp->s->secret_file, du,
-	    &c->client_secret, &c->client_secret_len, err);
+	return 0;
 }
 
 int
@@ -631,8 +716,7 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 	struct cred_parse cp;
 	struct cred_conf c;
 	struct stat st;
-	struct cred_conf *src;
-	char *buf = NULL, *pre = NULL, eb[ECHO_MAX + 4], pre_err[CONF_ERR_MAX];
+	char *buf = NULL, eb[ECHO_MAX + 4];
 	size_t len = 0, i;
 	int ret = -1;
 
@@ -664,31 +748,8 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 
 	if (conf_read_file(path, &buf, &len, &st, err) != 0)
 		goto out;
-	/* The reader splits the buffer: the first pass reads a copy. */
-	if ((pre = sodium_malloc(len + 1)) == NULL) {
-		conf_err(err, path, 0, "out of memory");
+	if (cred_first_pass(&cp, &c, buf, len, err) != 0)
 		goto out;
-	}
-	memcpy(pre, buf, len + 1);
-	for (i = 0; i <= SOURCES_MAX; i++)
-		cp.secs[i].builtin = -1;
-	cp.s = &cp.secs[0];
-	(void)conf_ini_parse(path, pre, len, provider_handler, &cp, pre_err);
-	for (i = 0; i <= SOURCES_MAX; i++)
-		if (cp.secs[i].builtin == -1)
-			cp.secs[i].builtin = 1;
-	if (cp.nsources > 0) {
-		if ((c.sources = calloc(cp.nsources, sizeof(*c.sources))) ==
-		    NULL) {
-			conf_err(err, path, 0, "out of memory");
-			goto out;
-		}
-		c.nsources = cp.nsources;
-		for (i = 0; i < cp.nsources; i++) {
-			cred_defaults(&c.sources[i]);
-			cp.secs[i + 1].c = &c.sources[i];
-		}
-	}
 	cp.secs[0].c = &c;
 	cp.s = &cp.secs[0];
 	cp.du = du;
@@ -697,22 +758,8 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 	cp.s = &cp.secs[0];
 	if (cred_finish(&cp, &st, du, err) != 0)
 		goto out;
-	/* Each source has the credential's name, path, timeout and
-	 * lifetimes. */
-	for (i = 0; i < c.nsources; i++) {
-		src = &c.sources[i];
-		src->timeout_ms = c.timeout_ms;
-		src->default_lifetime = c.default_lifetime;
-		src->max_lifetime = c.max_lifetime;
-		if ((src->name = strdup(c.name)) == NULL ||
-		    (src->path = strdup(c.path)) == NULL) {
-			conf_err(err, path, 0, "out of memory");
-			goto out;
-		}
-		cp.s = &cp.secs[i + 1];
-		if (cred_finish(&cp, &st, du, err) != 0)
-			goto out;
-	}
+	if (sources_finish(&cp, &c, &st, du, err) != 0)
+		goto out;
 
 	/* success */
 	*out = c;
@@ -723,7 +770,6 @@ conf_cred_load(const char *path, const char *name, struct daemon_user *du,
 	free(cp.dir);
 	for (i = 0; i <= SOURCES_MAX; i++)
 		free(cp.secs[i].secret_file);
-	sodium_free(pre);	/* wipes */
 	if (buf != NULL) {
 		/* It may have held client_secret. */
 		sodium_memzero(buf, len + 1);

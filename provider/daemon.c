@@ -317,13 +317,59 @@ pfds_room(struct daemon *d)
 	return 0;
 }
 
+/*
+ * The loop's poll set into d->pfds: the signalfd, the listening socket,
+ * the monitor's signal pipe, then each connection (d->conns[i] at 3 + i)
+ * and last each module's descriptor (whose credentials go in
+ * d->pfd_creds, *nmods of them).  *listening: whether the listening
+ * socket is polled for input.  Returns the number of descriptors.
+ */
+static int
+poll_set(struct daemon *d, int *listening, int *nmods)
+{
+	struct curl_waitfd *fds = d->pfds;
+	int nfds = 0, i;
+	size_t j;
+
+	fds[nfds].fd = d->sfd;
+	fds[nfds].events = CURL_WAIT_POLLIN;
+	fds[nfds++].revents = 0;
+	/*
+	 * Not polled for input while out of descriptors, or while every
+	 * connection waits for a fetch (see conn_slot); still in the set,
+	 * so that the indexes below stay put.
+	 */
+	*listening = d->accept_paused_until_ns == 0 && conn_room(d);
+	fds[nfds].fd = d->lfd;
+	fds[nfds].events = *listening ? CURL_WAIT_POLLIN : 0;
+	fds[nfds++].revents = 0;
+	fds[nfds].fd = privsep_signal_fd();
+	fds[nfds].events = CURL_WAIT_POLLIN;
+	fds[nfds++].revents = 0;
+	for (i = 0; i < d->nconns; i++) {
+		fds[nfds].fd = d->conns[i].fd;
+		fds[nfds].events = CURL_WAIT_POLLIN;
+		fds[nfds++].revents = 0;
+	}
+	/* Modules' descriptors (a pipe from a child ...). */
+	*nmods = 0;
+	for (j = 0; j < d->ncreds && (size_t)nfds < d->pfds_cap; j++) {
+		if (!d->creds[j]->in_flight || d->creds[j]->req.fd == -1)
+			continue;
+		d->pfd_creds[(*nmods)++] = d->creds[j];
+		fds[nfds].fd = d->creds[j]->req.fd;
+		fds[nfds].events = CURL_WAIT_POLLIN;
+		fds[nfds++].revents = 0;
+	}
+	return nfds;
+}
+
 int
 daemon_run(struct daemon *d)
 {
 	struct curl_waitfd *fds;
 	struct CURLMsg *msg;
 	int timeout, nfds, first, nmods, running, left, listening, i;
-	size_t j;
 
 	/* After daemon(3), we are a new process. */
 	segw_set_pid(&d->seg);
@@ -337,39 +383,7 @@ daemon_run(struct daemon *d)
 			continue;
 		}
 		fds = d->pfds;
-		nfds = 0;
-		fds[nfds].fd = d->sfd;
-		fds[nfds].events = CURL_WAIT_POLLIN;
-		fds[nfds++].revents = 0;
-		/*
-		 * Not polled for input while out of descriptors, or while
-		 * every connection waits for a fetch (see conn_slot); still
-		 * in the set, so that the indexes below stay put.
-		 */
-		listening = d->accept_paused_until_ns == 0 && conn_room(d);
-		fds[nfds].fd = d->lfd;
-		fds[nfds].events = listening ? CURL_WAIT_POLLIN : 0;
-		fds[nfds++].revents = 0;
-		fds[nfds].fd = privsep_signal_fd();
-		fds[nfds].events = CURL_WAIT_POLLIN;
-		fds[nfds++].revents = 0;
-		for (i = 0; i < d->nconns; i++) {
-			fds[nfds].fd = d->conns[i].fd;
-			fds[nfds].events = CURL_WAIT_POLLIN;
-			fds[nfds++].revents = 0;
-		}
-		/* Modules' descriptors (a pipe from a child ...). */
-		nmods = 0;
-		for (j = 0; j < d->ncreds &&
-		    (size_t)nfds < d->pfds_cap; j++) {
-			if (!d->creds[j]->in_flight ||
-			    d->creds[j]->req.fd == -1)
-				continue;
-			d->pfd_creds[nmods++] = d->creds[j];
-			fds[nfds].fd = d->creds[j]->req.fd;
-			fds[nfds].events = CURL_WAIT_POLLIN;
-			fds[nfds++].revents = 0;
-		}
+		nfds = poll_set(d, &listening, &nmods);
 		if (curl_multi_poll(d->multi, fds, (unsigned)nfds, timeout,
 		    NULL) != CURLM_OK) {
 			log_warnx("curl_multi_poll failed");

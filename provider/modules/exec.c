@@ -156,6 +156,89 @@ set_output_max(tc_mod_cred *cred, size_t i, struct exec_conf *c,
 	return 0;
 }
 
+/*
+ * Option i of cred into c: command, arg, env (or env_file, read by the
+ * daemon), output_max.  *seen_path: an env set PATH; *seen_output_max:
+ * output_max was given.  0, or -1 after tc_mod_error().
+ */
+static int
+exec_option(tc_mod_cred *cred, size_t i, struct exec_conf *c,
+    int *seen_path, int *seen_output_max)
+{
+	const char *key, *value;
+	unsigned int flags;
+	size_t len, klen;
+	char name[16];
+
+	key = tc_mod_opt_key(cred, i);
+	value = tc_mod_opt_value(cred, i, &len);
+	flags = tc_mod_opt_flags(cred, i);
+	/* KEY_file: the daemon read the file; the option is KEY. */
+	klen = strlen(key);
+	if ((flags & TC_MOD_OPT_FILE) && klen > 5 &&
+	    strcmp(key + klen - 5, "_file") == 0)
+		klen -= 5;
+	if (klen >= sizeof(name)) {
+		tc_mod_error(cred, i, "not an option of the exec "
+		    "provider (command, arg, env, output_max)");
+		return -1;
+	}
+	memcpy(name, key, klen);
+	name[klen] = '\0';
+	if ((flags & TC_MOD_OPT_FILE) && strcmp(name, "env") != 0) {
+		tc_mod_error(cred, i, "only env may be read from a "
+		    "file");
+		return -1;
+	}
+	/* A file holds one line: its line end is not the value's. */
+	if ((flags & TC_MOD_OPT_FILE) && len > 0 &&
+	    value[len - 1] == '\n')
+		len -= len > 1 && value[len - 2] == '\r' ? 2 : 1;
+	if (memchr(value, '\0', len) != NULL) {
+		tc_mod_error(cred, i, "holds a NUL byte");
+		return -1;
+	}
+	if (strcmp(name, "command") == 0) {
+		if (c->argv[0] != NULL) {
+			tc_mod_error(cred, i, "given twice");
+			return -1;
+		}
+		if (value[0] != '/') {
+			tc_mod_error(cred, i, "must be an absolute "
+			    "path: no shell and no PATH search runs "
+			    "it");
+			return -1;
+		}
+		if ((c->argv[0] = strndup(value, len)) == NULL) {
+			tc_mod_error(cred, i, "out of memory");
+			return -1;
+		}
+	} else if (strcmp(name, "arg") == 0) {
+		if ((c->argv[c->argc] = strndup(value, len)) == NULL) {
+			tc_mod_error(cred, i, "out of memory");
+			return -1;
+		}
+		c->argc++;
+	} else if (strcmp(name, "env") == 0) {
+		if (add_env(cred, i, c, value, len) != 0)
+			return -1;
+		if (strncmp(value, "PATH=", 5) == 0)
+			*seen_path = 1;
+	} else if (strcmp(name, "output_max") == 0) {
+		if ((*seen_output_max)++) {
+			tc_mod_error(cred, i, "given twice");
+			return -1;
+		}
+		if (set_output_max(cred, i, c, value) != 0)
+			return -1;
+	} else {
+		tc_mod_error(cred, i, "not an option of the exec "
+		    "provider (command, arg, env, output_max)");
+		return -1;
+	}
+	return 0;
+}
+
 /* One item of the identity: a tag and a length before the bytes, so that
  * no two configurations feed the same stream (arg = "a b" vs two args). */
 static void
@@ -176,11 +259,8 @@ static int
 exec_configure(tc_mod_cred *cred, void **state)
 {
 	struct exec_conf *c;
-	size_t i, n = tc_mod_opt_count(cred), len, klen;
+	size_t i, n = tc_mod_opt_count(cred);
 	int seen_output_max = 0, seen_path = 0;
-	const char *key, *value;
-	unsigned int flags;
-	char name[16];
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->argv = calloc(n + 2, sizeof(*c->argv))) == NULL ||
@@ -190,74 +270,9 @@ exec_configure(tc_mod_cred *cred, void **state)
 	}
 	c->argc = 1;		/* argv[0], the command, is set below */
 	c->output_max = OUTPUT_MAX_DEFAULT;
-	for (i = 0; i < n; i++) {
-		key = tc_mod_opt_key(cred, i);
-		value = tc_mod_opt_value(cred, i, &len);
-		flags = tc_mod_opt_flags(cred, i);
-		/* KEY_file: the daemon read the file; the option is KEY. */
-		klen = strlen(key);
-		if ((flags & TC_MOD_OPT_FILE) && klen > 5 &&
-		    strcmp(key + klen - 5, "_file") == 0)
-			klen -= 5;
-		if (klen >= sizeof(name)) {
-			tc_mod_error(cred, i, "not an option of the exec "
-			    "provider (command, arg, env, output_max)");
+	for (i = 0; i < n; i++)
+		if (exec_option(cred, i, c, &seen_path, &seen_output_max) != 0)
 			goto fail;
-		}
-		memcpy(name, key, klen);
-		name[klen] = '\0';
-		if ((flags & TC_MOD_OPT_FILE) && strcmp(name, "env") != 0) {
-			tc_mod_error(cred, i, "only env may be read from a "
-			    "file");
-			goto fail;
-		}
-		/* A file holds one line: its line end is not the value's. */
-		if ((flags & TC_MOD_OPT_FILE) && len > 0 &&
-		    value[len - 1] == '\n')
-			len -= len > 1 && value[len - 2] == '\r' ? 2 : 1;
-		if (memchr(value, '\0', len) != NULL) {
-			tc_mod_error(cred, i, "holds a NUL byte");
-			goto fail;
-		}
-		if (strcmp(name, "command") == 0) {
-			if (c->argv[0] != NULL) {
-				tc_mod_error(cred, i, "given twice");
-				goto fail;
-			}
-			if (value[0] != '/') {
-				tc_mod_error(cred, i, "must be an absolute "
-				    "path: no shell and no PATH search runs "
-				    "it");
-				goto fail;
-			}
-			if ((c->argv[0] = strndup(value, len)) == NULL) {
-				tc_mod_error(cred, i, "out of memory");
-				goto fail;
-			}
-		} else if (strcmp(name, "arg") == 0) {
-			if ((c->argv[c->argc] = strndup(value, len)) == NULL) {
-				tc_mod_error(cred, i, "out of memory");
-				goto fail;
-			}
-			c->argc++;
-		} else if (strcmp(name, "env") == 0) {
-			if (add_env(cred, i, c, value, len) != 0)
-				goto fail;
-			if (strncmp(value, "PATH=", 5) == 0)
-				seen_path = 1;
-		} else if (strcmp(name, "output_max") == 0) {
-			if (seen_output_max++) {
-				tc_mod_error(cred, i, "given twice");
-				goto fail;
-			}
-			if (set_output_max(cred, i, c, value) != 0)
-				goto fail;
-		} else {
-			tc_mod_error(cred, i, "not an option of the exec "
-			    "provider (command, arg, env, output_max)");
-			goto fail;
-		}
-	}
 	if (c->argv[0] == NULL) {
 		tc_mod_error(cred, TC_MOD_NO_OPT, "the exec provider needs "
 		    "'command = /absolute/path'");
