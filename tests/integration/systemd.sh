@@ -344,6 +344,32 @@ else
 	    not_ok "the C program as nobody" "$(cat "$WORK/app-nobody.out")"
 fi
 
+# ---------------------------------------------------------------- Camunda
+
+# The console's file as an admin downloads it, for a client of the test
+# server (its token URL on the host's loopback), then the README's
+# commands as written.
+mkdir -p "$ROOT/root/Downloads"
+{
+	echo "export ZEEBE_ADDRESS='0a1b2c3d.bru-2.zeebe.camunda.io:443'"
+	echo "export ZEEBE_CLIENT_ID='zeebe-worker-client'"
+	echo "export ZEEBE_CLIENT_SECRET='$SECRET'"
+	echo "export ZEEBE_AUTHORIZATION_SERVER_URL='$URL'"
+	echo "export ZEEBE_TOKEN_AUDIENCE='zeebe.camunda.io'"
+	echo "export CAMUNDA_CREDENTIALS_SCOPES='Zeebe,Operate'"
+	echo "export CAMUNDA_OAUTH_URL='$URL'"
+} | sed 's/$/\r/' >"$ROOT/root/Downloads/credentials.txt"
+readme_block camunda >"$ROOT/var/tmp/readme-camunda.sh"
+if in_ct env HOME=/root sh -e /var/tmp/readme-camunda.sh >"$WORK/camunda.out" 2>&1 &&
+    tail -n1 "$WORK/camunda.out" >"$WORK/camunda-token" &&
+    tc_verify "$P" zeebe-worker-client "$SECRET" "$WORK/camunda-token" >/dev/null 2>&1 &&
+    [ -f "$ROOT/etc/tokencache/credentials.d/acme.operate.conf" ]; then
+	ok "README Camunda block: the console's file imported, acme.zeebe served"
+else
+	not_ok "README Camunda block" "$(cat "$WORK/camunda.out")" \
+	    "$(in_ct journalctl -q --no-pager -u tokencached | tail -n 20)"
+fi
+
 # ---------------------------------------------------------------- reload
 
 cat >"$ROOT/etc/tokencache/credentials.d/second-client.conf" <<EOF
