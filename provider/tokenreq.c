@@ -15,8 +15,9 @@
 #include "tokenreq.h"
 
 #define TOKEN_PATH "/oauth/token"
-/* Object, resource's array, its strings. */
-#define TREQ_JSON_DEPTH 3
+/* json-c's stack: 4 holds three nested containers (the object, an
+ * unknown member's object, its array); more is refused. */
+#define TREQ_JSON_DEPTH 4
 /* base64 of "ID:SECRET", each at most TREQ_VALUE_MAX encoded three
  * times over (%XX), with room to spare. */
 #define TREQ_BASIC_MAX  (4 * TREQ_VALUE_MAX * 3)

@@ -27,7 +27,8 @@
  *     - JSON: one object (nothing but white space after it); a known
  *       parameter's value is a string, resource's also an array of
  *       strings; anything else there is 400 invalid_request.  Unknown
- *       members are ignored whatever their type (nesting at most 3).
+ *       members are ignored whatever their type (at most three containers
+ *       nested, the object included).
  *     Either way: at most TREQ_PARAMS_MAX parameters, unknown ones
  *     included (RFC 6749 §3.2: ignored otherwise); a name or a decoded
  *     value longer than TREQ_VALUE_MAX bytes, or holding a control byte
