@@ -345,7 +345,8 @@ parse_json(const char *s, size_t n, struct treq_body *b,
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, s, (int)n);
 	end = json_tokener_get_parse_end(tok);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+	if (obj == NULL ||
+	    json_tokener_get_error(tok) != json_tokener_success) {
 		fail(err, 400, "invalid_request", 0, "malformed JSON body");
 		goto out;
 	}

@@ -30,7 +30,8 @@ static const char *const errors[] = {
 #define S(s) ((char *)(s))
 static char *res[] = { S("https://r1"), S("https://r2"), NULL };
 static struct cred_conf src[] = {
-	{ .provider = S("oauth2"), .client_id = S("chain"), .audience = S("a") },
+	{ .provider = S("oauth2"), .client_id = S("chain"),
+	  .audience = S("a") },
 };
 static struct cred_conf creds[] = {
 	{ .name = S("a"), .provider = S("camunda"), .client_id = S("x"),

@@ -529,7 +529,8 @@ END_TEST
 
 START_TEST(control_nul_raw)
 {
-	static const char body[] = "grant_type=client_credentials&client_id=a\0b";
+	static const char body[] =
+	    "grant_type=client_credentials&client_id=a\0b";
 
 	ck_assert_int_eq(parse_full("POST", "/oauth/token", FORM, NULL, body,
 	    sizeof(body) - 1), -1);
@@ -656,20 +657,23 @@ END_TEST
 static char *r12[] = { S("https://r1"), S("https://r2"), NULL };
 static char *r3[] = { S("https://r3"), NULL };
 static struct cred_conf chain_src[] = {
-	{ .provider = S("oauth2"), .client_id = S("chainid"), .audience = S("ca") },
-	{ .provider = S("oauth2"), .client_id = S("other"), .audience = S("oa") },
+	{ .provider = S("oauth2"), .client_id = S("chainid"),
+	  .audience = S("ca") },
+	{ .provider = S("oauth2"), .client_id = S("other"),
+	  .audience = S("oa") },
 };
 static struct cred_conf creds[] = {
 	{ .name = S("a-zeebe"), .provider = S("camunda"), .client_id = S("cid"),
 	  .audience = S("zeebe.camunda.io") },
-	{ .name = S("b-operate"), .provider = S("oauth2"), .client_id = S("cid"),
-	  .audience = S("operate.camunda.io"), .scope = S("read") },
+	{ .name = S("b-operate"), .provider = S("oauth2"),
+	  .client_id = S("cid"), .audience = S("operate.camunda.io"),
+	  .scope = S("read") },
 	{ .name = S("c-res"), .provider = S("oauth2"), .client_id = S("rid"),
 	  .scope = S("read write"), .resources = r12, .nresources = 2 },
 	{ .name = S("d-chain"), .provider = S("chain"), .sources = chain_src,
 	  .nsources = 2 },
-	{ .name = S("e-zeebe-again"), .provider = S("oauth2"), .client_id = S("cid"),
-	  .audience = S("zeebe.camunda.io") },
+	{ .name = S("e-zeebe-again"), .provider = S("oauth2"),
+	  .client_id = S("cid"), .audience = S("zeebe.camunda.io") },
 	{ .name = S("f-res3"), .provider = S("oauth2"), .client_id = S("rid"),
 	  .scope = S("read write"), .resources = r3, .nresources = 1 },
 	{ .name = S("g-empty-chain"), .provider = S("chain") },
