@@ -374,8 +374,6 @@ parse_json(const char *s, size_t n, struct treq_body *b,
 		p = param_find(key, strlen(key));
 		if (p == NULL)
 			continue;
-		if (p->flags & TP_SECRET)
-			secret = val;
 		if ((p->flags & TP_REPEAT) &&
 		    json_object_is_type(val, json_type_array)) {
 			for (i = 0; i < json_object_array_length(val); i++) {
@@ -388,9 +386,12 @@ parse_json(const char *s, size_t n, struct treq_body *b,
 	}
 	r = 0;
  out:
-	/* json-c's string is ours to wipe; the copies it freed while
-	 * parsing are wiped by the daemon's allocator. */
-	if (secret != NULL && json_object_is_type(secret, json_type_string))
+	/* json-c's string is ours to wipe, whichever member failed; the
+	 * copies it freed while parsing are wiped by the daemon's
+	 * allocator. */
+	if (json_object_is_type(obj, json_type_object) &&
+	    json_object_object_get_ex(obj, "client_secret", &secret) &&
+	    json_object_is_type(secret, json_type_string))
 		sodium_memzero((void *)(uintptr_t)json_object_get_string(
 		    secret), (size_t)json_object_get_string_len(secret));
 	json_object_put(obj);
