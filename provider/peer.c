@@ -169,10 +169,11 @@ peer_state_is_open(unsigned state)
  * with both ends on loopback.
  */
 static int
-peer_tcp_ends(int fd, struct peer_end *client, struct peer_end *us)
+peer_tcp_ends(int fd, struct sockaddr_storage *remote,
+    struct sockaddr_storage *local, struct peer_end *client,
+    struct peer_end *us)
 {
-	struct sockaddr_storage local, remote;
-	socklen_t llen = sizeof(local), rlen = sizeof(remote);
+	socklen_t llen = sizeof(*local), rlen = sizeof(*remote);
 	socklen_t olen;
 	int type, proto;
 
@@ -186,17 +187,17 @@ peer_tcp_ends(int fd, struct peer_end *client, struct peer_end *us)
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&local, 0, sizeof(local));
-	memset(&remote, 0, sizeof(remote));
-	if (getsockname(fd, (struct sockaddr *)&local, &llen) == -1 ||
-	    getpeername(fd, (struct sockaddr *)&remote, &rlen) == -1)
+	memset(local, 0, sizeof(*local));
+	memset(remote, 0, sizeof(*remote));
+	if (getsockname(fd, (struct sockaddr *)local, &llen) == -1 ||
+	    getpeername(fd, (struct sockaddr *)remote, &rlen) == -1)
 		return -1;
-	if (peer_end_from(&local, llen, us) == -1 ||
-	    peer_end_from(&remote, rlen, client) == -1) {
+	if (peer_end_from(local, llen, us) == -1 ||
+	    peer_end_from(remote, rlen, client) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (!peer_addr_is_loopback(&local) || !peer_addr_is_loopback(&remote)) {
+	if (!peer_addr_is_loopback(local) || !peer_addr_is_loopback(remote)) {
 		errno = EPERM;
 		return -1;
 	}
@@ -229,46 +230,26 @@ peer_diag_request(struct inet_diag_req_v2 *r, const struct peer_end *client,
 	}
 }
 
-/*
- * Read the kernel's answer to request seq from nl: exactly one socket
- * that peer_diag_matches, or an error.  An exact lookup is answered in
- * one datagram, its one message without NLMSG_DONE, so one read is all:
- * nothing waits for a message that will not come.
- */
-static int
-peer_diag_answer(int nl, uint32_t seq, const struct peer_end *client,
-    const struct peer_end *us, uid_t *uid)
+int
+peer_diag_parse(const void *buf, size_t len, uint32_t seq,
+    const struct sockaddr_storage *client, const struct sockaddr_storage *us,
+    uid_t *uid)
 {
-	union {
-		struct nlmsghdr	h;
-		unsigned char	b[8192];
-	} buf;
-	struct sockaddr_nl from;
-	socklen_t flen = sizeof(from);
+	struct peer_end ce, ue;
 	const struct nlmsghdr *h;
 	const struct nlmsgerr *err;
 	const struct inet_diag_msg *m;
 	uid_t found = 0;
 	int nfound = 0, done = 0;
-	ssize_t n;
-	size_t left;
+	size_t left = len;
 
-	memset(&from, 0, sizeof(from));
-	/* MSG_TRUNC: n is the datagram's real length. */
-	n = recvfrom(nl, &buf, sizeof(buf), MSG_TRUNC,
-	    (struct sockaddr *)&from, &flen);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			errno = ETIMEDOUT;
-		return -1;
-	}
-	if (n == 0 || (size_t)n > sizeof(buf) || flen != sizeof(from) ||
-	    from.nl_family != AF_NETLINK || from.nl_pid != 0) {
+	if (buf == NULL || len == 0 ||
+	    peer_end_from(client, sizeof(*client), &ce) == -1 ||
+	    peer_end_from(us, sizeof(*us), &ue) == -1) {
 		errno = EPROTO;
 		return -1;
 	}
-	left = (size_t)n;
-	for (h = &buf.h; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+	for (h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
 		if (h->nlmsg_seq != seq) {
 			errno = EPROTO;
 			return -1;
@@ -287,8 +268,11 @@ peer_diag_answer(int nl, uint32_t seq, const struct peer_end *client,
 				done = 1;
 				break;
 			}
-			/* A tuple the kernel does not know: ENOENT. */
-			errno = err->error < 0 ? -err->error : EPROTO;
+			/* A tuple the kernel does not know: ENOENT.  A
+			 * number that is no errno (the kernel's are below
+			 * 4096) is no answer. */
+			errno = err->error < 0 && err->error > -4096 ?
+			    -err->error : EPROTO;
 			return -1;
 		}
 		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
@@ -297,7 +281,7 @@ peer_diag_answer(int nl, uint32_t seq, const struct peer_end *client,
 			return -1;
 		}
 		m = NLMSG_DATA(h);
-		if (!peer_diag_matches(m, client, us) ||
+		if (!peer_diag_matches(m, &ce, &ue) ||
 		    !peer_state_is_open(m->idiag_state) ||
 		    m->idiag_inode == 0)
 			continue;
@@ -313,6 +297,8 @@ peer_diag_answer(int nl, uint32_t seq, const struct peer_end *client,
 		errno = ENOENT;
 		return -1;
 	}
+	/* One 4-tuple, one socket: two answers are not to be chosen
+	 * from. */
 	if (nfound > 1) {
 		errno = EPROTO;
 		return -1;
@@ -321,9 +307,45 @@ peer_diag_answer(int nl, uint32_t seq, const struct peer_end *client,
 	return 0;
 }
 
+/*
+ * Read the kernel's answer to request seq from nl and judge it
+ * (peer_diag_parse).  An exact lookup is answered in one datagram, its
+ * one message without NLMSG_DONE, so one read is all: nothing waits for
+ * a message that will not come.
+ */
+static int
+peer_diag_answer(int nl, uint32_t seq, const struct sockaddr_storage *client,
+    const struct sockaddr_storage *us, uid_t *uid)
+{
+	union {
+		struct nlmsghdr	h;
+		unsigned char	b[8192];
+	} buf;
+	struct sockaddr_nl from;
+	socklen_t flen = sizeof(from);
+	ssize_t n;
+
+	memset(&from, 0, sizeof(from));
+	/* MSG_TRUNC: n is the datagram's real length. */
+	n = recvfrom(nl, &buf, sizeof(buf), MSG_TRUNC,
+	    (struct sockaddr *)&from, &flen);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			errno = ETIMEDOUT;
+		return -1;
+	}
+	if (n == 0 || (size_t)n > sizeof(buf) || flen != sizeof(from) ||
+	    from.nl_family != AF_NETLINK || from.nl_pid != 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	return peer_diag_parse(&buf, (size_t)n, seq, client, us, uid);
+}
+
 int
 peer_tcp_uid(int fd, uid_t *uid)
 {
+	struct sockaddr_storage remote, local;
 	struct peer_end client, us;
 	struct {
 		struct nlmsghdr		h;
@@ -337,7 +359,7 @@ peer_tcp_uid(int fd, uid_t *uid)
 	uid_t found;
 	int nl = -1, ret = -1, e;
 
-	if (peer_tcp_ends(fd, &client, &us) == -1)
+	if (peer_tcp_ends(fd, &remote, &local, &client, &us) == -1)
 		return -1;
 
 	if ((nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
@@ -363,7 +385,7 @@ peer_tcp_uid(int fd, uid_t *uid)
 			errno = ETIMEDOUT;
 		goto out;
 	}
-	if (peer_diag_answer(nl, seq, &client, &us, &found) == -1)
+	if (peer_diag_answer(nl, seq, &remote, &local, &found) == -1)
 		goto out;
 
 	/* success */

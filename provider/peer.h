@@ -20,6 +20,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <stddef.h>
+#include <stdint.h>
+
 /*
  * 1 if ss is a loopback address: 127.0.0.0/8, ::1, or an IPv4-mapped
  * ::ffff:127.x.y.z (what an AF_INET6 socket sees of an IPv4 peer);
@@ -51,6 +54,23 @@ int peer_tcp_uid(int fd, uid_t *uid);
 
 /* The longest peer_tcp_uid waits for the kernel's answer. */
 #define PEER_TIMEOUT_MS	200
+
+/*
+ * peer_tcp_uid's judge of the kernel's answer, apart for the tests and
+ * the fuzz target: buf holds len bytes (aligned as a struct nlmsghdr)
+ * answering request seq for the connection from client to us (our
+ * getpeername and getsockname).  Returns 0 and sets *uid if it names
+ * exactly one socket with client's address and port as its own and us
+ * as its remote, in a state of a connection still open (ESTABLISHED,
+ * FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT) and held by a file (an inode: the
+ * kernel reports orphaned and TIME_WAIT sockets as uid 0, inode 0).
+ * Otherwise -1 with errno: ENOENT if none such, the kernel's errno from
+ * an NLMSG_ERROR, EPROTO for anything malformed, truncated, of another
+ * sequence or naming two such sockets.  Reads nothing outside buf.
+ */
+int peer_diag_parse(const void *buf, size_t len, uint32_t seq,
+    const struct sockaddr_storage *client, const struct sockaddr_storage *us,
+    uid_t *uid);
 
 /*
  * The uid and gid of the process that connected the Unix stream socket

@@ -5,9 +5,13 @@
  * sockets and addresses, and SO_PEERCRED on Unix sockets.
  */
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <grp.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -441,6 +445,265 @@ START_TEST(test_tcp_not_loopback)
 }
 END_TEST
 
+/*
+ * Answers as the kernel might write them, for peer_diag_parse: the
+ * connection from 127.0.0.1:40000 (the client) to 127.0.0.1:8080 (us).
+ */
+struct answer {
+	union {
+		struct nlmsghdr	h;
+		unsigned char	b[4096];
+	} u;
+	size_t	len;
+};
+
+static struct nlmsghdr *
+ans_add(struct answer *an, uint16_t type, uint32_t seq, size_t payload)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)(void *)(an->u.b + an->len);
+
+	ck_assert_uint_le(an->len + NLMSG_SPACE(payload), sizeof(an->u.b));
+	memset(h, 0, NLMSG_SPACE(payload));
+	h->nlmsg_len = NLMSG_LENGTH(payload);
+	h->nlmsg_type = type;
+	h->nlmsg_seq = seq;
+	an->len += NLMSG_SPACE(payload);
+	return h;
+}
+
+/* A socket of family fam from src:sport to dst:dport. */
+static void
+ans_sock(struct answer *an, uint32_t seq, int fam, const char *src,
+    int sport, const char *dst, int dport, int state, uid_t uid,
+    unsigned inode)
+{
+	struct nlmsghdr *h = ans_add(an, SOCK_DIAG_BY_FAMILY, seq,
+	    sizeof(struct inet_diag_msg));
+	struct inet_diag_msg *m = NLMSG_DATA(h);
+	/* another family (a lie) carries IPv4 addresses */
+	int pf = fam == AF_INET6 ? AF_INET6 : AF_INET;
+
+	m->idiag_family = fam;
+	m->idiag_state = state;
+	ck_assert_int_eq(inet_pton(pf, src, m->id.idiag_src), 1);
+	ck_assert_int_eq(inet_pton(pf, dst, m->id.idiag_dst), 1);
+	m->id.idiag_sport = htons(sport);
+	m->id.idiag_dport = htons(dport);
+	m->idiag_uid = uid;
+	m->idiag_inode = inode;
+}
+
+static void
+ans_client(struct answer *an, int state, uid_t uid, unsigned inode)
+{
+	ans_sock(an, 7, AF_INET, "127.0.0.1", 40000, "127.0.0.1", 8080,
+	    state, uid, inode);
+}
+
+static void
+ans_error(struct answer *an, uint32_t seq, int error)
+{
+	struct nlmsghdr *h = ans_add(an, NLMSG_ERROR, seq,
+	    sizeof(struct nlmsgerr));
+
+	((struct nlmsgerr *)NLMSG_DATA(h))->error = error;
+}
+
+/* peer_diag_parse of the first len bytes of an, copied to a buffer of
+ * exactly that size so that ASan sees any read past it. */
+static int
+parse_n(const struct answer *an, size_t len, uid_t *uid)
+{
+	struct sockaddr_storage client, us;
+	void *copy = malloc(len ? len : 1);
+	int r, e;
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, an->u.b, len);
+	addr_of(AF_INET, "127.0.0.1", &client);
+	addr_of(AF_INET, "127.0.0.1", &us);
+	((struct sockaddr_in *)(void *)&client)->sin_port = htons(40000);
+	((struct sockaddr_in *)(void *)&us)->sin_port = htons(8080);
+	r = peer_diag_parse(copy, len, 7, &client, &us, uid);
+	e = errno;
+	free(copy);
+	errno = e;
+	return r;
+}
+
+static void
+parse_ok(const struct answer *an, uid_t want)
+{
+	uid_t uid = 12345;
+
+	ck_assert_msg(parse_n(an, an->len, &uid) == 0, "parse: %s",
+	    strerror(errno));
+	ck_assert_uint_eq(uid, want);
+}
+
+static void
+parse_fails(const struct answer *an, int want)
+{
+	uid_t uid = 12345;
+
+	errno = 0;
+	ck_assert_int_eq(parse_n(an, an->len, &uid), -1);
+	ck_assert_msg(errno == want, "errno %d (%s), want %d (%s)", errno,
+	    strerror(errno), want, strerror(want));
+	ck_assert_uint_eq(uid, 12345);
+}
+
+START_TEST(test_parse_answers)
+{
+	struct answer an;
+
+	/* the client's socket, alone and then with NLMSG_DONE */
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_ESTABLISHED, 1000, 5);
+	parse_ok(&an, 1000);
+	ans_add(&an, NLMSG_DONE, 7, sizeof(int));
+	parse_ok(&an, 1000);
+
+	/* a dual-stack client: AF_INET6, mapped addresses */
+	memset(&an, 0, sizeof(an));
+	ans_sock(&an, 7, AF_INET6, "::ffff:127.0.0.1", 40000,
+	    "::ffff:127.0.0.1", 8080, TCP_ESTABLISHED, 1001, 5);
+	parse_ok(&an, 1001);
+
+	/* half-closed but held: still its owner's */
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_FIN_WAIT2, 1002, 5);
+	parse_ok(&an, 1002);
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_CLOSE_WAIT, 1003, 5);
+	parse_ok(&an, 1003);
+
+	/* closed: TIME_WAIT and orphaned FIN_WAIT2 are no one's (uid 0) */
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_TIME_WAIT, 0, 0);
+	parse_fails(&an, ENOENT);
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_FIN_WAIT2, 0, 0);
+	parse_fails(&an, ENOENT);
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_TIME_WAIT, 1000, 5);
+	parse_fails(&an, ENOENT);
+
+	/* a listener on the client's port: not the client's socket */
+	memset(&an, 0, sizeof(an));
+	ans_sock(&an, 7, AF_INET, "127.0.0.1", 40000, "0.0.0.0", 0,
+	    TCP_LISTEN, 1004, 5);
+	parse_fails(&an, ENOENT);
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_LISTEN, 1004, 5);
+	parse_fails(&an, ENOENT);
+
+	/* our own socket (the tuple the other way round), other ports,
+	 * other addresses */
+	memset(&an, 0, sizeof(an));
+	ans_sock(&an, 7, AF_INET, "127.0.0.1", 8080, "127.0.0.1", 40000,
+	    TCP_ESTABLISHED, 1005, 5);
+	ans_sock(&an, 7, AF_INET, "127.0.0.1", 40001, "127.0.0.1", 8080,
+	    TCP_ESTABLISHED, 1005, 5);
+	ans_sock(&an, 7, AF_INET, "127.0.0.1", 40000, "127.0.0.1", 8081,
+	    TCP_ESTABLISHED, 1005, 5);
+	ans_sock(&an, 7, AF_INET, "127.0.0.2", 40000, "127.0.0.1", 8080,
+	    TCP_ESTABLISHED, 1005, 5);
+	ans_sock(&an, 7, AF_INET6, "::1", 40000, "::1", 8080,
+	    TCP_ESTABLISHED, 1005, 5);
+	ans_sock(&an, 7, AF_UNIX, "127.0.0.1", 40000, "127.0.0.1", 8080,
+	    TCP_ESTABLISHED, 1005, 5);
+	parse_fails(&an, ENOENT);
+	/* ... and then the client's: found among them */
+	ans_client(&an, TCP_ESTABLISHED, 1006, 5);
+	parse_ok(&an, 1006);
+	/* two of it: refused, not chosen from */
+	ans_client(&an, TCP_ESTABLISHED, 1007, 6);
+	parse_fails(&an, EPROTO);
+
+	/* the kernel's errors */
+	memset(&an, 0, sizeof(an));
+	ans_error(&an, 7, -ENOENT);
+	parse_fails(&an, ENOENT);
+	memset(&an, 0, sizeof(an));
+	ans_error(&an, 7, -EACCES);
+	parse_fails(&an, EACCES);
+	memset(&an, 0, sizeof(an));
+	ans_error(&an, 7, INT_MIN);
+	parse_fails(&an, EPROTO);
+	memset(&an, 0, sizeof(an));
+	ans_error(&an, 7, 5);
+	parse_fails(&an, EPROTO);
+	/* an ack ends the answer: nothing found */
+	memset(&an, 0, sizeof(an));
+	ans_error(&an, 7, 0);
+	ans_client(&an, TCP_ESTABLISHED, 1000, 5);
+	parse_fails(&an, ENOENT);
+	/* an error message too short for its nlmsgerr */
+	memset(&an, 0, sizeof(an));
+	ans_error(&an, 7, -ENOENT);
+	an.u.h.nlmsg_len = NLMSG_LENGTH(2);
+	an.len = NLMSG_SPACE(2);
+	parse_fails(&an, EPROTO);
+	/* nothing at all */
+	memset(&an, 0, sizeof(an));
+	parse_fails(&an, EPROTO);
+	ans_add(&an, NLMSG_DONE, 7, sizeof(int));
+	parse_fails(&an, ENOENT);
+
+	/* another request's answer, another message type, a short one */
+	memset(&an, 0, sizeof(an));
+	ans_sock(&an, 8, AF_INET, "127.0.0.1", 40000, "127.0.0.1", 8080,
+	    TCP_ESTABLISHED, 1000, 5);
+	parse_fails(&an, EPROTO);
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_ESTABLISHED, 1000, 5);
+	an.u.h.nlmsg_type = 0x99;
+	parse_fails(&an, EPROTO);
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_ESTABLISHED, 1000, 5);
+	an.u.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct inet_diag_msg) - 4);
+	parse_fails(&an, EPROTO);
+	/* a length past the end, a length shorter than a header */
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_ESTABLISHED, 1000, 5);
+	an.u.h.nlmsg_len += 4;
+	parse_fails(&an, EPROTO);
+	an.u.h.nlmsg_len = sizeof(struct nlmsghdr) - 1;
+	parse_fails(&an, EPROTO);
+	an.u.h.nlmsg_len = 0;
+	parse_fails(&an, EPROTO);
+}
+END_TEST
+
+/* Every truncation of a good answer (the client's socket, then DONE) is
+ * refused, and nothing is read past the end (ASan). */
+START_TEST(test_parse_truncated)
+{
+	struct answer an;
+	size_t n, first;
+	uid_t uid = 12345;
+
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_ESTABLISHED, 1000, 5);
+	first = an.len;
+	ans_add(&an, NLMSG_DONE, 7, sizeof(int));
+	for (n = 0; n < an.len; n++) {
+		errno = 0;
+		if (n == first) {	/* the whole first message: found */
+			ck_assert_int_eq(parse_n(&an, n, &uid), 0);
+			ck_assert_uint_eq(uid, 1000);
+			uid = 12345;
+			continue;
+		}
+		ck_assert_msg(parse_n(&an, n, &uid) == -1, "%zu bytes", n);
+		ck_assert_int_eq(errno, EPROTO);
+		ck_assert_uint_eq(uid, 12345);
+	}
+	ck_assert_int_eq(parse_n(&an, an.len, &uid), 0);
+}
+END_TEST
+
 START_TEST(test_unix_socketpair)
 {
 	int sv[2];
@@ -542,6 +805,8 @@ main(void)
 	tcase_add_test(tc, test_tcp_refused_sockets);
 	tcase_add_test(tc, test_addr_is_loopback);
 	tcase_add_test(tc, test_tcp_not_loopback);
+	tcase_add_test(tc, test_parse_answers);
+	tcase_add_test(tc, test_parse_truncated);
 	tcase_add_test(tc, test_unix_socketpair);
 	tcase_add_test(tc, test_unix_other_user);
 	suite_add_tcase(s, tc);
