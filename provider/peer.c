@@ -241,7 +241,7 @@ peer_diag_parse(const void *buf, size_t len, uint32_t seq,
 	const struct inet_diag_msg *m;
 	uid_t found = 0;
 	int nfound = 0, done = 0;
-	size_t left = len;
+	size_t left = len, step;
 
 	if (buf == NULL || len == 0 ||
 	    peer_end_from(client, sizeof(*client), &ce) == -1 ||
@@ -249,7 +249,16 @@ peer_diag_parse(const void *buf, size_t len, uint32_t seq,
 		errno = EPROTO;
 		return -1;
 	}
-	for (h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+	/*
+	 * Not NLMSG_NEXT: it takes the padded length off what is left, and
+	 * with a size_t that wraps when the last message's length is not a
+	 * multiple of 4 and its padding is missing (found by fuzz_peer).
+	 */
+	for (h = buf; NLMSG_OK(h, left); h = (const struct nlmsghdr *)
+	    (const void *)((const unsigned char *)h + step), left -= step) {
+		step = NLMSG_ALIGN(h->nlmsg_len);
+		if (step > left)
+			step = left;	/* the last, unpadded */
 		if (h->nlmsg_seq != seq) {
 			errno = EPROTO;
 			return -1;

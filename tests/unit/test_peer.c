@@ -673,6 +673,21 @@ START_TEST(test_parse_answers)
 	parse_fails(&an, EPROTO);
 	an.u.h.nlmsg_len = 0;
 	parse_fails(&an, EPROTO);
+
+	/* a last message of a length not a multiple of 4, unpadded: its
+	 * padded length is past the end (fuzz_peer found NLMSG_NEXT's
+	 * wrap here) */
+	memset(&an, 0, sizeof(an));
+	ans_client(&an, TCP_ESTABLISHED, 1000, 5);
+	an.u.h.nlmsg_len += 1;
+	an.len = an.u.h.nlmsg_len;
+	parse_ok(&an, 1000);
+	/* ... with its padding (3 bytes), then a byte past it: not a
+	 * message, refused */
+	an.len += 3;
+	parse_ok(&an, 1000);
+	an.len++;
+	parse_fails(&an, EPROTO);
 }
 END_TEST
 
