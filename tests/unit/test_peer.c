@@ -258,6 +258,15 @@ START_TEST(test_tcp_closed_client)
 	close(c);
 	expect_errno(a, ENOENT);
 	close(a);
+
+	/* We have closed our writing side: the client's socket is in
+	 * CLOSE_WAIT, still its owner's. */
+	a = tcp_pair(AF_INET, "127.0.0.1", AF_INET, &c);
+	ck_assert_int_eq(shutdown(a, SHUT_WR), 0);
+	ck_assert_int_eq(read(c, &b, 1), 0);
+	expect_uid(a, getuid());
+	close(c);
+	close(a);
 }
 END_TEST
 
