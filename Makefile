@@ -129,7 +129,7 @@ UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 HOOK_UNIT_BINS = $(B)/tests/test_alloc
 BENCH_SRCS  = $(wildcard tests/bench/*.c)
 FUZZ_NAMES  = token_parse config segment proto camunda_env exec_doc \
-              discovery token_request
+              discovery token_request peer
 FUZZ_BINS   = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # Without libFuzzer, tests/fuzz/driver.c replays the corpus and a fixed
 # set of mutations of it.

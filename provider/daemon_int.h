@@ -65,6 +65,11 @@
  *               segment replies, read requests, send replies
  *   request.c   a control request: the per-user rate, the checks its
  *               row of PROTO_OPS (proto.h) asks for, one handler per op
+ *   tokenreq.c  the local token endpoint's request (parse, pick the
+ *               credential) and
+ *   peer.c      who is at the other end of a loopback TCP or Unix
+ *               socket: building blocks of the endpoint to come, not
+ *               yet serving
  *   reload.c    a new configuration: what changes (a pure function),
  *               then applying it
  *   keys.c      key rotation
