@@ -71,8 +71,6 @@
 
 #define F_STR(key, field, flags, parse) { key, CF_STR, \
 	CF_OFF(field, char *), 0, flags, parse, NULL, 0, 0, 0, 0 }
-#define F_WORD(key, field, flags, words) { key, CF_STR, \
-	CF_OFF(field, char *), 0, flags, ckey_word, words, 0, 0, 0, 0 }
 #define F_CHOICE(key, field, flags, words, dflt) { key, CF_CHOICE, \
 	CF_OFF(field, unsigned int), 0, flags, ckey_word, words, 0, 0, 0, \
 	dflt }
@@ -92,8 +90,8 @@
 
 #define F_SOURCES(field, n) { NULL, CF_SOURCES, \
 	_Generic(((struct cred_conf *)0)->field, struct cred_conf *: \
-	offsetof(struct cred_conf, field)), CF_OFF(n, size_t), CF_REQUEST, \
-	NULL, NULL, 0, 0, 0, 0 }
+	offsetof(struct cred_conf, field)), CF_OFF(n, size_t), \
+	CF_REQUEST | CF_ID_IFSET, NULL, NULL, 0, 0, 0, 0 }
 #define F_OPTS(field, n) { NULL, CF_OPTS, \
 	_Generic(((struct cred_conf *)0)->field, struct cred_opt *: \
 	offsetof(struct cred_conf, field)), CF_OFF(n, size_t), 0, NULL, \

@@ -239,9 +239,9 @@ put_opts(conf_put_fn *put, void *arg, const struct cred_opt *o, size_t n)
 /*
  * A chain's sources: their count, then each source whole (flags 0: the
  * hand-over), or, for the request identity, each one's control word, its
- * request fields and what its module added.  No sources add nothing to
- * an identity, so that a credential without them keeps the identity it
- * had before chains.
+ * request fields and what its module added.  The row is CF_ID_IFSET: no
+ * sources add nothing to an identity, so that a credential without them
+ * keeps the identity it had before chains.
  */
 static void
 put_sources(conf_put_fn *put, void *arg, unsigned int flags,
@@ -249,8 +249,6 @@ put_sources(conf_put_fn *put, void *arg, unsigned int flags,
 {
 	size_t i;
 
-	if (flags != 0 && n == 0)
-		return;
 	put_u64(put, arg, n);
 	for (i = 0; i < n; i++) {
 		if (flags == 0) {

@@ -144,10 +144,10 @@ struct cred {
 	struct tc_mod_req req;   /* in flight: the module's request */
 	int64_t req_deadline_ns; /* ... ended as timed out at this time */
 	size_t src_at;           /* a chain: the source asked now */
-	struct tok_result chain_res; /* ... the failure it will report */
+	struct tok_result chain_res; /* ... the failure it will report
+	                          * (error "" while none is kept) */
 	long chain_status;       /* ... with its HTTP status */
 	long chain_retry_after;  /* ... and Retry-After */
-	int chain_kept;          /* chain_res holds one */
 	int64_t due_ns;          /* next fetch; INT64_MAX: none planned */
 	int64_t need_by_ns;      /* a valid token needs its successor by
 	                          * then (see sched_urgency) */

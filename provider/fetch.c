@@ -247,22 +247,20 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 static void
 chain_keep(struct cred *c, const struct tc_mod_req *q)
 {
-	if (c->chain_kept && c->conf->sources[c->src_at].control ==
-	    SRC_OPTIONAL)
+	if (c->chain_res.error[0] != '\0' &&
+	    c->conf->sources[c->src_at].control == SRC_OPTIONAL)
 		return;
 	memset(&c->chain_res, 0, sizeof(c->chain_res));
 	tok_seterr(&c->chain_res, q->res.outcome, "source %zu (%s): %s",
 	    c->src_at + 1, c->conf->sources[c->src_at].provider, q->res.error);
 	c->chain_status = q->http_status;
 	c->chain_retry_after = q->retry_after;
-	c->chain_kept = 1;
 }
 
 void
 chain_forget(struct cred *c)
 {
 	memset(&c->chain_res, 0, sizeof(c->chain_res));
-	c->chain_kept = 0;
 	c->chain_status = 0;
 	c->chain_retry_after = 0;
 }

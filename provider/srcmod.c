@@ -67,13 +67,6 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Why the module directory or file st may not be trusted, or NULL. */
-static const char *
-module_perm_problem(const struct stat *st, char *buf, size_t sz)
-{
-	return conf_perm_problem(st, buf, sz);
-}
-
 /* The module's struct, checked against the ABI this daemon speaks; NULL
  * with err naming path. */
 static const struct tc_module *
@@ -143,7 +136,7 @@ module_load(const char *dir, const char *name, char *err, size_t errlen)
 		    strerror(errno));
 		return NULL;
 	}
-	if (!S_ISDIR(st.st_mode) || module_perm_problem(&st, why,
+	if (!S_ISDIR(st.st_mode) || conf_perm_problem(&st, why,
 	    sizeof(why)) != NULL) {
 		errf(err, errlen, "module_dir %s: refused: %s", dir,
 		    !S_ISDIR(st.st_mode) ? "not a directory" : why);
@@ -161,7 +154,7 @@ module_load(const char *dir, const char *name, char *err, size_t errlen)
 		errf(err, errlen, "%s: not a regular file", path);
 		goto fail;
 	}
-	if (module_perm_problem(&st, why, sizeof(why)) != NULL) {
+	if (conf_perm_problem(&st, why, sizeof(why)) != NULL) {
 		errf(err, errlen, "%s: refused: the file %s", path, why);
 		goto fail;
 	}

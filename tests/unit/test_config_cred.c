@@ -314,11 +314,14 @@ START_TEST(cred_table_flags)
 	for (i = 0; acl[i] != NULL; i++, nacl++)
 		ck_assert_msg((row(acl[i])->flags & CF_ACL) != 0,
 		    "%s is not CF_ACL", acl[i]);
-	/* A chain's sources are part of its request (put_sources). */
+	/* A chain's sources are part of its request (put_sources), but
+	 * only when there are some. */
 	for (f = conf_cred_fields; f->kind != CF_SOURCES; f++)
 		;
 	ck_assert_uint_ne(f->flags & CF_REQUEST, 0);
+	ck_assert_uint_ne(f->flags & CF_ID_IFSET, 0);
 	nreq++;
+	nifset++;
 	for (i = 0; ifset[i] != NULL; i++, nifset++)
 		ck_assert_msg((row(ifset[i])->flags & CF_ID_IFSET) != 0,
 		    "%s is not CF_ID_IFSET", ifset[i]);
