@@ -79,7 +79,7 @@ endif
 ZDEFS = $(if $(filter thread fuzzer,$(SANITIZE)),,-Wl,-z,defs)
 
 PKGS_LIB    = libsodium
-PKGS_DAEMON = libcurl json-c libsodium libcrypto
+PKGS_DAEMON = libcurl json-c libsodium libcrypto libmicrohttpd
 
 # Each object also writes the headers it included (-MMD) to its .d file,
 # which make reads back below, so that a changed header rebuilds exactly

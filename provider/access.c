@@ -73,24 +73,31 @@ uid_is_privileged(uid_t uid)
 }
 
 int
-conn_allowed(const struct cred *c, const struct conn *k)
+cred_admits(const struct cred *c, uid_t uid, gid_t gid, const gid_t *groups,
+    int ngroups)
 {
 	size_t i;
 	int j;
 
-	if (uid_is_privileged(k->uid))
+	if (uid_is_privileged(uid))
 		return 1;
 	for (i = 0; i < c->nuids; i++)
-		if (c->uids[i] == k->uid)
+		if (c->uids[i] == uid)
 			return 1;
 	for (i = 0; i < c->ngids; i++) {
-		if (c->gids[i] == k->gid)
+		if (c->gids[i] == gid)
 			return 1;
-		for (j = 0; j < k->ngroups; j++)
-			if (c->gids[i] == k->groups[j])
+		for (j = 0; j < ngroups; j++)
+			if (c->gids[i] == groups[j])
 				return 1;
 	}
 	return 0;
+}
+
+int
+conn_allowed(const struct cred *c, const struct conn *k)
+{
+	return cred_admits(c, k->uid, k->gid, k->groups, k->ngroups);
 }
 
 /* Root, the daemon's own user, and members of admin_group. */

@@ -20,6 +20,12 @@ int uid_is_privileged(uid_t uid);
  * a number is taken as an id.  0, or -1 out of memory. */
 int cred_resolve_acl(struct cred *c);
 
+/* Does c admit the user uid, of primary group gid and supplementary
+ * groups[ngroups]?  Root, the daemon's user, and the users and groups
+ * c's allow lists name.  1 or 0. */
+int cred_admits(const struct cred *c, uid_t uid, gid_t gid,
+    const gid_t *groups, int ngroups);
+
 /* May k read c's token (get its key, wait for or refresh it)?  Root, the
  * daemon's user, and the users and groups c admits.  1 or 0. */
 int conn_allowed(const struct cred *c, const struct conn *k);

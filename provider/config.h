@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <sodium.h>
@@ -201,6 +202,34 @@ const char *conf_token_url_problem(const char *url, size_t len);
  * starting with '-'. */
 int conf_provider_valid(const char *name, size_t len);
 
+/*
+ * The local token endpoint (httpd.c), the main file's [endpoint]
+ * section (config_endpoint.c).  Off when the section is absent; with it,
+ * runtime_dir/endpoint.socket, and a TCP listener per listen line.
+ */
+#define LISTEN_MAX               8
+#define DEFAULT_MIN_LIFETIME     60     /* seconds */
+#define DEFAULT_HTTP_CONNS       256
+#define DEFAULT_HTTP_CONNS_USER  64
+
+struct endpoint_conf {
+	int on;                    /* the section is there */
+	char **listen;             /* "127.0.0.1:PORT", "[::1]:PORT": a
+	                            * loopback address, checked */
+	size_t nlisten;
+	long min_lifetime;         /* seconds a handed-out token has left */
+	uint32_t max_connections;  /* in total ... */
+	uint32_t max_connections_per_user;  /* ... and for one user */
+};
+
+/*
+ * A listen value as an address: "IPV4:PORT" with IPV4 in 127.0.0.0/8,
+ * or "[::1]:PORT"; PORT 1..65535, numeric.  0 and *ss filled, or -1 and
+ * why in *why (static).
+ */
+int conf_listen_parse(const char *s, struct sockaddr_storage *ss,
+    const char **why);
+
 struct daemon_conf {
 	char *path;              /* the main file */
 	char *runtime_dir;       /* default /run/tokencache */
@@ -219,6 +248,7 @@ struct daemon_conf {
 	                            * credential, 0: none; default 10 */
 	char *module_dir;          /* loaded modules: NAME.so; default
 	                            * TC_MODULE_DIR */
+	struct endpoint_conf endpoint;  /* [endpoint] */
 	struct cred_conf *creds;   /* sorted by name */
 	size_t ncreds;
 };

@@ -15,6 +15,8 @@
  *                  for the hand-over and the request identity
  *   config_camunda.c  provider = camunda: its keys, and the oauth2 fields
  *                  it takes from the console's credentials file
+ *   config_endpoint.c  the main file's [endpoint]: the local token
+ *                  endpoint's listeners and limits
  */
 #ifndef TOKENCACHE_CONFIG_INTERNAL_H
 #define TOKENCACHE_CONFIG_INTERNAL_H
@@ -111,6 +113,20 @@ int conf_ini_parse(const char *path, char *buf, size_t len,
 /* What every value must satisfy before a key looks at it. */
 int conf_value_check(const char *path, unsigned int line, const char *key,
     const char *value, size_t vlen, char *err);
+
+/* ---- the main file's [endpoint] (config_endpoint.c) ---- */
+
+#define ENDPOINT_KEYS_MAX	8	/* the seen[] conf_endpoint_key wants */
+
+/* *e off, with the defaults of its keys. */
+void conf_endpoint_defaults(struct endpoint_conf *e);
+/* Free e's lists (not e). */
+void conf_endpoint_free(struct endpoint_conf *e);
+/* One "key = value" of [endpoint] into e, checked; seen[] (zeroed,
+ * ENDPOINT_KEYS_MAX) has the line of each key given.  0, or -1 with err. */
+int conf_endpoint_key(struct endpoint_conf *e, unsigned int *seen,
+    const char *path, const char *key, const char *value, size_t vlen,
+    unsigned int line, char *err);
 
 /* ---- files and values (config_check.c) ---- */
 

@@ -74,24 +74,35 @@ struct daemon_parse {
 	const char *dir;
 	struct daemon_conf *c;
 	unsigned int seen[DK_COUNT];
-	unsigned int section_line;
+	unsigned int endpoint_seen[ENDPOINT_KEYS_MAX];
+	unsigned int section_line[2];  /* of [daemon], [endpoint] */
+	int in_endpoint;
 };
 
 static int
 daemon_section(struct daemon_parse *dp, const char *section,
     unsigned int line, char *err)
 {
-	if (strcmp(section, "daemon") != 0) {
+	static const char *const sections[2] = { "daemon", "endpoint" };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (strcmp(section, sections[i]) == 0)
+			break;
+	if (i == 2) {
 		conf_err(err, dp->path, line, "unknown section [%s] "
-		    "(expected [daemon])", section);
+		    "(expected [daemon] or [endpoint])", section);
 		return -1;
 	}
-	if (dp->section_line != 0) {
-		conf_err(err, dp->path, line, "section [daemon] "
-		    "given twice (first on line %u)", dp->section_line);
+	if (dp->section_line[i] != 0) {
+		conf_err(err, dp->path, line, "section [%s] given twice "
+		    "(first on line %u)", section, dp->section_line[i]);
 		return -1;
 	}
-	dp->section_line = line;
+	dp->section_line[i] = line;
+	dp->in_endpoint = i == 1;
+	if (dp->in_endpoint)
+		dp->c->endpoint.on = 1;
 	return 0;
 }
 
@@ -248,6 +259,9 @@ daemon_handler(void *arg, const char *section, const char *key,
 
 	if (key == NULL)
 		return daemon_section(dp, section, line, err);
+	if (dp->in_endpoint)
+		return conf_endpoint_key(&dp->c->endpoint, dp->endpoint_seen,
+		    dp->path, key, value, vlen, line, err);
 	for (k = 0; k < DK_COUNT; k++) {
 		if (strcmp(key, daemon_keys[k]) == 0)
 			break;
@@ -481,6 +495,7 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 	c->endpoint_rate = DEFAULT_ENDPOINT_RATE;
 	c->endpoint_burst = DEFAULT_ENDPOINT_BURST;
 	c->refresh_min_interval = DEFAULT_REFRESH_MIN;
+	conf_endpoint_defaults(&c->endpoint);
 	if ((c->user = strdup(DEFAULT_USER)) == NULL)
 		goto nomem;
 	dp.path = path;
@@ -539,6 +554,7 @@ conf_free(struct daemon_conf *c)
 	free(c->user);
 	free(c->admin_group);
 	free(c->module_dir);
+	conf_endpoint_free(&c->endpoint);
 	free(c);
 }
 

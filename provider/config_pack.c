@@ -96,6 +96,13 @@ conf_pack(const struct daemon_conf *c, size_t *len)
 	pk_u64(&p, c->endpoint_burst);
 	pk_u64(&p, (uint64_t)c->refresh_min_interval);
 	pk_str(&p, c->module_dir);
+	pk_u64(&p, (uint64_t)c->endpoint.on);
+	pk_u64(&p, c->endpoint.nlisten);
+	for (i = 0; i < c->endpoint.nlisten; i++)
+		pk_str(&p, c->endpoint.listen[i]);
+	pk_u64(&p, (uint64_t)c->endpoint.min_lifetime);
+	pk_u64(&p, c->endpoint.max_connections);
+	pk_u64(&p, c->endpoint.max_connections_per_user);
 	pk_u64(&p, c->ncreds);
 	for (i = 0; i < c->ncreds; i++)
 		conf_cred_encode(&c->creds[i], 0, pk_put_cb, &p);
@@ -226,6 +233,36 @@ up_opts(struct up *u, size_t *np)
 			u->failed = 1;
 	}
 	return o;
+}
+
+/* [endpoint], held to what conf_load allows: the worker binds what it
+ * says. */
+static int
+up_endpoint(struct up *u, struct endpoint_conf *e)
+{
+	struct sockaddr_storage ss;
+	const char *why;
+	uint64_t n;
+	size_t i;
+
+	e->on = up_u64(u) != 0;
+	if ((n = up_u64(u)) > LISTEN_MAX ||
+	    (e->listen = calloc((size_t)n + 1, sizeof(*e->listen))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++, e->nlisten++)
+		if ((e->listen[i] = up_str(u, 0, NULL)) == NULL ||
+		    conf_listen_parse(e->listen[i], &ss, &why) != 0)
+			return -1;
+	if ((n = up_u64(u)) > 3600)
+		return -1;
+	e->min_lifetime = (long)n;
+	if ((n = up_u64(u)) < 1 || n > 4096)
+		return -1;
+	e->max_connections = (uint32_t)n;
+	if ((n = up_u64(u)) < 1 || n > 4096)
+		return -1;
+	e->max_connections_per_user = (uint32_t)n;
+	return u->failed ? -1 : 0;
 }
 
 static void up_cred(struct up *u, struct cred_conf *cc);
@@ -399,6 +436,8 @@ conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
 		u.failed = 1;
 	c->refresh_min_interval = (long)n;
 	c->module_dir = up_str(&u, 0, NULL);
+	if (up_endpoint(&u, &c->endpoint) != 0)
+		goto fail;
 	n = up_u64(&u);
 	if (u.failed || n > 65536 ||
 	    (c->creds = calloc(n + 1, sizeof(*c->creds))) == NULL)

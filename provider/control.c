@@ -22,8 +22,10 @@
 #include "control.h"
 #include "daemon_int.h"
 #include "log.h"
+#include "peer.h"
 #include "proto.h"
 #include "request.h"
+#include "runtime_dir.h"
 #include "tokencache.h"
 
 /*
@@ -344,7 +346,7 @@ conn_slot(struct daemon *d)
  * Queued peers wait, bounded by their own connect deadline.  Said once,
  * then at most every ACCEPT_LOG_NS with a count, never per attempt.
  */
-static void
+void
 accept_failed(struct daemon *d)
 {
 	int saved = errno;
@@ -372,8 +374,6 @@ accept_conn(struct daemon *d)
 	struct conn *k;
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
-	gid_t groups[NGROUPS_MAX];
-	socklen_t glen = sizeof(groups);
 	int fd;
 
 	fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -414,11 +414,7 @@ accept_conn(struct daemon *d)
 	k->fd = fd;
 	k->uid = uc.uid;
 	k->gid = uc.gid;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0 &&
-	    glen > 0 && (k->groups = malloc(glen)) != NULL) {
-		memcpy(k->groups, groups, glen);
-		k->ngroups = (int)(glen / sizeof(gid_t));
-	}
+	(void)peer_unix_groups(fd, &k->groups, &k->ngroups);
 	k->accepted_ns = now_ns();
 	k->deadline_ns = k->accepted_ns + CONN_FIRST_NS;
 	if (slot == d->nconns)
@@ -445,46 +441,13 @@ read_conn(struct daemon *d, int i)
 		conn_close(d, i);
 }
 
-/*
- * The socket is bound under a temporary name and renamed into place once
- * it listens: a client never finds a socket of ours that does not listen
- * yet.  (One left by a killed daemon refuses it until the rename, just as
- * no socket would.)
- */
+/* runtime_dir/socket, as runtime_dir_listen() makes it. */
 int
 listen_socket(struct daemon *d, char *err, size_t errlen)
 {
-	struct sockaddr_un sun;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    d->conf->runtime_dir, SEG_SOCKET_TEMP) >= (int)sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "runtime_dir %s: path too long for a "
-		    "socket", d->conf->runtime_dir);
-		return -1;
-	}
-	snprintf(d->sock_path, sizeof(d->sock_path), "%s/%s",
-	    d->conf->runtime_dir, SEG_SOCKET_NAME);
-	/* We hold the runtime directory's lock: one there is stale. */
-	(void)unlink(sun.sun_path);
-	d->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (d->lfd == -1 ||
-	    bind(d->lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(sun.sun_path, 0666) == -1 ||
-	    listen(d->lfd, SOMAXCONN) == -1) {
-		snprintf(err, errlen, "%s: %s", sun.sun_path, strerror(errno));
-		(void)unlink(sun.sun_path);
-		return -1;
-	}
-	if (rename(sun.sun_path, d->sock_path) == -1) {
-		snprintf(err, errlen, "rename %s to %s: %s", sun.sun_path,
-		    d->sock_path, strerror(errno));
-		(void)unlink(sun.sun_path);
-		return -1;
-	}
-	return 0;
+	return runtime_dir_listen(d->conf->runtime_dir, SEG_SOCKET_NAME,
+	    SOCK_SEQPACKET, &d->lfd, d->sock_path, sizeof(d->sock_path), err,
+	    errlen);
 }
 
 /*

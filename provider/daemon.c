@@ -36,6 +36,7 @@
 #include "daemon_int.h"
 #include "endpoint.h"
 #include "fetch.h"
+#include "httpd.h"
 #include "keys.h"
 #include "reload.h"
 #include "log.h"
@@ -121,7 +122,8 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "signalfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (listen_socket(d, err, errlen) != 0)
+	if (listen_socket(d, err, errlen) != 0 ||
+	    httpd_open(d, err, errlen) != 0)
 		goto fail;
 	endpoint_judge_all(d);
 	resolve_admin_group(d);
@@ -153,6 +155,7 @@ daemon_free(struct daemon *d)
 		free(d->eps[i]);
 	}
 	free(d->eps);
+	httpd_close(d);
 	for (i = 0; i < (size_t)d->nconns; i++)
 		conn_close(d, (int)i);
 	while (d->nparked > 0)
@@ -229,6 +232,9 @@ run_timers(struct daemon *d, int64_t now)
 	}
 	for (i = 0; i < d->ncreds; i++)
 		fetch_check_deadline(d, d->creds[i], now);
+	/* Before start_due: a request whose wait ends now may move a
+	 * fetch, never the other way round. */
+	httpd_timers(d, now, &next);
 	start_due(d, now, &next);
 	for (i = 0; i < d->ncreds; i++) {
 		struct cred *c = d->creds[i];
@@ -301,7 +307,7 @@ run_timers(struct daemon *d, int64_t now)
 static int
 pfds_room(struct daemon *d)
 {
-	size_t want = 3 + MAX_CONNS + d->ncreds;
+	size_t want = 3 + MAX_CONNS + HTTPD_FDS_MAX + d->ncreds;
 	struct curl_waitfd *p;
 	struct cred **c;
 
@@ -319,13 +325,14 @@ pfds_room(struct daemon *d)
 
 /*
  * The loop's poll set into d->pfds: the signalfd, the listening socket,
- * the monitor's signal pipe, then each connection (d->conns[i] at 3 + i)
- * and last each module's descriptor (whose credentials go in
- * d->pfd_creds, *nmods of them).  *listening: whether the listening
- * socket is polled for input.  Returns the number of descriptors.
+ * the monitor's signal pipe, then each connection (d->conns[i] at 3 + i),
+ * the local endpoint's (*nhttp of them) and last each module's descriptor
+ * (whose credentials go in d->pfd_creds, *nmods of them).  *listening:
+ * whether the listening socket is polled for input.  Returns the number
+ * of descriptors.
  */
 static int
-poll_set(struct daemon *d, int *listening, int *nmods)
+poll_set(struct daemon *d, int *listening, int *nhttp, int *nmods)
 {
 	struct curl_waitfd *fds = d->pfds;
 	int nfds = 0, i;
@@ -351,6 +358,8 @@ poll_set(struct daemon *d, int *listening, int *nmods)
 		fds[nfds].events = CURL_WAIT_POLLIN;
 		fds[nfds++].revents = 0;
 	}
+	*nhttp = httpd_poll_set(d, fds + nfds);
+	nfds += *nhttp;
 	/* Modules' descriptors (a pipe from a child ...). */
 	*nmods = 0;
 	for (j = 0; j < d->ncreds && (size_t)nfds < d->pfds_cap; j++) {
@@ -369,7 +378,8 @@ daemon_run(struct daemon *d)
 {
 	struct curl_waitfd *fds;
 	struct CURLMsg *msg;
-	int timeout, nfds, first, nmods, running, left, listening, i;
+	int timeout, nfds, first, http_at, nhttp, nmods, running, left;
+	int listening, i;
 
 	/* After daemon(3), we are a new process. */
 	segw_set_pid(&d->seg);
@@ -377,13 +387,15 @@ daemon_run(struct daemon *d)
 		conn_reap(d);
 		deny_log_flush(d, now_ns(), 0);
 		timeout = run_timers(d, now_ns());
-		if (pfds_room(d) != 0 && d->pfds_cap < 3 + MAX_CONNS) {
+		if (pfds_room(d) != 0 &&
+		    d->pfds_cap < 3 + MAX_CONNS + HTTPD_FDS_MAX) {
 			log_warnx("out of memory");
 			sleep(1);
 			continue;
 		}
 		fds = d->pfds;
-		nfds = poll_set(d, &listening, &nmods);
+		nfds = poll_set(d, &listening, &nhttp, &nmods);
+		http_at = 3 + d->nconns;
 		if (curl_multi_poll(d->multi, fds, (unsigned)nfds, timeout,
 		    NULL) != CURLM_OK) {
 			log_warnx("curl_multi_poll failed");
@@ -409,6 +421,7 @@ daemon_run(struct daemon *d)
 			    d->accept_paused_until_ns == 0; i++)
 				if (!accept_conn(d))
 					break;
+		httpd_ready(d, fds + http_at, nhttp);
 		curl_multi_perform(d->multi, &running);
 		while ((msg = curl_multi_info_read(d->multi, &left)) != NULL)
 			if (msg->msg == CURLMSG_DONE)

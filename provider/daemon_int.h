@@ -89,6 +89,7 @@
 #include "srcmod.h"
 #include "scheduler.h"
 #include "seg_write.h"
+#include "token_parse.h"
 
 #define MAX_CONNS        128
 #define ACCEPT_BURST     32       /* connections taken in one turn */
@@ -158,6 +159,9 @@ struct cred {
 	uint32_t failures;
 	int permanent;           /* the last failure was permanent */
 	char last_error[SEG_SLOT_ERROR];  /* as long as the slot keeps */
+	char scope[TOK_SCOPE_MAX]; /* the token's as its server said it, ""
+	                          * if it did not or we do not know (one
+	                          * adopted from the previous daemon) */
 };
 
 struct conn {
@@ -175,6 +179,8 @@ struct conn {
 	char name[SEG_NAME_FIELD];
 	int64_t deadline_ns;     /* reply or idle deadline */
 };
+
+struct httpd;
 
 struct daemon {
 	struct daemon_conf *conf;
@@ -229,6 +235,7 @@ struct daemon {
 	int64_t seg_logged_ns;     /* a segment send last failed, logged */
 	uint64_t seg_failed;       /* ... and failures since */
 	char conf_error[SEG_ERROR_FIELD];  /* the last reload's, "" if none */
+	struct httpd *httpd;       /* the local token endpoint; NULL: off */
 	struct curl_waitfd *pfds;  /* the loop's poll set (daemon_run) ... */
 	struct cred **pfd_creds;   /* ... and whose module descriptors in it */
 	size_t pfds_cap;

@@ -233,6 +233,18 @@ plan_refresh(struct daemon *d, const struct cred *c, int64_t want,
 	return t;
 }
 
+void
+cred_hurry(struct cred *c, int64_t now)
+{
+	int64_t soonest;
+
+	if (c->in_flight || c->failures > 0)
+		return;
+	soonest = c->ep->hold_until_ns > now ? c->ep->hold_until_ns : now;
+	if (c->due_ns > soonest)
+		c->due_ns = soonest;
+}
+
 /*
  * An explicit refresh of c (sched_forced_refresh): the next turn its
  * endpoint's other credentials have not planned, not before the allowed

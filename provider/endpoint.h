@@ -44,6 +44,14 @@ void endpoint_judge_all(struct daemon *d);
 int64_t plan_refresh(struct daemon *d, const struct cred *c, int64_t want,
     int64_t lo, int64_t hi, int64_t now, int *in_window);
 
+/*
+ * Someone waits for c, which has no token: its next fetch moved to now,
+ * but never before its endpoint's Retry-After hold, and not while a
+ * request is in flight or after failures, which keep their backoff, so
+ * that many impatient readers cannot turn into a request storm.
+ */
+void cred_hurry(struct cred *c, int64_t now);
+
 /* An explicit refresh of c: c->due_ns moved to a free turn not before the
  * allowed moment (sched_forced_refresh).  Returns SCHED_FORCE_*. */
 int sched_refresh(struct daemon *d, struct cred *c, int64_t now);

@@ -15,6 +15,7 @@
 #include "daemon_int.h"
 #include "endpoint.h"
 #include "fetch.h"
+#include "httpd.h"
 #include "log.h"
 #include "token_parse.h"
 #include "tokencache.h"
@@ -173,6 +174,7 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 		return;
 	}
 	c->expires_ns = deadline;
+	memcpy(c->scope, t->scope, sizeof(c->scope));
 	c->fetched_ns = sent;
 	c->due_ns = due;
 	c->need_by_ns = hi > due ? hi : due;
@@ -186,6 +188,7 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	    (long long)((due - sent) / (life_ns / 100)), in_window ? "" :
 	    "; the endpoint's rate left no turn within 70-80 %");
 	wake_waiters(d, c, 0, NULL);
+	httpd_wake(d, c);
 }
 
 /*
@@ -237,6 +240,7 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	    have_token ? "still serving the current token" : "no valid token",
 	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000));
 	wake_waiters(d, c, TC_EFAILED, c->last_error);
+	httpd_wake(d, c);
 }
 
 /*

@@ -27,9 +27,13 @@
  * answer's sender and sequence are checked.
  */
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -444,4 +448,56 @@ peer_unix_uid(int fd, uid_t *uid, gid_t *gid)
 	*uid = cred.uid;
 	*gid = cred.gid;
 	return 0;
+}
+
+int
+peer_unix_groups(int fd, gid_t **groups, int *ngroups)
+{
+	gid_t buf[NGROUPS_MAX];
+	socklen_t len = sizeof(buf);
+	gid_t *g;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, buf, &len) == -1)
+		return -1;
+	if (len % sizeof(gid_t) != 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	if ((g = malloc(len > 0 ? len : 1)) == NULL)
+		return -1;
+	memcpy(g, buf, len);
+	*groups = g;
+	*ngroups = (int)(len / sizeof(gid_t));
+	return 0;
+}
+
+int
+peer_user_groups(uid_t uid, gid_t *gid, gid_t **groups, int *ngroups)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t *g = NULL, *ng;
+	int n = 16, tries, r;
+
+	if ((r = getpwuid_r(uid, &pw, buf, sizeof(buf), &res)) != 0 ||
+	    res == NULL) {
+		errno = r != 0 ? r : ENOENT;
+		return -1;
+	}
+	/* getgrouplist says how many there are when n is too small. */
+	for (tries = 0; tries < 3; tries++) {
+		if (n < 1 || n > NGROUPS_MAX + 1 ||
+		    (ng = reallocarray(g, (size_t)n, sizeof(*g))) == NULL)
+			break;
+		g = ng;
+		if (getgrouplist(pw.pw_name, pw.pw_gid, g, &n) != -1) {
+			*gid = pw.pw_gid;
+			*groups = g;
+			*ngroups = n;
+			return 0;
+		}
+	}
+	free(g);
+	errno = ENOMEM;
+	return -1;
 }

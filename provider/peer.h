@@ -82,4 +82,21 @@ int peer_diag_parse(const void *buf, size_t len, uint32_t seq,
  */
 int peer_unix_uid(int fd, uid_t *uid, gid_t *gid);
 
+/*
+ * The supplementary groups of the process that connected the Unix socket
+ * fd, from SO_PEERGROUPS, into *groups (malloc'd; the caller frees it)
+ * and *ngroups.  0, or -1 with errno (those of getsockopt, ENOMEM; EPROTO
+ * for a length that is not whole gids).
+ */
+int peer_unix_groups(int fd, gid_t **groups, int *ngroups);
+
+/*
+ * What the user database says of uid: its primary group in *gid and its
+ * groups (getgrouplist(3), the primary one included) in *groups
+ * (malloc'd; the caller frees it) and *ngroups.  For a TCP peer, of which
+ * the kernel tells only the uid.  0, or -1 with errno: ENOENT for a uid
+ * with no entry, ENOMEM, or getpwuid_r's.
+ */
+int peer_user_groups(uid_t uid, gid_t *gid, gid_t **groups, int *ngroups);
+
 #endif /* TC_PEER_H */

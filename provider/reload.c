@@ -14,6 +14,7 @@
 #include "endpoint.h"
 #include "fetch.h"
 #include "keys.h"
+#include "httpd.h"
 #include "log.h"
 #include "privsep.h"
 #include "reload.h"
@@ -161,6 +162,7 @@ reload_apply(struct daemon *d, struct daemon_conf *nc,
 		cred_free(c);
 	}
 	free(d->creds);
+	httpd_reload_check(&d->conf->endpoint, &nc->endpoint);
 	srcmod_conf_free(d->conf);
 	d->conf = nc;
 	d->conf_error[0] = '\0';
@@ -172,6 +174,7 @@ reload_apply(struct daemon *d, struct daemon_conf *nc,
 	d->creds = list;
 	endpoint_gc(d);
 	endpoint_judge_all(d);	/* creds or endpoint_rate changed */
+	httpd_wake(d, NULL);	/* their credentials may have changed */
 	resolve_admin_group(d);
 	if (d->conf->key_rotation_interval == 0)
 		d->next_rotation_ns = INT64_MAX;

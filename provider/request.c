@@ -23,13 +23,8 @@
 
 #define DENIED_ADMIN "permission denied: needs root or admin_group"
 
-/*
- * A token bucket per user: RATE_PER_S requests a second after a burst of
- * RATE_BURST, so that one local user cannot keep the daemon busy.  Root
- * and the daemon's user are not limited.  The table keeps the users seen
- * most recently.
- */
-static int
+/* The table keeps the users seen most recently. */
+int
 rate_allow(struct daemon *d, uid_t uid, int64_t now)
 {
 	struct peer_rate *p = NULL, *oldest = &d->rates[0];
@@ -67,7 +62,7 @@ static void
 begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
     int hurry)
 {
-	int64_t t, soonest;
+	int64_t t;
 
 	if (timeout_ms == 0)
 		t = (int64_t)c->conf->timeout_ms + 1000;
@@ -76,11 +71,8 @@ begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
 	k->waiting = 1;
 	memcpy(k->name, c->name, sizeof(k->name));
 	k->deadline_ns = now + t * NS_PER_MS;
-	if (!hurry || c->in_flight || c->failures > 0)
-		return;
-	soonest = c->ep->hold_until_ns > now ? c->ep->hold_until_ns : now;
-	if (c->due_ns > soonest)
-		c->due_ns = soonest;
+	if (hurry)
+		cred_hurry(c, now);
 }
 
 /*

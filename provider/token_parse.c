@@ -328,6 +328,26 @@ wipe_json_string(struct json_object *obj, const char *key)
 		    (size_t)n);
 }
 
+/*
+ * RFC 6749 §5.1: the scope granted, when the server says it.  Kept for
+ * the local endpoint, which passes it on (httpd_token.c); one that is
+ * not printable ASCII, or too long, is not passed on rather than judged:
+ * the token is good either way.
+ */
+static void
+keep_scope(struct json_object *obj, struct tok_result *r)
+{
+	size_t i, n;
+	const char *s = member_string(obj, "scope", &n);
+
+	if (s == NULL || n == 0 || n >= sizeof(r->scope))
+		return;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return;
+	memcpy(r->scope, s, n + 1);
+}
+
 /* RFC 6749 §5.1: a successful reply.  Fills r only when TOK_OK. */
 static void
 parse_success(struct json_object *obj, int64_t now,
@@ -348,6 +368,8 @@ parse_success(struct json_object *obj, int64_t now,
 	}
 	tok_accept(tok, toklen, type, typelen, expires_in_value(obj), now, lim,
 	    r);
+	if (r->outcome == TOK_OK)
+		keep_scope(obj, r);
 }
 
 /* Kept whole, over 80 lines: the token is judged in order, each refusal

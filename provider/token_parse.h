@@ -21,6 +21,8 @@ struct tok_limits {
 	long max_lifetime;       /* seconds, cap on any lifetime */
 };
 
+#define TOK_SCOPE_MAX 512
+
 struct tok_result {
 	enum tok_outcome outcome;
 	char *token;             /* TOK_OK: sodium_malloc'd, NUL-terminated */
@@ -28,6 +30,9 @@ struct tok_result {
 	char token_type[32];     /* TOK_OK: as sent, e.g. "Bearer" */
 	long lifetime;           /* TOK_OK: seconds from `now`, > 0 */
 	int64_t jwt_exp;         /* the JWT exp claim, 0 if none */
+	char scope[TOK_SCOPE_MAX]; /* TOK_OK: the reply's scope, "" if it
+	                          * gave none, or one that is not printable
+	                          * ASCII or does not fit */
 	char error[SEG_SLOT_ERROR]; /* not TOK_OK: "invalid_client: text"
 	                          * etc.; as long as a slot keeps, a longer
 	                          * text cut and ended with "..." */

@@ -6,7 +6,8 @@
 #   sh tests/deps.sh
 #
 # build: gcc make pkg-config libc6-dev libcurl4-openssl-dev libjson-c-dev
-#        libsodium-dev libssl-dev (libcrypto: private_key_jwt) check
+#        libsodium-dev libssl-dev (libcrypto: private_key_jwt)
+#        libmicrohttpd-dev (the local token endpoint) check
 # tests: nodejs + npm (kept as they are when node >= 18), procps, util-linux,
 #        strace, gdb (gcore), clang (ThreadSanitizer, libFuzzer),
 #        faketime (libfaketime: the wall-clock jump tests),
@@ -57,6 +58,7 @@ collect() {
 	lib_present json-c libjson-c-dev || add libjson-c-dev
 	lib_present libsodium libsodium-dev || add libsodium-dev
 	lib_present libcrypto libssl-dev || add libssl-dev
+	lib_present libmicrohttpd libmicrohttpd-dev || add libmicrohttpd-dev
 	lib_present check check || add check
 
 	if ! have node || [ "$(node_major)" -lt "$NODE_MIN_MAJOR" ]; then

@@ -36,6 +36,8 @@ handover(struct cred_conf *c)
 	d.max_token_size = 4096;
 	d.endpoint_rate = 1;
 	d.endpoint_burst = 1;
+	d.endpoint.max_connections = 1;
+	d.endpoint.max_connections_per_user = 1;
 	d.creds = c;
 	d.ncreds = 1;
 	if ((buf = conf_pack(&d, &len)) == NULL)
@@ -74,8 +76,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	else if (strlen(err) == 0)
 		abort();	/* every failure says why */
-	if (conf_load(path, &dc, err) == 0)
+	if (conf_load(path, &dc, err) == 0) {
+		/* The main file's keys ([endpoint] ...) go over too. */
+		unsigned char *buf;
+		struct daemon_conf *u = NULL;
+		size_t len = 0;
+
+		if ((buf = conf_pack(dc, &len)) == NULL ||
+		    conf_unpack(buf, len, &u) != 0 ||
+		    u->endpoint.nlisten != dc->endpoint.nlisten ||
+		    u->endpoint.min_lifetime != dc->endpoint.min_lifetime)
+			abort();
+		conf_free(u);
+		sodium_free(buf);
 		conf_free(dc);
+	}
 	else if (strlen(err) == 0)
 		abort();
 	return 0;

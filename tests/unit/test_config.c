@@ -144,7 +144,90 @@ START_TEST(main_defaults)
 		ck_assert_uint_eq(c->endpoint_burst, 2);
 		ck_assert_int_eq(c->refresh_min_interval, 10);
 		ck_assert_uint_eq(c->ncreds, 0);
+		/* The local endpoint is off without its section. */
+		ck_assert_int_eq(c->endpoint.on, 0);
+		ck_assert_uint_eq(c->endpoint.nlisten, 0);
 		conf_free(c);
+	}
+}
+END_TEST
+
+START_TEST(main_endpoint)
+{
+	struct daemon_conf *c = NULL;
+	char err[CONF_ERR_MAX];
+
+	/* The section alone: the Unix socket, the defaults. */
+	tu_put("tokencache.conf", 0644, "[daemon]\n[endpoint]\n");
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0,
+	    "%s", err);
+	ck_assert_int_eq(c->endpoint.on, 1);
+	ck_assert_uint_eq(c->endpoint.nlisten, 0);
+	ck_assert_int_eq(c->endpoint.min_lifetime, 60);
+	ck_assert_uint_eq(c->endpoint.max_connections, 256);
+	ck_assert_uint_eq(c->endpoint.max_connections_per_user, 64);
+	conf_free(c);
+
+	/* Before [daemon] or after it; listen repeats. */
+	tu_put("tokencache.conf", 0644, "[endpoint]\n"
+	    "listen = 127.0.0.1:8080\n"
+	    "listen = [::1]:8080\n"
+	    "listen = 127.1.2.3:65535\n"
+	    "min_lifetime = 0\n"
+	    "max_connections = 4096\n"
+	    "max_connections_per_user = 1\n"
+	    "[daemon]\nruntime_dir = /run/x\n");
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0,
+	    "%s", err);
+	ck_assert_uint_eq(c->endpoint.nlisten, 3);
+	ck_assert_str_eq(c->endpoint.listen[0], "127.0.0.1:8080");
+	ck_assert_str_eq(c->endpoint.listen[1], "[::1]:8080");
+	ck_assert_str_eq(c->endpoint.listen[2], "127.1.2.3:65535");
+	ck_assert_ptr_null(c->endpoint.listen[3]);
+	ck_assert_int_eq(c->endpoint.min_lifetime, 0);
+	ck_assert_uint_eq(c->endpoint.max_connections, 4096);
+	ck_assert_uint_eq(c->endpoint.max_connections_per_user, 1);
+	ck_assert_str_eq(c->runtime_dir, "/run/x");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(listen_parse)
+{
+	static const char *const good[] = { "127.0.0.1:1", "127.255.0.9:80",
+	    "[::1]:443", "[0:0:0:0:0:0:0:1]:8080" };
+	static const struct { const char *s, *why; } bad[] = {
+		{ "0.0.0.0:8080", "not a loopback" },
+		{ "192.168.1.1:8080", "not a loopback" },
+		{ "128.0.0.1:8080", "not a loopback" },
+		{ "[::]:8080", "not a loopback" },
+		{ "[::ffff:127.0.0.1]:8080", "not a loopback" },
+		{ "[fe80::1]:8080", "not a loopback" },
+		{ "localhost:8080", "names are not looked up" },
+		{ "::1:8080", "expected a numeric" },
+		{ "127.0.0.1", "expected ADDRESS:PORT" },
+		{ "8080", "expected ADDRESS:PORT" },
+		{ "127.0.0.1:0", "1..65535" },
+		{ "127.0.0.1:65536", "1..65535" },
+		{ "127.0.0.1:http", "1..65535" },
+		{ "127.0.0.1:", "1..65535" },
+		{ "[::1]8080", "expected [::1]:PORT" },
+		{ ":8080", "numeric loopback" },
+		{ "127.0.0.1 :8080", "numeric" },
+	};
+	struct sockaddr_storage ss;
+	const char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(conf_listen_parse(good[i], &ss, &why) == 0,
+		    "%s: %s", good[i], why);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		ck_assert_msg(conf_listen_parse(bad[i].s, &ss, &why) == -1,
+		    "%s accepted", bad[i].s);
+		ck_assert_msg(why != NULL && strstr(why, bad[i].why) != NULL,
+		    "%s: '%s' lacks '%s'", bad[i].s, why, bad[i].why);
 	}
 }
 END_TEST
@@ -297,6 +380,25 @@ static const struct {
 	{ "[daemon]\nmax_credentials = 1\nmax_credentials = 2\n", 3,
 	  "key 'max_credentials' given twice" },
 	{ "[server]\n", 1, "unknown section [server]" },
+	{ "[endpoint]\nlisten = 10.0.0.1:80\n", 2, "listen '10.0.0.1:80': "
+	  "not a loopback address" },
+	{ "[endpoint]\nlisten = 127.0.0.1:80\nlisten = 127.0.0.1:80\n", 3,
+	  "given twice" },
+	{ "[endpoint]\nlisten = 127.0.0.1:1\nlisten = 127.0.0.1:2\n"
+	  "listen = 127.0.0.1:3\nlisten = 127.0.0.1:4\nlisten = 127.0.0.1:5\n"
+	  "listen = 127.0.0.1:6\nlisten = 127.0.0.1:7\nlisten = 127.0.0.1:8\n"
+	  "listen = 127.0.0.1:9\n", 10, "more than 8 listen lines" },
+	{ "[endpoint]\nmin_lifetime = 3601\n", 2, "min_lifetime must be" },
+	{ "[endpoint]\nmin_lifetime = 1\nmin_lifetime = 2\n", 3,
+	  "given twice" },
+	{ "[endpoint]\nmax_connections = 0\n", 2, "max_connections must" },
+	{ "[endpoint]\nmax_connections_per_user = 4097\n", 2,
+	  "max_connections_per_user must" },
+	{ "[endpoint]\nruntime_dir = /x\n", 2,
+	  "unknown key 'runtime_dir' in [endpoint]" },
+	{ "[endpoint]\n[daemon]\nlisten = 127.0.0.1:80\n", 3,
+	  "unknown key 'listen' in [daemon]" },
+	{ "[endpoint]\n[endpoint]\n", 2, "section [endpoint] given twice" },
 	{ "[daemon]\n[daemon]\n", 2, "given twice" },
 	{ "runtime_dir = /x\n", 1, "key outside any section" },
 	{ "\n\n# c\nruntime_dir = /x\n", 4, "key outside any section" },
@@ -1464,6 +1566,8 @@ config_suite(void)
 	tc = tcase_create("main");
 	tcase_add_checked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, main_defaults);
+	tcase_add_test(tc, main_endpoint);
+	tcase_add_test(tc, listen_parse);
 	tcase_add_test(tc, main_keys);
 	tcase_add_test(tc, main_relative_credentials_dir);
 	tcase_add_test(tc, main_runtime_dir_longest);
