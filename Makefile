@@ -468,4 +468,4 @@ clean:
 	rm -rf build build-address build-thread build-fuzzer
 
 distclean: clean
-	rm -rf tests/oauth-server/node_modules
+	rm -rf tests/oauth-server/node_modules tests/clients/node_modules

@@ -14,8 +14,8 @@
 #        groff-base + man-db (tests/man.sh: the manual pages render cleanly),
 #        mmdebstrap + systemd-container (the README on Debian 12 under
 #        systemd: tests/integration/systemd.sh),
-#        ca-certificates  (the npm packages of tests/oauth-server are
-#        installed by tests/oauth-server/start.sh with npm ci)
+#        ca-certificates  (the npm packages of tests/oauth-server and
+#        tests/clients are installed with npm ci by tests/npm-ci.sh)
 # bench: gnuplot-nox (only for make bench, which sets DEPS_BENCH=1)
 set -eu
 

@@ -214,7 +214,8 @@ printf 'APT::Get::Assume-Yes "true";\n' >"$ROOT/etc/apt/apt.conf.d/90tc-readme-t
 # The source, as a clone would have it (no build output).
 mkdir -p "$ROOT/var/tmp/tokencache"
 tar -C "$TOP" --exclude=./.git --exclude='./build*' \
-    --exclude=./tests/oauth-server/node_modules -cf - . |
+    --exclude=./tests/oauth-server/node_modules \
+    --exclude=./tests/clients/node_modules -cf - . |
     tar -C "$ROOT/var/tmp/tokencache" -xf -
 
 # ---------------------------------------------------------------- the OAuth server

@@ -4,7 +4,7 @@
 #   sh tests/oauth-server/start.sh DIR CLIENTS_JSON [TTL]
 #
 # Installs the pinned npm dependencies first when node_modules is missing or
-# older than package-lock.json (npm ci), then runs
+# older than package-lock.json (tests/npm-ci.sh: npm ci), then runs
 #   node server.js --port 0 --clients CLIENTS_JSON --ttl TTL
 # with its pid in DIR/oauth.pid, stderr in DIR/oauth.log, stdout in
 # DIR/oauth.out, waits up to OAUTH_START_TIMEOUT seconds (default 20) for its
@@ -47,34 +47,7 @@ if [ -f "$dir/oauth.pid" ]; then
 fi
 
 # npm ci when node_modules is missing or older than package-lock.json.
-# Serialised with a lock directory, as several test runs may start at once.
-stamp=$here/node_modules/.tokencache-npm-ci-stamp
-stale() {
-	[ ! -f "$stamp" ] || [ ! -d "$here/node_modules/oidc-provider" ] ||
-		[ -n "$(find "$here/package-lock.json" "$here/package.json" -newer "$stamp" 2>/dev/null)" ]
-}
-if stale; then
-	lock=$here/.npm-ci.lock
-	n=0
-	until mkdir "$lock" 2>/dev/null; do
-		n=$((n + 1))
-		# A lock older than 10 minutes is left over from a killed run.
-		if [ -n "$(find "$lock" -prune -mmin +10 2>/dev/null)" ]; then
-			rmdir "$lock" 2>/dev/null || :
-		fi
-		[ "$n" -le 600 ] || die "timed out waiting for $lock"
-		sleep 1
-	done
-	trap 'rmdir "$lock" 2>/dev/null || :' EXIT
-	if stale; then
-		printf 'oauth-server/start.sh: installing npm dependencies (npm ci)\n' >&2
-		(cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >&2 ||
-			die "npm ci failed in $here"
-		: >"$stamp"
-	fi
-	rmdir "$lock" 2>/dev/null || :
-	trap - EXIT
-fi
+sh "$here/../npm-ci.sh" "$here" oidc-provider || die "cannot install the npm packages of $here"
 
 rm -f "$dir/oauth.pid" "$dir/oauth.port" "$dir/oauth.out"
 : >"$dir/oauth.out"
