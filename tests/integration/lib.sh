@@ -57,6 +57,22 @@ tc_fault_hits() {
 	' "$PORT_fault" "$1"
 }
 
+# tc_free_port: a TCP port free on 127.0.0.1 and ::1 now, on stdout (the
+# kernel's choice for port 0; scenarios run in parallel, so never a fixed
+# one).
+tc_free_port() {
+	node -e '
+		const net = require("net");
+		const s = net.createServer();
+		s.listen(0, "127.0.0.1", () => {
+			const p = s.address().port, t = net.createServer();
+			t.on("error", () => { s.close(); process.exit(1); });
+			t.listen(p, "::1", () => {
+				console.log(p); t.close(); s.close();
+			});
+		});'
+}
+
 # tc_secret NAME VALUE: a secret file of mode 0600, path on stdout.
 tc_secret() {
 	local f=$WORK/secrets/$1
