@@ -32,8 +32,14 @@ enum proto_op {
 	PROTO_OP_OPEN = 9,     /* a first read's one round trip: the segment,
 	                     * as SEGMENT, and name's key, as KEY (status
 	                     * says whether the key is there) */
+	PROTO_OP_ENDPOINT = 10, /* the local token endpoint: its addresses and
+	                     * counts, as "key value" lines in message
+	                     * ("off" alone when it is off); no name */
+	PROTO_OP_CLIENT = 11,  /* what a request to the local endpoint gives
+	                     * to get name's token: "key<TAB>value" lines
+	                     * (client_id, audience, scope, resource) */
 };
-#define PROTO_OP_LAST PROTO_OP_OPEN
+#define PROTO_OP_LAST PROTO_OP_CLIENT
 
 /*
  * The operations, one row each, the one list of what a request must carry
@@ -61,7 +67,9 @@ enum proto_op {
 	X(PROTO_OP_INVALIDATE, PROTO_OPF_NAME | PROTO_OPF_ADMIN,  "invalidate", invalidate) \
 	X(PROTO_OP_SEGMENT,    PROTO_OPF_SEGMENT,                 "segment",   segment) \
 	X(PROTO_OP_OPEN,       PROTO_OPF_NAME | PROTO_OPF_ACCESS | PROTO_OPF_SEGMENT, \
-	                                                          "key",       open)
+	                                                          "key",       open) \
+	X(PROTO_OP_ENDPOINT,   0,                                 "endpoint",  endpoint) \
+	X(PROTO_OP_CLIENT,     PROTO_OPF_NAME | PROTO_OPF_ACCESS, "client",    client)
 
 struct proto_op_info {
 	unsigned flags;          /* PROTO_OPF_* */

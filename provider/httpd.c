@@ -22,7 +22,10 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,4 +535,82 @@ httpd_reload_check(const struct endpoint_conf *old,
 		log_warnx("[endpoint]: on, listen and max_connections change "
 		    "at the next start; until then the endpoint stays as it "
 		    "was started");
+}
+
+int
+httpd_addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	const struct sockaddr_in *sin = (const void *)ss;
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+	char addr[INET6_ADDRSTRLEN];
+	int w;
+
+	if (ss->ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr)) != NULL)
+		w = snprintf(out, n, "%s:%u", addr, ntohs(sin->sin_port));
+	else if (ss->ss_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr)) != NULL)
+		w = snprintf(out, n, "[%s]:%u", addr, ntohs(sin6->sin6_port));
+	else
+		return -1;
+	return w > 0 && (size_t)w < n ? 0 : -1;
+}
+
+static void put_line(char *, size_t, size_t *, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A line appended to buf (n bytes) at *len, if it fits whole. */
+static void
+put_line(char *buf, size_t n, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*len >= n)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *len, n - *len, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= n - *len) {
+		buf[*len] = '\0';	/* cut at the line before */
+		*len = n;
+	} else
+		*len += (size_t)w;
+}
+
+void
+httpd_describe(const struct daemon *d, char *buf, size_t n)
+{
+	static const char *const names[HO_COUNT] = {
+		[HO_TOKEN] = "token", [HO_OTHER_OK] = "other_ok",
+		[HO_BAD_REQUEST] = "bad_request", [HO_DENIED] = "denied",
+		[HO_RATE] = "rate_limited", [HO_UNAVAILABLE] = "unavailable",
+	};
+	const struct httpd *h = d->httpd;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char addr[64];
+	size_t len = 0;
+	int i;
+
+	buf[0] = '\0';
+	if (h == NULL) {
+		put_line(buf, n, &len, "off\n");
+		return;
+	}
+	/* Most useful first: a long list of addresses is what gets cut. */
+	for (i = 0; i < HO_COUNT; i++)
+		put_line(buf, n, &len, "%s %llu\n", names[i],
+		    (unsigned long long)h->replies[i]);
+	put_line(buf, n, &len, "connections %u\n", h->nconns);
+	put_line(buf, n, &len, "min_lifetime %ld\n",
+	    d->conf->endpoint.min_lifetime);
+	put_line(buf, n, &len, "socket %s\n", h->sock_path);
+	/* The addresses it was started with (a reload does not move it). */
+	for (i = 1; i < h->nlfds; i++) {
+		sl = sizeof(ss);
+		if (getsockname(h->lfds[i], (struct sockaddr *)&ss, &sl) == 0 &&
+		    httpd_addr_text(&ss, addr, sizeof(addr)) == 0)
+			put_line(buf, n, &len, "listen %s\n", addr);
+	}
 }

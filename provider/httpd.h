@@ -55,6 +55,12 @@ void httpd_timers(struct daemon *d, int64_t now, int64_t *next);
  * reload may have removed or changed its credential). */
 void httpd_wake(struct daemon *d, const struct cred *c);
 
+/* What tokencachectl shows of the endpoint, as "key value" lines into
+ * buf (n bytes, NUL-terminated, cut at a line if need be): listen (the
+ * TCP addresses), socket, min_lifetime, connections, and the replies by
+ * kind; "off" when the endpoint is off. */
+void httpd_describe(const struct daemon *d, char *buf, size_t n);
+
 /* A reload from old to new: what of [endpoint] only a restart applies
  * (on or off, listen, max_connections) is logged if it changed; the
  * rest (min_lifetime, max_connections_per_user) applies at once. */

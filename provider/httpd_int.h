@@ -95,6 +95,11 @@ enum MHD_Result httpd_access(void *cls, struct MHD_Connection *mc,
  * again then, with r->waited set. */
 void httpd_wait(struct httpd *h, struct hreq *r);
 
+/* ss, an AF_INET or AF_INET6 address, as "127.0.0.1:PORT" or
+ * "[::1]:PORT" into out (n bytes).  0, or -1 for another family or no
+ * room. */
+int httpd_addr_text(const struct sockaddr_storage *ss, char *out, size_t n);
+
 /* A request is over: out of the waiters, its body wiped, freed. */
 void hreq_free(struct httpd *h, struct hreq *r);
 

@@ -21,9 +21,6 @@
  * secret of a request is never kept (tokenreq.c), and its body, which
  * held it, is wiped once parsed.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -385,16 +382,9 @@ static void
 base_url(const struct hconn *hc, char *out, size_t n)
 {
 	char addr[64];
-	const struct sockaddr_in *sin = (const void *)&hc->local;
-	const struct sockaddr_in6 *sin6 = (const void *)&hc->local;
 
-	if (hc->local.ss_family == AF_INET &&
-	    inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr)) != NULL)
-		snprintf(out, n, "http://%s:%u", addr, ntohs(sin->sin_port));
-	else if (hc->local.ss_family == AF_INET6 &&
-	    inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr)) != NULL)
-		snprintf(out, n, "http://[%s]:%u", addr,
-		    ntohs(sin6->sin6_port));
+	if (httpd_addr_text(&hc->local, addr, sizeof(addr)) == 0)
+		snprintf(out, n, "http://%s", addr);
 	else
 		snprintf(out, n, "http://localhost");
 }

@@ -14,12 +14,14 @@
 #include "cred.h"
 #include "daemon_int.h"
 #include "endpoint.h"
+#include "httpd.h"
 #include "keys.h"
 #include "log.h"
 #include "proto.h"
 #include "reload.h"
 #include "request.h"
 #include "tokencache.h"
+#include "tokenreq.h"
 
 #define DENIED_ADMIN "permission denied: needs root or admin_group"
 
@@ -214,6 +216,52 @@ OP_HANDLER(wait)
 		return conn_reply_status(k, TC_EFAILED, c->last_error, 0);
 	begin_wait(c, k, q->timeout_ms, now, 1);
 	return 0;
+}
+
+/* Anyone may learn where the local endpoint listens and what it
+ * answered, as anyone may connect to it. */
+OP_HANDLER(endpoint)
+{
+	struct proto_resp r;
+
+	(void)q, (void)c, (void)now;
+	memset(&r, 0, sizeof(r));
+	httpd_describe(d, r.message, sizeof(r.message));
+	return conn_reply(k, &r);
+}
+
+/* What to ask the local endpoint for c's token: for those c admits,
+ * who would be given it there anyway.  No secret: the endpoint needs
+ * none (tokencachectl env). */
+OP_HANDLER(client)
+{
+	const struct cred_conf *f = treq_fields(c->conf);
+	struct proto_resp r;
+	size_t i, n = 0;
+	int w;
+
+	(void)d, (void)q, (void)now;
+	memset(&r, 0, sizeof(r));
+	if (f == NULL || f->client_id == NULL)
+		return conn_reply_status(k, TC_ENOTFOUND, "this credential "
+		    "has no client_id the endpoint could match", 0);
+#define PUT(key, v) do { \
+	if ((v) != NULL && n < sizeof(r.message)) { \
+		w = snprintf(r.message + n, sizeof(r.message) - n, \
+		    "%s\t%s\n", key, v); \
+		n += w > 0 ? (size_t)w : 0; \
+	} \
+} while (0)
+	PUT("client_id", f->client_id);
+	PUT("audience", f->audience);
+	PUT("scope", f->scope);
+	for (i = 0; i < f->nresources; i++)
+		PUT("resource", f->resources[i]);
+#undef PUT
+	if (n >= sizeof(r.message))
+		return conn_reply_status(k, TC_ERANGE, "its client_id, "
+		    "audience, scope and resources are too long to tell", 0);
+	return conn_reply(k, &r);
 }
 
 /* An explicit request clears a permanent failure's slow retry; it does

@@ -649,6 +649,16 @@ list_within(char *const *a, size_t na, char *const *b, size_t nb)
 }
 
 const struct cred_conf *
+treq_fields(const struct cred_conf *c)
+{
+	/* A chain asks with its first source's fields. */
+	if (c->provider != NULL && strcmp(c->provider, "chain") == 0)
+		return c->nsources > 0 && c->sources != NULL ?
+		    &c->sources[0] : NULL;
+	return c;
+}
+
+const struct cred_conf *
 treq_match(const struct daemon_conf *conf, const struct treq *req,
     struct treq_error *err)
 {
@@ -659,14 +669,8 @@ treq_match(const struct daemon_conf *conf, const struct treq *req,
 
 	for (i = 0; i < conf->ncreds; i++) {
 		c = &conf->creds[i];
-		f = c;
-		/* A chain asks with its first source's fields. */
-		if (c->provider != NULL && strcmp(c->provider, "chain") == 0) {
-			if (c->nsources == 0 || c->sources == NULL)
-				continue;
-			f = &c->sources[0];
-		}
-		if (f->client_id == NULL ||
+		if ((f = treq_fields(c)) == NULL ||
+		    f->client_id == NULL ||
 		    strcmp(f->client_id, req->client_id) != 0)
 			continue;
 		known = 1;

@@ -134,4 +134,9 @@ void treq_free(struct treq *r);
 const struct cred_conf *treq_match(const struct daemon_conf *conf,
     const struct treq *req, struct treq_error *err);
 
+/* The credential whose request fields (client_id, audience, scope,
+ * resources) treq_match compares for c: c itself, or a chain's first
+ * source; NULL for a chain without sources. */
+const struct cred_conf *treq_fields(const struct cred_conf *c);
+
 #endif /* TC_TOKENREQ_H */

@@ -26,6 +26,7 @@ struct ctl_args {
 	int have_wait;
 	long wait_s;
 	long timeout_s;
+	const char *for_client;   /* env --for CLIENT, NULL: all */
 	int argc;                 /* the command's own arguments, argv[0] */
 	char **argv;              /* its name, for CTL_OPT_OWN_ARGS */
 };
@@ -67,6 +68,10 @@ void	ctl_cache_last_error(char *buf, size_t len, const char *dir,
 /* ctl_daemon.c: the control protocol */
 int	ctl_daemon_call(const char *dir, int op, const char *name,
 	    int timeout_ms, struct proto_resp *resp, int *err);
+/* The same, keeping the message's newlines and tabs: for the replies
+ * made of lines (PROTO_OP_ENDPOINT, PROTO_OP_CLIENT). */
+int	ctl_daemon_call_text(const char *dir, int op, const char *name,
+	    int timeout_ms, struct proto_resp *resp, int *err);
 void	ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r,
 	    int err);
 
@@ -80,5 +85,7 @@ int	cmd_reload(const struct ctl_args *a);		/* ctl_daemon.c */
 int	cmd_rotate_keys(const struct ctl_args *a);
 int	cmd_invalidate(const struct ctl_args *a);
 int	cmd_import_camunda(const struct ctl_args *a);	/* ctl_camunda.c */
+int	cmd_endpoint(const struct ctl_args *a);		/* ctl_endpoint.c */
+int	cmd_env(const struct ctl_args *a);
 
 #endif

@@ -15,9 +15,8 @@
 /* A reload parses every credential file inside the daemon's loop. */
 #define CTL_RELOAD_MS    10000
 
-/* One exchange with the daemon; resp->message is printable afterwards. */
-int
-ctl_daemon_call(const char *dir, int op, const char *name, int timeout_ms,
+static int
+daemon_call(const char *dir, int op, const char *name, int timeout_ms,
     struct proto_resp *resp, int *err)
 {
 	struct proto_req req;
@@ -30,7 +29,36 @@ ctl_daemon_call(const char *dir, int op, const char *name, int timeout_ms,
 		*err = errno;
 		return r;
 	}
-	ctl_make_printable(resp->message, sizeof(resp->message));
+	return 0;
+}
+
+/* One exchange with the daemon; resp->message is printable afterwards. */
+int
+ctl_daemon_call(const char *dir, int op, const char *name, int timeout_ms,
+    struct proto_resp *resp, int *err)
+{
+	int r;
+
+	if ((r = daemon_call(dir, op, name, timeout_ms, resp, err)) == 0)
+		ctl_make_printable(resp->message, sizeof(resp->message));
+	return r;
+}
+
+int
+ctl_daemon_call_text(const char *dir, int op, const char *name,
+    int timeout_ms, struct proto_resp *resp, int *err)
+{
+	size_t i;
+	int r;
+
+	if ((r = daemon_call(dir, op, name, timeout_ms, resp, err)) != 0)
+		return r;
+	resp->message[sizeof(resp->message) - 1] = '\0';
+	for (i = 0; resp->message[i] != '\0'; i++)
+		if (resp->message[i] != '\n' && resp->message[i] != '\t' &&
+		    ((unsigned char)resp->message[i] < 0x20 ||
+		    (unsigned char)resp->message[i] > 0x7e))
+			resp->message[i] = '?';
 	return 0;
 }
 

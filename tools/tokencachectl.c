@@ -36,6 +36,7 @@
 /* The command parses its own arguments (a.argc, a.argv): import-camunda,
  * whose operand is a file and whose options are its own. */
 #define CTL_OPT_OWN_ARGS 0x08
+#define CTL_OPT_FOR      0x10   /* env --for CLIENT */
 
 enum {
 	LOPT_RUNTIME_DIR = 256,
@@ -43,6 +44,7 @@ enum {
 	LOPT_JSON,
 	LOPT_WAIT,
 	LOPT_TIMEOUT,
+	LOPT_FOR,
 };
 
 struct ctl_cmd {
@@ -67,6 +69,7 @@ static const struct option command_opts[] = {
 	{ "json",		no_argument,		NULL, LOPT_JSON },
 	{ "wait",		required_argument,	NULL, LOPT_WAIT },
 	{ "timeout",		required_argument,	NULL, LOPT_TIMEOUT },
+	{ "for",		required_argument,	NULL, LOPT_FOR },
 	{ NULL,			0,			NULL, 0 }
 };
 
@@ -192,6 +195,10 @@ static const struct ctl_cmd commands[] = {
 	{ "import-camunda", "FILE --name NAME [OPTIONS]", "add the client "
 	    "of a Camunda console file", CTL_OPT_OWN_ARGS, 0,
 	    cmd_import_camunda },
+	{ "endpoint", "[--json]", "show the local token endpoint: "
+	    "addresses, replies", CTL_OPT_JSON, 0, cmd_endpoint },
+	{ "env", "NAME [--for CLIENT]", "print the environment that points "
+	    "a client at the endpoint", CTL_OPT_FOR, 1, cmd_env },
 	{ "version", "", "print the versions of the tool and the library",
 	    0, 0, cmd_version },
 	{ "help", "", "print this help", 0, 0, cmd_help },
@@ -320,6 +327,11 @@ parse_command_option(const struct ctl_cmd *cmd, int ch, int longindex,
 			return usage_error(cmd, "--timeout: '%s' is not a "
 			    "whole number of seconds from 1 to %d", optarg,
 			    CTL_MAX_SECONDS);
+		return CTL_EXIT_OK;
+	case LOPT_FOR:
+		if (!(cmd->opts & CTL_OPT_FOR))
+			break;
+		a->for_client = optarg;
 		return CTL_EXIT_OK;
 	case ':':
 		return usage_error(cmd, "%s: option %s needs an argument",

@@ -29,18 +29,17 @@ cl_start() {
 	tc_daemon_start || { cat "$WORK/daemon.log"; echo "the daemon did not start"; return 1; }
 }
 
-# cl_sdk NAME [VAR=VALUE ...]: the JS SDK's token, as its users configure
-# it, with the daemon's endpoint as CAMUNDA_OAUTH_URL unless a VAR says
-# otherwise; output in $WORK/NAME.out.  The SDK's file cache is off (the
-# script's default) and HOME is the scenario's.
+# cl_sdk NAME [VAR=VALUE ...]: the JS SDK's token, with the environment
+# `tokencachectl env zeebe --for camunda-js` prints (as a systemd unit's
+# EnvironmentFile= would give it) and nothing else but the VARs given;
+# output in $WORK/NAME.out.  HOME is the scenario's.
 cl_sdk() {
 	local name=$1
 	shift
 	mkdir -p "$WORK/home"
+	ctl env zeebe --for camunda-js >"$WORK/sdk.env" || return 1
 	env -i PATH="$PATH" HOME="$WORK/home" \
-	    CAMUNDA_OAUTH_URL="http://127.0.0.1:$EP/oauth/token" \
-	    ZEEBE_CLIENT_ID=it-post ZEEBE_CLIENT_SECRET=not-the-real-secret \
-	    ZEEBE_TOKEN_AUDIENCE=zeebe.camunda.io "$@" \
+	    $(grep -v '^#' "$WORK/sdk.env") "$@" \
 	    node "$CLIENTS_DIR/sdk-token.cjs" >"$WORK/$name.out" \
 	    2>"$WORK/$name.err" || { cat "$WORK/$name.err"; return 1; }
 }
@@ -70,9 +69,15 @@ t_clients_sdk() {
 	# Four SDK processes, one request upstream: the daemon's.
 	expect_eq "$(tc_stats "$P" it-post)" 1 "token requests at the OAuth server" ||
 	    return 1
-	# The SDK's cache stayed out of HOME, and no secret of the request
-	# reached the log.
+	# The environment was tokencachectl's: the endpoint's URL, the
+	# credential's client id and audience, the SDK's disk cache off.
+	expect_grep "^CAMUNDA_OAUTH_URL=http://127.0.0.1:$EP/oauth/token\$" \
+	    "$WORK/sdk.env" "tokencachectl env" || return 1
+	expect_grep '^ZEEBE_TOKEN_AUDIENCE=zeebe.camunda.io$' "$WORK/sdk.env" \
+	    "tokencachectl env" || return 1
 	expect_eq "$(find "$WORK/home" -type f | wc -l)" 0 "files in HOME" || return 1
+	# No secret of the request reached the log.
+	cl_sdk sdk-secret ZEEBE_CLIENT_SECRET=not-the-real-secret || return 1
 	if grep -q not-the-real-secret "$WORK/daemon.log"; then
 		echo "the request's client_secret is in the daemon's log"
 		return 1
