@@ -321,6 +321,8 @@ httpd_open(struct daemon *d, char *err, size_t errlen)
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	    httpd_access, d,
+	    /* First, so that it gets every message. */
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)ec->max_connections,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
@@ -329,7 +331,6 @@ httpd_open(struct daemon *d, char *err, size_t errlen)
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, d,
 	    MHD_OPTION_URI_LOG_CALLBACK, request_begins, d,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_ends, d,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
 	    MHD_OPTION_END);
 	if (h->mhd == NULL ||
 	    (di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD)) ==
@@ -521,20 +522,33 @@ hreq_free(struct httpd *h, struct hreq *r)
 	free(r);
 }
 
-void
-httpd_reload_check(const struct endpoint_conf *old,
-    const struct endpoint_conf *new)
+int
+httpd_conf_differs(const struct endpoint_conf *a, const struct endpoint_conf *b)
 {
 	size_t i;
-	int same = old->on == new->on && old->nlisten == new->nlisten &&
-	    old->max_connections == new->max_connections;
 
-	for (i = 0; same && i < new->nlisten; i++)
-		same = strcmp(old->listen[i], new->listen[i]) == 0;
-	if (!same)
-		log_warnx("[endpoint]: on, listen and max_connections change "
-		    "at the next start; until then the endpoint stays as it "
-		    "was started");
+	if (a->on != b->on || a->nlisten != b->nlisten ||
+	    a->max_connections != b->max_connections)
+		return 1;
+	for (i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return 1;
+	return 0;
+}
+
+void
+httpd_restart(struct daemon *d)
+{
+	char err[256];
+
+	if (d->httpd != NULL)
+		log_info("endpoint: [endpoint] changed: closing its "
+		    "connections and listeners");
+	httpd_close(d);
+	if (httpd_open(d, err, sizeof(err)) != 0)
+		log_warnx("endpoint: not started: %s", err);
+	else if (d->httpd == NULL)
+		log_info("endpoint: off");
 }
 
 int

@@ -61,10 +61,15 @@ void httpd_wake(struct daemon *d, const struct cred *c);
  * kind; "off" when the endpoint is off. */
 void httpd_describe(const struct daemon *d, char *buf, size_t n);
 
-/* A reload from old to new: what of [endpoint] only a restart applies
- * (on or off, listen, max_connections) is logged if it changed; the
- * rest (min_lifetime, max_connections_per_user) applies at once. */
-void httpd_reload_check(const struct endpoint_conf *old,
-    const struct endpoint_conf *new);
+/* 1 if a and b differ in what the endpoint was opened with (on or off,
+ * listen, max_connections): a reload then restarts it; the rest
+ * (min_lifetime, max_connections_per_user) applies as it is. */
+int httpd_conf_differs(const struct endpoint_conf *a,
+    const struct endpoint_conf *b);
+
+/* A reload changed that: every connection and listener closed, then the
+ * endpoint opened as d->conf says (or left off).  A failure to open it
+ * (a port taken, say) is logged; the rest of the daemon goes on. */
+void httpd_restart(struct daemon *d);
 
 #endif /* TC_HTTPD_H */

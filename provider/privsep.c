@@ -140,7 +140,8 @@ monitor_pass_signal(int sig_fd, uint32_t signo)
  * exit status.
  */
 static void __attribute__((noreturn))
-monitor_main(int fd, int sig_fd, pid_t worker, const char *path)
+monitor_main(int fd, int sig_fd, pid_t worker, const char *path,
+    const char *rundir, uid_t uid, gid_t gid)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
@@ -188,6 +189,7 @@ monitor_main(int fd, int sig_fd, pid_t worker, const char *path)
 				fd = -1;
 				continue;
 			}
+			runtime_dir_reown(rundir, uid, gid);
 			monitor_load(fd, path);
 			/* The monitor then sleeps with whatever the load
 			 * left in its registers: a core would show it. */
@@ -398,9 +400,9 @@ worker_fails_at_once(void)
  */
 static void __attribute__((noreturn))
 become_monitor(struct daemon_conf *conf, int worker_fd, const int sv[2],
-    const int sp[2], pid_t worker, int fail_at_once)
+    const int sp[2], pid_t worker, int fail_at_once, uid_t uid, gid_t gid)
 {
-	char *path;
+	char *path, *rundir;
 
 	if (fail_at_once)
 		usleep(200 * 1000);
@@ -414,11 +416,12 @@ become_monitor(struct daemon_conf *conf, int worker_fd, const int sv[2],
 		if (detach_terminal() == -1)
 			log_warn("monitor: chdir /");
 	}
-	if ((path = strdup(conf->path)) == NULL)
+	if ((path = strdup(conf->path)) == NULL ||
+	    (rundir = strdup(conf->runtime_dir)) == NULL)
 		fatalx("monitor: out of memory");
 	conf_free(conf);
 	wipe_vector_registers();
-	monitor_main(sv[0], sp[1], worker, path);
+	monitor_main(sv[0], sp[1], worker, path, rundir, uid, gid);
 }
 
 int
@@ -471,7 +474,8 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 #endif
 	}
 	if (pid != 0)
-		become_monitor(conf, worker_fd, sv, sp, pid, fail_at_once);
+		become_monitor(conf, worker_fd, sv, sp, pid, fail_at_once,
+		    uid, gid);
 	close(sv[0]);
 	close(sp[1]);
 	monitor_fd = sv[1];

@@ -140,6 +140,7 @@ reload_apply(struct daemon *d, struct daemon_conf *nc,
 {
 	struct cred *c;
 	size_t i, changed = 0;
+	int restart_endpoint;
 
 	for (i = 0; i < ch->ncreds; i++) {
 		if (ch->creds[i].cur != RELOAD_NEW) {
@@ -162,7 +163,8 @@ reload_apply(struct daemon *d, struct daemon_conf *nc,
 		cred_free(c);
 	}
 	free(d->creds);
-	httpd_reload_check(&d->conf->endpoint, &nc->endpoint);
+	restart_endpoint = httpd_conf_differs(&d->conf->endpoint,
+	    &nc->endpoint);
 	srcmod_conf_free(d->conf);
 	d->conf = nc;
 	d->conf_error[0] = '\0';
@@ -174,7 +176,10 @@ reload_apply(struct daemon *d, struct daemon_conf *nc,
 	d->creds = list;
 	endpoint_gc(d);
 	endpoint_judge_all(d);	/* creds or endpoint_rate changed */
-	httpd_wake(d, NULL);	/* their credentials may have changed */
+	if (restart_endpoint)
+		httpd_restart(d);
+	else
+		httpd_wake(d, NULL);	/* their credentials may have changed */
 	resolve_admin_group(d);
 	if (d->conf->key_rotation_interval == 0)
 		d->next_rotation_ns = INT64_MAX;

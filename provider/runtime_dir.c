@@ -330,6 +330,7 @@ runtime_dir_listen(const char *dir, const char *name, int type, int *fdp,
     char *path, size_t pathlen, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
+	const char *what;
 	int fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -344,11 +345,13 @@ runtime_dir_listen(const char *dir, const char *name, int type, int *fdp,
 	/* We hold the runtime directory's lock: one there is stale. */
 	(void)unlink(sun.sun_path);
 	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(sun.sun_path, 0666) == -1 ||
-	    listen(fd, SOMAXCONN) == -1) {
-		snprintf(err, errlen, "%s: %s", sun.sun_path, strerror(errno));
+	if ((what = "socket", fd == -1) ||
+	    (what = "bind", bind(fd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == -1) ||
+	    (what = "chmod", chmod(sun.sun_path, 0666) == -1) ||
+	    (what = "listen", listen(fd, SOMAXCONN) == -1)) {
+		snprintf(err, errlen, "%s %s: %s", what, sun.sun_path,
+		    strerror(errno));
 		goto fail;
 	}
 	if (rename(sun.sun_path, path) == -1) {
@@ -363,4 +366,29 @@ runtime_dir_listen(const char *dir, const char *name, int type, int *fdp,
 	if (fd != -1)
 		close(fd);
 	return -1;
+}
+
+void
+runtime_dir_reown(const char *dir, uid_t uid, gid_t gid)
+{
+	char err[256];
+	struct stat st;
+	int dfd, config;
+
+	if ((dfd = open_runtime_dir(dir, uid, &config, err,
+	    sizeof(err))) == -1) {
+		log_warnx("%s", err);
+		return;
+	}
+	if (fstat(dfd, &st) == 0 && st.st_uid == 0) {
+		own_runtime_files(dfd, uid, gid);
+		if (fchown(dfd, uid, gid) == -1)
+			log_warn("runtime directory %s: chown", dir);
+		else
+			log_info("runtime directory %s given back to uid %u "
+			    "(something made it root's: systemd does, for "
+			    "the unit's RuntimeDirectory=, when it runs "
+			    "ExecReload=)", dir, (unsigned)uid);
+	}
+	close(dfd);
 }

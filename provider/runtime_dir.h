@@ -25,6 +25,15 @@ int runtime_dir_prepare(const char *dir, uid_t uid, gid_t gid, int *config,
     char *err, size_t errlen);
 
 /*
+ * As root, before each reload: if dir (as runtime_dir_prepare() walks it)
+ * belongs to root again, give it and the files runtime_dir_prepare()
+ * gives back to uid:gid, so that the worker can still create files in
+ * it.  systemd makes a unit's RuntimeDirectory= root's (the unit's user)
+ * when it runs ExecReload=.  Failures are logged.
+ */
+void runtime_dir_reown(const char *dir, uid_t uid, gid_t gid);
+
+/*
  * A Unix socket of the given type (SOCK_SEQPACKET, SOCK_STREAM) listening
  * at dir/name, non-blocking, close-on-exec, mode 0666 (who may do what is
  * judged per request): bound as dir/.name and renamed once it listens,

@@ -25,7 +25,8 @@ if [ "$(id -u)" = 0 ]; then
 	tc_system_user tokencache
 fi
 say "configuring tokencached in $WORK"
-tc_config
+EP=$(tc_free_port)
+tc_config "[endpoint]" "listen = 127.0.0.1:$EP"
 tc_cred zeebe-demo "$PORT_demo" zeebe-demo "$(tc_secret zeebe-demo "$SECRET")" \
     "audience = urn:camunda:zeebe"
 sed -n p "$WORK/tokencache.conf" "$WORK/creds/zeebe-demo.conf" | sed 's/^/    /'
@@ -43,6 +44,22 @@ ctl token zeebe-demo
 
 say "tokencachectl check"
 ctl check
+
+say "the local token endpoint: an OAuth token request, answered from the cache"
+echo "curl -d 'grant_type=client_credentials&client_id=zeebe-demo&audience=urn:camunda:zeebe' http://127.0.0.1:$EP/oauth/token"
+curl -sS -d 'grant_type=client_credentials&client_id=zeebe-demo&audience=urn:camunda:zeebe' \
+    "http://127.0.0.1:$EP/oauth/token" | cut -c1-120
+echo "..."
+
+say "the Camunda 8 JS SDK (@camunda8/sdk, unmodified), set up by tokencachectl env zeebe-demo --for camunda-js"
+ctl env zeebe-demo --for camunda-js | tee "$WORK/sdk.env" | sed 's/^/    /'
+sh "$TOP/tests/npm-ci.sh" "$TOP/tests/clients" @camunda8/sdk simple-oauth2
+mkdir -p "$WORK/home"
+# Unquoted on purpose: one VAR=value word per line of the file.
+# shellcheck disable=SC2046
+env -i PATH="$PATH" HOME="$WORK/home" $(grep -v '^#' "$WORK/sdk.env") \
+    node "$TOP/tests/clients/sdk-token.cjs" 2>/dev/null | sed 's/^/    /'
+echo "token requests the OAuth server received: $(tc_stats "$PORT_demo")"
 
 say "stopping"
 tc_daemon_stop TERM

@@ -170,7 +170,8 @@ if [ -n "$unmarked" ]; then
 	exit 1
 fi
 for b in install "file /etc/tokencache/tokencache.conf" \
-    "file /etc/tokencache/credentials.d/zeebe-worker-client.conf" configure use c; do
+    "file /etc/tokencache/credentials.d/zeebe-worker-client.conf" configure use c \
+    endpoint; do
 	readme_block "$b" >/dev/null || { not_ok "README: the block '$b'"; exit 1; }
 done
 ok "README: every shell block in Install, Configure and Use is marked; each marked block found"
@@ -345,6 +346,31 @@ else
 	    not_ok "the C program as nobody" "$(cat "$WORK/app-nobody.out")"
 fi
 
+# ---------------------------------------------------------------- Endpoint
+
+# The local token endpoint the README's main file turns on, under the
+# unit's sandbox (RestrictAddressFamilies must let the peer lookup's
+# AF_NETLINK through): its block as zeebe-worker, then nobody refused.
+readme_block endpoint >"$ROOT/var/tmp/readme-endpoint.sh"
+if in_ct runuser -u zeebe-worker -- sh -e /var/tmp/readme-endpoint.sh \
+    >"$WORK/endpoint.out" 2>&1 &&
+    grep -q '^CAMUNDA_OAUTH_URL=http://127.0.0.1:8721/oauth/token$' "$WORK/endpoint.out" &&
+    grep -qF "{\"access_token\":\"$(cat "$WORK/token")\"," "$WORK/endpoint.out"; then
+	ok "README endpoint block as zeebe-worker: tokencachectl env, the token over loopback HTTP"
+else
+	not_ok "README endpoint block" "$(cat "$WORK/endpoint.out")" \
+	    "$(in_ct ls -lan /run/tokencache; in_ct sh -c 'for p in $(pidof tokencached); do grep -H Uid /proc/$p/status; done'; in_ct id tokencache)" \
+	    "$(in_ct journalctl -q --no-pager -u tokencached | tail -n 20)"
+fi
+if in_ct runuser -u nobody -- curl -s -d \
+    'grant_type=client_credentials&client_id=zeebe-worker-client' \
+    http://127.0.0.1:8721/oauth/token >"$WORK/endpoint-nobody.out" 2>&1 &&
+    grep -q '"error":"invalid_client"' "$WORK/endpoint-nobody.out"; then
+	ok "the endpoint as nobody: 401 invalid_client"
+else
+	not_ok "the endpoint as nobody" "$(cat "$WORK/endpoint-nobody.out")"
+fi
+
 # ---------------------------------------------------------------- Camunda
 
 # The console's file as an admin downloads it, for a client of the test
@@ -469,7 +495,7 @@ fi
 
 # A fatal start: a configuration error, not restarted, at err.
 cp "$ROOT/etc/tokencache/tokencache.conf" "$WORK/tokencache.conf.good"
-printf 'user = nosuchuser\n' >>"$ROOT/etc/tokencache/tokencache.conf"
+sed -i 's/^\[daemon\]$/&\nuser = nosuchuser/' "$ROOT/etc/tokencache/tokencache.conf"
 pat="fatal: /etc/tokencache/tokencache.conf: user 'nosuchuser' does not exist"
 n=$(jerr_count "$pat")
 in_ct systemctl restart tokencached >/dev/null 2>&1
