@@ -165,6 +165,9 @@ struct cred_conf {
 	char *private_key;       /* private_key_jwt's signing key, PEM */
 	size_t private_key_len;
 	char *jwt_kid;           /* the JWT header's kid; NULL: none */
+	char *endpoint_secret;   /* the local endpoint asks for this as the
+	                          * client secret; NULL: for none */
+	size_t endpoint_secret_len;
 	struct cred_opt *opts;   /* a loaded module's options, in file order */
 	size_t nopts;
 	/*

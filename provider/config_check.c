@@ -318,14 +318,16 @@ read_upto(int fd, char *buf, size_t cap, size_t *np)
 }
 
 /*
- * Read client_secret_file into sodium_malloc'd memory.  O_NOFOLLOW and
+ * Read a secret file (client_secret_file, endpoint_secret_file) into
+ * sodium_malloc'd memory.  O_NOFOLLOW and
  * fstat on the descriptor: the file checked is the file read.  Kept whole,
  * over 80 lines: every check after the open unwinds the same way, wiping
  * what was read.
  */
 int
-conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,
-    struct daemon_user *du, char **secretp, size_t *lenp, char *err)
+conf_read_secret_file(const char *cpath, unsigned int line, const char *key,
+    const char *spath, struct daemon_user *du, char **secretp, size_t *lenp,
+    char *err)
 {
 	struct stat st;
 	char *buf = NULL, why[128];
@@ -335,22 +337,22 @@ conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,
 
 	if ((fd = open(spath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY)) == -1) {
-		conf_err(err, cpath, line, "client_secret_file %s: %s", spath,
+		conf_err(err, cpath, line, "%s %s: %s", key, spath,
 		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
-		conf_err(err, cpath, line, "client_secret_file %s: %s", spath,
+		conf_err(err, cpath, line, "%s %s: %s", key, spath,
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		conf_err(err, cpath, line, "client_secret_file %s: not a "
-		    "regular file", spath);
+		conf_err(err, cpath, line, "%s %s: not a "
+		    "regular file", key, spath);
 		goto out;
 	}
 	if (conf_secret_perm_problem(&st, du, why, sizeof(why)) != NULL) {
-		conf_err(err, cpath, line, "client_secret_file %s %s", spath,
+		conf_err(err, cpath, line, "%s %s %s", key, spath,
 		    why);
 		goto out;
 	}
@@ -359,7 +361,7 @@ conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,
 		goto out;
 	}
 	if (read_upto(fd, buf, cap, &n) != 0) {
-		conf_err(err, cpath, line, "client_secret_file %s: %s", spath,
+		conf_err(err, cpath, line, "%s %s: %s", key, spath,
 		    strerror(errno));
 		goto out;
 	}
@@ -370,21 +372,21 @@ conf_read_secret_file(const char *cpath, unsigned int line, const char *spath,
 			n--;
 	}
 	if (n > SECRET_MAX) {
-		conf_err(err, cpath, line, "client_secret_file %s: secret is "
-		    "longer than %d bytes", spath, SECRET_MAX);
+		conf_err(err, cpath, line, "%s %s: secret is "
+		    "longer than %d bytes", key, spath, SECRET_MAX);
 		goto out;
 	}
 	if (n == 0) {
-		conf_err(err, cpath, line, "client_secret_file %s is empty",
-		    spath);
+		conf_err(err, cpath, line, "%s %s is empty",
+		    key, spath);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		if ((unsigned char)buf[i] < 0x20 ||
 		    (unsigned char)buf[i] > 0x7e) {
-			conf_err(err, cpath, line, "client_secret_file %s: "
-			    "secret contains a byte outside printable ASCII "
-			    "(0x20..0x7e)", spath);
+			conf_err(err, cpath, line, "%s %s: secret contains "
+			    "a byte outside printable ASCII (0x20..0x7e)",
+			    key, spath);
 			goto out;
 		}
 	}

@@ -180,6 +180,10 @@ const struct cred_field conf_cred_fields[] = {
 	F_SECRET(NULL, ca_pem, ca_pem_len, CF_BUILTIN, NULL),
 	/* Every other key, when the provider is a loaded module. */
 	F_OPTS(opts, nopts),
+	/* The local endpoint's own secret (tokencache.conf(5)): not the
+	 * client secret, nothing the token depends on. */
+	F_SECRET("endpoint_secret_file", endpoint_secret,
+	    endpoint_secret_len, 0, ckey_local_secret_file),
 	/* A chain's sources (see cred_handler), and each one's word. */
 	F_SOURCES(sources, nsources),
 	F_CHOICE("control", control, CF_SOURCE, control_words,
@@ -564,7 +568,8 @@ cred_finish_secret(struct cred_parse *cp, const struct stat *st,
 		}
 		return 0;
 	}
-	return conf_read_secret_file(path, file_line, cp->s->secret_file, du,
+	return conf_read_secret_file(path, file_line, "client_secret_file",
+	    cp->s->secret_file, du,
 	    &c->client_secret, &c->client_secret_len, err);
 }
 

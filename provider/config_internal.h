@@ -155,12 +155,13 @@ int conf_read_file(const char *path, char **bufp, size_t *lenp,
     struct stat *stp, char *err);
 
 /*
- * client_secret_file spath, given on line of cpath, into sodium_malloc'd
- * *secretp (*lenp bytes, NUL-terminated): 0, or -1 with err.
+ * The secret file spath (the value of key, given on line of cpath; one
+ * line ending dropped) into sodium_malloc'd *secretp (*lenp bytes,
+ * NUL-terminated): 0, or -1 with err.
  */
 int conf_read_secret_file(const char *cpath, unsigned int line,
-    const char *spath, struct daemon_user *du, char **secretp,
-    size_t *lenp, char *err);
+    const char *key, const char *spath, struct daemon_user *du,
+    char **secretp, size_t *lenp, char *err);
 
 /*
  * A loaded module's KEY_file option spath, given on line of cpath, into
@@ -218,6 +219,7 @@ CKEY_PARSER(vschar);     /* printable ASCII (RFC 6749 Appendix A) */
 CKEY_PARSER(secret);     /* a secret inline, into sodium memory */
 CKEY_PARSER(path);       /* a path, relative to the file's directory */
 CKEY_PARSER(secret_file); /* client_secret_file: read at finish */
+CKEY_PARSER(local_secret_file); /* endpoint_secret_file: read now */
 CKEY_PARSER(resource);   /* RFC 8707 §2: repeats */
 CKEY_PARSER(names);      /* blank-separated user or group names */
 CKEY_PARSER(seconds);    /* whole seconds in f->lo..f->hi */

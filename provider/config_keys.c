@@ -142,6 +142,24 @@ ckey_secret(struct cred_parse *cp, const struct cred_field *f,
 	return 0;
 }
 
+/* endpoint_secret_file: read now, by the monitor, under the rules of
+ * client_secret_file. */
+int
+ckey_local_secret_file(struct cred_parse *cp, const struct cred_field *f,
+    const char *value, size_t vlen, unsigned int line, char *err)
+{
+	char *path = NULL;
+	int r;
+
+	(void)vlen;
+	if (ckey_resolve_value(cp, f, value, line, &path, err) != 0)
+		return -1;
+	r = conf_read_secret_file(cp->path, line, f->key, path, cp->du,
+	    CRED_FIELD(cp->s->c, f, char *), CRED_LEN(cp->s->c, f), err);
+	free(path);
+	return r;
+}
+
 /* A path, relative to the credential file's directory. */
 int
 ckey_resolve_value(struct cred_parse *cp, const struct cred_field *f,

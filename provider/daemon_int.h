@@ -24,6 +24,8 @@
  *   config_pack.c  the configuration packed for the monitor's hand-over
  *   config_camunda.c  provider = camunda: the oauth2 fields taken from
  *                  the console's credentials file
+ *   config_endpoint.c  the main file's [endpoint]: the local token
+ *                  endpoint's listeners and limits
  *   camunda_env.c  that file read as data (also linked by tokencachectl)
  *   runtime_dir.c  the runtime directory, walked and made safely, once
  *   log.c          logging to stderr or syslog with sd-daemon priorities
@@ -65,11 +67,14 @@
  *               segment replies, read requests, send replies
  *   request.c   a control request: the per-user rate, the checks its
  *               row of PROTO_OPS (proto.h) asks for, one handler per op
- *   tokenreq.c  the local token endpoint's request (parse, pick the
- *               credential) and
+ *   httpd.c     the local token endpoint: listeners, connections and
+ *               their limits, libmicrohttpd in this loop, waiting
+ *               requests
+ *   httpd_token.c  its requests: a token from the cache (or a wait for
+ *               the fetch, or 503), the discovery document, the replies
+ *   tokenreq.c  a token request parsed, and the credential it picks
  *   peer.c      who is at the other end of a loopback TCP or Unix
- *               socket: building blocks of the endpoint to come, not
- *               yet serving
+ *               socket
  *   reload.c    a new configuration: what changes (a pure function),
  *               then applying it
  *   keys.c      key rotation

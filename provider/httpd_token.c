@@ -7,7 +7,8 @@
  * request itself (tokenreq.c: path, method, body, grant, client); the
  * credential it selects (treq_match); whether the user at the other end
  * may have that credential's token (its allow_users and allow_groups, as
- * for the segment); then the token.  A token is handed out while at least
+ * for the segment) and, if the credential has an endpoint_secret, whether
+ * the request's client secret is that; then the token.  A token is handed out while at least
  * min_lifetime seconds are left (or a fifth of its lifetime, for tokens
  * too short for that floor), since clients refresh that early and would
  * otherwise ask again at once; below it the request joins or starts the
@@ -370,6 +371,17 @@ serve_token_request(struct daemon *d, struct hreq *r, const char *url,
 		    (unsigned)hc->uid);
 		return reply_error(d, r, MHD_HTTP_UNAUTHORIZED,
 		    "invalid_client", desc, r->tr.basic ?
+		    MHD_HTTP_HEADER_WWW_AUTHENTICATE : NULL,
+		    "Basic realm=\"tokencache\"", HO_DENIED);
+	}
+	/* For hosts where several applications share a user: a secret of
+	 * the endpoint's own, never the real client secret. */
+	if (c->conf->endpoint_secret != NULL && !treq_secret_is(&r->tr,
+	    c->conf->endpoint_secret, c->conf->endpoint_secret_len)) {
+		log_denied(d, hc->uid, "endpoint", c->name, now);
+		return reply_error(d, r, MHD_HTTP_UNAUTHORIZED,
+		    "invalid_client", "the client secret is not this "
+		    "credential's endpoint_secret_file", r->tr.basic ?
 		    MHD_HTTP_HEADER_WWW_AUTHENTICATE : NULL,
 		    "Basic realm=\"tokencache\"", HO_DENIED);
 	}

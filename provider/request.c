@@ -253,6 +253,7 @@ OP_HANDLER(client)
 	} \
 } while (0)
 	PUT("client_id", f->client_id);
+	PUT("secret", c->conf->endpoint_secret != NULL ? "required" : NULL);
 	PUT("audience", f->audience);
 	PUT("scope", f->scope);
 	for (i = 0; i < f->nresources; i++)

@@ -34,7 +34,7 @@ enum treq_field {
 
 /* treq_param.flags */
 #define TP_REPEAT  0x01u   /* may be given more than once */
-#define TP_SECRET  0x02u   /* never stored: only seen */
+#define TP_SECRET  0x02u   /* never stored: only its keyed hash */
 
 /* The parameters the endpoint reads, a row each. */
 static const struct treq_param {
@@ -57,7 +57,28 @@ struct treq_body {
 	char *value[TF_COUNT];          /* TF_RESOURCE: in resources */
 	char *resources[TREQ_RESOURCES_MAX];
 	size_t nresources;
+	unsigned char secret_hash[TREQ_SECRET_HASH];
 };
+
+/*
+ * A client secret is kept only as a hash under a key of this process,
+ * drawn at its first use, so that what stays in memory until the reply
+ * is neither the secret nor a fingerprint of it that means anything
+ * elsewhere.  (The daemon's one thread is the only caller.)
+ */
+static void
+secret_hash(const char *s, size_t n, unsigned char out[TREQ_SECRET_HASH])
+{
+	static unsigned char key[crypto_generichash_KEYBYTES];
+	static int have_key;
+
+	if (!have_key) {
+		randombytes_buf(key, sizeof(key));
+		have_key = 1;
+	}
+	crypto_generichash(out, TREQ_SECRET_HASH, (const unsigned char *)s, n,
+	    key, sizeof(key));
+}
 
 static int fail(struct treq_error *, int, const char *, int,
     const char *, ...) __attribute__((format(printf, 5, 6)));
@@ -194,8 +215,10 @@ body_put(struct treq_body *b, const char *name, size_t nlen,
 		return fail(err, 400, "invalid_request", 0,
 		    "%s given more than once", p->name);
 	b->seen |= 1u << p->field;
-	if (p->flags & TP_SECRET)
+	if (p->flags & TP_SECRET) {
+		secret_hash(value, vlen, b->secret_hash);
 		return 0;
+	}
 	if ((copy = strndup(value, vlen)) == NULL)
 		return fail(err, 500, "server_error", 0, "out of memory");
 	if (p->flags & TP_REPEAT)
@@ -417,13 +440,16 @@ media_type_is(const char *ct, const char *type)
 
 /*
  * RFC 6749 §2.3.1: Authorization: Basic base64(urlenc(id) ":"
- * urlenc(secret)).  The id, decoded, into *id (malloc'd).  The secret is
- * not decoded: only wiped with the buffer that held it.
+ * urlenc(secret)).  The id, decoded, into *id (malloc'd); the secret,
+ * decoded, only as its hash into sh, and *have_secret set if it is not
+ * empty.  Every buffer that held it is wiped.
  */
 static int
-parse_basic(const char *h, char **id, struct treq_error *err)
+parse_basic(const char *h, char **id, unsigned char sh[TREQ_SECRET_HASH],
+    int *have_secret, struct treq_error *err)
 {
-	char idbuf[TREQ_VALUE_MAX + 1];
+	char idbuf[TREQ_VALUE_MAX + 1], secbuf[TREQ_VALUE_MAX + 1];
+	size_t seclen = 0;
 	unsigned char *bin = NULL;
 	const char *b64, *b64_end, *colon;
 	size_t b64_len, bin_len = 0, idlen = 0;
@@ -468,6 +494,17 @@ parse_basic(const char *h, char **id, struct treq_error *err)
 		    "empty or malformed Basic client id");
 		goto out;
 	}
+	colon++;
+	if (form_decode(colon, bin_len - (size_t)(colon -
+	    (const char *)bin), secbuf, &seclen) != 0) {
+		fail(err, 401, "invalid_client", 1,
+		    "malformed Basic client secret");
+		goto out;
+	}
+	if (seclen > 0) {
+		secret_hash(secbuf, seclen, sh);
+		*have_secret = 1;
+	}
 	if ((*id = strndup(idbuf, idlen)) == NULL) {
 		fail(err, 500, "server_error", 0, "out of memory");
 		goto out;
@@ -479,6 +516,7 @@ parse_basic(const char *h, char **id, struct treq_error *err)
 		free(bin);
 	}
 	sodium_memzero(idbuf, sizeof(idbuf));
+	sodium_memzero(secbuf, sizeof(secbuf));
 	return r;
 }
 
@@ -501,6 +539,8 @@ treq_parse(const struct treq_http *in, struct treq *out,
 	struct treq_error e;
 	char *basic_id = NULL;
 	const char *body = (const char *)in->body;
+	unsigned char basic_hash[TREQ_SECRET_HASH];
+	int basic_secret = 0;
 	size_t i;
 	int r = -1;
 
@@ -546,8 +586,15 @@ treq_parse(const struct treq_http *in, struct treq *out,
 		goto out;
 	}
 	if (in->authorization != NULL &&
-	    parse_basic(in->authorization, &basic_id, &e) == -1)
+	    parse_basic(in->authorization, &basic_id, basic_hash,
+	    &basic_secret, &e) == -1)
 		goto out;
+	/* RFC 6749 §2.3: one authentication method per request. */
+	if (basic_secret && (b.seen & (1u << TF_CLIENT_SECRET))) {
+		fail(&e, 400, "invalid_request", 0, "client_secret in both "
+		    "the body and the Basic header");
+		goto out;
+	}
 	if (basic_id != NULL && b.value[TF_CLIENT_ID] != NULL &&
 	    strcmp(basic_id, b.value[TF_CLIENT_ID]) != 0) {
 		fail(&e, 400, "invalid_request", 0,
@@ -579,12 +626,20 @@ treq_parse(const struct treq_http *in, struct treq *out,
 	}
 	out->nresources = b.nresources;
 	b.nresources = 0;
+	if (basic_secret) {
+		memcpy(out->secret_hash, basic_hash, sizeof(basic_hash));
+		out->has_secret = 1;
+	} else if (b.seen & (1u << TF_CLIENT_SECRET)) {
+		memcpy(out->secret_hash, b.secret_hash, sizeof(b.secret_hash));
+		out->has_secret = 1;
+	}
 	r = 0;
  out:
 	if (r == -1)
 		*err = e;
 	free(basic_id);
 	body_free(&b);
+	sodium_memzero(basic_hash, sizeof(basic_hash));
 	return r;
 }
 
@@ -646,6 +701,20 @@ list_within(char *const *a, size_t na, char *const *b, size_t nb)
 			return 0;
 	}
 	return 1;
+}
+
+int
+treq_secret_is(const struct treq *r, const char *secret, size_t len)
+{
+	unsigned char h[TREQ_SECRET_HASH];
+	int same;
+
+	if (!r->has_secret)
+		return 0;
+	secret_hash(secret, len, h);
+	same = sodium_memcmp(h, r->secret_hash, sizeof(h)) == 0;
+	sodium_memzero(h, sizeof(h));
+	return same;
 }
 
 const struct cred_conf *

@@ -48,9 +48,12 @@
  *     invalid_client.  Any invalid_client reply asks for
  *     "WWW-Authenticate: Basic" when the request used Basic (§5.2).
  *
- * client_secret, from the body or Basic, is never compared, never kept
- * in struct treq and never put in a message: every buffer it is decoded
- * into is wiped here.  json-c's own copies are wiped when it frees them
+ *     Both a Basic header with a secret and client_secret in the body
+ *     is 400 invalid_request (RFC 6749 §2.3: one method per request).
+ * client_secret, from the body or Basic, is never compared with the real
+ * client secret, never kept in struct treq (only its hash under a key of
+ * this process, for treq_secret_is) and never put in a message: every
+ * buffer it is decoded into is wiped here.  json-c's own copies are wiped when it frees them
  * by the daemon's allocator (wipe_malloc.c); the secret's string in the
  * parsed object is wiped before that.  Messages name parameters of the
  * table in tokenreq.c only, never a value of the request.
@@ -67,6 +70,7 @@
 #define TREQ_PARAMS_MAX     32
 #define TREQ_RESOURCES_MAX  8
 #define TREQ_DESC_MAX       128
+#define TREQ_SECRET_HASH    32
 
 /* What the HTTP server parsed; every string NUL-terminated. */
 struct treq_http {
@@ -90,6 +94,8 @@ struct treq {
 	char *resources[TREQ_RESOURCES_MAX];
 	size_t nresources;
 	int basic;                  /* 1: client_id came from HTTP Basic */
+	int has_secret;             /* a non-empty client secret was sent */
+	unsigned char secret_hash[TREQ_SECRET_HASH];  /* ... its keyed hash */
 };
 
 /* An RFC 6749 §5.2 error reply. */
@@ -133,6 +139,11 @@ void treq_free(struct treq *r);
  */
 const struct cred_conf *treq_match(const struct daemon_conf *conf,
     const struct treq *req, struct treq_error *err);
+
+/* 1 if r carried a client secret equal to secret (len bytes), compared
+ * as keyed hashes in constant time; 0 if it differs or r had none.  For
+ * a credential's endpoint_secret, never its real client secret. */
+int treq_secret_is(const struct treq *r, const char *secret, size_t len);
 
 /* The credential whose request fields (client_id, audience, scope,
  * resources) treq_match compares for c: c itself, or a chain's first

@@ -238,11 +238,11 @@ cmd_env(const struct ctl_args *a)
 {
 	struct proto_resp ep, cl;
 	char url[256], addr[128], id[SEG_ERROR_FIELD], aud[SEG_ERROR_FIELD];
-	char scope[SEG_ERROR_FIELD];
+	char scope[SEG_ERROR_FIELD], v_req[16];
 	unsigned int bits = client_bits(a->for_client);
 	const char *v;
 	size_t i;
-	int r, bad = 0;
+	int r, bad = 0, secret;
 
 	if (bits == 0) {
 		ctl_warnx("env: --for %s: not a client tokencachectl knows "
@@ -275,13 +275,20 @@ cmd_env(const struct ctl_args *a)
 	if (line_value(cl.message, "scope", '\t', 0, scope,
 	    sizeof(scope)) != 0)
 		scope[0] = '\0';
+	secret = line_value(cl.message, "secret", '\t', 0, v_req,
+	    sizeof(v_req)) == 0;
 	printf("# %s through tokencached's local token endpoint "
-	    "(tokencachectl env)\n# The client secret is not checked: any "
-	    "value does.\n", a->name);
+	    "(tokencachectl env)\n", a->name);
+	if (secret)
+		printf("# Its endpoint_secret_file's secret is the client "
+		    "secret: add the client's secret variable yourself.\n");
+	else
+		printf("# The client secret is not checked: any value "
+		    "does.\n");
 	for (i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++) {
 		const struct env_var *e = &env_vars[i];
 
-		if (!(e->clients & bits))
+		if (!(e->clients & bits) || (secret && e->value == EV_SECRET))
 			continue;
 		switch (e->value) {
 		case EV_URL: v = url; break;

@@ -121,3 +121,38 @@ t_clients_basic() {
 }
 
 tc_scenario t_clients_basic "a client with HTTP Basic credentials (as pyzeebe) gets its token from the endpoint; a wrong audience is refused"
+
+t_clients_local_secret() {
+	cl_start || return 1
+	# Two applications of one user: the endpoint asks for a secret of
+	# its own, not the real client secret.
+	tc_secret local "local-endpoint-secret" >/dev/null
+	chmod 0600 "$WORK/secrets/local"
+	echo "endpoint_secret_file = $WORK/secrets/local" >>"$WORK/creds/zeebe.conf"
+	ctl reload >/dev/null || { cat "$WORK/daemon.log"; return 1; }
+	ctl env zeebe --for camunda-js >"$WORK/env" || return 1
+	expect_grep "endpoint_secret_file's secret is the client secret" \
+	    "$WORK/env" "tokencachectl env" || return 1
+	if grep -q '^ZEEBE_CLIENT_SECRET=' "$WORK/env"; then
+		echo "tokencachectl env printed a client secret"
+		return 1
+	fi
+	if cl_sdk sdk-wrong ZEEBE_CLIENT_SECRET=unused >/dev/null 2>&1; then
+		echo "a token without the endpoint's secret"
+		return 1
+	fi
+	expect_grep "endpoint_secret_file" "$WORK/sdk-wrong.err" "the SDK's error" ||
+	    return 1
+	cl_sdk sdk-right ZEEBE_CLIENT_SECRET=local-endpoint-secret || return 1
+	expect_grep "^token " "$WORK/sdk-right.out" "the SDK with the secret" || return 1
+	# Basic: form-encoded, as RFC 6749 §2.3.1 has it.
+	node "$CLIENTS_DIR/basic-token.cjs" "http://127.0.0.1:$EP/oauth/token" \
+	    it-post local-endpoint-secret zeebe.camunda.io >"$WORK/basic.out" \
+	    2>"$WORK/basic.err" || { cat "$WORK/basic.err"; return 1; }
+	if grep -q local-endpoint-secret "$WORK/daemon.log"; then
+		echo "the endpoint's secret is in the daemon's log"
+		return 1
+	fi
+}
+
+tc_scenario t_clients_local_secret "endpoint_secret_file: the SDK gets the token only with the endpoint's own secret; tokencachectl env leaves the secret out"

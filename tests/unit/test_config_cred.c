@@ -161,6 +161,8 @@ static const struct sample {
 	{ "private_key_file", "key.pem", PEM_KEY, "no/such/file",
 	    "private_key_file" },
 	{ "jwt_kid", "key-1", "key-1", "k\xff", "jwt_kid contains a byte" },
+	{ "endpoint_secret_file", "secret", SECRET, "no/such/file",
+	    "endpoint_secret_file /" },
 	/* provider = camunda's (with_key gives them a camunda base) */
 	{ "credentials_file", "console", "console", "no/such/file",
 	    "credentials_file" },

@@ -626,6 +626,42 @@ START_TEST(secret_not_kept)
 }
 END_TEST
 
+/* An endpoint_secret is compared with what the request sent, from the
+ * body (form or JSON) or from Basic (form-decoded), never kept. */
+START_TEST(secret_compared)
+{
+	static const char other[] = "not-" SECRET;
+
+	ck_assert_int_eq(parse_form("grant_type=client_credentials&"
+	    "client_id=x&client_secret=" SECRET), 0);
+	ck_assert_int_eq(req.has_secret, 1);
+	ck_assert_int_eq(treq_secret_is(&req, SECRET, strlen(SECRET)), 1);
+	ck_assert_int_eq(treq_secret_is(&req, other, strlen(other)), 0);
+	ck_assert_int_eq(treq_secret_is(&req, SECRET, strlen(SECRET) - 1), 0);
+	/* Basic: form-encoded before base64 (RFC 6749 §2.3.1). */
+	ck_assert_int_eq(parse_ct(FORM, basic("x:a+b%2Bc%3A"),
+	    "grant_type=client_credentials"), 0);
+	ck_assert_int_eq(treq_secret_is(&req, "a b+c:", 6), 1);
+	ck_assert_int_eq(treq_secret_is(&req, "a+b%2Bc%3A", 10), 0);
+	ck_assert_int_eq(parse_ct("application/json", NULL,
+	    "{\"grant_type\":\"client_credentials\",\"client_id\":\"x\","
+	    "\"client_secret\":\"" SECRET "\"}"), 0);
+	ck_assert_int_eq(treq_secret_is(&req, SECRET, strlen(SECRET)), 1);
+	/* None sent, or an empty one: nothing matches. */
+	ck_assert_int_eq(parse_form("grant_type=client_credentials&"
+	    "client_id=x&client_secret="), 0);
+	ck_assert_int_eq(req.has_secret, 0);
+	ck_assert_int_eq(treq_secret_is(&req, "", 0), 0);
+	ck_assert_int_eq(parse_ct(FORM, basic("x:"),
+	    "grant_type=client_credentials"), 0);
+	ck_assert_int_eq(treq_secret_is(&req, "", 0), 0);
+	/* RFC 6749 §2.3: not both ways at once. */
+	ck_assert_int_eq(parse_ct(FORM, basic("x:" SECRET),
+	    "grant_type=client_credentials&client_secret=" SECRET), -1);
+	assert_err(400, "invalid_request");
+}
+END_TEST
+
 /* Outputs are written only on success, errors only on failure. */
 START_TEST(outputs_untouched)
 {
@@ -793,6 +829,7 @@ tokenreq_suite(void)
 	tcase_add_test(tc, utf8_values);
 	tcase_add_test(tc, secret_never_echoed);
 	tcase_add_test(tc, secret_not_kept);
+	tcase_add_test(tc, secret_compared);
 	tcase_add_test(tc, outputs_untouched);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tm, match_credentials);
