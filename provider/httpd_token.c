@@ -423,6 +423,20 @@ serve_discovery(struct daemon *d, struct hreq *r, const char *method)
 	return reply(r, MHD_HTTP_OK, &b, NULL, NULL);
 }
 
+/* Does the request announce a body longer than TREQ_BODY_MAX? */
+static int
+body_too_long(struct MHD_Connection *mc)
+{
+	const char *cl = header(mc, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	size_t n;
+
+	/* libmicrohttpd refused a malformed one already; a digit string
+	 * too long for strtoul is too long a body anyway. */
+	if (cl == NULL || (n = strspn(cl, "0123456789")) == 0)
+		return 0;
+	return n > 9 || strtoul(cl, NULL, 10) > TREQ_BODY_MAX;
+}
+
 /* Keep the body, up to one byte more than TREQ_BODY_MAX, which is how
  * treq_parse learns that it was too long. */
 static int
@@ -453,6 +467,12 @@ httpd_access(void *cls, struct MHD_Connection *mc, const char *url,
 		return MHD_NO;
 	if (!r->started) {	/* the headers are in */
 		r->started = 1;
+		if (strcmp(url, DISCOVERY_PATH) != 0 && body_too_long(mc)) {
+			/* Refused before a byte of it is read. */
+			r->hc->in_request = 1;
+			r->body_len = TREQ_BODY_MAX + 1;
+			return serve_token_request(d, r, url, method);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {

@@ -10,7 +10,8 @@
  * Invariants: a parsed request's fields are bounded and free of control
  * bytes; an error is one of RFC 6749 §5.2's with a printable description;
  * and the client secret is never in either: each form input is parsed a
- * second time with a marker secret appended, which must appear nowhere.
+ * second time with a marker secret appended, which must appear nowhere,
+ * and which treq_secret_is() must then recognise (and nothing else).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -115,6 +116,12 @@ run(const struct treq_http *in, const char *secret)
 		abort();
 	for (i = 0; i < req.nresources; i++)
 		check_str(req.resources[i], 0, secret);
+	/* The secret appended is the one an endpoint_secret is compared
+	 * with, and nothing else is. */
+	if (secret != NULL && (!req.has_secret ||
+	    !treq_secret_is(&req, secret, strlen(secret)) ||
+	    treq_secret_is(&req, "x", 1)))
+		abort();
 	if ((c = treq_match(&conf, &req, &err)) == NULL)
 		check_err(&err, secret);
 	else {
