@@ -25,7 +25,7 @@
 #include "peer.h"
 #include "proto.h"
 #include "request.h"
-#include "runtime_dir.h"
+#include "listen.h"
 #include "tokencache.h"
 
 /*
@@ -338,34 +338,6 @@ conn_slot(struct daemon *d)
 	return j;
 }
 
-/*
- * accept() failed with the peer still queued (EMFILE, ENFILE, ENOBUFS,
- * ENOMEM).  The listening socket stays readable, so polling it again at
- * once would spin: stop listening until a connection of ours closes or
- * ACCEPT_PAUSE_NS passes (a libcurl transfer may free a descriptor too).
- * Queued peers wait, bounded by their own connect deadline.  Said once,
- * then at most every ACCEPT_LOG_NS with a count, never per attempt.
- */
-void
-accept_failed(struct daemon *d)
-{
-	int saved = errno;
-	int64_t now = now_ns();
-
-	d->accept_paused_until_ns = now + ACCEPT_PAUSE_NS;
-	d->accept_refused++;
-	if (d->accept_logged_ns != 0 &&
-	    now - d->accept_logged_ns < ACCEPT_LOG_NS)
-		return;
-	errno = saved;
-	log_warn("accept (%llu time%s since the last report; new "
-	    "connections wait until a descriptor is free)",
-	    (unsigned long long)d->accept_refused,
-	    d->accept_refused == 1 ? "" : "s");
-	d->accept_logged_ns = now;
-	d->accept_refused = 0;
-}
-
 /* Accept one connection; 0 when there is none left to accept. */
 int
 accept_conn(struct daemon *d)
@@ -445,7 +417,7 @@ read_conn(struct daemon *d, int i)
 int
 listen_socket(struct daemon *d, char *err, size_t errlen)
 {
-	return runtime_dir_listen(d->conf->runtime_dir, SEG_SOCKET_NAME,
+	return listen_unix(d->conf->runtime_dir, SEG_SOCKET_NAME,
 	    SOCK_SEQPACKET, &d->lfd, d->sock_path, sizeof(d->sock_path), err,
 	    errlen);
 }

@@ -28,12 +28,6 @@ int conn_room(const struct daemon *d);
  * accept (or accept failed, which pauses listening: see control.c). */
 int accept_conn(struct daemon *d);
 
-/* accept() failed with errno EMFILE, ENFILE, ENOBUFS or ENOMEM, the peer
- * still queued: every listening socket (the control socket's, the local
- * endpoint's) is left alone for ACCEPT_PAUSE_NS, and it is logged, at
- * most every ACCEPT_LOG_NS with a count (control.c). */
-void accept_failed(struct daemon *d);
-
 /* Read and handle conn i's request; a peer that sent anything malformed,
  * or anything while it waits, is closed. */
 void read_conn(struct daemon *d, int i);

@@ -63,6 +63,8 @@
  *   endpoint.c  token endpoints: rate guard, Retry-After hold, probes of
  *               a failing one, the capacity rule, turns, due requests
  *   fetch.c     a fetch's life: start, finish, publish or fail and retry
+ *   listen.c    listening sockets: Unix ones in the runtime directory,
+ *               TCP on loopback, pausing accept out of descriptors
  *   control.c   the control socket: listen, accept, evict, park unread
  *               segment replies, read requests, send replies
  *   request.c   a control request: the per-user rate, the checks its

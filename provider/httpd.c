@@ -35,13 +35,12 @@
 #include <sodium.h>
 
 #include "access.h"
-#include "control.h"
 #include "daemon_int.h"
 #include "httpd.h"
 #include "httpd_int.h"
+#include "listen.h"
 #include "log.h"
 #include "peer.h"
-#include "runtime_dir.h"
 
 #define ENDPOINT_SOCKET_NAME "endpoint.socket"
 
@@ -255,38 +254,6 @@ static void resume(struct hreq **pp, int waited);
 
 /* ---- listeners -------------------------------------------------------- */
 
-static int
-listen_tcp(const char *spec, int *fdp, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	const char *why;
-	socklen_t len;
-	int fd, one = 1;
-
-	if (conf_listen_parse(spec, &ss, &why) != 0) {
-		snprintf(err, errlen, "[endpoint] listen %s: %s", spec, why);
-		return -1;
-	}
-	len = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
-	    sizeof(struct sockaddr_in6);
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
-	    bind(fd, (struct sockaddr *)&ss, len) == -1 ||
-	    listen(fd, SOMAXCONN) == -1) {
-		snprintf(err, errlen, "[endpoint] listen %s: %s%s", spec,
-		    strerror(errno), errno == EACCES ? " (a port under 1024 "
-		    "needs a privilege the daemon's user lacks)" : "");
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	*fdp = fd;
-	return 0;
-}
-
 int
 httpd_open(struct daemon *d, char *err, size_t errlen)
 {
@@ -309,7 +276,7 @@ httpd_open(struct daemon *d, char *err, size_t errlen)
 	h->max_conns = ec->max_connections;
 	for (i = 0; i < h->max_conns; i++)
 		h->conns[i].fd = -1;
-	if (runtime_dir_listen(d->conf->runtime_dir, ENDPOINT_SOCKET_NAME,
+	if (listen_unix(d->conf->runtime_dir, ENDPOINT_SOCKET_NAME,
 	    SOCK_STREAM, &h->lfds[0], h->sock_path, sizeof(h->sock_path),
 	    err, errlen) != 0)
 		goto fail;

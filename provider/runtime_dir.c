@@ -10,9 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -323,49 +321,6 @@ runtime_dir_prepare(const char *dir, uid_t uid, gid_t gid, int *config,
  out:
 	close(dfd);
 	return ret;
-}
-
-int
-runtime_dir_listen(const char *dir, const char *name, int type, int *fdp,
-    char *path, size_t pathlen, char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	const char *what;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/.%s", dir,
-	    name) >= (int)sizeof(sun.sun_path) ||
-	    snprintf(path, pathlen, "%s/%s", dir, name) >= (int)pathlen) {
-		snprintf(err, errlen, "runtime_dir %s: path too long for the "
-		    "socket %s", dir, name);
-		return -1;
-	}
-	/* We hold the runtime directory's lock: one there is stale. */
-	(void)unlink(sun.sun_path);
-	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if ((what = "socket", fd == -1) ||
-	    (what = "bind", bind(fd, (struct sockaddr *)&sun,
-	    sizeof(sun)) == -1) ||
-	    (what = "chmod", chmod(sun.sun_path, 0666) == -1) ||
-	    (what = "listen", listen(fd, SOMAXCONN) == -1)) {
-		snprintf(err, errlen, "%s %s: %s", what, sun.sun_path,
-		    strerror(errno));
-		goto fail;
-	}
-	if (rename(sun.sun_path, path) == -1) {
-		snprintf(err, errlen, "rename %s to %s: %s", sun.sun_path,
-		    path, strerror(errno));
-		goto fail;
-	}
-	*fdp = fd;
-	return 0;
- fail:
-	(void)unlink(sun.sun_path);
-	if (fd != -1)
-		close(fd);
-	return -1;
 }
 
 void

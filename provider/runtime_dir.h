@@ -33,16 +33,4 @@ int runtime_dir_prepare(const char *dir, uid_t uid, gid_t gid, int *config,
  */
 void runtime_dir_reown(const char *dir, uid_t uid, gid_t gid);
 
-/*
- * A Unix socket of the given type (SOCK_SEQPACKET, SOCK_STREAM) listening
- * at dir/name, non-blocking, close-on-exec, mode 0666 (who may do what is
- * judged per request): bound as dir/.name and renamed once it listens,
- * so that a client never finds a socket of ours that does not listen yet
- * (one left by a killed daemon refuses it until the rename, just as no
- * socket would).  0 with *fdp and path (pathlen bytes) set, or -1 with a
- * message in err and nothing left behind.
- */
-int runtime_dir_listen(const char *dir, const char *name, int type, int *fdp,
-    char *path, size_t pathlen, char *err, size_t errlen);
-
 #endif /* TC_RUNTIME_DIR_H */
