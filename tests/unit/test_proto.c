@@ -27,6 +27,11 @@ START_TEST(test_op_rows)
 		{ PROTO_OP_SEGMENT, PROTO_OPF_SEGMENT },
 		{ PROTO_OP_OPEN, PROTO_OPF_NAME | PROTO_OPF_ACCESS |
 		    PROTO_OPF_SEGMENT },
+		/* The endpoint's addresses and counts: anyone, as anyone
+		 * may connect to it; a credential's client_id and
+		 * audience: those it admits. */
+		{ PROTO_OP_ENDPOINT, 0 },
+		{ PROTO_OP_CLIENT, PROTO_OPF_NAME | PROTO_OPF_ACCESS },
 	};
 	const struct proto_op_info *info;
 	size_t i;
