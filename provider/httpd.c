@@ -511,7 +511,7 @@ hreq_free(struct httpd *h, struct hreq *r)
 				break;
 			}
 	if (r->body != NULL) {
-		sodium_memzero(r->body, TREQ_BODY_MAX + 1);
+		sodium_memzero(r->body, r->body_len);
 		free(r->body);
 	}
 	treq_free(&r->tr);
