@@ -23,7 +23,9 @@
  *
  * The OAuth server counts the token requests it gets (GET /_stats): those
  * of tokencached's client are read before and after the whole part, and
- * must not change, since every token here comes from the cache.
+ * must not change, since every token here comes from the cache.  Last,
+ * 200 clients ask at once while there is no token (cold_burst): one
+ * request upstream, and every client gets the one new token.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -221,9 +223,11 @@ reply_parse(const char *buf, size_t have, struct reply *rp)
 	return (long)(hlen + clen);
 }
 
-/* 200 and the token expected: 0, else -1 (said on stderr). */
+/* 200 and the token expected: 0 and the token in the reply (*tok, *toklen,
+ * where not NULL), else -1 (said on stderr). */
 static int
-reply_check(const struct target *t, const struct reply *rp)
+reply_token(const struct target *t, const struct reply *rp, const char **tok,
+    size_t *toklen)
 {
 	const char *p, *end = rp->body + rp->body_len, *q;
 	static const char key[] = "\"access_token\"";
@@ -250,10 +254,20 @@ reply_check(const struct target *t, const struct reply *rp)
 	}
 	if (t->expect != NULL)
 		tokens_served++;
+	if (tok != NULL) {
+		*tok = p;
+		*toklen = (size_t)(q - p);
+	}
 	return 0;
  bad:
 	note("%s: no access_token in the reply", t->label);
 	return -1;
+}
+
+static int
+reply_check(const struct target *t, const struct reply *rp)
+{
+	return reply_token(t, rp, NULL, NULL);
 }
 
 static int
@@ -609,6 +623,128 @@ throughput(const struct target *t, int nclients, double secs,
 	free(lat);
 }
 
+/* ---- clients arriving while there is no token ---- */
+
+#define BURST_CLIENTS 200
+#define BURST_HOLD_MS 300
+
+struct burst {
+	long upstream;            /* the OAuth server's count, after - before */
+	int replies;              /* 200 with the one new token */
+	struct lat wait;          /* request sent to reply */
+};
+
+/*
+ * BURST_CLIENTS clients ask at once while the credential has no token:
+ * tokencached drops it (INVALIDATE, as `tokencachectl invalidate` does)
+ * and the OAuth server holds its next token reply BURST_HOLD_MS, so that
+ * every request finds the fetch under way and waits for it.  Each must get
+ * the one new token, and the OAuth server must count one request.  The
+ * new token becomes the one the other parts expect.  0, or -1 if the
+ * daemon refused to drop the token (not an admin).
+ */
+static int
+cold_burst(const struct target *tcp, struct burst *out)
+{
+	struct target t = *tcp;
+	struct epoll_event ev, evs[64];
+	struct conn *conns;
+	struct proto_req q;
+	struct proto_resp resp;
+	struct reply rp;
+	const char *tok;
+	char *first = NULL, path[64];
+	double *w, t0;
+	size_t toklen, first_len = 0;
+	long up0, used;
+	int ep, i, n, left = BURST_CLIENTS, r = -1;
+	ssize_t k;
+
+	t.label = "endpoint (TCP), no token yet";
+	t.expect = NULL;	/* a new token, compared among the replies */
+	if ((conns = calloc(BURST_CLIENTS, sizeof(*conns))) == NULL ||
+	    (w = calloc(BURST_CLIENTS, sizeof(*w))) == NULL ||
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		die("out of memory");
+	for (i = 0; i < BURST_CLIENTS; i++)
+		if ((conns[i].fd = target_connect(&t)) == -1)
+			die("%s: connect: %s", t.label, strerror(errno));
+	snprintf(path, sizeof(path), "/_delay?ms=%d", BURST_HOLD_MS);
+	if (http_post(env.main_port, path) != 204)
+		die("POST %s failed", path);
+	up0 = server_requests(env.main_port, "bench");
+	proto_req_init(&q, PROTO_OP_INVALIDATE, env.cred, 0);
+	if (proto_call(env.rundir, &q, &resp, 5000) != 0 || resp.status != 0)
+		goto out;
+	t0 = now_ns();
+	for (i = 0; i < BURST_CLIENTS; i++) {
+		conns[i].sent_ns = t0;
+		if (send(conns[i].fd, t.req, t.req_len, MSG_NOSIGNAL) !=
+		    (ssize_t)t.req_len)
+			die("%s: send: %s", t.label, strerror(errno));
+		if (fcntl(conns[i].fd, F_SETFL, O_NONBLOCK) == -1)
+			die("fcntl: %s", strerror(errno));
+		ev.events = EPOLLIN;
+		ev.data.ptr = &conns[i];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) == -1)
+			die("epoll_ctl: %s", strerror(errno));
+	}
+	while (left > 0) {
+		if ((n = epoll_wait(ep, evs, 64, 15000)) <= 0)
+			die("%s: %s", t.label, n == 0 ? "no reply in 15 s" :
+			    strerror(errno));
+		for (i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			k = read(c->fd, c->buf + c->have,
+			    sizeof(c->buf) - c->have);
+			if (k == -1 && errno == EAGAIN)
+				continue;
+			if (k <= 0)
+				die("%s: %s", t.label, k == 0 ? "connection "
+				    "closed" : strerror(errno));
+			c->have += (size_t)k;
+			if ((used = reply_parse(c->buf, c->have, &rp)) == 0)
+				continue;
+			if (used < 0 || reply_token(&t, &rp, &tok,
+			    &toklen) != 0)
+				die("%s: bad reply", t.label);
+			if (first == NULL) {
+				if ((first = strndup(tok, toklen)) == NULL)
+					die("out of memory");
+				first_len = toklen;
+			} else if (toklen != first_len ||
+			    memcmp(tok, first, toklen) != 0)
+				die("%s: two different tokens", t.label);
+			w[BURST_CLIENTS - left] = now_ns() - c->sent_ns;
+			(void)epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			left--;
+		}
+	}
+	if (first_len == token_len && memcmp(first, token, token_len) == 0)
+		die("%s: the old token came back", t.label);
+	out->upstream = server_requests(env.main_port, "bench") - up0;
+	out->replies = BURST_CLIENTS;
+	out->wait = lat_of(w, BURST_CLIENTS);
+	if ((r = tc_get(client, env.cred, tokbuf, sizeof(tokbuf), NULL)) != 0 ||
+	    strcmp(tokbuf, first) != 0)
+		die("tc_get after the burst: %s", r != 0 ? tc_strerror(r) :
+		    "not the token the endpoint handed out");
+	memcpy(token, tokbuf, strlen(tokbuf) + 1);
+	token_len = strlen(token);
+	r = 0;
+ out:
+	if (http_post(env.main_port, "/_delay?ms=0") != 204)
+		die("POST /_delay?ms=0 failed");
+	for (i = 0; i < BURST_CLIENTS; i++)
+		close(conns[i].fd);
+	close(ep);
+	free(first);
+	free(conns);
+	free(w);
+	return r;
+}
+
 /* ---- the tables ---- */
 
 static void
@@ -660,12 +796,13 @@ bench_endpoint(void)
 	struct tput tp_tcp, tp_unix, tp_oauth;
 	struct lat k_tcp, k_unix, n_tcp, n_unix, k_oauth, a_kept, a_new, ctl,
 	    p_same, p_other;
-	char host[64], sock[512], body[512], secret[256], item[128];
+	char host[64], sock[512], body[512], secret[256], item[128], p99s[32];
 	long up0, up1;
 	int n = env.quick ? 500 : 5000, warm = env.quick ? 50 : 500;
 	int nnew = env.quick ? 200 : 2000, noauth = env.quick ? 50 : 400;
 	double secs = env.quick ? 1 : 5;
-	int r, afd, pinned;
+	struct burst burst;
+	int r, afd, pinned, burst_ok;
 
 	if (env.endpoint_port == 0) {
 		note("no --endpoint-port: the endpoint part is left out");
@@ -730,6 +867,11 @@ bench_endpoint(void)
 	throughput(&unx, CLIENTS, secs, env.worker_pid, &tp_unix);
 	throughput(&oauth, CLIENTS, env.quick ? 1 : 3, 0, &tp_oauth);
 	up1 = server_requests(env.main_port, "bench");
+	note("%d clients at once while there is no token", BURST_CLIENTS);
+	burst_ok = cold_burst(&tcp, &burst) == 0;
+	if (!burst_ok)
+		note("tokencached would not drop the token (not an admin): "
+		    "the burst is left out");
 
 	ep_row("E1. endpoint, TCP, kept connection", k_tcp);
 	ep_row("E1. endpoint, Unix socket, kept connection", k_unix);
@@ -754,6 +896,23 @@ bench_endpoint(void)
 	table_row("endpoint-load", 6, "upstream token requests during the "
 	    "endpoint part", item, "", "", "", "");
 
+	if (burst_ok) {
+		char what[128], waited[64];
+
+		snprintf(what, sizeof(what), "%d clients at once, no token yet "
+		    "(the fetch held %d ms): upstream requests", BURST_CLIENTS,
+		    BURST_HOLD_MS);
+		snprintf(item, sizeof(item), "%ld", burst.upstream);
+		snprintf(waited, sizeof(waited), "%.0f", burst.wait.median /
+		    1000);
+		snprintf(p99s, sizeof(p99s), "%.0f", burst.wait.p99 / 1000);
+		result("endpoint-load", what, "", "upstream", (double)
+		    burst.upstream, "");
+		result("endpoint-load", what, "", "median", burst.wait.median,
+		    "ns");
+		result("endpoint-load", what, "", "p99", burst.wait.p99, "ns");
+		table_row("endpoint-load", 6, what, item, "", "", waited, p99s);
+	}
 	snprintf(item, sizeof(item), "%.1f us (p99 %.1f us)",
 	    k_tcp.median / 1000, k_tcp.p99 / 1000);
 	target_row("endpoint, kept TCP connection, median", "<= 100 us",
@@ -765,6 +924,12 @@ bench_endpoint(void)
 	    up1 - up0, tokens_served);
 	target_row("upstream requests during the endpoint part (token cached)",
 	    "0", (double)(up1 - up0), item, up1 == up0);
+	if (burst_ok) {
+		snprintf(item, sizeof(item), "%ld for %d clients, one token",
+		    burst.upstream, burst.replies);
+		target_row("upstream requests, many clients and no token", "1",
+		    (double)burst.upstream, item, burst.upstream == 1);
+	}
 	tc_close(client);
 	client = NULL;
 }
