@@ -250,7 +250,7 @@ accept_one(struct daemon *d, int li)
 	return 1;
 }
 
-static void resume(struct hreq **pp, int waited);
+static void resume(struct httpd *h, struct hreq **pp, int waited);
 
 /* ---- listeners -------------------------------------------------------- */
 
@@ -330,7 +330,7 @@ httpd_close(struct daemon *d)
 		/* Suspended requests are resumed and dropped, not left to
 		 * libmicrohttpd's stop, which expects none. */
 		while (h->waiters != NULL)
-			resume(&h->waiters, 1);
+			resume(h, &h->waiters, 1);
 		(void)MHD_run(h->mhd);
 		MHD_stop_daemon(h->mhd);
 	}
@@ -387,12 +387,19 @@ httpd_ready(struct daemon *d, const struct curl_waitfd *fds, int n)
 	 * a request waiting already, and its timeouts are due at times
 	 * httpd_timers asked the poll to wake for. */
 	(void)MHD_run(h->mhd);
+	h->resumed = 0;
 }
 
-/* Take the request at *pp out of the waiters and let libmicrohttpd call
- * the handler for it again; waited: its wait is over. */
+/*
+ * Take the request at *pp out of the waiters and let libmicrohttpd call
+ * the handler for it again; waited: its wait is over.  Polled from
+ * outside, libmicrohttpd has no channel of its own to wake the poll
+ * (it keeps one only with a thread of its own): a resumed connection
+ * moves at the next MHD_run, which httpd_timers makes the next turn's
+ * (MHD_resume_connection(3): "you must make sure to run MHD_run()").
+ */
 static void
-resume(struct hreq **pp, int waited)
+resume(struct httpd *h, struct hreq **pp, int waited)
 {
 	struct hreq *r = *pp;
 
@@ -401,6 +408,7 @@ resume(struct hreq **pp, int waited)
 	r->waiting = 0;
 	r->waited |= waited;
 	MHD_resume_connection(r->mc);
+	h->resumed = 1;
 }
 
 void
@@ -415,13 +423,15 @@ httpd_timers(struct daemon *d, int64_t now, int64_t *next)
 		return;
 	for (pp = &h->waiters; *pp != NULL;) {
 		if ((*pp)->wait_deadline_ns <= now)
-			resume(pp, 1);
+			resume(h, pp, 1);
 		else {
 			if ((*pp)->wait_deadline_ns < *next)
 				*next = (*pp)->wait_deadline_ns;
 			pp = &(*pp)->next_waiter;
 		}
 	}
+	if (h->resumed)
+		*next = now;	/* see resume() */
 	/* Too slow to send a request: shut down, which libmicrohttpd sees
 	 * at once and closes (its notify_connection frees the place). */
 	for (i = 0; i < h->max_conns; i++) {
@@ -455,7 +465,7 @@ httpd_wake(struct daemon *d, const struct cred *c)
 	 * its credential anew and maybe wait again, as long as it may. */
 	for (pp = &h->waiters; *pp != NULL;) {
 		if (c == NULL || strcmp((*pp)->name, c->name) == 0)
-			resume(pp, c != NULL);
+			resume(h, pp, c != NULL);
 		else
 			pp = &(*pp)->next_waiter;
 	}
@@ -482,7 +492,7 @@ hreq_free(struct httpd *h, struct hreq *r)
 				break;
 			}
 	if (r->body != NULL) {
-		sodium_memzero(r->body, TREQ_BODY_MAX + 1);
+		sodium_memzero(r->body, r->body_len);
 		free(r->body);
 	}
 	treq_free(&r->tr);

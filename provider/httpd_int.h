@@ -80,6 +80,7 @@ struct httpd {
 	uint32_t max_conns;      /* max_connections when it started */
 	uint32_t nconns;
 	struct hreq *waiters;
+	int resumed;             /* a connection resumed since MHD_run */
 	int stopping;            /* httpd_close: refuse what is resumed */
 	int64_t accept_paused_until_ns;
 	uint64_t replies[HO_COUNT];

@@ -353,7 +353,7 @@ serve_token_request(struct daemon *d, struct hreq *r, const char *url,
 		r->parsed = 1;
 		/* It held the client secret. */
 		if (r->body != NULL)
-			sodium_memzero(r->body, TREQ_BODY_MAX + 1);
+			sodium_memzero(r->body, r->body_len);
 	}
 	if ((cc = treq_match(d->conf, &r->tr, &e)) == NULL)
 		return reply_treq_error(d, r, &e);

@@ -113,6 +113,7 @@ lat_of(double *samples, int n)
 
 	qsort(samples, (size_t)n, sizeof(samples[0]), cmp_double);
 	l.median = samples[n / 2];
+	l.p90 = samples[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1];
 	l.p99 = samples[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
 	return l;
 }
@@ -264,6 +265,14 @@ table_row(const char *section, int ncells, ...)
 		    va_arg(ap, const char *));
 	va_end(ap);
 	t->nrows++;
+}
+
+void
+target_row(const char *what, const char *goal, double value,
+    const char *measured, int met)
+{
+	result("targets", what, goal, "measured", value, "");
+	table_row("targets", 4, what, goal, measured, met ? "yes" : "NO");
 }
 
 static void
@@ -722,6 +731,15 @@ declare_tables(void)
 	    "tc_get");
 	table_new("targets", "Targets", 4, "target", "goal", "measured",
 	    "met");
+	table_new("endpoint", "A token through the local token endpoint "
+	    "(POST /oauth/token), beside the OAuth server and socket agents: "
+	    "one request at a time", 4, "request", "median us", "p90 us",
+	    "p99 us");
+	snprintf(title, sizeof(title), "Token requests per second from %d "
+	    "concurrent keep-alive clients (%d s each; the OAuth server %d s)",
+	    32, env.quick ? 1 : 5, env.quick ? 1 : 3);
+	table_new("endpoint-load", title, 6, "server", "requests/s",
+	    "server CPU us/request", "client CPU", "median us", "p99 us");
 	table_new("sizes", "Token size", 7, "token", "tc_get hot ns",
 	    "memcpy ns", "ratio", "tc_get changed ns", "decrypt ns", "ratio");
 	table_new("many", "10,000 credentials in one segment", 3,
@@ -762,6 +780,9 @@ main(int argc, char *argv[])
 	env.main_port = atoi(arg_value(argc, argv, "--main-port", 1));
 	env.short_port = atoi(arg_value(argc, argv, "--short-port", 1));
 	env.short_ttl = atoi(arg_value(argc, argv, "--short-ttl", 1));
+	if (arg_value(argc, argv, "--endpoint-port", 0) != NULL)
+		env.endpoint_port = atoi(arg_value(argc, argv,
+		    "--endpoint-port", 0));
 	env.monitor_pid = (pid_t)atol(arg_value(argc, argv, "--monitor-pid",
 	    1));
 	env.worker_pid = (pid_t)atol(arg_value(argc, argv, "--worker-pid", 1));
@@ -787,6 +808,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "tc-bench: latency (token of %zu bytes)\n",
 		    token_len);
 		bench_latency();
+	}
+	if (part("endpoint")) {
+		fprintf(stderr, "tc-bench: the local token endpoint\n");
+		bench_endpoint();
 	}
 	if (part("sizes")) {
 		fprintf(stderr, "tc-bench: token sizes\n");

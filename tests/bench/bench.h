@@ -24,6 +24,7 @@ struct bench_env {
 	int main_port;            /* OAuth server, long-lived tokens */
 	int short_port;           /* OAuth server, short-lived tokens */
 	int short_ttl;            /* its token lifetime, seconds */
+	int endpoint_port;        /* tokencached's token endpoint, or 0 */
 	pid_t monitor_pid, worker_pid;  /* tokencached's two processes */
 	const char *self;         /* this program, to run it afresh */
 	int quick;                /* shorter runs (TC_BENCH_QUICK=1) */
@@ -50,9 +51,9 @@ void sealed_make(struct sealed *x, const char *name, const char *tok,
 int sealed_open(const struct sealed *x, char *out);
 void sealed_free(struct sealed *x);
 
-/* Per call: median and 99th percentile, in nanoseconds. */
+/* Per call: median, 90th and 99th percentile, in nanoseconds. */
 struct lat {
-	double median, p99;
+	double median, p90, p99;
 };
 
 typedef int (*bench_fn)(void *arg);
@@ -77,6 +78,9 @@ void result(const char *section, const char *item, const char *param,
     const char *stat, double value, const char *unit);
 /* One row of a printed table: cells already formatted. */
 void table_row(const char *section, int ncells, ...);
+/* A row of the targets table, and its number in the CSV. */
+void target_row(const char *what, const char *goal, double value,
+    const char *measured, int met);
 
 /* The token the latency rows read, as tokencached serves it. */
 extern char token[TOKEN_BUF];
@@ -95,6 +99,7 @@ void inseg_close(struct inseg *s);
 
 /* The parts, in the order they run. */
 void bench_latency(void);
+void bench_endpoint(void);
 void bench_sizes(void);
 void bench_many(void);
 void bench_readers(const char *plot_data);
@@ -104,6 +109,14 @@ void bench_load(void);
 /* bench_latency's children: time a first read (and what it is made of)
  * in a new process; argv[0] names which. */
 int first_child(int argc, char **argv);
+
+/* latency.c's token agent on a Unix socket (a child process serving one
+ * connection at a time): agent_ask sends one request on fd and reads the
+ * token, 0 if it came. */
+void agent_start(void);
+void agent_stop(void);
+int agent_connect(void);
+int agent_ask(int fd);
 
 /* Helpers for the parts that steer tokencached. */
 int write_cred(const char *name, int port, const char *client_id);

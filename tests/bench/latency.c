@@ -127,8 +127,6 @@ changed_rows(int n, struct lat *changed, struct lat *cold)
 	free(sd);
 }
 
-static int agent_connect(void);
-static int agent_ask(int fd);
 static char agent_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 /* In a new process: time one thing, print "status nanoseconds". */
@@ -331,7 +329,7 @@ agent_main(int lfd)
 	}
 }
 
-static void
+void
 agent_start(void)
 {
 	struct sockaddr_un sun;
@@ -355,7 +353,7 @@ agent_start(void)
 	close(lfd);
 }
 
-static void
+void
 agent_stop(void)
 {
 	if (agent_fd != -1)
@@ -365,7 +363,7 @@ agent_stop(void)
 	unlink(agent_path);
 }
 
-static int
+int
 agent_connect(void)
 {
 	struct sockaddr_un sun;
@@ -383,7 +381,7 @@ agent_connect(void)
 	return fd;
 }
 
-static int
+int
 agent_ask(int fd)
 {
 	struct agent_req q;
@@ -614,14 +612,6 @@ lat_row(const char *item, struct lat l, double hot)
 	else
 		snprintf(vs, sizeof(vs), "%.2fx", l.median / hot);
 	table_row("latency", 4, item, med, p99, vs);
-}
-
-static void
-target_row(const char *what, const char *goal, double value,
-    const char *measured, int met)
-{
-	result("targets", what, goal, "measured", value, "");
-	table_row("targets", 4, what, goal, measured, met ? "yes" : "NO");
 }
 
 void

@@ -7,7 +7,7 @@
 #   bench-readers.dat  reads per second against readers, for the plot
 #   bench-readers.png  the plot (gnuplot)
 # For trying changes: TC_BENCH_QUICK=1 shortens every measurement,
-# TC_BENCH_ONLY=latency,sizes,many,readers,fleet,load runs only those
+# TC_BENCH_ONLY=latency,endpoint,sizes,many,readers,fleet,load runs only those
 # parts, KEEP=1 keeps the work directory (daemon and server logs).
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,9 +52,12 @@ tc_server main "$WORK/clients-main.json" 3600
 tc_server short "$WORK/clients-short.json" "$SHORT_TTL"
 tc_system_user tokencache
 SECRET_FILE=$(tc_secret shared "$SECRET")
+# The local token endpoint on a port free now (the kernel's pick, let go).
+EP_PORT=$(node -e 'const s = require("net").createServer();
+	s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
 # refresh_min_interval 0: the readers part refreshes in a loop.
 MAX_CREDENTIALS=1100 tc_config "endpoint_rate = 1000" "endpoint_burst = 1000" \
-    "refresh_min_interval = 0"
+    "refresh_min_interval = 0" "[endpoint]" "listen = 127.0.0.1:$EP_PORT"
 # A JWT access token, about the size real ones are, under a name like
 # the ones people give credentials (the README's example).
 CRED=zeebe-worker-client
@@ -70,7 +73,7 @@ echo "$MACHINE" >"$B/bench-machine.txt"
 "$B/tc-bench" --work "$WORK" --rundir "$WORK/run" --creds "$WORK/creds" \
     --secret "$SECRET_FILE" --cred "$CRED" \
     --main-port "$PORT_main" --short-port "$PORT_short" \
-    --short-ttl "$SHORT_TTL" \
+    --short-ttl "$SHORT_TTL" --endpoint-port "$EP_PORT" \
     --monitor-pid "$DAEMON_PID" --worker-pid "$WORKER_PID" \
     --csv "$B/bench.csv" --md "$B/bench.md.tmp" \
     --plot-data "$B/bench-readers.dat"
