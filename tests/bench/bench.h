@@ -117,6 +117,10 @@ void agent_start(void);
 void agent_stop(void);
 int agent_connect(void);
 int agent_ask(int fd);
+/* bench_fn rows for them (latency.c): on the connection *arg (an int),
+ * and on a new connection each time. */
+int row_agent_kept(void *arg);
+int row_agent_new(void *arg);
 
 /* Helpers for the parts that steer tokencached. */
 int write_cred(const char *name, int port, const char *client_id);

@@ -223,6 +223,41 @@ reply_parse(const char *buf, size_t have, struct reply *rp)
 	return (long)(hlen + clen);
 }
 
+
+
+/* c, non-blocking from now, in the epoll set ep for input. */
+static void
+conn_watch(int ep, struct conn *c)
+{
+	struct epoll_event ev;
+
+	if (fcntl(c->fd, F_SETFL, O_NONBLOCK) == -1)
+		die("fcntl: %s", strerror(errno));
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) == -1)
+		die("epoll_ctl: %s", strerror(errno));
+}
+
+/* What a non-blocking kept connection c has to read, added to its buffer
+ * and parsed: reply_parse's answer (0: no whole reply yet, as when there
+ * was nothing to read).  Its end or an error ends the run. */
+static int
+conn_recv(const struct target *t, struct conn *c, struct reply *rp)
+{
+	ssize_t k;
+
+	k = read(c->fd, c->buf + c->have, sizeof(c->buf) - c->have);
+	if (k == -1 && errno == EAGAIN)
+		return 0;
+	if (k <= 0)
+		die("%s: %s", t->label, k == 0 ? "the server closed a kept "
+		    "connection" : strerror(errno));
+	c->have += (size_t)k;
+	return reply_parse(c->buf, c->have, rp);
+}
+
 /* 200 and the token expected: 0 and the token in the reply (*tok, *toklen,
  * where not NULL), else -1 (said on stderr). */
 static int
@@ -356,74 +391,7 @@ samples_new(int n)
 	return s;
 }
 
-/* n requests on one kept connection, after warm requests. */
-static struct lat
-lat_kept(const struct target *t, int warm, int n)
-{
-	static struct conn c;
-	double *s = samples_new(n), t0;
-	struct lat l;
-	int i;
-
-	if ((c.fd = target_connect(t)) == -1)
-		die("%s: connect: %s", t->label, strerror(errno));
-	for (i = 0; i < warm; i++)
-		if (ask(t, &c, 0) != 0)
-			die("%s: request failed", t->label);
-	for (i = 0; i < n; i++) {
-		t0 = now_ns();
-		if (ask(t, &c, 0) != 0)
-			die("%s: request failed", t->label);
-		s[i] = now_ns() - t0;
-	}
-	close(c.fd);
-	l = lat_of(s, n);
-	free(s);
-	return l;
-}
-
-/* n requests, each on a connection of its own: connect, request (with
- * Connection: close, as a client that keeps none says), reply, close. */
-static struct lat
-lat_new(const struct target *t, int warm, int n)
-{
-	static struct conn c;
-	double *s = samples_new(n), t0;
-	struct lat l;
-	int i, r;
-
-	for (i = -warm; i < n; i++) {
-		t0 = now_ns();
-		if ((c.fd = target_connect(t)) == -1)
-			die("%s: connect: %s", t->label, strerror(errno));
-		r = ask(t, &c, 1);
-		close(c.fd);
-		if (r != 0)
-			die("%s: request failed", t->label);
-		if (i >= 0)
-			s[i] = now_ns() - t0;
-	}
-	l = lat_of(s, n);
-	free(s);
-	return l;
-}
-
-/* A token by way of the control socket: WAIT (the daemon answers at once
- * while the token is valid), then the read from the segment. */
-static int
-row_control_wait(void *arg)
-{
-	struct proto_req q;
-	struct proto_resp r;
-
-	(void)arg;
-	if (proto_req_init(&q, PROTO_OP_WAIT, env.cred, 2000) != 0 ||
-	    proto_call(env.rundir, &q, &r, 5000) != 0 || r.status != 0)
-		return -1;
-	return tc_get(client, env.cred, tokbuf, sizeof(tokbuf), NULL);
-}
-
-/* Single samples of fn, as lat_kept takes them. */
+/* Single samples of fn(arg), n of them after warm unmeasured ones. */
 static struct lat
 lat_fn(const char *what, bench_fn fn, void *arg, int warm, int n)
 {
@@ -443,24 +411,77 @@ lat_fn(const char *what, bench_fn fn, void *arg, int warm, int n)
 	return l;
 }
 
+/* What a request row works on: the target and its kept connection. */
+struct row {
+	const struct target *t;
+	struct conn c;
+};
+
+/* One request on the kept connection. */
 static int
-row_agent_kept(void *arg)
+row_kept(void *arg)
 {
-	return agent_ask(*(int *)arg);
+	struct row *w = arg;
+
+	return ask(w->t, &w->c, 0);
 }
 
+/* One request on a connection of its own: connect, request (with
+ * Connection: close, as a client that keeps none says), reply, close. */
 static int
-row_agent_new(void *arg)
+row_new(void *arg)
 {
-	int fd, r;
+	struct row *w = arg;
+	int r;
 
-	(void)arg;
-	if ((fd = agent_connect()) == -1)
+	if ((w->c.fd = target_connect(w->t)) == -1)
 		return -1;
-	r = agent_ask(fd);
-	close(fd);
+	r = ask(w->t, &w->c, 1);
+	close(w->c.fd);
 	return r;
 }
+
+/* n requests on one kept connection, after warm requests. */
+static struct lat
+lat_kept(const struct target *t, int warm, int n)
+{
+	static struct row w;
+	struct lat l;
+
+	w.t = t;
+	if ((w.c.fd = target_connect(t)) == -1)
+		die("%s: connect: %s", t->label, strerror(errno));
+	l = lat_fn(t->label, row_kept, &w, warm, n);
+	close(w.c.fd);
+	return l;
+}
+
+/* n requests, each on a connection of its own. */
+static struct lat
+lat_new(const struct target *t, int warm, int n)
+{
+	static struct row w;
+
+	w.t = t;
+	return lat_fn(t->label, row_new, &w, warm, n);
+}
+
+/* A token by way of the control socket: WAIT (the daemon answers at once
+ * while the token is valid), then the read from the segment. */
+static int
+row_control_wait(void *arg)
+{
+	struct proto_req q;
+	struct proto_resp r;
+
+	(void)arg;
+	if (proto_req_init(&q, PROTO_OP_WAIT, env.cred, 2000) != 0 ||
+	    proto_call(env.rundir, &q, &r, 5000) != 0 || r.status != 0)
+		return -1;
+	return tc_get(client, env.cred, tokbuf, sizeof(tokbuf), NULL);
+}
+
+
 
 /*
  * The kept-connection latency with the client and tokencached's worker
@@ -539,14 +560,13 @@ static void
 throughput(const struct target *t, int nclients, double secs,
     pid_t server_pid, struct tput *out)
 {
-	struct epoll_event ev, evs[CLIENTS];
+	struct epoll_event evs[CLIENTS];
 	struct conn *conns;
 	struct reply rp;
 	double t0, t_end, c0, cpu0, *lat;
 	long done = 0, used, maxlat = 1L << 20, nlat = 0;
 	int64_t s0 = 0, s1;
 	int ep, i, n, outstanding = nclients;
-	ssize_t k;
 
 	if ((conns = calloc((size_t)nclients, sizeof(*conns))) == NULL ||
 	    (lat = calloc((size_t)maxlat, sizeof(*lat))) == NULL ||
@@ -558,12 +578,7 @@ throughput(const struct target *t, int nclients, double secs,
 		/* Warm: the connection is taken and answered once. */
 		if (ask(t, &conns[i], 0) != 0)
 			die("%s: request failed", t->label);
-		if (fcntl(conns[i].fd, F_SETFL, O_NONBLOCK) == -1)
-			die("fcntl: %s", strerror(errno));
-		ev.events = EPOLLIN;
-		ev.data.ptr = &conns[i];
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) == -1)
-			die("epoll_ctl: %s", strerror(errno));
+		conn_watch(ep, &conns[i]);
 		conns[i].have = 0;
 	}
 	if (server_pid > 0)
@@ -581,15 +596,7 @@ throughput(const struct target *t, int nclients, double secs,
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
-			k = read(c->fd, c->buf + c->have,
-			    sizeof(c->buf) - c->have);
-			if (k == -1 && errno == EAGAIN)
-				continue;
-			if (k <= 0)
-				die("%s: %s", t->label, k == 0 ? "the server "
-				    "closed a kept connection" : strerror(errno));
-			c->have += (size_t)k;
-			if ((used = reply_parse(c->buf, c->have, &rp)) == 0)
+			if ((used = conn_recv(t, c, &rp)) == 0)
 				continue;
 			/* One request outstanding: nothing may follow. */
 			if (used < 0 || (size_t)used != c->have || rp.close ||
@@ -647,7 +654,7 @@ static int
 cold_burst(const struct target *tcp, struct burst *out)
 {
 	struct target t = *tcp;
-	struct epoll_event ev, evs[64];
+	struct epoll_event evs[64];
 	struct conn *conns;
 	struct proto_req q;
 	struct proto_resp resp;
@@ -658,7 +665,6 @@ cold_burst(const struct target *tcp, struct burst *out)
 	size_t toklen, first_len = 0;
 	long up0, used;
 	int ep, i, n, left = BURST_CLIENTS, r = -1;
-	ssize_t k;
 
 	t.label = "endpoint (TCP), no token yet";
 	t.expect = NULL;	/* a new token, compared among the replies */
@@ -682,12 +688,7 @@ cold_burst(const struct target *tcp, struct burst *out)
 		if (send(conns[i].fd, t.req, t.req_len, MSG_NOSIGNAL) !=
 		    (ssize_t)t.req_len)
 			die("%s: send: %s", t.label, strerror(errno));
-		if (fcntl(conns[i].fd, F_SETFL, O_NONBLOCK) == -1)
-			die("fcntl: %s", strerror(errno));
-		ev.events = EPOLLIN;
-		ev.data.ptr = &conns[i];
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) == -1)
-			die("epoll_ctl: %s", strerror(errno));
+		conn_watch(ep, &conns[i]);
 	}
 	while (left > 0) {
 		if ((n = epoll_wait(ep, evs, 64, 15000)) <= 0)
@@ -696,15 +697,7 @@ cold_burst(const struct target *tcp, struct burst *out)
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
-			k = read(c->fd, c->buf + c->have,
-			    sizeof(c->buf) - c->have);
-			if (k == -1 && errno == EAGAIN)
-				continue;
-			if (k <= 0)
-				die("%s: %s", t.label, k == 0 ? "connection "
-				    "closed" : strerror(errno));
-			c->have += (size_t)k;
-			if ((used = reply_parse(c->buf, c->have, &rp)) == 0)
+			if ((used = conn_recv(&t, c, &rp)) == 0)
 				continue;
 			if (used < 0 || reply_token(&t, &rp, &tok,
 			    &toklen) != 0)
