@@ -168,25 +168,11 @@ conf_endpoint_key(struct endpoint_conf *e, unsigned int *seen,
     const char *path, const char *key, const char *value, size_t vlen,
     unsigned int line, char *err)
 {
-	char eb[ECHO_MAX + 4];
 	unsigned long n;
-	size_t k;
+	int k;
 
-	for (k = 0; k < EK_COUNT; k++)
-		if (strcmp(key, endpoint_keys[k]) == 0)
-			break;
-	if (k == EK_COUNT) {
-		conf_err(err, path, line, "unknown key '%s' in [endpoint]",
-		    conf_echo(eb, sizeof(eb), key, strlen(key)));
-		return -1;
-	}
-	if (k != EK_LISTEN && seen[k] != 0) {
-		conf_err(err, path, line, "key '%s' given twice (first on "
-		    "line %u)", key, seen[k]);
-		return -1;
-	}
-	seen[k] = line;
-	if (conf_value_check(path, line, key, value, vlen, err) != 0)
+	if ((k = conf_key_index(endpoint_keys, EK_COUNT, 1u << EK_LISTEN, seen,
+	    "endpoint", path, key, value, vlen, line, err)) == -1)
 		return -1;
 	switch ((enum endpoint_key)k) {
 	case EK_LISTEN:

@@ -373,3 +373,31 @@ conf_value_check(const char *path, unsigned int line, const char *key,
 	}
 	return 0;
 }
+
+int
+conf_key_index(const char *const *keys, size_t nkeys, unsigned int repeat,
+    unsigned int *seen, const char *section, const char *path,
+    const char *key, const char *value, size_t vlen, unsigned int line,
+    char *err)
+{
+	char eb[ECHO_MAX + 4];
+	size_t k;
+
+	for (k = 0; k < nkeys; k++)
+		if (strcmp(key, keys[k]) == 0)
+			break;
+	if (k == nkeys) {
+		conf_err(err, path, line, "unknown key '%s' in [%s]",
+		    conf_echo(eb, sizeof(eb), key, strlen(key)), section);
+		return -1;
+	}
+	if (!(repeat & (1u << k)) && seen[k] != 0) {
+		conf_err(err, path, line, "key '%s' given twice (first on "
+		    "line %u)", key, seen[k]);
+		return -1;
+	}
+	seen[k] = line;
+	if (conf_value_check(path, line, key, value, vlen, err) != 0)
+		return -1;
+	return (int)k;
+}

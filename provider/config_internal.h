@@ -110,6 +110,18 @@ typedef int (*conf_ini_handler)(void *arg, const char *section,
 int conf_ini_parse(const char *path, char *buf, size_t len,
     conf_ini_handler handler, void *arg, char *err);
 
+/*
+ * The index of key in keys[nkeys] (a section's table of keys), for
+ * "key = value" on line: known, not given twice (unless bit k of repeat
+ * is set) as seen[k] records, and a value conf_value_check() passes.
+ * Returns k, or -1 with a message naming path, line and the section in
+ * err.
+ */
+int conf_key_index(const char *const *keys, size_t nkeys, unsigned int repeat,
+    unsigned int *seen, const char *section, const char *path,
+    const char *key, const char *value, size_t vlen, unsigned int line,
+    char *err);
+
 /* What every value must satisfy before a key looks at it. */
 int conf_value_check(const char *path, unsigned int line, const char *key,
     const char *value, size_t vlen, char *err);

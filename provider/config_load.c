@@ -254,32 +254,17 @@ daemon_handler(void *arg, const char *section, const char *key,
     const char *value, size_t vlen, unsigned int line, char *err)
 {
 	struct daemon_parse *dp = arg;
-	char eb[ECHO_MAX + 4];
-	size_t k;
+	int k;
 
 	if (key == NULL)
 		return daemon_section(dp, section, line, err);
 	if (dp->in_endpoint)
 		return conf_endpoint_key(&dp->c->endpoint, dp->endpoint_seen,
 		    dp->path, key, value, vlen, line, err);
-	for (k = 0; k < DK_COUNT; k++) {
-		if (strcmp(key, daemon_keys[k]) == 0)
-			break;
-	}
-	if (k == DK_COUNT) {
-		conf_err(err, dp->path, line, "unknown key '%s' in [daemon]",
-		    conf_echo(eb, sizeof(eb), key, strlen(key)));
+	if ((k = conf_key_index(daemon_keys, DK_COUNT, 0, dp->seen, "daemon",
+	    dp->path, key, value, vlen, line, err)) == -1)
 		return -1;
-	}
-	if (dp->seen[k] != 0) {
-		conf_err(err, dp->path, line, "key '%s' given twice (first "
-		    "on line %u)", key, dp->seen[k]);
-		return -1;
-	}
-	dp->seen[k] = line;
-	if (conf_value_check(dp->path, line, key, value, vlen, err) != 0)
-		return -1;
-	return daemon_key(dp, k, key, value, vlen, line, err);
+	return daemon_key(dp, (size_t)k, key, value, vlen, line, err);
 }
 
 /* ---- the whole configuration ------------------------------------------- */
