@@ -116,10 +116,41 @@ START_TEST(success_basic)
 	ck_assert_int_eq(r.lifetime, 120);
 	ck_assert_int_eq(r.jwt_exp, 0);
 	ck_assert_str_eq(r.error, "");
+	/* Kept for the local endpoint, which passes it on. */
+	ck_assert_str_eq(r.scope, "x y");
 	tok_result_clear(&r);
 	ck_assert_ptr_null(r.token);
 	ck_assert_int_eq(r.token_len, 0);
 	ck_assert_int_eq(r.lifetime, 0);
+}
+END_TEST
+
+/* A scope that is not printable ASCII, too long or not a string is not
+ * passed on; the token is good either way. */
+START_TEST(success_scope_not_kept)
+{
+	static const char *const scopes[] = {
+		"\"\"", "\"a\\u0001b\"", "\"caf\\u00e9\"", "[\"a\"]", "7",
+		NULL,
+	};
+	char body[1024], longs[TOK_SCOPE_MAX + 8];
+	struct tok_result r;
+	size_t i;
+
+	for (i = 0; scopes[i] != NULL; i++) {
+		snprintf(body, sizeof(body), "{\"access_token\":\"abc\","
+		    "\"token_type\":\"Bearer\",\"scope\":%s}", scopes[i]);
+		ck_assert_int_eq(parse(body, 200, &r), TOK_OK);
+		ck_assert_msg(r.scope[0] == '\0', "scope %s kept", scopes[i]);
+		tok_result_clear(&r);
+	}
+	memset(longs, 'a', sizeof(longs) - 1);
+	longs[sizeof(longs) - 1] = '\0';
+	snprintf(body, sizeof(body), "{\"access_token\":\"abc\","
+	    "\"token_type\":\"Bearer\",\"scope\":\"%s\"}", longs);
+	ck_assert_int_eq(parse(body, 200, &r), TOK_OK);
+	ck_assert_str_eq(r.scope, "");
+	tok_result_clear(&r);
 }
 END_TEST
 
@@ -1027,6 +1058,7 @@ parse_suite(void)
 
 	tc = tcase_create("success");
 	tcase_add_test(tc, success_basic);
+	tcase_add_test(tc, success_scope_not_kept);
 	tcase_add_test(tc, success_token_type_as_sent);
 	tcase_add_test(tc, success_whitespace_around);
 	tcase_add_test(tc, success_other_2xx);
