@@ -583,6 +583,12 @@ segw_open(struct segw *w, const char *dir, uint32_t nslots,
 		log_warnx("test hook TOKENCACHE_TEST_CRASH=%s is set: the "
 		    "daemon will kill itself in a publish", hook);
 #endif
+	/* segw_read_token's scratch (seg_write.h). */
+	if ((w->ctbuf = malloc(((size_t)token_max + SEG_MAC_BYTES + 7) &
+	    ~(size_t)7)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (build_segment(w, nslots, token_max, err, errlen) != 0)
 		goto fail;
 	return 0;
@@ -616,6 +622,8 @@ segw_close(struct segw *w, int retire)
 	if (w->lock_fd != -1)
 		close(w->lock_fd);
 	sodium_free(w->master);
+	free(w->ctbuf);
+	w->ctbuf = NULL;
 	free(w->dir);
 	memset(w, 0, sizeof(*w));
 	w->fd = w->ro_fd = w->file_fd = w->lock_fd = w->view.fd = -1;

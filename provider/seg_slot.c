@@ -323,23 +323,17 @@ int
 segw_read_token(struct segw *w, uint32_t idx, char *out, size_t cap,
     size_t *len, struct seg_slot *meta)
 {
-	unsigned char key[SEG_KEY_BYTES], *ct;
+	unsigned char key[SEG_KEY_BYTES];
 	struct seg_slot s;
-	size_t ctcap = ((size_t)w->view.hdr.token_max + SEG_MAC_BYTES + 7) &
-	    ~(size_t)7;
 	int r;
 
-	if ((ct = malloc(ctcap)) == NULL)
-		return TC_ENOMEM;
-	if ((r = seg_read_slot(&w->view, idx, &s, ct)) != 0)
-		goto out;
+	if ((r = seg_read_slot(&w->view, idx, &s, w->ctbuf)) != 0)
+		return r;
 	seg_derive_key(key, w->master, s.key_epoch, s.name, s.name_len);
-	r = seg_open_token(&s, ct, key, out, cap, len);
+	r = seg_open_token(&s, w->ctbuf, key, out, cap, len);
 	sodium_memzero(key, sizeof(key));
 	if (r == 0)
 		*meta = s;
- out:
-	free(ct);
 	return r;
 }
 

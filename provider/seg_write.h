@@ -36,6 +36,11 @@ struct segw {
 	                            * test and installed objects agree on
 	                            * the layout */
 	char crash_name[SEG_NAME_FIELD]; /* only for this credential */
+	unsigned char *ctbuf;      /* segw_read_token's scratch (token_max
+	                            * + MAC, made by segw_open: the local
+	                            * endpoint reads a token per request):
+	                            * a slot's ciphertext, which the segment
+	                            * shows anyone anyway */
 };
 
 /* What one publish writes beside the token. */
