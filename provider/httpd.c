@@ -138,12 +138,17 @@ request_ends(void *cls, struct MHD_Connection *mc, void **req_cls,
 	}
 }
 
+/* libmicrohttpd's messages, at debug: they are about callers (a
+ * malformed request...) and, on the Unix socket, TCP options that do not
+ * apply, once a reply. */
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
 
 	(void)cls;
+	if (!log_debugging())
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
 	log_debug("endpoint: libmicrohttpd: %s", msg);

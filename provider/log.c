@@ -141,6 +141,12 @@ log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+log_debugging(void)
+{
+	return log_level >= LOG_LEVEL_DEBUG;
+}
+
 void
 log_debug(const char *fmt, ...)
 {
