@@ -187,8 +187,8 @@ check_judge(const struct ctl_args *a, const struct seg_slot *s, int64_t now,
 	/* Still served, but the daemon cannot renew it. */
 	if (s->failures > 0) {
 		j.status = plugin_worse(j.status, CTL_PLUGIN_WARNING);
-		snprintf(j.what, sizeof(j.what), "refresh failing, expires in "
-		    "%llds", (long long)j.left);
+		snprintf(j.what, sizeof(j.what), "refresh failing (%llds "
+		    "left)", (long long)j.left);
 	} else if (j.status != CTL_PLUGIN_OK)
 		snprintf(j.what, sizeof(j.what), "expires in %llds",
 		    (long long)j.left);

@@ -179,7 +179,7 @@ t_check_refresh_failing() {
 	check_run
 	left=$(perf_field api 2)
 	[ "$left" -gt 3500 ] || { echo "api: $left s left"; return 1; }
-	check_expect 1 "TOKENCACHE WARNING - api refresh failing, expires in ${left}s; 0 of 1 credential OK" \
+	check_expect 1 "TOKENCACHE WARNING - api refresh failing (${left}s left); 0 of 1 credential OK" \
 	    "refresh failing" || return 1
 	expect_eq "$(sed -n 2p "$WORK/check.out")" \
 	    "api: valid, expires in ${left}s, refresh failing (1 failure): HTTP 503: temporarily_unavailable: outage" \
