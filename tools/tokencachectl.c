@@ -194,7 +194,7 @@ static const struct ctl_cmd commands[] = {
 	{ "refresh", "NAME [--timeout SECONDS]", "fetch a new token for NAME "
 	    "now", CTL_OPT_TIMEOUT, 1, cmd_refresh },
 	{ "check", "[--warning SECONDS] [--critical SECONDS] [--json]",
-	    "check the daemon and every credential (a monitoring plugin)",
+	    "check the daemon and every credential (a Nagios plugin)",
 	    CTL_OPT_JSON | CTL_OPT_THRESHOLDS | CTL_OPT_PLUGIN, 0, cmd_check },
 	{ "reload", "", "make tokencached re-read its configuration",
 	    0, 0, cmd_reload },
