@@ -12,6 +12,8 @@
 #        strace, gdb (gcore), clang (ThreadSanitizer, libFuzzer),
 #        faketime (libfaketime: the wall-clock jump tests),
 #        groff-base + man-db (tests/man.sh: the manual pages render cleanly),
+#        libmonitoring-plugin-perl (tests/integration/check.sh parses
+#        check's performance data with the Monitoring Plugins' parser),
 #        mmdebstrap + systemd-container (the README on Debian 12 under
 #        systemd: tests/integration/systemd.sh),
 #        ca-certificates  (the npm packages of tests/oauth-server and
@@ -77,6 +79,8 @@ collect() {
 	# tests/man.sh: every manual page renders without warnings.
 	have groff || add groff-base
 	have man || add man-db
+	# check's performance data, parsed as a monitoring system would.
+	deb_installed libmonitoring-plugin-perl || add libmonitoring-plugin-perl
 	# The README test under systemd (tests/integration/systemd.sh).
 	have mmdebstrap || add mmdebstrap
 	have systemd-nspawn || add systemd-container

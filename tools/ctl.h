@@ -19,6 +19,16 @@ struct seg_slot;
 #define CTL_EXIT_FAIL    1     /* the daemon or a credential is not right */
 #define CTL_EXIT_USAGE   2     /* the command line is not right */
 
+/*
+ * check's exit status follows the monitoring-plugin convention (Nagios,
+ * Icinga, Sensu; the Monitoring Plugins development guidelines), which
+ * gives 2 another meaning: its usage errors are UNKNOWN.
+ */
+#define CTL_PLUGIN_OK       0
+#define CTL_PLUGIN_WARNING  1
+#define CTL_PLUGIN_CRITICAL 2
+#define CTL_PLUGIN_UNKNOWN  3
+
 struct ctl_args {
 	const char *dir;          /* the runtime directory */
 	const char *name;         /* the NAME operand, validated */
@@ -26,6 +36,10 @@ struct ctl_args {
 	int have_wait;
 	long wait_s;
 	long timeout_s;
+	int have_warning;         /* check --warning SECONDS */
+	long warning_s;
+	int have_critical;        /* check --critical SECONDS */
+	long critical_s;
 	const char *for_client;   /* env --for CLIENT, NULL: all */
 	int argc;                 /* the command's own arguments, argv[0] */
 	char **argv;              /* its name, for CTL_OPT_OWN_ARGS */

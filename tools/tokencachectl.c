@@ -28,6 +28,8 @@
 
 #define CTL_MAX_SECONDS  (PROTO_WAIT_MAX_MS / 1000)
 #define CTL_REFRESH_SECS 30
+/* check's thresholds: up to max_lifetime's own bound (tokencache.conf(5)). */
+#define CTL_MAX_THRESHOLD 315360000L
 
 /* Options a command may accept, beside --help and --runtime-dir. */
 #define CTL_OPT_JSON     0x01
@@ -37,6 +39,10 @@
  * whose operand is a file and whose options are its own. */
 #define CTL_OPT_OWN_ARGS 0x08
 #define CTL_OPT_FOR      0x10   /* env --for CLIENT */
+#define CTL_OPT_THRESHOLDS 0x20 /* check --warning, --critical */
+/* A monitoring plugin: its usage errors and the tool's own failures exit
+ * CTL_PLUGIN_UNKNOWN, as the plugin guidelines ask, not 2 or 1. */
+#define CTL_OPT_PLUGIN   0x40
 
 enum {
 	LOPT_RUNTIME_DIR = 256,
@@ -70,6 +76,8 @@ static const struct option command_opts[] = {
 	{ "wait",		required_argument,	NULL, LOPT_WAIT },
 	{ "timeout",		required_argument,	NULL, LOPT_TIMEOUT },
 	{ "for",		required_argument,	NULL, LOPT_FOR },
+	{ "warning",		required_argument,	NULL, 'w' },
+	{ "critical",		required_argument,	NULL, 'c' },
 	{ NULL,			0,			NULL, 0 }
 };
 
@@ -101,7 +109,8 @@ print_usage(FILE *fp)
 	    "                     here %s)\n"
 	    "  -h, --help         print this help and exit\n"
 	    "  --version          print the version and exit\n"
-	    "\nExit status: 0 success, 1 failure, 2 usage error.\n",
+	    "\nExit status: 0 success, 1 failure, 2 usage error; for check 0 OK,\n"
+	    "1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too).\n",
 	    proto_runtime_dir());
 }
 
@@ -184,8 +193,9 @@ static const struct ctl_cmd commands[] = {
 	    CTL_OPT_WAIT, 1, cmd_token },
 	{ "refresh", "NAME [--timeout SECONDS]", "fetch a new token for NAME "
 	    "now", CTL_OPT_TIMEOUT, 1, cmd_refresh },
-	{ "check", "[--json]", "check the daemon and every credential",
-	    CTL_OPT_JSON, 0, cmd_check },
+	{ "check", "[--warning SECONDS] [--critical SECONDS] [--json]",
+	    "check the daemon and every credential (a Nagios plugin)",
+	    CTL_OPT_JSON | CTL_OPT_THRESHOLDS | CTL_OPT_PLUGIN, 0, cmd_check },
 	{ "reload", "", "make tokencached re-read its configuration",
 	    0, 0, cmd_reload },
 	{ "rotate-keys", "", "re-key every token; readers must ask again",
@@ -229,7 +239,10 @@ find_command(const char *name)
 static const char *
 rejected_option(char **argv, char *buf, size_t len)
 {
-	if (optopt != 0 && optopt < 256)
+	/* A long option whose val is a letter (--warning is 'w') has that
+	 * letter in optopt too. */
+	if (optopt != 0 && optopt < 256 &&
+	    strncmp(argv[optind - 1], "--", 2) != 0)
 		snprintf(buf, len, "-%c", optopt);
 	else
 		snprintf(buf, len, "%s", argv[optind - 1]);
@@ -274,9 +287,11 @@ reject_option(const struct ctl_cmd *cmd, int ch, int longindex, char **argv)
 
 	/* A known option this command does not take: name it, since argv
 	 * may point at its argument by now. */
-	if (ch >= 256 && longindex >= 0)
+	if (longindex >= 0 && ch == command_opts[longindex].val)
 		return usage_error(cmd, "%s does not take --%s", cmd->name,
 		    command_opts[longindex].name);
+	if (ch == 'w' || ch == 'c')
+		return usage_error(cmd, "%s does not take -%c", cmd->name, ch);
 	return usage_error(cmd, "%s: unknown option %s", cmd->name,
 	    rejected_option(argv, opt, sizeof(opt)));
 }
@@ -333,6 +348,26 @@ parse_command_option(const struct ctl_cmd *cmd, int ch, int longindex,
 			break;
 		a->for_client = optarg;
 		return CTL_EXIT_OK;
+	case 'w':
+		if (!(cmd->opts & CTL_OPT_THRESHOLDS))
+			break;
+		if (parse_seconds(optarg, 0, CTL_MAX_THRESHOLD,
+		    &a->warning_s) != 0)
+			return usage_error(cmd, "--warning: '%s' is not a "
+			    "whole number of seconds from 0 to %ld", optarg,
+			    CTL_MAX_THRESHOLD);
+		a->have_warning = 1;
+		return CTL_EXIT_OK;
+	case 'c':
+		if (!(cmd->opts & CTL_OPT_THRESHOLDS))
+			break;
+		if (parse_seconds(optarg, 0, CTL_MAX_THRESHOLD,
+		    &a->critical_s) != 0)
+			return usage_error(cmd, "--critical: '%s' is not a "
+			    "whole number of seconds from 0 to %ld", optarg,
+			    CTL_MAX_THRESHOLD);
+		a->have_critical = 1;
+		return CTL_EXIT_OK;
 	case ':':
 		return usage_error(cmd, "%s: option %s needs an argument",
 		    cmd->name, rejected_option(argv, opt, sizeof(opt)));
@@ -383,7 +418,7 @@ parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
 	*done = 0;
 	opterr = 0;
 	optind = 0;		/* a second argument vector: reinitialise */
-	while ((ch = getopt_long(argc, argv, "-:h", command_opts,
+	while ((ch = getopt_long(argc, argv, "-:hw:c:", command_opts,
 	    &longindex)) != -1) {
 		if (ch == 1) {
 			add_operand(cmd, &name, &extra, optarg);
@@ -392,10 +427,19 @@ parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
 		if ((r = parse_command_option(cmd, ch, longindex, argv, a,
 		    done)) != CTL_EXIT_OK || *done)
 			return r;
+		/* getopt_long() sets it for long options only. */
+		longindex = -1;
 	}
 	/* What follows "--" is all operands. */
 	for (; optind < argc; optind++)
 		add_operand(cmd, &name, &extra, argv[optind]);
+	/* "Due soon" (warning) must come before "about to expire"
+	 * (critical); one given alone moves the other's default aside. */
+	if (a->have_warning && a->have_critical &&
+	    a->critical_s > a->warning_s)
+		return usage_error(cmd, "--critical %ld is more than --warning "
+		    "%ld: a token must warn before it is critical",
+		    a->critical_s, a->warning_s);
 	return check_operands(cmd, name, extra, a);
 }
 
@@ -448,6 +492,8 @@ main(int argc, char *argv[])
 	done = 0;
 	r = (cmd->opts & CTL_OPT_OWN_ARGS) != 0 ? CTL_EXIT_OK :
 	    parse_command(cmd, argc - optind, argv + optind, &a, &done);
+	if (r == CTL_EXIT_USAGE && (cmd->opts & CTL_OPT_PLUGIN))
+		return CTL_PLUGIN_UNKNOWN;
 	if (r != CTL_EXIT_OK || done)
 		return r;
 	/* import-camunda prefers its configuration's runtime_dir. */
@@ -457,7 +503,8 @@ main(int argc, char *argv[])
 	/* Buffered output may still fail, e.g. on a full disk. */
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		ctl_warnx("standard output: %s", strerror(errno));
-		r = CTL_EXIT_FAIL;
+		r = (cmd->opts & CTL_OPT_PLUGIN) ? CTL_PLUGIN_UNKNOWN :
+		    CTL_EXIT_FAIL;
 	}
 	return r;
 }

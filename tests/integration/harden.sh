@@ -192,24 +192,31 @@ tc_scenario t_hard_daemon_user_once "a system account named by TOKENCACHE_DAEMON
 # check asks for the segment as a new reader would: a daemon that answers
 # a ping but hands out no segment fails it.
 t_hard_check_needs_segment() {
-	local pid out
+	local pid out st
 	"$B/tests/tc-fakedaemon" "$WORK/run" nofd 60 >"$WORK/fake.out" 2>&1 &
 	pid=$!
 	RES_PIDS="$RES_PIDS $pid"
 	wait_grep '^ready' "$WORK/fake.out" 10 || return 1
-	out=$(ctl check 2>&1) && { echo "check passed: $out"; return 1; }
-	expect_eq "$out" "daemon: hands out no cache segment, new readers get no token: malformed reply from tokencached" \
+	st=0
+	out=$(ctl check 2>&1) || st=$?
+	expect_eq "$st" 2 "check's exit status (CRITICAL): $out" || return 1
+	expect_eq "$(printf '%s\n' "$out" | sed -n 's/ | .*//; 1p')" \
+	    "TOKENCACHE CRITICAL - tokencached hands out no cache segment; 2 of 2 credentials OK" \
+	    "check's summary" || return 1
+	expect_eq "$(printf '%s\n' "$out" | sed -n 2p)" \
+	    "daemon: hands out no cache segment, new readers get no token: malformed reply from tokencached" \
 	    "check" || return 1
 	ctl check --json >"$WORK/check.json"
-	expect_eq "$(tc_json "$WORK/check.json" '[j.daemon.reachable, j.daemon.segment, j.ok]')" \
-	    '[true,false,false]' "check --json" || return 1
+	expect_eq "$(tc_json "$WORK/check.json" '[j.daemon.reachable, j.daemon.segment, j.ok, j.status]')" \
+	    '[true,false,false,"CRITICAL"]' "check --json" || return 1
 	kill "$pid"
 	wait "$pid" 2>/dev/null
 	"$B/tests/tc-fakedaemon" "$WORK/run" serve 60 >"$WORK/fake2.out" 2>&1 &
 	RES_PIDS="$RES_PIDS $!"
 	wait_grep '^ready' "$WORK/fake2.out" 10 || return 1
 	out=$(ctl check 2>&1) || { echo "check failed: $out"; return 1; }
-	expect_eq "$out" "ok: 2 credentials valid (fake daemon)" "check" || return 1
+	expect_eq "$(printf '%s\n' "$out" | sed 's/ | .*//')" "TOKENCACHE OK - 2 credentials valid
+daemon: fake daemon" "check" || return 1
 	kill "${RES_PIDS##* }"; wait "${RES_PIDS##* }" 2>/dev/null
 	# A descriptor that is no segment is refused and closed once (the
 	# probe closed it twice: EBADF, or someone else's descriptor).
@@ -333,7 +340,7 @@ tc_scenario t_hard_denial_log_bounded "the denial log stays bounded: many combin
 # configuration loads again.
 t_hard_check_config_not_loaded() {
 	it_res_server long || return 1
-	local sf out want line
+	local sf out want line st
 	tc_config "$FAST_RATE" "$FAST_BURST"
 	tc_cred good "$PORT_reslong" it-res-a "$(tc_secret a "$RES_SECRET")"
 	tc_daemon_start || return 1
@@ -347,20 +354,27 @@ t_hard_check_config_not_loaded() {
 	out=$(ctl reload 2>&1) && { echo "reload accepted an empty secret: $out"; return 1; }
 	expect_eq "$out" "tokencachectl: reload: not reloaded, the running configuration stays: $want" \
 	    "reload" || return 1
-	out=$(ctl check 2>&1) && { echo "check passed: $out"; return 1; }
-	expect_eq "$out" "configuration: not loaded, tokencached runs the previous one: $want" \
+	# WARNING: the credentials it serves are fine, a new one is not
+	# served.
+	st=0
+	out=$(ctl check 2>&1) || st=$?
+	expect_eq "$st" 1 "check's exit status (WARNING): $out" || return 1
+	expect_eq "$(printf '%s\n' "$out" | sed -n 's/ | .*//; 1,2p')" \
+	    "TOKENCACHE WARNING - configuration not loaded; 1 of 1 credential OK
+configuration: not loaded, tokencached runs the previous one: $want" \
 	    "check" || return 1
 	# Others learn that it did not load, not why (the reason names files,
 	# credentials and values).  Needs throwaway users.
 	if [ "${AS_ROOT:-0}" = 1 ]; then
-		out=$(as_user tc-it-alice "$CTL" --runtime-dir "$WORK/run" check 2>&1) &&
-		    { echo "alice's check passed: $out"; return 1; }
-		expect_eq "$out" "configuration: not loaded, tokencached runs the previous one: see tokencached's log (the reason is told only to root and admin_group)" \
+		st=0
+		out=$(as_user tc-it-alice "$CTL" --runtime-dir "$WORK/run" check 2>&1) || st=$?
+		expect_eq "$st" 1 "alice's check's exit status: $out" || return 1
+		expect_eq "$(printf '%s\n' "$out" | sed -n 2p)" "configuration: not loaded, tokencached runs the previous one: see tokencached's log (the reason is told only to root and admin_group)" \
 		    "alice's check" || return 1
 	fi
 	ctl check --json >"$WORK/check.json"
-	expect_eq "$(tc_json "$WORK/check.json" '[j.daemon.configuration_loaded, j.ok]')" \
-	    '[false,false]' "check --json" || return 1
+	expect_eq "$(tc_json "$WORK/check.json" '[j.daemon.configuration_loaded, j.ok, j.status]')" \
+	    '[false,false,"WARNING"]' "check --json" || return 1
 	# SIGHUP says the same to check.
 	rm -f "$WORK/creds/empty.conf"
 	ctl reload >/dev/null || return 1
