@@ -22,7 +22,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
 
 # The longest first, so that the two cores stay busy to the end.
-for area in sched resources restart harden faults exec fetch access \
+for area in sched resources restart harden faults exec fetch access endpoint \
     reload segment privsep cli modules camunda oauth2 clients; do
 	. "$TOP/tests/integration/$area.sh"
 done
