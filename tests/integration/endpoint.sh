@@ -165,6 +165,17 @@ t_endpoint_basics() {
 	    { echo "expires_in $(ep_j last j.expires_in), ctl show's $(tc_json "$WORK/a.json" j.expires_in)"; return 1; }
 	expect_eq "$(tc_stats "$PORT_main")" 1 "token requests the OAuth server saw" || return 1
 	expect_eq "$(tc_fault_hits /ok | wc -l)" 1 "requests the fault server's /ok saw" || return 1
+	# libmicrohttpd's messages go through the daemon's log, not its own
+	# stderr printer (which it uses for options set before its logger).
+	if grep -v '^tokencached: ' "$WORK/daemon.log" | grep -q .; then
+		echo "lines in the daemon's log not from its logger:"
+		grep -v '^tokencached: ' "$WORK/daemon.log" | head -5
+		return 1
+	fi
+	if grep -q "is not the first option" "$WORK/daemon.log"; then
+		grep "is not the first option" "$WORK/daemon.log"
+		return 1
+	fi
 }
 
 tc_scenario t_endpoint_basics "endpoint: ctl's token over 127.0.0.1, ::1 and the Unix socket; Basic, JSON, raw form, slash, discovery; one upstream request"
@@ -628,47 +639,55 @@ t_endpoint_min_lifetime() {
 	tc_daemon_stop || true
 	mv "$WORK/daemon.log" "$WORK/daemon.log.1"
 
-	# min_lifetime = 5, 30 s tokens.  The outage keeps the schedule from
-	# refreshing, so that the token ages under the floor.
-	tc_cred m "$PF/jwt?ttl=30" it-m "$sf"
+	# min_lifetime = 5, with 30 s (n) and 40 s (m) tokens: a fifth of
+	# them is over 5 s, so the floor is 5 s.  The outage keeps the
+	# schedule from refreshing them, so that they age under the floor.
+	tc_cred n "$PF/jwt?ttl=30" it-n "$sf"
+	tc_cred m "$PF/jwt?ttl=40" it-m "$sf"
 	# refresh_min_interval = 0: the request's refresh is not put off
 	# because the schedule's failed a moment before.
 	ep_start "refresh_min_interval = 0" -- "min_lifetime = 5" || return 1
-	first=$(ctl token m --wait 15) || return 1
+	first=$(ctl token n --wait 15) || return 1
+	ctl token m --wait 15 >"$WORK/m.first" || return 1
 	tc_server_ctl "$PF" "/_outage?on=1" || return 1
-	ep_post m1 tcp -d 'grant_type=client_credentials&client_id=it-m' || true
-	ep_token_ok m1 "$first" 30 || return 1
-	wait_json m 'j.expires_in <= 3' 40 || return 1
-	cp "$WORK/wait.json" "$WORK/m.json"
+	ep_post n1 tcp -d 'grant_type=client_credentials&client_id=it-n' || true
+	ep_token_ok n1 "$first" 30 || return 1
+	wait_json n 'j.expires_in <= 3' 40 || return 1
+	cp "$WORK/wait.json" "$WORK/n.json"
 	# Under the floor and the server down: the request waits for a
 	# refresh that fails.  Then the still valid token if over 1 s is
 	# left when the wait ends; else 503 (the contract: no valid token
 	# left).  Which one depends on when the failing server's next try
 	# is due; never an expired token, never another.
-	ep_post m2 tcp -d 'grant_type=client_credentials&client_id=it-m' || true
-	case $(ep_code m2) in
+	ep_post n2 tcp -d 'grant_type=client_credentials&client_id=it-n' || true
+	case $(ep_code n2) in
 	200)
-		expect_eq "$(ep_j m2 j.access_token)" "$first" "m2: the valid token while the server is down" || return 1
-		e=$(ep_j m2 j.expires_in)
-		[ "$e" -lt 5 ] && [ "$e" -ge 1 ] || { echo "m2: expires_in $e, expected 1..4"; cat "$WORK/m.json"; return 1; }
-		echo "m2: the old token, $e s left"
+		expect_eq "$(ep_j n2 j.access_token)" "$first" "n2: the valid token while the server is down" || return 1
+		e=$(ep_j n2 j.expires_in)
+		[ "$e" -lt 5 ] && [ "$e" -ge 1 ] || { echo "n2: expires_in $e, expected 1..4"; cat "$WORK/n.json"; return 1; }
+		echo "n2 (server down, 3 s left): the old token, $e s left"
 		;;
 	503)
-		ep_expect m2 503 temporarily_unavailable || return 1
-		grep -qF -- "$first" "$WORK/m2" && { echo "m2: the token in a 503"; return 1; }
-		echo "m2: 503 ($(ep_j m2 j.error_description)): the wait outlasted the valid token"
+		ep_expect n2 503 temporarily_unavailable || return 1
+		grep -qF -- "$first" "$WORK/n2" && { echo "n2: the token in a 503"; return 1; }
+		echo "n2 (server down, 3 s left): 503 ($(ep_j n2 j.error_description)): the wait outlasted the valid token"
 		;;
-	*) ep_expect m2 200 || return 1 ;;
+	*) ep_expect n2 200 || return 1 ;;
 	esac
-	# Under the floor, the server back: the request gets a new token.
+	# Under the floor, still valid, the server back: the request gets
+	# a new token.
+	wait_json m 'j.expires_in <= 3' 20 || return 1
 	tc_server_ctl "$PF" "/_outage?on=0" || return 1
-	ctl show m --json >"$WORK/m3.json" || return 1
-	echo "m3 asked with the old token's expires_in at $(tc_json "$WORK/m3.json" j.expires_in) s"
+	ctl show m --json >"$WORK/m.json" || return 1
 	ep_post m3 tcp -d 'grant_type=client_credentials&client_id=it-m' || true
 	ep_expect m3 200 || return 1
-	expect_ne "$(ep_j m3 j.access_token)" "$first" "m3: a new token" || return 1
+	expect_ne "$(ep_j m3 j.access_token)" "$(cat "$WORK/m.first")" "m3: a new token" || return 1
 	e=$(ep_j m3 j.expires_in)
 	[ "$e" -gt 5 ] || { echo "m3: expires_in $e, expected > 5"; return 1; }
+	e=$(tc_json "$WORK/m.json" j.expires_in)
+	[ "$e" -ge 1 ] && [ "$e" -lt 5 ] ||
+	    { echo "m3 was asked with the old token's expires_in at $e s, not under the floor"; return 1; }
+	echo "m3 (server back, $e s left): a new token, expires_in $(ep_j m3 j.expires_in)"
 }
 
 tc_scenario t_endpoint_min_lifetime "endpoint: min_lifetime: a fifth of short lifetimes by default; min_lifetime = 5: under it, a refresh"
