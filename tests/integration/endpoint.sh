@@ -612,6 +612,62 @@ t_endpoint_herd() {
 
 tc_scenario t_endpoint_herd "endpoint: 200 concurrent requests with no token yet: one upstream request, one token for all"
 
+# 7c. Requests waiting for a token through a reload (each goes through
+# the handler again) and a stop (each is dropped): no crash, no hang.
+t_endpoint_waiters() {
+	it_server main 3600 || return 1
+	local sf want st p n
+	sf=$(tc_secret post "$POST_SECRET")
+	tc_cred a "$PORT_main" it-post "$sf"
+	tc_server_ctl "$PORT_main" "/_delay?ms=3000" || return 1
+	ep_start || return 1
+	mkdir -p "$WORK/w"
+	curl -sS --parallel --parallel-immediate --parallel-max 20 --max-time 45 \
+	    -d "$EP_REQ" "http://127.0.0.1:$EP/oauth/token?n=[1-20]" -o "$WORK/w/r#1" \
+	    -w '%{http_code}\n' >"$WORK/w.codes" 2>"$WORK/w.err" &
+	p=$!
+	sleep 1
+	ctl reload >"$WORK/reload.out" 2>&1 || { cat "$WORK/reload.out"; return 1; }
+	wait "$p" || true
+	expect_eq "$(grep -c '^200' "$WORK/w.codes")" 20 "replies 200 across the reload" ||
+	    { cat "$WORK/w.codes"; return 1; }
+	want=$(ctl token a) || return 1
+	n=$(cat "$WORK"/w/r* | grep -o '"access_token":"[^"]*"' | sort | uniq -c | awk '{ print $1 }' | tr '\n' ' ')
+	expect_eq "$n" "20 " "one token in all 20 replies" || return 1
+	expect_grep "\"access_token\":\"$want\"" "$WORK/w/r1" "the token" || return 1
+	expect_eq "$(tc_stats "$PORT_main")" 1 "token requests the OAuth server saw" || return 1
+	# A new credential whose first token takes 3 s; the daemon stopped
+	# while 20 wait for it, over TCP and the Unix socket.
+	tc_cred b "$PORT_main" it-fanout "$sf"
+	ctl reload >"$WORK/reload.out" 2>&1 || { cat "$WORK/reload.out"; return 1; }
+	wait_registered b || return 1
+	curl -sS --parallel --parallel-immediate --parallel-max 10 --max-time 20 \
+	    -d 'grant_type=client_credentials&client_id=it-fanout' \
+	    "http://127.0.0.1:$EP/oauth/token?n=[1-10]" -w '%{http_code}\n' -o /dev/null \
+	    >"$WORK/stop.codes" 2>"$WORK/stop.err" &
+	p=$!
+	curl -sS --parallel --parallel-immediate --parallel-max 10 --max-time 20 \
+	    --unix-socket "$WORK/run/endpoint.socket" \
+	    -d 'grant_type=client_credentials&client_id=it-fanout' \
+	    "http://localhost/oauth/token?n=[1-10]" -w '%{http_code}\n' -o /dev/null \
+	    >"$WORK/stop-unix.codes" 2>"$WORK/stop-unix.err" &
+	sleep 1
+	st=0
+	tc_daemon_stop || st=$?
+	expect_eq "$st" 0 "the daemon's exit status, stopped with requests waiting" ||
+	    { tail -20 "$WORK/daemon.log"; return 1; }
+	local t0=$SECONDS
+	wait "$p" || true
+	wait || true
+	[ $((SECONDS - t0)) -le 10 ] || { echo "the waiting clients hung $((SECONDS - t0)) s after the stop"; return 1; }
+	grep -q '^200' "$WORK/stop.codes" "$WORK/stop-unix.codes" &&
+	    { echo "a token from a credential never fetched"; return 1; }
+	echo "waiting clients at the stop, HTTP status (000: closed, no reply): $(sort "$WORK/stop.codes" "$WORK/stop-unix.codes" | uniq -c | tr -s ' \n' ' ')"
+	return 0
+}
+
+tc_scenario t_endpoint_waiters "endpoint: requests waiting for a token survive a reload; a stop drops them, exit 0, no hang"
+
 # 8. min_lifetime.  Default (60 s) with 8 s tokens: the floor is a fifth
 # of the lifetime (1.6 s), so the tokens are served, refreshed only by
 # the schedule.  min_lifetime = 5 with 30 s tokens (a fifth is 6 s, so
