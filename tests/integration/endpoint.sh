@@ -7,6 +7,10 @@
 #
 # A scenario file of the integration suite (see lib.sh): run.sh sources it,
 # or run it alone: B=build bash tests/integration/endpoint.sh
+#
+# $(ep_url ...) is left unquoted on purpose: for the Unix socket it is
+# curl's --unix-socket PATH before the URL.  PORT_NAME are set by eval.
+# shellcheck disable=SC2046,SC2154
 [ -n "${TC_LIB:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RAWHTTP=$TOP/tests/integration/rawhttp.cjs
@@ -77,7 +81,6 @@ ep_post() {
 	local out=$1 where=$2 data=(-d "$EP_REQ")
 	shift 2
 	case " $* " in *" -d "* | *" --data"* | *" -F "*) data=() ;; esac
-	# shellcheck disable=SC2046
 	ep_curl "$out" ${data[@]+"${data[@]}"} "$@" $(ep_url "$where" /oauth/token)
 }
 # ep_expect OUT STATUS [ERROR]: the reply's status, and its JSON error.
