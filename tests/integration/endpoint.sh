@@ -27,7 +27,7 @@ ep_start() {
 	[ $# -gt 0 ] && shift
 	el=("$@")
 	for i in 1 2 3 4 5; do
-		EP=$(tc_free_port 127.0.0.1) && EP6=$(tc_free_port ::1) ||
+		EP=$(tc_free_port) && EP6=$(tc_free_port) ||
 		    { echo "no free port"; return 1; }
 		tc_config "$FAST_RATE" "$FAST_BURST" ${dl[@]+"${dl[@]}"} \
 		    "[endpoint]" "listen = 127.0.0.1:$EP" "listen = [::1]:$EP6" \

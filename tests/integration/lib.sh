@@ -181,18 +181,6 @@ tc_stats() {
 	' "$@"
 }
 
-# tc_free_port [ADDRESS]: a TCP port free on ADDRESS (default 127.0.0.1)
-# as the kernel picks it (bind to port 0).  Free when asked, not
-# reserved: another scenario may take it before the caller binds it, so
-# a caller that cannot bind it asks again (endpoint.sh's ep_start).
-tc_free_port() {
-	node -e '
-		const s = require("net").createServer();
-		s.on("error", (e) => { console.error(e.message); process.exit(1); });
-		s.listen(0, process.argv[1], () => { console.log(s.address().port); s.close(); });
-	' "${1:-127.0.0.1}"
-}
-
 # tc_server_ctl PORT PATH: POST to a test control endpoint (/_reset ...).
 tc_server_ctl() {
 	node -e '
