@@ -22,7 +22,8 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
 
 # The longest first, so that the two cores stay busy to the end.
-for area in sched resources restart harden faults exec fetch access check \
+for area in sched endpoint resources restart harden faults exec fetch \
+    access check \
     reload segment privsep cli modules camunda oauth2 clients; do
 	. "$TOP/tests/integration/$area.sh"
 done
