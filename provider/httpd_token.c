@@ -43,6 +43,9 @@
 #include "tokenreq.h"
 
 #define DISCOVERY_PATH  "/.well-known/openid-configuration"
+/* What a valid token keeps when a wait for its successor ends: a second
+ * to hand out, and a margin for the reply to get there. */
+#define WAIT_SPARE_NS   (NS_PER_S + NS_PER_S / 4)
 #define TOKEN_PATH      "/oauth/token"
 
 /* ---- replies ---------------------------------------------------------- */
@@ -300,9 +303,16 @@ serve_token(struct daemon *d, struct hreq *r, struct cred *c, int64_t now)
 	budget = (int64_t)c->conf->timeout_ms + 1000;
 	if (budget > HTTP_WAIT_MAX_MS)
 		budget = HTTP_WAIT_MAX_MS;
-	if (r->wait_deadline_ns == 0)
+	if (r->wait_deadline_ns == 0) {
 		r->wait_deadline_ns = now + budget * NS_PER_MS;
-	if (!c->in_flight && c->due_ns >= r->wait_deadline_ns)
+		/* A valid token is better than a 503: the wait ends while
+		 * it still has a second left to hand out. */
+		if (left >= NS_PER_S &&
+		    r->wait_deadline_ns > c->expires_ns - WAIT_SPARE_NS)
+			r->wait_deadline_ns = c->expires_ns - WAIT_SPARE_NS;
+	}
+	if (r->wait_deadline_ns <= now ||
+	    (!c->in_flight && c->due_ns >= r->wait_deadline_ns))
 		return left >= NS_PER_S ? reply_token(d, r, c, now) :
 		    reply_unavailable(d, r, c, now);
 	memcpy(r->name, c->name, sizeof(r->name));
