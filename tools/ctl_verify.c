@@ -300,6 +300,11 @@ cmd_verify(const struct ctl_args *a)
 		snprintf(live_why, sizeof(live_why), "tokencached is not "
 		    "running (no %s/%s): the persistent copy alone was "
 		    "checked", a->dir, SEG_SOCKET_NAME);
+	} else if (r == TC_EACCES) {
+		/* Not ours to see: no verdict on it, none against it. */
+		snprintf(live_why, sizeof(live_why), "tokencached does not "
+		    "hand this user its live segment (%s): the persistent "
+		    "copy alone was checked", tc_strerror(r));
 	} else {
 		char e[256];
 

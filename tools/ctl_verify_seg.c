@@ -455,8 +455,10 @@ ctl_verify_segment(const unsigned char *buf, size_t size,
 		goto out;
 	out->header_ok = 1;
 	out->hdr = h;
+	/* Only the slots wholly inside the buffer, whatever file_size says:
+	 * the geometry is what readers index with. */
 	nslots = h.nslots;
-	if ((uint64_t)size < h.file_size)
+	if ((uint64_t)size < h.slots_offset + (uint64_t)h.nslots * h.slot_size)
 		nslots = (uint32_t)((size - h.slots_offset) / h.slot_size);
 	if ((v = calloc((size_t)nslots + 1, sizeof(*v))) == NULL ||
 	    (empties = calloc((size_t)nslots + 1, sizeof(*empties))) == NULL) {
@@ -470,12 +472,12 @@ ctl_verify_segment(const unsigned char *buf, size_t size,
 		empties[i + 1] = empties[i];
 		if (read_slot(p, o, &s, &seq) != 0) {
 			out->ntorn++;
-			PROBLEM(out, i, "slot %u: sequence number %llu stayed "
-			    "odd or changing over %d reads: a write in "
-			    "progress, or a daemon that died writing it (the "
-			    "next daemon marks its token lost)", (unsigned)i,
-			    (unsigned long long)seq,
-			    o->seq_tries > 0 ? o->seq_tries : 1);
+			PROBLEM(out, i, "slot %u: sequence number %llu %s: a "
+			    "write in progress, or a daemon that died writing "
+			    "it (the next daemon marks its token lost)",
+			    (unsigned)i, (unsigned long long)seq,
+			    o->seq_tries > 1 ? "stayed odd or kept changing" :
+			    "is odd");
 			continue;
 		}
 		switch (s.use) {
@@ -506,7 +508,14 @@ ctl_verify_segment(const unsigned char *buf, size_t size,
 			break;
 		}
 	}
-	check_probes(&h, v, nv, empties, nslots, out);
+	/* A name's home is its hash modulo nslots: with nslots in doubt,
+	 * every name would look misplaced. */
+	if (h.file_size == h.slots_offset + (uint64_t)h.nslots * h.slot_size &&
+	    nslots == h.nslots)
+		check_probes(&h, v, nv, empties, nslots, out);
+	else
+		NOTE(out, CTL_V_NOSLOT, "probe sequences not checked: the "
+		    "header's slot count disagrees with the file's size");
 	if (nv > 1)
 		qsort(v, nv, sizeof(*v), compare_named);
 	for (k = 1; k < nv; k++)

@@ -210,8 +210,8 @@ static const struct ctl_cmd commands[] = {
 	    "addresses, replies", CTL_OPT_JSON, 0, cmd_endpoint },
 	{ "env", "NAME [--for CLIENT]", "print the environment that points "
 	    "a client at the endpoint", CTL_OPT_FOR, 1, cmd_env },
-	{ "verify", "[--json]", "check the persistent copy and the live "
-	    "segment for consistency (read-only)", CTL_OPT_JSON, 0,
+	{ "verify", "[--json]", "check the cache file and the live segment "
+	    "for damage", CTL_OPT_JSON, 0,
 	    cmd_verify },
 	{ "version", "", "print the versions of the tool and the library",
 	    0, 0, cmd_version },

@@ -191,7 +191,7 @@ END_TEST
 START_TEST(test_odd_sequence)
 {
 	slot(idx_b)->seq |= 1;
-	expect_problem(img_size, "stayed odd");
+	expect_problem(img_size, "is odd");
 }
 END_TEST
 
