@@ -294,8 +294,6 @@ cmd_verify(const struct ctl_args *a)
 	if (r == 0) {
 		running = 1;
 		live_checked = 1;
-		if (ctl_verify_segment(m.base, m.size, &lopt, &live) != 0)
-			goto oom;
 	} else if (r == TC_ENODAEMON) {
 		snprintf(live_why, sizeof(live_why), "tokencached is not "
 		    "running (no %s/%s): the persistent copy alone was "
@@ -314,14 +312,23 @@ cmd_verify(const struct ctl_args *a)
 		    "segment could not be mapped: %s", e);
 	}
 
+	/*
+	 * The live segment first, then the copy, which the daemon writes
+	 * after the memfd: what the copy lacks then is what is still being
+	 * written.  Both again while they disagree, the daemon running.
+	 */
 	for (tries = 0; ; tries++) {
+		ctl_vresult_free(&live);
 		ctl_vresult_free(&copy);
 		ctl_vresult_free(&cmp);
+		if (live_checked &&
+		    ctl_verify_segment(m.base, m.size, &lopt, &live) != 0)
+			goto oom;
 		copy_why[0] = '\0';
 		r = verify_copy(a->dir, &copt, &copy, &missing, copy_why,
 		    sizeof(copy_why));
+		copy_checked = r == 0;
 		if (r == 0) {
-			copy_checked = 1;
 			if (live_checked &&
 			    ctl_verify_compare(&copy, &live, &cmp) != 0)
 				goto oom;
@@ -331,7 +338,8 @@ cmd_verify(const struct ctl_args *a)
 		/* While the daemon writes, a torn slot or a difference in
 		 * the copy may be the write in progress: read it again. */
 		if (!running || tries + 1 >= VERIFY_REREADS ||
-		    (r == 0 && copy.ntorn == 0 && cmp.nproblems == 0))
+		    (r == 0 && copy.ntorn == 0 && live.ntorn == 0 &&
+		    cmp.nproblems == 0))
 			break;
 		nanosleep(&pause, NULL);
 	}

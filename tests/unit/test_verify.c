@@ -164,6 +164,38 @@ START_TEST(test_good_segment)
 }
 END_TEST
 
+/* A copy left by another daemon: another instance; and one where a
+ * name sits in another slot than live. */
+START_TEST(test_compare_differs)
+{
+	struct ctl_vopts o = opts();
+	struct ctl_vresult a, b, cmp;
+	struct seg_header *h = (void *)img;
+	uint32_t next = (idx_b + 1) % NSLOTS;
+
+	ck_assert_int_eq(ctl_verify_segment(img, img_size, &o, &a), 0);
+	h->instance_id[0] ^= 1;
+	ck_assert_uint_eq(slot(next)->use, SLOT_EMPTY);
+	memcpy(slot(next), slot(idx_b), h->slot_size);
+	slot(idx_b)->use = SLOT_RELEASED;
+	slot(idx_b)->name_len = 0;
+	slot(idx_b)->state = 0;
+	memset(slot(idx_b)->name, 0, SEG_NAME_FIELD);
+	ck_assert_int_eq(ctl_verify_segment(img, img_size, &o, &b), 0);
+	ck_assert_uint_eq(b.nproblems, 0);
+	memset(&cmp, 0, sizeof(cmp));
+	ck_assert_int_eq(ctl_verify_compare(&a, &b, &cmp), 0);
+	ck_assert_uint_eq(cmp.nproblems, 2);
+	ck_assert_ptr_nonnull(strstr(cmp.findings[0].text,
+	    "different instance ids"));
+	ck_assert_ptr_nonnull(strstr(cmp.findings[1].text, "\"beta\" is in "
+	    "slot"));
+	ctl_vresult_free(&cmp);
+	ctl_vresult_free(&a);
+	ctl_vresult_free(&b);
+}
+END_TEST
+
 START_TEST(test_bad_magic)
 {
 	((struct seg_header *)(void *)img)->magic ^= 1;
@@ -322,6 +354,7 @@ verify_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_good_segment);
+	tcase_add_test(tc, test_compare_differs);
 	tcase_add_test(tc, test_bad_magic);
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_wrong_geometry);
