@@ -129,7 +129,7 @@ UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 HOOK_UNIT_BINS = $(B)/tests/test_alloc
 BENCH_SRCS  = $(wildcard tests/bench/*.c)
 FUZZ_NAMES  = token_parse config segment proto camunda_env exec_doc \
-              discovery token_request peer
+              discovery token_request peer verify
 FUZZ_BINS   = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # Without libFuzzer, tests/fuzz/driver.c replays the corpus and a fixed
 # set of mutations of it.
@@ -294,6 +294,12 @@ $(filter-out $(HOOK_UNIT_BINS),$(UNIT_BINS)): $(B)/tests/%: tests/unit/%.c \
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(UNIT_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 	    $(EXTRA_OBJS) $(DAEMON_OBJS) $(STATICLIB) $(UNIT_LIBS)
+
+# verify's checks (tools/ctl_verify_seg.c: bytes in, findings out), in
+# their unit tests and fuzz target.
+VERIFY_OBJ = $(B)/tools/ctl_verify_seg.o
+$(B)/tests/test_verify $(B)/fuzz/fuzz_verify: $(VERIFY_OBJ)
+$(B)/tests/test_verify $(B)/fuzz/fuzz_verify: EXTRA_OBJS = $(VERIFY_OBJ)
 
 # Tests of a module's own code link its object (EXTRA_OBJS).
 $(B)/tests/test_exec_doc $(B)/fuzz/fuzz_exec_doc: $(EXEC_DOC_OBJ)

@@ -101,5 +101,6 @@ int	cmd_invalidate(const struct ctl_args *a);
 int	cmd_import_camunda(const struct ctl_args *a);	/* ctl_camunda.c */
 int	cmd_endpoint(const struct ctl_args *a);		/* ctl_endpoint.c */
 int	cmd_env(const struct ctl_args *a);
+int	cmd_verify(const struct ctl_args *a);		/* ctl_verify.c */
 
 #endif

@@ -11,7 +11,8 @@
  * This file holds the command table, the argument parsing and main; the
  * commands live in ctl_status.c (list, show), ctl_token.c (token,
  * refresh), ctl_check.c (check), ctl_daemon.c (reload, rotate-keys,
- * invalidate) and ctl_camunda.c (import-camunda), over ctl_cache.c
+ * invalidate), ctl_camunda.c (import-camunda) and ctl_verify.c (verify,
+ * its checks in ctl_verify_seg.c), over ctl_cache.c
  * (reading the segment) and ctl_out.c (output, JSON).  ctl.h is what they
  * share.
  */
@@ -209,6 +210,9 @@ static const struct ctl_cmd commands[] = {
 	    "addresses, replies", CTL_OPT_JSON, 0, cmd_endpoint },
 	{ "env", "NAME [--for CLIENT]", "print the environment that points "
 	    "a client at the endpoint", CTL_OPT_FOR, 1, cmd_env },
+	{ "verify", "[--json]", "check the cache file and the live segment "
+	    "for damage", CTL_OPT_JSON, 0,
+	    cmd_verify },
 	{ "version", "", "print the versions of the tool and the library",
 	    0, 0, cmd_version },
 	{ "help", "", "print this help", 0, 0, cmd_help },

@@ -28,6 +28,51 @@ t_list_json() {
 
 tc_scenario t_list_json "list --json fields"
 
+# verify: consistent with the daemon running; a damaged copy of the cache
+# file (in a directory of its own, no daemon) and, once the daemon is
+# stopped, its own persistent copy damaged are told in words, exit 1; the
+# token never appears.
+t_verify() {
+	it_std || return 1
+	token_of opaque-post "$WORK/t1" || return 1
+	local tok st=0
+	tok=$(cat "$WORK/t1")
+	[ -n "$tok" ] || { echo "no token"; return 1; }
+	ctl verify >"$WORK/v1" 2>&1 || { cat "$WORK/v1"; echo "verify failed on a sound cache"; return 1; }
+	grep -q '^ok: persistent copy and live segment consistent' "$WORK/v1" ||
+	    { cat "$WORK/v1"; echo "no ok line"; return 1; }
+	ctl verify --json >"$WORK/v1.json" || { cat "$WORK/v1.json"; return 1; }
+	expect_eq "$(tc_json "$WORK/v1.json" 'j.consistent')" true "consistent" || return 1
+	expect_eq "$(tc_json "$WORK/v1.json" 'j.live.used')" 7 "used slots" || return 1
+	# A damaged copy of the file: bad magic.
+	mkdir -m 700 "$WORK/dmg"
+	cp "$WORK/run/cache" "$WORK/dmg/cache"
+	printf 'X' | dd of="$WORK/dmg/cache" bs=1 seek=0 conv=notrunc 2>/dev/null
+	"$CTL" --runtime-dir "$WORK/dmg" verify >"$WORK/v2" 2>&1 || st=$?
+	expect_eq "$st" 1 "exit status on a damaged copy" || { cat "$WORK/v2"; return 1; }
+	grep -q 'not a tokencache segment' "$WORK/v2" || { cat "$WORK/v2"; return 1; }
+	grep -q '^note: live: tokencached is not running' "$WORK/v2" || { cat "$WORK/v2"; return 1; }
+	# The daemon stopped, its own copy: checked alone, sound ...
+	tc_daemon_stop || return 1
+	ctl verify >"$WORK/v3" 2>&1 || { cat "$WORK/v3"; echo "verify failed on a stopped daemon's copy"; return 1; }
+	grep -q '^ok: persistent copy consistent' "$WORK/v3" || { cat "$WORK/v3"; return 1; }
+	# ... then a sequence left odd in slot 0 and nslots changed.
+	printf '\001' | dd of="$WORK/run/cache" bs=1 seek=256 conv=notrunc 2>/dev/null
+	st=0; ctl verify >"$WORK/v4" 2>&1 || st=$?
+	expect_eq "$st" 1 "exit status on a torn slot" || { cat "$WORK/v4"; return 1; }
+	grep -q 'slot 0: sequence number 1 is odd' "$WORK/v4" || { cat "$WORK/v4"; return 1; }
+	printf '\377' | dd of="$WORK/run/cache" bs=1 seek=24 conv=notrunc 2>/dev/null
+	st=0; ctl verify --json >"$WORK/v5" 2>&1 || st=$?
+	expect_eq "$st" 1 "exit status on a wrong geometry" || { cat "$WORK/v5"; return 1; }
+	grep -q 'file_size' "$WORK/v5" || { cat "$WORK/v5"; return 1; }
+	if grep -qF -- "$tok" "$WORK"/v1 "$WORK"/v1.json "$WORK"/v2 "$WORK"/v3 \
+	    "$WORK"/v4 "$WORK"/v5; then
+		echo "the token appears in verify's output"; return 1
+	fi
+}
+
+tc_scenario t_verify "verify: ok with the daemon running; damaged copies told in words, exit 1; never a token"
+
 # Without -f: errors still reach stderr with status 1; a good start
 # returns 0 once the daemon serves.
 t_background_start() {
