@@ -277,6 +277,16 @@ reply_unavailable(struct daemon *d, struct hreq *r, const struct cred *c,
 	    HO_UNAVAILABLE);
 }
 
+/* The answer when no wait helps: the token while it has a second left
+ * (left: the time it has), else 503. */
+static enum MHD_Result
+reply_as_is(struct daemon *d, struct hreq *r, const struct cred *c,
+    int64_t left, int64_t now)
+{
+	return left >= NS_PER_S ? reply_token(d, r, c, now) :
+	    reply_unavailable(d, r, c, now);
+}
+
 /*
  * c's token for r, now or after a wait.  A wait is worth it only while a
  * request is in flight or due before the wait would end; otherwise the
@@ -291,8 +301,7 @@ serve_token(struct daemon *d, struct hreq *r, struct cred *c, int64_t now)
 	if (left >= token_floor_ns(d, c))
 		return reply_token(d, r, c, now);
 	if (r->waited)
-		return left >= NS_PER_S ? reply_token(d, r, c, now) :
-		    reply_unavailable(d, r, c, now);
+		return reply_as_is(d, r, c, left, now);
 	if (left >= NS_PER_S) {
 		/* Valid but under the floor: an early refresh, which
 		 * refresh_min_interval may refuse. */
@@ -313,8 +322,7 @@ serve_token(struct daemon *d, struct hreq *r, struct cred *c, int64_t now)
 	}
 	if (r->wait_deadline_ns <= now ||
 	    (!c->in_flight && c->due_ns >= r->wait_deadline_ns))
-		return left >= NS_PER_S ? reply_token(d, r, c, now) :
-		    reply_unavailable(d, r, c, now);
+		return reply_as_is(d, r, c, left, now);
 	memcpy(r->name, c->name, sizeof(r->name));
 	httpd_wait(d->httpd, r);
 	return MHD_YES;
