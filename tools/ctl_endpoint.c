@@ -17,7 +17,7 @@
 #define TOKEN_PATH       "/oauth/token"
 
 /* The clients `env --for` knows, as bits of env_vars[].clients. */
-static const char *const env_clients[] = {
+const char *const ctl_env_clients[] = {
 	"camunda-java", "camunda-js", "zeebe-node", "go", "pyzeebe", NULL
 };
 #define C_JAVA   0x01u
@@ -227,8 +227,8 @@ client_bits(const char *want)
 
 	if (want == NULL)
 		return ~0u;
-	for (i = 0; env_clients[i] != NULL; i++)
-		if (strcmp(want, env_clients[i]) == 0)
+	for (i = 0; ctl_env_clients[i] != NULL; i++)
+		if (strcmp(want, ctl_env_clients[i]) == 0)
 			return 1u << i;
 	return 0;
 }
