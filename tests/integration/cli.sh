@@ -77,6 +77,7 @@ t_install() {
 	    usr/lib/libtokencache.so.0 usr/include/tokencache.h \
 	    usr/lib/pkgconfig/tokencache.pc usr/share/man/man1/tokencachectl.1 \
 	    usr/share/man/man3/tokencache.3 usr/share/man/man8/tokencached.8 \
+	    usr/share/bash-completion/completions/tokencachectl \
 	    etc/tokencache/tokencache.conf; do
 		[ -e "$d/$f" ] || { echo "missing $f"; return 1; }
 	done
