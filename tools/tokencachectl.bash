@@ -16,6 +16,8 @@ _tokencachectl_run()
 {
 	local tool=${COMP_WORDS[0]}
 
+	# A literal "~/" as typed: the shell has not expanded it.
+	# shellcheck disable=SC2088
 	[[ $tool == "~/"* ]] && tool=$HOME/${tool#"~/"}
 	"$tool" "$@" 2>/dev/null </dev/null
 }
@@ -26,6 +28,7 @@ _tokencachectl_names()
 {
 	local dir=$1
 
+	# shellcheck disable=SC2088
 	[[ $dir == "~/"* ]] && dir=$HOME/${dir#"~/"}
 	_tokencachectl_run ${dir:+--runtime-dir "$dir"} list --json |
 	    command sed -n 's/.*"name":[[:space:]]*"\([A-Za-z0-9._~@+-]*\)".*/\1/p'
@@ -45,11 +48,19 @@ _tokencachectl_options()
 		[[ -n $a ]] && takes_arg[$o]=$a
 		[[ -n $v ]] && values[$o]=$v
 	done < <(_tokencachectl_run help --options "$@")
+	return 0
+}
+
+# _tokencachectl_reply COMPGEN-ARGS...: COMPREPLY, a word a line, so that
+# a file name with spaces stays one word.
+_tokencachectl_reply()
+{
+	mapfile -t COMPREPLY < <(compgen "$@")
 }
 
 _tokencachectl()
 {
-	local cur=${COMP_WORDS[COMP_CWORD]} prev= dir= cmd= operand= line
+	local cur=${COMP_WORDS[COMP_CWORD]} prev='' dir='' cmd='' operand='' line
 	local -a opts=()
 	local -A takes_arg=() values=()
 	local i w nops=0
@@ -89,7 +100,7 @@ _tokencachectl()
 					    [[ $line == *" "* ]] && operand=${line#* }
 				done < <(_tokencachectl_run help --commands)
 			else
-				((nops++))
+				nops=$((nops + 1))
 			fi
 			;;
 		esac
@@ -99,24 +110,24 @@ _tokencachectl()
 	if [[ -n $prev && $prev == -* && -n ${takes_arg[$prev]-} ]]; then
 		case ${takes_arg[$prev]} in
 		DIR)
-			compopt -o filenames 2>/dev/null
-			COMPREPLY=($(compgen -d -- "$cur"))
+			compopt -o filenames 2>/dev/null || :
+			_tokencachectl_reply -d -- "$cur"
 			;;
 		FILE | MAIN)
-			compopt -o filenames 2>/dev/null
-			COMPREPLY=($(compgen -f -- "$cur"))
+			compopt -o filenames 2>/dev/null || :
+			_tokencachectl_reply -f -- "$cur"
 			;;
 		LIST)
 			# Comma-separated: complete the last item.
-			local head=
+			local head=''
 			[[ $cur == *,* ]] && head=${cur%,*},
-			COMPREPLY=($(compgen -P "$head" \
-			    -W "${values[$prev]-}" -- "${cur##*,}"))
-			compopt -o nospace 2>/dev/null
+			_tokencachectl_reply -P "$head" \
+			    -W "${values[$prev]-}" -- "${cur##*,}"
+			compopt -o nospace 2>/dev/null || :
 			;;
 		*)
 			[[ -n ${values[$prev]-} ]] &&
-			    COMPREPLY=($(compgen -W "${values[$prev]}" -- "$cur"))
+			    _tokencachectl_reply -W "${values[$prev]}" -- "$cur"
 			;;
 		esac
 		return 0
@@ -124,32 +135,32 @@ _tokencachectl()
 
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "${opts[*]}" -- "$cur"))
+			_tokencachectl_reply -W "${opts[*]}" -- "$cur"
 		else
-			COMPREPLY=($(compgen -W "$(_tokencachectl_run help \
-			    --commands | command sed 's/ .*//')" -- "$cur"))
+			_tokencachectl_reply -W "$(_tokencachectl_run help \
+			    --commands | command sed 's/ .*//')" -- "$cur"
 		fi
 		return 0
 	fi
 
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "${opts[*]}" -- "$cur"))
+		_tokencachectl_reply -W "${opts[*]}" -- "$cur"
 		return 0
 	fi
 	# One operand, and only the first.
 	((nops == 0)) || return 0
 	case $operand in
 	NAME)
-		COMPREPLY=($(compgen -W "$(_tokencachectl_names "$dir")" \
-		    -- "$cur"))
+		_tokencachectl_reply -W "$(_tokencachectl_names "$dir")" \
+		    -- "$cur"
 		;;
 	FILE)
-		compopt -o filenames 2>/dev/null
-		COMPREPLY=($(compgen -f -- "$cur"))
+		compopt -o filenames 2>/dev/null || :
+		_tokencachectl_reply -f -- "$cur"
 		;;
 	COMMAND)
-		COMPREPLY=($(compgen -W "$(_tokencachectl_run help \
-		    --commands | command sed 's/ .*//')" -- "$cur"))
+		_tokencachectl_reply -W "$(_tokencachectl_run help \
+		    --commands | command sed 's/ .*//')" -- "$cur"
 		;;
 	esac
 	return 0

@@ -112,15 +112,18 @@ tc_scenario t_install "make install with PREFIX and DESTDIR; build against it"
 # WORD, the tool being $CTL: its COMPREPLY, sorted, one a line, in
 # $WORK/comp.out; whatever it wrote to stderr in $WORK/comp.err.
 comp_run() {
-	bash -c '. "$1" || exit 1
+	# -eu: a user's shell may have either set.
+	bash -c 'set -eu
+	    . "$1" || exit 1
 	    shift
 	    COMP_WORDS=("$@")
 	    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
 	    COMP_LINE="$*" COMP_POINT=${#COMP_LINE}
-	    _tokencachectl || exit 1
+	    _tokencachectl
 	    printf "%s\n" "${COMPREPLY[@]}"' \
 	    sh "$TOP/tools/tokencachectl.bash" "$CTL" "$@" \
-	    >"$WORK/comp.raw" 2>"$WORK/comp.err" || { cat "$WORK/comp.err"; return 1; }
+	    >"$WORK/comp.raw" 2>"$WORK/comp.err" ||
+	    { echo "the completion of '$*' failed (under set -eu)"; cat "$WORK/comp.err"; return 1; }
 	sed '/^$/d' "$WORK/comp.raw" | sort >"$WORK/comp.out"
 	[ -s "$WORK/comp.err" ] && { echo "completion wrote to stderr:"; cat "$WORK/comp.err"; return 1; }
 	return 0
@@ -161,6 +164,10 @@ t_completion() {
 	comp_expect "$WORK/files/console.env" "import-camunda FILE" \
 	    import-camunda "$WORK/files/con" || return 1
 	comp_expect "$WORK/files/sub" "--runtime-dir DIR" --runtime-dir "$WORK/files/s" || return 1
+	: >"$WORK/files/my console.env"
+	comp_run import-camunda "$WORK/files/my" || return 1
+	expect_eq "$(cat "$WORK/comp.out")" "$WORK/files/my console.env" \
+	    "a file name with a space, one word" || return 1
 	comp_expect "endpoint env" "help COMMAND" help en || return 1
 	# Without a daemon: no names, no message.
 	comp_expect "" "show NAME without a daemon" --runtime-dir "$WORK/run" show "" || return 1
