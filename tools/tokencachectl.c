@@ -90,7 +90,7 @@ static const struct ctl_opt global_options[] = {
  * by the commands whose opts have its needs. */
 static const struct ctl_opt command_options[] = {
 	{ "json", LOPT_JSON, NULL, CTL_OPT_JSON, NULL,
-	    "print JSON instead of a table" },
+	    "print JSON instead of text" },
 	{ "wait", LOPT_WAIT, "SECONDS", CTL_OPT_WAIT, NULL,
 	    "without a valid token, fetch one and wait up to SECONDS" },
 	{ "timeout", LOPT_TIMEOUT, "SECONDS", CTL_OPT_TIMEOUT, NULL,
