@@ -14,7 +14,10 @@ BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+# Where bash-completion looks for tokencachectl's completion on first use.
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 MODULEDIR  ?= $(LIBDIR)/tokencache/modules
 ifeq ($(PREFIX),/usr)
 SYSCONFDIR ?= /etc
@@ -372,7 +375,7 @@ check: deps
 	$(MAKE) $(PAR) all $(TEST_PROGS)
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
-	@sh tests/man.sh
+	@CTL=$(CTL) sh tests/man.sh
 	@$(MAKE) --no-print-directory check-installed
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 	$(if $(SANITIZE),,@bash tests/integration/systemd.sh)
@@ -433,7 +436,8 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/tokencache/credentials.d \
-	    $(DESTDIR)$(INCLUDEDIR)/tokencache $(DESTDIR)$(MODULEDIR)
+	    $(DESTDIR)$(INCLUDEDIR)/tokencache $(DESTDIR)$(MODULEDIR) \
+	    $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/tokencached
 	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/tokencachectl
 	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
@@ -450,6 +454,7 @@ install: all
 	install -m 0644 provider/tokencache.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 libclient/tokencache.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 provider/tokencached.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 tools/tokencachectl.bash $(DESTDIR)$(BASHCOMPDIR)/tokencachectl
 	test -e $(DESTDIR)$(SYSCONFDIR)/tokencache/tokencache.conf || \
 	    install -m 0644 packaging/tokencache.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/tokencache/tokencache.conf
@@ -466,6 +471,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/tokencache.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man7/tokencache.7 \
 	    $(DESTDIR)$(MANDIR)/man8/tokencached.8 \
+	    $(DESTDIR)$(BASHCOMPDIR)/tokencachectl \
 	    $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so)
 	rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(LIBDIR)/tokencache \
 	    $(DESTDIR)$(INCLUDEDIR)/tokencache 2>/dev/null || :

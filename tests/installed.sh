@@ -6,7 +6,9 @@
 #   - one version everywhere: tokencache.h's, in the library's file name,
 #     the pkg-config files, the programs' version output and the manuals;
 #   - what a module's author needs: tokencache/module.h,
-#     tokencache-module.pc, the module directory it names.
+#     tokencache-module.pc, the module directory it names;
+#   - tokencachectl's bash completion where bash-completion looks, working
+#     with the installed tool.
 #
 #   sh tests/installed.sh DESTDIR TEST_DAEMON VERSION
 set -u
@@ -106,6 +108,17 @@ if [ -n "$mdir" ] && [ -d "$root$mdir" ]; then
 else
 	bad "module directory '$mdir' not installed"
 fi
+comp=$(find "$root" -type f -path '*/share/bash-completion/completions/tokencachectl')
+got=
+[ -n "$comp" ] && got=$(bash -c '. "$1" && complete -p tokencachectl >/dev/null &&
+    COMP_WORDS=("$2" "") COMP_CWORD=1 && _tokencachectl && echo "${COMPREPLY[*]}"' \
+    sh "$comp" "$ctl" 2>&1)
+case " $got " in
+*" list "*" help "*)
+	ok "bash completion ${comp#"$root"} completes the commands" ;;
+*)
+	bad "bash completion '${comp#"$root"}' does not complete the commands: $got" ;;
+esac
 for m in $(find "$root" -type f -path '*/man/man*' | sort); do
 	if grep -q "^\.TH .* \"tokencache $version\" " "$m"; then
 		ok "${m#"$root"}: tokencache $version"

@@ -2,9 +2,11 @@
 # Every manual page in the tree renders without a warning, names itself
 # as its file does, refers only to tokencache pages that exist, names all
 # the others under SEE ALSO, and is installed and uninstalled by the
-# Makefile.  Run by `make check`.
+# Makefile.  tokencachectl(1) documents every command and option the
+# built tool has and every exit status tools/ctl.h defines.  Run by
+# `make check`.
 #
-#   sh tests/man.sh
+#   [CTL=build/tokencachectl] sh tests/man.sh
 #
 # Needs groff (groff-base) and man (man-db); tests/deps.sh installs them.
 set -u
@@ -102,6 +104,68 @@ for f in $pages; do
 
 	ok "$f: renders without warnings, .TH $th, $(echo $refs | wc -w) references to tokencache pages, installed"
 done
+
+# What tokencachectl(1) must cover, from the tool itself: its command
+# table (help --commands), each command's option table (help --options)
+# and its exit statuses (ctl.h).
+CTL=${CTL:-build/tokencachectl}
+page=tools/tokencachectl.1
+# A man page's spelling of a word: each '-' as '\-', escaped for grep.
+man_re() { printf '%s' "$1" | sed 's/-/\\\\-/g'; }
+section() { awk -v s="$1" '$0 ~ "^\\.SH  *\"?" s { p = 1; next } /^\.SH/ { p = 0 } p' "$page"; }
+if [ ! -x "$CTL" ]; then
+	not_ok "$CTL is built (make all), to compare $page with it"
+else
+	cmds=$("$CTL" help --commands | sed 's/ .*//')
+	n=$(echo $cmds | wc -w)
+	[ "$n" -ge 13 ] || not_ok "$CTL help --commands lists only $n commands"
+	section COMMANDS | grep -A1 '^\.TP' >"${TMPDIR:-/tmp}/man-tp.$$"
+	missing=
+	for c in $cmds; do
+		grep -q "^\.B[IR]\{0,1\}  *$(man_re "$c")\( \|\$\)" "${TMPDIR:-/tmp}/man-tp.$$" ||
+		    missing="$missing $c"
+	done
+	rm -f "${TMPDIR:-/tmp}/man-tp.$$"
+	if [ -z "$missing" ]; then
+		ok "$page: COMMANDS has an entry for each of the $n commands of $CTL"
+	else
+		not_ok "$page: COMMANDS has no entry for:$missing"
+	fi
+	missing=
+	nopts=0
+	for c in "" $cmds; do
+		for o in $("$CTL" help --options $c | sed 's/ .*//'); do
+			nopts=$((nopts + 1))
+			grep -q -- "$(man_re "$o")" "$page" || missing="$missing ${c:-(global)}:$o"
+		done
+	done
+	if [ -z "$missing" ]; then
+		ok "$page: names each of the $nopts options of the commands"
+	else
+		not_ok "$page: does not name the options:$missing"
+	fi
+	# CTL_EXIT_* as a .TP entry of EXIT STATUS; check's CTL_PLUGIN_* as
+	# "N NAME" in its text.
+	exits=$(section "EXIT STATUS" | tr '\n' ' ')
+	missing=
+	for e in $(sed -n 's/^#define CTL_EXIT_[A-Z_]*  *\([0-9][0-9]*\).*/\1/p' tools/ctl.h); do
+		case "$exits" in
+		*".TP .B $e "*) ;;
+		*) missing="$missing $e" ;;
+		esac
+	done
+	for e in $(sed -n 's/^#define CTL_PLUGIN_\([A-Z_]*\)  *\([0-9][0-9]*\).*/\2:\1/p' tools/ctl.h); do
+		case "$exits" in
+		*"${e%%:*} ${e#*:}"*) ;;
+		*) missing="$missing $e" ;;
+		esac
+	done
+	if [ -z "$missing" ] && [ -n "$exits" ]; then
+		ok "$page: EXIT STATUS gives every exit status of tools/ctl.h"
+	else
+		not_ok "$page: EXIT STATUS lacks:$missing"
+	fi
+fi
 
 echo "man: $pass passed, $fail failed"
 [ $fail -eq 0 ]

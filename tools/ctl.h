@@ -8,10 +8,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "nsec.h"
 
 struct json_object;
+struct option;
 struct proto_resp;
 struct seg_slot;
 
@@ -41,9 +43,34 @@ struct ctl_args {
 	int have_critical;        /* check --critical SECONDS */
 	long critical_s;
 	const char *for_client;   /* env --for CLIENT, NULL: all */
+	int list_commands;        /* help --commands */
+	int list_options;         /* help --options */
+	const char *topic;        /* help's COMMAND operand, or NULL */
 	int argc;                 /* the command's own arguments, argv[0] */
 	char **argv;              /* its name, for CTL_OPT_OWN_ARGS */
 };
+
+/*
+ * One option of the tool, a row that its parser (through ctl_opt_getopt()),
+ * its --help, `help --options` and so the bash completion all read: an
+ * option is added here and nowhere else.
+ */
+struct ctl_opt {
+	const char *name;          /* the long option, without "--" */
+	int val;                   /* getopt_long()'s; a letter is also the
+	                            * short option */
+	const char *arg;           /* its argument's name, NULL: none */
+	unsigned int needs;        /* the CTL_OPT_* bit a command must have to
+	                            * take it (tokencachectl.c), 0: every one */
+	const char *const *values; /* what it accepts, NULL-terminated, or
+	                            * NULL: anything */
+	const char *help;          /* one line */
+};
+
+/* out[0..n] (n rows and the terminating one) for getopt_long(). */
+void	ctl_opt_getopt(const struct ctl_opt *o, size_t n, struct option *out);
+/* The --help of the command called name: usage, summary, options. */
+void	ctl_print_command_help(FILE *fp, const char *name);
 
 /* The used slots of a segment, cleaned up for display. */
 struct ctl_cache {
@@ -102,5 +129,10 @@ int	cmd_import_camunda(const struct ctl_args *a);	/* ctl_camunda.c */
 int	cmd_endpoint(const struct ctl_args *a);		/* ctl_endpoint.c */
 int	cmd_env(const struct ctl_args *a);
 int	cmd_verify(const struct ctl_args *a);		/* ctl_verify.c */
+
+/* import-camunda parses its own arguments; these are its options. */
+const struct ctl_opt *ctl_import_options(size_t *n);	/* ctl_camunda.c */
+/* The clients `env --for` knows, NULL-terminated. */
+extern const char *const ctl_env_clients[];		/* ctl_endpoint.c */
 
 #endif

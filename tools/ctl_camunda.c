@@ -58,15 +58,31 @@ enum {
 	IOPT_RUNTIME_DIR,
 };
 
-static const struct option import_opts[] = {
-	{ "name",		required_argument,	NULL, IOPT_NAME },
-	{ "config",		required_argument,	NULL, IOPT_CONFIG },
-	{ "audience",		required_argument,	NULL, IOPT_AUDIENCE },
-	{ "force",		no_argument,		NULL, IOPT_FORCE },
-	{ "runtime-dir",	required_argument,	NULL, IOPT_RUNTIME_DIR },
-	{ "help",		no_argument,		NULL, 'h' },
-	{ NULL,			0,			NULL, 0 }
+static const char *const import_audiences[] = {
+	"zeebe", "operate", "tasklist", "optimize", NULL
 };
+
+static const struct ctl_opt import_options[] = {
+	{ "name", IOPT_NAME, "NAME", 0, NULL,
+	    "the stem of the files and credentials written" },
+	{ "config", IOPT_CONFIG, "MAIN", 0, NULL,
+	    "the daemon's main file (default " DEFAULT_MAIN ")" },
+	{ "audience", IOPT_AUDIENCE, "LIST", 0, import_audiences,
+	    "the components to write, comma-separated" },
+	{ "force", IOPT_FORCE, NULL, 0, NULL,
+	    "replace files that exist" },
+	{ "runtime-dir", IOPT_RUNTIME_DIR, "DIR", 0, NULL,
+	    "the daemon's runtime directory (overrides MAIN's)" },
+	{ "help", 'h', NULL, 0, NULL, "print this help and exit" },
+};
+#define IMPORT_NOPTS (sizeof(import_options) / sizeof(import_options[0]))
+
+const struct ctl_opt *
+ctl_import_options(size_t *n)
+{
+	*n = IMPORT_NOPTS;
+	return import_options;
+}
 
 #define IMPORT_USAGE "usage: tokencachectl [--runtime-dir DIR] " \
 	"import-camunda FILE --name NAME [--config MAIN]\n" \
@@ -491,10 +507,12 @@ check_import_name(const char *name)
 static int
 parse_import(int argc, char **argv, struct import *im, int *done)
 {
+	struct option import_opts[IMPORT_NOPTS + 1];
 	char sb[64];
 	int ch;
 
 	*done = 0;
+	ctl_opt_getopt(import_options, IMPORT_NOPTS, import_opts);
 	opterr = 0;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "-:h", import_opts, NULL)) !=
@@ -526,7 +544,7 @@ parse_import(int argc, char **argv, struct import *im, int *done)
 			im->dir = optarg;
 			break;
 		case 'h':
-			fputs(IMPORT_USAGE, stdout);
+			ctl_print_command_help(stdout, "import-camunda");
 			*done = 1;
 			return CTL_EXIT_OK;
 		case ':':

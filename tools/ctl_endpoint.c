@@ -17,7 +17,7 @@
 #define TOKEN_PATH       "/oauth/token"
 
 /* The clients `env --for` knows, as bits of env_vars[].clients. */
-static const char *const env_clients[] = {
+const char *const ctl_env_clients[] = {
 	"camunda-java", "camunda-js", "zeebe-node", "go", "pyzeebe", NULL
 };
 #define C_JAVA   0x01u
@@ -227,8 +227,8 @@ client_bits(const char *want)
 
 	if (want == NULL)
 		return ~0u;
-	for (i = 0; env_clients[i] != NULL; i++)
-		if (strcmp(want, env_clients[i]) == 0)
+	for (i = 0; ctl_env_clients[i] != NULL; i++)
+		if (strcmp(want, ctl_env_clients[i]) == 0)
 			return 1u << i;
 	return 0;
 }
@@ -245,9 +245,18 @@ cmd_env(const struct ctl_args *a)
 	int r, bad = 0, secret;
 
 	if (bits == 0) {
+		char known[128], shown[64];
+		size_t k = 0;
+
+		known[0] = '\0';
+		for (i = 0; ctl_env_clients[i] != NULL && k < sizeof(known);
+		    i++)
+			k += (size_t)snprintf(known + k, sizeof(known) - k,
+			    "%s%s", i > 0 ? ", " : "", ctl_env_clients[i]);
+		snprintf(shown, sizeof(shown), "%s", a->for_client);
+		ctl_make_printable(shown, sizeof(shown));
 		ctl_warnx("env: --for %s: not a client tokencachectl knows "
-		    "(camunda-java, camunda-js, zeebe-node, go, pyzeebe)",
-		    a->for_client);
+		    "(%s)", shown, known);
 		return CTL_EXIT_USAGE;
 	}
 	if ((r = endpoint_call(a, "env", PROTO_OP_ENDPOINT, NULL, &ep)) !=

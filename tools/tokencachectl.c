@@ -44,6 +44,17 @@
 /* A monitoring plugin: its usage errors and the tool's own failures exit
  * CTL_PLUGIN_UNKNOWN, as the plugin guidelines ask, not 2 or 1. */
 #define CTL_OPT_PLUGIN   0x40
+#define CTL_OPT_LIST     0x80   /* help --commands, --options */
+
+/* What a command's operand is, for its parsing and for `help --commands`
+ * (and so for the bash completion). */
+enum ctl_operand {
+	CTL_OPERAND_NONE,
+	CTL_OPERAND_NAME,         /* a credential's name, required */
+	CTL_OPERAND_FILE,         /* a file (import-camunda parses it) */
+	CTL_OPERAND_COMMAND,      /* a command's name, optional (help) */
+};
+static const char *const operand_words[] = { "", "NAME", "FILE", "COMMAND" };
 
 enum {
 	LOPT_RUNTIME_DIR = 256,
@@ -52,6 +63,8 @@ enum {
 	LOPT_WAIT,
 	LOPT_TIMEOUT,
 	LOPT_FOR,
+	LOPT_COMMANDS,
+	LOPT_OPTIONS,
 };
 
 struct ctl_cmd {
@@ -59,33 +72,148 @@ struct ctl_cmd {
 	const char *synopsis;     /* what follows the command name in usage */
 	const char *summary;
 	unsigned int opts;        /* CTL_OPT_* */
-	int takes_name;
+	enum ctl_operand operand;
 	int (*run)(const struct ctl_args *);
+	/* For CTL_OPT_OWN_ARGS: the options it parses itself. */
+	const struct ctl_opt *(*own_options)(size_t *n);
 };
 
-static const struct option global_opts[] = {
-	{ "runtime-dir",	required_argument,	NULL, LOPT_RUNTIME_DIR },
-	{ "help",		no_argument,		NULL, 'h' },
-	{ "version",		no_argument,		NULL, LOPT_VERSION },
-	{ NULL,			0,			NULL, 0 }
+static const struct ctl_opt global_options[] = {
+	{ "runtime-dir", LOPT_RUNTIME_DIR, "DIR", 0, NULL,
+	    "tokencached's runtime directory" },
+	{ "help", 'h', NULL, 0, NULL, "print this help and exit" },
+	{ "version", LOPT_VERSION, NULL, 0, NULL,
+	    "print the version and exit" },
 };
+#define NGLOBAL (sizeof(global_options) / sizeof(global_options[0]))
 
-static const struct option command_opts[] = {
-	{ "runtime-dir",	required_argument,	NULL, LOPT_RUNTIME_DIR },
-	{ "help",		no_argument,		NULL, 'h' },
-	{ "json",		no_argument,		NULL, LOPT_JSON },
-	{ "wait",		required_argument,	NULL, LOPT_WAIT },
-	{ "timeout",		required_argument,	NULL, LOPT_TIMEOUT },
-	{ "for",		required_argument,	NULL, LOPT_FOR },
-	{ "warning",		required_argument,	NULL, 'w' },
-	{ "critical",		required_argument,	NULL, 'c' },
-	{ NULL,			0,			NULL, 0 }
+/* Every option of the commands that the table below parses, each taken
+ * by the commands whose opts have its needs. */
+static const struct ctl_opt command_options[] = {
+	{ "json", LOPT_JSON, NULL, CTL_OPT_JSON, NULL,
+	    "print JSON instead of text" },
+	{ "wait", LOPT_WAIT, "SECONDS", CTL_OPT_WAIT, NULL,
+	    "without a valid token, fetch one and wait up to SECONDS" },
+	{ "timeout", LOPT_TIMEOUT, "SECONDS", CTL_OPT_TIMEOUT, NULL,
+	    "wait up to SECONDS for the outcome (default 30)" },
+	{ "for", LOPT_FOR, "CLIENT", CTL_OPT_FOR, ctl_env_clients,
+	    "only the variables CLIENT reads" },
+	{ "warning", 'w', "SECONDS", CTL_OPT_THRESHOLDS, NULL,
+	    "WARNING when a token has fewer than SECONDS left" },
+	{ "critical", 'c', "SECONDS", CTL_OPT_THRESHOLDS, NULL,
+	    "CRITICAL when a token has fewer than SECONDS left" },
+	{ "commands", LOPT_COMMANDS, NULL, CTL_OPT_LIST, NULL,
+	    "list the commands, one a line, each with its operand" },
+	{ "options", LOPT_OPTIONS, NULL, CTL_OPT_LIST, NULL,
+	    "list COMMAND's options (or the global ones), one a line" },
+	{ "runtime-dir", LOPT_RUNTIME_DIR, "DIR", 0, NULL,
+	    "tokencached's runtime directory" },
+	{ "help", 'h', NULL, 0, NULL, "print this help and exit" },
 };
+#define NCOMMAND_OPTS (sizeof(command_options) / sizeof(command_options[0]))
+
+void
+ctl_opt_getopt(const struct ctl_opt *o, size_t n, struct option *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[i].name = o[i].name;
+		out[i].has_arg = o[i].arg != NULL ? required_argument :
+		    no_argument;
+		out[i].flag = NULL;
+		out[i].val = o[i].val;
+	}
+	memset(&out[n], 0, sizeof(out[n]));
+}
+
+/* getopt_long()'s short options for o: "-:" and each letter. */
+static void
+opt_shortopts(const struct ctl_opt *o, size_t n, const char *lead, char *buf,
+    size_t len)
+{
+	size_t i, k;
+
+	k = (size_t)snprintf(buf, len, "%s", lead);
+	for (i = 0; i < n && k + 3 < len; i++) {
+		if (o[i].val <= 0 || o[i].val >= 128)
+			continue;
+		buf[k++] = (char)o[i].val;
+		if (o[i].arg != NULL)
+			buf[k++] = ':';
+	}
+	buf[k] = '\0';
+}
 
 static int usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static const struct ctl_cmd *ctl_commands(size_t *n);
+
+/* Whether cmd takes option o. */
+static int
+takes_option(const struct ctl_cmd *cmd, const struct ctl_opt *o)
+{
+	return o->needs == 0 || (cmd->opts & o->needs) != 0;
+}
+
+/* The options of cmd: its own table, or the shared one (then some rows
+ * are not cmd's: takes_option()). */
+static const struct ctl_opt *
+options_of(const struct ctl_cmd *cmd, size_t *n)
+{
+	if (cmd->own_options != NULL)
+		return cmd->own_options(n);
+	*n = NCOMMAND_OPTS;
+	return command_options;
+}
+
+/* A line per option that cmd takes (every one for cmd NULL). */
+static void
+print_options(FILE *fp, const struct ctl_opt *o, size_t n,
+    const struct ctl_cmd *cmd)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		char label[64];
+
+		if (cmd != NULL && !takes_option(cmd, &o[i]))
+			continue;
+		snprintf(label, sizeof(label), "%s%c%s--%s%s%s",
+		    o[i].val > 0 && o[i].val < 128 ? "-" : "",
+		    o[i].val > 0 && o[i].val < 128 ? o[i].val : ' ',
+		    o[i].val > 0 && o[i].val < 128 ? ", " : "   ",
+		    o[i].name, o[i].arg != NULL ? " " : "",
+		    o[i].arg != NULL ? o[i].arg : "");
+		fprintf(fp, "  %-24s %s", label, o[i].help);
+		for (j = 0; o[i].values != NULL && o[i].values[j] != NULL; j++)
+			fprintf(fp, "%s%s", j == 0 ? ": " : ", ",
+			    o[i].values[j]);
+		fputc('\n', fp);
+	}
+}
+
+/* `help --options`: a line per option, machine-readable: --NAME, then
+ * its argument's name if it takes one, then the values it accepts if
+ * they are a fixed set, separated by spaces. */
+static void
+list_options(FILE *fp, const struct ctl_opt *o, size_t n,
+    const struct ctl_cmd *cmd)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (cmd != NULL && !takes_option(cmd, &o[i]))
+			continue;
+		fprintf(fp, "--%s", o[i].name);
+		if (o[i].arg != NULL)
+			fprintf(fp, " %s", o[i].arg);
+		for (j = 0; o[i].values != NULL && o[i].values[j] != NULL; j++)
+			fprintf(fp, " %s", o[i].values[j]);
+		fputc('\n', fp);
+	}
+}
 
 static void
 print_usage(FILE *fp)
@@ -103,13 +231,11 @@ print_usage(FILE *fp)
 		    cmds[i].synopsis[0] != '\0' ? " " : "", cmds[i].synopsis);
 		fprintf(fp, "  %-34s %s\n", syn, cmds[i].summary);
 	}
-	fprintf(fp, "\nOptions:\n"
-	    "  --runtime-dir DIR  tokencached's runtime directory (default:\n"
-	    "                     $TOKENCACHE_RUNTIME_DIR, else "
-	    "/run/tokencache;\n"
-	    "                     here %s)\n"
-	    "  -h, --help         print this help and exit\n"
-	    "  --version          print the version and exit\n"
+	fputs("\nOptions:\n", fp);
+	print_options(fp, global_options, NGLOBAL, NULL);
+	fprintf(fp, "\nThe runtime directory is $TOKENCACHE_RUNTIME_DIR, else "
+	    "/run/tokencache;\nhere %s.  'tokencachectl COMMAND --help' shows "
+	    "a command's options.\n"
 	    "\nExit status: 0 success, 1 failure, 2 usage error; for check 0 OK,\n"
 	    "1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too).\n",
 	    proto_runtime_dir());
@@ -120,6 +246,29 @@ print_command_usage(FILE *fp, const struct ctl_cmd *cmd)
 {
 	fprintf(fp, "usage: tokencachectl [--runtime-dir DIR] %s%s%s\n",
 	    cmd->name, cmd->synopsis[0] != '\0' ? " " : "", cmd->synopsis);
+}
+
+static const struct ctl_cmd *find_command(const char *name);
+
+static void
+print_command_help(FILE *fp, const struct ctl_cmd *cmd)
+{
+	const struct ctl_opt *o;
+	size_t n;
+
+	print_command_usage(fp, cmd);
+	fprintf(fp, "%s\n\nOptions:\n", cmd->summary);
+	o = options_of(cmd, &n);
+	print_options(fp, o, n, cmd);
+}
+
+void
+ctl_print_command_help(FILE *fp, const char *name)
+{
+	const struct ctl_cmd *cmd;
+
+	if ((cmd = find_command(name)) != NULL)
+		print_command_help(fp, cmd);
 }
 
 /* Always returns CTL_EXIT_USAGE, for `return usage_error(...)`. */
@@ -177,45 +326,79 @@ cmd_version(const struct ctl_args *a)
 	return CTL_EXIT_OK;
 }
 
+/*
+ * help [COMMAND], and the lists the bash completion reads (documented in
+ * tokencachectl(1), so other tools may read them too).
+ */
 static int
 cmd_help(const struct ctl_args *a)
 {
-	(void)a;
-	print_usage(stdout);
+	const struct ctl_cmd *cmds, *cmd = NULL;
+	const struct ctl_opt *o;
+	size_t i, n;
+
+	if (a->topic != NULL && (cmd = find_command(a->topic)) == NULL) {
+		char shown[64];
+
+		snprintf(shown, sizeof(shown), "%s", a->topic);
+		ctl_make_printable(shown, sizeof(shown));
+		ctl_warnx("help: unknown command '%s'", shown);
+		return CTL_EXIT_USAGE;
+	}
+	if (a->list_commands) {
+		cmds = ctl_commands(&n);
+		for (i = 0; i < n; i++)
+			printf("%s%s%s\n", cmds[i].name,
+			    cmds[i].operand != CTL_OPERAND_NONE ? " " : "",
+			    operand_words[cmds[i].operand]);
+	} else if (a->list_options && cmd == NULL) {
+		list_options(stdout, global_options, NGLOBAL, NULL);
+	} else if (a->list_options) {
+		o = options_of(cmd, &n);
+		list_options(stdout, o, n, cmd);
+	} else if (cmd != NULL) {
+		print_command_help(stdout, cmd);
+	} else {
+		print_usage(stdout);
+	}
 	return CTL_EXIT_OK;
 }
 
 static const struct ctl_cmd commands[] = {
 	{ "list", "[--json]", "list every credential and its state",
-	    CTL_OPT_JSON, 0, cmd_list },
+	    CTL_OPT_JSON, CTL_OPERAND_NONE, cmd_list, NULL },
 	{ "show", "NAME [--json]", "show one credential in detail",
-	    CTL_OPT_JSON, 1, cmd_show },
+	    CTL_OPT_JSON, CTL_OPERAND_NAME, cmd_show, NULL },
 	{ "token", "NAME [--wait SECONDS]", "print the current token of NAME",
-	    CTL_OPT_WAIT, 1, cmd_token },
+	    CTL_OPT_WAIT, CTL_OPERAND_NAME, cmd_token, NULL },
 	{ "refresh", "NAME [--timeout SECONDS]", "fetch a new token for NAME "
-	    "now", CTL_OPT_TIMEOUT, 1, cmd_refresh },
+	    "now", CTL_OPT_TIMEOUT, CTL_OPERAND_NAME, cmd_refresh, NULL },
 	{ "check", "[--warning SECONDS] [--critical SECONDS] [--json]",
 	    "check the daemon and every credential (a Nagios plugin)",
-	    CTL_OPT_JSON | CTL_OPT_THRESHOLDS | CTL_OPT_PLUGIN, 0, cmd_check },
+	    CTL_OPT_JSON | CTL_OPT_THRESHOLDS | CTL_OPT_PLUGIN,
+	    CTL_OPERAND_NONE, cmd_check, NULL },
 	{ "reload", "", "make tokencached re-read its configuration",
-	    0, 0, cmd_reload },
+	    0, CTL_OPERAND_NONE, cmd_reload, NULL },
 	{ "rotate-keys", "", "re-key every token; readers must ask again",
-	    0, 0, cmd_rotate_keys },
+	    0, CTL_OPERAND_NONE, cmd_rotate_keys, NULL },
 	{ "invalidate", "NAME", "drop NAME's token now and fetch a new one",
-	    0, 1, cmd_invalidate },
+	    0, CTL_OPERAND_NAME, cmd_invalidate, NULL },
 	{ "import-camunda", "FILE --name NAME [OPTIONS]", "add the client "
-	    "of a Camunda console file", CTL_OPT_OWN_ARGS, 0,
-	    cmd_import_camunda },
+	    "of a Camunda console file", CTL_OPT_OWN_ARGS, CTL_OPERAND_FILE,
+	    cmd_import_camunda, ctl_import_options },
 	{ "endpoint", "[--json]", "show the local token endpoint: "
-	    "addresses, replies", CTL_OPT_JSON, 0, cmd_endpoint },
+	    "addresses, replies", CTL_OPT_JSON, CTL_OPERAND_NONE,
+	    cmd_endpoint, NULL },
 	{ "env", "NAME [--for CLIENT]", "print the environment that points "
-	    "a client at the endpoint", CTL_OPT_FOR, 1, cmd_env },
+	    "a client at the endpoint", CTL_OPT_FOR, CTL_OPERAND_NAME,
+	    cmd_env, NULL },
 	{ "verify", "[--json]", "check the cache file and the live segment "
-	    "for damage", CTL_OPT_JSON, 0,
-	    cmd_verify },
+	    "for damage", CTL_OPT_JSON, CTL_OPERAND_NONE, cmd_verify, NULL },
 	{ "version", "", "print the versions of the tool and the library",
-	    0, 0, cmd_version },
-	{ "help", "", "print this help", 0, 0, cmd_help },
+	    0, CTL_OPERAND_NONE, cmd_version, NULL },
+	{ "help", "[COMMAND]", "print this help, "
+	    "or COMMAND's", CTL_OPT_LIST, CTL_OPERAND_COMMAND, cmd_help,
+	    NULL },
 };
 
 static const struct ctl_cmd *
@@ -274,7 +457,7 @@ static void
 add_operand(const struct ctl_cmd *cmd, const char **name, const char **extra,
     const char *arg)
 {
-	if (cmd->takes_name && *name == NULL)
+	if (cmd->operand != CTL_OPERAND_NONE && *name == NULL)
 		*name = arg;
 	else if (*extra == NULL)
 		*extra = arg;
@@ -291,9 +474,9 @@ reject_option(const struct ctl_cmd *cmd, int ch, int longindex, char **argv)
 
 	/* A known option this command does not take: name it, since argv
 	 * may point at its argument by now. */
-	if (longindex >= 0 && ch == command_opts[longindex].val)
+	if (longindex >= 0 && ch == command_options[longindex].val)
 		return usage_error(cmd, "%s does not take --%s", cmd->name,
-		    command_opts[longindex].name);
+		    command_options[longindex].name);
 	if (ch == 'w' || ch == 'c')
 		return usage_error(cmd, "%s does not take -%c", cmd->name, ch);
 	return usage_error(cmd, "%s: unknown option %s", cmd->name,
@@ -312,8 +495,7 @@ parse_command_option(const struct ctl_cmd *cmd, int ch, int longindex,
 
 	switch (ch) {
 	case 'h':
-		print_command_usage(stdout, cmd);
-		printf("%s\n", cmd->summary);
+		print_command_help(stdout, cmd);
 		*done = 1;
 		return CTL_EXIT_OK;
 	case LOPT_RUNTIME_DIR:
@@ -372,6 +554,16 @@ parse_command_option(const struct ctl_cmd *cmd, int ch, int longindex,
 			    CTL_MAX_THRESHOLD);
 		a->have_critical = 1;
 		return CTL_EXIT_OK;
+	case LOPT_COMMANDS:
+		if (!(cmd->opts & CTL_OPT_LIST))
+			break;
+		a->list_commands = 1;
+		return CTL_EXIT_OK;
+	case LOPT_OPTIONS:
+		if (!(cmd->opts & CTL_OPT_LIST))
+			break;
+		a->list_options = 1;
+		return CTL_EXIT_OK;
 	case ':':
 		return usage_error(cmd, "%s: option %s needs an argument",
 		    cmd->name, rejected_option(argv, opt, sizeof(opt)));
@@ -396,7 +588,12 @@ check_operands(const struct ctl_cmd *cmd, const char *name,
 		return usage_error(cmd, "%s: unexpected argument '%s'",
 		    cmd->name, shown);
 	}
-	if (cmd->takes_name) {
+	if (cmd->operand == CTL_OPERAND_COMMAND) {
+		if (a->list_commands && (a->list_options || name != NULL))
+			return usage_error(cmd, "%s: --commands takes neither "
+			    "--options nor COMMAND", cmd->name);
+		a->topic = name;
+	} else if (cmd->operand == CTL_OPERAND_NAME) {
 		if (name == NULL)
 			return usage_error(cmd, "%s: NAME is missing",
 			    cmd->name);
@@ -416,13 +613,18 @@ static int
 parse_command(const struct ctl_cmd *cmd, int argc, char **argv,
     struct ctl_args *a, int *done)
 {
+	struct option opts[NCOMMAND_OPTS + 1];
 	const char *name = NULL, *extra = NULL;
+	char shortopts[2 * NCOMMAND_OPTS + 3];
 	int ch, r, longindex = -1;
 
 	*done = 0;
+	ctl_opt_getopt(command_options, NCOMMAND_OPTS, opts);
+	opt_shortopts(command_options, NCOMMAND_OPTS, "-:", shortopts,
+	    sizeof(shortopts));
 	opterr = 0;
 	optind = 0;		/* a second argument vector: reinitialise */
-	while ((ch = getopt_long(argc, argv, "-:hw:c:", command_opts,
+	while ((ch = getopt_long(argc, argv, shortopts, opts,
 	    &longindex)) != -1) {
 		if (ch == 1) {
 			add_operand(cmd, &name, &extra, optarg);
@@ -452,14 +654,18 @@ main(int argc, char *argv[])
 {
 	const struct ctl_cmd *cmd;
 	struct ctl_args a;
-	char opt[64];
+	struct option global_opts[NGLOBAL + 1];
+	char opt[64], shortopts[2 * NGLOBAL + 3];
 	int ch, r, done;
 
 	memset(&a, 0, sizeof(a));
 	a.timeout_s = CTL_REFRESH_SECS;
-	opterr = 0;
+	ctl_opt_getopt(global_options, NGLOBAL, global_opts);
 	/* '+': stop at the command; its options are parsed below. */
-	while ((ch = getopt_long(argc, argv, "+:h", global_opts,
+	opt_shortopts(global_options, NGLOBAL, "+:", shortopts,
+	    sizeof(shortopts));
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shortopts, global_opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'h':

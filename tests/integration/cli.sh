@@ -122,6 +122,7 @@ t_install() {
 	    usr/lib/libtokencache.so.0 usr/include/tokencache.h \
 	    usr/lib/pkgconfig/tokencache.pc usr/share/man/man1/tokencachectl.1 \
 	    usr/share/man/man3/tokencache.3 usr/share/man/man8/tokencached.8 \
+	    usr/share/bash-completion/completions/tokencachectl \
 	    etc/tokencache/tokencache.conf; do
 		[ -e "$d/$f" ] || { echo "missing $f"; return 1; }
 	done
@@ -151,5 +152,124 @@ t_install() {
 }
 
 tc_scenario t_install "make install with PREFIX and DESTDIR; build against it"
+
+# comp_run [WORD...]: what tools/tokencachectl.bash offers for the last
+# WORD, the tool being $CTL: its COMPREPLY, sorted, one a line, in
+# $WORK/comp.out; whatever it wrote to stderr in $WORK/comp.err.
+comp_run() {
+	# -eu: a user's shell may have either set.
+	bash -c 'set -eu
+	    . "$1" || exit 1
+	    shift
+	    COMP_WORDS=("$@")
+	    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	    COMP_LINE="$*" COMP_POINT=${#COMP_LINE}
+	    _tokencachectl
+	    printf "%s\n" "${COMPREPLY[@]}"' \
+	    sh "$TOP/tools/tokencachectl.bash" "$CTL" "$@" \
+	    >"$WORK/comp.raw" 2>"$WORK/comp.err" ||
+	    { echo "the completion of '$*' failed (under set -eu)"; cat "$WORK/comp.err"; return 1; }
+	sed '/^$/d' "$WORK/comp.raw" | sort >"$WORK/comp.out"
+	[ -s "$WORK/comp.err" ] && { echo "completion wrote to stderr:"; cat "$WORK/comp.err"; return 1; }
+	return 0
+}
+
+# comp_expect WANT WHAT WORD...: the completion of WORD... is WANT (words
+# in any order, separated by spaces).
+comp_expect() {
+	local want=$1 what=$2 got
+	shift 2
+	comp_run "$@" || return 1
+	got=$(tr '\n' ' ' <"$WORK/comp.out")
+	want=$(printf '%s\n' $want | sed '/^$/d' | sort | tr '\n' ' ')
+	expect_eq "$got" "$want" "$what" || return 1
+}
+
+# The bash completion: commands, global and command options, the values
+# of env --for, credential names from a running daemon's cache (through a
+# --runtime-dir given on the line), files for import-camunda; and quietly
+# nothing without a daemon.
+t_completion() {
+	local cmds names
+	cmds=$("$CTL" help --commands | sed 's/ .*//' | tr '\n' ' ')
+	comp_expect "$cmds" "all commands" "" || return 1
+	comp_expect "refresh reload" "commands starting with re" re || return 1
+	comp_expect "--runtime-dir --help --version" "global options" -- || return 1
+	comp_expect "--wait" "token's --w" token --w || return 1
+	comp_expect "--warning" "check's --w after a global option" \
+	    --runtime-dir /nonexistent check --w || return 1
+	comp_expect "--json --warning --critical --runtime-dir --help" \
+	    "check's options" check -- || return 1
+	comp_expect "camunda-java camunda-js zeebe-node go pyzeebe" "env --for" \
+	    env x --for "" || return 1
+	comp_expect "camunda-java camunda-js" "env --for cam" env --for cam || return 1
+	comp_expect "zeebe,operate zeebe,optimize" "import-camunda --audience LIST" \
+	    import-camunda --audience zeebe,o || return 1
+	mkdir -p "$WORK/files/sub" && : >"$WORK/files/console.env"
+	comp_expect "$WORK/files/console.env" "import-camunda FILE" \
+	    import-camunda "$WORK/files/con" || return 1
+	comp_expect "$WORK/files/sub" "--runtime-dir DIR" --runtime-dir "$WORK/files/s" || return 1
+	: >"$WORK/files/my console.env"
+	comp_run import-camunda "$WORK/files/my" || return 1
+	expect_eq "$(cat "$WORK/comp.out")" "$WORK/files/my console.env" \
+	    "a file name with a space, one word" || return 1
+	comp_expect "endpoint env" "help COMMAND" help en || return 1
+	# Without a daemon: no names, no message.
+	comp_expect "" "show NAME without a daemon" --runtime-dir "$WORK/run" show "" || return 1
+	comp_expect "" "token NAME without a runtime directory" \
+	    --runtime-dir "$WORK/nonexistent" token "" || return 1
+
+	it_std || return 1
+	ctl list --json >"$WORK/list.json" || return 1
+	names=$(tc_json "$WORK/list.json" 'j.map(c => c.name).join(" ")')
+	[ -n "$names" ] || { echo "no credentials listed"; return 1; }
+	comp_expect "$names" "show NAME from the cache" --runtime-dir "$WORK/run" show "" || return 1
+	comp_expect "opaque-post" "token opaque-p" --runtime-dir "$WORK/run" token opaque-p || return 1
+	comp_expect "$names" "env NAME with --runtime-dir after the command" \
+	    env --runtime-dir "$WORK/run" "" || return 1
+	comp_expect "$names" "invalidate NAME, --runtime-dir=DIR split at '='" \
+	    --runtime-dir = "$WORK/run" invalidate "" || return 1
+	comp_expect "" "a second operand" --runtime-dir "$WORK/run" show opaque-post "" || return 1
+	comp_expect "" "list takes no NAME" --runtime-dir "$WORK/run" list "" || return 1
+	comp_expect "" "token --wait SECONDS" --runtime-dir "$WORK/run" token --wait "" || return 1
+}
+
+tc_scenario t_completion "bash completion: commands, options, env --for values, credential names from the cache, files; nothing without a daemon"
+
+# Every command of `help --commands` has a --help (and `help COMMAND`, the
+# same): exit 0, its usage line, its summary, an Options: block with a
+# line per option `help --options COMMAND` lists, --help among them.
+t_help_every_command() {
+	local c o n=0 st
+	for c in $("$CTL" help --commands | sed 's/ .*//'); do
+		n=$((n + 1))
+		st=0
+		"$CTL" "$c" --help >"$WORK/help.$c" 2>"$WORK/help.$c.err" || st=$?
+		expect_eq "$st" 0 "$c --help exit status" || return 1
+		[ -s "$WORK/help.$c.err" ] && { echo "$c --help wrote to stderr"; cat "$WORK/help.$c.err"; return 1; }
+		head -n1 "$WORK/help.$c" | grep -q "^usage: tokencachectl \[--runtime-dir DIR\] $c\( \|$\)" ||
+		    { echo "$c --help: no usage line"; cat "$WORK/help.$c"; return 1; }
+		expect_grep "^Options:$" "$WORK/help.$c" "$c --help" || return 1
+		for o in $("$CTL" help --options "$c" | sed 's/ .*//'); do
+			grep -q "^  \(-., \)\{0,1\} *$o\( \|$\)" "$WORK/help.$c" ||
+			    { echo "$c --help does not list $o"; cat "$WORK/help.$c"; return 1; }
+		done
+		grep -q -- "--help " "$WORK/help.$c" || { echo "$c --help lacks --help"; return 1; }
+		"$CTL" help "$c" | cmp -s - "$WORK/help.$c" ||
+		    { echo "help $c differs from $c --help"; return 1; }
+	done
+	[ "$n" -ge 13 ] || { echo "only $n commands"; return 1; }
+	# The summary line of each is the table's, as the overview shows it.
+	for c in $("$CTL" help --commands | sed 's/ .*//'); do
+		sed -n 2p "$WORK/help.$c" >"$WORK/summary"
+		"$CTL" --help | grep -q -F -- "$(cat "$WORK/summary")" ||
+		    { echo "$c's summary is not in --help"; return 1; }
+	done
+	st=0
+	"$CTL" help nope >/dev/null 2>&1 || st=$?
+	expect_eq "$st" 2 "help of an unknown command" || return 1
+}
+
+tc_scenario t_help_every_command "--help of every command: exit 0, usage, summary, its options"
 
 tc_main_if_run "${BASH_SOURCE[0]}" "$0"
