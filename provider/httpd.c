@@ -41,6 +41,8 @@
 #include "listen.h"
 #include "log.h"
 #include "peer.h"
+#include "tokencache.h"
+#include "tokenreq.h"
 
 #define ENDPOINT_SOCKET_NAME "endpoint.socket"
 
@@ -609,4 +611,35 @@ httpd_describe(const struct daemon *d, char *buf, size_t n)
 		    httpd_addr_text(&ss, addr, sizeof(addr)) == 0)
 			put_line(buf, n, &len, "listen %s\n", addr);
 	}
+}
+
+int
+httpd_describe_client(const struct cred_conf *cc, char *buf, size_t n,
+    const char **why)
+{
+	const struct cred_conf *f = treq_fields(cc);
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	if (f == NULL || f->client_id == NULL) {
+		*why = "this credential has no client_id the endpoint could "
+		    "match";
+		return TC_ENOTFOUND;
+	}
+	put_line(buf, n, &len, "client_id\t%s\n", f->client_id);
+	if (cc->endpoint_secret != NULL)
+		put_line(buf, n, &len, "secret\trequired\n");
+	if (f->audience != NULL)
+		put_line(buf, n, &len, "audience\t%s\n", f->audience);
+	if (f->scope != NULL)
+		put_line(buf, n, &len, "scope\t%s\n", f->scope);
+	for (i = 0; i < f->nresources; i++)
+		put_line(buf, n, &len, "resource\t%s\n", f->resources[i]);
+	/* put_line leaves len at n once a line did not fit. */
+	if (len >= n) {
+		*why = "its client_id, audience, scope and resources are too "
+		    "long to tell";
+		return TC_ERANGE;
+	}
+	return 0;
 }

@@ -61,6 +61,14 @@ void httpd_wake(struct daemon *d, const struct cred *c);
  * kind; "off" when the endpoint is off. */
 void httpd_describe(const struct daemon *d, char *buf, size_t n);
 
+/* What a request to the endpoint gives to get cc's token, as
+ * "key<TAB>value" lines into buf (n bytes): client_id, "secret required"
+ * with an endpoint_secret_file, audience, scope, each resource (a chain:
+ * its first source's, as treq_match compares them).  0, or TC_ENOTFOUND
+ * (no client_id) or TC_ERANGE (too long for buf) with *why set. */
+int httpd_describe_client(const struct cred_conf *cc, char *buf, size_t n,
+    const char **why);
+
 /* 1 if a and b differ in what the endpoint was opened with (on or off,
  * listen, max_connections): a reload then restarts it; the rest
  * (min_lifetime, max_connections_per_user) applies as it is. */

@@ -21,7 +21,6 @@
 #include "reload.h"
 #include "request.h"
 #include "tokencache.h"
-#include "tokenreq.h"
 
 #define DENIED_ADMIN "permission denied: needs root or admin_group"
 
@@ -235,33 +234,15 @@ OP_HANDLER(endpoint)
  * none (tokencachectl env). */
 OP_HANDLER(client)
 {
-	const struct cred_conf *f = treq_fields(c->conf);
 	struct proto_resp r;
-	size_t i, n = 0;
-	int w;
+	const char *why;
+	int st;
 
 	(void)d, (void)q, (void)now;
 	memset(&r, 0, sizeof(r));
-	if (f == NULL || f->client_id == NULL)
-		return conn_reply_status(k, TC_ENOTFOUND, "this credential "
-		    "has no client_id the endpoint could match", 0);
-#define PUT(key, v) do { \
-	if ((v) != NULL && n < sizeof(r.message)) { \
-		w = snprintf(r.message + n, sizeof(r.message) - n, \
-		    "%s\t%s\n", key, v); \
-		n += w > 0 ? (size_t)w : 0; \
-	} \
-} while (0)
-	PUT("client_id", f->client_id);
-	PUT("secret", c->conf->endpoint_secret != NULL ? "required" : NULL);
-	PUT("audience", f->audience);
-	PUT("scope", f->scope);
-	for (i = 0; i < f->nresources; i++)
-		PUT("resource", f->resources[i]);
-#undef PUT
-	if (n >= sizeof(r.message))
-		return conn_reply_status(k, TC_ERANGE, "its client_id, "
-		    "audience, scope and resources are too long to tell", 0);
+	if ((st = httpd_describe_client(c->conf, r.message, sizeof(r.message),
+	    &why)) != 0)
+		return conn_reply_status(k, st, why, 0);
 	return conn_reply(k, &r);
 }
 
