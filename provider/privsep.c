@@ -155,29 +155,37 @@ monitor_pass_signal(int sig_fd, uint32_t signo)
 }
 
 /*
- * Send on what the worker asked to tell the service manager, every
- * datagram waiting.  A datagram of another size, with other flags or an
- * unterminated status is dropped: the worker may have been taken over.
+ * Send on what the worker asked to tell the service manager: the
+ * datagrams waiting, up to a burst, so that a worker that floods the pair
+ * cannot keep the monitor from its signals.  A datagram of another size,
+ * with other flags or an unterminated status is dropped (and said once):
+ * the worker may have been taken over.
  */
+#define PS_NOTIFY_BURST 32
+
 static void
 monitor_relay(int nfd)
 {
+	static int warned;
 	struct ps_notify m;
 	ssize_t r;
+	int i;
 
-	for (;;) {
-		r = recv(nfd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
-		if (r == -1 && errno == EINTR)
-			continue;
+	for (i = 0; i < PS_NOTIFY_BURST; i++) {
+		do
+			r = recv(nfd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+		while (r == -1 && errno == EINTR);
 		if (r == -1)
 			return;
 		if (r != (ssize_t)sizeof(m) || (m.flags & ~NOTIFY_FLAGS) != 0 ||
 		    memchr(m.status, '\0', sizeof(m.status)) == NULL) {
-			log_warnx("monitor: dropped a malformed notification "
-			    "from the worker (%zd bytes)", r);
+			if (!warned++)
+				log_warnx("monitor: dropped a malformed "
+				    "notification from the worker (%zd bytes)",
+				    r);
 			continue;
 		}
-		if (notify_send_direct(m.flags, m.status) != 0)
+		if (notify_send_direct(m.flags, m.status) != 0 && !warned++)
 			log_warn("monitor: cannot notify the service manager");
 	}
 }
