@@ -215,7 +215,7 @@ $(B)/tests/obj/%.o: %.c $(FLAGS_FILE)
     $(B)/tests/obj/provider/main.o $(TEST_DAEMON_OBJS) $(CTL_OBJS) \
     $(wildcard $(B)/mod/provider/modules/*.o) $(EXEC_DOC_OBJ)) \
     $(addsuffix .d,$(UNIT_BINS) $(B)/tests/tc-reader $(B)/tests/tc-resource \
-    $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon)
+    $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon $(B)/tests/tc-notifyrecv)
 
 $(SHLIB): $(LIB_OBJS) libclient/libtokencache.sym
 	$(CC) -shared -Wl,-soname,$(LIBNAME).$(SONAME_MAJOR) \
@@ -341,6 +341,11 @@ $(B)/tests/tc-sockfuzz: tests/integration/sockfuzz.c $(STATICLIB)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATICLIB) \
 	    $(call pc_libs,$(PKGS_LIB)) -pthread
 
+# A service manager's notification socket (tests/integration/privsep.sh).
+$(B)/tests/tc-notifyrecv: tests/integration/notifyrecv.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
 # A daemon that is not tokencached (tests/integration/harden.sh): the
 # daemon's segment writer behind a socket of its own.
 $(B)/tests/tc-fakedaemon: tests/integration/fakedaemon.c $(DAEMON_OBJS) \
@@ -365,7 +370,7 @@ deps:
 
 TEST_PROGS = $(UNIT_BINS) $(TEST_DAEMON) $(B)/tests/tc-reader $(B)/tests/tc-resource \
              $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon \
-             $(FUZZ_BINS) $(TEST_MODULES)
+             $(B)/tests/tc-notifyrecv $(FUZZ_BINS) $(TEST_MODULES)
 
 # The builds for the tests go one job per CPU, unless make was given -j.
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)

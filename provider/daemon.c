@@ -45,6 +45,7 @@
 #include "scheduler.h"
 #include "proto.h"
 #include "seg_write.h"
+#include "status.h"
 #include "tokencache.h"
 #include "wipe_regs.h"
 
@@ -132,6 +133,7 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	log_info("tokencached %s: %zu credential(s), runtime directory %s%s",
 	    TC_VERSION_STRING, d->ncreds, conf->runtime_dir,
 	    d->seg.adopted ? " (adopted the existing cache)" : "");
+	status_start(d, now);
 	return d;
  fail:
 	daemon_free(d);
@@ -163,6 +165,7 @@ daemon_free(struct daemon *d)
 	free(d->parked);
 	free(d->pfds);
 	free(d->pfd_creds);
+	status_free(d);
 	deny_log_flush(d, now_ns(), 1);
 	if (d->lfd != -1) {
 		close(d->lfd);
@@ -269,6 +272,9 @@ run_timers(struct daemon *d, int64_t now)
 	}
 	if (d->nparked > 0 && d->next_park_check_ns < next)
 		next = d->next_park_check_ns;
+	/* After start_due and the deadlines: a fetch that ended or failed
+	 * in the last turn counts now. */
+	status_tick(d, now, &next);
 	if (d->accept_paused_until_ns != 0) {
 		if (d->accept_paused_until_ns <= now)
 			d->accept_paused_until_ns = 0;
@@ -431,5 +437,6 @@ daemon_run(struct daemon *d)
 		 * vector copies: sleep with none of them in a register. */
 		wipe_vector_registers();
 	}
+	status_stopping();
 	return 0;
 }

@@ -29,6 +29,8 @@
  *   camunda_env.c  that file read as data (also linked by tokencachectl)
  *   runtime_dir.c  the runtime directory, walked and made safely, once
  *   log.c          logging to stderr or syslog with sd-daemon priorities
+ *   notify.c       sd_notify(3)'s protocol: a datagram to $NOTIFY_SOCKET,
+ *                  sent by the monitor (or the only process)
  *
  * Tokens and the shared segment:
  *
@@ -79,6 +81,9 @@
  *               socket
  *   reload.c    a new configuration: what changes (a pure function),
  *               then applying it
+ *   status.c    Type=notify: readiness, reloading, stopping and the
+ *               status line, sent as they change (readiness.c, the rule
+ *               and the line, pure; notify.c, the protocol)
  *   keys.c      key rotation
  *   scheduler.c the policy, pure functions: refresh points, turns,
  *               backoff, the capacity rule, the token bucket
@@ -93,6 +98,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "readiness.h"
 #include "srcmod.h"
 #include "scheduler.h"
 #include "seg_write.h"
@@ -243,6 +249,17 @@ struct daemon {
 	uint64_t seg_failed;       /* ... and failures since */
 	char conf_error[SEG_ERROR_FIELD];  /* the last reload's, "" if none */
 	struct httpd *httpd;       /* the local token endpoint; NULL: off */
+	struct {                   /* what the service manager was told
+	                            * (status.c) */
+		int ready;             /* READY=1 sent */
+		int64_t started_ns;    /* daemon_new: the readiness bound
+		                        * counts from then */
+		int64_t checked_ns;    /* the credentials last looked at */
+		int64_t sent_ns;       /* the status line last sent ... */
+		char sent[READINESS_STATUS_MAX];  /* ... this one */
+		struct readiness_cred *creds;   /* gathered: room for cap */
+		size_t cap;
+	} svc;
 	struct curl_waitfd *pfds;  /* the loop's poll set (daemon_run) ... */
 	struct cred **pfd_creds;   /* ... and whose module descriptors in it */
 	size_t pfds_cap;

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "detach.h"
 #include "log.h"
+#include "notify.h"
 #include "privsep.h"
 #include "srcmod.h"
 #include "tokencache.h"
@@ -131,6 +132,8 @@ main(int argc, char *argv[])
 		usage(2);
 
 	log_init(1, level);
+	/* Before anything is started that could inherit it. */
+	(void)notify_init();
 	/* No core dumps and no ptrace by other users: we hold secrets. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
 	    setrlimit(RLIMIT_CORE, &rl) == -1)

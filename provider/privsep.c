@@ -10,6 +10,17 @@
  * Signals for the worker (SIGHUP, SIGTERM) go over a pipe, not kill(2):
  * the worker runs as another user, and a monitor without CAP_KILL (as
  * under the systemd unit's CapabilityBoundingSet) may not signal it.
+ *
+ * What the worker has to tell the service manager (ready, reloading,
+ * stopping, its status line) goes the other way, over a datagram socket
+ * pair of its own: the monitor is the unit's main process, the only one
+ * whose notifications systemd takes under NotifyAccess=main.  Each
+ * datagram is one struct ps_notify, whole or not at all, so the worker
+ * never blocks on it and it never mixes with the LOAD exchange.  The
+ * monitor checks its size, flags and terminating NUL, and formats the
+ * message itself (notify_format): the worker can say ready, reloading or
+ * stopping and set the status line, nothing else (no MAINPID=, no
+ * file descriptors).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +44,7 @@
 
 #include "detach.h"
 #include "log.h"
+#include "notify.h"
 #include "privsep.h"
 #include "runtime_dir.h"
 #include "seg.h"
@@ -45,6 +57,13 @@
 static int monitor_fd = -1;
 static int monitor_lost;     /* it stopped answering: see privsep_load() */
 static int signal_fd = -1;   /* the worker's end of the signal pipe */
+static int notify_fd = -1;   /* the worker's end of the notify pair */
+
+/* A notification from the worker, as it goes over the notify pair. */
+struct ps_notify {
+	uint32_t flags;              /* NOTIFY_* */
+	char status[NOTIFY_STATUS_MAX];  /* NUL-terminated */
+};
 
 /* A signal on the pipe, one byte each. */
 #define PS_SIG_HUP  'H'
@@ -136,15 +155,51 @@ monitor_pass_signal(int sig_fd, uint32_t signo)
 }
 
 /*
- * The monitor: forward signals, answer LOAD, and leave with the worker's
- * exit status.
+ * Send on what the worker asked to tell the service manager: the
+ * datagrams waiting, up to a burst, so that a worker that floods the pair
+ * cannot keep the monitor from its signals.  A datagram of another size,
+ * with other flags or an unterminated status is dropped (and said once):
+ * the worker may have been taken over.
+ */
+#define PS_NOTIFY_BURST 32
+
+static void
+monitor_relay(int nfd)
+{
+	static int warned;
+	struct ps_notify m;
+	ssize_t r;
+	int i;
+
+	for (i = 0; i < PS_NOTIFY_BURST; i++) {
+		do
+			r = recv(nfd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+		while (r == -1 && errno == EINTR);
+		if (r == -1)
+			return;
+		if (r != (ssize_t)sizeof(m) || (m.flags & ~NOTIFY_FLAGS) != 0 ||
+		    memchr(m.status, '\0', sizeof(m.status)) == NULL) {
+			if (!warned++)
+				log_warnx("monitor: dropped a malformed "
+				    "notification from the worker (%zd bytes)",
+				    r);
+			continue;
+		}
+		if (notify_send_direct(m.flags, m.status) != 0 && !warned++)
+			log_warn("monitor: cannot notify the service manager");
+	}
+}
+
+/*
+ * The monitor: forward signals, relay notifications, answer LOAD, and
+ * leave with the worker's exit status.
  */
 static void __attribute__((noreturn))
-monitor_main(int fd, int sig_fd, pid_t worker, const char *path,
+monitor_main(int fd, int sig_fd, int nfd, pid_t worker, const char *path,
     const char *rundir, uid_t uid, gid_t gid)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	sigset_t mask;
 	uint32_t req;
 	int sfd, st;
@@ -159,18 +214,24 @@ monitor_main(int fd, int sig_fd, pid_t worker, const char *path,
 		fatal("monitor: signalfd");
 	pfd[0].fd = sfd;
 	pfd[0].events = POLLIN;
-	pfd[1].fd = fd;
+	pfd[1].fd = nfd;
 	pfd[1].events = POLLIN;
+	pfd[2].fd = fd;
+	pfd[2].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, fd != -1 ? 2 : 1, -1) == -1) {
+		if (poll(pfd, fd != -1 ? 3 : 2, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("monitor: poll");
 		}
+		if (pfd[1].revents)
+			monitor_relay(nfd);
 		if (pfd[0].revents &&
 		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD &&
 			    waitpid(worker, &st, WNOHANG) == worker) {
+				/* Its last words (STOPPING=1) first. */
+				monitor_relay(nfd);
 				if (WIFEXITED(st))
 					exit(WEXITSTATUS(st));
 				log_warnx("worker killed by signal %d",
@@ -180,7 +241,7 @@ monitor_main(int fd, int sig_fd, pid_t worker, const char *path,
 			if (si.ssi_signo != SIGCHLD)
 				monitor_pass_signal(sig_fd, si.ssi_signo);
 		}
-		if (fd != -1 && pfd[1].revents) {
+		if (fd != -1 && pfd[2].revents) {
 			if (read_all(fd, &req, sizeof(req), 1000) != 0 ||
 			    req != PS_LOAD) {
 				/* The worker is gone or confused: stop
@@ -300,6 +361,24 @@ privsep_signal_read(void)
 }
 
 int
+privsep_notify(unsigned flags, const char *status)
+{
+	struct ps_notify m;
+	ssize_t w;
+
+	if (notify_fd == -1)
+		return 1;
+	memset(&m, 0, sizeof(m));
+	m.flags = flags & NOTIFY_FLAGS;
+	if (status != NULL)
+		snprintf(m.status, sizeof(m.status), "%s", status);
+	do
+		w = send(notify_fd, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (w == -1 && errno == EINTR);
+	return w == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+int
 privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	uid_t ru, eu, su;
@@ -358,9 +437,10 @@ worker_user(const struct daemon_conf *conf, uid_t *uid, gid_t *gid,
 	return 0;
 }
 
-/* The monitor-worker socket pair sv and the signal pipe sp. */
+/* The monitor-worker socket pair sv, the signal pipe sp and the notify
+ * pair sn (its ends non-blocking: see monitor_relay, privsep_notify). */
 static int
-open_channels(int sv[2], int sp[2], char *err, size_t errlen)
+open_channels(int sv[2], int sp[2], int sn[2], char *err, size_t errlen)
 {
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
@@ -372,6 +452,15 @@ open_channels(int sv[2], int sp[2], char *err, size_t errlen)
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+	    sn) == -1) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		close(sp[0]);
+		close(sp[1]);
 		return -1;
 	}
 	return 0;
@@ -400,7 +489,8 @@ worker_fails_at_once(void)
  */
 static void __attribute__((noreturn))
 become_monitor(struct daemon_conf *conf, int worker_fd, const int sv[2],
-    const int sp[2], pid_t worker, int fail_at_once, uid_t uid, gid_t gid)
+    const int sp[2], const int sn[2], pid_t worker, int fail_at_once,
+    uid_t uid, gid_t gid)
 {
 	char *path, *rundir;
 
@@ -409,6 +499,7 @@ become_monitor(struct daemon_conf *conf, int worker_fd, const int sv[2],
 	/* The monitor keeps no secrets between reloads. */
 	close(sv[1]);
 	close(sp[0]);
+	close(sn[1]);
 	if (worker_fd != -1) {
 		/* In the background: the worker releases the
 		 * parent; the monitor leaves the terminal too. */
@@ -421,7 +512,7 @@ become_monitor(struct daemon_conf *conf, int worker_fd, const int sv[2],
 		fatalx("monitor: out of memory");
 	conf_free(conf);
 	wipe_vector_registers();
-	monitor_main(sv[0], sp[1], worker, path, rundir, uid, gid);
+	monitor_main(sv[0], sp[1], sn[0], worker, path, rundir, uid, gid);
 }
 
 int
@@ -429,7 +520,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
     size_t errlen)
 {
 	sigset_t chld, oldmask;
-	int sv[2], sp[2], fail_at_once, config, r;
+	int sv[2], sp[2], sn[2], fail_at_once, config, r;
 	pid_t pid, monitor = getpid();
 	uid_t uid;
 	gid_t gid;
@@ -446,7 +537,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	if (runtime_dir_prepare(conf->runtime_dir, uid, gid, &config, err,
 	    errlen) != 0)
 		return config ? PRIVSEP_ECONFIG : -1;
-	if (open_channels(sv, sp, err, errlen) != 0)
+	if (open_channels(sv, sp, sn, err, errlen) != 0)
 		return -1;
 	/*
 	 * SIGCHLD is blocked before the fork, so that a worker that dies at
@@ -474,12 +565,14 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 #endif
 	}
 	if (pid != 0)
-		become_monitor(conf, worker_fd, sv, sp, pid, fail_at_once,
+		become_monitor(conf, worker_fd, sv, sp, sn, pid, fail_at_once,
 		    uid, gid);
 	close(sv[0]);
 	close(sp[1]);
+	close(sn[0]);
 	monitor_fd = sv[1];
 	signal_fd = sp[0];
+	notify_fd = sn[1];
 	if (privsep_drop(uid, gid, err, errlen) != 0)
 		return -1;
 	/* Set after the drop, which clears it: leave with the monitor. */

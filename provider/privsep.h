@@ -43,6 +43,15 @@ int privsep_load(const char *path, struct daemon_conf **out, char *err);
 int privsep_signal_fd(void);
 int privsep_signal_read(void);
 
+/*
+ * In the worker: pass flags (NOTIFY_*, notify.h) and a status line (cut
+ * to NOTIFY_STATUS_MAX - 1 bytes) to the monitor, which sends them to
+ * the service manager as the unit's main process.  0 passed on, -1
+ * (errno set) not, 1 if there is no monitor: the caller is the only
+ * process and sends itself.
+ */
+int privsep_notify(unsigned flags, const char *status);
+
 /* Drop to uid/gid for good: no supplementary groups, all three ids set,
  * checked, and no way back.  -1 with a message in err. */
 int privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen);

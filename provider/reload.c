@@ -18,6 +18,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "reload.h"
+#include "status.h"
 #include "tokencache.h"
 
 int
@@ -251,8 +252,8 @@ reload_refused(struct daemon *d, const char *err, char *msg, size_t msglen)
  * access may have been taken away.  A configuration that does not load
  * changes nothing.  Returns 0 or -1, with what happened in msg.
  */
-int
-reload(struct daemon *d, char *msg, size_t msglen)
+static int
+reload_now(struct daemon *d, char *msg, size_t msglen)
 {
 	struct daemon_conf *nc;
 	struct reload_change ch;
@@ -297,4 +298,17 @@ reload(struct daemon *d, char *msg, size_t msglen)
 	    changed, removed, acl_changed || removed ? "; keys rotated" : "");
 	log_info("%s", msg);
 	return 0;
+}
+
+/* The service manager sees the reload: RELOADING=1 before, READY=1 once
+ * the new configuration applies (or the running one stays). */
+int
+reload(struct daemon *d, char *msg, size_t msglen)
+{
+	int r;
+
+	status_reloading(d);
+	r = reload_now(d, msg, msglen);
+	status_reloaded(d, now_ns());
+	return r;
 }

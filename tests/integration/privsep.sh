@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # privsep.sh - the root monitor and the runtime directory: signals
 # without CAP_KILL, runtime files root owns, a runtime_dir another user
-# could change, configuration errors exit 78.
+# could change, configuration errors exit 78, the monitor notifying the
+# service manager for the worker.
 #
 # A scenario file of the integration suite (see lib.sh): run.sh sources it,
 # or run it alone: B=build bash tests/integration/privsep.sh
@@ -223,5 +224,45 @@ t_ps_config_exit_status() {
 }
 
 tc_scenario t_ps_config_exit_status "configuration errors exit 78 (EX_CONFIG), a read-only runtime_dir too" root
+
+# Type=notify without systemd: the monitor, the main process (systemd's
+# NotifyAccess=main takes no other's), sends what the worker has to say:
+# READY=1 once the token exists, RELOADING=1 and READY=1 around a reload,
+# STOPPING=1; the worker sends nothing itself.
+t_ps_notify() {
+	it_res_server long || return 1
+	local log=$WORK/notify.log rp st=0 pid
+	"$B/tests/tc-notifyrecv" "$WORK/notify" >"$log" 2>&1 &
+	rp=$!
+	wait_for 5 test -S "$WORK/notify" || { kill "$rp"; return 1; }
+	ps_conf
+	TC_DAEMON_WRAP="env NOTIFY_SOCKET=$WORK/notify" tc_daemon_start ||
+	    { kill "$rp"; return 1; }
+	pid=$DAEMON_PID
+	if ! wait_for 15 grep -q 'READY=1' "$log"; then
+		cat "$log"; kill "$rp"; ps_kill; return 1
+	fi
+	expect_grep "^$pid READY=1|STATUS=1 credential, 1 valid; next refresh in [0-9]*m|\$" \
+	    "$log" "READY=1 with the token" || { kill "$rp"; ps_kill; return 1; }
+	kill -HUP "$pid"
+	ps_ready_twice() { [ "$(grep -c 'READY=1' "$log")" -ge 2 ]; }
+	wait_for 10 ps_ready_twice || { cat "$log"; kill "$rp"; ps_kill; return 1; }
+	kill -TERM "$pid"
+	wait "$pid" || st=$?
+	DAEMON_PID=
+	wait_for 5 grep -q 'STOPPING=1' "$log"
+	kill "$rp"
+	wait "$rp" 2>/dev/null
+	expect_eq "$st" 0 "exit status" || return 1
+	expect_eq "$(cut -d' ' -f2 "$log" | sed 's/=.*//' | uniq | tr '\n' ' ')" \
+	    "STATUS READY RELOADING READY STOPPING " "the messages, in order" ||
+	    { cat "$log"; return 1; }
+	expect_grep "^$pid RELOADING=1|MONOTONIC_USEC=[0-9]*|\$" "$log" "RELOADING=1" ||
+	    return 1
+	expect_eq "$(awk -v p="$pid" '$1 != p' "$log")" "" "messages not from the monitor" ||
+	    return 1
+}
+
+tc_scenario t_ps_notify "Type=notify: the monitor sends READY=1 once the token exists, RELOADING=1/READY=1, STOPPING=1; the worker nothing" root
 
 tc_main_if_run "${BASH_SOURCE[0]}" "$0"

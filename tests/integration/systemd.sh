@@ -9,7 +9,10 @@
 # systemd: a reload picks up a new credential, a restart sends no token
 # request, a failed reload and a fatal start show in `journalctl -p err`,
 # a configuration error is not restarted, and the journal gets priorities
-# and no doubled program name.  Every shell block in the README's Install,
+# and no doubled program name; Type=notify: `systemctl start` returns once
+# the tokens exist, and within the bound with the token service down, the
+# status line says so, a reload goes through RELOADING=1 and READY=1; and
+# systemd-analyze verify and security judge the unit.  Every shell block in the README's Install,
 # Configure and Use sections must carry a marker (<!-- readme-test: none -->
 # for one that is only illustrative), on the line right before its fence.
 #
@@ -280,8 +283,8 @@ if ! grep -q 'systemctl enable --now tokencached' "$ROOT/var/tmp/readme-install.
 	not_ok "README: the install block" "no <!-- readme-test: install --> block that enables the service"
 	exit 1
 fi
-# Type=simple: active at once; it has read its configuration when it
-# answers.
+# Type=notify: `systemctl enable --now` returns once the daemon is ready,
+# at once here (no credential yet).
 if ct_sh readme-install.sh >"$WORK/install.log" 2>&1 &&
     ct_wait 15 tokencachectl list; then
 	ok "README install block: built, installed, service enabled and running"
@@ -519,6 +522,152 @@ if in_ct systemctl restart tokencached &&
 else
 	not_ok "fixed and restarted"
 fi
+
+# ---------------------------------------------------------------- Type=notify
+
+# Readiness, reload and status under the real systemd (tokencached(8),
+# SYSTEMD).  Each function leaves the unit running with the credentials
+# it found.  The starts of the tests above count against the unit's
+# start limit (five a minute): nt_restart clears them first.
+
+nt_status() { in_ct systemctl show -P StatusText tokencached; }
+nt_stop() {
+	in_ct systemctl stop tokencached
+	in_ct systemctl reset-failed tokencached >/dev/null 2>&1
+}
+# nt_since T0: seconds since T0 (date +%s.%N), to the millisecond.
+nt_since() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f", e - s }'; }
+# nt_between X LO HI: LO <= X < HI, as decimals.
+nt_between() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x < hi) }'; }
+
+# `systemctl start` returns only once the tokens exist: with the token
+# server answering 1.5 s late, a start that returned before them would
+# list them pending.
+t_notify_start() {
+	local t0 took st=0 status bad valid n
+	nt_stop		# /run/tokencache goes: fetch anew
+	tc_server_ctl "$P" "/_delay?ms=1500"
+	t0=$(date +%s.%N)
+	in_ct systemctl start tokencached || st=$?
+	took=$(nt_since "$t0")
+	in_ct tokencachectl list >"$WORK/notify-list.out" 2>&1
+	status=$(nt_status)
+	tc_server_ctl "$P" "/_delay?ms=0"
+	bad=$(awk 'NR > 1 && $2 != "valid"' "$WORK/notify-list.out")
+	n=$(awk 'NR > 1' "$WORK/notify-list.out" | wc -l)
+	valid=$(awk 'NR > 1 && $2 == "valid"' "$WORK/notify-list.out" | wc -l)
+	if [ "$st" = 0 ] &&
+	    [ "$(in_ct systemctl show -P Type tokencached)" = notify ] &&
+	    [ "$(in_ct systemctl show -P NotifyAccess tokencached)" = main ] &&
+	    [ -z "$bad" ] && [ "$n" -ge 2 ] &&
+	    nt_between "$took" 1.5 60 &&
+	    printf '%s\n' "$status" |
+	    grep -Eq "^$n credentials, $valid valid; next refresh in [0-9]+m\$"; then
+		ok "Type=notify: systemctl start returned after $took s, all $n tokens listed valid; StatusText: $status"
+	else
+		not_ok "Type=notify: systemctl start returns once the tokens exist" \
+		    "exit $st after $took s; StatusText: $status" "$(cat "$WORK/notify-list.out")" \
+		    "$(in_ct journalctl -q --no-pager -u tokencached | tail -n 10)"
+	fi
+}
+
+# With its token service down, a credential holds the start for its
+# timeout (4 s here) and no longer; the status line says what is missing.
+t_notify_down() {
+	local f=/etc/tokencache/credentials.d/notify-down.conf t0 took st=0 status
+	printf '%s\n' '[credential]' 'provider = oauth2' \
+	    'token_url = http://127.0.0.1:1/token' 'client_id = second-client' \
+	    'client_secret_file = /etc/tokencache/secrets/second-client' \
+	    'timeout = 4' >"$ROOT$f"
+	nt_stop
+	t0=$(date +%s.%N)
+	in_ct systemctl start tokencached || st=$?
+	took=$(nt_since "$t0")
+	status=$(nt_status)
+	if [ "$st" = 0 ] && [ "$(in_ct systemctl is-active tokencached)" = active ] &&
+	    nt_between "$took" 4 20 &&
+	    printf '%s\n' "$status" | grep -Eq '^[0-9]+/[0-9]+ valid; notify-down: .*connect' &&
+	    in_ct journalctl -q --no-pager -u tokencached -o cat |
+	    grep -q 'ready without every token after'; then
+		ok "token service down: systemctl start returned after $took s (timeout = 4); StatusText: $status"
+	else
+		not_ok "token service down: start within the bound, StatusText says what is missing" \
+		    "exit $st after $took s; StatusText: $status" \
+		    "$(in_ct journalctl -q --no-pager -u tokencached | tail -n 10)"
+	fi
+	rm -f "$ROOT$f"
+	in_ct systemctl reload tokencached
+}
+
+# A reload: `systemctl reload` returns once the new configuration
+# applies; a SIGHUP to the main process goes through RELOADING=1 and
+# READY=1, both from the main process, which systemd follows (running ->
+# reload -> running), as its debug log shows.
+t_notify_reload() {
+	local f=/etc/tokencache/credentials.d/notify-added.conf st=0 pid n0 i status seq
+	printf '%s\n' '[credential]' 'provider = oauth2' "token_url = $URL" \
+	    'client_id = second-client' \
+	    'client_secret_file = /etc/tokencache/secrets/second-client' >"$ROOT$f"
+	in_ct systemctl reload tokencached || st=$?
+	if [ "$st" = 0 ] && in_ct tokencachectl list | grep -q '^notify-added '; then
+		ok "systemctl reload returns once applied: the credential it added is listed right after"
+	else
+		not_ok "systemctl reload returns once applied" "exit $st" \
+		    "$(in_ct tokencachectl list 2>&1)"
+	fi
+	rm -f "$ROOT$f"
+	pid=$(in_ct systemctl show -P MainPID tokencached)
+	in_ct systemd-analyze log-level debug
+	n0=$(in_ct journalctl -q --no-pager -u tokencached -o cat | wc -l)
+	in_ct systemctl kill --kill-who=main --signal=HUP tokencached
+	for i in $(seq 1 100); do
+		in_ct journalctl -q --no-pager -u tokencached -o cat | tail -n +$((n0 + 1)) \
+		    >"$WORK/notify-reload.log"
+		grep -q 'Changed reload -> running' "$WORK/notify-reload.log" && break
+		sleep 0.1
+	done
+	in_ct systemd-analyze log-level info
+	status=$(nt_status)
+	# The four steps, in this order.
+	seq=$(grep -E "Got notification message from PID $pid \((RELOADING|READY)=1|Changed (running -> reload|reload -> running)" \
+	    "$WORK/notify-reload.log" | sed -e 's/.*Got notification message from PID [0-9]* (\([A-Z]*\)=1.*/\1/' \
+	    -e 's/.*Changed \(.*\)$/\1/' | tr '\n' '|')
+	if [ "$seq" = "RELOADING|running -> reload|READY|reload -> running|" ] &&
+	    grep -Eq "Got notification message from PID $pid \(RELOADING=1, MONOTONIC_USEC=[0-9]+\)" \
+	    "$WORK/notify-reload.log" &&
+	    [ "$(in_ct systemctl show -P ActiveState tokencached)" = active ] &&
+	    [ "$(in_ct systemctl show -P SubState tokencached)" = running ] &&
+	    ! in_ct tokencachectl list | grep -q '^notify-added ' &&
+	    printf '%s\n' "$status" | grep -Eq '^[0-9]+ credentials, [0-9]+ valid'; then
+		ok "SIGHUP: RELOADING=1 (with MONOTONIC_USEC=), then READY=1, from the main process; running -> reload -> running; StatusText: $status"
+	else
+		not_ok "SIGHUP: RELOADING=1, READY=1, running again" "steps: $seq" \
+		    "StatusText: $status" "$(grep -E 'notification|Changed' "$WORK/notify-reload.log")"
+	fi
+}
+
+# The unit as systemd reads it: no warning (--man=no: the minimal root
+# has no man(1) to look its Documentation= pages up with).
+t_notify_verify() {
+	local st=0
+	in_ct systemd-analyze verify --man=no /etc/systemd/system/tokencached.service \
+	    >"$WORK/verify.txt" 2>&1 || st=$?
+	if [ "$st" = 0 ] && [ ! -s "$WORK/verify.txt" ]; then
+		ok "systemd-analyze verify tokencached.service: clean"
+	else
+		not_ok "systemd-analyze verify tokencached.service" "exit $st" "$(cat "$WORK/verify.txt")"
+	fi
+	if in_ct test -f /usr/share/man/man8/tokencached.8; then
+		ok "the unit's Documentation=man:tokencached(8) is installed"
+	else
+		not_ok "the unit's Documentation=man:tokencached(8) is installed"
+	fi
+}
+
+t_notify_start
+t_notify_down
+t_notify_reload
+t_notify_verify
 
 # ---------------------------------------------------------------- start limit
 
