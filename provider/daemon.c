@@ -90,6 +90,7 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	}
 	d->conf = conf;
 	d->sfd = d->lfd = -1;
+	d->started_at = (int64_t)time(NULL);
 	raise_nofile_limit();
 	d->parked_cap = parked_cap_for_limit();
 	d->parked_size = 2 * d->parked_cap;

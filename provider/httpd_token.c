@@ -171,6 +171,7 @@ reply_error(struct daemon *d, struct hreq *r, unsigned int status,
 	struct jbuf b = { 0 };
 
 	d->httpd->replies[outcome]++;
+	httpd_count_status(d->httpd, status);
 	jb_put(&b, "{\"error\":", 9);
 	jb_string(&b, error, strlen(error));
 	if (desc != NULL && desc[0] != '\0') {
@@ -246,6 +247,7 @@ reply_token(struct daemon *d, struct hreq *r, const struct cred *c,
 	}
 	jb_put(&b, "}\n", 2);
 	d->httpd->replies[HO_TOKEN]++;
+	httpd_count_status(d->httpd, MHD_HTTP_OK);
 	return reply(r, MHD_HTTP_OK, &b, NULL, NULL);
 }
 
@@ -438,6 +440,7 @@ serve_discovery(struct daemon *d, struct hreq *r, const char *method)
 	    "[\"client_secret_post\",\"client_secret_basic\"]}\n", base, base,
 	    TOKEN_PATH);
 	d->httpd->replies[HO_OTHER_OK]++;
+	httpd_count_status(d->httpd, MHD_HTTP_OK);
 	return reply(r, MHD_HTTP_OK, &b, NULL, NULL);
 }
 

@@ -257,8 +257,8 @@ code_in(const char *code, size_t len, const char *const *list)
  * Describe an error reply (an object with an `error` member) into buf and
  * classify it: TOK_PERMANENT for codes that will fail again, TOK_TRANSIENT
  * for codes that say "later", and `unknown` for anything else.  *coded is
- * 1 when the text is "CODE" or "CODE: DESCRIPTION", 0 when it only says
- * what was wrong with the reply.
+ * CODE's length when the text is "CODE" or "CODE: DESCRIPTION" (a code may
+ * hold ": " itself), 0 when it only says what was wrong with the reply.
  */
 static enum tok_outcome
 describe_oauth_error(struct json_object *obj, char *buf, size_t bufsz,
@@ -289,8 +289,8 @@ describe_oauth_error(struct json_object *obj, char *buf, size_t bufsz,
 	else if (len == 0)
 		snprintf(buf, bufsz, "empty error code");
 	else {
-		*coded = 1;
 		echo_sanitized(code, sizeof(code), s, len, ECHO_CODE_MAX);
+		*coded = (int)strlen(code);	/* > 0 */
 		d = member_string(obj, "error_description", &dlen);
 		if (d != NULL && dlen > 0) {
 			echo_sanitized(desc, sizeof(desc), d, dlen,
@@ -510,9 +510,12 @@ tok_parse(const char *body, size_t len, long http_status, int64_t now,
 		if (has_error_member(obj)) {
 			o = describe_oauth_error(obj, text, sizeof(text),
 			    TOK_PERMANENT, &coded);
-			if (coded)
+			if (coded) {
 				tok_seterr(out, o, "%s", text);
-			else
+				/* error may have been cut short */
+				out->error_code_len = strnlen(out->error,
+				    (size_t)coded);
+			} else
 				tok_seterr(out, o, "HTTP %ld: %s", http_status,
 				    text);
 		} else if (obj == NULL)
