@@ -288,7 +288,7 @@ source_over(struct daemon *d, struct cred *c, int64_t now)
 	/* Every source's attempt counts, a chain's too. */
 	stats_attempt(&c->st, (int64_t)time(NULL), q->res.outcome,
 	    q->http_status, q->retry_after, now - c->sent_ns, q->res.error,
-	    q->res.error_code_len);
+	    q->res.error_code_at, q->res.error_code_len);
 	if (q->res.outcome != TOK_OK && cc->nsources > 0) {
 		chain_keep(c, q);
 		if (cc->sources[c->src_at].control != SRC_REQUIRED &&

@@ -30,12 +30,12 @@ stats_outcome_name(enum stats_outcome o)
 void
 stats_attempt(struct cred_stats *s, int64_t wall, int tok_outcome,
     long http_status, long retry_after, int64_t latency_ns,
-    const char *error, size_t code_len)
+    const char *error, size_t code_at, size_t code_len)
 {
 	struct stats_attempt *a = &s->ring[s->ring_next];
 	enum stats_outcome o;
 	double secs;
-	size_t i;
+	size_t i, n;
 
 	if (tok_outcome == TOK_OK)
 		o = ST_OK;
@@ -68,8 +68,12 @@ stats_attempt(struct cred_stats *s, int64_t wall, int tok_outcome,
 	    (uint32_t)(latency_ns / 1000000);
 	if (o != ST_OK && error != NULL) {
 		snprintf(a->error, sizeof(a->error), "%s", error);
-		a->error_code_len = code_len < strlen(a->error) ? code_len :
-		    strlen(a->error);
+		n = strlen(a->error);
+		if (code_len > 0 && code_at < n) {
+			a->error_code_at = code_at;
+			a->error_code_len = code_len < n - code_at ? code_len :
+			    n - code_at;
+		}
 	}
 	if (o != ST_OK) {
 		s->last_failure = *a;
@@ -95,20 +99,21 @@ stats_last_failure(const struct cred_stats *s)
 	return s->has_failure ? &s->last_failure : NULL;
 }
 
-/* token_parse.c writes "CODE" or "CODE: DESCRIPTION" for a §5.2 reply. */
+/* token_parse.c writes "CODE" or "CODE: DESCRIPTION" for a §5.2 reply,
+ * after "HTTP 429: " and the like for some statuses. */
 void
 stats_error_split(const struct stats_attempt *a, char *code, size_t codelen,
     char *desc, size_t desclen)
 {
 	size_t n = a->error_code_len;
-	const char *rest = a->error + n;
+	const char *rest = a->error + a->error_code_at + n;
 
 	if (n == 0) {
 		snprintf(code, codelen, "%s", a->error);
 		snprintf(desc, desclen, "%s", "");
 		return;
 	}
-	snprintf(code, codelen, "%.*s", (int)n, a->error);
+	snprintf(code, codelen, "%.*s", (int)n, a->error + a->error_code_at);
 	if (strncmp(rest, ": ", 2) == 0)
 		rest += 2;
 	snprintf(desc, desclen, "%s", rest);
@@ -167,7 +172,7 @@ prom_sample(FILE *fp, const char *name, const char *const *labels,
 	    value == (double)(long long)value)
 		fprintf(fp, " %lld\n", (long long)value);
 	else
-		fprintf(fp, " %.17g\n", value);
+		fprintf(fp, " %.15g\n", value);
 }
 
 int

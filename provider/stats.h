@@ -38,7 +38,8 @@ struct stats_attempt {
 	long http_status;        /* 0: none */
 	uint32_t latency_ms;     /* sent to ended */
 	char error[SEG_SLOT_ERROR]; /* "" for ST_OK */
-	size_t error_code_len;   /* see struct tok_result */
+	size_t error_code_at;    /* see struct tok_result */
+	size_t error_code_len;
 };
 
 struct cred_stats {
@@ -61,12 +62,12 @@ struct cred_stats {
  * Count an attempt that ended at wall time `wall` (Unix seconds),
  * latency_ns after it was sent (a negative one counts as 0): its outcome
  * (enum tok_outcome), HTTP status, Retry-After (seconds, 0: none) and, for
- * a failure, its error text (NULL: none) of which the first code_len bytes
- * are an RFC 6749 error code.
+ * a failure, its error text (NULL: none), which holds at code_at an RFC
+ * 6749 error code code_len bytes long (0: none), as struct tok_result's.
  */
 void stats_attempt(struct cred_stats *s, int64_t wall, int tok_outcome,
     long http_status, long retry_after, int64_t latency_ns,
-    const char *error, size_t code_len);
+    const char *error, size_t code_at, size_t code_len);
 
 /* The i-th attempt kept, oldest first (i < s->ring_len), else NULL. */
 const struct stats_attempt *stats_attempt_at(const struct cred_stats *s,
