@@ -11,7 +11,7 @@
 # promtool, from Debian's prometheus package: installed, or unpacked by
 # tests/deps.sh (which never installs the server or starts its service).
 PROMTOOL=$(command -v promtool 2>/dev/null ||
-    echo /var/tmp/tokencache-promtool/root/usr/bin/promtool)
+    echo "${PROMTOOL_DIR:-/var/tmp/tokencache-promtool}/root/usr/bin/promtool")
 
 # metric FILE SAMPLE: the value of the sample whose name and labels are
 # SAMPLE exactly (as written: name{label="value",...}), or "none".
