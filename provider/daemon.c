@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "access.h"
+#include "stats_doc.h"
 #include "control.h"
 #include "cred.h"
 #include "daemon.h"
@@ -264,6 +265,15 @@ run_timers(struct daemon *d, int64_t now)
 	}
 	if (d->next_file_check_ns < next)
 		next = d->next_file_check_ns;
+	if (d->conf->metrics_textfile != NULL) {
+		if (d->next_metrics_ns <= now) {
+			stats_textfile(d, now);
+			d->next_metrics_ns = now +
+			    d->conf->metrics_interval * NS_PER_S;
+		}
+		if (d->next_metrics_ns < next)
+			next = d->next_metrics_ns;
+	}
 	if (d->next_park_check_ns <= now) {
 		park_sweep(d);
 		d->next_park_check_ns = now + PARK_CHECK_NS;

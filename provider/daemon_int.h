@@ -255,6 +255,8 @@ struct daemon {
 	char conf_error[SEG_ERROR_FIELD];  /* the last reload's, "" if none */
 	struct httpd *httpd;       /* the local token endpoint; NULL: off */
 	int64_t started_at;        /* wall time, Unix seconds */
+	int64_t next_metrics_ns;   /* metrics_textfile written next, 0: now */
+	int metrics_failing;       /* writing it failed last time (logged) */
 	uint64_t conns_accepted;   /* control connections, ever */
 	uint64_t conns_evicted;    /* ... closed to make room for another */
 	struct curl_waitfd *pfds;  /* the loop's poll set (daemon_run) ... */

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "cred.h"
 #include "daemon_int.h"
 #include "httpd.h"
+#include "log.h"
 #include "stats.h"
 #include "stats_doc.h"
 #include "tokencache.h"
@@ -325,6 +327,63 @@ stats_metrics_write(struct daemon *d, int64_t now, FILE *fp)
 	prom_sample(fp, "tokencache_control_evictions_total", NULL, 0,
 	    (double)d->conns_evicted);
 	return fflush(fp) == 0 && !ferror(fp) ? 0 : -1;
+}
+
+void
+stats_textfile(struct daemon *d, int64_t now)
+{
+	const char *path = d->conf->metrics_textfile;
+	char tmp[PATH_MAX];
+	FILE *fp = NULL;
+	int fd, ok = 0, saved = 0, renaming = 0;
+	const char *what = "cannot create";
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+	    (long)getpid()) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	/* Not one left by a crash, nor one someone put there for us. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+	if (fd == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		if (fd != -1)
+			close(fd);
+		errno = saved;
+		goto out;
+	}
+	what = "cannot write";
+	if (stats_metrics_write(d, now, fp) != 0 || fsync(fileno(fp)) != 0) {
+		saved = errno;
+		(void)fclose(fp);
+		(void)unlink(tmp);
+		errno = saved;
+		goto out;
+	}
+	if (fclose(fp) != 0) {
+		saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+		goto out;
+	}
+	what = "cannot rename";
+	renaming = 1;
+	if (rename(tmp, path) != 0) {
+		saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+		goto out;
+	}
+	ok = 1;
+ out:
+	if (!ok && !d->metrics_failing)
+		log_warn("metrics_textfile: %s %s%s%s", what, tmp,
+		    renaming ? " to " : "", renaming ? path : "");
+	else if (ok && d->metrics_failing)
+		log_info("metrics_textfile: %s written again", path);
+	d->metrics_failing = !ok;
 }
 
 int

@@ -16,6 +16,14 @@ struct daemon;
  * what tokencached(8), METRICS, lists.  0, or -1 if fp failed. */
 int stats_metrics_write(struct daemon *d, int64_t now, FILE *fp);
 
+/*
+ * Write the metrics to metrics_textfile for node_exporter's textfile
+ * collector: into PATH.tmp.PID (created anew, mode 0644), renamed over
+ * PATH, so that the collector reads a whole file or the one before.  A
+ * failure is logged when it starts and when it ends, not at every turn.
+ */
+void stats_textfile(struct daemon *d, int64_t now);
+
 /* The documents as sealed memfds (F_SEAL_SHRINK, GROW, WRITE, SEAL),
  * opened read-only where /proc allows: a descriptor to close, or -1. */
 int stats_metrics_fd(struct daemon *d, int64_t now);

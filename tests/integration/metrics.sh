@@ -135,3 +135,58 @@ t_metrics_rate_limited() {
 }
 
 tc_scenario t_metrics_rate_limited "metrics: a 429 with Retry-After counts as rate_limited and a hold; STATUS shows error and error_description"
+
+# http_get URL OUT: GET with node (no curl in the test dependencies): the
+# status and Content-Type on the first line of OUT, the body after.
+http_get() {
+	node -e '
+		const [url] = process.argv.slice(1);
+		fetch(url).then(async (r) => {
+			process.stdout.write(`${r.status} ${r.headers.get("content-type")}\n`);
+			process.stdout.write(await r.text());
+		}).catch((e) => { console.error(e.message); process.exit(1); });
+	' "$1" >"$2"
+}
+
+# metrics_textfile: written whole (renamed into place, no temporary file
+# left), kept up to date; GET /metrics on the local endpoint.
+t_metrics_textfile_http() {
+	it_fault_server || return 1
+	post_sf=$(tc_secret post "$POST_SECRET")
+	local port f=$WORK/textfile/tokencache.prom ok
+	port=$(tc_free_port) || return 1
+	# The worker's user (the daemon drops privileges as root) must be
+	# able to write there, as the directory of node_exporter's collector.
+	mkdir -m 0777 "$WORK/textfile"
+	tc_config "$FAST_RATE" "$FAST_BURST" "refresh_min_interval = 0" \
+	    "metrics_textfile = $f" "metrics_interval = 1" \
+	    "[endpoint]" "listen = 127.0.0.1:$port"
+	tc_cred good "$PF/ok" it-post "$post_sf" "timeout = 2"
+	tc_daemon_start || return 1
+	wait_settled || return 1
+	wait_for 5 test -s "$f" || { echo "no $f"; cat "$WORK/daemon.log"; return 1; }
+	promtool_ok "$f" || return 1
+	ok='tokencache_refresh_requests_total{credential="good",outcome="ok"}'
+	expect_eq "$(metric "$f" "$ok")" 1 "ok in the textfile" || return 1
+	ctl refresh good >/dev/null || return 1
+	wait_for 5 eval '[ "$(metric "$f" "$ok")" = 2 ]' ||
+	    { echo "the textfile was not updated: $(metric "$f" "$ok")"; return 1; }
+	ls -a "$WORK/textfile" >"$WORK/textfile.ls"
+	expect_eq "$(grep -c tmp "$WORK/textfile.ls")" 0 "temporary files left" || return 1
+
+	http_get "http://127.0.0.1:$port/metrics" "$WORK/http.out" || return 1
+	expect_eq "$(head -n1 "$WORK/http.out")" "200 text/plain; version=0.0.4; charset=utf-8" "status and type" || return 1
+	tail -n +2 "$WORK/http.out" >"$WORK/http.prom"
+	promtool_ok "$WORK/http.prom" || return 1
+	expect_eq "$(metric "$WORK/http.prom" "$ok")" 2 "ok over HTTP" || return 1
+	# This reply counts itself.
+	expect_eq "$(metric "$WORK/http.prom" 'tokencache_http_requests_total{code="200"}')" 1 "its own 200" || return 1
+	# Anyone on the host may scrape it, as anyone may run the command;
+	# a token request still needs its client_id.
+	node -e '
+		fetch(process.argv[1], { method: "POST" }).then((r) => process.exit(r.status === 405 ? 0 : 1))
+		.catch(() => process.exit(1));' "http://127.0.0.1:$port/metrics" ||
+	    { echo "POST /metrics was not refused with 405"; return 1; }
+}
+
+tc_scenario t_metrics_textfile_http "metrics: metrics_textfile written whole and kept up to date; GET /metrics on the local endpoint, parsed by promtool"
