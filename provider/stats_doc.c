@@ -355,7 +355,10 @@ stats_textfile(struct daemon *d, int64_t now)
 		goto out;
 	}
 	what = "cannot write";
-	if (stats_metrics_write(d, now, fp) != 0 || fsync(fileno(fp)) != 0) {
+	/* No fsync: the rename is what makes it whole for the collector,
+	 * and after a crash the next interval writes it again; the loop
+	 * does not wait on the disk. */
+	if (stats_metrics_write(d, now, fp) != 0) {
 		saved = errno;
 		(void)fclose(fp);
 		(void)unlink(tmp);
