@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon_int.h"
 #include "stats.h"
 #include "stats_doc.h"
 #include "testutil.h"
@@ -244,6 +245,130 @@ START_TEST(test_doc_memfd)
 }
 END_TEST
 
+/*
+ * The whole text of a small daemon, read back line by line as a parser
+ * would: every sample's family has HELP then TYPE before it, every metric
+ * and label name is valid, no series is written twice, and an endpoint's
+ * query never shows.
+ */
+START_TEST(test_render_names)
+{
+	static struct daemon d;
+	static struct daemon_conf conf;
+	static struct cred_conf cc[2], src[2];
+	static struct cred c[2];
+	static struct endpoint ep[3];
+	struct cred *creds[2] = { &c[0], &c[1] };
+	struct endpoint *eps[3] = { &ep[0], &ep[1], &ep[2] };
+	char *buf = NULL, *line, *save = NULL, families[64][96], *series[512];
+	char help[96] = "";
+	size_t len = 0, nfam = 0, nseries = 0, i;
+	FILE *fp;
+	static char oauth2[] = "oauth2", exec[] = "exec";
+	static char url0[] = "https://auth.example/oauth/token?tenant=secret-ish";
+	static char url1[] = "https://auth.example/oauth/token?other";
+	static char url2[] = "exec:chain";
+
+	d.conf = &conf;
+	cc[0].provider = oauth2;
+	src[0].provider = exec;
+	src[1].provider = oauth2;
+	cc[1].sources = src;
+	cc[1].nsources = 2;
+	snprintf(c[0].name, sizeof(c[0].name), "svc-a.b_c");
+	snprintf(c[1].name, sizeof(c[1].name), "chain");
+	c[0].conf = &cc[0];
+	c[1].conf = &cc[1];
+	stats_attempt(&c[0].st, 10, TOK_OK, 200, 0, 30 * MS, NULL, 0, 0);
+	stats_attempt(&c[1].st, 10, TOK_TRANSIENT, 429, 3, 7 * MS, "x", 0, 0);
+	d.creds = creds;
+	d.ncreds = 2;
+	ep[0].url = url0;
+	ep[1].url = url1;
+	ep[2].url = url2;
+	ep[0].retry_after_holds = 2;
+	ep[1].retry_after_holds = 3;
+	d.eps = eps;
+	d.neps = 3;
+
+	ck_assert_ptr_nonnull(fp = open_memstream(&buf, &len));
+	ck_assert_int_eq(stats_metrics_write(&d, 0, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_ptr_null(strstr(buf, "secret-ish"));
+	ck_assert_ptr_nonnull(strstr(buf, "tokencache_endpoint_retry_after_"
+	    "holds_total{endpoint=\"https://auth.example/oauth/token\"} 5\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "tokencache_credential_info{"
+	    "credential=\"chain\",provider=\"exec,oauth2\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "tokencache_refresh_requests_total{"
+	    "credential=\"chain\",outcome=\"rate_limited\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "tokencache_refresh_duration_seconds"
+	    "_bucket{credential=\"svc-a.b_c\",le=\"0.025\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "tokencache_refresh_duration_seconds"
+	    "_bucket{credential=\"svc-a.b_c\",le=\"0.05\"} 1\n"));
+
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char name[96], *p;
+		size_t n;
+
+		if (strncmp(line, "# HELP ", 7) == 0) {
+			ck_assert_int_eq(sscanf(line + 7, "%95s", help), 1);
+			ck_assert_msg(prom_name_valid(help, 0), "%s", line);
+			for (i = 0; i < nfam; i++)
+				ck_assert_str_ne(families[i], help);
+			ck_assert_uint_lt(nfam, 64);
+			snprintf(families[nfam++], sizeof(families[0]), "%s",
+			    help);
+			continue;
+		}
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			ck_assert_int_eq(sscanf(line + 7, "%95s", name), 1);
+			ck_assert_str_eq(name, help);	/* right after */
+			ck_assert_msg(strstr(line, " counter") != NULL ?
+			    strlen(name) > 6 && strcmp(name + strlen(name) - 6,
+			    "_total") == 0 : strstr(name, "_total") == NULL,
+			    "%s: _total is for counters alone", line);
+			continue;
+		}
+		n = strcspn(line, "{ ");
+		ck_assert_uint_lt(n, sizeof(name));
+		memcpy(name, line, n);
+		name[n] = '\0';
+		ck_assert_msg(prom_name_valid(name, 0), "%s", line);
+		ck_assert_msg(strncmp(name, help, strlen(help)) == 0 &&
+		    (name[strlen(help)] == '\0' ||
+		    strcmp(name + strlen(help), "_bucket") == 0 ||
+		    strcmp(name + strlen(help), "_sum") == 0 ||
+		    strcmp(name + strlen(help), "_count") == 0),
+		    "%s: not of family %s", line, help);
+		/* Label names: each NAME=" after '{' or ','. */
+		for (p = line + n; *p == '{' || *p == ','; ) {
+			char label[64];
+			size_t k = strcspn(p + 1, "=");
+
+			ck_assert_uint_lt(k, sizeof(label));
+			memcpy(label, p + 1, k);
+			label[k] = '\0';
+			ck_assert_msg(prom_name_valid(label, 1), "%s", line);
+			p += 1 + k + 2;		/* past =" */
+			while (*p != '"') {
+				ck_assert(*p != '\0');
+				p += *p == '\\' ? 2 : 1;
+			}
+			p++;
+		}
+		/* The series, once. */
+		*strrchr(line, ' ') = '\0';
+		for (i = 0; i < nseries; i++)
+			ck_assert_str_ne(series[i], line);
+		ck_assert_uint_lt(nseries, 512);
+		series[nseries++] = line;
+	}
+	ck_assert_uint_ge(nfam, 14);	/* the endpoint's is off */
+	free(buf);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -259,6 +384,7 @@ main(void)
 	tcase_add_test(tp, test_prom_text);
 	tcase_add_test(tp, test_prom_names);
 	tcase_add_test(tp, test_doc_memfd);
+	tcase_add_test(tp, test_render_names);
 	suite_add_tcase(s, tp);
 	return tu_run(s);
 }
