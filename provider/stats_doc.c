@@ -193,8 +193,9 @@ write_credentials(struct daemon *d, int64_t now, FILE *fp)
 	    "no valid token.");
 	PER_CRED(fp, "tokencache_token_expiry_seconds",
 	    c->expires_ns > now ? (c->expires_ns - now) / NS_PER_S : 0);
-	prom_family(fp, "tokencache_token_generation", "gauge", "How many "
-	    "times the credential's slot has changed its token.");
+	prom_family(fp, "tokencache_token_generation", "gauge", "The "
+	    "generation of the credential's slot, as readers see it: one more "
+	    "each time the slot gets or loses a token.");
 	PER_CRED(fp, "tokencache_token_generation", generation_of(d, c));
 	prom_family(fp, "tokencache_credential_consecutive_failures",
 	    "gauge", "Attempts in a row that failed, since the last that "
