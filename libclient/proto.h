@@ -38,8 +38,15 @@ enum proto_op {
 	PROTO_OP_CLIENT = 11,  /* what a request to the local endpoint gives
 	                     * to get name's token: "key<TAB>value" lines
 	                     * (client_id, audience, scope, resource) */
+	PROTO_OP_METRICS = 12, /* the daemon's metrics: a sealed read-only
+	                     * memfd comes with the reply, holding the
+	                     * Prometheus text exposition (0.0.4); no name,
+	                     * anyone */
+	PROTO_OP_STATUS = 13,  /* every credential's state and recent
+	                     * attempts: a sealed memfd with a JSON array
+	                     * (tokencache(7), STATUS); no name, anyone */
 };
-#define PROTO_OP_LAST PROTO_OP_CLIENT
+#define PROTO_OP_LAST PROTO_OP_STATUS
 
 /*
  * The operations, one row each, the one list of what a request must carry
@@ -57,6 +64,11 @@ enum proto_op {
 #define PROTO_OPF_ACCESS  0x2u  /* for callers the credential admits */
 #define PROTO_OPF_ADMIN   0x4u  /* for root, the daemon's user, admin_group */
 #define PROTO_OPF_SEGMENT 0x8u  /* the reply brings the segment's fd */
+#define PROTO_OPF_DOC     0x10u /* a reply with status 0 brings a sealed
+                                 * memfd holding a document */
+/* A reply that may bring a descriptor: once per connection, capped while
+ * unread (provider/control.c). */
+#define PROTO_OPF_FD      (PROTO_OPF_SEGMENT | PROTO_OPF_DOC)
 #define PROTO_OPS(X) \
 	X(PROTO_OP_PING,       0,                                 "ping",      ping) \
 	X(PROTO_OP_KEY,        PROTO_OPF_NAME | PROTO_OPF_ACCESS, "key",       key) \
@@ -69,7 +81,9 @@ enum proto_op {
 	X(PROTO_OP_OPEN,       PROTO_OPF_NAME | PROTO_OPF_ACCESS | PROTO_OPF_SEGMENT, \
 	                                                          "key",       open) \
 	X(PROTO_OP_ENDPOINT,   0,                                 "endpoint",  endpoint) \
-	X(PROTO_OP_CLIENT,     PROTO_OPF_NAME | PROTO_OPF_ACCESS, "client",    client)
+	X(PROTO_OP_CLIENT,     PROTO_OPF_NAME | PROTO_OPF_ACCESS, "client",    client) \
+	X(PROTO_OP_METRICS,    PROTO_OPF_DOC,                     "metrics",   metrics) \
+	X(PROTO_OP_STATUS,     PROTO_OPF_DOC,                     "status",    status)
 
 struct proto_op_info {
 	unsigned flags;          /* PROTO_OPF_* */

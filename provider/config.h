@@ -251,6 +251,9 @@ struct daemon_conf {
 	                            * credential, 0: none; default 10 */
 	char *module_dir;          /* loaded modules: NAME.so; default
 	                            * TC_MODULE_DIR */
+	char *metrics_textfile;    /* the worker writes the metrics there
+	                            * (PATH.tmp.PID, then renamed); NULL: no */
+	long metrics_interval;     /* ... every this many seconds, default 15 */
 	struct endpoint_conf endpoint;  /* [endpoint] */
 	struct cred_conf *creds;   /* sorted by name */
 	size_t ncreds;

@@ -45,6 +45,7 @@
 #define DEFAULT_ENDPOINT_RATE	1		/* per second */
 #define DEFAULT_ENDPOINT_BURST	2
 #define DEFAULT_REFRESH_MIN	10		/* seconds */
+#define DEFAULT_METRICS_INTERVAL 15		/* seconds */
 
 /* ---- the main file ----------------------------------------------------- */
 
@@ -60,6 +61,8 @@ enum daemon_key {
 	DK_ENDPOINT_BURST,
 	DK_REFRESH_MIN_INTERVAL,
 	DK_MODULE_DIR,
+	DK_METRICS_TEXTFILE,
+	DK_METRICS_INTERVAL,
 	DK_COUNT
 };
 
@@ -67,6 +70,7 @@ static const char *const daemon_keys[DK_COUNT] = {
 	"runtime_dir", "credentials_dir", "max_credentials", "max_token_size",
 	"user", "admin_group", "key_rotation_interval", "endpoint_rate",
 	"endpoint_burst", "refresh_min_interval", "module_dir",
+	"metrics_textfile", "metrics_interval",
 };
 
 struct daemon_parse {
@@ -239,6 +243,27 @@ daemon_key(struct daemon_parse *dp, size_t k, const char *key,
 		}
 		if ((c->module_dir = strndup(value, vlen)) == NULL)
 			goto nomem;
+		break;
+	case DK_METRICS_TEXTFILE:
+		/* Absolute, as the worker runs in "/"; room for the
+		 * ".tmp.PID" it writes first. */
+		if (value[0] != '/' || value[vlen - 1] == '/' ||
+		    vlen + 32 >= PATH_MAX) {
+			conf_err(err, dp->path, line, "metrics_textfile must "
+			    "be an absolute path to a file, shorter than %d "
+			    "bytes", PATH_MAX - 32);
+			return -1;
+		}
+		if ((c->metrics_textfile = strndup(value, vlen)) == NULL)
+			goto nomem;
+		break;
+	case DK_METRICS_INTERVAL:
+		if (conf_parse_ulong(value, vlen, 1, 86400, &n) != 0) {
+			conf_err(err, dp->path, line, "metrics_interval must "
+			    "be an integer in 1..86400 (seconds)");
+			return -1;
+		}
+		c->metrics_interval = (long)n;
 		break;
 	case DK_COUNT:
 		break;
@@ -480,6 +505,7 @@ conf_load(const char *path, struct daemon_conf **out, char *err)
 	c->endpoint_rate = DEFAULT_ENDPOINT_RATE;
 	c->endpoint_burst = DEFAULT_ENDPOINT_BURST;
 	c->refresh_min_interval = DEFAULT_REFRESH_MIN;
+	c->metrics_interval = DEFAULT_METRICS_INTERVAL;
 	conf_endpoint_defaults(&c->endpoint);
 	if ((c->user = strdup(DEFAULT_USER)) == NULL)
 		goto nomem;
@@ -539,6 +565,7 @@ conf_free(struct daemon_conf *c)
 	free(c->user);
 	free(c->admin_group);
 	free(c->module_dir);
+	free(c->metrics_textfile);
 	conf_endpoint_free(&c->endpoint);
 	free(c);
 }

@@ -96,6 +96,8 @@ conf_pack(const struct daemon_conf *c, size_t *len)
 	pk_u64(&p, c->endpoint_burst);
 	pk_u64(&p, (uint64_t)c->refresh_min_interval);
 	pk_str(&p, c->module_dir);
+	pk_str(&p, c->metrics_textfile);
+	pk_u64(&p, (uint64_t)c->metrics_interval);
 	pk_u64(&p, (uint64_t)c->endpoint.on);
 	pk_u64(&p, c->endpoint.nlisten);
 	for (i = 0; i < c->endpoint.nlisten; i++)
@@ -436,6 +438,10 @@ conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
 		u.failed = 1;
 	c->refresh_min_interval = (long)n;
 	c->module_dir = up_str(&u, 0, NULL);
+	c->metrics_textfile = up_str(&u, 0, NULL);
+	if ((n = up_u64(&u)) < 1 || n > 86400)
+		u.failed = 1;
+	c->metrics_interval = (long)n;
 	if (up_endpoint(&u, &c->endpoint) != 0)
 		goto fail;
 	n = up_u64(&u);
@@ -446,7 +452,8 @@ conf_unpack(const unsigned char *buf, size_t len, struct daemon_conf **out)
 		up_cred(&u, &c->creds[i]);
 	if (u.failed || u.off != u.len || c->path == NULL ||
 	    c->runtime_dir == NULL || c->user == NULL ||
-	    c->module_dir == NULL || c->module_dir[0] != '/')
+	    c->module_dir == NULL || c->module_dir[0] != '/' ||
+	    (c->metrics_textfile != NULL && c->metrics_textfile[0] != '/'))
 		goto fail;
 	*out = c;
 	return 0;

@@ -186,8 +186,9 @@ conn_reply(struct conn *k, struct proto_resp *r)
 }
 
 /*
- * A reply to PROTO_OP_SEGMENT or PROTO_OP_OPEN: the read-only segment fd rides
- * along.  Wipes *r.
+ * A reply that brings a descriptor, fd (PROTO_OPF_FD: the read-only
+ * segment for PROTO_OP_SEGMENT and PROTO_OP_OPEN, a sealed document for
+ * PROTO_OP_METRICS and PROTO_OP_STATUS); fd stays the caller's.  Wipes *r.
  *
  * A descriptor sent but not yet received is charged by the kernel to the
  * sender's user, us, and past our RLIMIT_NOFILE soft limit every further
@@ -200,10 +201,10 @@ conn_reply(struct conn *k, struct proto_resp *r)
  * (conn_park), so that what is in flight stays counted and capped, far
  * below our descriptor limit, which the worker also raises to its hard
  * limit at start.  The library asks one question per connection and then
- * reads, so it never notices.
+ * reads, so it never notices; nor does tokencachectl, for a document.
  */
 int
-conn_reply_segment(struct daemon *d, struct conn *k, struct proto_resp *r)
+conn_reply_fd(struct daemon *d, struct conn *k, struct proto_resp *r, int fd)
 {
 	int64_t now;
 	int ret, saved;
@@ -215,8 +216,8 @@ conn_reply_segment(struct daemon *d, struct conn *k, struct proto_resp *r)
 	k->waiting = 0;
 	k->answered = 1;
 	k->deadline_ns = now_ns() + CONN_IDLE_NS;
-	k->seg_sent = 1;
-	ret = proto_send_with_fd(k->fd, r, sizeof(*r), d->seg.ro_fd);
+	k->fd_sent = 1;
+	ret = proto_send_with_fd(k->fd, r, sizeof(*r), fd);
 	sodium_memzero(r, sizeof(*r));
 	if (ret == 0 && conn_unread(k->fd))
 		conn_park(d, k);
@@ -228,7 +229,7 @@ conn_reply_segment(struct daemon *d, struct conn *k, struct proto_resp *r)
 		if (d->seg_logged_ns == 0 || now - d->seg_logged_ns >=
 		    SEG_LOG_NS) {
 			errno = saved;
-			log_warn("cannot send the segment to uid %u (%llu "
+			log_warn("cannot send a descriptor to uid %u (%llu "
 			    "time%s since the last report)", (unsigned)k->uid,
 			    (unsigned long long)d->seg_failed,
 			    d->seg_failed == 1 ? "" : "s");
@@ -237,6 +238,12 @@ conn_reply_segment(struct daemon *d, struct conn *k, struct proto_resp *r)
 		}
 	}
 	return ret;
+}
+
+int
+conn_reply_segment(struct daemon *d, struct conn *k, struct proto_resp *r)
+{
+	return conn_reply_fd(d, k, r, d->seg.ro_fd);
 }
 
 int
@@ -333,8 +340,10 @@ conn_slot(struct daemon *d)
 {
 	int j = conn_pick(d);
 
-	if (j != -1 && j < d->nconns)
-		conn_close(d, j);	/* no-op for a closed one */
+	if (j != -1 && j < d->nconns && d->conns[j].fd != -1) {
+		d->conns_evicted++;
+		conn_close(d, j);
+	}
 	return j;
 }
 
@@ -389,6 +398,7 @@ accept_conn(struct daemon *d)
 	(void)peer_unix_groups(fd, &k->groups, &k->ngroups);
 	k->accepted_ns = now_ns();
 	k->deadline_ns = k->accepted_ns + CONN_FIRST_NS;
+	d->conns_accepted++;
 	if (slot == d->nconns)
 		d->nconns++;
 	return 1;

@@ -43,14 +43,18 @@ void conn_reap(struct daemon *d);
  * and may be evicted.  Wipes *r.  0, or -1 if the send failed. */
 int conn_reply(struct conn *k, struct proto_resp *r);
 
-/* Answer k with r and the read-only segment fd (PROTO_OPF_SEGMENT ops):
- * once per connection, and only after park_room() said yes; an unread
- * reply parks k.  Wipes *r.  0, or -1 if the send failed. */
+/* Answer k with r and the descriptor fd (PROTO_OPF_FD ops; fd stays the
+ * caller's): once per connection, and only after park_room() said yes;
+ * an unread reply parks k.  Wipes *r.  0, or -1 if the send failed. */
+int conn_reply_fd(struct daemon *d, struct conn *k, struct proto_resp *r,
+    int fd);
+
+/* conn_reply_fd() with the read-only segment fd (PROTO_OPF_SEGMENT). */
 int conn_reply_segment(struct daemon *d, struct conn *k,
     struct proto_resp *r);
 
-/* May k be sent a segment reply, within the caps on unread ones (see
- * control.c)?  NULL if so, else the reason. */
+/* May k be sent a reply with a descriptor, within the caps on unread ones
+ * (see control.c)?  NULL if so, else the reason. */
 const char *park_room(struct daemon *d, const struct conn *k);
 
 /* Answer k with status (0 or a TC_E* code), msg (NULL: none) and

@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "access.h"
+#include "stats_doc.h"
 #include "control.h"
 #include "cred.h"
 #include "daemon.h"
@@ -91,6 +92,7 @@ daemon_new(struct daemon_conf *conf, char *err, size_t errlen)
 	}
 	d->conf = conf;
 	d->sfd = d->lfd = -1;
+	d->started_at = (int64_t)time(NULL);
 	raise_nofile_limit();
 	d->parked_cap = parked_cap_for_limit();
 	d->parked_size = 2 * d->parked_cap;
@@ -266,6 +268,15 @@ run_timers(struct daemon *d, int64_t now)
 	}
 	if (d->next_file_check_ns < next)
 		next = d->next_file_check_ns;
+	if (d->conf->metrics_textfile != NULL) {
+		if (d->next_metrics_ns <= now) {
+			stats_textfile(d, now);
+			d->next_metrics_ns = now +
+			    d->conf->metrics_interval * NS_PER_S;
+		}
+		if (d->next_metrics_ns < next)
+			next = d->next_metrics_ns;
+	}
 	if (d->next_park_check_ns <= now) {
 		park_sweep(d);
 		d->next_park_check_ns = now + PARK_CHECK_NS;

@@ -87,6 +87,11 @@
  *   keys.c      key rotation
  *   scheduler.c the policy, pure functions: refresh points, turns,
  *               backoff, the capacity rule, the token bucket
+ *   stats.c     the counts kept for metrics and status: attempts by
+ *               outcome, latency, the last attempts; the Prometheus text
+ *               format's rules
+ *   stats_doc.c the documents of PROTO_OP_METRICS and PROTO_OP_STATUS,
+ *               sent as sealed memfds
  */
 #ifndef TC_DAEMON_INT_H
 #define TC_DAEMON_INT_H
@@ -102,6 +107,7 @@
 #include "srcmod.h"
 #include "scheduler.h"
 #include "seg_write.h"
+#include "stats.h"
 #include "token_parse.h"
 
 #define MAX_CONNS        128
@@ -142,6 +148,8 @@ struct endpoint {
 	int64_t probe_at_ns;     /* failing: no request before this ... */
 	const struct cred *prober; /* ... nor while this one's is in flight
 	                          * (sched_probe_ms) */
+	uint64_t rate_holds;     /* requests the token bucket delayed */
+	uint64_t retry_after_holds; /* Retry-Afters that held it */
 };
 
 struct cred {
@@ -175,6 +183,9 @@ struct cred {
 	char scope[TOK_SCOPE_MAX]; /* the token's as its server said it, ""
 	                          * if it did not or we do not know (one
 	                          * adopted from the previous daemon) */
+	int rate_held;           /* its due request was counted in
+	                          * ep->rate_holds (until it starts) */
+	struct cred_stats st;    /* kept across a reload, as c is */
 };
 
 struct conn {
@@ -185,8 +196,8 @@ struct conn {
 	int ngroups;
 	int waiting;             /* holds a WAIT or REFRESH for `name` */
 	int answered;            /* has had a reply: may be evicted */
-	int seg_sent;            /* has had its one segment reply (see
-	                          * conn_reply_segment) */
+	int fd_sent;             /* has had its one reply with a descriptor
+	                          * (see conn_reply_fd) */
 	int64_t accepted_ns;
 	uint16_t op;
 	char name[SEG_NAME_FIELD];
@@ -260,6 +271,11 @@ struct daemon {
 		struct readiness_cred *creds;   /* gathered: room for cap */
 		size_t cap;
 	} svc;
+	int64_t started_at;        /* wall time, Unix seconds */
+	int64_t next_metrics_ns;   /* metrics_textfile written next, 0: now */
+	int metrics_failing;       /* writing it failed last time (logged) */
+	uint64_t conns_accepted;   /* control connections, ever */
+	uint64_t conns_evicted;    /* ... closed to make room for another */
 	struct curl_waitfd *pfds;  /* the loop's poll set (daemon_run) ... */
 	struct cred **pfd_creds;   /* ... and whose module descriptors in it */
 	size_t pfds_cap;

@@ -62,17 +62,20 @@ endpoint_gc(struct daemon *d)
  * is counted).  A hold (Retry-After) comes first, then the bucket.
  */
 int64_t
-endpoint_take(struct daemon *d, struct endpoint *e, int64_t now)
+endpoint_take(struct daemon *d, struct endpoint *e, int64_t now, int *bucket)
 {
 	int64_t wait;
 
+	*bucket = 0;
 	if (e->hold_until_ns > now)
 		return e->hold_until_ns - now;
 	if ((wait = sched_probe_wait(e->failures, e->prober != NULL,
 	    e->probe_at_ns, now)) != 0)
 		return wait < 0 ? 60 * NS_PER_S : wait;	/* a reply wakes us */
-	return tbucket_take(&e->bucket, d->conf->endpoint_rate,
+	wait = tbucket_take(&e->bucket, d->conf->endpoint_rate,
 	    d->conf->endpoint_burst, now);
+	*bucket = wait > 0;
+	return wait;
 }
 
 int64_t
@@ -334,6 +337,7 @@ start_due(struct daemon *d, int64_t now, int64_t *next)
 	struct cred *c;
 	size_t i, n = 0, ep = SIZE_MAX;
 	int64_t wait = 0;
+	int bucket = 0;
 
 	for (i = 0; i < d->ncreds; i++)
 		n += !d->creds[i]->in_flight && d->creds[i]->due_ns <= now;
@@ -360,10 +364,17 @@ start_due(struct daemon *d, int64_t now, int64_t *next)
 	sched_order(v, n);
 	for (i = 0; i < n; i++) {
 		c = d->creds[v[i].idx];
-		if (v[i].ep == ep && wait > 0)
-			continue;	/* its endpoint refused one already */
-		ep = v[i].ep;
-		if ((wait = endpoint_take(d, c->ep, now)) > 0) {
+		if (v[i].ep != ep || wait <= 0) {
+			ep = v[i].ep;
+			wait = endpoint_take(d, c->ep, now, &bucket);
+		}
+		if (wait > 0) {
+			/* its endpoint refused one: counted once a request
+			 * if its rate guard did (metrics) */
+			if (bucket && !c->rate_held) {
+				c->rate_held = 1;
+				c->ep->rate_holds++;
+			}
 			if (now + wait < *next)
 				*next = now + wait;
 			continue;

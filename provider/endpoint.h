@@ -20,8 +20,10 @@ void endpoint_gc(struct daemon *d);
 
 /* How long until e may take another request: 0 if now, and the request
  * is counted.  Its Retry-After hold first, then a failing endpoint's
- * probe (sched_probe_wait), then its bucket (endpoint_rate). */
-int64_t endpoint_take(struct daemon *d, struct endpoint *e, int64_t now);
+ * probe (sched_probe_wait), then its bucket (endpoint_rate); *bucket
+ * says whether the bucket was the reason. */
+int64_t endpoint_take(struct daemon *d, struct endpoint *e, int64_t now,
+    int *bucket);
 
 /* c's place in its endpoint's order of need (sched_urgency). */
 int64_t cred_urgency(const struct cred *c, int64_t now);

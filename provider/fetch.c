@@ -17,6 +17,7 @@
 #include "fetch.h"
 #include "httpd.h"
 #include "log.h"
+#include "stats.h"
 #include "token_parse.h"
 #include "tokencache.h"
 
@@ -69,6 +70,7 @@ start_source(struct daemon *d, struct cred *c, int64_t now)
 
 	limits_of(d, c, &lim);
 	c->sent_ns = now;
+	c->rate_held = 0;
 	if (srcmod_start(source_of(c), &lim, q) != 0) {
 		source_over(d, c, now);
 		return;
@@ -214,6 +216,7 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	delay_ms = sched_retry_ms(c->failures, c->permanent, left_ms,
 	    retry_after, randombytes_random());
 	if (retry_after > 0) {
+		c->ep->retry_after_holds++;
 		if (retry_after > RETRY_AFTER_MAX)
 			retry_after = RETRY_AFTER_MAX;
 		/* The server's word holds for every credential on it. */
@@ -282,6 +285,10 @@ source_over(struct daemon *d, struct cred *c, int64_t now)
 	struct tc_mod_req *q = &c->req;
 	const struct cred_conf *cc = c->conf;
 
+	/* Every source's attempt counts, a chain's too. */
+	stats_attempt(&c->st, (int64_t)time(NULL), q->res.outcome,
+	    q->http_status, q->retry_after, now - c->sent_ns, q->res.error,
+	    q->res.error_code_at, q->res.error_code_len);
 	if (q->res.outcome != TOK_OK && cc->nsources > 0) {
 		chain_keep(c, q);
 		if (cc->sources[c->src_at].control != SRC_REQUIRED &&

@@ -577,6 +577,37 @@ put_line(char *buf, size_t n, size_t *len, const char *fmt, ...)
 }
 
 void
+httpd_count_status(struct httpd *h, unsigned int status)
+{
+	size_t i;
+
+	for (i = 0; i < HTTPD_STATUSES; i++)
+		if (h->statuses[i].status == status ||
+		    h->statuses[i].status == 0) {
+			h->statuses[i].status = status;
+			h->statuses[i].count++;
+			return;
+		}
+	/* not reached: the endpoint answers with a handful of statuses */
+}
+
+size_t
+httpd_status_counts(const struct daemon *d, unsigned int *status,
+    uint64_t *count, size_t n)
+{
+	size_t i, k = 0;
+
+	if (d->httpd == NULL)
+		return 0;
+	for (i = 0; i < HTTPD_STATUSES && k < n; i++)
+		if (d->httpd->statuses[i].status != 0) {
+			status[k] = d->httpd->statuses[i].status;
+			count[k++] = d->httpd->statuses[i].count;
+		}
+	return k;
+}
+
+void
 httpd_describe(const struct daemon *d, char *buf, size_t n)
 {
 	static const char *const names[HO_COUNT] = {

@@ -61,6 +61,11 @@ void httpd_wake(struct daemon *d, const struct cred *c);
  * kind; "off" when the endpoint is off. */
 void httpd_describe(const struct daemon *d, char *buf, size_t n);
 
+/* The endpoint's replies by HTTP status, into status[] and count[] (n
+ * places each, in the order first seen); how many.  0 when it is off. */
+size_t httpd_status_counts(const struct daemon *d, unsigned int *status,
+    uint64_t *count, size_t n);
+
 /* What a request to the endpoint gives to get cc's token, as
  * "key<TAB>value" lines into buf (n bytes): client_id, "secret required"
  * with an endpoint_secret_file, audience, scope, each resource (a chain:

@@ -70,6 +70,12 @@ struct hreq {
 	struct hreq *next_waiter;
 };
 
+#define HTTPD_STATUSES 16   /* distinct statuses counted; the endpoint
+                             * answers with fewer */
+
+/* Count a reply with HTTP status (httpd.c). */
+void httpd_count_status(struct httpd *h, unsigned int status);
+
 struct httpd {
 	struct MHD_Daemon *mhd;
 	int mhd_fd;              /* its epoll descriptor */
@@ -84,6 +90,10 @@ struct httpd {
 	int stopping;            /* httpd_close: refuse what is resumed */
 	int64_t accept_paused_until_ns;
 	uint64_t replies[HO_COUNT];
+	struct {                 /* the replies by HTTP status, for metrics */
+		unsigned int status;   /* 0: a free row */
+		uint64_t count;
+	} statuses[HTTPD_STATUSES];
 };
 
 /* libmicrohttpd's access handler (httpd_token.c): the daemon is cls. */

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "request.h"
 #include "scheduler.h"
+#include "stats_doc.h"
 #include "tokenreq.h"
 
 #define DISCOVERY_PATH  "/.well-known/openid-configuration"
@@ -47,6 +48,8 @@
  * to hand out, and a margin for the reply to get there. */
 #define WAIT_SPARE_NS   (NS_PER_S + NS_PER_S / 4)
 #define TOKEN_PATH      "/oauth/token"
+#define METRICS_PATH    "/metrics"
+#define METRICS_TYPE    "text/plain; version=0.0.4; charset=utf-8"
 
 /* ---- replies ---------------------------------------------------------- */
 
@@ -134,8 +137,8 @@ jb_string(struct jbuf *b, const char *s, size_t n)
  * the endpoint's.  b's buffer goes to libmicrohttpd.
  */
 static enum MHD_Result
-reply(struct hreq *r, unsigned int status, struct jbuf *b, const char *name,
-    const char *value)
+reply_typed(struct hreq *r, unsigned int status, struct jbuf *b,
+    const char *type, const char *name, const char *value)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -151,7 +154,7 @@ reply(struct hreq *r, unsigned int status, struct jbuf *b, const char *name,
 		return MHD_NO;
 	}
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "application/json;charset=UTF-8");
+	    type);
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 	    "no-store");
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache");
@@ -160,6 +163,14 @@ reply(struct hreq *r, unsigned int status, struct jbuf *b, const char *name,
 	ret = MHD_queue_response(r->mc, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result
+reply(struct hreq *r, unsigned int status, struct jbuf *b, const char *name,
+    const char *value)
+{
+	return reply_typed(r, status, b, "application/json;charset=UTF-8",
+	    name, value);
 }
 
 /* An RFC 6749 §5.2 error, counted as outcome. */
@@ -171,6 +182,7 @@ reply_error(struct daemon *d, struct hreq *r, unsigned int status,
 	struct jbuf b = { 0 };
 
 	d->httpd->replies[outcome]++;
+	httpd_count_status(d->httpd, status);
 	jb_put(&b, "{\"error\":", 9);
 	jb_string(&b, error, strlen(error));
 	if (desc != NULL && desc[0] != '\0') {
@@ -246,6 +258,7 @@ reply_token(struct daemon *d, struct hreq *r, const struct cred *c,
 	}
 	jb_put(&b, "}\n", 2);
 	d->httpd->replies[HO_TOKEN]++;
+	httpd_count_status(d->httpd, MHD_HTTP_OK);
 	return reply(r, MHD_HTTP_OK, &b, NULL, NULL);
 }
 
@@ -438,7 +451,33 @@ serve_discovery(struct daemon *d, struct hreq *r, const char *method)
 	    "[\"client_secret_post\",\"client_secret_basic\"]}\n", base, base,
 	    TOKEN_PATH);
 	d->httpd->replies[HO_OTHER_OK]++;
+	httpd_count_status(d->httpd, MHD_HTTP_OK);
 	return reply(r, MHD_HTTP_OK, &b, NULL, NULL);
+}
+
+/* The daemon's metrics, as `tokencachectl metrics` prints them, for a
+ * scraper on the host: anyone who may connect may read them, as anyone
+ * may run the command (tokencached(8), METRICS). */
+static enum MHD_Result
+serve_metrics(struct daemon *d, struct hreq *r, const char *method)
+{
+	struct jbuf b = { 0 };
+	FILE *fp;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply_error(d, r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "invalid_request", "use GET", MHD_HTTP_HEADER_ALLOW,
+		    "GET, HEAD", HO_BAD_REQUEST);
+	/* Counted first, so that this reply is in its own counts. */
+	d->httpd->replies[HO_OTHER_OK]++;
+	httpd_count_status(d->httpd, MHD_HTTP_OK);
+	if ((fp = open_memstream(&b.s, &b.len)) == NULL)
+		return MHD_NO;
+	if (stats_metrics_write(d, now_ns(), fp) != 0)
+		b.failed = 1;
+	if (fclose(fp) != 0)
+		b.failed = 1;
+	return reply_typed(r, MHD_HTTP_OK, &b, METRICS_TYPE, NULL, NULL);
 }
 
 /* Does the request announce a body longer than TREQ_BODY_MAX? */
@@ -485,7 +524,8 @@ httpd_access(void *cls, struct MHD_Connection *mc, const char *url,
 		return MHD_NO;
 	if (!r->started) {	/* the headers are in */
 		r->started = 1;
-		if (strcmp(url, DISCOVERY_PATH) != 0 && body_too_long(mc)) {
+		if (strcmp(url, DISCOVERY_PATH) != 0 &&
+		    strcmp(url, METRICS_PATH) != 0 && body_too_long(mc)) {
 			/* Refused before a byte of it is read. */
 			r->hc->in_request = 1;
 			r->body_len = TREQ_BODY_MAX + 1;
@@ -502,5 +542,7 @@ httpd_access(void *cls, struct MHD_Connection *mc, const char *url,
 	r->hc->in_request = 1;
 	if (strcmp(url, DISCOVERY_PATH) == 0)
 		return serve_discovery(d, r, method);
+	if (strcmp(url, METRICS_PATH) == 0)
+		return serve_metrics(d, r, method);
 	return serve_token_request(d, r, url, method);
 }

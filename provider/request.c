@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proto.h"
 #include "reload.h"
+#include "stats_doc.h"
 #include "request.h"
 #include "tokencache.h"
 
@@ -84,12 +85,14 @@ begin_wait(struct cred *c, struct conn *k, uint32_t timeout_ms, int64_t now,
  */
 static const char *
 request_denied(struct daemon *d, struct conn *k,
-    const struct proto_op_info *info, const struct cred *c, int64_t now)
+    const struct proto_op_info *info, struct cred *c, int64_t now)
 {
 	if (info->flags & PROTO_OPF_ACCESS) {
 		if (c == NULL || conn_allowed(c, k))
 			return NULL;
 		log_denied(d, k->uid, info->what, c->name, now);
+		if (k->op == PROTO_OP_KEY || k->op == PROTO_OP_OPEN)
+			c->st.key_denied++;
 		return "permission denied";
 	}
 	if (info->flags & PROTO_OPF_ADMIN) {
@@ -152,6 +155,7 @@ OP_HANDLER(open)
 	(void)q, (void)now;
 	memset(&r, 0, sizeof(r));
 	segw_key_for(&d->seg, c->name, r.key, &r.key_epoch);
+	c->st.key_granted++;
 	return conn_reply_segment(d, k, &r);	/* wipes r */
 }
 
@@ -162,6 +166,7 @@ OP_HANDLER(key)
 	(void)q, (void)now;
 	memset(&r, 0, sizeof(r));
 	segw_key_for(&d->seg, c->name, r.key, &r.key_epoch);
+	c->st.key_granted++;
 	return conn_reply(k, &r);	/* wipes r */
 }
 
@@ -264,6 +269,37 @@ OP_HANDLER(refresh)
 	return 0;
 }
 
+/* A document as a sealed memfd (stats_doc.c): anyone may have the
+ * metrics and the status, as anyone may list the credentials; neither
+ * holds a token or a secret.  Out of memory: TC_ENOMEM, no descriptor. */
+static int
+reply_doc(struct daemon *d, struct conn *k, int (*make)(struct daemon *,
+    int64_t), int64_t now)
+{
+	struct proto_resp r;
+	int fd, ret;
+
+	if ((fd = make(d, now)) < 0)
+		return conn_reply_status(k, TC_ENOMEM, "could not make the "
+		    "document (out of memory?)", 0);
+	memset(&r, 0, sizeof(r));
+	ret = conn_reply_fd(d, k, &r, fd);
+	close(fd);
+	return ret;
+}
+
+OP_HANDLER(metrics)
+{
+	(void)q, (void)c;
+	return reply_doc(d, k, stats_metrics_fd, now);
+}
+
+OP_HANDLER(status)
+{
+	(void)q, (void)c;
+	return reply_doc(d, k, stats_status_fd, now);
+}
+
 typedef int op_handler(struct daemon *, struct conn *,
     const struct proto_req *, struct cred *, int64_t);
 
@@ -274,7 +310,8 @@ static op_handler *const op_handlers[PROTO_OP_LAST + 1] = {
 };
 
 /* A refusal of the request, in the shape of its reply: a segment reply
- * (PROTO_OPF_SEGMENT) carries the segment even so. */
+ * (PROTO_OPF_SEGMENT) carries the segment even so; a document's
+ * (PROTO_OPF_DOC) comes without one, as its status is not 0. */
 static int
 refuse(struct daemon *d, struct conn *k, const struct proto_op_info *info,
     int status, const char *msg)
@@ -307,8 +344,8 @@ request_handle(struct daemon *d, struct conn *k, const struct proto_req *q,
 	if (info == NULL || op_handlers[q->op] == NULL)
 		return -1;
 	k->op = q->op;
-	/* One segment reply per connection: see conn_reply_segment. */
-	if ((info->flags & PROTO_OPF_SEGMENT) && k->seg_sent)
+	/* One reply with a descriptor per connection: see conn_reply_fd. */
+	if ((info->flags & PROTO_OPF_FD) && k->fd_sent)
 		return -1;
 	if (info->flags & PROTO_OPF_NAME)
 		c = cred_find(d, name);
@@ -330,7 +367,7 @@ request_handle(struct daemon *d, struct conn *k, const struct proto_req *q,
 		return -1;
 	}
 	/* No room for one more unread descriptor: busy, none sent. */
-	if ((info->flags & PROTO_OPF_SEGMENT) &&
+	if ((info->flags & PROTO_OPF_FD) &&
 	    (denied = park_room(d, k)) != NULL) {
 		log_debug("uid %u: %s", (unsigned)k->uid, denied);
 		return conn_reply_status(k, TC_EBUSY, denied, 0);

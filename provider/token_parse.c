@@ -48,6 +48,7 @@ tok_seterr(struct tok_result *r, enum tok_outcome o, const char *fmt, ...)
 	int n;
 
 	r->outcome = o;
+	r->error_code_at = r->error_code_len = 0;	/* a new text */
 	va_start(ap, fmt);
 	n = vsnprintf(r->error, sizeof(r->error), fmt, ap);
 	va_end(ap);
@@ -257,8 +258,8 @@ code_in(const char *code, size_t len, const char *const *list)
  * Describe an error reply (an object with an `error` member) into buf and
  * classify it: TOK_PERMANENT for codes that will fail again, TOK_TRANSIENT
  * for codes that say "later", and `unknown` for anything else.  *coded is
- * 1 when the text is "CODE" or "CODE: DESCRIPTION", 0 when it only says
- * what was wrong with the reply.
+ * CODE's length when the text is "CODE" or "CODE: DESCRIPTION" (a code may
+ * hold ": " itself), 0 when it only says what was wrong with the reply.
  */
 static enum tok_outcome
 describe_oauth_error(struct json_object *obj, char *buf, size_t bufsz,
@@ -289,8 +290,8 @@ describe_oauth_error(struct json_object *obj, char *buf, size_t bufsz,
 	else if (len == 0)
 		snprintf(buf, bufsz, "empty error code");
 	else {
-		*coded = 1;
 		echo_sanitized(code, sizeof(code), s, len, ECHO_CODE_MAX);
+		*coded = (int)strlen(code);	/* > 0 */
 		d = member_string(obj, "error_description", &dlen);
 		if (d != NULL && dlen > 0) {
 			echo_sanitized(desc, sizeof(desc), d, dlen,
@@ -300,6 +301,32 @@ describe_oauth_error(struct json_object *obj, char *buf, size_t bufsz,
 			snprintf(buf, bufsz, "%s", code);
 	}
 	return o;
+}
+
+/*
+ * out->error holds at offset `at` the error code of an error reply, coded
+ * bytes long (describe_oauth_error; 0: none): mark it, for those who show
+ * the code and the description apart (the daemon's STATUS).  The text may
+ * have been cut short.
+ */
+static void
+mark_code(struct tok_result *out, size_t at, int coded)
+{
+	size_t n = strlen(out->error);
+
+	if (coded <= 0 || at >= n)
+		return;
+	out->error_code_at = at;
+	out->error_code_len = n - at < (size_t)coded ? n - at : (size_t)coded;
+}
+
+/* The length of "HTTP %ld: ", which comes before a coded text. */
+static size_t
+status_prefix_len(long http_status)
+{
+	int n = snprintf(NULL, 0, "HTTP %ld: ", http_status);
+
+	return n > 0 ? (size_t)n : 0;
 }
 
 /* "error": null is what some serializers write into a success reply. */
@@ -500,6 +527,7 @@ tok_parse(const char *body, size_t len, long http_status, int64_t now,
 			    TOK_TRANSIENT, &coded);
 			tok_seterr(out, TOK_TRANSIENT, "HTTP %ld: %s",
 			    http_status, text);
+			mark_code(out, status_prefix_len(http_status), coded);
 		} else if (obj == NULL)
 			tok_seterr(out, TOK_TRANSIENT, "HTTP %ld (%s)",
 			    http_status, why);
@@ -510,9 +538,10 @@ tok_parse(const char *body, size_t len, long http_status, int64_t now,
 		if (has_error_member(obj)) {
 			o = describe_oauth_error(obj, text, sizeof(text),
 			    TOK_PERMANENT, &coded);
-			if (coded)
+			if (coded) {
 				tok_seterr(out, o, "%s", text);
-			else
+				mark_code(out, 0, coded);
+			} else
 				tok_seterr(out, o, "HTTP %ld: %s", http_status,
 				    text);
 		} else if (obj == NULL)
@@ -531,6 +560,7 @@ tok_parse(const char *body, size_t len, long http_status, int64_t now,
 			o = describe_oauth_error(obj, text, sizeof(text),
 			    TOK_TRANSIENT, &coded);
 			tok_seterr(out, o, "HTTP %ld: %s", http_status, text);
+			mark_code(out, status_prefix_len(http_status), coded);
 		} else
 			parse_success(obj, now, lim, out);
 	} else if (http_status == 0)

@@ -36,6 +36,12 @@ struct tok_result {
 	char error[SEG_SLOT_ERROR]; /* not TOK_OK: "invalid_client: text"
 	                          * etc.; as long as a slot keeps, a longer
 	                          * text cut and ended with "..." */
+	size_t error_code_at;    /* error holds at this offset an RFC 6749
+	                          * §5.2 error code ... */
+	size_t error_code_len;   /* ... this long (then ": " and its
+	                          * error_description, if it gave one, to
+	                          * the end); 0: none, the text is ours or a
+	                          * module's */
 };
 
 /*

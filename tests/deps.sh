@@ -17,7 +17,12 @@
 #        mmdebstrap + systemd-container (the README on Debian 12 under
 #        systemd: tests/integration/systemd.sh),
 #        ca-certificates  (the npm packages of tests/oauth-server and
-#        tests/clients are installed with npm ci by tests/npm-ci.sh)
+#        tests/clients are installed with npm ci by tests/npm-ci.sh),
+#        promtool (tests/integration/metrics.sh: the metrics parsed by
+#        Prometheus's own parser): from Debian's prometheus package,
+#        downloaded with apt-get download and unpacked into
+#        $PROMTOOL_DIR (/var/tmp/tokencache-promtool), never installed,
+#        so that no Prometheus server is set up or started
 # bench: gnuplot-nox (only for make bench, which sets DEPS_BENCH=1)
 set -eu
 
@@ -92,8 +97,34 @@ collect() {
 	missing=${missing# }
 }
 
-collect
+# promtool alone, out of Debian's prometheus package: installing the
+# package would set up and start a Prometheus server.
+PROMTOOL_DIR=${PROMTOOL_DIR:-/var/tmp/tokencache-promtool}
+have_promtool() {
+	have promtool || [ -x "$PROMTOOL_DIR/root/usr/bin/promtool" ]
+}
+unpack_promtool() {
+	have_promtool && return 0
+	mkdir -p "$PROMTOOL_DIR"
+	# _apt cannot write to a directory of root's: a warning, not an error.
+	(cd "$PROMTOOL_DIR" && rm -f prometheus_*.deb &&
+	    apt-get -q download prometheus 2>&1 | grep -v '^W: Download is performed unsandboxed' &&
+	    dpkg-deb -x prometheus_*.deb root && rm -f prometheus_*.deb) ||
+	    true
+	have_promtool
+}
 
+collect
+if ! have_promtool; then
+	if [ "$(id -u)" -eq 0 ] && have apt-get; then
+		echo "deps: unpacking promtool into $PROMTOOL_DIR"
+		unpack_promtool || { apt-get -q update >/dev/null 2>&1; unpack_promtool; } ||
+		    missing="$missing promtool"
+	else
+		missing="$missing promtool"
+	fi
+	missing=${missing# }
+fi
 
 if [ -z "$missing" ]; then
 	echo "deps: all build and test dependencies present"
@@ -111,7 +142,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get -q update || echo "deps: warning: apt-get update failed; trying the existing package lists" >&2
 # $missing is a list of package names, split on purpose.
 # shellcheck disable=SC2086
-apt-get -q install -y --no-install-recommends $missing
+apt-get -q install -y --no-install-recommends $(echo " $missing " | sed 's/ promtool / /')
+unpack_promtool || :
 
 hash -r 2>/dev/null || :
 wanted=$missing

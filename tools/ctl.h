@@ -116,6 +116,16 @@ int	ctl_daemon_call_text(const char *dir, int op, const char *name,
 void	ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r,
 	    int err);
 
+/* ctl_doc.c: a document the daemon sends as a sealed memfd (PROTO_OPF_DOC
+ * ops: PROTO_OP_METRICS, PROTO_OP_STATUS), read whole into *text, a new
+ * buffer NUL-terminated after its *len bytes, to be freed by the caller.
+ * 0, or a TC_E* code (the daemon's status, TC_EPROTO for a descriptor
+ * that is not sealed, TC_ERANGE past CTL_DOC_MAX bytes, proto_call_fd()'s
+ * errors), with *text and *len untouched. */
+#define CTL_DOC_MAX (16u * 1024 * 1024)
+int	ctl_daemon_doc(const char *runtime_dir, int op, char **text,
+	    size_t *len);
+
 /* The commands, one per entry of tokencachectl.c's table. */
 int	cmd_list(const struct ctl_args *a);		/* ctl_status.c */
 int	cmd_show(const struct ctl_args *a);
@@ -129,6 +139,7 @@ int	cmd_import_camunda(const struct ctl_args *a);	/* ctl_camunda.c */
 int	cmd_endpoint(const struct ctl_args *a);		/* ctl_endpoint.c */
 int	cmd_env(const struct ctl_args *a);
 int	cmd_verify(const struct ctl_args *a);		/* ctl_verify.c */
+int	cmd_metrics(const struct ctl_args *a);		/* ctl_doc.c */
 
 /* import-camunda parses its own arguments; these are its options. */
 const struct ctl_opt *ctl_import_options(size_t *n);	/* ctl_camunda.c */

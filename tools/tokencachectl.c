@@ -394,6 +394,8 @@ static const struct ctl_cmd commands[] = {
 	    cmd_env, NULL },
 	{ "verify", "[--json]", "check the cache file and the live segment "
 	    "for damage", CTL_OPT_JSON, CTL_OPERAND_NONE, cmd_verify, NULL },
+	{ "metrics", "", "print the daemon's metrics (Prometheus text "
+	    "format)", 0, CTL_OPERAND_NONE, cmd_metrics, NULL },
 	{ "version", "", "print the versions of the tool and the library",
 	    0, CTL_OPERAND_NONE, cmd_version, NULL },
 	{ "help", "[COMMAND]", "print this help, "

@@ -36,6 +36,7 @@ handover(struct cred_conf *c)
 	d.max_token_size = 4096;
 	d.endpoint_rate = 1;
 	d.endpoint_burst = 1;
+	d.metrics_interval = 15;
 	d.endpoint.max_connections = 1;
 	d.endpoint.max_connections_per_user = 1;
 	d.creds = c;
@@ -85,7 +86,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((buf = conf_pack(dc, &len)) == NULL ||
 		    conf_unpack(buf, len, &u) != 0 ||
 		    u->endpoint.nlisten != dc->endpoint.nlisten ||
-		    u->endpoint.min_lifetime != dc->endpoint.min_lifetime)
+		    u->endpoint.min_lifetime != dc->endpoint.min_lifetime ||
+		    u->metrics_interval != dc->metrics_interval ||
+		    (u->metrics_textfile == NULL) !=
+		    (dc->metrics_textfile == NULL) ||
+		    (u->metrics_textfile != NULL &&
+		    strcmp(u->metrics_textfile, dc->metrics_textfile) != 0))
 			abort();
 		conf_free(u);
 		sodium_free(buf);

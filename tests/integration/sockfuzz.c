@@ -36,13 +36,23 @@
  *                                          or if process PID (the worker)
  *                                          then spends over half of the
  *                                          next second on the CPU
+ *   tc-sockfuzz doc RUNTIME_DIR OP [again]
+ *                                          asks for the document of OP
+ *                                          (12 metrics, 13 status) and
+ *                                          prints it; fails unless it comes
+ *                                          as a sealed memfd that cannot be
+ *                                          written; with "again", asks once
+ *                                          more on the same connection and
+ *                                          fails unless the daemon hangs up
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -410,6 +420,62 @@ silent(const char *dir, int n, int ms, int pid)
 	    c1 - c0 < hz / 2 ? 0 : 1;
 }
 
+static int
+doc(const char *dir, int op, int again)
+{
+	struct proto_req q;
+	struct proto_resp r;
+	struct pollfd p;
+	struct stat st;
+	char buf[4096];
+	ssize_t n;
+	int s, fd = -1, seals, want = F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL;
+
+	if ((s = connect_to(dir)) == -1 ||
+	    proto_req_init(&q, op, NULL, 0) != 0 ||
+	    send(s, &q, sizeof(q), MSG_NOSIGNAL) != (ssize_t)sizeof(q)) {
+		fprintf(stderr, "doc: cannot ask\n");
+		return 1;
+	}
+	p.fd = s;
+	p.events = POLLIN;
+	if (poll(&p, 1, 5000) != 1 ||
+	    proto_recv_with_fd(s, &r, sizeof(r), &fd) != (ssize_t)sizeof(r) ||
+	    r.status != 0 || fd == -1) {
+		fprintf(stderr, "doc: no reply with a descriptor\n");
+		return 1;
+	}
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals == -1 || (seals & want) != want) {
+		fprintf(stderr, "doc: seals %#x, want %#x\n", seals, want);
+		return 1;
+	}
+	if (fstat(fd, &st) != 0 || write(fd, "x", 1) != -1 ||
+	    (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY) {
+		fprintf(stderr, "doc: the descriptor is writable\n");
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	if (again) {
+		if (send(s, &q, sizeof(q), MSG_NOSIGNAL) != (ssize_t)sizeof(q))
+			return 0;	/* already gone */
+		/* Closed with our request unread: a reset, or the end. */
+		if (poll(&p, 1, 5000) != 1 ||
+		    ((n = recv(s, &r, sizeof(r), 0)) != 0 &&
+		    !(n == -1 && errno == ECONNRESET))) {
+			fprintf(stderr, "doc: a second document on the same "
+			    "connection was not refused (%zd, %s)\n", n,
+			    n == -1 ? strerror(errno) : "");
+			return 1;
+		}
+	}
+	close(s);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -426,11 +492,14 @@ main(int argc, char *argv[])
 	if (argc == 7 && strcmp(argv[1], "deny") == 0)
 		return deny(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]),
 		    argv[6]);
+	if ((argc == 4 || (argc == 5 && strcmp(argv[4], "again") == 0)) &&
+	    strcmp(argv[1], "doc") == 0)
+		return doc(argv[2], atoi(argv[3]), argc == 5);
 	if (argc == 6 && strcmp(argv[1], "silent") == 0)
 		return silent(argv[2], atoi(argv[3]), atoi(argv[4]),
 		    atoi(argv[5]));
 	fprintf(stderr, "usage: tc-sockfuzz fuzz DIR NAME N | flood DIR N | "
 	    "conns DIR N | hoard DIR NAME SECONDS | deny DIR NAME N [K OPS] | "
-	    "silent DIR N MS PID\n");
+	    "silent DIR N MS PID | doc DIR OP [again]\n");
 	return 2;
 }

@@ -143,6 +143,8 @@ START_TEST(main_defaults)
 		ck_assert_uint_eq(c->endpoint_rate, 1);
 		ck_assert_uint_eq(c->endpoint_burst, 2);
 		ck_assert_int_eq(c->refresh_min_interval, 10);
+		ck_assert_ptr_null(c->metrics_textfile);
+		ck_assert_int_eq(c->metrics_interval, 15);
 		ck_assert_uint_eq(c->ncreds, 0);
 		/* The local endpoint is off without its section. */
 		ck_assert_int_eq(c->endpoint.on, 0);
@@ -275,6 +277,16 @@ START_TEST(main_keys)
 	ck_assert_uint_eq(c->max_credentials, 1);
 	ck_assert_uint_eq(c->max_token_size, 1024);
 	conf_free(c);
+
+	tu_put("tokencache.conf", 0644, "[daemon]\n"
+	    "metrics_textfile = /var/lib/node_exporter/tokencache.prom\n"
+	    "metrics_interval = 60\n");
+	ck_assert_msg(conf_load(tu_path("tokencache.conf"), &c, err) == 0, "%s",
+	    err);
+	ck_assert_str_eq(c->metrics_textfile,
+	    "/var/lib/node_exporter/tokencache.prom");
+	ck_assert_int_eq(c->metrics_interval, 60);
+	conf_free(c);
 }
 END_TEST
 
@@ -377,6 +389,14 @@ static const struct {
 	  "refresh_min_interval must be" },
 	{ "[daemon]\nrefresh_min_interval = 10\nrefresh_min_interval = 5\n",
 	  3, "refresh_min_interval" },
+	{ "[daemon]\nmetrics_textfile = tc.prom\n", 2,
+	  "metrics_textfile must be an absolute path" },
+	{ "[daemon]\nmetrics_textfile = /var/lib/\n", 2,
+	  "metrics_textfile must be an absolute path" },
+	{ "[daemon]\n\nmetrics_interval = 0\n", 3,
+	  "metrics_interval must be" },
+	{ "[daemon]\nmetrics_interval = 86401\n", 2,
+	  "metrics_interval must be" },
 	{ "[daemon]\nmax_credentials = 1\nmax_credentials = 2\n", 3,
 	  "key 'max_credentials' given twice" },
 	{ "[server]\n", 1, "unknown section [server]" },

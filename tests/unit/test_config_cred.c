@@ -530,6 +530,8 @@ START_TEST(cred_pack_roundtrip)
 	ck_assert_ptr_nonnull(buf = conf_pack(c, &len));
 	ck_assert_int_eq(conf_unpack(buf, len, &u), 0);
 	ck_assert_uint_eq(u->ncreds, c->ncreds);
+	ck_assert_ptr_null(u->metrics_textfile);
+	ck_assert_int_eq(u->metrics_interval, c->metrics_interval);
 	for (i = 0; i < c->ncreds; i++) {
 		assert_same_cred(&c->creds[i], &u->creds[i]);
 		ck_assert_int_eq(conf_cred_request_differs(&c->creds[i],

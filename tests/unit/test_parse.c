@@ -783,6 +783,47 @@ static const struct {
 	{ -1, "", TOK_TRANSIENT, "HTTP -1: unexpected status" },
 };
 
+/* Where the error code sits in the text (error_code_at, error_code_len),
+ * for STATUS's error and error_description; none for our own texts. */
+static const struct {
+	long status;
+	const char *body;
+	const char *code;    /* NULL: none marked */
+} code_cases[] = {
+	{ 400, "{\"error\":\"invalid_client\",\"error_description\":"
+	  "\"bad\"}", "invalid_client" },
+	{ 401, "{\"error\":\"invalid_client\"}", "invalid_client" },
+	{ 429, "{\"error\":\"slow_down\",\"error_description\":\"x\"}",
+	  "slow_down" },
+	{ 503, "{\"error\":\"temporarily_unavailable\"}",
+	  "temporarily_unavailable" },
+	{ 200, "{\"error\":\"server_error\"}", "server_error" },
+	{ 400, "{\"error\":\"a: b\",\"error_description\":\"c\"}", "a: b" },
+	{ 400, "{\"error\":42}", NULL },
+	{ 400, "{\"message\":\"nope\"}", NULL },
+	{ 503, "", NULL },
+	{ 302, "", NULL },
+	{ 200, "{\"error\":{\"code\":1},\"access_token\":\"abc\","
+	  "\"token_type\":\"B\"}", NULL },
+};
+
+START_TEST(error_code_marked)
+{
+	struct tok_result r;
+
+	(void)parse(code_cases[_i].body, code_cases[_i].status, &r);
+	if (code_cases[_i].code == NULL)
+		ck_assert_uint_eq(r.error_code_len, 0);
+	else {
+		ck_assert_uint_eq(r.error_code_len,
+		    strlen(code_cases[_i].code));
+		ck_assert_int_eq(strncmp(r.error + r.error_code_at,
+		    code_cases[_i].code, r.error_code_len), 0);
+	}
+	tok_result_clear(&r);
+}
+END_TEST
+
 START_TEST(error_replies)
 {
 	struct tok_result r;
@@ -1098,6 +1139,8 @@ parse_suite(void)
 	tc = tcase_create("errors");
 	tcase_add_loop_test(tc, error_replies, 0,
 	    sizeof(error_cases) / sizeof(error_cases[0]));
+	tcase_add_loop_test(tc, error_code_marked, 0,
+	    sizeof(code_cases) / sizeof(code_cases[0]));
 	tcase_add_test(tc, error_description_sanitized);
 	tcase_add_test(tc, error_never_contains_token);
 	suite_add_tcase(s, tc);

@@ -32,6 +32,9 @@ START_TEST(test_op_rows)
 		 * audience: those it admits. */
 		{ PROTO_OP_ENDPOINT, 0 },
 		{ PROTO_OP_CLIENT, PROTO_OPF_NAME | PROTO_OPF_ACCESS },
+		/* Documents with no token or secret: anyone, as list. */
+		{ PROTO_OP_METRICS, PROTO_OPF_DOC },
+		{ PROTO_OP_STATUS, PROTO_OPF_DOC },
 	};
 	const struct proto_op_info *info;
 	size_t i;
