@@ -192,9 +192,12 @@ t_watch_lines() {
 	local g0 g1 pid jpid p st tok re
 	watch_setup || return 1
 	g0=$(gen_of alpha)
-	ctl watch >"$WORK/lines" 2>"$WORK/lines.err" &
+	# The program itself in the background (not the function ctl, whose
+	# subshell would be $! and die alone), so that the signals reach it.
+	"$CTL" --runtime-dir "$WORK/run" watch >"$WORK/lines" 2>"$WORK/lines.err" &
 	pid=$!
-	ctl watch --json >"$WORK/lines.json" 2>"$WORK/lines.json.err" &
+	"$CTL" --runtime-dir "$WORK/run" watch --json >"$WORK/lines.json" \
+	    2>"$WORK/lines.json.err" &
 	jpid=$!
 	RES_PIDS="$RES_PIDS $pid $jpid"
 	re='^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} '
