@@ -22,7 +22,7 @@ watch_setup() {
 	it_server main 3600 || return 1
 	sf=$(tc_secret post "$POST_SECRET")
 	tc_config "$FAST_RATE" "$FAST_BURST" "refresh_min_interval = 0"
-	tc_cred alpha "$PORT_main" it-post "$sf"
+	tc_cred alpha "$PORT_main" it-post "$sf" "allow_users = tc-it-alice"
 	tc_cred beta "$PORT_main" it-fanout "$sf"
 	tc_daemon_start || { cat "$WORK/daemon.log"; return 1; }
 	for n in alpha beta; do
@@ -241,5 +241,30 @@ t_watch_lines() {
 }
 
 tc_scenario t_watch_lines "watch: in a pipe, a timestamped line (or with --json an object) per change, a removed credential, the daemon's coming and going"
+
+# Any user may watch, with no access to a credential: watch needs no key
+# and reads metadata only.  dave may not read alpha's token, yet sees its
+# state and a refresh.
+t_watch_other_user() {
+	local g0 g1 pid
+	watch_setup || return 1
+	g0=$(gen_of alpha)
+	as_user_bg tc-it-dave "$CTL" --runtime-dir "$WORK/run" watch \
+	    >"$WORK/dave" 2>"$WORK/dave.err" &
+	pid=$!
+	RES_PIDS="$RES_PIDS $pid"
+	wait_grep "alpha: valid, generation $g0, " "$WORK/dave" 10 || { cat "$WORK/dave.err"; return 1; }
+	expect_grep "tokencached: running (pid $(tc_worker_pid))" "$WORK/dave" "dave's view of the daemon" || return 1
+	ctl refresh alpha >/dev/null || return 1
+	g1=$(gen_of alpha)
+	wait_grep "alpha: valid, generation $g1, " "$WORK/dave" 10 || return 1
+	as_user tc-it-dave "$CTL" --runtime-dir "$WORK/run" token alpha >/dev/null 2>&1 &&
+	    { echo "dave read alpha's token"; return 1; }
+	kill -TERM "$pid"
+	wait "$pid"
+	[ ! -s "$WORK/dave.err" ] || { cat "$WORK/dave.err"; return 1; }
+}
+
+tc_scenario t_watch_other_user "watch: a user with access to no credential watches them all, no key needed" root
 
 tc_main_if_run "${BASH_SOURCE[0]}" "$0"
