@@ -187,9 +187,10 @@ tc_scenario t_watch_screen_daemon_restart "watch: the daemon stopped or killed s
 
 # Not on a terminal: a line per change (and with --json an object per
 # change): the first state, a refresh, a credential removed by a reload,
-# the daemon going and coming back; no escape sequence, no token.
+# the daemon going and coming back, also in a runtime directory made anew;
+# no escape sequence, no token.
 t_watch_lines() {
-	local g0 g1 pid jpid p st tok re
+	local g0 g1 g2 pid jpid p st tok re
 	watch_setup || return 1
 	g0=$(gen_of alpha)
 	# The program itself in the background (not the function ctl, whose
@@ -216,6 +217,18 @@ t_watch_lines() {
 	    { echo "no line for the daemon's return:"; cat "$WORK/lines"; return 1; }
 	wait_for 10 eval '[ "$(grep -c "\"running\":true" "$WORK/lines.json")" -ge 2 ]' ||
 	    { echo "no JSON line for the daemon's return:"; cat "$WORK/lines.json"; return 1; }
+	# The runtime directory removed with the daemon, as systemd does when
+	# the unit stops, and made anew by the next one.
+	tc_daemon_stop TERM >/dev/null 2>&1
+	rm -rf "$WORK/run"
+	wait_for 10 eval '[ "$(grep -c "tokencached: not running: " "$WORK/lines")" -ge 2 ]' ||
+	    { echo "no line for the daemon's second stop:"; cat "$WORK/lines"; return 1; }
+	tc_daemon_start || return 1
+	wait_for 10 eval '[ "$(grep -c "tokencached: running (pid" "$WORK/lines")" -ge 3 ]' ||
+	    { echo "no line for the daemon's return in a new directory:"; cat "$WORK/lines"; return 1; }
+	ctl refresh alpha >/dev/null || return 1
+	g2=$(gen_of alpha)
+	wait_grep "alpha: valid, generation $g2, expires " "$WORK/lines" 10 || return 1
 	for p in "$pid" "$jpid"; do
 		kill -TERM "$p"
 		st=0
