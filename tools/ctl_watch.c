@@ -461,7 +461,10 @@ draw_screen(struct watch *w)
 		    "(no token cache to show)" : "(no credentials)");
 	/* The status line: the last row of the window. */
 	k = rows > k ? rows - 1 : k;
-	if (w->rows.nbad > 0)
+	if (w->rows_err != 0)
+		set_line(&lines[k++], "", "q: quit   reading the rows: %s "
+		    "(these are older)", tc_strerror(w->rows_err));
+	else if (w->rows.nbad > 0)
 		set_line(&lines[k++], "", "q: quit   %zu slots could not be "
 		    "read (tokencachectl verify)", w->rows.nbad);
 	else if (w->daemon != DAEMON_UP)
