@@ -304,6 +304,11 @@ VERIFY_OBJ = $(B)/tools/ctl_verify_seg.o
 $(B)/tests/test_verify $(B)/fuzz/fuzz_verify: $(VERIFY_OBJ)
 $(B)/tests/test_verify $(B)/fuzz/fuzz_verify: EXTRA_OBJS = $(VERIFY_OBJ)
 
+# watch's terminal (tools/ctl_watch_tty.c), on a pseudo-terminal.
+WATCH_TTY_OBJ = $(B)/tools/ctl_watch_tty.o
+$(B)/tests/test_watch_tty: $(WATCH_TTY_OBJ)
+$(B)/tests/test_watch_tty: EXTRA_OBJS = $(WATCH_TTY_OBJ)
+
 # Tests of a module's own code link its object (EXTRA_OBJS).
 $(B)/tests/test_exec_doc $(B)/fuzz/fuzz_exec_doc: $(EXEC_DOC_OBJ)
 $(B)/tests/test_exec_doc $(B)/fuzz/fuzz_exec_doc: EXTRA_OBJS = $(EXEC_DOC_OBJ)

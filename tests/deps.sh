@@ -14,6 +14,7 @@
 #        groff-base + man-db (tests/man.sh: the manual pages render cleanly),
 #        libmonitoring-plugin-perl (tests/integration/check.sh parses
 #        check's performance data with the Monitoring Plugins' parser),
+#        tmux (tests/integration/watch.sh: watch in a real terminal),
 #        mmdebstrap + systemd-container (the README on Debian 12 under
 #        systemd: tests/integration/systemd.sh),
 #        ca-certificates  (the npm packages of tests/oauth-server and
@@ -86,6 +87,8 @@ collect() {
 	have man || add man-db
 	# check's performance data, parsed as a monitoring system would.
 	deb_installed libmonitoring-plugin-perl || add libmonitoring-plugin-perl
+	# watch driven in a real terminal.
+	have tmux || add tmux
 	# The README test under systemd (tests/integration/systemd.sh).
 	have mmdebstrap || add mmdebstrap
 	have systemd-nspawn || add systemd-container

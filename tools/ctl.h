@@ -15,6 +15,7 @@
 struct json_object;
 struct option;
 struct proto_resp;
+struct seg_map;
 struct seg_slot;
 
 #define CTL_EXIT_OK      0
@@ -86,6 +87,8 @@ void	ctl_warnx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 void	ctl_make_printable(char *s, size_t cap);
 void	ctl_format_wall(char *buf, size_t len, int64_t t);
+/* "45s", "59m12s", "5h03m", "2d04h". */
+void	ctl_format_duration(char *buf, size_t len, int64_t s);
 int	ctl_json_put(struct json_object *o, const char *key,
 	    struct json_object *v);
 int	ctl_json_give(struct json_object *o, const char *key,
@@ -101,6 +104,8 @@ void	ctl_cache_strerror(char *buf, size_t len, const char *dir, int r,
 	    int err);
 void	ctl_cache_free(struct ctl_cache *c);
 int	ctl_cache_load(struct ctl_cache *out, const char *dir, int *err);
+int	ctl_cache_read(struct ctl_cache *out, const struct seg_map *m,
+	    const char *dir, int quiet);
 int	ctl_cache_lookup(struct seg_slot *out, const char *dir,
 	    const char *name, int *err);
 void	ctl_cache_last_error(char *buf, size_t len, const char *dir,
@@ -140,6 +145,7 @@ int	cmd_endpoint(const struct ctl_args *a);		/* ctl_endpoint.c */
 int	cmd_env(const struct ctl_args *a);
 int	cmd_verify(const struct ctl_args *a);		/* ctl_verify.c */
 int	cmd_metrics(const struct ctl_args *a);		/* ctl_doc.c */
+int	cmd_watch(const struct ctl_args *a);		/* ctl_watch.c */
 
 /* import-camunda parses its own arguments; these are its options. */
 const struct ctl_opt *ctl_import_options(size_t *n);	/* ctl_camunda.c */

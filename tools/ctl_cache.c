@@ -131,29 +131,29 @@ ctl_cache_free(struct ctl_cache *c)
 }
 
 /*
- * Copy every used slot.  A slot that cannot be read consistently is
- * reported and counted in nbad; the others are still listed.
+ * Copy every used slot of m, sorted by name.  A slot that cannot be read
+ * consistently is counted in nbad (and reported on stderr unless quiet:
+ * watch draws its own screen); the others are still listed.
  */
 int
-ctl_cache_load(struct ctl_cache *out, const char *dir, int *err)
+ctl_cache_read(struct ctl_cache *out, const struct seg_map *m,
+    const char *dir, int quiet)
 {
 	struct ctl_cache c;
-	struct seg_map m;
 	struct seg_slot s, *p;
 	size_t cap = 0;
 	uint32_t i;
 	int r;
 
 	memset(&c, 0, sizeof(c));
-	if ((r = ctl_cache_open(&m, dir, err)) != 0)
-		return r;
-	for (i = 0; i < m.hdr.nslots; i++) {
-		if ((r = seg_read_slot(&m, i, &s, NULL)) == 0 &&
+	for (i = 0; i < m->hdr.nslots; i++) {
+		if ((r = seg_read_slot(m, i, &s, NULL)) == 0 &&
 		    s.use == SLOT_USED)
 			r = ctl_slot_clean(&s);
 		if (r != 0) {
-			ctl_warnx("%s/%s: slot %u: %s", dir, SEG_FILE_NAME,
-			    (unsigned)i, tc_strerror(r));
+			if (!quiet)
+				ctl_warnx("%s/%s: slot %u: %s", dir,
+				    SEG_FILE_NAME, (unsigned)i, tc_strerror(r));
 			c.nbad++;
 			continue;
 		}
@@ -178,6 +178,19 @@ ctl_cache_load(struct ctl_cache *out, const char *dir, int *err)
 	r = 0;
  out:
 	ctl_cache_free(&c);
+	return r;
+}
+
+/* Every used slot of the persistent copy (ctl_cache_read()). */
+int
+ctl_cache_load(struct ctl_cache *out, const char *dir, int *err)
+{
+	struct seg_map m;
+	int r;
+
+	if ((r = ctl_cache_open(&m, dir, err)) != 0)
+		return r;
+	r = ctl_cache_read(out, &m, dir, 0);
 	seg_map_close(&m);
 	return r;
 }

@@ -63,6 +63,25 @@ ctl_format_wall(char *buf, size_t len, int64_t t)
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 
+/*
+ * Two units are plenty to read.  The same as list's (ctl_status.c), which
+ * can call this one instead.
+ */
+void
+ctl_format_duration(char *buf, size_t len, int64_t s)
+{
+	long long v = (long long)s;
+
+	if (v < 60)
+		snprintf(buf, len, "%llds", v);
+	else if (v < 3600)
+		snprintf(buf, len, "%lldm%02llds", v / 60, v % 60);
+	else if (v < 86400)
+		snprintf(buf, len, "%lldh%02lldm", v / 3600, v % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", v / 86400, v % 86400 / 3600);
+}
+
 /* Add v under key; v == NULL means json-c ran out of memory. */
 int
 ctl_json_put(struct json_object *o, const char *key, struct json_object *v)

@@ -12,7 +12,8 @@
  * commands live in ctl_status.c (list, show), ctl_token.c (token,
  * refresh), ctl_check.c (check), ctl_daemon.c (reload, rotate-keys,
  * invalidate), ctl_camunda.c (import-camunda) and ctl_verify.c (verify,
- * its checks in ctl_verify_seg.c), over ctl_cache.c
+ * its checks in ctl_verify_seg.c), ctl_watch.c (watch, its terminal in
+ * ctl_watch_tty.c), over ctl_cache.c
  * (reading the segment) and ctl_out.c (output, JSON).  ctl.h is what they
  * share.
  */
@@ -396,6 +397,8 @@ static const struct ctl_cmd commands[] = {
 	    "for damage", CTL_OPT_JSON, CTL_OPERAND_NONE, cmd_verify, NULL },
 	{ "metrics", "", "print the daemon's metrics (Prometheus text "
 	    "format)", 0, CTL_OPERAND_NONE, cmd_metrics, NULL },
+	{ "watch", "[--json]", "show every credential live as its token "
+	    "changes", CTL_OPT_JSON, CTL_OPERAND_NONE, cmd_watch, NULL },
 	{ "version", "", "print the versions of the tool and the library",
 	    0, CTL_OPERAND_NONE, cmd_version, NULL },
 	{ "help", "[COMMAND]", "print this help, "
