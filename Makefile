@@ -9,6 +9,8 @@
 #   make bench           benchmark
 #   make install         honours PREFIX (default /usr/local), DESTDIR
 #   make deb             Debian packages (packaging/debian) into build/
+#   make check-package   build, install, upgrade and purge them on Debian 12
+#                        under systemd (tests/package.sh)
 #
 # CFLAGS, CPPFLAGS and LDFLAGS from the command line or the environment
 # (dpkg-buildflags) come after the warning and hardening flags below, which
@@ -163,7 +165,8 @@ CTL         = $(B)/tokencachectl
 TEST_DAEMON = $(B)/tests/tokencached
 BENCH       = $(B)/tc-bench
 
-.PHONY: all deps check check-unit check-integration check-each check-systemd demo \
+.PHONY: all deps check check-unit check-integration check-each check-systemd \
+        check-package demo \
         bench install fuzz check-installed \
         uninstall clean distclean deb
 .DELETE_ON_ERROR:
@@ -388,11 +391,18 @@ check: deps
 	@$(MAKE) --no-print-directory check-installed
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 	$(if $(SANITIZE),,@bash tests/integration/systemd.sh)
+	$(if $(SANITIZE),,@bash tests/package.sh)
 
 # The README, followed as written on Debian 12 booted with systemd in a
 # container (root; skipped with the reason elsewhere).
 check-systemd:
 	@bash tests/integration/systemd.sh
+
+# The Debian packages built, lintian-clean, installed, upgraded, removed
+# and purged on Debian 12 booted with systemd in a container (root;
+# skipped with the reason elsewhere).
+check-package:
+	@bash tests/package.sh
 
 check-unit:
 	$(MAKE) $(PAR) all $(TEST_PROGS)
