@@ -388,6 +388,7 @@ check: deps
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
 	@CTL=$(CTL) sh tests/man.sh
+	@sh tests/rpmspec.sh
 	@$(MAKE) --no-print-directory check-installed
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 	$(if $(SANITIZE),,@bash tests/integration/systemd.sh)
