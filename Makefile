@@ -8,6 +8,13 @@
 #                        private runtime directory, show a live token
 #   make bench           benchmark
 #   make install         honours PREFIX (default /usr/local), DESTDIR
+#   make deb             Debian packages (packaging/debian) into build/
+#   make check-package   build, install, upgrade and purge them on Debian 12
+#                        under systemd (tests/package.sh)
+#
+# CFLAGS, CPPFLAGS and LDFLAGS from the command line or the environment
+# (dpkg-buildflags) come after the warning and hardening flags below, which
+# they add to and never replace.
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -73,8 +80,9 @@ SAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 else ifneq ($(SANITIZE),)
 $(error SANITIZE must be address, thread, fuzzer or 1)
 else
-# _FORTIFY_SOURCE needs optimisation and fights the sanitizers.
-HARDEN_CFLAGS += -D_FORTIFY_SOURCE=2
+# _FORTIFY_SOURCE needs optimisation and fights the sanitizers.  Not
+# twice: CPPFLAGS or CFLAGS from dpkg-buildflags may set their own level.
+HARDEN_CFLAGS += $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
 endif
 
 # Every symbol of the library resolved at link time, except in clang's
@@ -93,12 +101,15 @@ pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # The library sees its own headers alone: nothing of the daemon's.
+# The warnings come after CFLAGS: dpkg-buildflags' -Wformat would
+# otherwise turn -Wformat=2 back into -Wformat=1 (no -Wformat-nonliteral).
 INCLUDES   = -Ilibclient -Iprovider
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(INCLUDES) $(WARN) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(INCLUDES) \
              $(HARDEN_CFLAGS) $(SAN_FLAGS) \
              -DTC_SYSCONFDIR='"$(SYSCONFDIR)"' \
              -DTC_MODULE_DIR='"$(MODULEDIR)"' \
-             -DTC_DAEMON_USER='"$(TOKENCACHE_USER)"' $(CPPFLAGS) $(CFLAGS)
+             -DTC_DAEMON_USER='"$(TOKENCACHE_USER)"' $(CPPFLAGS) $(CFLAGS) \
+             $(WARN)
 ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
 # Objects depend on the flags and paths they were built with, so that
@@ -154,7 +165,8 @@ CTL         = $(B)/tokencachectl
 TEST_DAEMON = $(B)/tests/tokencached
 BENCH       = $(B)/tc-bench
 
-.PHONY: all deps check check-unit check-integration check-each check-systemd demo \
+.PHONY: all deps check check-unit check-integration check-each check-systemd \
+        check-package demo \
         bench install fuzz check-installed \
         uninstall clean distclean deb
 .DELETE_ON_ERROR:
@@ -386,14 +398,22 @@ check: deps
 	@TC_SHLIB=$(B)/$(LIBNAME).$(SONAME_MAJOR) sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_NAMES)
 	@CTL=$(CTL) sh tests/man.sh
+	@sh tests/rpmspec.sh
 	@$(MAKE) --no-print-directory check-installed
 	@B=$(abspath $(B)) bash tests/integration/run.sh
 	$(if $(SANITIZE),,@bash tests/integration/systemd.sh)
+	$(if $(SANITIZE),,@bash tests/package.sh)
 
 # The README, followed as written on Debian 12 booted with systemd in a
 # container (root; skipped with the reason elsewhere).
 check-systemd:
 	@bash tests/integration/systemd.sh
+
+# The Debian packages built, lintian-clean, installed, upgraded, removed
+# and purged on Debian 12 booted with systemd in a container (root;
+# skipped with the reason elsewhere).
+check-package:
+	@bash tests/package.sh
 
 check-unit:
 	$(MAKE) $(PAR) all $(TEST_PROGS)
@@ -485,6 +505,26 @@ uninstall:
 	    $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so)
 	rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(LIBDIR)/tokencache \
 	    $(DESTDIR)$(INCLUDEDIR)/tokencache 2>/dev/null || :
+
+# The Debian packages (packaging/debian; README.source there): built by
+# dpkg-buildpackage in a copy of the source under build/deb/, where it also
+# leaves its .buildinfo and .changes; the .deb files are copied to build/.
+# The changelog's version is tokencache.h's, or that with a +suffix.
+DEB_TOP = build/deb
+DEB_SRC = $(DEB_TOP)/tokencache-$(LIBVERSION)
+deb:
+	@v=$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version) && \
+	case $$v in $(LIBVERSION) | $(LIBVERSION)+*) ;; \
+	*) echo "packaging/debian/changelog: version $$v is not tokencache.h's $(LIBVERSION)" >&2; \
+	   exit 1 ;; esac
+	rm -rf $(DEB_TOP) build/*.deb
+	mkdir -p $(DEB_SRC)
+	tar -C . --exclude=./.git --exclude='./build*' \
+	    --exclude=./tests/oauth-server/node_modules \
+	    --exclude=./tests/clients/node_modules -cf - . | tar -C $(DEB_SRC) -xf -
+	cp -R packaging/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	cp $$(ls $(DEB_TOP)/*.deb | grep -v -- -dbgsym_) build/
 
 clean:
 	rm -rf build build-address build-thread build-fuzzer

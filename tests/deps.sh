@@ -17,6 +17,8 @@
 #        tmux (tests/integration/watch.sh: watch in a real terminal),
 #        mmdebstrap + systemd-container (the README on Debian 12 under
 #        systemd: tests/integration/systemd.sh),
+#        build-essential + dpkg-dev + debhelper + lintian (make deb and
+#        tests/package.sh), rpm (rpmspec -P on packaging/rpm),
 #        ca-certificates  (the npm packages of tests/oauth-server and
 #        tests/clients are installed with npm ci by tests/npm-ci.sh),
 #        promtool (tests/integration/metrics.sh: the metrics parsed by
@@ -92,6 +94,12 @@ collect() {
 	# The README test under systemd (tests/integration/systemd.sh).
 	have mmdebstrap || add mmdebstrap
 	have systemd-nspawn || add systemd-container
+	# The Debian packages (make deb, tests/package.sh) and the RPM spec.
+	deb_installed build-essential || add build-essential
+	have dpkg-buildpackage || add dpkg-dev
+	have dh || add debhelper
+	have lintian || add lintian
+	have rpmspec || add rpm
 	# The sanitizer and libFuzzer runtimes are only recommended by clang.
 	deb_installed libclang-rt-14-dev || add libclang-rt-14-dev
 	# make bench draws its plot (DEPS_BENCH=1, set by the Makefile).

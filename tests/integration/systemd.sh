@@ -279,8 +279,10 @@ fi
 	echo 'cd /var/tmp/tokencache'
 	readme_block install
 } >"$ROOT/var/tmp/readme-install.sh"
-if ! grep -q 'systemctl enable --now tokencached' "$ROOT/var/tmp/readme-install.sh"; then
-	not_ok "README: the install block" "no <!-- readme-test: install --> block that enables the service"
+# The packages (make deb) enable and start the service themselves.
+if ! grep -q -e 'systemctl enable --now tokencached' -e 'apt install \./build/tokencache_' \
+    "$ROOT/var/tmp/readme-install.sh"; then
+	not_ok "README: the install block" "no <!-- readme-test: install --> block that installs the package or enables the service"
 	exit 1
 fi
 # Type=notify: `systemctl enable --now` returns once the daemon is ready,
