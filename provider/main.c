@@ -131,6 +131,10 @@ main(int argc, char *argv[])
 		usage(2);
 
 	log_init(1, level);
+	/* Root forks a worker and stays as its monitor; anyone else is the
+	 * worker alone (privsep_start). */
+	log_set_process(geteuid() == 0 ? LOG_PROCESS_MONITOR :
+	    LOG_PROCESS_WORKER);
 	/* No core dumps and no ptrace by other users: we hold secrets. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
 	    setrlimit(RLIMIT_CORE, &rl) == -1)
