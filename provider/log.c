@@ -41,6 +41,7 @@
 static int log_foreground = 1;
 static int log_journal;      /* stderr is the journal's stream */
 static int log_native;       /* events go to the journal's socket */
+static int log_exiting;      /* see log_last */
 static int log_level = LOG_LEVEL_INFO;
 static int journal_fd = -1;
 static enum log_process log_proc = LOG_PROCESS_MONITOR;
@@ -134,6 +135,12 @@ log_detach(void)
 		openlog("tokencached", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		log_native = journal_present();
 	}
+}
+
+void
+log_last(void)
+{
+	log_exiting = 1;
 }
 
 int
@@ -325,7 +332,8 @@ vlog(int pri, const struct log_fields *f, const char *prefix,
 	for (p = (unsigned char *)text; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	if (log_native && journal_send(pri, f, text) == 0) {
+	if (log_native && !(log_exiting && log_journal) &&
+	    journal_send(pri, f, text) == 0) {
 		errno = saved;
 		return;
 	}
@@ -429,6 +437,7 @@ fatal(const char *fmt, ...)
 {
 	va_list ap;
 
+	log_last();
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, NULL, "fatal: ", fmt, ap, 1);
 	va_end(ap);
@@ -440,6 +449,7 @@ fatalx(const char *fmt, ...)
 {
 	va_list ap;
 
+	log_last();
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, NULL, "fatal: ", fmt, ap, 0);
 	va_end(ap);
@@ -451,6 +461,7 @@ fatalx_config(const char *fmt, ...)
 {
 	va_list ap;
 
+	log_last();
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, NULL, "fatal: ", fmt, ap, 0);
 	va_end(ap);

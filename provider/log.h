@@ -65,6 +65,11 @@ void log_set_process(enum log_process p);
 /* From now on, to the journal if its socket exists, else to syslog (the
  * process left its terminal). */
 void log_detach(void);
+/* The process is about to exit: its lines go to the journal's stream, if
+ * stderr is that, rather than its socket.  journald tells a datagram's
+ * unit from its sender's cgroup, which it cannot read once the sender is
+ * gone; a stream's unit is known from its start.  fatal* call it. */
+void log_last(void);
 /* log_warn appends strerror(errno) and keeps errno. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -178,6 +178,7 @@ main(int argc, char *argv[])
 	status = daemon_run(d);
 	daemon_free(d);
 	curl_global_cleanup();
+	log_last();
 	log_info("stopped");
 	return status;
 }

@@ -173,6 +173,7 @@ monitor_main(int fd, int sig_fd, pid_t worker, const char *path,
 			    waitpid(worker, &st, WNOHANG) == worker) {
 				if (WIFEXITED(st))
 					exit(WEXITSTATUS(st));
+				log_last();
 				log_warnx("worker killed by signal %d",
 				    WTERMSIG(st));
 				exit(128 + WTERMSIG(st));
@@ -416,6 +417,9 @@ become_monitor(struct daemon_conf *conf, int worker_fd, const int sv[2],
 		if (detach_terminal() == -1)
 			log_warn("chdir /");
 	}
+	/* Its one line in the normal course: the monitor names itself. */
+	log_info("started the worker, pid %ld, to run as %s", (long)worker,
+	    conf->user);
 	if ((path = strdup(conf->path)) == NULL ||
 	    (rundir = strdup(conf->runtime_dir)) == NULL)
 		fatalx("out of memory");

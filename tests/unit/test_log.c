@@ -319,6 +319,24 @@ START_TEST(test_detached_to_journal)
 }
 END_TEST
 
+/* A fatal error, the process's last line: to the stream, whose unit
+ * journald knows, not as a datagram it could not tell the unit of once
+ * the sender is gone. */
+START_TEST(test_fatal_to_stream)
+{
+	char out[4096], d[4096];
+	int fd = journal_listen();
+
+	ck_assert_int_eq(WEXITSTATUS(capture(config_error, "self", out,
+	    sizeof(out))), TC_EXIT_CONFIG);
+	ck_assert_str_eq(out,
+	    "<2>monitor: fatal: tokencache.conf:3: unknown key\n");
+	journal_next(fd, d, sizeof(d));
+	ck_assert_str_eq(d, "");
+	close(fd);
+}
+END_TEST
+
 static void
 control_bytes(void)
 {
@@ -429,6 +447,7 @@ main(void)
 	tcase_add_test(tc, test_native_refused_falls_back);
 	tcase_add_test(tc, test_not_journal_stream_keeps_stderr);
 	tcase_add_test(tc, test_detached_to_journal);
+	tcase_add_test(tc, test_fatal_to_stream);
 	tcase_add_test(tc, test_control_bytes_masked);
 	tcase_add_test(tc, test_url_strip);
 	tcase_add_test(tc, test_journal_entry_fields);
