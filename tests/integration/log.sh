@@ -170,8 +170,13 @@ t_log_journal_fields() {
 	it_res_server long || return 1
 	local alice st=0
 	alice=$(id -u tc-it-alice)
+	it_fault_server || return 1
 	log_sink "$WORK/journal.sock" "$WORK/journal.out" || return 1
 	log_conf
+	# Failures: one the server holds off (429, Retry-After: 30), one
+	# permanent (400); their URLs' queries are not logged.
+	tc_cred log-held "$PF/status?code=429&after=30" it-res-a "$WORK/secrets/log"
+	tc_cred log-bad "$PF/status?code=400" it-res-a "$WORK/secrets/log"
 	: >"$WORK/daemon.log"
 	JOURNAL_STREAM=$(stat -c %d:%i "$WORK/daemon.log")
 	TOKENCACHE_TEST_JOURNAL_SOCKET=$WORK/journal.sock
@@ -183,6 +188,9 @@ t_log_journal_fields() {
 	    >"$WORK/alice.out" 2>&1 && { echo "alice read log-a"; return 1; }
 	wait_for 5 sh -c 'grep -q "^READER_UID=$1$" "$2"' sh "$alice" "$WORK/journal.out" ||
 	    { echo "no denial in the journal"; cat "$WORK/journal.out"; return 1; }
+	wait_for 10 grep -q '^CREDENTIAL=log-held$' "$WORK/journal.out" &&
+	    wait_for 10 grep -q '^CREDENTIAL=log-bad$' "$WORK/journal.out" ||
+	    { echo "no failures in the journal"; cat "$WORK/journal.out"; return 1; }
 	log_kill_worker "$DAEMON_PID" "$(tc_worker_pid)"
 	wait "$DAEMON_PID"
 	DAEMON_PID=
@@ -200,6 +208,21 @@ t_log_journal_fields() {
 	    "the fetch line's endpoint" || return 1
 	expect_grep '^TOKENCACHED_PROCESS=worker$' "$WORK/a.ok" "the fetch line's process" || return 1
 	expect_grep '^PRIORITY=6$' "$WORK/a.ok" "the fetch line's priority" || return 1
+	expect_grep '^HTTP_STATUS=200$' "$WORK/a.ok" "the fetch line's HTTP status" || return 1
+	entries "$WORK/journal.out" CREDENTIAL=log-held OUTCOME=rate_limited \
+	    HTTP_STATUS=429 RETRY_AFTER=30 "TOKEN_ENDPOINT=http://127.0.0.1:$PF/status" \
+	    PRIORITY=4 >"$WORK/held"
+	expect_grep "^MESSAGE=worker: log-held: fetch failed (transient): .*; Retry-After 30 s: no request to http://127.0.0.1:$PF/status before then$" \
+	    "$WORK/held" "the Retry-After hold" || { cat "$WORK/journal.out"; return 1; }
+	entries "$WORK/journal.out" CREDENTIAL=log-bad OUTCOME=permanent HTTP_STATUS=400 \
+	    "TOKEN_ENDPOINT=http://127.0.0.1:$PF/status" >"$WORK/bad"
+	expect_grep "^MESSAGE=worker: log-bad: fetch failed (permanent)" "$WORK/bad" \
+	    "the permanent failure" || { cat "$WORK/journal.out"; return 1; }
+	if grep -q "code=" "$WORK/journal.out"; then
+		echo "a query in the journal:"
+		grep "code=" "$WORK/journal.out" | head -n 3
+		return 1
+	fi
 	expect_grep '^SYSLOG_IDENTIFIER=tokencached$' "$WORK/a.ok" "the identifier" || return 1
 	# The denied reader.
 	entries "$WORK/journal.out" OUTCOME=denied "READER_UID=$alice" CREDENTIAL=log-a \
