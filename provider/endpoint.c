@@ -107,24 +107,22 @@ endpoint_judge(struct daemon *d, struct endpoint *e)
 	int over = sched_over(e->demand_nano, d->conf->endpoint_rate,
 	    e->overloaded);
 	struct log_fields f = { .endpoint = e->url };
-	char url[512];
 
 	if (over == e->overloaded)
 		return 0;
-	log_url(e->url, url, sizeof(url));
 	if (over)
-		log_event(LOG_WARNING, &f, "%s: %zu credentials on it need about "
-		    "%llu.%03llu token requests a second, more than "
+		log_event(LOG_WARNING, &f, "%s: %zu credentials on it need "
+		    "about %llu.%03llu token requests a second, more than "
 		    "90 %% of endpoint_rate = %u: refreshes can come "
 		    "after 80 %% of a lifetime; raise endpoint_rate, or "
-		    "use fewer or longer-lived credentials", url, e->nknown,
+		    "use fewer or longer-lived credentials", e->url, e->nknown,
 		    (unsigned long long)(demand / 1000),
 		    (unsigned long long)(demand % 1000),
 		    d->conf->endpoint_rate);
 	else
-		log_event(LOG_INFO, &f, "%s: endpoint_rate = %u serves the %zu "
-		    "credentials on it again (about %llu.%03llu token "
-		    "requests a second)", url,
+		log_event(LOG_INFO, &f, "%s: endpoint_rate = %u serves the "
+		    "%zu credentials on it again (about %llu.%03llu token "
+		    "requests a second)", e->url,
 		    d->conf->endpoint_rate, e->nknown,
 		    (unsigned long long)(demand / 1000),
 		    (unsigned long long)(demand % 1000));
@@ -203,11 +201,9 @@ endpoint_turns(const struct daemon *d, const struct cred *c, size_t *n)
 
 	*n = 0;
 	if ((taken = calloc(d->ncreds + 1, sizeof(*taken))) == NULL) {
-		char url[512];
-
 		log_warnx("%s: out of memory planning its next request; "
 		    "planned without regard to the other credentials on %s",
-		    c->name, log_url(c->ep->url, url, sizeof(url)));
+		    c->name, c->ep->url);
 		return NULL;
 	}
 	for (i = 0; i < d->ncreds; i++)
@@ -305,15 +301,13 @@ endpoint_outcome(const struct cred *c, int failed, int64_t now)
 {
 	struct endpoint *e = c->ep;
 	struct log_fields f = { .endpoint = e->url };
-	char url[512];
 
 	if (e->prober == c)
 		e->prober = NULL;
 	if (!failed) {
 		if (e->failures >= SCHED_PROBE_AFTER)
 			log_event(LOG_INFO, &f, "%s: answering again after %u "
-			    "failed requests", log_url(e->url, url,
-			    sizeof(url)), e->failures);
+			    "failed requests", e->url, e->failures);
 		e->failures = 0;
 		e->probe_at_ns = 0;
 		return;
@@ -323,7 +317,7 @@ endpoint_outcome(const struct cred *c, int failed, int64_t now)
 	if (e->failures == SCHED_PROBE_AFTER)
 		log_event(LOG_WARNING, &f, "%s: %u requests in a row failed; "
 		    "one credential at a time tries it until it answers",
-		    log_url(e->url, url, sizeof(url)), e->failures);
+		    e->url, e->failures);
 	e->probe_at_ns = now + sched_probe_ms(e->failures,
 	    c->expires_ns > now, randombytes_random()) * NS_PER_MS;
 }

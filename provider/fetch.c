@@ -93,12 +93,8 @@ start_source(struct daemon *d, struct cred *c, int64_t now)
 	if (c->conf->nsources > 0)
 		log_debug("%s: requesting a token from source %zu (%s)",
 		    c->name, c->src_at + 1, source_of(c)->provider);
-	else if (log_debugging()) {
-		char url[512];
-
-		log_debug("%s: requesting a token (%s)", c->name,
-		    log_url(c->ep->url, url, sizeof(url)));
-	}
+	else
+		log_debug("%s: requesting a token (%s)", c->name, c->ep->url);
 }
 
 void
@@ -219,7 +215,7 @@ static void
 fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
     long http_status, long retry_after, int64_t now)
 {
-	char url[512], hold[600] = "";
+	char hold[600] = "";
 	struct seg_plan plan;
 	struct seg_slot s;
 	uint8_t rid[16];
@@ -255,8 +251,7 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 		endpoint_write_hold(d, c->ep, now);
 		/* The hold, in the failure's line: one line per event. */
 		snprintf(hold, sizeof(hold), "; Retry-After %ld s: no request "
-		    "to %s before then", retry_after, log_url(c->ep->url, url,
-		    sizeof(url)));
+		    "to %s before then", retry_after, c->ep->url);
 	}
 	log_event(LOG_WARNING, &(struct log_fields){ .credential = c->name,
 	    .endpoint = c->ep->url, .outcome = failure_outcome(c->permanent,

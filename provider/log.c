@@ -34,7 +34,7 @@
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define LOG_MSG_MAX    1024
-#define LOG_URL_MAX    512
+#define LOG_URL_MAX    512	/* TOKEN_ENDPOINT= */
 /* An entry: the message, its process name, the fields and their names. */
 #define LOG_ENTRY_MAX  (LOG_MSG_MAX + LOG_URL_MAX + 1024)
 
@@ -143,6 +143,12 @@ log_last(void)
 	log_exiting = 1;
 }
 
+static int
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 int
 log_url_strip(const char *url, char *out, size_t n)
 {
@@ -150,11 +156,11 @@ log_url_strip(const char *url, char *out, size_t n)
 	size_t slen, hlen, plen;
 
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), RFC 3986 3.1 */
-	if (!((*url >= 'a' && *url <= 'z') || (*url >= 'A' && *url <= 'Z')))
+	if (!is_alpha(*url))
 		return -1;
 	for (s = url; *s != '\0' && *s != ':'; s++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789+-.", *s) == NULL)
+		if (!is_alpha(*s) && !(*s >= '0' && *s <= '9') &&
+		    strchr("+-.", *s) == NULL)
 			return -1;
 	if (strncmp(s, "://", 3) != 0)
 		return -1;
@@ -176,17 +182,6 @@ log_url_strip(const char *url, char *out, size_t n)
 	memcpy(out + slen + hlen, end, plen);
 	out[slen + hlen + plen] = '\0';
 	return 0;
-}
-
-const char *
-log_url(const char *url, char *buf, size_t n)
-{
-	if (n == 0)
-		return "";
-	if (log_url_strip(url, buf, n) != 0)
-		snprintf(buf, n, "%s", strstr(url, "://") != NULL ?
-		    "(a URL too long to log)" : url);
-	return buf;
 }
 
 /* Append "KEY=value\n" to buf (size n) at *len, value masked; -1 if it
@@ -246,7 +241,8 @@ log_journal_entry(char *buf, size_t n, int pri, enum log_process p,
 			break;
 		case LF_URL:
 			memcpy(&v, at, sizeof(v));
-			if (v != NULL && log_url_strip(v, url, sizeof(url)) == 0)
+			if (v != NULL &&
+			    log_url_strip(v, url, sizeof(url)) == 0)
 				v = url;
 			else
 				v = NULL;

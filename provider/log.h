@@ -92,11 +92,6 @@ void fatalx(const char *fmt, ...)
 void fatalx_config(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
-/* A URL as it may be logged, in buf (size n): without userinfo, query or
- * fragment.  Anything that is not scheme://... (an endpoint key such as
- * "exec:name") is copied as it is.  Returns buf. */
-const char *log_url(const char *url, char *buf, size_t n);
-
 /*
  * The parts log_event is made of, for the unit tests:
  * log_url_strip: url without userinfo, query or fragment into out (size
