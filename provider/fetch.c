@@ -91,10 +91,13 @@ start_source(struct daemon *d, struct cred *c, int64_t now)
 	c->req_deadline_ns = now + c->conf->timeout_ms * NS_PER_MS +
 	    (q->easy != NULL ? NS_PER_S : 0);
 	if (c->conf->nsources > 0)
-		log_debug("%s: requesting a token from source %zu (%s)",
+		log_event(LOG_DEBUG, &(struct log_fields){ .credential =
+		    c->name }, "%s: requesting a token from source %zu (%s)",
 		    c->name, c->src_at + 1, source_of(c)->provider);
 	else
-		log_debug("%s: requesting a token (%s)", c->name, c->ep->url);
+		log_event(LOG_DEBUG, &(struct log_fields){ .credential =
+		    c->name, .endpoint = c->ep->url },
+		    "%s: requesting a token (%s)", c->name, c->ep->url);
 }
 
 void

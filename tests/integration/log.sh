@@ -188,6 +188,15 @@ t_log_journal_fields() {
 	    >"$WORK/alice.out" 2>&1 && { echo "alice read log-a"; return 1; }
 	wait_for 5 sh -c 'grep -q "^READER_UID=$1$" "$2"' sh "$alice" "$WORK/journal.out" ||
 	    { echo "no denial in the journal"; cat "$WORK/journal.out"; return 1; }
+	# A reload that fails, then one that applies.
+	printf '[credential]\ntokn_url = x\n' >"$WORK/creds/broken.conf"
+	kill -HUP "$DAEMON_PID"
+	wait_for 10 grep -q '^OUTCOME=failed$' "$WORK/journal.out" ||
+	    { echo "no failed reload in the journal"; cat "$WORK/journal.out"; return 1; }
+	rm -f "$WORK/creds/broken.conf"
+	kill -HUP "$DAEMON_PID"
+	wait_for 10 grep -q '^MESSAGE=worker: configuration reloaded' "$WORK/journal.out" ||
+	    { echo "no reload in the journal"; cat "$WORK/journal.out"; return 1; }
 	wait_for 10 grep -q '^CREDENTIAL=log-held$' "$WORK/journal.out" &&
 	    wait_for 10 grep -q '^CREDENTIAL=log-bad$' "$WORK/journal.out" ||
 	    { echo "no failures in the journal"; cat "$WORK/journal.out"; return 1; }
@@ -224,6 +233,11 @@ t_log_journal_fields() {
 		return 1
 	fi
 	expect_grep '^SYSLOG_IDENTIFIER=tokencached$' "$WORK/a.ok" "the identifier" || return 1
+	entries "$WORK/journal.out" OUTCOME=failed PRIORITY=3 >"$WORK/reload"
+	expect_grep "^MESSAGE=worker: reload failed, keeping the running configuration: .*broken.conf:2: unknown key" \
+	    "$WORK/reload" "the failed reload" || { cat "$WORK/journal.out"; return 1; }
+	entries "$WORK/journal.out" OUTCOME=ok PRIORITY=6 | grep -q '^MESSAGE=worker: configuration reloaded: 4 credentials' ||
+	    { echo "no OUTCOME=ok on the reload"; return 1; }
 	# The denied reader.
 	entries "$WORK/journal.out" OUTCOME=denied "READER_UID=$alice" CREDENTIAL=log-a \
 	    >"$WORK/denied"
