@@ -14,7 +14,8 @@
  * since control bytes are masked, far below the datagram limit that makes
  * libsystemd fall back to a memfd), so it takes one sendto(2); the root
  * monitor and the worker, which holds every secret, map no library more
- * (libsystemd brings libgcrypt, liblz4, liblzma, libzstd and libcap); the
+ * (libsystemd brings, on Debian 12, libgcrypt and libgpg-error, liblz4,
+ * liblzma, libzstd and libcap); the
  * same binary runs where there is no libsystemd; and the test build can
  * point it at a socket a test reads (TOKENCACHE_TEST_JOURNAL_SOCKET).
  */
