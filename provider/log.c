@@ -15,9 +15,9 @@
  * libsystemd fall back to a memfd), so it takes one sendto(2); the root
  * monitor and the worker, which holds every secret, map no library more
  * (libsystemd brings, on Debian 12, libgcrypt and libgpg-error, liblz4,
- * liblzma, libzstd and libcap); the
- * same binary runs where there is no libsystemd; and the test build can
- * point it at a socket a test reads (TOKENCACHE_TEST_JOURNAL_SOCKET).
+ * liblzma, libzstd and libcap); the same binary runs where there is no
+ * libsystemd; and the test build can point it at a socket a test reads
+ * (TOKENCACHE_TEST_JOURNAL_SOCKET).
  */
 #include <errno.h>
 #include <stddef.h>
