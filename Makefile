@@ -140,7 +140,7 @@ UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 # The unit tests that drive the test hooks; the others link DAEMON_OBJS,
 # the objects that are installed.
-HOOK_UNIT_BINS = $(B)/tests/test_alloc
+HOOK_UNIT_BINS = $(B)/tests/test_alloc $(B)/tests/test_log
 BENCH_SRCS  = $(wildcard tests/bench/*.c)
 FUZZ_NAMES  = token_parse config segment proto camunda_env exec_doc \
               discovery token_request peer verify

@@ -153,7 +153,9 @@ deny_log_report(const struct deny_log *e, int64_t now)
 {
 	if (e->unlogged == 0)
 		return;
-	log_info("%s%sdenied %s to uid %u %llu more time%s in the last "
+	log_event(LOG_INFO, &(struct log_fields){ .credential = e->name,
+	    .outcome = LOG_OUTCOME_DENIED, .reader_uid = &e->uid },
+	    "%s%sdenied %s to uid %u %llu more time%s in the last "
 	    "%lld s", e->name, e->name[0] != '\0' ? ": " : "", e->what,
 	    (unsigned)e->uid, (unsigned long long)e->unlogged,
 	    e->unlogged == 1 ? "" : "s",
@@ -193,7 +195,9 @@ log_denied(struct daemon *d, uid_t uid, const char *what, const char *name,
 	pick->since_ns = now;
 	snprintf(pick->what, sizeof(pick->what), "%s", what);
 	snprintf(pick->name, sizeof(pick->name), "%s", name);
-	log_info("%s%sdenied %s to uid %u%s", name, name[0] != '\0' ? ": " :
+	log_event(LOG_INFO, &(struct log_fields){ .credential = name,
+	    .outcome = LOG_OUTCOME_DENIED, .reader_uid = &uid },
+	    "%s%sdenied %s to uid %u%s", name, name[0] != '\0' ? ": " :
 	    "", what, (unsigned)uid, " (logged once a minute per user and "
 	    "credential)");
 }
@@ -214,7 +218,9 @@ deny_log_flush(struct daemon *d, int64_t now, int all)
 	}
 	if (d->deny_over.count > 0 && (all ||
 	    now - d->deny_over.since_ns >= DENY_LOG_NS)) {
-		log_info("%llu more denial%s from %s%d user%s in the last %lld "
+		log_event(LOG_INFO, &(struct log_fields){
+		    .outcome = LOG_OUTCOME_DENIED },
+		    "%llu more denial%s from %s%d user%s in the last %lld "
 		    "s (not logged one by one)",
 		    (unsigned long long)d->deny_over.count,
 		    d->deny_over.count == 1 ? "" : "s",

@@ -109,12 +109,13 @@ endpoint_judge(struct daemon *d, struct endpoint *e)
 	uint64_t demand = e->demand_nano / 1000000;
 	int over = sched_over(e->demand_nano, d->conf->endpoint_rate,
 	    e->overloaded);
+	struct log_fields f = { .endpoint = e->url };
 
 	if (over == e->overloaded)
 		return 0;
 	if (over)
-		log_warnx("%s: %zu credentials on it need about "
-		    "%llu.%03llu token requests a second, more than "
+		log_event(LOG_WARNING, &f, "%s: %zu credentials on it need "
+		    "about %llu.%03llu token requests a second, more than "
 		    "90 %% of endpoint_rate = %u: refreshes can come "
 		    "after 80 %% of a lifetime; raise endpoint_rate, or "
 		    "use fewer or longer-lived credentials", e->url, e->nknown,
@@ -122,8 +123,8 @@ endpoint_judge(struct daemon *d, struct endpoint *e)
 		    (unsigned long long)(demand % 1000),
 		    d->conf->endpoint_rate);
 	else
-		log_info("%s: endpoint_rate = %u serves the %zu "
-		    "credentials on it again (about %llu.%03llu token "
+		log_event(LOG_INFO, &f, "%s: endpoint_rate = %u serves the "
+		    "%zu credentials on it again (about %llu.%03llu token "
 		    "requests a second)", e->url,
 		    d->conf->endpoint_rate, e->nknown,
 		    (unsigned long long)(demand / 1000),
@@ -302,13 +303,14 @@ void
 endpoint_outcome(const struct cred *c, int failed, int64_t now)
 {
 	struct endpoint *e = c->ep;
+	struct log_fields f = { .endpoint = e->url };
 
 	if (e->prober == c)
 		e->prober = NULL;
 	if (!failed) {
 		if (e->failures >= SCHED_PROBE_AFTER)
-			log_info("%s: answering again after %u failed "
-			    "requests", e->url, e->failures);
+			log_event(LOG_INFO, &f, "%s: answering again after %u "
+			    "failed requests", e->url, e->failures);
 		e->failures = 0;
 		e->probe_at_ns = 0;
 		return;
@@ -316,8 +318,9 @@ endpoint_outcome(const struct cred *c, int failed, int64_t now)
 	if (e->failures < UINT32_MAX)
 		e->failures++;
 	if (e->failures == SCHED_PROBE_AFTER)
-		log_warnx("%s: %u requests in a row failed; one credential "
-		    "at a time tries it until it answers", e->url, e->failures);
+		log_event(LOG_WARNING, &f, "%s: %u requests in a row failed; "
+		    "one credential at a time tries it until it answers",
+		    e->url, e->failures);
 	e->probe_at_ns = now + sched_probe_ms(e->failures,
 	    c->expires_ns > now, randombytes_random()) * NS_PER_MS;
 }

@@ -93,10 +93,13 @@ start_source(struct daemon *d, struct cred *c, int64_t now)
 	c->req_deadline_ns = now + c->conf->timeout_ms * NS_PER_MS +
 	    (q->easy != NULL ? NS_PER_S : 0);
 	if (c->conf->nsources > 0)
-		log_debug("%s: requesting a token from source %zu (%s)",
+		log_event(LOG_DEBUG, &(struct log_fields){ .credential =
+		    c->name }, "%s: requesting a token from source %zu (%s)",
 		    c->name, c->src_at + 1, source_of(c)->provider);
 	else
-		log_debug("%s: requesting a token (%s)", c->name, c->ep->url);
+		log_event(LOG_DEBUG, &(struct log_fields){ .credential =
+		    c->name, .endpoint = c->ep->url },
+		    "%s: requesting a token (%s)", c->name, c->ep->url);
 }
 
 void
@@ -117,7 +120,7 @@ start_fetch(struct daemon *d, struct cred *c, int64_t now)
  */
 static void
 fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
-    int64_t now)
+    long http_status, int64_t now)
 {
 	struct segw_meta m;
 	struct tok_result f;
@@ -183,7 +186,10 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	c->failures = 0;
 	c->permanent = 0;
 	c->last_error[0] = '\0';
-	log_info("%s: new %s token, valid %ld s, refresh in %lld.%03lld s "
+	log_event(LOG_INFO, &(struct log_fields){ .credential = c->name,
+	    .endpoint = c->ep->url, .outcome = LOG_OUTCOME_OK,
+	    .http_status = http_status },
+	    "%s: new %s token, valid %ld s, refresh in %lld.%03lld s "
 	    "(at %lld %% of its lifetime%s)", c->name, t->token_type,
 	    t->lifetime, (long long)((due - now) / NS_PER_S),
 	    (long long)((due - now) % NS_PER_S / NS_PER_MS),
@@ -191,6 +197,17 @@ fetch_succeeded(struct daemon *d, struct cred *c, struct tok_result *t,
 	    "; the endpoint's rate left no turn within 70-80 %");
 	wake_waiters(d, c, 0, NULL);
 	httpd_wake(d, c);
+}
+
+/* OUTCOME= of a failure: a transient one the server answered with 429
+ * or a Retry-After is rate_limited. */
+static const char *
+failure_outcome(int permanent, long http_status, long retry_after)
+{
+	if (permanent)
+		return LOG_OUTCOME_PERMANENT;
+	return http_status == 429 || retry_after > 0 ?
+	    LOG_OUTCOME_RATE_LIMITED : LOG_OUTCOME_TRANSIENT;
 }
 
 /*
@@ -203,6 +220,7 @@ static void
 fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
     long http_status, long retry_after, int64_t now)
 {
+	char hold[600] = "";
 	struct seg_plan plan;
 	struct seg_slot s;
 	uint8_t rid[16];
@@ -235,13 +253,21 @@ fetch_failed(struct daemon *d, struct cred *c, const struct tok_result *t,
 	segw_set_failure(&d->seg, c->slot, have_token ? TS_VALID : TS_FAILED,
 	    c->last_error, c->failures, (uint32_t)http_status, wall,
 	    wall + (delay_ms + 999) / 1000, &plan, rid, c->permanent);
-	if (retry_after > 0)
+	if (retry_after > 0) {
 		endpoint_write_hold(d, c->ep, now);
-	log_warnx("%s: fetch failed (%s%s): %s; %s, retry in %lld.%03lld s",
+		/* The hold, in the failure's line: one line per event. */
+		snprintf(hold, sizeof(hold), "; Retry-After %ld s: no request "
+		    "to %s before then", retry_after, c->ep->url);
+	}
+	log_event(LOG_WARNING, &(struct log_fields){ .credential = c->name,
+	    .endpoint = c->ep->url, .outcome = failure_outcome(c->permanent,
+	    http_status, retry_after), .http_status = http_status,
+	    .retry_after = retry_after },
+	    "%s: fetch failed (%s%s): %s; %s, retry in %lld.%03lld s%s",
 	    c->name, c->permanent ? "permanent" : "transient",
 	    http_status ? "" : ", no HTTP reply", t->error,
 	    have_token ? "still serving the current token" : "no valid token",
-	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000));
+	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000), hold);
 	wake_waiters(d, c, TC_EFAILED, c->last_error);
 	httpd_wake(d, c);
 }
@@ -309,7 +335,7 @@ source_over(struct daemon *d, struct cred *c, int64_t now)
 	}
 	endpoint_outcome(c, q->res.outcome == TOK_TRANSIENT, now);
 	if (q->res.outcome == TOK_OK)
-		fetch_succeeded(d, c, &q->res, now);
+		fetch_succeeded(d, c, &q->res, q->http_status, now);
 	else
 		fetch_failed(d, c, &q->res, q->http_status, q->retry_after,
 		    now);

@@ -132,6 +132,10 @@ main(int argc, char *argv[])
 		usage(2);
 
 	log_init(1, level);
+	/* Root forks a worker and stays as its monitor; anyone else is the
+	 * worker alone (privsep_start). */
+	log_set_process(geteuid() == 0 ? LOG_PROCESS_MONITOR :
+	    LOG_PROCESS_WORKER);
 	/* Before anything is started that could inherit it. */
 	(void)notify_init();
 	/* No core dumps and no ptrace by other users: we hold secrets. */
@@ -177,6 +181,7 @@ main(int argc, char *argv[])
 	status = daemon_run(d);
 	daemon_free(d);
 	curl_global_cleanup();
+	log_last();
 	log_info("stopped");
 	return status;
 }

@@ -128,7 +128,7 @@ monitor_load(int fd, const char *path)
 	if (write_all(fd, hdr, sizeof(hdr)) != 0 ||
 	    write_all(fd, blob != NULL ? (const void *)blob : (const void *)err,
 	    (size_t)hdr[1]) != 0)
-		log_warn("monitor: cannot answer the worker");
+		log_warn("cannot answer the worker");
 	sodium_free(blob);
 	conf_free(c);
 }
@@ -150,7 +150,7 @@ monitor_pass_signal(int sig_fd, uint32_t signo)
 		w = write(sig_fd, &c, 1);
 	while (w == -1 && errno == EINTR);
 	if (w != 1 && !(w == -1 && (errno == EAGAIN || errno == EPIPE)))
-		log_err("monitor: cannot pass %s on to the worker",
+		log_err("cannot pass %s on to the worker",
 		    signo == SIGHUP ? "SIGHUP (reload)" : "SIGTERM");
 }
 
@@ -211,7 +211,7 @@ monitor_main(int fd, int sig_fd, int nfd, pid_t worker, const char *path,
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1)
-		fatal("monitor: signalfd");
+		fatal("signalfd");
 	pfd[0].fd = sfd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = nfd;
@@ -222,7 +222,7 @@ monitor_main(int fd, int sig_fd, int nfd, pid_t worker, const char *path,
 		if (poll(pfd, fd != -1 ? 3 : 2, -1) == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal("monitor: poll");
+			fatal("poll");
 		}
 		if (pfd[1].revents)
 			monitor_relay(nfd);
@@ -234,6 +234,7 @@ monitor_main(int fd, int sig_fd, int nfd, pid_t worker, const char *path,
 				monitor_relay(nfd);
 				if (WIFEXITED(st))
 					exit(WEXITSTATUS(st));
+				log_last();
 				log_warnx("worker killed by signal %d",
 				    WTERMSIG(st));
 				exit(128 + WTERMSIG(st));
@@ -505,11 +506,14 @@ become_monitor(struct daemon_conf *conf, int worker_fd, const int sv[2],
 		 * parent; the monitor leaves the terminal too. */
 		close(worker_fd);
 		if (detach_terminal() == -1)
-			log_warn("monitor: chdir /");
+			log_warn("chdir /");
 	}
+	/* Its one line in the normal course: the monitor names itself. */
+	log_info("started the worker, pid %ld, to run as %s", (long)worker,
+	    conf->user);
 	if ((path = strdup(conf->path)) == NULL ||
 	    (rundir = strdup(conf->runtime_dir)) == NULL)
-		fatalx("monitor: out of memory");
+		fatalx("out of memory");
 	conf_free(conf);
 	wipe_vector_registers();
 	monitor_main(sv[0], sp[1], sn[0], worker, path, rundir, uid, gid);
@@ -530,6 +534,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	if ((r = worker_user(conf, &uid, &gid, err, errlen)) != 0)
 		return r;
 	if (uid == 0) {
+		log_set_process(LOG_PROCESS_WORKER);
 		log_warnx("running as root: user = %s in %s", conf->user,
 		    conf->path);
 		return 0;
@@ -555,6 +560,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 		return -1;
 	}
 	if (pid == 0) {
+		log_set_process(LOG_PROCESS_WORKER);
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 #ifdef TC_TEST_HOOKS
 		if (fail_at_once) {

@@ -213,7 +213,8 @@ reload_plan(struct daemon *d, struct daemon_conf *nc,
 		snprintf(msg, msglen, "runtime_dir, user, max_credentials and "
 		    "max_token_size take effect at the next start only; "
 		    "keeping the running configuration");
-		log_errx("reload: %s", msg);
+		log_event(LOG_ERR, &(struct log_fields){
+		    .outcome = LOG_OUTCOME_FAILED }, "reload: %s", msg);
 		snprintf(d->conf_error, sizeof(d->conf_error), "%s", msg);
 		srcmod_conf_free(nc);
 		return -1;
@@ -223,7 +224,8 @@ reload_plan(struct daemon *d, struct daemon_conf *nc,
 		if (r == 0)
 			reload_change_free(ch);
 		snprintf(msg, msglen, "out of memory");
-		log_errx("reload: %s", msg);
+		log_event(LOG_ERR, &(struct log_fields){
+		    .outcome = LOG_OUTCOME_FAILED }, "reload: %s", msg);
 		srcmod_conf_free(nc);
 		return -1;
 	}
@@ -235,7 +237,9 @@ reload_plan(struct daemon *d, struct daemon_conf *nc,
 static int
 reload_refused(struct daemon *d, const char *err, char *msg, size_t msglen)
 {
-	log_errx("reload failed, keeping the running configuration: %s", err);
+	log_event(LOG_ERR, &(struct log_fields){
+	    .outcome = LOG_OUTCOME_FAILED },
+	    "reload failed, keeping the running configuration: %s", err);
 	/* check reports it until a reload succeeds. */
 	snprintf(d->conf_error, sizeof(d->conf_error), "%.*s",
 	    (int)sizeof(d->conf_error) - 1, err);
@@ -290,13 +294,15 @@ reload_now(struct daemon *d, char *msg, size_t msglen)
 		snprintf(msg, msglen, "configuration reloaded: %zu "
 		    "credentials, but the keys could not be rotated (out of "
 		    "memory): run tokencachectl rotate-keys", d->ncreds);
-		log_errx("%s", msg);
+		log_event(LOG_ERR, &(struct log_fields){
+		    .outcome = LOG_OUTCOME_FAILED }, "%s", msg);
 		return -1;
 	}
 	snprintf(msg, msglen, "configuration reloaded: %zu credentials "
 	    "(%zu added, %zu changed, %zu removed)%s", d->ncreds, added,
 	    changed, removed, acl_changed || removed ? "; keys rotated" : "");
-	log_info("%s", msg);
+	log_event(LOG_INFO, &(struct log_fields){ .outcome = LOG_OUTCOME_OK },
+	    "%s", msg);
 	return 0;
 }
 

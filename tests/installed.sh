@@ -1,8 +1,9 @@
 #!/bin/sh
 # What `make install` puts on a system (make check-installed):
 #   - no test hook in any installed program or library: neither the
-#     TOKENCACHE_TEST_CRASH hook nor the allocator's wipe_malloc_fail_at;
-#   - the test build of the daemon has both, so the check can see them;
+#     TOKENCACHE_TEST_CRASH and TOKENCACHE_TEST_JOURNAL_SOCKET hooks nor
+#     the allocator's wipe_malloc_fail_at;
+#   - the test build of the daemon has them all, so the check can see them;
 #   - one version everywhere: tokencache.h's, in the library's file name,
 #     the pkg-config files, the programs' version output and the manuals;
 #   - what a module's author needs: tokencache/module.h,
@@ -34,6 +35,8 @@ bad() {
 # in its debug information or dynamic symbols).
 hooks() {
 	grep -q -a -F TOKENCACHE_TEST_CRASH "$1" && echo TOKENCACHE_TEST_CRASH
+	grep -q -a -F TOKENCACHE_TEST_JOURNAL_SOCKET "$1" &&
+	    echo TOKENCACHE_TEST_JOURNAL_SOCKET
 	if { nm -a "$1" 2>/dev/null; nm -D "$1" 2>/dev/null; } |
 	    grep -q -w wipe_malloc_fail_at ||
 	    grep -q -a -F wipe_malloc_fail_at "$1"; then
@@ -47,8 +50,8 @@ is_elf() {
 
 # The control: without it, a check that sees nothing would always pass.
 h=$(hooks "$test_daemon" | tr '\n' ' ')
-if [ "$h" = "TOKENCACHE_TEST_CRASH wipe_malloc_fail_at " ]; then
-	ok "the test daemon $test_daemon carries both hooks"
+if [ "$h" = "TOKENCACHE_TEST_CRASH TOKENCACHE_TEST_JOURNAL_SOCKET wipe_malloc_fail_at " ]; then
+	ok "the test daemon $test_daemon carries the three hooks"
 else
 	bad "the test daemon $test_daemon carries only: ${h:-nothing}"
 fi

@@ -119,7 +119,7 @@ t_exec_failures() {
 	for n in fail:transient crash:transient garbage:transient huge:transient \
 	    refuse:permanent missing:permanent version2:permanent; do
 		kind=${n#*:} n=${n%:*}
-		grep -q "^tokencached: $n: fetch failed ($kind" "$WORK/daemon.log" ||
+		grep -q "^tokencached: worker: $n: fetch failed ($kind" "$WORK/daemon.log" ||
 		    { echo "$n: no $kind failure in the log"; grep "$n:" "$WORK/daemon.log"; return 1; }
 	done
 	# The failed attempts are retried, and still the daemon serves.

@@ -436,6 +436,78 @@ else
 	    "$(in_ct journalctl -q --no-pager -u tokencached | tail -n 20)"
 fi
 
+# ---------------------------------------------------------------- journal fields
+
+# jfield_lines MATCH...: the MESSAGEs of the unit's entries that match
+# (journalctl's FIELD=VALUE matches, ANDed).
+jfield_lines() { in_ct journalctl -q --no-pager -u tokencached -o cat "$@"; }
+
+# journal_fields: the daemon's events are journal entries with fields
+# (tokencached(8), LOGGING): `journalctl CREDENTIAL=NAME` finds that
+# credential's fetch lines and no other's, a denied reader's line has
+# READER_UID and OUTCOME=denied, TOKENCACHED_PROCESS tells the monitor's
+# lines from the worker's, and no entry of the daemon holds a token or a
+# secret.  Run after the README's blocks (a denial of nobody) and the
+# reload (second-client).
+journal_fields() {
+	local nobody t2 f m
+	nobody=$(in_ct id -u nobody)
+	t2=$(in_ct tokencachectl token second-client)
+	if ct_wait 10 sh -c 'journalctl -q --no-pager -u tokencached -o cat CREDENTIAL=zeebe-worker-client OUTCOME=ok | grep -q "worker: zeebe-worker-client: new Bearer token"' &&
+	    ! jfield_lines CREDENTIAL=zeebe-worker-client | grep -q second-client &&
+	    jfield_lines CREDENTIAL=second-client OUTCOME=ok | grep -q "worker: second-client: new Bearer token" &&
+	    ! jfield_lines CREDENTIAL=second-client | grep -q zeebe-worker-client; then
+		ok "journalctl CREDENTIAL=NAME: that credential's fetch lines, not another's"
+	else
+		not_ok "journalctl CREDENTIAL=NAME" \
+		    "$(in_ct journalctl -q --no-pager -u tokencached -o verbose | tail -n 60)"
+	fi
+	f=$(in_ct journalctl -q --no-pager -u tokencached -o export \
+	    CREDENTIAL=zeebe-worker-client OUTCOME=ok | grep -a -e '^TOKEN_ENDPOINT=' -e '^HTTP_STATUS=' | sort -u)
+	if [ "$f" = "$(printf 'HTTP_STATUS=200\nTOKEN_ENDPOINT=%s' "$URL")" ]; then
+		ok "a fetch's entry: TOKEN_ENDPOINT=$URL, HTTP_STATUS=200"
+	else
+		not_ok "a fetch's entry: TOKEN_ENDPOINT and HTTP_STATUS" "$f"
+	fi
+	# The C program as nobody was refused its key (the README's Use).
+	if jfield_lines OUTCOME=denied "READER_UID=$nobody" CREDENTIAL=zeebe-worker-client |
+	    grep -q "worker: zeebe-worker-client: denied .* to uid $nobody"; then
+		ok "a denied reader: OUTCOME=denied READER_UID=$nobody CREDENTIAL=zeebe-worker-client"
+	else
+		not_ok "a denied reader's entry" \
+		    "$(in_ct journalctl -q --no-pager -u tokencached -o verbose OUTCOME=denied | tail -n 30)"
+	fi
+	m=$(jfield_lines TOKENCACHED_PROCESS=monitor)
+	if printf '%s\n' "$m" | grep -q '^monitor: started the worker, pid [0-9]*, to run as tokencache$' &&
+	    ! printf '%s\n' "$m" | grep -q '^worker: ' &&
+	    jfield_lines TOKENCACHED_PROCESS=worker | grep -q '^worker: running as tokencache' &&
+	    ! jfield_lines TOKENCACHED_PROCESS=worker | grep -q '^monitor: '; then
+		ok "TOKENCACHED_PROCESS=monitor and =worker: each process's own lines"
+	else
+		not_ok "TOKENCACHED_PROCESS" "monitor: $m" \
+		    "$(jfield_lines TOKENCACHED_PROCESS=worker | tail -n 5)"
+	fi
+	# Every field of every entry of the daemon's: the unit's, and any
+	# that names the program outside it.
+	{
+		in_ct journalctl -q --no-pager -u tokencached -o export
+		in_ct journalctl -q --no-pager SYSLOG_IDENTIFIER=tokencached -o export
+	} >"$WORK/journal-export"
+	if grep -a -q -F -e "$SECRET" -e "$SECOND_SECRET" -e "$(cat "$WORK/token")" -e "$t2" \
+	    "$WORK/journal-export"; then
+		not_ok "no token or secret in the daemon's journal entries" \
+		    "$(grep -a -F -e "$SECRET" -e "$SECOND_SECRET" -e "$(cat "$WORK/token")" -e "$t2" \
+		    "$WORK/journal-export" | head -n 3 | cut -c1-120)"
+	elif [ -z "$t2" ] || ! [ -s "$WORK/token" ] ||
+	    ! grep -a -q '^CREDENTIAL=second-client$' "$WORK/journal-export"; then
+		not_ok "no token or secret in the journal: nothing to look for" "token 2: '$t2'"
+	else
+		ok "no token or secret in any field of the daemon's journal entries"
+	fi
+}
+
+journal_fields
+
 # ---------------------------------------------------------------- the journal
 
 pat="reload failed, keeping the running configuration: /etc/tokencache/credentials.d/broken.conf:2: unknown key"
