@@ -326,7 +326,7 @@ t_hard_denial_log_bounded() {
 	n=$(grep -c "denied .* to uid \|more denials\? from" "$WORK/daemon.log")
 	echo "$n denial lines"
 	[ "$n" -le 130 ] || { grep denied "$WORK/daemon.log" | tail -5; echo "$n lines about denials"; return 1; }
-	grep -q "x[0-9]" "$WORK/daemon.log" && { echo "a name that is no credential was logged"; return 1; }
+	grep -qwE "x[0-9]+" "$WORK/daemon.log" && { echo "a name that is no credential was logged"; return 1; }
 	n=$(grep -c "denied key to uid $dave " "$WORK/daemon.log")
 	[ "$n" -ge 1 ] || { echo "dave's denials were not logged"; return 1; }
 	grep -q "more denials from" "$WORK/daemon.log" ||
