@@ -30,89 +30,30 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TOP/tests/integration/lib.sh"
 cd "$TOP"
 
-pass=0
-fail=0
-skip() {
-	echo "skip - the Debian packages on Debian 12 under systemd ($1)"
-	echo "package: $pass passed, $fail failed, 1 skipped"
-	exit 0
-}
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-not_ok() {
-	fail=$((fail + 1))
-	echo "FAIL - $1"
-	shift
-	[ $# -gt 0 ] && printf '       %s\n' "$@"
-	return 0
-}
-
-[ "$(id -u)" = 0 ] || skip "needs root to build and boot a container"
-for c in dpkg-buildpackage dh lintian mmdebstrap systemd-nspawn nsenter node; do
-	command -v "$c" >/dev/null 2>&1 ||
-	    skip "no $c here: tests/deps.sh installs dpkg-dev, debhelper, lintian, mmdebstrap, systemd-container, util-linux, nodejs"
-done
+CT_SUITE=package
+CT_WHAT="the Debian packages on Debian 12 under systemd"
+CT_ENV=DEBIAN_FRONTEND=noninteractive
+. "$TOP/tests/container.sh"
+ct_require dpkg-buildpackage dh lintian mmdebstrap systemd-nspawn nsenter node
 
 CACHE=${TC_PACKAGE_CACHE:-/var/tmp/tc-package-bookworm}
-NSPAWN=
-CT=
 READER=
 tc_workdir
-ROOT=$(mktemp -d /var/tmp/tc-package.XXXXXX)
 
 finish() {
-	local i m
 	trap '' INT TERM
-	if [ -n "$CT" ] && kill -0 "$CT" 2>/dev/null; then
-		in_ct journalctl -q --no-pager -b >"$WORK/journal.log" 2>&1
-	fi
-	if [ -n "$NSPAWN" ] && kill -0 "$NSPAWN" 2>/dev/null; then
-		kill "$NSPAWN"
-		for i in $(seq 1 200); do
-			kill -0 "$NSPAWN" 2>/dev/null || break
-			sleep 0.1
-		done
-		[ -n "$CT" ] && kill -KILL "$CT" 2>/dev/null
-		kill -KILL "$NSPAWN" 2>/dev/null
-		wait "$NSPAWN" 2>/dev/null
-	fi
+	ct_running && in_ct journalctl -q --no-pager -b >"$WORK/journal.log" 2>&1
+	ct_teardown
 	# A reader still waiting for its go file (a check failed before it
 	# was let go), or one the container's end left stopped.
 	if [ -n "$READER" ]; then
 		kill -KILL "$READER" 2>/dev/null
 		wait "$READER" 2>/dev/null
 	fi
-	for m in $(awk -v r="$ROOT" '$5 == r || index($5, r "/") == 1 { print $5 }' \
-	    /proc/self/mountinfo | sort -r); do
-		umount -l "$m" || echo "cannot unmount $m"
-	done
-	tc_stop_all
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "kept: $ROOT (the container's root)"
-	elif [ -n "$ROOT" ] && [ -d "$ROOT" ]; then
-		rm -rf --one-file-system "$ROOT"
-	fi
-	if [ "${KEEP:-0}" = 1 ] || [ $fail -gt 0 ]; then
-		echo "kept: $WORK (logs, the container's journal)"
-	else
-		rm -rf "$WORK"
-	fi
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-in_ct() {
-	nsenter -t "$CT" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
-}
-ct_wait() {	# SECONDS COMMAND...: until COMMAND succeeds in the container
-	local n=$(($1 * 10)) i
-	shift
-	for i in $(seq 1 "$n"); do
-		in_ct "$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 journal() { in_ct journalctl -q --no-pager -u tokencached | tail -n "${1:-15}"; }
 
 # ---------------------------------------------------------------- build
@@ -179,24 +120,7 @@ deps=$(for d in "$TOP"/build/*.deb; do dpkg-deb -f "$d" Depends; done |
     tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' |
     grep -v -E '^$|^libtokencache' | sort -u | tr '\n' ',')
 pkgs="systemd,systemd-sysv,dbus,gcc,libc6-dev,pkg-config,${deps%,}"
-stamp=var/lib/tc-package-packages
-if [ ! -x "$CACHE/usr/lib/systemd/systemd" ] ||
-    [ "$(cat "$CACHE/$stamp" 2>/dev/null)" != "$pkgs" ]; then
-	echo "building a Debian 12 root with mmdebstrap (about a minute; cached in $CACHE)..."
-	if ! mmdebstrap --variant=minbase --include="$pkgs" \
-	    bookworm "$CACHE.new.$$" >"$WORK/mmdebstrap.log" 2>&1; then
-		tail -n 5 "$WORK/mmdebstrap.log"
-		rm -rf --one-file-system "$CACHE.new.$$"
-		skip "mmdebstrap could not build a bookworm root (no network or no Debian mirror?)"
-	fi
-	printf '%s\n' "$pkgs" >"$CACHE.new.$$/$stamp"
-	rm -rf --one-file-system "$CACHE.old.$$"
-	[ -e "$CACHE" ] && mv -T "$CACHE" "$CACHE.old.$$"
-	mv -T "$CACHE.new.$$" "$CACHE" 2>/dev/null || rm -rf --one-file-system "$CACHE.new.$$"
-	rm -rf --one-file-system "$CACHE.old.$$"
-fi
-cp -a "$CACHE/." "$ROOT/"
-chmod 0755 "$ROOT"
+ct_root "$CACHE" "$pkgs" var/lib/tc-package-packages
 mkdir -p "$ROOT/var/tmp/debs" "$ROOT/var/tmp/debs-upgrade" "$ROOT/var/tmp/app"
 cp "$TOP"/build/*.deb "$ROOT/var/tmp/debs/"
 cp $(ls "$UPTOP"/*.deb | grep -v -- -dbgsym_) "$ROOT/var/tmp/debs-upgrade/"
@@ -265,27 +189,7 @@ P=$PORT_pkg
 
 # ---------------------------------------------------------------- boot
 
-systemd-nspawn -q -D "$ROOT" -b --console=pipe --register=no --keep-unit \
-    >"$WORK/nspawn.log" 2>&1 </dev/null &
-NSPAWN=$!
-for i in $(seq 1 300); do
-	CT=$(pgrep -P "$NSPAWN" -x systemd | head -n1)
-	[ -n "$CT" ] && break
-	sleep 0.1
-done
-[ -n "$CT" ] || { cat "$WORK/nspawn.log"; skip "systemd-nspawn did not boot the container"; }
-for i in $(seq 1 600); do
-	state=$(in_ct systemctl is-system-running --wait 2>&1)
-	case $state in
-	running | degraded) break ;;
-	esac
-	sleep 0.1
-done
-case $state in
-running | degraded) ;;
-*) cat "$WORK/nspawn.log"; skip "the container's systemd did not come up ($state)" ;;
-esac
-echo "booted Debian 12 with $(in_ct systemctl --version | head -n1) (container pid $CT)"
+ct_boot
 
 # What is on the system before: purge must bring it back to this.
 snapshot() {

@@ -31,76 +31,26 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
 
-skip() {
-	echo "skip - the README under systemd on Debian 12 ($1)"
-	echo "systemd: ${pass:-0} passed, 0 failed, 1 skipped"
-	exit 0
-}
-[ "$(id -u)" = 0 ] || skip "needs root to build and boot a container"
-for c in mmdebstrap systemd-nspawn nsenter node; do
-	command -v "$c" >/dev/null 2>&1 ||
-	    skip "no $c here: tests/deps.sh installs mmdebstrap, systemd-container, util-linux, nodejs"
-done
+CT_SUITE=systemd
+CT_WHAT="the README under systemd on Debian 12"
+. "$TOP/tests/container.sh"
+ct_require mmdebstrap systemd-nspawn nsenter node
 
 CACHE=${TC_SYSTEMD_CACHE:-/var/tmp/tc-systemd-bookworm}
-pass=0
-fail=0
-NSPAWN=
-CT=
 tc_workdir
-ROOT=$(mktemp -d /var/tmp/tc-systemd.XXXXXX)
 
-# On every way out: the container's journal into $WORK, the container
-# stopped (nothing of it left running), no mount left below $ROOT, and
-# $ROOT removed unless KEEP=1.
+# On every way out: the container's journal into $WORK, then
+# ct_teardown.
 finish() {
-	local i m
 	trap '' INT TERM
-	if [ -n "$CT" ] && kill -0 "$CT" 2>/dev/null; then
+	if ct_running; then
 		in_ct journalctl -q --no-pager -u tokencached >"$WORK/journal-tokencached.log" 2>&1
 		in_ct journalctl -q --no-pager -b >"$WORK/journal.log" 2>&1
 	fi
-	if [ -n "$NSPAWN" ] && kill -0 "$NSPAWN" 2>/dev/null; then
-		# systemd-nspawn shuts the container down on SIGTERM.
-		kill "$NSPAWN"
-		for i in $(seq 1 200); do
-			kill -0 "$NSPAWN" 2>/dev/null || break
-			sleep 0.1
-		done
-		# Still there: the container's init first (its whole PID
-		# namespace goes with it), then nspawn.
-		[ -n "$CT" ] && kill -KILL "$CT" 2>/dev/null
-		kill -KILL "$NSPAWN" 2>/dev/null
-		wait "$NSPAWN" 2>/dev/null
-	fi
-	# nspawn mounts in its own namespace; anything in ours is a leak.
-	for m in $(awk -v r="$ROOT" '$5 == r || index($5, r "/") == 1 { print $5 }' \
-	    /proc/self/mountinfo | sort -r); do
-		umount -l "$m" || echo "cannot unmount $m"
-	done
-	tc_stop_all
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "kept: $ROOT (the container's root)"
-	elif [ -n "$ROOT" ] && [ -d "$ROOT" ]; then
-		rm -rf --one-file-system "$ROOT"
-	fi
-	if [ "${KEEP:-0}" = 1 ] || [ $fail -gt 0 ]; then
-		echo "kept: $WORK (logs, the container's journal)"
-	else
-		rm -rf "$WORK"
-	fi
+	ct_teardown
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
-
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-not_ok() {
-	fail=$((fail + 1))
-	echo "FAIL - $1"
-	shift
-	[ $# -gt 0 ] && printf '       %s\n' "$@"
-	return 0
-}
 
 # readme_block NAME: the fenced block right after <!-- readme-test: NAME -->
 # (its opening fence on the next line); fails if there is none.
@@ -137,12 +87,6 @@ readme_unmarked() {
 	' "$TOP/README.md"
 }
 
-# in_ct COMMAND...: run in the container, as root, with a clean
-# environment (and whatever VAR=value pairs the caller puts first).
-in_ct() {
-	nsenter -t "$CT" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	    HOME=/root LANG=C.UTF-8 "$@"
-}
 ct_sh() {	# SCRIPT_NAME [VAR=value ...]: run /var/tmp/SCRIPT_NAME with sh -e
 	local s=$1
 	shift
@@ -154,15 +98,6 @@ jerr_count() { jerr -o cat | grep -c -- "$1"; }
 # jerr_more PATTERN N: more than N such lines already?
 jerr_more() { [ "$(jerr_count "$1")" -gt "$2" ]; }
 # wait_for SECONDS COMMAND...: until COMMAND succeeds here (lib.sh).
-ct_wait() {	# SECONDS COMMAND...: until COMMAND succeeds in the container
-	local n=$(($1 * 10)) i
-	shift
-	for i in $(seq 1 "$n"); do
-		in_ct "$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # ---------------------------------------------------------------- the README's blocks
 
@@ -191,25 +126,7 @@ readme_pkgs=${readme_pkgs%,}
 # ---------------------------------------------------------------- the root
 
 pkgs="systemd,systemd-sysv,dbus,sudo,$readme_pkgs"
-stamp=var/lib/tc-systemd-packages
-if [ ! -x "$CACHE/usr/lib/systemd/systemd" ] ||
-    [ "$(cat "$CACHE/$stamp" 2>/dev/null)" != "$pkgs" ]; then
-	echo "building a Debian 12 root with mmdebstrap (about a minute; cached in $CACHE)..."
-	# Built aside and renamed into place: another run may be building too.
-	if ! mmdebstrap --variant=minbase --include="$pkgs" \
-	    bookworm "$CACHE.new.$$" >"$WORK/mmdebstrap.log" 2>&1; then
-		tail -n 5 "$WORK/mmdebstrap.log"
-		rm -rf --one-file-system "$CACHE.new.$$"
-		skip "mmdebstrap could not build a bookworm root (no network or no Debian mirror?)"
-	fi
-	printf '%s\n' "$pkgs" >"$CACHE.new.$$/$stamp"
-	rm -rf --one-file-system "$CACHE.old.$$"
-	[ -e "$CACHE" ] && mv -T "$CACHE" "$CACHE.old.$$"
-	mv -T "$CACHE.new.$$" "$CACHE" 2>/dev/null || rm -rf --one-file-system "$CACHE.new.$$"
-	rm -rf --one-file-system "$CACHE.old.$$"
-fi
-cp -a "$CACHE/." "$ROOT/"
-chmod 0755 "$ROOT"
+ct_root "$CACHE" "$pkgs" var/lib/tc-systemd-packages
 # As an installed Debian has it (sudo looks the host name up).
 printf '127.0.1.1\t%s\n' "$(hostname)" >>"$ROOT/etc/hosts"
 # What a Debian 12 user has and the bare root lacks: the README's
@@ -242,29 +159,7 @@ URL="http://127.0.0.1:$P/token"
 
 # ---------------------------------------------------------------- boot
 
-systemd-nspawn -q -D "$ROOT" -b --console=pipe --register=no --keep-unit \
-    >"$WORK/nspawn.log" 2>&1 </dev/null &
-NSPAWN=$!
-# The container's PID 1: nspawn's child, once it has become systemd.
-for i in $(seq 1 300); do
-	CT=$(pgrep -P "$NSPAWN" -x systemd | head -n1)
-	[ -n "$CT" ] && break
-	sleep 0.1
-done
-[ -n "$CT" ] || { cat "$WORK/nspawn.log"; skip "systemd-nspawn did not boot the container"; }
-# Until its bus is up, systemctl cannot even ask.
-for i in $(seq 1 600); do
-	state=$(in_ct systemctl is-system-running --wait 2>&1)
-	case $state in
-	running | degraded) break ;;
-	esac
-	sleep 0.1
-done
-case $state in
-running | degraded) ;;
-*) cat "$WORK/nspawn.log"; skip "the container's systemd did not come up ($state)" ;;
-esac
-echo "booted Debian 12 with $(in_ct systemctl --version | head -n1) (container pid $CT)"
+ct_boot
 
 # ---------------------------------------------------------------- Install
 
@@ -731,7 +626,9 @@ t_notify_verify() {
 	else
 		not_ok "systemd-analyze verify tokencached.service" "exit $st" "$(cat "$WORK/verify.txt")"
 	fi
-	if in_ct test -f /usr/share/man/man8/tokencached.8; then
+	# make install puts it there as it is, the package gzipped.
+	if in_ct sh -c 'test -f /usr/share/man/man8/tokencached.8 ||
+	    test -f /usr/share/man/man8/tokencached.8.gz'; then
 		ok "the unit's Documentation=man:tokencached(8) is installed"
 	else
 		not_ok "the unit's Documentation=man:tokencached(8) is installed"
