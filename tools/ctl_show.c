@@ -21,7 +21,7 @@
 #include "tokencache.h"
 
 #define SHOW_KEY_WIDTH   19    /* "error_description:" and a space */
-#define SHOW_ATTEMPTS    10    /* the last few: the daemon keeps more */
+#define SHOW_ATTEMPTS    10    /* at most (the daemon keeps STATS_RING) */
 
 /* What became of the claims. */
 enum show_claims {
@@ -211,6 +211,7 @@ print_attempts(struct json_object *cred, const char *why, int64_t now)
 	    desc[SEG_ERROR_FIELD];
 	const char *e, *d;
 	int64_t t = 0, status, ms;
+	int have;
 	size_t i, n;
 
 	if (cred == NULL) {
@@ -224,14 +225,15 @@ print_attempts(struct json_object *cred, const char *why, int64_t now)
 		show_line("attempts", "none yet");
 		return;
 	}
-	show_line("attempts", n > SHOW_ATTEMPTS ? "the last 10, oldest first" :
-	    "oldest first");
+	snprintf(when, sizeof(when), "the last %d, oldest first",
+	    SHOW_ATTEMPTS);
+	show_line("attempts", n > SHOW_ATTEMPTS ? when : "oldest first");
 	for (i = n > SHOW_ATTEMPTS ? n - SHOW_ATTEMPTS : 0; i < n; i++) {
 		at = json_object_array_get_idx(arr, i);
 		if (at == NULL || !json_object_is_type(at, json_type_object))
 			continue;
-		format_when(when, sizeof(when), member_int(at, "at", &t), t,
-		    now);
+		have = member_int(at, "at", &t);
+		format_when(when, sizeof(when), have, t, now);
 		printable(outcome, sizeof(outcome), member_str(at, "outcome"));
 		if (!member_int(at, "http_status", &status))
 			status = 0;
@@ -320,7 +322,8 @@ show_json(const struct seg_slot *s, struct json_object *cred,
 		    json_object_object_add(claims, "exp", NULL)) != 0)
 			goto nomem;
 	}
-	if (ctl_json_give(o, "claims", &claims) != 0)
+	if (claims == NULL ? json_object_object_add(o, "claims", NULL) != 0 :
+	    ctl_json_give(o, "claims", &claims) != 0)
 		goto nomem;
 	return o;
  nomem:
@@ -339,7 +342,7 @@ cmd_show(const struct ctl_args *a)
 	enum show_claims st;
 	char buf[SEG_ERROR_FIELD + 64], msg[512], why[512], cwhy[256];
 	int64_t now, now_wall, t = 0;
-	int r, err;
+	int r, err, have;
 
 	if ((r = ctl_cache_lookup(&s, a->dir, a->name, &err)) != 0) {
 		if (r == TC_ENOTFOUND)
@@ -413,8 +416,8 @@ cmd_show(const struct ctl_args *a)
 	/* The server's own words (RFC 6749 §5.2) of the last failure. */
 	if (cred != NULL && json_object_object_get_ex(cred, "last_error",
 	    &lerr) && json_object_is_type(lerr, json_type_object)) {
-		format_when(buf, sizeof(buf), member_int(lerr, "at", &t), t,
-		    now_wall);
+		have = member_int(lerr, "at", &t);
+		format_when(buf, sizeof(buf), have, t, now_wall);
 		show_line("error_at", buf);
 		show_line("error", printable(buf, sizeof(buf),
 		    member_str(lerr, "error")));

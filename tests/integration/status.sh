@@ -173,13 +173,15 @@ t_show_claims() {
 	expect_grep "^claims: *JWT (alg RS256)$" "$WORK/s1" "claims" || return 1
 	expect_grep "^  iss: *http://127.0.0.1:$P$" "$WORK/s1" "iss" || return 1
 	expect_grep "^  aud: *urn:tokencache:test-api$" "$WORK/s1" "aud" || return 1
-	expect_grep "^  iat: *20[0-9-]* [0-9:]* ([0-9]*s ago\|now)$" "$WORK/s1" "iat in words" || return 1
-	expect_grep "^  exp: *20[0-9-]* [0-9:]* (in [0-9]*m[0-9]*s)$" "$WORK/s1" "exp in words" || return 1
+	expect_grep "^  iat: *20[0-9-]* [0-9:]* (\([0-9]*s ago\|now\))$" "$WORK/s1" "iat in words" || return 1
+	expect_grep "^  exp: *20[0-9-]* [0-9:]* (in [0-9hms]*)$" "$WORK/s1" "exp in words" || return 1
 	as_user tc-it-alice "$CTL" --runtime-dir "$WORK/run" show jwt-acl --json >"$WORK/s1.json" ||
 	    { cat "$WORK/s1.json"; return 1; }
 	expect_eq "$(tc_json "$WORK/s1.json" 'j.claims_status')" jwt "claims_status" || return 1
 	expect_eq "$(tc_json "$WORK/s1.json" 'j.claims.aud')" urn:tokencache:test-api "claims.aud" || return 1
-	expect_eq "$(tc_json "$WORK/s1.json" 'j.claims.exp == j.expires_at')" true \
+	# The daemon counts the lifetime from when it sent the request, the
+	# server from when it answered: a second or so apart.
+	expect_eq "$(tc_json "$WORK/s1.json" 'Math.abs(j.claims.exp - j.expires_at) <= 2')" true \
 	    "claims.exp is the token's expiry" || return 1
 
 	as_user tc-it-dave "$CTL" --runtime-dir "$WORK/run" show jwt-acl >"$WORK/s2" 2>&1 ||
@@ -229,9 +231,9 @@ t_show_history() {
 	expect_grep "^attempts: " "$WORK/s1" "attempts" || return 1
 	# The first attempt got the token, the last met the outage.
 	grep -A20 '^attempts:' "$WORK/s1" | grep '^  20' >"$WORK/att"
-	head -n1 "$WORK/att" | grep -q " \(ago\|now\))  *ok  *HTTP 200  *[0-9]* ms$" ||
+	head -n1 "$WORK/att" | grep -q "\(ago\|now\))  *ok  *HTTP 200  *[0-9]* ms$" ||
 	    { echo "first attempt not ok 200 with a latency"; return 1; }
-	tail -n1 "$WORK/att" | grep -q " \(ago\|now\))  *transient  *HTTP 503  *[0-9]* ms  temporarily_unavailable: outage$" ||
+	tail -n1 "$WORK/att" | grep -q "\(ago\|now\))  *transient  *HTTP 503  *[0-9]* ms  temporarily_unavailable: outage$" ||
 	    { echo "last attempt not the outage's 503"; return 1; }
 	# The token is still valid, and a JWT (unsigned: alg none).
 	expect_grep "^claims: *JWT (alg none)$" "$WORK/s1" "claims" || return 1
