@@ -143,7 +143,7 @@ UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 HOOK_UNIT_BINS = $(B)/tests/test_alloc $(B)/tests/test_log
 BENCH_SRCS  = $(wildcard tests/bench/*.c)
 FUZZ_NAMES  = token_parse config segment proto camunda_env exec_doc \
-              discovery token_request peer verify
+              discovery token_request peer verify jwt_claims
 FUZZ_BINS   = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # Without libFuzzer, tests/fuzz/driver.c replays the corpus and a fixed
 # set of mutations of it.
@@ -320,6 +320,11 @@ $(B)/tests/test_verify $(B)/fuzz/fuzz_verify: EXTRA_OBJS = $(VERIFY_OBJ)
 WATCH_TTY_OBJ = $(B)/tools/ctl_watch_tty.o
 $(B)/tests/test_watch_tty: $(WATCH_TTY_OBJ)
 $(B)/tests/test_watch_tty: EXTRA_OBJS = $(WATCH_TTY_OBJ)
+
+# show's claim decoder (tools/ctl_jwt.c: bytes in, claims out).
+JWT_CLAIMS_OBJ = $(B)/tools/ctl_jwt.o
+$(B)/tests/test_ctl_jwt $(B)/fuzz/fuzz_jwt_claims: $(JWT_CLAIMS_OBJ)
+$(B)/tests/test_ctl_jwt $(B)/fuzz/fuzz_jwt_claims: EXTRA_OBJS = $(JWT_CLAIMS_OBJ)
 
 # Tests of a module's own code link its object (EXTRA_OBJS).
 $(B)/tests/test_exec_doc $(B)/fuzz/fuzz_exec_doc: $(EXEC_DOC_OBJ)

@@ -47,6 +47,7 @@ struct ctl_args {
 	int list_commands;        /* help --commands */
 	int list_options;         /* help --options */
 	const char *topic;        /* help's COMMAND operand, or NULL */
+	int color;                /* list --color: CTL_COLOR_* */
 	int argc;                 /* the command's own arguments, argv[0] */
 	char **argv;              /* its name, for CTL_OPT_OWN_ARGS */
 };
@@ -73,6 +74,11 @@ void	ctl_opt_getopt(const struct ctl_opt *o, size_t n, struct option *out);
 /* The --help of the command called name: usage, summary, options. */
 void	ctl_print_command_help(FILE *fp, const char *name);
 
+/* --color WHEN */
+#define CTL_COLOR_AUTO   0     /* on a terminal, unless NO_COLOR is set */
+#define CTL_COLOR_ALWAYS 1
+#define CTL_COLOR_NEVER  2
+
 /* The used slots of a segment, cleaned up for display. */
 struct ctl_cache {
 	struct seg_slot *creds;   /* sorted by name */
@@ -94,6 +100,10 @@ int	ctl_json_put(struct json_object *o, const char *key,
 int	ctl_json_give(struct json_object *o, const char *key,
 	    struct json_object **v);
 int	ctl_json_print(struct json_object *o);
+/* Whether to write colour (CTL_COLOR_* mode, NO_COLOR, a terminal). */
+int	ctl_color_wanted(int mode);
+/* Standard output's terminal width, 0 when it is not a terminal. */
+size_t	ctl_terminal_width(void);
 
 /* ctl_cache.c: the segment, read without a key */
 int	ctl_slot_has_expiry(const struct seg_slot *s);
@@ -130,6 +140,27 @@ void	ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r,
 #define CTL_DOC_MAX (16u * 1024 * 1024)
 int	ctl_daemon_doc(const char *runtime_dir, int op, char **text,
 	    size_t *len);
+
+/* ctl_status.c: what list and show share */
+void	ctl_format_duration(char *buf, size_t len, int64_t s);
+void	ctl_format_relative(char *buf, size_t len, int64_t t, int64_t now);
+struct json_object *ctl_slot_json(const struct seg_slot *s, int64_t now_boot,
+	    int64_t now_wall);
+/*
+ * The daemon's view of every credential (PROTO_OP_STATUS): the JSON array
+ * in *out (the caller puts it), 0; or -1 with why saying in words why it
+ * is unavailable (no daemon, an older daemon, a malformed reply).
+ */
+int	ctl_status_fetch(const char *dir, struct json_object **out, char *why,
+	    size_t whylen);
+/* The object of *arr whose "name" is name, or NULL. */
+struct json_object *ctl_status_find(struct json_object *arr, const char *name);
+
+/* ctl_token.c: a token through the library, in guarded memory */
+struct tc_client;
+struct tc_token_info;
+int	ctl_token_read(struct tc_client *c, const char *name, long wait_s,
+	    char **tok, size_t *len, struct tc_token_info *info, int *err);
 
 /* The commands, one per entry of tokencachectl.c's table. */
 int	cmd_list(const struct ctl_args *a);		/* ctl_status.c */

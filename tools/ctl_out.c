@@ -1,11 +1,16 @@
 /*
  * Output: warnings on stderr, text made safe to print, wall-clock times
- * as the tables show them, and the JSON helpers of --json.
+ * as the tables show them, the JSON helpers of --json, and whether and
+ * how wide the terminal is.
  */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json.h>
 
@@ -124,4 +129,39 @@ ctl_json_print(struct json_object *o)
 		r = CTL_EXIT_OK;
 	json_object_put(o);
 	return r;
+}
+
+/*
+ * Whether to colour standard output.  NO_COLOR (https://no-color.org/):
+ * present and not empty, whatever its value, it turns colour off unless
+ * the command line asks for it (--color=always), as that page says an
+ * explicit option should win.
+ */
+int
+ctl_color_wanted(int mode)
+{
+	const char *v;
+
+	if (mode == CTL_COLOR_ALWAYS)
+		return 1;
+	if (mode == CTL_COLOR_NEVER)
+		return 0;
+	if ((v = getenv("NO_COLOR")) != NULL && v[0] != '\0')
+		return 0;
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	return (v = getenv("TERM")) == NULL || strcmp(v, "dumb") != 0;
+}
+
+/* The terminal's width when standard output is one, else 0: output
+ * that goes to a file or a pipe is never wrapped. */
+size_t
+ctl_terminal_width(void)
+{
+	struct winsize ws;
+
+	if (!isatty(STDOUT_FILENO) ||
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == -1 || ws.ws_col == 0)
+		return 0;
+	return ws.ws_col;
 }

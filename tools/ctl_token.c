@@ -89,63 +89,86 @@ open_client(const struct ctl_args *a, tc_client **c)
 	return 0;
 }
 
+/*
+ * Read name's token into guarded memory (no swap, no core dump, wiped by
+ * sodium_free()): *tok, NUL-terminated, its length in *len.  wait_s > 0
+ * waits that long for a token when there is none.  Returns 0, or a TC_E*
+ * code with *err the errno of the call and *info as the library left it
+ * (its error text for the caller's message).
+ */
+int
+ctl_token_read(tc_client *c, const char *name, long wait_s, char **tok,
+    size_t *len, tc_token_info *info, int *err)
+{
+	char *buf;
+	size_t cap = CTL_TOKEN_BUF;
+	int r, tries;
+
+	*err = 0;
+	if ((buf = sodium_malloc(cap)) == NULL)
+		return TC_ENOMEM;
+	for (tries = 0;; tries++) {
+		/* The library writes info on some failures too; start clean
+		 * so that a stale error is never shown. */
+		memset(info, 0, sizeof(*info));
+		info->size = sizeof(*info);
+		errno = 0;
+		/* --wait 0 means do not wait: the library would take a zero
+		 * timeout as "the daemon's own fetch timeout". */
+		if (wait_s > 0)
+			r = tc_get_wait(c, name, buf, cap, info,
+			    (int)(wait_s * 1000));
+		else
+			r = tc_get(c, name, buf, cap, info);
+		*err = errno;
+		/* A token can change between calls, so grow a few times,
+		 * but never past what a segment can hold. */
+		if (r != TC_ERANGE || tries == 3 ||
+		    info->length >= SEG_TOKEN_MAX || info->length + 1 <= cap)
+			break;
+		sodium_free(buf);
+		cap = info->length + 1;
+		if ((buf = sodium_malloc(cap)) == NULL)
+			return TC_ENOMEM;
+	}
+	if (r == 0 && info->length >= cap)	/* tc_get checked */
+		r = TC_EPROTO;
+	if (r != 0) {
+		sodium_free(buf);
+		return r;
+	}
+	/* success */
+	*tok = buf;
+	*len = info->length;
+	return 0;
+}
+
 int
 cmd_token(const struct ctl_args *a)
 {
 	tc_client *c = NULL;
 	tc_token_info info;
 	char *buf = NULL;
-	size_t cap = CTL_TOKEN_BUF;
-	int r, err, tries, ret = CTL_EXIT_FAIL;
+	size_t len;
+	int r, err, ret = CTL_EXIT_FAIL;
 
 	memset(&info, 0, sizeof(info));
 	if (open_client(a, &c) != 0)
 		goto out;
-	/* Guarded memory: no swap, no core dump, wiped by sodium_free(). */
-	if ((buf = sodium_malloc(cap)) == NULL) {
-		ctl_warnx("out of memory");
-		goto out;
-	}
-	for (tries = 0;; tries++) {
-		/* The library writes info on some failures too; start clean
-		 * so that a stale error is never shown. */
-		memset(&info, 0, sizeof(info));
-		info.size = sizeof(info);
-		errno = 0;
-		/* --wait 0 means do not wait: the library would take a zero
-		 * timeout as "the daemon's own fetch timeout". */
-		if (a->have_wait && a->wait_s > 0)
-			r = tc_get_wait(c, a->name, buf, cap, &info,
-			    (int)(a->wait_s * 1000));
-		else
-			r = tc_get(c, a->name, buf, cap, &info);
-		err = errno;
-		/* A token can change between calls, so grow a few times,
-		 * but never past what a segment can hold. */
-		if (r != TC_ERANGE || tries == 3 ||
-		    info.length >= SEG_TOKEN_MAX || info.length + 1 <= cap)
-			break;
-		sodium_free(buf);
-		cap = info.length + 1;
-		if ((buf = sodium_malloc(cap)) == NULL) {
+	if ((r = ctl_token_read(c, a->name, a->have_wait ? a->wait_s : 0,
+	    &buf, &len, &info, &err)) != 0) {
+		if (r == TC_ENOMEM)
 			ctl_warnx("out of memory");
-			goto out;
-		}
-	}
-	if (r != 0) {
-		report_credential_error(a, r, err, info.error);
-		goto out;
-	}
-	if (info.length >= cap) {	/* cannot happen: tc_get checked */
-		ctl_warnx("%s: %s", a->name, tc_strerror(TC_EPROTO));
+		else
+			report_credential_error(a, r, err, info.error);
 		goto out;
 	}
 	/*
 	 * Written straight from guarded memory: stdio would leave a copy of
 	 * the token in its heap buffer.  The NUL makes room for the newline.
 	 */
-	buf[info.length] = '\n';
-	if (write_all(STDOUT_FILENO, buf, info.length + 1) != 0) {
+	buf[len] = '\n';
+	if (write_all(STDOUT_FILENO, buf, len + 1) != 0) {
 		ctl_warnx("standard output: %s", strerror(errno));
 		goto out;
 	}

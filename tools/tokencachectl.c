@@ -2,14 +2,15 @@
  * tokencachectl - look at and drive tokencached from the shell.
  *
  * list, show and check read the segment's metadata directly through the
- * internal reader (seg.h): they need no key and work for every user, and
- * they never see a token.  token and refresh go through the public API
- * (tokencache.h) like any other client, so the daemon's access rules apply
- * to them unchanged.  check and reload speak the control protocol
+ * internal reader (seg.h): they need no key and work for every user.
+ * token and refresh go through the public API (tokencache.h) like any
+ * other client, so the daemon's access rules apply to them unchanged; so
+ * does show, for the one thing it reads of a token (its JWT claims).  check and reload speak the control protocol
  * (proto.h) directly, since the public API has no call for either.
  *
  * This file holds the command table, the argument parsing and main; the
- * commands live in ctl_status.c (list, show), ctl_token.c (token,
+ * commands live in ctl_status.c (list), ctl_show.c (show, with
+ * ctl_jwt.c for the claims), ctl_token.c (token,
  * refresh), ctl_check.c (check), ctl_daemon.c (reload, rotate-keys,
  * invalidate), ctl_camunda.c (import-camunda) and ctl_verify.c (verify,
  * its checks in ctl_verify_seg.c), ctl_watch.c (watch, its terminal in
@@ -46,6 +47,7 @@
  * CTL_PLUGIN_UNKNOWN, as the plugin guidelines ask, not 2 or 1. */
 #define CTL_OPT_PLUGIN   0x40
 #define CTL_OPT_LIST     0x80   /* help --commands, --options */
+#define CTL_OPT_COLOR    0x100  /* list --color WHEN */
 
 /* What a command's operand is, for its parsing and for `help --commands`
  * (and so for the bash completion). */
@@ -66,7 +68,11 @@ enum {
 	LOPT_FOR,
 	LOPT_COMMANDS,
 	LOPT_OPTIONS,
+	LOPT_COLOR,
 };
+
+/* --color's values, in the order of CTL_COLOR_* (ctl.h). */
+static const char *const color_values[] = { "auto", "always", "never", NULL };
 
 struct ctl_cmd {
 	const char *name;
@@ -103,6 +109,8 @@ static const struct ctl_opt command_options[] = {
 	    "WARNING when a token has fewer than SECONDS left" },
 	{ "critical", 'c', "SECONDS", CTL_OPT_THRESHOLDS, NULL,
 	    "CRITICAL when a token has fewer than SECONDS left" },
+	{ "color", LOPT_COLOR, "WHEN", CTL_OPT_COLOR, color_values,
+	    "colour the states (auto: on a terminal, without NO_COLOR)" },
 	{ "commands", LOPT_COMMANDS, NULL, CTL_OPT_LIST, NULL,
 	    "list the commands, one a line, each with its operand" },
 	{ "options", LOPT_OPTIONS, NULL, CTL_OPT_LIST, NULL,
@@ -366,8 +374,9 @@ cmd_help(const struct ctl_args *a)
 }
 
 static const struct ctl_cmd commands[] = {
-	{ "list", "[--json]", "list every credential and its state",
-	    CTL_OPT_JSON, CTL_OPERAND_NONE, cmd_list, NULL },
+	{ "list", "[--color WHEN] [--json]", "list every credential and its "
+	    "state", CTL_OPT_JSON | CTL_OPT_COLOR, CTL_OPERAND_NONE, cmd_list,
+	    NULL },
 	{ "show", "NAME [--json]", "show one credential in detail",
 	    CTL_OPT_JSON, CTL_OPERAND_NAME, cmd_show, NULL },
 	{ "token", "NAME [--wait SECONDS]", "print the current token of NAME",
@@ -559,6 +568,16 @@ parse_command_option(const struct ctl_cmd *cmd, int ch, int longindex,
 			    CTL_MAX_THRESHOLD);
 		a->have_critical = 1;
 		return CTL_EXIT_OK;
+	case LOPT_COLOR:
+		if (!(cmd->opts & CTL_OPT_COLOR))
+			break;
+		for (a->color = 0; color_values[a->color] != NULL; a->color++)
+			if (strcmp(optarg, color_values[a->color]) == 0)
+				return CTL_EXIT_OK;
+		snprintf(opt, sizeof(opt), "%s", optarg);
+		ctl_make_printable(opt, sizeof(opt));
+		return usage_error(cmd, "--color: '%s' is not auto, always or "
+		    "never", opt);
 	case LOPT_COMMANDS:
 		if (!(cmd->opts & CTL_OPT_LIST))
 			break;

@@ -214,6 +214,8 @@ t_completion() {
 	expect_eq "$(cat "$WORK/comp.out")" "$WORK/files/my console.env" \
 	    "a file name with a space, one word" || return 1
 	comp_expect "endpoint env" "help COMMAND" help en || return 1
+	comp_expect "auto always never" "list --color WHEN" list --color "" || return 1
+	comp_expect "always" "list --color=al" list --color = al || return 1
 	# Without a daemon: no names, no message.
 	comp_expect "" "show NAME without a daemon" --runtime-dir "$WORK/run" show "" || return 1
 	comp_expect "" "token NAME without a runtime directory" \

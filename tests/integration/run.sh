@@ -24,7 +24,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 # The longest first, so that the two cores stay busy to the end.
 for area in sched endpoint resources restart harden faults exec fetch \
     access check metrics watch \
-    reload segment privsep cli modules camunda oauth2 clients log; do
+    reload segment privsep cli status modules camunda oauth2 clients log; do
 	. "$TOP/tests/integration/$area.sh"
 done
 
