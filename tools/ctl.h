@@ -142,7 +142,6 @@ int	ctl_daemon_doc(const char *runtime_dir, int op, char **text,
 	    size_t *len);
 
 /* ctl_status.c: what list and show share */
-void	ctl_format_duration(char *buf, size_t len, int64_t s);
 void	ctl_format_relative(char *buf, size_t len, int64_t t, int64_t now);
 struct json_object *ctl_slot_json(const struct seg_slot *s, int64_t now_boot,
 	    int64_t now_wall);

@@ -68,15 +68,15 @@ ctl_format_wall(char *buf, size_t len, int64_t t)
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 
-/*
- * Two units are plenty to read.  The same as list's (ctl_status.c), which
- * can call this one instead.
- */
+/* "45s", "59m12s", "5h03m", "2d04h": two units are plenty to read; a
+ * negative s is 0s. */
 void
 ctl_format_duration(char *buf, size_t len, int64_t s)
 {
 	long long v = (long long)s;
 
+	if (v < 0)
+		v = 0;
 	if (v < 60)
 		snprintf(buf, len, "%llds", v);
 	else if (v < 3600)

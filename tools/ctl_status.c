@@ -18,34 +18,13 @@
 #include "seg.h"
 #include "tokencache.h"
 
-/* The daemon's status document is a few hundred bytes a credential. */
-#define STATUS_DOC_MAX   (64u * 1024 * 1024)
 #define STATUS_JSON_DEPTH 16
-#define STATUS_TIMEOUT_MS 5000
 
 /* SGR colours of the STATE column (ECMA-48 §8.3.117). */
 #define SGR_GREEN        "\033[32m"
 #define SGR_YELLOW       "\033[33m"
 #define SGR_RED          "\033[31m"
 #define SGR_RESET        "\033[0m"
-
-/* "45s", "59m12s", "5h03m", "2d04h": two units are plenty to read. */
-void
-ctl_format_duration(char *buf, size_t len, int64_t s)
-{
-	long long v = (long long)s;
-
-	if (v < 0)
-		v = 0;
-	if (v < 60)
-		snprintf(buf, len, "%llds", v);
-	else if (v < 3600)
-		snprintf(buf, len, "%lldm%02llds", v / 60, v % 60);
-	else if (v < 86400)
-		snprintf(buf, len, "%lldh%02lldm", v / 3600, v % 3600 / 60);
-	else
-		snprintf(buf, len, "%lldd%02lldh", v / 86400, v % 86400 / 3600);
-}
 
 /* Unix time t seen from now: "in 4m12s", "3m05s ago", "now", or "-" for
  * 0 (never, not planned). */
@@ -166,7 +145,7 @@ ctl_status_fetch(const char *dir, struct json_object **out, char *why,
 		goto out;
 	}
 	r = -1;
-	if (len == 0 || len > STATUS_DOC_MAX || len > INT_MAX ||
+	if (len == 0 || len > CTL_DOC_MAX || len > INT_MAX ||
 	    memchr(text, '\0', len) != NULL ||
 	    (tok = json_tokener_new_ex(STATUS_JSON_DEPTH)) == NULL) {
 		snprintf(why, whylen, "tokencached sent an unusable status "
