@@ -42,8 +42,11 @@ ctl list
 say "tokencachectl token zeebe-demo"
 ctl token zeebe-demo
 
-say "tokencachectl check"
+say "tokencachectl check (a monitoring plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"
 ctl check
+
+say "tokencachectl metrics (Prometheus text; a few of its lines)"
+ctl metrics | grep -E '^tokencache_(token_expiry_seconds|refresh_requests_total|refresh_duration_seconds_count|credential_consecutive_failures|key_requests_total)'
 
 say "the local token endpoint: an OAuth token request, answered from the cache"
 echo "curl -d 'grant_type=client_credentials&client_id=zeebe-demo&audience=urn:camunda:zeebe' http://127.0.0.1:$EP/oauth/token"
