@@ -522,9 +522,12 @@ t_notify_start() {
 	in_ct tokencachectl list >"$WORK/notify-list.out" 2>&1
 	status=$(nt_status)
 	tc_server_ctl "$P" "/_delay?ms=0"
-	bad=$(awk 'NR > 1 && $2 != "valid"' "$WORK/notify-list.out")
+	# The STATE column, by its heading (the columns before it may grow).
+	bad=$(awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "STATE") c = i; next }
+	    $c != "valid"' "$WORK/notify-list.out")
 	n=$(awk 'NR > 1' "$WORK/notify-list.out" | wc -l)
-	valid=$(awk 'NR > 1 && $2 == "valid"' "$WORK/notify-list.out" | wc -l)
+	valid=$(awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "STATE") c = i; next }
+	    $c == "valid"' "$WORK/notify-list.out" | wc -l)
 	if [ "$st" = 0 ] &&
 	    [ "$(in_ct systemctl show -P Type tokencached)" = notify ] &&
 	    [ "$(in_ct systemctl show -P NotifyAccess tokencached)" = main ] &&
