@@ -302,6 +302,42 @@ else
 	not_ok "the program as other" "$(cat "$WORK/other.out")"
 fi
 
+# ---------------------------------------------------------------- a consuming service
+
+# A group for the credential (a sysusers line) in its allow_groups, joined
+# by a service with SupplementaryGroups= (the README's example unit): the
+# service runs as a DynamicUser that no allow_users names, so the group
+# alone admits it; the same service without the group is refused.
+mkdir -p "$ROOT/etc/sysusers.d"
+printf 'g tokencache-pkg -\n' >"$ROOT/etc/sysusers.d/tokencache-pkg.conf"
+printf 'allow_groups = tokencache-pkg\n' >>"$ROOT/etc/tokencache/credentials.d/pkg-client.conf"
+# DynamicUser= implies PrivateTmp=: the program from a path it can see.
+in_ct install -m 0755 /var/tmp/app/reader /usr/local/bin/tc-pkg-reader
+if in_ct systemd-sysusers >"$WORK/sysusers.log" 2>&1 &&
+    in_ct getent group tokencache-pkg >>"$WORK/sysusers.log" 2>&1 &&
+    in_ct systemctl reload tokencached >>"$WORK/sysusers.log" 2>&1; then
+	consumer() {
+		in_ct systemd-run --quiet --wait --pipe -p DynamicUser=yes \
+		    -p Wants=tokencached.service -p After=tokencached.service "$@" \
+		    /usr/local/bin/tc-pkg-reader pkg-client
+	}
+	if consumer -p SupplementaryGroups=tokencache-pkg >"$WORK/consumer.out" 2>&1 &&
+	    cmp -s "$WORK/consumer.out" "$WORK/token"; then
+		ok "a service with SupplementaryGroups=tokencache-pkg (allow_groups) gets the token"
+	else
+		not_ok "a service with SupplementaryGroups=" "$(cat "$WORK/consumer.out")" "$(journal 5)"
+	fi
+	if consumer >"$WORK/consumer-no.out" 2>&1; then
+		not_ok "the same service without the group" "got a token"
+	elif grep -q "permission denied" "$WORK/consumer-no.out"; then
+		ok "the same service without the group: refused"
+	else
+		not_ok "the same service without the group" "$(cat "$WORK/consumer-no.out")"
+	fi
+else
+	not_ok "a group for the credential (systemd-sysusers, reload)" "$(cat "$WORK/sysusers.log")"
+fi
+
 # ---------------------------------------------------------------- restart
 
 # reader_start: a reader holding its handle until /var/tmp/go-N appears.
@@ -398,7 +434,9 @@ if in_ct dpkg --purge tokencache libtokencache-dev libtokencache0 >"$WORK/purge.
 else
 	not_ok "purge" "$(tail -n 10 "$WORK/purge.log")"
 fi
-in_ct sh -c 'rm -rf /var/tmp/app /var/tmp/go-*'
+in_ct sh -c 'rm -rf /var/tmp/app /var/tmp/go-* /usr/local/bin/tc-pkg-reader /etc/sysusers.d/tokencache-pkg.conf'
+in_ct groupdel tokencache-pkg
+in_ct rmdir --ignore-fail-on-non-empty /etc/sysusers.d
 in_ct userdel reader
 in_ct userdel other
 snapshot >"$WORK/after.list"
