@@ -28,6 +28,8 @@
  *                  endpoint's listeners and limits
  *   camunda_env.c  that file read as data (also linked by tokencachectl)
  *   runtime_dir.c  the runtime directory, walked and made safely, once
+ *   url.c          a token endpoint's URL as it may be shown (no
+ *                  userinfo, query or fragment)
  *   log.c          logging to stderr or syslog with sd-daemon priorities
  *   notify.c       sd_notify(3)'s protocol: a datagram to $NOTIFY_SOCKET,
  *                  sent by the monitor (or the only process)

@@ -31,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dgram.h"
 #include "log.h"
+#include "url.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define LOG_MSG_MAX    1024
@@ -45,6 +47,7 @@ static int log_native;       /* events go to the journal's socket */
 static int log_exiting;      /* see log_last */
 static int log_level = LOG_LEVEL_INFO;
 static int journal_fd = -1;
+static unsigned long long journal_dropped; /* lines the journal missed */
 static enum log_process log_proc = LOG_PROCESS_MONITOR;
 
 static const char *const log_process_name[] = {
@@ -144,47 +147,6 @@ log_last(void)
 	log_exiting = 1;
 }
 
-static int
-is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-int
-log_url_strip(const char *url, char *out, size_t n)
-{
-	const char *s, *auth, *host, *end, *at;
-	size_t slen, hlen, plen;
-
-	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), RFC 3986 3.1 */
-	if (!is_alpha(*url))
-		return -1;
-	for (s = url; *s != '\0' && *s != ':'; s++)
-		if (!is_alpha(*s) && !(*s >= '0' && *s <= '9') &&
-		    strchr("+-.", *s) == NULL)
-			return -1;
-	if (strncmp(s, "://", 3) != 0)
-		return -1;
-	slen = (size_t)(s - url) + 3;
-	auth = s + 3;
-	/* The authority ends at the path, query or fragment (3.2); its
-	 * userinfo, if any, before its last '@' (3.2.1). */
-	end = auth + strcspn(auth, "/?#");
-	host = auth;
-	for (at = auth; at < end; at++)
-		if (*at == '@')
-			host = at + 1;
-	hlen = (size_t)(end - host);
-	plen = strcspn(end, "?#");
-	if (slen + hlen + plen >= n)
-		return -1;
-	memcpy(out, url, slen);
-	memcpy(out + slen, host, hlen);
-	memcpy(out + slen + hlen, end, plen);
-	out[slen + hlen + plen] = '\0';
-	return 0;
-}
-
 /* Append "KEY=value\n" to buf (size n) at *len, value masked; -1 if it
  * does not fit. */
 static int
@@ -243,7 +205,7 @@ log_journal_entry(char *buf, size_t n, int pri, enum log_process p,
 		case LF_URL:
 			memcpy(&v, at, sizeof(v));
 			if (v != NULL &&
-			    log_url_strip(v, url, sizeof(url)) == 0)
+			    url_strip(v, url, sizeof(url)) == 0)
 				v = url;
 			else
 				v = NULL;
@@ -289,18 +251,25 @@ journal_send(int pri, const struct log_fields *f, const char *msg)
 	if ((len = log_journal_entry(buf, sizeof(buf), pri, log_proc, f,
 	    msg)) == 0 || strlen(path) >= sizeof(sa.sun_path))
 		return -1;
-	if (journal_fd == -1 && (journal_fd = socket(AF_UNIX,
-	    SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, path, strlen(path));
-	/* Never wait for journald: a full queue or a journald restarting
-	 * sends the line to the other sink instead. */
-	if (sendto(journal_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-	    (struct sockaddr *)&sa, sizeof(sa)) != (ssize_t)len)
-		return -1;
-	return 0;
+	return dgram_send(&journal_fd, &sa, sizeof(sa), buf, len);
+}
+
+/* Once the journal takes entries again: how many it missed. */
+static void
+journal_report_dropped(void)
+{
+	char text[96];
+
+	if (journal_dropped == 0)
+		return;
+	snprintf(text, sizeof(text), "%llu log line%s dropped: the journal "
+	    "was behind", (unsigned long long)journal_dropped,
+	    journal_dropped == 1 ? "" : "s");
+	if (journal_send(LOG_WARNING, NULL, text) == 0)
+		journal_dropped = 0;
 }
 
 static void
@@ -329,10 +298,21 @@ vlog(int pri, const struct log_fields *f, const char *prefix,
 	for (p = (unsigned char *)text; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	if (log_native && !(log_exiting && log_journal) &&
-	    journal_send(pri, f, text) == 0) {
-		errno = saved;
-		return;
+	if (log_native && !(log_exiting && log_journal)) {
+		if (journal_send(pri, f, text) == 0) {
+			journal_report_dropped();
+			errno = saved;
+			return;
+		}
+		/* journald is behind: its stream and /dev/log are the same
+		 * journald and would block the loop; the line is lost,
+		 * and counted.  Anything else (no journald just now): the
+		 * other sink. */
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			journal_dropped++;
+			errno = saved;
+			return;
+		}
 	}
 	if (log_foreground) {
 		char lead[16];

@@ -94,14 +94,11 @@ void fatalx_config(const char *fmt, ...)
 
 /*
  * The parts log_event is made of, for the unit tests:
- * log_url_strip: url without userinfo, query or fragment into out (size
- * n); -1 if url is not scheme://authority... or does not fit.
  * log_journal_entry: one native-protocol journal entry (KEY=value lines)
  * for msg at pri from process p with fields f (may be NULL) into buf
  * (size n); its length, or 0 if it does not fit.  Control bytes in the
  * values are masked as '?'.
  */
-int log_url_strip(const char *url, char *out, size_t n);
 size_t log_journal_entry(char *buf, size_t n, int pri, enum log_process p,
     const struct log_fields *f, const char *msg);
 

@@ -11,12 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dgram.h"
 #include "log.h"
 #include "notify.h"
 #include "privsep.h"
 
 static struct sockaddr_un notify_addr;
 static socklen_t notify_addrlen;     /* 0: no socket */
+static int notify_fd = -1;          /* ours, to send on (dgram_send) */
 static int notify_logged;            /* a failure was logged */
 
 int
@@ -95,8 +97,7 @@ notify_send_direct(unsigned flags, const char *status)
 	char msg[NOTIFY_MSG_MAX];
 	struct timespec ts;
 	uint64_t usec = 0;
-	int fd, n, saved;
-	ssize_t w;
+	int n;
 
 	if (notify_addrlen == 0)
 		return 0;
@@ -108,29 +109,22 @@ notify_send_direct(unsigned flags, const char *status)
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	do
-		w = sendto(fd, msg, (size_t)n, MSG_NOSIGNAL,
-		    (const struct sockaddr *)&notify_addr, notify_addrlen);
-	while (w == -1 && errno == EINTR);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return w == n ? 0 : -1;
+	return dgram_send(&notify_fd, &notify_addr, notify_addrlen, msg,
+	    (size_t)n);
 }
 
-void
+int
 notify_send(unsigned flags, const char *status)
 {
 	int r;
 
 	if (notify_addrlen == 0)
-		return;
+		return 0;
 	if ((r = privsep_notify(flags, status)) == 1)
 		r = notify_send_direct(flags, status);
 	if (r != 0 && !notify_logged) {
 		notify_logged = 1;
 		log_warn("cannot notify the service manager");
 	}
+	return r;
 }

@@ -27,6 +27,7 @@
 #include "stats.h"
 #include "stats_doc.h"
 #include "tokencache.h"
+#include "url.h"
 
 #define HTTPD_STATUS_ROWS 16
 #define DOC_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
@@ -102,24 +103,6 @@ token_url_of(const struct cred_conf *cc)
 		if (cc->sources[i].token_url != NULL)
 			return cc->sources[i].token_url;
 	return NULL;
-}
-
-/* An endpoint's key as a label: no query or fragment, which could carry
- * what an operator would not publish, and no user information, should
- * any ever get there. */
-static void
-endpoint_label(const char *url, char *buf, size_t n)
-{
-	const char *p = strstr(url, "://"), *host, *at, *slash;
-
-	host = p != NULL ? p + 3 : url;
-	slash = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(slash - host));
-	if (p != NULL && at != NULL)
-		snprintf(buf, n, "%.*s%.*s", (int)(host - url), url,
-		    (int)strcspn(at + 1, "?#"), at + 1);
-	else
-		snprintf(buf, n, "%.*s", (int)strcspn(url, "?#"), url);
 }
 
 static uint64_t
@@ -255,16 +238,16 @@ write_endpoint_holds(struct daemon *d, FILE *fp, const char *metric,
 	size_t i, j;
 
 	for (i = 0; i < d->neps; i++) {
-		endpoint_label(d->eps[i]->url, ep, sizeof(ep));
+		url_public(d->eps[i]->url, ep, sizeof(ep));
 		for (j = 0; j < i; j++) {
-			endpoint_label(d->eps[j]->url, other, sizeof(other));
+			url_public(d->eps[j]->url, other, sizeof(other));
 			if (strcmp(ep, other) == 0)
 				break;
 		}
 		if (j < i)
 			continue;	/* written with the first */
 		for (sum = 0, j = i; j < d->neps; j++) {
-			endpoint_label(d->eps[j]->url, other, sizeof(other));
+			url_public(d->eps[j]->url, other, sizeof(other));
 			if (strcmp(ep, other) == 0)
 				sum += retry ? d->eps[j]->retry_after_holds :
 				    d->eps[j]->rate_holds;
@@ -441,7 +424,7 @@ cred_json(struct daemon *d, const struct cred *c)
 	struct json_object *o = json_object_new_object(), *req, *at;
 	const struct stats_attempt *a;
 	const char *url = token_url_of(c->conf);
-	char prov[256];
+	char prov[256], pub[1024];
 	unsigned int i;
 	size_t k;
 
@@ -450,8 +433,10 @@ cred_json(struct daemon *d, const struct cred *c)
 	provider_of(c->conf, prov, sizeof(prov));
 	json_object_object_add(o, "name", json_object_new_string(c->name));
 	json_object_object_add(o, "provider", json_object_new_string(prov));
+	if (url != NULL)
+		url_public(url, pub, sizeof(pub));
 	json_object_object_add(o, "token_url", url != NULL ?
-	    json_object_new_string(url) : NULL);
+	    json_object_new_string(pub) : NULL);
 	json_object_object_add(o, "last_success_at",
 	    c->st.last_success_at != 0 ?
 	    json_object_new_int64(c->st.last_success_at) : NULL);

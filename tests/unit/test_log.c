@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "url.h"
 #include "testutil.h"
 
 static char *dir;
@@ -386,15 +387,15 @@ START_TEST(test_url_strip)
 	size_t i;
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		ck_assert_int_eq(log_url_strip(ok[i].in, out, sizeof(out)), 0);
+		ck_assert_int_eq(url_strip(ok[i].in, out, sizeof(out)), 0);
 		ck_assert_str_eq(out, ok[i].out);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_int_eq(log_url_strip(bad[i], out, sizeof(out)), -1);
+		ck_assert_int_eq(url_strip(bad[i], out, sizeof(out)), -1);
 	/* Exactly fits, one byte short. */
-	ck_assert_int_eq(log_url_strip("http://h/xyz", out, 13), 0);
+	ck_assert_int_eq(url_strip("http://h/xyz", out, 13), 0);
 	ck_assert_str_eq(out, "http://h/xyz");
-	ck_assert_int_eq(log_url_strip("http://h/xyz", out, 12), -1);
+	ck_assert_int_eq(url_strip("http://h/xyz", out, 12), -1);
 }
 END_TEST
 
