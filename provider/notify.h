@@ -62,8 +62,10 @@ int notify_send_direct(unsigned flags, const char *status);
 /*
  * Send flags and status from wherever the caller runs: through the
  * monitor when there is one (NotifyAccess=main: systemd accepts only the
- * main process's messages), else directly.  Failures are logged once.
+ * main process's messages), else directly.  0, or -1 if it was not
+ * sent (not waiting for a peer that is behind); failures are logged
+ * once.
  */
-void notify_send(unsigned flags, const char *status);
+int notify_send(unsigned flags, const char *status);
 
 #endif /* TC_NOTIFY_H */

@@ -180,13 +180,13 @@ monitor_relay(int nfd)
 		if (r != (ssize_t)sizeof(m) || (m.flags & ~NOTIFY_FLAGS) != 0 ||
 		    memchr(m.status, '\0', sizeof(m.status)) == NULL) {
 			if (!warned++)
-				log_warnx("monitor: dropped a malformed "
+				log_warnx("dropped a malformed "
 				    "notification from the worker (%zd bytes)",
 				    r);
 			continue;
 		}
 		if (notify_send_direct(m.flags, m.status) != 0 && !warned++)
-			log_warn("monitor: cannot notify the service manager");
+			log_warn("cannot notify the service manager");
 	}
 }
 

@@ -68,12 +68,26 @@ gather(struct daemon *d, int64_t now, int64_t *next_ms)
 }
 
 /* Send flags with the current status line. */
-static void
+static int
 send_status(struct daemon *d, unsigned flags, const char *line, int64_t now)
 {
 	snprintf(d->svc.sent, sizeof(d->svc.sent), "%s", line);
 	d->svc.sent_ns = now;
-	notify_send(flags, line);
+	return notify_send(flags, line);
+}
+
+/* READY=1 with line: ready once it went out; if it did not (a queue
+ * full), 0 and *next lowered so that it is sent again in a second. */
+static int
+send_ready(struct daemon *d, const char *line, int64_t now, int64_t *next)
+{
+	if (send_status(d, NOTIFY_READY, line, now) != 0) {
+		if (now + NS_PER_S < *next)
+			*next = now + NS_PER_S;
+		return 0;
+	}
+	d->svc.ready = 1;
+	return 1;
 }
 
 /* The line, if it changed, and not sooner than a second after the last:
@@ -84,7 +98,7 @@ keep_line(struct daemon *d, const char *line, int64_t now, int64_t *next)
 	if (strcmp(line, d->svc.sent) == 0)
 		return;
 	if (d->svc.sent_ns == 0 || now >= d->svc.sent_ns + NS_PER_S) {
-		send_status(d, 0, line, now);
+		(void)send_status(d, 0, line, now);
 		return;
 	}
 	if (d->svc.sent_ns + NS_PER_S < *next)
@@ -115,10 +129,8 @@ status_tick(struct daemon *d, int64_t now, int64_t *next)
 	}
 	d->svc.checked_ns = now;
 	if (gather(d, now, &next_ms) != 0) {
-		if (!d->svc.ready) {
-			d->svc.ready = 1;
-			send_status(d, NOTIFY_READY, "out of memory", now);
-		}
+		if (!d->svc.ready)
+			(void)send_ready(d, "out of memory", now, next);
 		return;
 	}
 	readiness_status(line, sizeof(line), d->svc.creds, d->ncreds, next_ms);
@@ -138,8 +150,8 @@ status_tick(struct daemon *d, int64_t now, int64_t *next)
 			*next = ready_by;
 		return;
 	}
-	d->svc.ready = 1;
-	send_status(d, NOTIFY_READY, line, now);
+	if (!send_ready(d, line, now, next))
+		return;
 	if (settled)
 		log_info("ready: %s", line);
 	else
@@ -169,7 +181,7 @@ status_reloaded(struct daemon *d, int64_t now)
 	else
 		readiness_status(line, sizeof(line), d->svc.creds, d->ncreds,
 		    next_ms);
-	send_status(d, NOTIFY_READY, line, now);
+	(void)send_status(d, NOTIFY_READY, line, now);
 }
 
 void
