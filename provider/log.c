@@ -299,8 +299,8 @@ vlog(int pri, const struct log_fields *f, const char *prefix,
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	if (log_native && !(log_exiting && log_journal)) {
+		journal_report_dropped();
 		if (journal_send(pri, f, text) == 0) {
-			journal_report_dropped();
 			errno = saved;
 			return;
 		}

@@ -276,6 +276,44 @@ START_TEST(test_native_refused_falls_back)
 }
 END_TEST
 
+/* A journal that is behind (its queue full) must not hold the daemon up:
+ * its stream is the same journald, so the lines are dropped, counted, and
+ * the count is the first entry once it takes entries again. */
+static int flood_fd = -1;
+
+static void
+flood(void)
+{
+	char d[4096];
+	int i;
+
+	for (i = 0; i < 5000; i++)
+		log_info("line %d", i);
+	while (recv(flood_fd, d, sizeof(d), MSG_DONTWAIT) > 0)
+		;
+	log_info("after");
+}
+
+START_TEST(test_journal_behind_drops_and_counts)
+{
+	char out[4096], d[4096];
+	unsigned long long n = 0;
+
+	flood_fd = journal_listen();
+	ck_assert_int_eq(capture(flood, "self", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "");
+	journal_next(flood_fd, d, sizeof(d));
+	ck_assert_ptr_nonnull(strstr(d, "PRIORITY=4\n"));
+	ck_assert_int_eq(sscanf(strstr(d, "MESSAGE=") + 8,
+	    "monitor: %llu log lines dropped: the journal was behind", &n), 1);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_lt(n, 5000);
+	journal_next(flood_fd, d, sizeof(d));
+	ck_assert_ptr_nonnull(strstr(d, "MESSAGE=monitor: after\n"));
+	close(flood_fd);
+}
+END_TEST
+
 /* stderr not the journal's stream: text, even with the socket there. */
 START_TEST(test_not_journal_stream_keeps_stderr)
 {
@@ -399,6 +437,22 @@ START_TEST(test_url_strip)
 }
 END_TEST
 
+/* What no URL strip applies to is cut before any query; always ended. */
+START_TEST(test_url_public)
+{
+	char out[32];
+
+	url_public("https://u@h/t?secret=1", out, sizeof(out));
+	ck_assert_str_eq(out, "https://h/t");
+	url_public("exec:zeebe?x#y", out, sizeof(out));
+	ck_assert_str_eq(out, "exec:zeebe");
+	url_public("https://host.example/a-long-path/that/does/not/fit?q", out,
+	    sizeof(out));
+	ck_assert_uint_eq(strlen(out), sizeof(out) - 1);
+	ck_assert_ptr_null(strchr(out, '?'));
+}
+END_TEST
+
 START_TEST(test_journal_entry_fields)
 {
 	char buf[512];
@@ -445,7 +499,9 @@ main(void)
 	tcase_add_test(tc, test_detached_to_journal);
 	tcase_add_test(tc, test_fatal_to_stream);
 	tcase_add_test(tc, test_control_bytes_masked);
+	tcase_add_test(tc, test_journal_behind_drops_and_counts);
 	tcase_add_test(tc, test_url_strip);
+	tcase_add_test(tc, test_url_public);
 	tcase_add_test(tc, test_journal_entry_fields);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
