@@ -128,9 +128,12 @@ ct_teardown() {
 			sleep 0.1
 		done
 		# Still there: the container's init first (its whole PID
-		# namespace goes with it), then nspawn.
-		[ -n "$CT" ] && kill -KILL "$CT" 2>/dev/null
-		kill -KILL "$NSPAWN" 2>/dev/null
+		# namespace goes with it), then nspawn.  Gone: neither pid is
+		# ours to signal any more.
+		if kill -0 "$NSPAWN" 2>/dev/null; then
+			[ -n "$CT" ] && kill -KILL "$CT" 2>/dev/null
+			kill -KILL "$NSPAWN" 2>/dev/null
+		fi
 		wait "$NSPAWN" 2>/dev/null
 	fi
 	# nspawn mounts in its own namespace; anything in ours is a leak.
