@@ -117,7 +117,7 @@ t_metrics_rate_limited() {
 	    $c.attempts[0].error == "slow_down" and
 	    $c.attempts[0].error_description == "injected 429" and
 	    ($c.attempts[0].latency_ms | type) == "number" and
-	    $c.provider == "oauth2" and ($c.token_url | endswith("after=60"))' \
+	    $c.provider == "oauth2" and ($c.token_url | endswith("/status"))' \
 	    "$WORK/s.json" >/dev/null || { echo "r-429's status"; return 1; }
 	jq -e '(.[] | select(.name == "r-400")) as $c |
 	    $c.last_error.error == "invalid_request" and
