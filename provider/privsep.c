@@ -368,7 +368,7 @@ privsep_notify(unsigned flags, const char *status)
 	ssize_t w;
 
 	if (notify_fd == -1)
-		return 1;
+		return -1;
 	memset(&m, 0, sizeof(m));
 	m.flags = flags & NOTIFY_FLAGS;
 	if (status != NULL)
@@ -579,6 +579,7 @@ privsep_start(struct daemon_conf *conf, int worker_fd, char *err,
 	monitor_fd = sv[1];
 	signal_fd = sp[0];
 	notify_fd = sn[1];
+	notify_set_relay(privsep_notify);
 	if (privsep_drop(uid, gid, err, errlen) != 0)
 		return -1;
 	/* Set after the drop, which clears it: leave with the monitor. */

@@ -47,8 +47,8 @@ int privsep_signal_read(void);
  * In the worker: pass flags (NOTIFY_*, notify.h) and a status line (cut
  * to NOTIFY_STATUS_MAX - 1 bytes) to the monitor, which sends them to
  * the service manager as the unit's main process.  0 passed on, -1
- * (errno set) not, 1 if there is no monitor: the caller is the only
- * process and sends itself.
+ * (errno set) not.  The worker's notify_send goes through it
+ * (notify_set_relay).
  */
 int privsep_notify(unsigned flags, const char *status);
 
