@@ -368,6 +368,11 @@ $(B)/tests/tc-notifyrecv: tests/integration/notifyrecv.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
+# A poll(2) that fails, preloaded (tests/integration/watch.sh).
+$(B)/tests/tc-pollfail.so: tests/integration/pollfail.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared $(ALL_LDFLAGS) -o $@ $< -ldl
+
 # A daemon that is not tokencached (tests/integration/harden.sh): the
 # daemon's segment writer behind a socket of its own.
 $(B)/tests/tc-fakedaemon: tests/integration/fakedaemon.c $(DAEMON_OBJS) \
@@ -392,7 +397,8 @@ deps:
 
 TEST_PROGS = $(UNIT_BINS) $(TEST_DAEMON) $(B)/tests/tc-reader $(B)/tests/tc-resource \
              $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon \
-             $(B)/tests/tc-notifyrecv $(FUZZ_BINS) $(TEST_MODULES)
+             $(B)/tests/tc-notifyrecv $(B)/tests/tc-pollfail.so \
+             $(FUZZ_BINS) $(TEST_MODULES)
 
 # The builds for the tests go one job per CPU, unless make was given -j.
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)

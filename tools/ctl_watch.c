@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -770,7 +771,8 @@ teardown(struct watch *w, const sigset_t *set)
 	(void)sigprocmask(SIG_UNBLOCK, set, NULL);
 }
 
-static void
+/* Returns 0 when ended by q or a signal, -1 when poll failed. */
+static int
 run_loop(struct watch *w)
 {
 	struct pollfd pfd[PFD_N];
@@ -786,7 +788,7 @@ run_loop(struct watch *w)
 		pfd[PFD_DAEMON] = (struct pollfd){ w->pidfd, POLLIN, 0 };
 		if ((r = poll(pfd, PFD_N, -1)) == -1 && errno != EINTR) {
 			ctl_warnx("watch: poll: %s", strerror(errno));
-			break;
+			return -1;
 		}
 		if (r <= 0)
 			continue;
@@ -806,6 +808,7 @@ run_loop(struct watch *w)
 		if (!w->quit)
 			show(w);
 	}
+	return 0;
 }
 
 int
@@ -833,14 +836,20 @@ cmd_watch(const struct ctl_args *a)
 		goto out;
 	}
 	show(&w);
-	run_loop(&w);
+	if (run_loop(&w) != 0)
+		goto out;
 	r = CTL_EXIT_OK;
  out:
 	teardown(&w, &set);
 	/* Ended by a signal: end by it too, now that the terminal is
-	 * back, so that the shell sees why (128 + its number). */
+	 * back, so that the shell sees why (128 + its number).  SIGQUIT's
+	 * default action dumps core; watch was asked to quit, not found
+	 * broken, so no core: the limit goes to 0 first. */
 	if (w.exit_signal != 0) {
+		struct rlimit no_core = { 0, 0 };
+
 		fflush(stdout);
+		(void)setrlimit(RLIMIT_CORE, &no_core);
 		(void)signal(w.exit_signal, SIG_DFL);
 		(void)raise(w.exit_signal);
 	}
