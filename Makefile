@@ -321,6 +321,11 @@ WATCH_TTY_OBJ = $(B)/tools/ctl_watch_tty.o
 $(B)/tests/test_watch_tty: $(WATCH_TTY_OBJ)
 $(B)/tests/test_watch_tty: EXTRA_OBJS = $(WATCH_TTY_OBJ)
 
+# What list, watch and show print of a slot (tools/ctl_out.c).
+CTL_OUT_OBJS = $(B)/tools/ctl_out.o $(B)/tools/ctl_cache.o
+$(B)/tests/test_ctl_out: $(CTL_OUT_OBJS)
+$(B)/tests/test_ctl_out: EXTRA_OBJS = $(CTL_OUT_OBJS)
+
 # show's claim decoder (tools/ctl_jwt.c: bytes in, claims out).
 JWT_CLAIMS_OBJ = $(B)/tools/ctl_jwt.o
 $(B)/tests/test_ctl_jwt $(B)/fuzz/fuzz_jwt_claims: $(JWT_CLAIMS_OBJ)

@@ -374,13 +374,7 @@ cmd_show(const struct ctl_args *a)
 	show_line("token_type", s.token_type[0] != '\0' ? s.token_type : "-");
 	ctl_format_wall(buf, sizeof(buf), s.expires_at);
 	show_line("expires_at", buf);
-	if (!ctl_slot_has_expiry(&s))
-		snprintf(buf, sizeof(buf), "-");
-	else if (s.expires_boot_ns <= now)
-		snprintf(buf, sizeof(buf), "expired");
-	else
-		ctl_format_duration(buf, sizeof(buf),
-		    ctl_slot_seconds_left(&s, now));
+	ctl_format_remaining(buf, sizeof(buf), &s, now);
 	show_line("expires_in", buf);
 	format_when(buf, sizeof(buf), s.fetched_at != 0, s.fetched_at,
 	    now_wall);
