@@ -354,7 +354,8 @@ cmd_show(const struct ctl_args *a)
 		return CTL_EXIT_FAIL;
 	}
 	memset(&cl, 0, sizeof(cl));
-	if (ctl_status_fetch(a->dir, &status, why, sizeof(why)) == 0 &&
+	if (ctl_status_fetch(a->dir, CTL_DOC_MS, &status, why,
+	    sizeof(why)) == 0 &&
 	    (cred = ctl_status_find(status, s.name)) == NULL)
 		snprintf(why, sizeof(why), "tokencached does not know %s yet",
 		    s.name);

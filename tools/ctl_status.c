@@ -111,8 +111,8 @@ ctl_slot_json(const struct seg_slot *s, int64_t now_boot, int64_t now_wall)
  * every string printed from it goes through ctl_make_printable().
  */
 int
-ctl_status_fetch(const char *dir, struct json_object **out, char *why,
-    size_t whylen)
+ctl_status_fetch(const char *dir, int timeout_ms, struct json_object **out,
+    char *why, size_t whylen)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *o = NULL;
@@ -121,7 +121,8 @@ ctl_status_fetch(const char *dir, struct json_object **out, char *why,
 	int r;
 
 	*out = NULL;
-	if ((r = ctl_daemon_doc(dir, PROTO_OP_STATUS, &text, &len)) != 0) {
+	if ((r = ctl_daemon_doc(dir, PROTO_OP_STATUS, timeout_ms, &text,
+	    &len)) != 0) {
 		ctl_daemon_strerror(why, whylen, dir, r, 0);
 		r = -1;
 		goto out;
@@ -404,8 +405,10 @@ cmd_list(const struct ctl_args *a)
 	now = seg_boottime_ns();
 	now_wall = (int64_t)time(NULL);
 	/* The provider is the daemon's to tell; list works without it, from
-	 * the persistent copy, and shows "-". */
-	if (ctl_status_fetch(a->dir, &status, why, sizeof(why)) != 0)
+	 * the persistent copy, and shows "-", also when the daemon is too
+	 * busy or stopped to answer soon (CTL_DOC_LIST_MS). */
+	if (ctl_status_fetch(a->dir, CTL_DOC_LIST_MS, &status, why,
+	    sizeof(why)) != 0)
 		status = NULL;
 	if (a->json) {
 		r = list_json(&c, status, now, now_wall);
