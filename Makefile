@@ -321,6 +321,11 @@ WATCH_TTY_OBJ = $(B)/tools/ctl_watch_tty.o
 $(B)/tests/test_watch_tty: $(WATCH_TTY_OBJ)
 $(B)/tests/test_watch_tty: EXTRA_OBJS = $(WATCH_TTY_OBJ)
 
+# What list, watch and show print of a slot (tools/ctl_out.c).
+CTL_OUT_OBJS = $(B)/tools/ctl_out.o $(B)/tools/ctl_cache.o
+$(B)/tests/test_ctl_out: $(CTL_OUT_OBJS)
+$(B)/tests/test_ctl_out: EXTRA_OBJS = $(CTL_OUT_OBJS)
+
 # show's claim decoder (tools/ctl_jwt.c: bytes in, claims out).
 JWT_CLAIMS_OBJ = $(B)/tools/ctl_jwt.o
 $(B)/tests/test_ctl_jwt $(B)/fuzz/fuzz_jwt_claims: $(JWT_CLAIMS_OBJ)
@@ -368,6 +373,11 @@ $(B)/tests/tc-notifyrecv: tests/integration/notifyrecv.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
+# A poll(2) that fails, preloaded (tests/integration/watch.sh).
+$(B)/tests/tc-pollfail.so: tests/integration/pollfail.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared $(ALL_LDFLAGS) -o $@ $< -ldl
+
 # A daemon that is not tokencached (tests/integration/harden.sh): the
 # daemon's segment writer behind a socket of its own.
 $(B)/tests/tc-fakedaemon: tests/integration/fakedaemon.c $(DAEMON_OBJS) \
@@ -392,7 +402,8 @@ deps:
 
 TEST_PROGS = $(UNIT_BINS) $(TEST_DAEMON) $(B)/tests/tc-reader $(B)/tests/tc-resource \
              $(B)/tests/tc-sockfuzz $(B)/tests/tc-fakedaemon \
-             $(B)/tests/tc-notifyrecv $(FUZZ_BINS) $(TEST_MODULES)
+             $(B)/tests/tc-notifyrecv $(B)/tests/tc-pollfail.so \
+             $(FUZZ_BINS) $(TEST_MODULES)
 
 # The builds for the tests go one job per CPU, unless make was given -j.
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)

@@ -95,6 +95,14 @@ void	ctl_make_printable(char *s, size_t cap);
 void	ctl_format_wall(char *buf, size_t len, int64_t t);
 /* "45s", "59m12s", "5h03m", "2d04h". */
 void	ctl_format_duration(char *buf, size_t len, int64_t s);
+/* s's time left: "59m12s", "expired", "-" (no token). */
+void	ctl_format_remaining(char *buf, size_t len, const struct seg_slot *s,
+	    int64_t now_boot);
+/* The SGR parameters (CTL_SGR_*) of s's state in list and watch. */
+#define CTL_SGR_GREEN  "32"
+#define CTL_SGR_YELLOW "33"
+#define CTL_SGR_RED    "31"
+const char *ctl_state_colour(const struct seg_slot *s, int64_t now_boot);
 int	ctl_json_put(struct json_object *o, const char *key,
 	    struct json_object *v);
 int	ctl_json_give(struct json_object *o, const char *key,
@@ -133,25 +141,32 @@ void	ctl_daemon_strerror(char *buf, size_t len, const char *dir, int r,
 
 /* ctl_doc.c: a document the daemon sends as a sealed memfd (PROTO_OPF_DOC
  * ops: PROTO_OP_METRICS, PROTO_OP_STATUS), read whole into *text, a new
- * buffer NUL-terminated after its *len bytes, to be freed by the caller.
- * 0, or a TC_E* code (the daemon's status, TC_EPROTO for a descriptor
- * that is not sealed, TC_ERANGE past CTL_DOC_MAX bytes, proto_call_fd()'s
- * errors), with *text and *len untouched. */
+ * buffer NUL-terminated after its *len bytes, to be freed by the caller;
+ * the daemon has timeout_ms to answer.  0, or a TC_E* code (the daemon's
+ * status, TC_EPROTO for a descriptor that is not sealed, TC_ERANGE past
+ * CTL_DOC_MAX bytes, proto_call_fd()'s errors, its timeout among them),
+ * with *text and *len untouched. */
 #define CTL_DOC_MAX (16u * 1024 * 1024)
-int	ctl_daemon_doc(const char *runtime_dir, int op, char **text,
-	    size_t *len);
+/* How long show and metrics wait for the daemon's document. */
+#define CTL_DOC_MS      5000
+/* list's wait for the provider column, which it can do without: short,
+ * because bash completion runs list --json at every Tab. */
+#define CTL_DOC_LIST_MS 500
+int	ctl_daemon_doc(const char *runtime_dir, int op, int timeout_ms,
+	    char **text, size_t *len);
 
 /* ctl_status.c: what list and show share */
 void	ctl_format_relative(char *buf, size_t len, int64_t t, int64_t now);
 struct json_object *ctl_slot_json(const struct seg_slot *s, int64_t now_boot,
 	    int64_t now_wall);
 /*
- * The daemon's view of every credential (PROTO_OP_STATUS): the JSON array
- * in *out (the caller puts it), 0; or -1 with why saying in words why it
- * is unavailable (no daemon, an older daemon, a malformed reply).
+ * The daemon's view of every credential (PROTO_OP_STATUS), given
+ * timeout_ms to answer: the JSON array in *out (the caller puts it), 0;
+ * or -1 with why saying in words why it is unavailable (no daemon, no
+ * answer in time, an older daemon, a malformed reply).
  */
-int	ctl_status_fetch(const char *dir, struct json_object **out, char *why,
-	    size_t whylen);
+int	ctl_status_fetch(const char *dir, int timeout_ms,
+	    struct json_object **out, char *why, size_t whylen);
 /* The object of *arr whose "name" is name, or NULL. */
 struct json_object *ctl_status_find(struct json_object *arr, const char *name);
 

@@ -16,7 +16,6 @@
 #include "seg.h"
 #include "tokencache.h"
 
-#define CTL_DOC_MS   5000
 #define DOC_SEALS    (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 /* Read fd's len bytes into a new NUL-terminated buffer. */
@@ -45,7 +44,8 @@ doc_read(int fd, size_t len, char **out)
 }
 
 int
-ctl_daemon_doc(const char *runtime_dir, int op, char **text, size_t *len)
+ctl_daemon_doc(const char *runtime_dir, int op, int timeout_ms, char **text,
+    size_t *len)
 {
 	const struct proto_op_info *info = proto_op_info(op);
 	struct proto_req req;
@@ -58,7 +58,7 @@ ctl_daemon_doc(const char *runtime_dir, int op, char **text, size_t *len)
 		return TC_EINVAL;
 	if ((r = proto_req_init(&req, op, NULL, 0)) != 0)
 		return r;
-	if ((r = proto_call_fd(runtime_dir, &req, &resp, CTL_DOC_MS, &fd)) !=
+	if ((r = proto_call_fd(runtime_dir, &req, &resp, timeout_ms, &fd)) !=
 	    0)
 		goto out;
 	if ((r = resp.status) != 0)
@@ -94,7 +94,8 @@ cmd_metrics(const struct ctl_args *a)
 	size_t len = 0;
 	int r;
 
-	if ((r = ctl_daemon_doc(a->dir, PROTO_OP_METRICS, &text, &len)) !=
+	if ((r = ctl_daemon_doc(a->dir, PROTO_OP_METRICS, CTL_DOC_MS, &text,
+	    &len)) !=
 	    0) {
 		ctl_daemon_strerror(msg, sizeof(msg), a->dir, r, errno);
 		ctl_warnx("metrics: %s", msg);

@@ -39,9 +39,17 @@ ctl_base64url_decode(const char *in, size_t inlen, unsigned char *out,
     size_t cap)
 {
 	uint32_t acc = 0;
-	size_t i, n = 0, need;
+	size_t i, n = 0, need, npad = 0;
 	int bits = 0, v;
 
+	/* '=' padding, one or two, completes the last group of 4 (RFC 4648
+	 * §3.2): taken off, and the rest decoded as unpadded. */
+	while (npad < 2 && inlen > 0 && in[inlen - 1] == '=') {
+		inlen--;
+		npad++;
+	}
+	if (npad > 0 && (inlen + npad) % 4 != 0)
+		return -1;
 	/* 4n+1 characters cannot come from whole bytes (RFC 4648 §5). */
 	if (inlen % 4 == 1 || inlen / 4 >= (size_t)LONG_MAX / 3)
 		return -1;
@@ -161,9 +169,11 @@ claim_text(struct json_object *payload, const char *key, char *dst,
 }
 
 /* A NumericDate claim (RFC 7519 §2): a number of seconds, fractions
- * allowed; 0 if absent or out of range. */
+ * allowed (cut off); 0 if absent or out of range.  A number that is not
+ * an integer is also copied, as sent, into not_integer (cap bytes). */
 static int
-claim_time(struct json_object *payload, const char *key, int64_t *out)
+claim_time(struct json_object *payload, const char *key, int64_t *out,
+    char *not_integer, size_t cap)
 {
 	struct json_object *v;
 	int64_t t;
@@ -178,6 +188,11 @@ claim_time(struct json_object *payload, const char *key, int64_t *out)
 		if (!isfinite(d) || d < 0 || d > (double)JWT_TIME_MAX)
 			return 0;
 		t = (int64_t)d;
+		/* json-c keeps a parsed number's text. */
+		if (not_integer != NULL)
+			text_append(not_integer, cap, "",
+			    json_object_get_string(v),
+			    strlen(json_object_get_string(v)));
 	} else
 		return 0;
 	if (t < 0 || t > JWT_TIME_MAX)
@@ -254,8 +269,9 @@ ctl_jwt_claims(const char *tok, size_t len, struct ctl_jwt_claims *out)
 	if (c.scope[0] == '\0')
 		claim_text(payload, "scp", c.scope, sizeof(c.scope), " ");
 	claim_text(payload, "azp", c.azp, sizeof(c.azp), "");
-	c.have_iat = claim_time(payload, "iat", &c.iat);
-	c.have_exp = claim_time(payload, "exp", &c.exp);
+	c.have_iat = claim_time(payload, "iat", &c.iat, NULL, 0);
+	c.have_exp = claim_time(payload, "exp", &c.exp, c.exp_not_integer,
+	    sizeof(c.exp_not_integer));
 	/* success */
 	*out = c;
 	r = CTL_JWT_OK;

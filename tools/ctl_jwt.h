@@ -7,8 +7,10 @@
  * and keeps the registered claims an operator asks about (RFC 7519 §4.1:
  * iss, sub, aud, iat, exp; scope from RFC 8693 §4.2, azp from OpenID
  * Connect Core §2).  It keeps nothing else: never the token, the
- * signature or the raw header or payload, and it wipes its decoded copies
- * before it returns.  The signature is not checked (the daemon got the
+ * signature or the raw header or payload.  It wipes its own buffer of
+ * decoded bytes before it returns, but json-c's objects, which hold the
+ * parsed header and claims while it reads them, are freed without being
+ * wiped.  The signature is not checked (the daemon got the
  * token from the server directly; this is a display).  Any bytes at all
  * may be given (tests/fuzz/fuzz_jwt_claims.c).  Not installed.
  */
@@ -44,7 +46,10 @@ struct ctl_jwt_claims {
 	int have_iat;
 	int have_exp;
 	int64_t iat;              /* NumericDate: Unix seconds */
-	int64_t exp;
+	int64_t exp;              /* a fraction cut off */
+	/* exp as sent when it is not an integer (such as "1765139465.5"),
+	 * which the daemon ignores (tok_jwt_exp); "" for an integer. */
+	char exp_not_integer[32];
 };
 
 /*
@@ -55,11 +60,13 @@ struct ctl_jwt_claims {
 int	ctl_jwt_claims(const char *tok, size_t len, struct ctl_jwt_claims *out);
 
 /*
- * Decode base64url (RFC 4648 §5) without padding, as JWS uses it (RFC
- * 7515 §2): in[0..inlen) into out, which has room for cap bytes.  Returns
- * the decoded length, or -1 if in is not base64url (a character outside
- * the alphabet, a length of 4n+1, non-zero bits left over) or cap is too
- * small.  Exposed for the unit tests.
+ * Decode base64url (RFC 4648 §5) as JWS uses it (RFC 7515 §2), without
+ * padding, or with the '=' padding that §2 forbids but some issuers send
+ * and the daemon accepts (tok_jwt_exp): in[0..inlen) into out, which has
+ * room for cap bytes.  Returns the decoded length, or -1 if in is not
+ * base64url (a character outside the alphabet, a length of 4n+1, padding
+ * that does not make a multiple of 4, non-zero bits left over) or cap is
+ * too small.  Exposed for the unit tests.
  */
 long	ctl_base64url_decode(const char *in, size_t inlen, unsigned char *out,
 	    size_t cap);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -180,7 +181,16 @@ print_claims(enum show_claims st, const struct ctl_jwt_claims *cl,
 		format_when(buf, sizeof(buf), cl->have_iat, cl->iat, now);
 		claim_line("iat", buf);
 		format_when(buf, sizeof(buf), cl->have_exp, cl->exp, now);
-		claim_line("exp", buf);
+		if (cl->exp_not_integer[0] != '\0') {
+			char note[sizeof(buf) + sizeof(cl->exp_not_integer) +
+			    64];
+
+			/* The daemon plans by an integer exp only. */
+			snprintf(note, sizeof(note), "%s, %s: not an integer, "
+			    "the daemon ignores it", buf, cl->exp_not_integer);
+			claim_line("exp", note);
+		} else
+			claim_line("exp", buf);
 		break;
 	case CLAIMS_NOT_JWT:
 		show_line("claims", "not a JWT");
@@ -318,6 +328,9 @@ show_json(const struct seg_slot *s, struct json_object *cred,
 		    json_object_new_int64(cl->iat)) :
 		    json_object_object_add(claims, "iat", NULL)) != 0 ||
 		    (cl->have_exp ? ctl_json_put(claims, "exp",
+		    cl->exp_not_integer[0] != '\0' ?
+		    json_object_new_double_s(strtod(cl->exp_not_integer,
+		    NULL), cl->exp_not_integer) :
 		    json_object_new_int64(cl->exp)) :
 		    json_object_object_add(claims, "exp", NULL)) != 0)
 			goto nomem;
@@ -354,7 +367,8 @@ cmd_show(const struct ctl_args *a)
 		return CTL_EXIT_FAIL;
 	}
 	memset(&cl, 0, sizeof(cl));
-	if (ctl_status_fetch(a->dir, &status, why, sizeof(why)) == 0 &&
+	if (ctl_status_fetch(a->dir, CTL_DOC_MS, &status, why,
+	    sizeof(why)) == 0 &&
 	    (cred = ctl_status_find(status, s.name)) == NULL)
 		snprintf(why, sizeof(why), "tokencached does not know %s yet",
 		    s.name);
@@ -374,13 +388,7 @@ cmd_show(const struct ctl_args *a)
 	show_line("token_type", s.token_type[0] != '\0' ? s.token_type : "-");
 	ctl_format_wall(buf, sizeof(buf), s.expires_at);
 	show_line("expires_at", buf);
-	if (!ctl_slot_has_expiry(&s))
-		snprintf(buf, sizeof(buf), "-");
-	else if (s.expires_boot_ns <= now)
-		snprintf(buf, sizeof(buf), "expired");
-	else
-		ctl_format_duration(buf, sizeof(buf),
-		    ctl_slot_seconds_left(&s, now));
+	ctl_format_remaining(buf, sizeof(buf), &s, now);
 	show_line("expires_in", buf);
 	format_when(buf, sizeof(buf), s.fetched_at != 0, s.fetched_at,
 	    now_wall);

@@ -20,11 +20,6 @@
 
 #define STATUS_JSON_DEPTH 16
 
-/* SGR colours of the STATE column (ECMA-48 §8.3.117). */
-#define SGR_GREEN        "\033[32m"
-#define SGR_YELLOW       "\033[33m"
-#define SGR_RED          "\033[31m"
-#define SGR_RESET        "\033[0m"
 
 /* Unix time t seen from now: "in 4m12s", "3m05s ago", "now", or "-" for
  * 0 (never, not planned). */
@@ -44,19 +39,6 @@ ctl_format_relative(char *buf, size_t len, int64_t t, int64_t now)
 		ctl_format_duration(d, sizeof(d), now - t);
 		snprintf(buf, len, "%s ago", d);
 	}
-}
-
-/* What the IN column shows: time left, "expired", or "-" for no token. */
-static void
-format_remaining(char *buf, size_t len, const struct seg_slot *s,
-    int64_t now_boot)
-{
-	if (!ctl_slot_has_expiry(s))
-		snprintf(buf, len, "-");
-	else if (s->expires_boot_ns <= now_boot)
-		snprintf(buf, len, "expired");
-	else
-		ctl_format_duration(buf, len, ctl_slot_seconds_left(s, now_boot));
 }
 
 /* NEXT REFRESH: "in 4m12s", "due" once its time has come, "-". */
@@ -129,8 +111,8 @@ ctl_slot_json(const struct seg_slot *s, int64_t now_boot, int64_t now_wall)
  * every string printed from it goes through ctl_make_printable().
  */
 int
-ctl_status_fetch(const char *dir, struct json_object **out, char *why,
-    size_t whylen)
+ctl_status_fetch(const char *dir, int timeout_ms, struct json_object **out,
+    char *why, size_t whylen)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *o = NULL;
@@ -139,7 +121,8 @@ ctl_status_fetch(const char *dir, struct json_object **out, char *why,
 	int r;
 
 	*out = NULL;
-	if ((r = ctl_daemon_doc(dir, PROTO_OP_STATUS, &text, &len)) != 0) {
+	if ((r = ctl_daemon_doc(dir, PROTO_OP_STATUS, timeout_ms, &text,
+	    &len)) != 0) {
 		ctl_daemon_strerror(why, whylen, dir, r, 0);
 		r = -1;
 		goto out;
@@ -248,39 +231,6 @@ row_cell(const struct list_row *r, int col)
 	}
 }
 
-/*
- * The state's colour: green while the token is good, yellow while it is
- * good but a refresh fails or it is about to expire (check's WARNING
- * threshold: 300 s, or a tenth of a short lifetime) and while the first
- * token is awaited, red when there is none to serve.
- */
-static const char *
-state_colour(const struct seg_slot *s, int64_t now_boot)
-{
-	int64_t lifetime = 0, warn = 300;
-
-	switch (s->state) {
-	case TS_PENDING:
-	case TS_LOST:
-		return SGR_YELLOW;
-	case TS_VALID:
-		if (!ctl_slot_is_ok(s, now_boot))
-			return SGR_RED;
-		if (s->plan.fetched_boot_ns != 0 &&
-		    s->expires_boot_ns > s->plan.fetched_boot_ns)
-			lifetime = (s->expires_boot_ns -
-			    s->plan.fetched_boot_ns) / NS_PER_S;
-		if (lifetime > 0 && warn > lifetime / 10)
-			warn = lifetime / 10;
-		if (s->failures > 0 ||
-		    ctl_slot_seconds_left(s, now_boot) < warn)
-			return SGR_YELLOW;
-		return SGR_GREEN;
-	default:
-		return SGR_RED;
-	}
-}
-
 static void
 put_spaces(size_t n)
 {
@@ -377,8 +327,8 @@ print_table(const struct list_row *rows, size_t n, int colour, size_t width)
 			/* The escapes around the padded cell, so that they
 			 * take no room in it. */
 			if (c == COL_STATE && colour && r->sgr != NULL)
-				printf("%s%s%s%-*s  ", r->sgr, r->state,
-				    SGR_RESET, (int)(w[c] - strlen(r->state)),
+				printf("\033[%sm%s\033[0m%-*s  ", r->sgr,
+				    r->state, (int)(w[c] - strlen(r->state)),
 				    "");
 			else
 				printf("%-*s  ", (int)w[c], row_cell(r, c));
@@ -455,8 +405,10 @@ cmd_list(const struct ctl_args *a)
 	now = seg_boottime_ns();
 	now_wall = (int64_t)time(NULL);
 	/* The provider is the daemon's to tell; list works without it, from
-	 * the persistent copy, and shows "-". */
-	if (ctl_status_fetch(a->dir, &status, why, sizeof(why)) != 0)
+	 * the persistent copy, and shows "-", also when the daemon is too
+	 * busy or stopped to answer soon (CTL_DOC_LIST_MS). */
+	if (ctl_status_fetch(a->dir, CTL_DOC_LIST_MS, &status, why,
+	    sizeof(why)) != 0)
 		status = NULL;
 	if (a->json) {
 		r = list_json(&c, status, now, now_wall);
@@ -474,10 +426,10 @@ cmd_list(const struct ctl_args *a)
 		row->name = s->name;
 		row->provider = status_provider(status, s->name);
 		row->state = ctl_slot_state_name(s, now);
-		row->sgr = state_colour(s, now);
+		row->sgr = ctl_state_colour(s, now);
 		ctl_format_wall(row->expires, sizeof(row->expires),
 		    s->expires_at);
-		format_remaining(row->in, sizeof(row->in), s, now);
+		ctl_format_remaining(row->in, sizeof(row->in), s, now);
 		format_next_refresh(row->next, sizeof(row->next), s, now_wall);
 		ctl_format_relative(row->last_ok, sizeof(row->last_ok),
 		    s->fetched_at, now_wall);

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -325,18 +326,6 @@ on_tick_waiting(struct watch *w)
 /* ---------------------------------------------------------------- text */
 
 static void
-format_in(char *buf, size_t len, const struct seg_slot *s, int64_t now_boot)
-{
-	if (!ctl_slot_has_expiry(s))
-		snprintf(buf, len, "-");
-	else if (s->expires_boot_ns <= now_boot)
-		snprintf(buf, len, "expired");
-	else
-		ctl_format_duration(buf, len,
-		    ctl_slot_seconds_left(s, now_boot));
-}
-
-static void
 format_daemon(const struct watch *w, char *buf, size_t len)
 {
 	char since[32];
@@ -351,18 +340,6 @@ format_daemon(const struct watch *w, char *buf, size_t len)
 }
 
 /* ---------------------------------------------------------------- screen */
-
-/* SGR for a row: red for a credential without a valid token, yellow
- * while it has none yet; none under NO_COLOR (no-color.org). */
-static const char *
-row_attr(const struct seg_slot *s, int64_t now_boot, int color)
-{
-	if (!color)
-		return "";
-	if (ctl_slot_is_ok(s, now_boot))
-		return s->failures > 0 ? "33" : "";
-	return s->state == TS_PENDING ? "33" : "31";
-}
 
 static void
 set_line(struct watch_line *l, const char *attr, const char *fmt, ...)
@@ -402,8 +379,7 @@ draw_screen(struct watch *w)
 	char daemon[384], clock[32], in[32], expires[32], gen[24];
 	size_t i, n, avail, total, wname = 4, win = 2, wgen = 3, k = 0;
 	int64_t now = seg_boottime_ns();
-	const char *nc = getenv("NO_COLOR");
-	int color = nc == NULL || nc[0] == '\0';
+	int color = ctl_color_wanted(CTL_COLOR_AUTO);
 	size_t width = w->tty.cols, rows = w->tty.rows;
 
 	n = w->rows.ncreds;
@@ -428,7 +404,7 @@ draw_screen(struct watch *w)
 
 		if (strlen(s->name) > wname)
 			wname = strlen(s->name);
-		format_in(in, sizeof(in), s, now);
+		ctl_format_remaining(in, sizeof(in), s, now);
 		if (strlen(in) > win)
 			win = strlen(in);
 		snprintf(gen, sizeof(gen), "%llu",
@@ -449,8 +425,8 @@ draw_screen(struct watch *w)
 			break;
 		}
 		ctl_format_wall(expires, sizeof(expires), s->expires_at);
-		format_in(in, sizeof(in), s, now);
-		set_line(&lines[k++], row_attr(s, now, color),
+		ctl_format_remaining(in, sizeof(in), s, now);
+		set_line(&lines[k++], color ? ctl_state_colour(s, now) : "",
 		    "%-*s  %-7s  %-19s  %-*s  %-*llu  %s", (int)wname, s->name,
 		    ctl_slot_state_name(s, now), expires, (int)win, in,
 		    (int)wgen, (unsigned long long)s->generation,
@@ -524,7 +500,7 @@ print_cred(const struct watch *w, const struct seg_slot *s, int64_t now_boot)
 	ctl_format_wall(stamp, sizeof(stamp), (int64_t)time(NULL));
 	if (!w->json) {
 		ctl_format_wall(expires, sizeof(expires), s->expires_at);
-		format_in(in, sizeof(in), s, now_boot);
+		ctl_format_remaining(in, sizeof(in), s, now_boot);
 		printf("%s %s: %s, generation %llu, expires %s (in %s), "
 		    "failures %u, last error: %s\n", stamp, s->name,
 		    ctl_slot_state_name(s, now_boot),
@@ -770,7 +746,8 @@ teardown(struct watch *w, const sigset_t *set)
 	(void)sigprocmask(SIG_UNBLOCK, set, NULL);
 }
 
-static void
+/* Returns 0 when ended by q or a signal, -1 when poll failed. */
+static int
 run_loop(struct watch *w)
 {
 	struct pollfd pfd[PFD_N];
@@ -786,7 +763,7 @@ run_loop(struct watch *w)
 		pfd[PFD_DAEMON] = (struct pollfd){ w->pidfd, POLLIN, 0 };
 		if ((r = poll(pfd, PFD_N, -1)) == -1 && errno != EINTR) {
 			ctl_warnx("watch: poll: %s", strerror(errno));
-			break;
+			return -1;
 		}
 		if (r <= 0)
 			continue;
@@ -806,6 +783,7 @@ run_loop(struct watch *w)
 		if (!w->quit)
 			show(w);
 	}
+	return 0;
 }
 
 int
@@ -833,14 +811,20 @@ cmd_watch(const struct ctl_args *a)
 		goto out;
 	}
 	show(&w);
-	run_loop(&w);
+	if (run_loop(&w) != 0)
+		goto out;
 	r = CTL_EXIT_OK;
  out:
 	teardown(&w, &set);
 	/* Ended by a signal: end by it too, now that the terminal is
-	 * back, so that the shell sees why (128 + its number). */
+	 * back, so that the shell sees why (128 + its number).  SIGQUIT's
+	 * default action dumps core; watch was asked to quit, not found
+	 * broken, so no core: the limit goes to 0 first. */
 	if (w.exit_signal != 0) {
+		struct rlimit no_core = { 0, 0 };
+
 		fflush(stdout);
+		(void)setrlimit(RLIMIT_CORE, &no_core);
 		(void)signal(w.exit_signal, SIG_DFL);
 		(void)raise(w.exit_signal);
 	}

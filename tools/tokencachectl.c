@@ -1,12 +1,16 @@
 /*
  * tokencachectl - look at and drive tokencached from the shell.
  *
- * list, show and check read the segment's metadata directly through the
- * internal reader (seg.h): they need no key and work for every user.
- * token and refresh go through the public API (tokencache.h) like any
- * other client, so the daemon's access rules apply to them unchanged; so
- * does show, for the one thing it reads of a token (its JWT claims).  check and reload speak the control protocol
- * (proto.h) directly, since the public API has no call for either.
+ * list, show, check, watch and verify read the segment's metadata
+ * directly through the internal reader (seg.h): they need no key and work
+ * for every user.  token and refresh go through the public API
+ * (tokencache.h) like any other client, so the daemon's access rules
+ * apply to them unchanged; so does show, for the one thing it reads of a
+ * token (its JWT claims).  The public API has no call for the rest, which
+ * speak the control protocol (proto.h) directly: check (PING), reload,
+ * rotate-keys, invalidate and import-camunda, list and show (the status
+ * document), metrics (the metrics document), watch and verify (the
+ * segment itself), endpoint and env (the endpoint, a client).
  *
  * This file holds the command table, the argument parsing and main; the
  * commands live in ctl_status.c (list), ctl_show.c (show, with

@@ -137,17 +137,21 @@ t_watch_screen_refresh() {
 
 tc_scenario t_watch_screen_refresh "watch: the credentials on a terminal (tmux), a refresh shows its new generation, no token; a resize; q restores the terminal"
 
-# Ctrl-C, SIGTERM and SIGHUP each end watch by that signal, with the
-# terminal restored.
+# Ctrl-C, SIGTERM, SIGHUP and SIGQUIT each end watch by that signal, with
+# the terminal restored; SIGQUIT without a core dump, although the shell
+# allows one (a core file would land in its directory, core_pattern
+# permitting, and bash would say "core dumped").
 t_watch_screen_signals() {
 	local sig st shell pid
 	watch_setup || return 1
 	term_start || return 1
+	mkdir -p "$WORK/cores" || return 1
+	wt send-keys -t it "cd $WORK/cores && ulimit -c unlimited" Enter
 	watch_run || return 1
 	wt send-keys -t it C-c
 	watch_ended 130 || return 1
 	shell=$(wt display -p -t it '#{pane_pid}')
-	for sig in TERM:143 HUP:129; do
+	for sig in TERM:143 HUP:129 QUIT:131; do
 		st=${sig#*:}
 		sig=${sig%:*}
 		watch_run || return 1
@@ -155,9 +159,28 @@ t_watch_screen_signals() {
 		kill "-$sig" "$pid"
 		watch_ended "$st" || { echo "after SIG$sig"; return 1; }
 	done
+	! pane_has 'core dumped' || { echo "watch dumped core on SIGQUIT"; cat "$WORK/pane"; return 1; }
+	expect_eq "$(ls -A "$WORK/cores")" "" "files in the shell's directory after SIGQUIT" || return 1
 }
 
-tc_scenario t_watch_screen_signals "watch: Ctrl-C, SIGTERM and SIGHUP end it with the terminal restored"
+tc_scenario t_watch_screen_signals "watch: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT end it with the terminal restored, no core"
+
+# poll(2) failing under watch (a preloaded shim: ENOMEM, which no retry
+# cures): watch says so and exits 1, not 0 as if asked to quit.
+t_watch_poll_fails() {
+	local st san=
+	# A sanitizer runtime must come first in the library list
+	# (resources.sh does the same for libfaketime).
+	[ "$SANITIZED" = 1 ] && san="ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0"
+	# shellcheck disable=SC2086
+	env LD_PRELOAD="$B/tests/tc-pollfail.so" $san \
+	    "$CTL" --runtime-dir "$WORK/run" watch </dev/null >"$WORK/out" 2>"$WORK/err"
+	st=$?
+	expect_eq "$st" 1 "watch's exit status when poll fails" || { cat "$WORK/err"; return 1; }
+	grep -q '^tokencachectl: watch: poll: ' "$WORK/err" || { echo "no message about poll:"; cat "$WORK/err"; return 1; }
+}
+
+tc_scenario t_watch_poll_fails "watch: poll failing ends it with status 1 and a message"
 
 # The daemon stopped (SIGTERM: its socket goes) and killed (SIGKILL: its
 # socket stays) under watch: the screen says so and keeps the rows; started

@@ -92,10 +92,11 @@ START_TEST(test_base64url_rejects)
 {
 	unsigned char buf[16];
 
-	/* Not the alphabet: base64's + and /, padding, spaces, NUL. */
+	/* Not the alphabet: base64's + and /, '=' but at the end, spaces,
+	 * NUL. */
 	ck_assert_int_eq(ctl_base64url_decode("Zm+v", 4, buf, sizeof(buf)), -1);
 	ck_assert_int_eq(ctl_base64url_decode("Zm/v", 4, buf, sizeof(buf)), -1);
-	ck_assert_int_eq(ctl_base64url_decode("Zg==", 4, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(ctl_base64url_decode("Z=g=", 4, buf, sizeof(buf)), -1);
 	ck_assert_int_eq(ctl_base64url_decode("Zm 9", 4, buf, sizeof(buf)), -1);
 	ck_assert_int_eq(ctl_base64url_decode("Zm\0v", 4, buf, sizeof(buf)), -1);
 	/* 4n+1 characters */
@@ -107,6 +108,94 @@ START_TEST(test_base64url_rejects)
 	ck_assert_int_eq(ctl_base64url_decode("Zm9vYmFy", 8, buf, 6), 6);
 	ck_assert_int_eq(ctl_base64url_decode("Zm9vYmFy", 8, buf, 5), -1);
 	ck_assert_int_eq(ctl_base64url_decode("Zm9vYg", 6, buf, 3), -1);
+}
+END_TEST
+
+/* '=' padding, which RFC 7515 §2 leaves out but some issuers send and
+ * the daemon's tok_jwt_exp accepts: taken when it completes a group of
+ * 4, refused otherwise. */
+START_TEST(test_base64url_padding)
+{
+	static const struct { const char *in, *out; } v[] = {
+		{ "Zg==", "f" }, { "Zm8=", "fo" }, { "Zm9vYg==", "foob" },
+		{ "Zm9vYmE=", "fooba" },
+	};
+	static const char *const bad[] = {
+		"Zg=", "Zg===", "Zm8==", "Zm9v=", "Zm9v==", "Z===", "=", "==",
+		"====", "Zh==", "Zm9=",
+	};
+	unsigned char buf[16];
+	size_t i;
+	long n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		n = ctl_base64url_decode(v[i].in, strlen(v[i].in), buf,
+		    sizeof(buf));
+		ck_assert_int_eq(n, (long)strlen(v[i].out));
+		ck_assert_mem_eq(buf, v[i].out, (size_t)n);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(ctl_base64url_decode(bad[i], strlen(bad[i]), buf,
+		    sizeof(buf)) == -1, "%s decoded", bad[i]);
+	/* Room: the padding takes none. */
+	ck_assert_int_eq(ctl_base64url_decode("Zg==", 4, buf, 1), 1);
+}
+END_TEST
+
+/* base64url of s with its '=' padding. */
+static char *
+b64url_padded(const char *s)
+{
+	char *u = b64url(s, strlen(s));
+	size_t n = strlen(u);
+	char *p = malloc(n + 3);
+
+	ck_assert_ptr_nonnull(p);
+	snprintf(p, n + 3, "%s%s", u, n % 4 == 2 ? "==" : n % 4 == 3 ? "=" : "");
+	free(u);
+	return p;
+}
+
+/* A JWT whose header and payload are padded shows its claims, as the
+ * daemon reads its exp. */
+START_TEST(test_claims_padded)
+{
+	struct ctl_jwt_claims c;
+	/* Lengths that need two and one '=' of padding. */
+	char *h = b64url_padded("{\"alg\":\"RS256\" }");
+	char *p = b64url_padded("{\"sub\":\"svc12\",\"exp\":1765133600}");
+	char t[512];
+
+	ck_assert_ptr_nonnull(strstr(h, "=="));
+	ck_assert(strchr(p, '=') != NULL && strstr(p, "==") == NULL);
+	snprintf(t, sizeof(t), "%s.%s.%s", h, p, SIG);
+	ck_assert_int_eq(decode(t, &c), CTL_JWT_OK);
+	ck_assert_str_eq(c.alg, "RS256");
+	ck_assert_str_eq(c.sub, "svc12");
+	ck_assert(c.have_exp && c.exp == 1765133600);
+	ck_assert_str_eq(c.exp_not_integer, "");
+	free(h);
+	free(p);
+}
+END_TEST
+
+/* An exp with a fraction: shown (cut to the second), and said to be not
+ * an integer, which the daemon ignores; an integer one is not. */
+START_TEST(test_claims_exp_not_integer)
+{
+	struct ctl_jwt_claims c;
+	char *t = jws(HS256, "{\"iat\":1765130000.25,\"exp\":1765133600.5}",
+	    SIG);
+
+	ck_assert_int_eq(decode(t, &c), CTL_JWT_OK);
+	ck_assert(c.have_exp && c.exp == 1765133600);
+	ck_assert_str_eq(c.exp_not_integer, "1765133600.5");
+	ck_assert(c.have_iat && c.iat == 1765130000);
+	free(t);
+	t = jws(HS256, "{\"exp\":1765133600}", SIG);
+	ck_assert_int_eq(decode(t, &c), CTL_JWT_OK);
+	ck_assert_str_eq(c.exp_not_integer, "");
+	free(t);
 }
 END_TEST
 
@@ -297,7 +386,10 @@ jwt_claims_suite(void)
 
 	tcase_add_test(tc, test_base64url_vectors);
 	tcase_add_test(tc, test_base64url_rejects);
+	tcase_add_test(tc, test_base64url_padding);
 	tcase_add_test(tc, test_claims);
+	tcase_add_test(tc, test_claims_padded);
+	tcase_add_test(tc, test_claims_exp_not_integer);
 	tcase_add_test(tc, test_claims_lists_and_absent);
 	tcase_add_test(tc, test_claims_made_printable_and_bounded);
 	tcase_add_test(tc, test_not_jwts);
