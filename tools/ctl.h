@@ -95,14 +95,6 @@ void	ctl_make_printable(char *s, size_t cap);
 void	ctl_format_wall(char *buf, size_t len, int64_t t);
 /* "45s", "59m12s", "5h03m", "2d04h". */
 void	ctl_format_duration(char *buf, size_t len, int64_t s);
-/* s's time left: "59m12s", "expired", "-" (no token). */
-void	ctl_format_remaining(char *buf, size_t len, const struct seg_slot *s,
-	    int64_t now_boot);
-/* The SGR parameters (CTL_SGR_*) of s's state in list and watch. */
-#define CTL_SGR_GREEN  "32"
-#define CTL_SGR_YELLOW "33"
-#define CTL_SGR_RED    "31"
-const char *ctl_state_colour(const struct seg_slot *s, int64_t now_boot);
 int	ctl_json_put(struct json_object *o, const char *key,
 	    struct json_object *v);
 int	ctl_json_give(struct json_object *o, const char *key,
@@ -118,6 +110,14 @@ int	ctl_slot_has_expiry(const struct seg_slot *s);
 int64_t	ctl_slot_seconds_left(const struct seg_slot *s, int64_t now_boot);
 const char *ctl_slot_state_name(const struct seg_slot *s, int64_t now_boot);
 int	ctl_slot_is_ok(const struct seg_slot *s, int64_t now_boot);
+/* s's time left: "59m12s", "expired", "-" (no token). */
+void	ctl_format_remaining(char *buf, size_t len, const struct seg_slot *s,
+	    int64_t now_boot);
+/* The SGR parameters (CTL_SGR_*) of s's state in list and watch. */
+#define CTL_SGR_GREEN  "32"
+#define CTL_SGR_YELLOW "33"
+#define CTL_SGR_RED    "31"
+const char *ctl_state_colour(const struct seg_slot *s, int64_t now_boot);
 void	ctl_cache_strerror(char *buf, size_t len, const char *dir, int r,
 	    int err);
 void	ctl_cache_free(struct ctl_cache *c);

@@ -58,6 +58,55 @@ ctl_slot_is_ok(const struct seg_slot *s, int64_t now_boot)
 	return s->state == TS_VALID && s->expires_boot_ns > now_boot;
 }
 
+/* Time left on s's token: "59m12s", "expired", or "-" for none (the IN
+ * column of list and watch, show's expires_in). */
+void
+ctl_format_remaining(char *buf, size_t len, const struct seg_slot *s,
+    int64_t now_boot)
+{
+	if (!ctl_slot_has_expiry(s))
+		snprintf(buf, len, "-");
+	else if (s->expires_boot_ns <= now_boot)
+		snprintf(buf, len, "expired");
+	else
+		ctl_format_duration(buf, len, ctl_slot_seconds_left(s, now_boot));
+}
+
+/*
+ * The SGR parameters that colour s's state in list and watch: green
+ * (CTL_SGR_GREEN) while the token is good, yellow while it is good but a
+ * refresh fails or it is about to expire (check's WARNING threshold: 300
+ * s, or a tenth of a short lifetime), while the first token is awaited
+ * and while the daemon has lost track of it, red when there is none to
+ * serve.
+ */
+const char *
+ctl_state_colour(const struct seg_slot *s, int64_t now_boot)
+{
+	int64_t lifetime = 0, warn = 300;
+
+	switch (s->state) {
+	case TS_PENDING:
+	case TS_LOST:
+		return CTL_SGR_YELLOW;
+	case TS_VALID:
+		if (!ctl_slot_is_ok(s, now_boot))
+			return CTL_SGR_RED;
+		if (s->plan.fetched_boot_ns != 0 &&
+		    s->expires_boot_ns > s->plan.fetched_boot_ns)
+			lifetime = (s->expires_boot_ns -
+			    s->plan.fetched_boot_ns) / NS_PER_S;
+		if (lifetime > 0 && warn > lifetime / 10)
+			warn = lifetime / 10;
+		if (s->failures > 0 ||
+		    ctl_slot_seconds_left(s, now_boot) < warn)
+			return CTL_SGR_YELLOW;
+		return CTL_SGR_GREEN;
+	default:
+		return CTL_SGR_RED;
+	}
+}
+
 /*
  * Make a consistent slot copy safe to print: the name must be one the
  * daemon could have written, the other strings printable.
