@@ -147,8 +147,8 @@ log_last(void)
 	log_exiting = 1;
 }
 
-/* Append "KEY=value\n" to buf (size n) at *len, value masked; -1 if it
- * does not fit. */
+/* Append "KEY=value\n" to buf (size n) at *len, value masked, and end
+ * it with a NUL; -1 if it does not fit. */
 static int
 entry_put(char *buf, size_t n, size_t *len, const char *key,
     const char *value)
@@ -170,6 +170,8 @@ entry_put(char *buf, size_t n, size_t *len, const char *key,
 		p[k + 1 + i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
 	}
 	p[k + 1 + v] = '\n';
+	/* Room for it was checked: the entry is a string too. */
+	p[k + 2 + v] = '\0';
 	*len += k + v + 2;
 	return 0;
 }

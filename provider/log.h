@@ -94,7 +94,7 @@ void fatalx_config(const char *fmt, ...)
 
 /*
  * The parts log_event is made of, for the unit tests:
- * log_journal_entry: one native-protocol journal entry (KEY=value lines)
+ * log_journal_entry: one native-protocol journal entry (KEY=value lines, NUL-ended)
  * for msg at pri from process p with fields f (may be NULL) into buf
  * (size n); its length, or 0 if it does not fit.  Control bytes in the
  * values are masked as '?'.
