@@ -145,6 +145,10 @@ request_ends(void *cls, struct MHD_Connection *mc, void **req_cls,
  * apply, once a reply. */
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
 

@@ -94,10 +94,10 @@ void fatalx_config(const char *fmt, ...)
 
 /*
  * The parts log_event is made of, for the unit tests:
- * log_journal_entry: one native-protocol journal entry (KEY=value lines, NUL-ended)
- * for msg at pri from process p with fields f (may be NULL) into buf
- * (size n); its length, or 0 if it does not fit.  Control bytes in the
- * values are masked as '?'.
+ * log_journal_entry: one native-protocol journal entry (KEY=value
+ * lines, NUL-ended) for msg at pri from process p with fields f (may be
+ * NULL) into buf (size n); its length, or 0 if it does not fit.  Control
+ * bytes in the values are masked as '?'.
  */
 size_t log_journal_entry(char *buf, size_t n, int pri, enum log_process p,
     const struct log_fields *f, const char *msg);
